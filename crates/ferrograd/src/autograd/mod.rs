@@ -1,0 +1,378 @@
+//! Reverse-mode automatic differentiation: graph nodes, the engine, and the public entry points
+//! ([`grad`], [`Tensor::backward`] and friends, [`GradFn`]).
+
+mod engine;
+pub(crate) mod mode;
+pub(crate) mod node;
+
+pub(crate) use node::{record, Grads, Node};
+
+use crate::error::Result;
+use crate::tensor::Tensor;
+use std::sync::Arc;
+
+/// Options of [`grad`] (PyTorch's keyword arguments of `torch.autograd.grad`).
+///
+/// ```
+/// use ferrograd::{autograd, GradOptions, Tensor};
+/// let x = Tensor::scalar(2.0).requires_grad_(true);
+/// let y = x.pow(3.0);
+/// let dy = autograd::grad(&[y], &[x.clone()], GradOptions::new().create_graph(true));
+/// let d2y = autograd::grad(&[dy[0].clone().unwrap()], &[x], GradOptions::new());
+/// assert_eq!(d2y[0].as_ref().unwrap().item(), 12.0);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct GradOptions {
+    /// Gradients of the outputs (`None` entries, or no vector: ones for one-element outputs).
+    pub grad_outputs: Option<Vec<Option<Tensor>>>,
+    /// Keep saved tensors for another backward (defaults to `create_graph`).
+    pub retain_graph: Option<bool>,
+    /// Record the backward pass itself, so the result can be differentiated again.
+    pub create_graph: bool,
+    /// Return `None` for inputs not reachable from the outputs instead of failing.
+    pub allow_unused: bool,
+}
+
+impl GradOptions {
+    /// The defaults: ones as output gradients, `retain_graph = create_graph = false`.
+    ///
+    /// ```
+    /// assert!(!ferrograd::GradOptions::new().create_graph);
+    /// ```
+    pub fn new() -> GradOptions {
+        GradOptions::default()
+    }
+
+    /// Sets the output gradients (one per output).
+    ///
+    /// ```
+    /// let o = ferrograd::GradOptions::new().grad_outputs([ferrograd::Tensor::ones(&[3])]);
+    /// assert_eq!(o.grad_outputs.unwrap().len(), 1);
+    /// ```
+    pub fn grad_outputs(mut self, grads: impl IntoIterator<Item = Tensor>) -> GradOptions {
+        self.grad_outputs = Some(grads.into_iter().map(Some).collect());
+        self
+    }
+
+    /// Sets `retain_graph`.
+    ///
+    /// ```
+    /// assert_eq!(ferrograd::GradOptions::new().retain_graph(true).retain_graph, Some(true));
+    /// ```
+    pub fn retain_graph(mut self, retain: bool) -> GradOptions {
+        self.retain_graph = Some(retain);
+        self
+    }
+
+    /// Sets `create_graph`.
+    ///
+    /// ```
+    /// assert!(ferrograd::GradOptions::new().create_graph(true).create_graph);
+    /// ```
+    pub fn create_graph(mut self, create: bool) -> GradOptions {
+        self.create_graph = create;
+        self
+    }
+
+    /// Sets `allow_unused`.
+    ///
+    /// ```
+    /// assert!(ferrograd::GradOptions::new().allow_unused(true).allow_unused);
+    /// ```
+    pub fn allow_unused(mut self, allow: bool) -> GradOptions {
+        self.allow_unused = allow;
+        self
+    }
+}
+
+/// Gradients of `outputs` with respect to `inputs` (`torch.autograd.grad`), without touching
+/// any `.grad`. Entries are `None` only for unused inputs with `allow_unused`. Panics on misuse;
+/// see [`try_grad`].
+///
+/// ```
+/// use ferrograd::{autograd, GradOptions, Tensor};
+/// let w = Tensor::ones(&[1]).requires_grad_(true);
+/// let z = Tensor::ones(&[1]).requires_grad_(true);
+/// let f = &w + &(2.0 * &z);
+/// let g = autograd::grad(&[f], &[w, z], GradOptions::new());
+/// assert_eq!(g[1].as_ref().unwrap().item(), 2.0);
+/// ```
+pub fn grad(outputs: &[Tensor], inputs: &[Tensor], options: GradOptions) -> Vec<Option<Tensor>> {
+    crate::unwrap(try_grad(outputs, inputs, options))
+}
+
+/// Fallible [`grad`].
+///
+/// ```
+/// use ferrograd::{autograd, Error, GradOptions, Tensor};
+/// let x = Tensor::scalar(1.0).requires_grad_(true);
+/// let unused = Tensor::scalar(1.0).requires_grad_(true);
+/// let err = autograd::try_grad(&[&x * 2.0], &[unused], GradOptions::new()).unwrap_err();
+/// assert_eq!(err, Error::UnusedInput);
+/// ```
+pub fn try_grad(
+    outputs: &[Tensor],
+    inputs: &[Tensor],
+    options: GradOptions,
+) -> Result<Vec<Option<Tensor>>> {
+    let grads = options.grad_outputs.unwrap_or_default();
+    engine::run(
+        outputs,
+        &grads,
+        Some(inputs),
+        options.retain_graph.unwrap_or(options.create_graph),
+        options.create_graph,
+        options.allow_unused,
+    )
+}
+
+/// Accumulates the gradients of `outputs` into the `.grad` of the leaves they depend on
+/// (`torch.autograd.backward`). Panics on misuse; see [`try_backward`].
+///
+/// ```
+/// use ferrograd::{autograd, Tensor};
+/// let x = Tensor::new([1.0, 2.0]).requires_grad_(true);
+/// autograd::backward(&[x.pow(2.0).sum(), x.sum()], None, false, false);
+/// assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![3.0, 5.0]);
+/// ```
+pub fn backward(
+    outputs: &[Tensor],
+    grad_outputs: Option<&[Option<Tensor>]>,
+    retain_graph: bool,
+    create_graph: bool,
+) {
+    crate::unwrap(try_backward(
+        outputs,
+        grad_outputs,
+        retain_graph,
+        create_graph,
+    ))
+}
+
+/// Fallible [`backward`]; on error no `.grad` is changed.
+///
+/// ```
+/// use ferrograd::{autograd, Error, Tensor};
+/// let x = Tensor::new([1.0, 2.0]);
+/// assert_eq!(autograd::try_backward(&[x], None, false, false), Err(Error::NoGradFn(0)));
+/// ```
+pub fn try_backward(
+    outputs: &[Tensor],
+    grad_outputs: Option<&[Option<Tensor>]>,
+    retain_graph: bool,
+    create_graph: bool,
+) -> Result<()> {
+    engine::run(
+        outputs,
+        grad_outputs.unwrap_or(&[]),
+        None,
+        retain_graph || create_graph,
+        create_graph,
+        false,
+    )
+    .map(|_| ())
+}
+
+impl Tensor {
+    /// Backward from a one-element tensor: accumulates `d self / d leaf` into every leaf's
+    /// `.grad`. Panics on misuse; see [`Tensor::try_backward`].
+    ///
+    /// ```
+    /// let a = ferrograd::Tensor::new([1.0, 2.0, 3.0]).requires_grad_(true);
+    /// (&a * &a).sum().backward();
+    /// assert_eq!(a.grad().unwrap().to_vec::<f32>(), vec![2.0, 4.0, 6.0]);
+    /// ```
+    pub fn backward(&self) {
+        crate::unwrap(self.try_backward())
+    }
+
+    /// Fallible [`Tensor::backward`].
+    ///
+    /// ```
+    /// use ferrograd::{Error, Tensor};
+    /// let y = Tensor::new([1.0, 2.0]).requires_grad_(true).mul_scalar(2.0);
+    /// assert_eq!(y.try_backward(), Err(Error::ImplicitGradNonScalar));
+    /// ```
+    pub fn try_backward(&self) -> Result<()> {
+        try_backward(std::slice::from_ref(self), None, false, false)
+    }
+
+    /// Backward with an explicit gradient of the same shape as `self` (cast to `self`'s dtype),
+    /// for non-scalar outputs. Panics on misuse; see [`Tensor::try_backward_with`].
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::arange(3.0).requires_grad_(true);
+    /// (&x * &x).backward_with(&ferrograd::Tensor::new([1.0, 1.0, 0.0]));
+    /// assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![0.0, 2.0, 0.0]);
+    /// ```
+    pub fn backward_with(&self, gradient: &Tensor) {
+        crate::unwrap(self.try_backward_with(gradient))
+    }
+
+    /// Fallible [`Tensor::backward_with`].
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::arange(3.0).requires_grad_(true);
+    /// let e = (&x * 2.0).try_backward_with(&ferrograd::Tensor::ones(&[2])).unwrap_err();
+    /// assert_eq!(e.to_string(), "Mismatch in shape: grad_output[0] has a shape of [2] and output[0] has a shape of [3].");
+    /// ```
+    pub fn try_backward_with(&self, gradient: &Tensor) -> Result<()> {
+        self.try_backward_ext(Some(gradient), false, false)
+    }
+
+    /// Backward with every option: an optional gradient, `retain_graph` (keep saved tensors for
+    /// another backward) and `create_graph` (record the backward pass, for higher derivatives).
+    /// Panics on misuse; see [`Tensor::try_backward_ext`].
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::scalar(1.0).requires_grad_(true);
+    /// let y = x.exp();
+    /// y.backward_ext(None, true, false);
+    /// y.backward_ext(None, false, false); // allowed: the graph was retained
+    /// assert_eq!(x.grad().unwrap().item(), 2.0 * 1f32.exp() as f64);
+    /// ```
+    pub fn backward_ext(&self, gradient: Option<&Tensor>, retain_graph: bool, create_graph: bool) {
+        crate::unwrap(self.try_backward_ext(gradient, retain_graph, create_graph))
+    }
+
+    /// Fallible [`Tensor::backward_ext`].
+    ///
+    /// ```
+    /// use ferrograd::{Error, Tensor};
+    /// let x = Tensor::scalar(1.0).requires_grad_(true);
+    /// let y = x.exp();
+    /// y.backward();
+    /// assert_eq!(y.try_backward_ext(None, false, false), Err(Error::BackwardTwice));
+    /// ```
+    pub fn try_backward_ext(
+        &self,
+        gradient: Option<&Tensor>,
+        retain_graph: bool,
+        create_graph: bool,
+    ) -> Result<()> {
+        try_backward(
+            std::slice::from_ref(self),
+            Some(&[gradient.cloned()]),
+            retain_graph,
+            create_graph,
+        )
+    }
+}
+
+/// A node of the backward graph, as returned by [`Tensor::grad_fn`]: a recorded operation
+/// (named as PyTorch names it, e.g. `MulBackward0`) or, among `next_functions`, the
+/// `AccumulateGrad` of a leaf.
+///
+/// ```
+/// let x = ferrograd::Tensor::scalar(2.0).requires_grad_(true);
+/// let y = x.pow(2.0) * 3.0;
+/// let f = y.grad_fn().unwrap();
+/// assert_eq!(f.name(), "MulBackward0");
+/// let pow = f.next_functions()[0].clone().unwrap();
+/// assert_eq!(pow.name(), "PowBackward0");
+/// assert_eq!(pow.next_functions()[0].as_ref().unwrap().name(), "AccumulateGrad");
+/// ```
+#[derive(Clone)]
+pub struct GradFn(GradFnKind);
+
+#[derive(Clone)]
+enum GradFnKind {
+    Node(Arc<Node>),
+    Accumulate(Tensor),
+}
+
+impl GradFn {
+    pub(crate) fn from_node(node: Arc<Node>) -> GradFn {
+        GradFn(GradFnKind::Node(node))
+    }
+
+    /// The node's name (`"AddBackward0"`, `"AccumulateGrad"`, ...).
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::ones(&[2]).requires_grad_(true);
+    /// assert_eq!(x.sum().grad_fn().unwrap().name(), "SumBackward0");
+    /// ```
+    pub fn name(&self) -> &'static str {
+        match &self.0 {
+            GradFnKind::Node(n) => n.name,
+            GradFnKind::Accumulate(_) => "AccumulateGrad",
+        }
+    }
+
+    /// One entry per input of the operation, in order: the node its gradient flows to, or
+    /// `None` for an input that does not require grad.
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::ones(&[2]).requires_grad_(true);
+    /// let y = &x * &ferrograd::Tensor::ones(&[2]);
+    /// let next = y.grad_fn().unwrap().next_functions();
+    /// assert!(next[0].is_some() && next[1].is_none());
+    /// ```
+    pub fn next_functions(&self) -> Vec<Option<GradFn>> {
+        match &self.0 {
+            GradFnKind::Node(n) => n
+                .next
+                .iter()
+                .map(|e| {
+                    e.as_ref().map(|e| match e {
+                        node::Edge::Node(n) => GradFn(GradFnKind::Node(n.clone())),
+                        node::Edge::Leaf(t) => GradFn(GradFnKind::Accumulate(t.clone())),
+                    })
+                })
+                .collect(),
+            GradFnKind::Accumulate(_) => Vec::new(),
+        }
+    }
+
+    /// For an `AccumulateGrad` node, the leaf tensor it accumulates into.
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::ones(&[2]).requires_grad_(true);
+    /// let acc = x.sum().grad_fn().unwrap().next_functions()[0].clone().unwrap();
+    /// assert!(acc.variable().unwrap().is_same(&x));
+    /// ```
+    pub fn variable(&self) -> Option<Tensor> {
+        match &self.0 {
+            GradFnKind::Accumulate(t) => Some(t.clone()),
+            GradFnKind::Node(_) => None,
+        }
+    }
+
+    /// The tensors this node saved for its backward (empty once freed by a backward without
+    /// `retain_graph`).
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::scalar(2.0).requires_grad_(true);
+    /// let y = x.exp();
+    /// assert_eq!(y.grad_fn().unwrap().saved_tensors().len(), 1);
+    /// y.backward();
+    /// assert!(y.grad_fn().unwrap().saved_tensors().is_empty());
+    /// ```
+    pub fn saved_tensors(&self) -> Vec<Tensor> {
+        match &self.0 {
+            GradFnKind::Node(n) => n.saved_tensors(),
+            GradFnKind::Accumulate(_) => Vec::new(),
+        }
+    }
+
+    /// Whether two handles are the same node.
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::ones(&[1]).requires_grad_(true);
+    /// let y = x.exp();
+    /// assert!(y.grad_fn().unwrap().is_same(&y.grad_fn().unwrap()));
+    /// ```
+    pub fn is_same(&self, other: &GradFn) -> bool {
+        match (&self.0, &other.0) {
+            (GradFnKind::Node(a), GradFnKind::Node(b)) => Arc::ptr_eq(a, b),
+            (GradFnKind::Accumulate(a), GradFnKind::Accumulate(b)) => a.is_same(b),
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Debug for GradFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<{}>", self.name())
+    }
+}

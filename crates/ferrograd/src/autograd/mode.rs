@@ -1,0 +1,101 @@
+//! Thread-local grad mode (`torch.no_grad`, `torch.enable_grad`, `torch.set_grad_enabled`).
+
+use std::cell::Cell;
+
+thread_local! {
+    static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Whether operations on this thread are being recorded.
+///
+/// ```
+/// assert!(ferrograd::is_grad_enabled());
+/// let _g = ferrograd::no_grad();
+/// assert!(!ferrograd::is_grad_enabled());
+/// ```
+pub fn is_grad_enabled() -> bool {
+    GRAD_ENABLED.with(|g| g.get())
+}
+
+/// Restores the previous grad mode of this thread when dropped.
+///
+/// ```
+/// {
+///     let _guard = ferrograd::set_grad_enabled(false);
+///     assert!(!ferrograd::is_grad_enabled());
+/// }
+/// assert!(ferrograd::is_grad_enabled());
+/// ```
+#[must_use = "grad mode is restored as soon as the guard is dropped"]
+pub struct GradModeGuard {
+    previous: bool,
+    // Grad mode is per thread: the guard must be dropped on the thread that made it.
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl Drop for GradModeGuard {
+    fn drop(&mut self) {
+        GRAD_ENABLED.with(|g| g.set(self.previous));
+    }
+}
+
+/// Sets grad mode on this thread until the returned guard is dropped.
+///
+/// ```
+/// let x = ferrograd::Tensor::scalar(1.0).requires_grad_(true);
+/// let _g = ferrograd::set_grad_enabled(false);
+/// assert!(!(&x * 2.0).requires_grad());
+/// ```
+pub fn set_grad_enabled(enabled: bool) -> GradModeGuard {
+    let previous = GRAD_ENABLED.with(|g| g.replace(enabled));
+    GradModeGuard {
+        previous,
+        _not_send: std::marker::PhantomData,
+    }
+}
+
+/// Disables recording until the guard is dropped (`with torch.no_grad():`).
+///
+/// ```
+/// let x = ferrograd::Tensor::new([0.1, -0.2, 0.3]).requires_grad_(true);
+/// let _g = ferrograd::no_grad();
+/// assert!(!x.pow(2.0).requires_grad());
+/// ```
+pub fn no_grad() -> GradModeGuard {
+    set_grad_enabled(false)
+}
+
+/// Enables recording until the guard is dropped, even inside `no_grad`.
+///
+/// ```
+/// let _outer = ferrograd::no_grad();
+/// let _inner = ferrograd::enable_grad();
+/// assert!(ferrograd::is_grad_enabled());
+/// ```
+pub fn enable_grad() -> GradModeGuard {
+    set_grad_enabled(true)
+}
+
+/// Runs `f` with recording disabled (closure form of [`no_grad`]).
+///
+/// ```
+/// let x = ferrograd::Tensor::scalar(2.0).requires_grad_(true);
+/// let y = ferrograd::with_no_grad(|| &x * &x);
+/// assert!(!y.requires_grad());
+/// ```
+pub fn with_no_grad<R>(f: impl FnOnce() -> R) -> R {
+    let _g = no_grad();
+    f()
+}
+
+/// Runs `f` with recording enabled (closure form of [`enable_grad`]).
+///
+/// ```
+/// let x = ferrograd::Tensor::scalar(2.0).requires_grad_(true);
+/// let _g = ferrograd::no_grad();
+/// assert!(ferrograd::with_enable_grad(|| &x * &x).requires_grad());
+/// ```
+pub fn with_enable_grad<R>(f: impl FnOnce() -> R) -> R {
+    let _g = enable_grad();
+    f()
+}

@@ -1,0 +1,265 @@
+//! Graph nodes: what an operation leaves behind for the backward pass.
+
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::layout::Shape;
+use crate::tensor::{Tensor, TensorImpl};
+use smallvec::SmallVec;
+use std::cell::Cell;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+/// Gradients returned by a backward rule, one per input (`None`: no gradient for that input).
+pub(crate) type Grads = SmallVec<[Option<Tensor>; 2]>;
+
+/// What a backward rule sees.
+pub(crate) struct BackwardArgs<'a> {
+    /// Gradient of the loss with respect to the node's output.
+    pub(crate) grad: &'a Tensor,
+    /// The tensors the forward saved, in the order it saved them.
+    pub(crate) saved: &'a [Tensor],
+    /// Whether each input needs a gradient (rules may skip the others).
+    pub(crate) needs: &'a [bool],
+}
+
+impl BackwardArgs<'_> {
+    pub(crate) fn needs(&self, i: usize) -> bool {
+        self.needs[i]
+    }
+}
+
+/// A backward rule. It captures plain data only (shapes, scalars): tensors it needs are saved
+/// on the node, so they can be freed after backward and dropped without recursion.
+pub(crate) type BackwardFn = Box<dyn Fn(&BackwardArgs) -> Grads + Send + Sync>;
+
+/// Where the gradient of one input goes.
+pub(crate) enum Edge {
+    /// The input was produced by another node.
+    Node(Arc<Node>),
+    /// The input is a leaf that requires grad (PyTorch's `AccumulateGrad`).
+    Leaf(Tensor),
+}
+
+/// Shape and dtype of an input, so the engine can reduce a broadcast gradient to it.
+pub(crate) struct InputMeta {
+    pub(crate) shape: Shape,
+    pub(crate) dtype: DType,
+}
+
+struct Saved {
+    tensors: SmallVec<[Tensor; 2]>,
+    /// Which saved tensor is the node's own output (kept without `grad_fn`, to avoid a cycle).
+    output_slot: Option<usize>,
+    /// Set when saved tensors were freed (only nodes that saved something are ever released).
+    released: bool,
+}
+
+/// One recorded operation: its name, backward rule, saved tensors and input edges (in order).
+pub struct Node {
+    pub(crate) name: &'static str,
+    pub(crate) seq: u64,
+    backward: BackwardFn,
+    pub(crate) next: SmallVec<[Option<Edge>; 2]>,
+    pub(crate) inputs: SmallVec<[InputMeta; 2]>,
+    saved: Mutex<Saved>,
+    retained: Mutex<Option<Weak<TensorImpl>>>,
+}
+
+thread_local! {
+    static SEQUENCE: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Collects what a forward saves for its backward.
+pub(crate) struct Saver<'a> {
+    out: &'a Tensor,
+    saved: Saved,
+}
+
+impl Saver<'_> {
+    /// Saves an input (or any tensor computed in the forward).
+    pub(crate) fn save(&mut self, t: &Tensor) {
+        self.saved.tensors.push(t.clone());
+    }
+
+    /// Saves the node's output.
+    pub(crate) fn save_output(&mut self) {
+        self.saved.output_slot = Some(self.saved.tensors.len());
+        self.saved.tensors.push(self.out.detach());
+    }
+}
+
+/// Records `out = op(inputs)` in the graph when grad mode is on and an input requires grad,
+/// returning `out` with its `grad_fn` set. `save` runs only when recording, with the flags of
+/// which inputs need grad; `backward` maps the output's gradient to the inputs' gradients.
+pub(crate) fn record<S, B>(
+    name: &'static str,
+    mut out: Tensor,
+    inputs: &[&Tensor],
+    save: S,
+    backward: B,
+) -> Tensor
+where
+    S: FnOnce(&[bool], &mut Saver),
+    B: Fn(&BackwardArgs) -> Grads + Send + Sync + 'static,
+{
+    if !crate::is_grad_enabled() || !inputs.iter().any(|t| t.requires_grad()) {
+        return out;
+    }
+    let needs: SmallVec<[bool; 4]> = inputs.iter().map(|t| t.requires_grad()).collect();
+    let next = inputs
+        .iter()
+        .map(|t| {
+            t.requires_grad().then(|| match &t.0.grad_fn {
+                Some(f) => Edge::Node(f.clone()),
+                None => Edge::Leaf((*t).clone()),
+            })
+        })
+        .collect();
+    let metas = inputs
+        .iter()
+        .map(|t| InputMeta {
+            shape: t.shape_vec(),
+            dtype: t.dtype(),
+        })
+        .collect();
+    let mut saver = Saver {
+        out: &out,
+        saved: Saved {
+            tensors: SmallVec::new(),
+            output_slot: None,
+            released: false,
+        },
+    };
+    save(&needs, &mut saver);
+    let saved = saver.saved;
+    let seq = SEQUENCE.with(|s| {
+        let v = s.get();
+        s.set(v + 1);
+        v
+    });
+    let node = Arc::new(Node {
+        name,
+        seq,
+        backward: Box::new(backward),
+        next,
+        inputs: metas,
+        saved: Mutex::new(saved),
+        retained: Mutex::new(None),
+    });
+    let inner = Arc::get_mut(&mut out.0).expect("record: the output must be a fresh tensor");
+    inner.grad_fn = Some(node);
+    out
+}
+
+impl Node {
+    fn saved(&self) -> MutexGuard<'_, Saved> {
+        self.saved.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether running this node again would need saved tensors that were freed.
+    pub(crate) fn is_released(&self) -> bool {
+        self.saved().released
+    }
+
+    /// Frees the saved tensors (after a backward without `retain_graph`).
+    pub(crate) fn release(&self) {
+        let mut s = self.saved();
+        if s.tensors.is_empty() {
+            return;
+        }
+        s.released = true;
+        let tensors = std::mem::take(&mut s.tensors);
+        drop(s);
+        let mut stack = Vec::new();
+        for t in tensors {
+            t.release_into(&mut stack);
+        }
+        drop_nodes(stack);
+    }
+
+    /// Runs the backward rule for `grad`; with `create_graph` the saved output is rebuilt with
+    /// this node as its `grad_fn`, so the rule's result is differentiable through it.
+    pub(crate) fn apply(
+        self: &Arc<Self>,
+        grad: &Tensor,
+        needs: &[bool],
+        create_graph: bool,
+    ) -> Result<Grads> {
+        let saved = {
+            let s = self.saved();
+            if s.released {
+                return Err(Error::BackwardTwice);
+            }
+            let mut v = s.tensors.clone();
+            if let (true, Some(slot)) = (create_graph, s.output_slot) {
+                let o = &v[slot];
+                v[slot] = Tensor::from_parts(
+                    o.storage().clone(),
+                    o.layout().clone(),
+                    o.dtype(),
+                    Some(self.clone()),
+                );
+            }
+            v
+        };
+        let grads = (self.backward)(&BackwardArgs {
+            grad,
+            saved: &saved,
+            needs,
+        });
+        assert_eq!(
+            grads.len(),
+            self.next.len(),
+            "internal error: {} returned {} gradients for {} inputs",
+            self.name,
+            grads.len(),
+            self.next.len()
+        );
+        Ok(grads)
+    }
+
+    pub(crate) fn retain_grad_of(&self, t: Weak<TensorImpl>) {
+        *self.retained.lock().unwrap_or_else(|e| e.into_inner()) = Some(t);
+    }
+
+    /// The non-leaf tensor that asked to retain its gradient, if it is still alive.
+    pub(crate) fn retained(&self) -> Option<Tensor> {
+        let r = self.retained.lock().unwrap_or_else(|e| e.into_inner());
+        r.as_ref().and_then(|w| w.upgrade()).map(Tensor)
+    }
+
+    /// The saved tensors still held (for graph pictures and tests).
+    pub(crate) fn saved_tensors(&self) -> Vec<Tensor> {
+        self.saved().tensors.to_vec()
+    }
+
+    fn drain_into(&mut self, stack: &mut Vec<Arc<Node>>) {
+        for edge in self.next.drain(..).flatten() {
+            match edge {
+                Edge::Node(n) => stack.push(n),
+                Edge::Leaf(t) => t.release_into(stack),
+            }
+        }
+        let saved = std::mem::take(&mut self.saved.get_mut().unwrap_or_else(|e| e.into_inner()).tensors);
+        for t in saved {
+            t.release_into(stack);
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let mut stack = Vec::new();
+        self.drain_into(&mut stack);
+        drop_nodes(stack);
+    }
+}
+
+/// Drops nodes without recursion: a node whose last handle is dropped here hands its own
+/// children to the same explicit stack instead of dropping them inside its destructor.
+pub(crate) fn drop_nodes(mut stack: Vec<Arc<Node>>) {
+    while let Some(n) = stack.pop() {
+        if let Some(mut node) = Arc::into_inner(n) {
+            node.drain_into(&mut stack);
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! The crate's error type. Messages follow PyTorch's wording where PyTorch has one.
+
+/// Everything that can go wrong in ferrograd. See the [crate docs](crate#errors) for the policy.
+///
+/// ```
+/// use ferrograd::{Error, Tensor};
+/// let y = Tensor::new([1.0, 2.0]).requires_grad_(true).mul_scalar(2.0);
+/// let err = y.try_backward().unwrap_err();
+/// assert_eq!(err, Error::ImplicitGradNonScalar);
+/// assert_eq!(err.to_string(), "grad can be implicitly created only for scalar outputs");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// `backward()`/`grad()` without an explicit gradient on a tensor of more than one element.
+    #[error("grad can be implicitly created only for scalar outputs")]
+    ImplicitGradNonScalar,
+    /// An output passed to `backward`/`grad` does not require grad.
+    #[error("element {0} of tensors does not require grad and does not have a grad_fn")]
+    NoGradFn(usize),
+    /// The explicit gradient's shape differs from the output's.
+    #[error("Mismatch in shape: grad_output[{index}] has a shape of {grad:?} and output[{index}] has a shape of {output:?}.")]
+    GradShapeMismatch {
+        /// Position of the output.
+        index: usize,
+        /// Shape of the gradient given.
+        grad: Vec<usize>,
+        /// Shape of the output.
+        output: Vec<usize>,
+    },
+    /// The graph's saved tensors were freed by an earlier backward.
+    #[error("Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed). Saved intermediate values of the graph are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or if you need to access saved tensors after calling backward.")]
+    BackwardTwice,
+    /// An input of `grad` is not reachable from the outputs.
+    #[error("One of the differentiated Tensors appears to not have been used in the graph. Set allow_unused=True if this is the desired behavior.")]
+    UnusedInput,
+    /// An input of `grad` does not require grad.
+    #[error("One of the differentiated Tensors does not require grad")]
+    InputDoesNotRequireGrad,
+    /// `requires_grad_(true)` on a non-floating tensor.
+    #[error("only Tensors of floating point and complex dtype can require gradients")]
+    NonFloatRequiresGrad,
+    /// `requires_grad_` on a non-leaf.
+    #[error("you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().")]
+    NonLeafRequiresGrad,
+    /// Two shapes that do not broadcast.
+    #[error("{op}: The size of tensor a ({a}) must match the size of tensor b ({b}) at non-singleton dimension {dim} (shapes {lhs:?} and {rhs:?})")]
+    Broadcast {
+        /// The operation.
+        op: &'static str,
+        /// Size of the first operand at `dim`.
+        a: usize,
+        /// Size of the second operand at `dim`.
+        b: usize,
+        /// The offending dimension (counted in the broadcast result).
+        dim: usize,
+        /// First shape.
+        lhs: Vec<usize>,
+        /// Second shape.
+        rhs: Vec<usize>,
+    },
+    /// Any other invalid argument: the operation's name and what is wrong, shapes included.
+    #[error("{op}: {msg}")]
+    Invalid {
+        /// The operation.
+        op: &'static str,
+        /// What is wrong.
+        msg: String,
+    },
+}
+
+impl Error {
+    pub(crate) fn invalid(op: &'static str, msg: impl Into<String>) -> Error {
+        Error::Invalid {
+            op,
+            msg: msg.into(),
+        }
+    }
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

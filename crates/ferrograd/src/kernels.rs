@@ -1,0 +1,461 @@
+//! Raw kernels: loops over buffers and layouts that produce new contiguous tensors. They know
+//! nothing about graphs; `ops` wraps them with backward rules.
+
+use crate::dtype::{DType, Float};
+use crate::error::{Error, Result};
+use crate::layout::{broadcast_shapes, numel, Layout, Offsets, Shape};
+use crate::storage::{typed, Buffer, Element};
+use crate::tensor::{gather, Tensor};
+use smallvec::SmallVec;
+use std::sync::Arc;
+
+/// Runs `f` with read access to the buffers of `a` and `b` (one lock when they share storage).
+pub(crate) fn read2<R>(a: &Tensor, b: &Tensor, f: impl FnOnce(&Buffer, &Buffer) -> R) -> R {
+    if Arc::ptr_eq(a.storage(), b.storage()) {
+        let g = a.storage().read();
+        f(&g, &g)
+    } else {
+        let ga = a.storage().read();
+        let gb = b.storage().read();
+        f(&ga, &gb)
+    }
+}
+
+/// Elementwise map of a floating tensor (a bool tensor is read as `f32` 0/1).
+pub(crate) fn map_float(
+    x: &Tensor,
+    f32f: impl Fn(f32) -> f32,
+    f64f: impl Fn(f64) -> f64,
+) -> Tensor {
+    let x = if x.dtype().is_floating_point() {
+        x.clone()
+    } else {
+        cast(x, DType::F32)
+    };
+    let buf = x.storage().read();
+    let layout = x.layout();
+    let out = match &*buf {
+        Buffer::F32(v) => Buffer::F32(map_slice(v, layout, f32f)),
+        Buffer::F64(v) => Buffer::F64(map_slice(v, layout, f64f)),
+        Buffer::Bool(_) => unreachable!(),
+    };
+    Tensor::from_buffer(out, x.shape())
+}
+
+fn map_slice<T: Copy, U>(data: &[T], layout: &Layout, f: impl Fn(T) -> U) -> Vec<U> {
+    match layout.contiguous_range() {
+        Some(r) => data[r].iter().map(|&v| f(v)).collect(),
+        None => layout.offsets().map(|o| f(data[o])).collect(),
+    }
+}
+
+/// The dtype of a binary op's result (PyTorch promotion: a 0-d operand does not widen a
+/// dimensioned one of the same category).
+pub(crate) fn result_type(a: &Tensor, b: &Tensor) -> DType {
+    let (da, db) = (a.dtype(), b.dtype());
+    if da == db {
+        return da;
+    }
+    if da.is_floating_point() && db.is_floating_point() {
+        match (a.dim() == 0, b.dim() == 0) {
+            (true, false) => return db,
+            (false, true) => return da,
+            _ => {}
+        }
+    }
+    da.promote(db)
+}
+
+/// The broadcast shape of `a` and `b`, or PyTorch's error naming the dimension.
+pub(crate) fn broadcast(op: &'static str, a: &[usize], b: &[usize]) -> Result<Shape> {
+    broadcast_shapes(a, b).ok_or_else(|| {
+        let n = a.len().max(b.len());
+        let at = |s: &[usize], i: usize| {
+            if i + s.len() >= n {
+                s[i + s.len() - n]
+            } else {
+                1
+            }
+        };
+        let dim = (0..n)
+            .find(|&i| {
+                let (x, y) = (at(a, i), at(b, i));
+                x != y && x != 1 && y != 1
+            })
+            .unwrap_or(0);
+        Error::Broadcast {
+            op,
+            a: at(a, dim),
+            b: at(b, dim),
+            dim,
+            lhs: a.to_vec(),
+            rhs: b.to_vec(),
+        }
+    })
+}
+
+/// Elementwise binary op with broadcasting and type promotion (floating result).
+pub(crate) fn zip_float(
+    op: &'static str,
+    a: &Tensor,
+    b: &Tensor,
+    f32f: impl Fn(f32, f32) -> f32,
+    f64f: impl Fn(f64, f64) -> f64,
+) -> Result<Tensor> {
+    let shape = broadcast(op, a.shape(), b.shape())?;
+    let dtype = result_type(a, b);
+    let (a, b) = (cast(a, dtype), cast(b, dtype));
+    let out = read2(&a, &b, |ba, bb| match (ba, bb) {
+        (Buffer::F32(x), Buffer::F32(y)) => Ok(Buffer::F32(zip_slices(
+            x,
+            a.layout(),
+            y,
+            b.layout(),
+            &shape,
+            f32f,
+        ))),
+        (Buffer::F64(x), Buffer::F64(y)) => Ok(Buffer::F64(zip_slices(
+            x,
+            a.layout(),
+            y,
+            b.layout(),
+            &shape,
+            f64f,
+        ))),
+        _ => Err(Error::invalid(
+            op,
+            format!("arithmetic on {} tensors is not supported", dtype),
+        )),
+    })?;
+    Ok(Tensor::from_buffer(out, &shape))
+}
+
+/// Elementwise comparison with broadcasting, producing a bool tensor.
+pub(crate) fn compare(
+    op: &'static str,
+    a: &Tensor,
+    b: &Tensor,
+    f: impl Fn(f64, f64) -> bool,
+) -> Result<Tensor> {
+    let shape = broadcast(op, a.shape(), b.shape())?;
+    let dtype = result_type(a, b);
+    let (a, b) = (cast(a, dtype), cast(b, dtype));
+    let out = read2(&a, &b, |ba, bb| match (ba, bb) {
+        (Buffer::F32(x), Buffer::F32(y)) => zip_slices(x, a.layout(), y, b.layout(), &shape, |p, q| {
+            f(p as f64, q as f64)
+        }),
+        (Buffer::F64(x), Buffer::F64(y)) => {
+            zip_slices(x, a.layout(), y, b.layout(), &shape, &f)
+        }
+        (Buffer::Bool(x), Buffer::Bool(y)) => zip_slices(x, a.layout(), y, b.layout(), &shape, |p, q| {
+            f(p as u8 as f64, q as u8 as f64)
+        }),
+        _ => unreachable!("operands were cast to one dtype"),
+    });
+    Ok(Tensor::from_buffer(Buffer::Bool(out), &shape))
+}
+
+fn zip_slices<T: Copy, U>(
+    a: &[T],
+    la: &Layout,
+    b: &[T],
+    lb: &Layout,
+    shape: &[usize],
+    f: impl Fn(T, T) -> U,
+) -> Vec<U> {
+    let same_a = la.shape.as_slice() == shape;
+    let same_b = lb.shape.as_slice() == shape;
+    if let (true, true, Some(ra), Some(rb)) = (
+        same_a,
+        same_b,
+        la.contiguous_range(),
+        lb.contiguous_range(),
+    ) {
+        return a[ra].iter().zip(&b[rb]).map(|(&x, &y)| f(x, y)).collect();
+    }
+    if let (true, 1, Some(ra)) = (same_a, lb.numel(), la.contiguous_range()) {
+        let y = b[lb.offset];
+        return a[ra].iter().map(|&x| f(x, y)).collect();
+    }
+    if let (true, 1, Some(rb)) = (same_b, la.numel(), lb.contiguous_range()) {
+        let x = a[la.offset];
+        return b[rb].iter().map(|&y| f(x, y)).collect();
+    }
+    let (ba, bb) = (la.broadcast_to(shape), lb.broadcast_to(shape));
+    ba.offsets()
+        .zip(bb.offsets())
+        .map(|(i, j)| f(a[i], b[j]))
+        .collect()
+}
+
+/// A copy of `x` converted to `dtype` (the same tensor, shared, if it already has it).
+pub(crate) fn cast(x: &Tensor, dtype: DType) -> Tensor {
+    if x.dtype() == dtype {
+        return x.clone();
+    }
+    let buf = x.storage().read();
+    let l = x.layout();
+    let out = match (&*buf, dtype) {
+        (Buffer::F32(v), DType::F64) => Buffer::F64(map_slice(v, l, |a| a as f64)),
+        (Buffer::F64(v), DType::F32) => Buffer::F32(map_slice(v, l, |a| a as f32)),
+        (Buffer::Bool(v), DType::F32) => Buffer::F32(map_slice(v, l, |a| a as u8 as f32)),
+        (Buffer::Bool(v), DType::F64) => Buffer::F64(map_slice(v, l, |a| a as u8 as f64)),
+        (Buffer::F32(v), DType::Bool) => Buffer::Bool(map_slice(v, l, |a| a != 0.0)),
+        (Buffer::F64(v), DType::Bool) => Buffer::Bool(map_slice(v, l, |a| a != 0.0)),
+        _ => unreachable!("same dtype handled above"),
+    };
+    Tensor::from_buffer(out, x.shape())
+}
+
+/// A contiguous copy with its own storage.
+pub(crate) fn copy(x: &Tensor) -> Tensor {
+    let buf = x.storage().read();
+    let out = match &*buf {
+        Buffer::F32(v) => Buffer::F32(gather(v, x.layout())),
+        Buffer::F64(v) => Buffer::F64(gather(v, x.layout())),
+        Buffer::Bool(v) => Buffer::Bool(gather(v, x.layout())),
+    };
+    Tensor::from_buffer(out, x.shape())
+}
+
+/// Sum over the dimensions flagged in `reduce`, keeping them as size 1.
+pub(crate) fn sum_dims(x: &Tensor, reduce: &[bool]) -> Tensor {
+    let x = if x.dtype().is_floating_point() {
+        x.clone()
+    } else {
+        cast(x, DType::F32)
+    };
+    let out_shape: Shape = x
+        .shape()
+        .iter()
+        .zip(reduce)
+        .map(|(&d, &r)| if r { 1 } else { d })
+        .collect();
+    let buf = x.storage().read();
+    let out = match &*buf {
+        Buffer::F32(v) => Buffer::F32(sum_dims_slice(v, x.layout(), &out_shape)),
+        Buffer::F64(v) => Buffer::F64(sum_dims_slice(v, x.layout(), &out_shape)),
+        Buffer::Bool(_) => unreachable!(),
+    };
+    Tensor::from_buffer(out, &out_shape)
+}
+
+fn sum_dims_slice<T: Float>(data: &[T], layout: &Layout, out_shape: &[usize]) -> Vec<T> {
+    let n_out = numel(out_shape);
+    if n_out == 1 {
+        return vec![match layout.contiguous_range() {
+            Some(r) => pairwise_sum(&data[r]),
+            None => pairwise_sum(&gather(data, layout)),
+        }];
+    }
+    let mut out = vec![T::zero(); n_out];
+    // Walk the input once; the output index uses stride 0 along reduced dimensions.
+    let out_strides = crate::layout::contiguous_strides(out_shape);
+    let bstrides: Shape = out_strides
+        .iter()
+        .zip(out_shape)
+        .map(|(&s, &d)| if d == 1 { 0 } else { s })
+        .collect();
+    let src = Offsets::new(&layout.shape, &layout.strides, layout.offset);
+    let dst = Offsets::new(&layout.shape, &bstrides, 0);
+    for (i, o) in src.zip(dst) {
+        out[o] = out[o] + data[i];
+    }
+    out
+}
+
+/// Pairwise summation (error O(log n) ulp instead of O(n)), like PyTorch's cascade sum.
+pub(crate) fn pairwise_sum<T: Float>(v: &[T]) -> T {
+    const BLOCK: usize = 128;
+    if v.len() <= BLOCK {
+        v.iter().fold(T::zero(), |acc, &x| acc + x)
+    } else {
+        let mid = v.len() / 2;
+        pairwise_sum(&v[..mid]) + pairwise_sum(&v[mid..])
+    }
+}
+
+/// Sum of squares, for the 2-norm.
+pub(crate) fn sum_squares(x: &Tensor) -> Tensor {
+    let buf = x.storage().read();
+    let out = match &*buf {
+        Buffer::F32(v) => {
+            let g = gather(v, x.layout());
+            Buffer::F32(vec![pairwise_sum(
+                &g.iter().map(|&a| a * a).collect::<Vec<_>>(),
+            )])
+        }
+        Buffer::F64(v) => {
+            let g = gather(v, x.layout());
+            Buffer::F64(vec![pairwise_sum(
+                &g.iter().map(|&a| a * a).collect::<Vec<_>>(),
+            )])
+        }
+        Buffer::Bool(_) => unreachable!("norm of a bool tensor"),
+    };
+    Tensor::from_buffer(out, &[])
+}
+
+/// `a @ b` for 2-d `a` (m x k) and `b` (k x n) of one floating dtype, read through their
+/// strides (transposed views need no copy).
+pub(crate) fn matmul2d(a: &Tensor, b: &Tensor) -> Tensor {
+    let (m, k, n) = (a.shape()[0], a.shape()[1], b.shape()[1]);
+    let out = read2(a, b, |ba, bb| match (ba, bb) {
+        (Buffer::F32(x), Buffer::F32(y)) => {
+            Buffer::F32(gemm(x, a.layout(), y, b.layout(), m, k, n, matrixmultiply::sgemm))
+        }
+        (Buffer::F64(x), Buffer::F64(y)) => {
+            Buffer::F64(gemm(x, a.layout(), y, b.layout(), m, k, n, matrixmultiply::dgemm))
+        }
+        _ => unreachable!("matmul operands are cast to one floating dtype"),
+    });
+    Tensor::from_buffer(out, &[m, n])
+}
+
+type GemmFn<T> = unsafe fn(
+    usize,
+    usize,
+    usize,
+    T,
+    *const T,
+    isize,
+    isize,
+    *const T,
+    isize,
+    isize,
+    T,
+    *mut T,
+    isize,
+    isize,
+);
+
+#[allow(clippy::too_many_arguments)]
+fn gemm<T: Float + Element>(
+    a: &[T],
+    la: &Layout,
+    b: &[T],
+    lb: &Layout,
+    m: usize,
+    k: usize,
+    n: usize,
+    kernel: GemmFn<T>,
+) -> Vec<T> {
+    let mut c = vec![T::zero(); m * n];
+    if m == 0 || n == 0 || k == 0 {
+        return c;
+    }
+    // The largest offset each operand's layout reaches must lie inside its buffer.
+    let last = |l: &Layout| l.offset + (l.shape[0] - 1) * l.strides[0] + (l.shape[1] - 1) * l.strides[1];
+    assert!(last(la) < a.len() && last(lb) < b.len(), "internal error: layout outside buffer");
+    // SAFETY: `a[la.offset..]` and `b[lb.offset..]` are valid for every element the kernel reads:
+    // it reads a[offset + i*rs + p*cs] for i < m, p < k (and likewise b for p < k, j < n), whose
+    // maximum is `last(..)`, checked above to be in bounds. `c` is a fresh m*n row-major buffer
+    // (row stride n, column stride 1) that nothing else aliases, and the inputs are only read.
+    unsafe {
+        kernel(
+            m,
+            k,
+            n,
+            T::one(),
+            a.as_ptr().add(la.offset),
+            la.strides[0] as isize,
+            la.strides[1] as isize,
+            b.as_ptr().add(lb.offset),
+            lb.strides[0] as isize,
+            lb.strides[1] as isize,
+            T::zero(),
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
+    c
+}
+
+/// Zeros of `shape` with `src` written at index `index` of dimension `dim`.
+pub(crate) fn select_scatter(src: &Tensor, shape: &[usize], dim: usize, index: usize) -> Tensor {
+    let out = Tensor::full_with(shape, 0.0, src.dtype());
+    let target = out.layout().select(dim, index);
+    {
+        let s = src.storage().read();
+        let mut o = out.storage().write();
+        match (&*s, &mut *o) {
+            (Buffer::F32(sv), Buffer::F32(ov)) => write_through(sv, src.layout(), ov, &target),
+            (Buffer::F64(sv), Buffer::F64(ov)) => write_through(sv, src.layout(), ov, &target),
+            (Buffer::Bool(sv), Buffer::Bool(ov)) => write_through(sv, src.layout(), ov, &target),
+            _ => unreachable!("same dtype"),
+        }
+    }
+    out
+}
+
+fn write_through<T: Copy>(src: &[T], ls: &Layout, dst: &mut [T], ld: &Layout) {
+    for (i, o) in ls.offsets().zip(ld.offsets()) {
+        dst[o] = src[i];
+    }
+}
+
+/// `where(mask, value, x)`: `x` with `value` wherever the (broadcast) mask is true.
+pub(crate) fn masked_fill(x: &Tensor, mask: &Tensor, value: f64) -> Result<Tensor> {
+    let shape = broadcast("masked_fill", x.shape(), mask.shape())?;
+    if shape.as_slice() != x.shape() {
+        return Err(Error::invalid(
+            "masked_fill",
+            format!(
+                "mask of shape {:?} cannot be broadcast to the input's shape {:?}",
+                mask.shape(),
+                x.shape()
+            ),
+        ));
+    }
+    let mask = cast(mask, DType::Bool);
+    let ml = mask.layout().broadcast_to(&shape);
+    let m: Vec<bool> = {
+        let mb = mask.storage().read();
+        typed::<bool>(&mb).to_vec()
+    };
+    let buf = x.storage().read();
+    let out = match &*buf {
+        Buffer::F32(v) => Buffer::F32(
+            x.layout()
+                .offsets()
+                .zip(ml.offsets())
+                .map(|(i, j)| if m[j] { value as f32 } else { v[i] })
+                .collect(),
+        ),
+        Buffer::F64(v) => Buffer::F64(
+            x.layout()
+                .offsets()
+                .zip(ml.offsets())
+                .map(|(i, j)| if m[j] { value } else { v[i] })
+                .collect(),
+        ),
+        Buffer::Bool(v) => Buffer::Bool(
+            x.layout()
+                .offsets()
+                .zip(ml.offsets())
+                .map(|(i, j)| if m[j] { value != 0.0 } else { v[i] })
+                .collect(),
+        ),
+    };
+    Ok(Tensor::from_buffer(out, &shape))
+}
+
+/// Shape helper for reductions: which dims to reduce, from possibly negative indices.
+pub(crate) fn reduce_mask(op: &'static str, ndim: usize, dims: &[isize]) -> Result<SmallVec<[bool; 4]>> {
+    let mut mask: SmallVec<[bool; 4]> = SmallVec::from_elem(false, ndim);
+    for &d in dims {
+        let i = crate::ops::normalize_dim(op, d, ndim.max(1))?;
+        if ndim == 0 {
+            continue;
+        }
+        if mask[i] {
+            return Err(Error::invalid(
+                op,
+                format!("dim {i} appears multiple times in the list of dims"),
+            ));
+        }
+        mask[i] = true;
+    }
+    Ok(mask)
+}

@@ -1,0 +1,228 @@
+//! Shapes, strides and offsets: how a tensor reads its storage.
+//!
+//! A [`Layout`] is pure bookkeeping (no data, no graph). Views such as transpose, select and
+//! expand are new layouts over the same storage.
+
+use smallvec::SmallVec;
+
+/// Dimensions of a tensor; inline up to rank 4 so small tensors never allocate for their shape.
+pub type Shape = SmallVec<[usize; 4]>;
+
+/// Row-major strides of a contiguous tensor of `shape`.
+pub(crate) fn contiguous_strides(shape: &[usize]) -> Shape {
+    let mut strides: Shape = SmallVec::from_elem(0, shape.len());
+    let mut acc = 1usize;
+    for i in (0..shape.len()).rev() {
+        strides[i] = acc;
+        acc *= shape[i].max(1);
+    }
+    strides
+}
+
+/// Number of elements of a shape (1 for a 0-d shape).
+pub(crate) fn numel(shape: &[usize]) -> usize {
+    shape.iter().product()
+}
+
+/// NumPy broadcasting of two shapes, or `None` if they are incompatible.
+pub(crate) fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Shape> {
+    let n = a.len().max(b.len());
+    let mut out: Shape = SmallVec::from_elem(0, n);
+    for i in 0..n {
+        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
+        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        out[i] = if da == db || db == 1 {
+            da
+        } else if da == 1 {
+            db
+        } else {
+            return None;
+        };
+    }
+    Some(out)
+}
+
+/// Shape, strides (in elements) and offset of a tensor inside its storage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Layout {
+    pub(crate) shape: Shape,
+    pub(crate) strides: Shape,
+    pub(crate) offset: usize,
+}
+
+impl Layout {
+    pub(crate) fn contiguous(shape: &[usize]) -> Layout {
+        Layout {
+            shape: SmallVec::from_slice(shape),
+            strides: contiguous_strides(shape),
+            offset: 0,
+        }
+    }
+
+    pub(crate) fn numel(&self) -> usize {
+        numel(&self.shape)
+    }
+
+    /// Row-major contiguous (offset may be non-zero); size-1 dims may have any stride.
+    pub(crate) fn is_contiguous(&self) -> bool {
+        let mut expected = 1usize;
+        for i in (0..self.shape.len()).rev() {
+            if self.shape[i] == 1 {
+                continue;
+            }
+            if self.strides[i] != expected {
+                return false;
+            }
+            expected *= self.shape[i];
+        }
+        true
+    }
+
+    /// The storage range a contiguous layout reads, if it is contiguous.
+    pub(crate) fn contiguous_range(&self) -> Option<std::ops::Range<usize>> {
+        if self.is_contiguous() {
+            Some(self.offset..self.offset + self.numel())
+        } else {
+            None
+        }
+    }
+
+    /// The same storage seen with `shape` broadcast to `target` (stride 0 on new/expanded dims).
+    /// The caller has checked that broadcasting is valid.
+    pub(crate) fn broadcast_to(&self, target: &[usize]) -> Layout {
+        let n = target.len();
+        let k = self.shape.len();
+        let mut strides: Shape = SmallVec::from_elem(0, n);
+        for i in 0..k {
+            let t = n - k + i;
+            strides[t] = if self.shape[i] == target[t] {
+                self.strides[i]
+            } else {
+                0
+            };
+        }
+        Layout {
+            shape: SmallVec::from_slice(target),
+            strides,
+            offset: self.offset,
+        }
+    }
+
+    /// Removes dimension `dim`, fixing it at `index` (the caller has checked the bounds).
+    pub(crate) fn select(&self, dim: usize, index: usize) -> Layout {
+        let mut shape = self.shape.clone();
+        let mut strides = self.strides.clone();
+        let offset = self.offset + index * strides[dim];
+        shape.remove(dim);
+        strides.remove(dim);
+        Layout {
+            shape,
+            strides,
+            offset,
+        }
+    }
+
+    /// Swaps two dimensions.
+    pub(crate) fn transpose(&self, a: usize, b: usize) -> Layout {
+        let mut l = self.clone();
+        l.shape.swap(a, b);
+        l.strides.swap(a, b);
+        l
+    }
+
+    /// The same elements with a new shape, as a view, when the strides allow it without a copy.
+    pub(crate) fn reshape_view(&self, shape: &[usize]) -> Option<Layout> {
+        if self.is_contiguous() {
+            let mut l = Layout::contiguous(shape);
+            l.offset = self.offset;
+            Some(l)
+        } else {
+            None
+        }
+    }
+
+    /// Storage offsets of every element in row-major order.
+    pub(crate) fn offsets(&self) -> Offsets<'_> {
+        Offsets::new(&self.shape, &self.strides, self.offset)
+    }
+}
+
+/// Row-major walk over a strided index space, yielding storage offsets (an odometer).
+pub(crate) struct Offsets<'a> {
+    shape: &'a [usize],
+    strides: &'a [usize],
+    index: Shape,
+    current: usize,
+    remaining: usize,
+}
+
+impl<'a> Offsets<'a> {
+    pub(crate) fn new(shape: &'a [usize], strides: &'a [usize], offset: usize) -> Offsets<'a> {
+        Offsets {
+            shape,
+            strides,
+            index: SmallVec::from_elem(0, shape.len()),
+            current: offset,
+            remaining: numel(shape),
+        }
+    }
+}
+
+impl Iterator for Offsets<'_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        if self.remaining == 0 {
+            return None;
+        }
+        self.remaining -= 1;
+        let out = self.current;
+        if self.remaining > 0 {
+            let mut d = self.shape.len();
+            while d > 0 {
+                d -= 1;
+                self.index[d] += 1;
+                self.current += self.strides[d];
+                if self.index[d] < self.shape[d] {
+                    break;
+                }
+                self.current -= self.strides[d] * self.shape[d];
+                self.index[d] = 0;
+            }
+        }
+        Some(out)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+impl ExactSizeIterator for Offsets<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcasting_follows_numpy() {
+        assert_eq!(
+            broadcast_shapes(&[3, 1], &[1, 4]).unwrap().as_slice(),
+            &[3, 4]
+        );
+        assert_eq!(broadcast_shapes(&[], &[2, 3]).unwrap().as_slice(), &[2, 3]);
+        assert_eq!(broadcast_shapes(&[0, 1], &[3]).unwrap().as_slice(), &[0, 3]);
+        assert!(broadcast_shapes(&[2], &[3]).is_none());
+    }
+
+    #[test]
+    fn offsets_walk_transposed_and_broadcast_views() {
+        let l = Layout::contiguous(&[2, 3]).transpose(0, 1);
+        assert_eq!(l.offsets().collect::<Vec<_>>(), vec![0, 3, 1, 4, 2, 5]);
+        let b = Layout::contiguous(&[3]).broadcast_to(&[2, 3]);
+        assert_eq!(b.offsets().collect::<Vec<_>>(), vec![0, 1, 2, 0, 1, 2]);
+        assert_eq!(Layout::contiguous(&[0, 2]).offsets().count(), 0);
+        assert_eq!(Layout::contiguous(&[]).offsets().collect::<Vec<_>>(), vec![0]);
+    }
+}

@@ -1,0 +1,121 @@
+//! Differentiable operations. Each primitive keeps its name, forward kernel and backward rule
+//! together; backward rules are written with these same differentiable ops, so
+//! `create_graph = true` records them and every derivative order works.
+
+mod elementwise;
+mod linalg;
+mod operators;
+mod reduce;
+mod shape;
+
+use crate::autograd::{record, Grads};
+use crate::dtype::Float;
+use crate::error::{Error, Result};
+use crate::kernels;
+use crate::tensor::Tensor;
+use smallvec::smallvec;
+
+/// Normalizes a possibly negative dimension index against `ndim` dimensions.
+pub(crate) fn normalize_dim(op: &'static str, dim: isize, ndim: usize) -> Result<usize> {
+    let n = ndim as isize;
+    let d = if dim < 0 { dim + n } else { dim };
+    if d < 0 || d >= n {
+        return Err(Error::invalid(
+            op,
+            format!(
+                "Dimension out of range (expected to be in range of [{}, {}], but got {dim})",
+                -n,
+                n - 1
+            ),
+        ));
+    }
+    Ok(d as usize)
+}
+
+/// What an elementwise unary op keeps for its backward rule.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Saves {
+    /// Nothing: the rule gets the incoming gradient in place of a saved tensor.
+    Nothing,
+    /// The op's input.
+    Input,
+    /// The op's output.
+    Output,
+}
+
+/// An elementwise unary primitive: forward `f` and backward `df` side by side.
+pub(crate) trait Unary: Copy + Send + Sync + 'static {
+    /// PyTorch's name of the backward node.
+    const NAME: &'static str;
+    /// What `df` receives as `saved`.
+    const SAVES: Saves;
+    /// The forward, one element.
+    fn f<T: Float>(self, x: T) -> T;
+    /// The gradient with respect to the input, from the saved tensor and incoming gradient `g`.
+    fn df(self, saved: &Tensor, g: &Tensor) -> Tensor;
+}
+
+/// Applies an elementwise unary primitive and records it.
+pub(crate) fn unary<O: Unary>(op: O, x: &Tensor) -> Tensor {
+    let y = kernels::map_float(x, |v| op.f(v), |v| op.f(v));
+    record(
+        O::NAME,
+        y,
+        &[x],
+        |_, s| match O::SAVES {
+            Saves::Nothing => {}
+            Saves::Input => s.save(x),
+            Saves::Output => s.save_output(),
+        },
+        move |a| smallvec![Some(op.df(a.saved.first().unwrap_or(a.grad), a.grad))],
+    )
+}
+
+/// An elementwise binary primitive with broadcasting.
+pub(crate) trait Binary: Copy + Send + Sync + 'static {
+    /// PyTorch's name of the backward node.
+    const NAME: &'static str;
+    /// The operation's name in error messages.
+    const OP: &'static str;
+    /// The forward, one element pair.
+    fn f<T: Float>(self, a: T, b: T) -> T;
+    /// Which of `[a, b]` the backward needs, given which inputs need gradients.
+    fn saves(needs: [bool; 2]) -> [bool; 2];
+    /// Gradients for `[a, b]` (at the broadcast shape; the engine reduces them). Inputs not
+    /// saved are `None`.
+    fn df(self, a: Option<&Tensor>, b: Option<&Tensor>, g: &Tensor, needs: [bool; 2])
+        -> [Option<Tensor>; 2];
+}
+
+/// Applies a binary primitive and records it.
+pub(crate) fn binary<O: Binary>(op: O, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let out = kernels::zip_float(O::OP, a, b, |x, y| op.f(x, y), |x, y| op.f(x, y))?;
+    Ok(record(
+        O::NAME,
+        out,
+        &[a, b],
+        |needs, s| {
+            let keep = O::saves([needs[0], needs[1]]);
+            if keep[0] {
+                s.save(a);
+            }
+            if keep[1] {
+                s.save(b);
+            }
+        },
+        move |args| {
+            let needs = [args.needs(0), args.needs(1)];
+            let keep = O::saves(needs);
+            let mut it = args.saved.iter();
+            let sa = if keep[0] { it.next() } else { None };
+            let sb = if keep[1] { it.next() } else { None };
+            let [ga, gb] = op.df(sa, sb, args.grad, needs);
+            smallvec![ga, gb]
+        },
+    ))
+}
+
+/// Helper for rules: gradients for a list of inputs.
+pub(crate) fn grads<const N: usize>(g: [Option<Tensor>; N]) -> Grads {
+    g.into_iter().collect()
+}

@@ -1,0 +1,245 @@
+//! Reductions: sum, mean, the 2-norm; comparisons and masking used by their rules.
+
+use super::grads;
+use crate::autograd::record;
+use crate::error::{Error, Result};
+use crate::kernels;
+use crate::layout::Shape;
+use crate::tensor::Tensor;
+use smallvec::SmallVec;
+
+impl Tensor {
+    /// Sum of all elements (a 0-d tensor).
+    ///
+    /// ```
+    /// let a = ferrograd::Tensor::new([1.0, 2.0, 3.0]).requires_grad_(true);
+    /// let s = (&a * &a).sum();
+    /// assert_eq!(s.to_string(), "tensor(14., grad_fn=<SumBackward0>)");
+    /// ```
+    pub fn sum(&self) -> Tensor {
+        let mask: SmallVec<[bool; 4]> = SmallVec::from_elem(true, self.dim());
+        let s = kernels::sum_dims(self, &mask);
+        let out = s.view_with(s.layout().reshape_view(&[]).expect("contiguous"));
+        let in_shape = self.shape_vec();
+        record("SumBackward0", out, &[self], |_, _| {}, move |a| {
+            grads([Some(a.grad.expand(&in_shape))])
+        })
+    }
+
+    /// Sum over the dimensions `dims` (negative counts from the end), keeping them as size 1
+    /// when `keepdim`. Panics on a bad dimension; see [`Tensor::try_sum_dims`].
+    ///
+    /// ```
+    /// let a = ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
+    /// assert_eq!(a.sum_dims(&[0], false).to_vec::<f32>(), vec![4.0, 6.0]);
+    /// assert_eq!(a.sum_dims(&[-1], true).shape(), &[2, 1]);
+    /// ```
+    pub fn sum_dims(&self, dims: &[isize], keepdim: bool) -> Tensor {
+        crate::unwrap(self.try_sum_dims(dims, keepdim))
+    }
+
+    /// Fallible [`Tensor::sum_dims`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::zeros(&[2]).try_sum_dims(&[1], false).is_err());
+    /// ```
+    pub fn try_sum_dims(&self, dims: &[isize], keepdim: bool) -> Result<Tensor> {
+        self.reduce_dims("sum", "SumBackward1", dims, keepdim, false)
+    }
+
+    /// Mean of all elements (a 0-d tensor).
+    ///
+    /// ```
+    /// let z = ferrograd::Tensor::full(&[2, 2], 27.0).requires_grad_(true);
+    /// assert_eq!(z.mean().to_string(), "tensor(27., grad_fn=<MeanBackward0>)");
+    /// ```
+    pub fn mean(&self) -> Tensor {
+        let n = self.numel() as f64;
+        let mask: SmallVec<[bool; 4]> = SmallVec::from_elem(true, self.dim());
+        let s = kernels::sum_dims(self, &mask);
+        let s = with_no_record(|| s.div_scalar(n));
+        let out = s.view_with(s.layout().reshape_view(&[]).expect("contiguous"));
+        let in_shape = self.shape_vec();
+        record("MeanBackward0", out, &[self], |_, _| {}, move |a| {
+            grads([Some(a.grad.expand(&in_shape).div_scalar(n))])
+        })
+    }
+
+    /// Mean over `dims`, keeping them as size 1 when `keepdim`. Panics on a bad dimension;
+    /// see [`Tensor::try_mean_dims`].
+    ///
+    /// ```
+    /// let a = ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
+    /// assert_eq!(a.mean_dims(&[1], false).to_vec::<f32>(), vec![1.5, 3.5]);
+    /// ```
+    pub fn mean_dims(&self, dims: &[isize], keepdim: bool) -> Tensor {
+        crate::unwrap(self.try_mean_dims(dims, keepdim))
+    }
+
+    /// Fallible [`Tensor::mean_dims`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::zeros(&[2]).try_mean_dims(&[0, 0], false).is_err());
+    /// ```
+    pub fn try_mean_dims(&self, dims: &[isize], keepdim: bool) -> Result<Tensor> {
+        self.reduce_dims("mean", "MeanBackward1", dims, keepdim, true)
+    }
+
+    fn reduce_dims(
+        &self,
+        op: &'static str,
+        name: &'static str,
+        dims: &[isize],
+        keepdim: bool,
+        mean: bool,
+    ) -> Result<Tensor> {
+        let mut mask = kernels::reduce_mask(op, self.dim(), dims)?;
+        if dims.is_empty() {
+            mask.iter_mut().for_each(|m| *m = true);
+        }
+        let n: usize = self
+            .shape()
+            .iter()
+            .zip(&mask)
+            .filter(|(_, &m)| m)
+            .map(|(&d, _)| d)
+            .product();
+        let s = kernels::sum_dims(self, &mask);
+        let s = if mean {
+            with_no_record(|| s.div_scalar(n as f64))
+        } else {
+            s
+        };
+        let out_shape: Shape = self
+            .shape()
+            .iter()
+            .zip(&mask)
+            .filter(|(_, &m)| keepdim || !m)
+            .map(|(&d, &m)| if m { 1 } else { d })
+            .collect();
+        let out = s.view_with(s.layout().reshape_view(&out_shape).expect("contiguous"));
+        let in_shape = self.shape_vec();
+        let kept: Shape = self
+            .shape()
+            .iter()
+            .zip(&mask)
+            .map(|(&d, &m)| if m { 1 } else { d })
+            .collect();
+        Ok(record(name, out, &[self], |_, _| {}, move |a| {
+            let g = a.grad.reshape(&kept).expand(&in_shape);
+            grads([Some(if mean { g.div_scalar(n as f64) } else { g })])
+        }))
+    }
+
+    /// The Euclidean (2-)norm of all elements: the vector norm, or the Frobenius norm of a
+    /// matrix (`torch.norm(x, p=2)`). Its gradient at 0 is 0, as in PyTorch.
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::new([3.0, 4.0]).requires_grad_(true);
+    /// let n = x.norm();
+    /// assert_eq!(n.to_string(), "tensor(5., grad_fn=<LinalgVectorNormBackward0>)");
+    /// n.backward();
+    /// assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![0.6, 0.8]);
+    /// ```
+    pub fn norm(&self) -> Tensor {
+        let x = self.to_float();
+        let out = with_no_record(|| kernels::sum_squares(&x).sqrt());
+        record(
+            "LinalgVectorNormBackward0",
+            out,
+            &[self],
+            |_, s| {
+                s.save(self);
+                s.save_output();
+            },
+            |a| {
+                let (x, y) = (&a.saved[0], &a.saved[1]);
+                // PyTorch: grad * (self / norm).masked_fill_(norm == 0, 0)
+                grads([Some(a.grad * &(x / y).masked_fill(&y.eq_scalar(0.0), 0.0))])
+            },
+        )
+    }
+
+    /// Elementwise `==` with broadcasting, giving a bool tensor. Panics if the shapes do not
+    /// broadcast; see [`Tensor::try_eq`].
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::new([0.0, 2.0]);
+    /// assert_eq!(x.eq(&(&x * 1.0)).to_string(), "tensor([True, True])");
+    /// ```
+    #[allow(clippy::should_implement_trait)]
+    pub fn eq(&self, other: &Tensor) -> Tensor {
+        crate::unwrap(self.try_eq(other))
+    }
+
+    /// Fallible [`Tensor::eq`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::zeros(&[2]).try_eq(&ferrograd::Tensor::zeros(&[3])).is_err());
+    /// ```
+    pub fn try_eq(&self, other: &Tensor) -> Result<Tensor> {
+        kernels::compare("eq", self, other, |a, b| a == b)
+    }
+
+    /// Elementwise `== value`, giving a bool tensor.
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::new([0.0, 2.0]);
+    /// assert_eq!(x.eq_scalar(0.0).to_vec::<bool>(), vec![true, false]);
+    /// ```
+    pub fn eq_scalar(&self, value: f64) -> Tensor {
+        let v = Tensor::full_with(&[], value, self.dtype());
+        crate::unwrap(kernels::compare("eq", self, &v, |a, b| a == b))
+    }
+
+    /// `self` with `value` wherever `mask` (a bool tensor broadcastable to `self`) is true;
+    /// the gradient flows only to the kept elements. Panics on a bad mask; see
+    /// [`Tensor::try_masked_fill`].
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::new([1.0, 2.0]);
+    /// let m = ferrograd::Tensor::new([true, false]);
+    /// assert_eq!(x.masked_fill(&m, 0.0).to_vec::<f32>(), vec![0.0, 2.0]);
+    /// ```
+    pub fn masked_fill(&self, mask: &Tensor, value: f64) -> Tensor {
+        crate::unwrap(self.try_masked_fill(mask, value))
+    }
+
+    /// Fallible [`Tensor::masked_fill`].
+    ///
+    /// ```
+    /// let m = ferrograd::Tensor::new([true, false, true]);
+    /// assert!(ferrograd::Tensor::zeros(&[2]).try_masked_fill(&m, 0.0).is_err());
+    /// ```
+    pub fn try_masked_fill(&self, mask: &Tensor, value: f64) -> Result<Tensor> {
+        if mask.dtype() != crate::DType::Bool {
+            return Err(Error::invalid(
+                "masked_fill",
+                format!("expected a bool mask, got {}", mask.dtype()),
+            ));
+        }
+        let out = kernels::masked_fill(self, mask, value)?;
+        let mask = mask.clone();
+        Ok(record(
+            "MaskedFillBackward0",
+            out,
+            &[self],
+            |_, s| s.save(&mask),
+            |a| grads([Some(a.grad.masked_fill(&a.saved[0], 0.0))]),
+        ))
+    }
+
+    /// This tensor as floating point (bool becomes `f32`).
+    pub(crate) fn to_float(&self) -> Tensor {
+        if self.dtype().is_floating_point() {
+            self.clone()
+        } else {
+            self.to_dtype(crate::DType::F32)
+        }
+    }
+}
+
+/// Runs `f` without recording (forward helpers whose result gets its own node).
+fn with_no_record<R>(f: impl FnOnce() -> R) -> R {
+    crate::with_no_grad(f)
+}

@@ -1,0 +1,930 @@
+//! The [`Tensor`] type: storage + layout + autograd metadata behind one `Arc`.
+
+use crate::autograd::Node;
+use crate::dtype::{DType, Float};
+use crate::error::{Error, Result};
+use crate::layout::{numel, Layout, Shape};
+use crate::storage::{typed, Buffer, Element, Storage};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// An n-dimensional array of `f32`, `f64` or `bool` that records the operations applied to it.
+///
+/// `clone()` is O(1): the clone is the *same* tensor (shared data, shared `.grad`, shared
+/// `requires_grad` flag), like a second Python name for one `torch.Tensor`. For PyTorch's
+/// `tensor.clone()` (a copy with its own storage) use [`Tensor::deep_clone`].
+///
+/// ```
+/// use ferrograd::Tensor;
+/// let x = Tensor::scalar(5.0).requires_grad_(true);
+/// let y = x.pow(2.0);
+/// y.backward();
+/// assert_eq!(x.grad().unwrap().item(), 10.0);
+/// assert_eq!(y.to_string(), "tensor(25., grad_fn=<PowBackward0>)");
+/// ```
+#[derive(Clone)]
+pub struct Tensor(pub(crate) Arc<TensorImpl>);
+
+pub(crate) struct TensorImpl {
+    pub(crate) storage: Arc<Storage>,
+    pub(crate) layout: Layout,
+    pub(crate) dtype: DType,
+    /// The node that produced this tensor; `None` for leaves.
+    pub(crate) grad_fn: Option<Arc<Node>>,
+    /// Leaf flag (non-leaves require grad by construction).
+    pub(crate) requires_grad: AtomicBool,
+    /// The accumulated gradient (leaves, and non-leaves that called `retain_grad`).
+    pub(crate) grad: Mutex<Option<Tensor>>,
+    pub(crate) retains_grad: AtomicBool,
+}
+
+impl Drop for TensorImpl {
+    fn drop(&mut self) {
+        // Hand the graph to the iterative dropper so a long chain never recurses.
+        let mut roots = Vec::new();
+        if let Some(f) = self.grad_fn.take() {
+            roots.push(f);
+        }
+        let grad = self.grad.get_mut().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(g) = grad {
+            g.release_into(&mut roots);
+        }
+        crate::autograd::node::drop_nodes(roots);
+    }
+}
+
+/// Data that can become a tensor: numbers, bools, and nested arrays or `Vec`s of them.
+///
+/// Floating data becomes `f32` by default (PyTorch's default dtype) unless a dtype is given;
+/// bool data becomes a bool tensor.
+///
+/// ```
+/// use ferrograd::{Tensor, TensorData};
+/// assert_eq!([[1.0, 2.0], [3.0, 4.0]].shape(), vec![2, 2]);
+/// let t = Tensor::new(vec![vec![1.0, 2.0]]);
+/// assert_eq!(t.shape(), &[1, 2]);
+/// ```
+pub trait TensorData {
+    /// The shape of the data (ragged `Vec`s are reported by `Tensor::try_new`).
+    fn shape(&self) -> Vec<usize>;
+    /// Appends the elements in row-major order.
+    fn flatten_into(&self, out: &mut Vec<f64>);
+    /// Whether the elements are booleans.
+    fn is_bool(&self) -> bool {
+        false
+    }
+}
+
+macro_rules! scalar_data {
+    ($($t:ty),*) => {$(
+        impl TensorData for $t {
+            fn shape(&self) -> Vec<usize> { Vec::new() }
+            fn flatten_into(&self, out: &mut Vec<f64>) { out.push(*self as f64) }
+        }
+    )*};
+}
+scalar_data!(f32, f64, i32, i64);
+
+impl TensorData for bool {
+    fn shape(&self) -> Vec<usize> {
+        Vec::new()
+    }
+    fn flatten_into(&self, out: &mut Vec<f64>) {
+        out.push(*self as u8 as f64)
+    }
+    fn is_bool(&self) -> bool {
+        true
+    }
+}
+
+fn nested_shape<T: TensorData>(items: &[T]) -> Vec<usize> {
+    let mut s = vec![items.len()];
+    if let Some(first) = items.first() {
+        s.extend(first.shape());
+    }
+    s
+}
+
+impl<T: TensorData, const N: usize> TensorData for [T; N] {
+    fn shape(&self) -> Vec<usize> {
+        nested_shape(self)
+    }
+    fn flatten_into(&self, out: &mut Vec<f64>) {
+        self.iter().for_each(|x| x.flatten_into(out))
+    }
+    fn is_bool(&self) -> bool {
+        self.first().is_some_and(|x| x.is_bool())
+    }
+}
+
+impl<T: TensorData> TensorData for Vec<T> {
+    fn shape(&self) -> Vec<usize> {
+        nested_shape(self)
+    }
+    fn flatten_into(&self, out: &mut Vec<f64>) {
+        self.iter().for_each(|x| x.flatten_into(out))
+    }
+    fn is_bool(&self) -> bool {
+        self.first().is_some_and(|x| x.is_bool())
+    }
+}
+
+impl<T: TensorData> TensorData for &T {
+    fn shape(&self) -> Vec<usize> {
+        (*self).shape()
+    }
+    fn flatten_into(&self, out: &mut Vec<f64>) {
+        (*self).flatten_into(out)
+    }
+    fn is_bool(&self) -> bool {
+        (*self).is_bool()
+    }
+}
+
+/// Builds a tensor from a literal: `tensor!(5.0)`, `tensor!([1.0, 2.0])`,
+/// `tensor!([[1.0, 2.0], [3.0, 4.0]])`, with an optional dtype: `tensor!([1.0], F64)`.
+///
+/// ```
+/// use ferrograd::{tensor, DType};
+/// let a = tensor!([[1.0, 2.0], [3.0, 4.0]]);
+/// assert_eq!(a.shape(), &[2, 2]);
+/// assert_eq!(tensor!([1.0, 2.0], F64).dtype(), DType::F64);
+/// ```
+#[macro_export]
+macro_rules! tensor {
+    ($data:expr) => {
+        $crate::Tensor::new($data)
+    };
+    ($data:expr, $dtype:ident) => {
+        $crate::Tensor::from_data($data, $crate::DType::$dtype)
+    };
+}
+
+impl<T: TensorData, const N: usize> From<[T; N]> for Tensor {
+    /// Same as [`Tensor::new`].
+    fn from(data: [T; N]) -> Tensor {
+        Tensor::new(data)
+    }
+}
+
+impl From<Vec<f32>> for Tensor {
+    /// A 1-d `f32` tensor owning the vector.
+    fn from(v: Vec<f32>) -> Tensor {
+        let n = v.len();
+        Tensor::from_buffer(Buffer::F32(v), &[n])
+    }
+}
+
+impl From<Vec<f64>> for Tensor {
+    /// A 1-d `f64` tensor owning the vector (like `torch.tensor(numpy_array)`).
+    fn from(v: Vec<f64>) -> Tensor {
+        let n = v.len();
+        Tensor::from_buffer(Buffer::F64(v), &[n])
+    }
+}
+
+impl From<f32> for Tensor {
+    /// A 0-d `f32` tensor.
+    fn from(v: f32) -> Tensor {
+        Tensor::from_buffer(Buffer::F32(vec![v]), &[])
+    }
+}
+
+impl From<f64> for Tensor {
+    /// A 0-d `f64` tensor.
+    fn from(v: f64) -> Tensor {
+        Tensor::from_buffer(Buffer::F64(vec![v]), &[])
+    }
+}
+
+/// Elements a tensor can be read out as ([`Tensor::to_vec`]).
+pub trait ReadElement: Copy + Sized {
+    #[doc(hidden)]
+    fn read_all(t: &Tensor) -> Vec<Self>;
+}
+
+impl ReadElement for f32 {
+    fn read_all(t: &Tensor) -> Vec<f32> {
+        t.to_dtype(DType::F32).contiguous_vec::<f32>()
+    }
+}
+impl ReadElement for f64 {
+    fn read_all(t: &Tensor) -> Vec<f64> {
+        t.to_dtype(DType::F64).contiguous_vec::<f64>()
+    }
+}
+impl ReadElement for bool {
+    fn read_all(t: &Tensor) -> Vec<bool> {
+        t.to_dtype(DType::Bool).contiguous_vec::<bool>()
+    }
+}
+
+impl Tensor {
+    // ----------------------------------------------------------------- construction
+
+    pub(crate) fn from_buffer(buf: Buffer, shape: &[usize]) -> Tensor {
+        debug_assert_eq!(buf.len(), numel(shape));
+        let dtype = buf.dtype();
+        Tensor::from_parts(Arc::new(Storage::new(buf)), Layout::contiguous(shape), dtype, None)
+    }
+
+    pub(crate) fn from_parts(
+        storage: Arc<Storage>,
+        layout: Layout,
+        dtype: DType,
+        grad_fn: Option<Arc<Node>>,
+    ) -> Tensor {
+        Tensor(Arc::new(TensorImpl {
+            storage,
+            layout,
+            dtype,
+            grad_fn,
+            requires_grad: AtomicBool::new(false),
+            grad: Mutex::new(None),
+            retains_grad: AtomicBool::new(false),
+        }))
+    }
+
+    /// A tensor from nested arrays/`Vec`s or a number, `f32` for numbers (PyTorch's default
+    /// dtype), bool for bools. Panics on ragged data; see [`Tensor::try_new`].
+    ///
+    /// ```
+    /// use ferrograd::Tensor;
+    /// let a = Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
+    /// assert_eq!(a.to_string(), "tensor([[1., 2.],\n        [3., 4.]])");
+    /// ```
+    pub fn new(data: impl TensorData) -> Tensor {
+        let dtype = if data.is_bool() { DType::Bool } else { DType::F32 };
+        Tensor::from_data(data, dtype)
+    }
+
+    /// Like [`Tensor::new`], returning an error for ragged data.
+    ///
+    /// ```
+    /// use ferrograd::Tensor;
+    /// assert!(Tensor::try_new(vec![vec![1.0], vec![1.0, 2.0]]).is_err());
+    /// ```
+    pub fn try_new(data: impl TensorData) -> Result<Tensor> {
+        let dtype = if data.is_bool() { DType::Bool } else { DType::F32 };
+        Tensor::try_from_data(data, dtype)
+    }
+
+    /// A tensor of `dtype` from nested arrays/`Vec`s or a number. Panics on ragged data.
+    ///
+    /// ```
+    /// use ferrograd::{DType, Tensor};
+    /// let x = Tensor::from_data([1.0, 2.0], DType::F64);
+    /// assert_eq!(x.to_string(), "tensor([1., 2.], dtype=torch.float64)");
+    /// ```
+    pub fn from_data(data: impl TensorData, dtype: DType) -> Tensor {
+        crate::unwrap(Tensor::try_from_data(data, dtype))
+    }
+
+    /// Fallible [`Tensor::from_data`].
+    ///
+    /// ```
+    /// use ferrograd::{DType, Tensor};
+    /// assert!(Tensor::try_from_data(vec![vec![1.0, 2.0], vec![3.0]], DType::F32).is_err());
+    /// ```
+    pub fn try_from_data(data: impl TensorData, dtype: DType) -> Result<Tensor> {
+        let shape = data.shape();
+        let mut values = Vec::with_capacity(numel(&shape));
+        data.flatten_into(&mut values);
+        if values.len() != numel(&shape) {
+            return Err(Error::invalid(
+                "tensor",
+                format!(
+                    "expected sequence of equal-length rows for shape {shape:?}, got {} elements",
+                    values.len()
+                ),
+            ));
+        }
+        Ok(Tensor::from_buffer(
+            Buffer::from_f64s(dtype, values.into_iter()),
+            &shape,
+        ))
+    }
+
+    /// A tensor owning `data` with the given `shape` (dtype from `T`). Panics if the sizes
+    /// disagree; see [`Tensor::try_from_vec`].
+    ///
+    /// ```
+    /// use ferrograd::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0], &[2, 2]);
+    /// assert_eq!(t.shape(), &[2, 2]);
+    /// ```
+    pub fn from_vec<T: Float>(data: Vec<T>, shape: &[usize]) -> Tensor {
+        crate::unwrap(Tensor::try_from_vec(data, shape))
+    }
+
+    /// Fallible [`Tensor::from_vec`].
+    ///
+    /// ```
+    /// use ferrograd::Tensor;
+    /// let e = Tensor::try_from_vec(vec![1.0f32; 3], &[2, 2]).unwrap_err();
+    /// assert!(e.to_string().contains("shape [2, 2] is invalid for input of size 3"));
+    /// ```
+    pub fn try_from_vec<T: Float>(data: Vec<T>, shape: &[usize]) -> Result<Tensor> {
+        if data.len() != numel(shape) {
+            return Err(Error::invalid(
+                "from_vec",
+                format!("shape {shape:?} is invalid for input of size {}", data.len()),
+            ));
+        }
+        Ok(T::make_tensor(data, shape))
+    }
+
+    /// A 0-d `f32` tensor (`torch.tensor(5.0)`).
+    ///
+    /// ```
+    /// assert_eq!(ferrograd::Tensor::scalar(5.0).to_string(), "tensor(5.)");
+    /// ```
+    pub fn scalar(value: f32) -> Tensor {
+        Tensor::from(value)
+    }
+
+    /// A tensor of `shape` filled with `value`, of `dtype`.
+    ///
+    /// ```
+    /// use ferrograd::{DType, Tensor};
+    /// let t = Tensor::full_with(&[2], 1.5, DType::F64);
+    /// assert_eq!(t.to_vec::<f64>(), vec![1.5, 1.5]);
+    /// ```
+    pub fn full_with(shape: &[usize], value: f64, dtype: DType) -> Tensor {
+        Tensor::from_buffer(Buffer::filled(dtype, numel(shape), value), shape)
+    }
+
+    /// An `f32` tensor of `shape` filled with `value`.
+    ///
+    /// ```
+    /// assert_eq!(ferrograd::Tensor::full(&[3], 2.0).to_string(), "tensor([2., 2., 2.])");
+    /// ```
+    pub fn full(shape: &[usize], value: f64) -> Tensor {
+        Tensor::full_with(shape, value, DType::F32)
+    }
+
+    /// An `f32` tensor of zeros.
+    ///
+    /// ```
+    /// assert_eq!(ferrograd::Tensor::zeros(&[2]).to_string(), "tensor([0., 0.])");
+    /// ```
+    pub fn zeros(shape: &[usize]) -> Tensor {
+        Tensor::full(shape, 0.0)
+    }
+
+    /// An `f32` tensor of ones.
+    ///
+    /// ```
+    /// assert_eq!(ferrograd::Tensor::ones(&[2, 2]).sum().item(), 4.0);
+    /// ```
+    pub fn ones(shape: &[usize]) -> Tensor {
+        Tensor::full(shape, 1.0)
+    }
+
+    /// Zeros with this tensor's shape and dtype.
+    ///
+    /// ```
+    /// use ferrograd::{DType, Tensor};
+    /// let z = Tensor::ones(&[2]).to_dtype(DType::F64).zeros_like();
+    /// assert_eq!(z.dtype(), DType::F64);
+    /// ```
+    pub fn zeros_like(&self) -> Tensor {
+        self.full_like(0.0)
+    }
+
+    /// Ones with this tensor's shape and dtype.
+    ///
+    /// ```
+    /// let o = ferrograd::Tensor::zeros(&[3]).ones_like();
+    /// assert_eq!(o.to_vec::<f32>(), vec![1.0; 3]);
+    /// ```
+    pub fn ones_like(&self) -> Tensor {
+        self.full_like(1.0)
+    }
+
+    /// `value` everywhere, with this tensor's shape and dtype.
+    ///
+    /// ```
+    /// let t = ferrograd::Tensor::zeros(&[2]).full_like(7.0);
+    /// assert_eq!(t.to_vec::<f32>(), vec![7.0, 7.0]);
+    /// ```
+    pub fn full_like(&self, value: f64) -> Tensor {
+        Tensor::full_with(self.shape(), value, self.dtype())
+    }
+
+    /// `0, 1, ..., end-1` as `f32` (`torch.arange(4.0)`).
+    ///
+    /// ```
+    /// assert_eq!(ferrograd::Tensor::arange(4.0).to_string(), "tensor([0., 1., 2., 3.])");
+    /// ```
+    pub fn arange(end: f64) -> Tensor {
+        Tensor::arange_step(0.0, end, 1.0)
+    }
+
+    /// `start, start+step, ...` up to (excluding) `end`, as `f32`. Panics if `step` is zero or
+    /// has the wrong sign.
+    ///
+    /// ```
+    /// let t = ferrograd::Tensor::arange_step(1.0, 2.0, 0.25);
+    /// assert_eq!(t.to_vec::<f32>(), vec![1.0, 1.25, 1.5, 1.75]);
+    /// ```
+    pub fn arange_step(start: f64, end: f64, step: f64) -> Tensor {
+        crate::unwrap(Tensor::try_arange(start, end, step, DType::F32))
+    }
+
+    /// Fallible arange of any floating dtype.
+    ///
+    /// ```
+    /// use ferrograd::{DType, Tensor};
+    /// assert!(Tensor::try_arange(0.0, 1.0, -1.0, DType::F32).is_err());
+    /// ```
+    pub fn try_arange(start: f64, end: f64, step: f64, dtype: DType) -> Result<Tensor> {
+        if step == 0.0 || !step.is_finite() || !start.is_finite() || !end.is_finite() {
+            return Err(Error::invalid("arange", "step must be nonzero and bounds finite"));
+        }
+        if (end - start) * step < 0.0 {
+            return Err(Error::invalid(
+                "arange",
+                "upper bound and larger bound inconsistent with step sign",
+            ));
+        }
+        let n = ((end - start) / step).ceil().max(0.0) as usize;
+        Ok(Tensor::from_buffer(
+            Buffer::from_f64s(dtype, (0..n).map(|i| start + i as f64 * step)),
+            &[n],
+        ))
+    }
+
+    /// `steps` evenly spaced `f32` values from `start` to `end` inclusive.
+    ///
+    /// ```
+    /// let t = ferrograd::Tensor::linspace(0.0, 1.0, 5);
+    /// assert_eq!(t.to_vec::<f32>(), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
+    /// ```
+    pub fn linspace(start: f64, end: f64, steps: usize) -> Tensor {
+        Tensor::linspace_with(start, end, steps, DType::F32)
+    }
+
+    /// `steps` evenly spaced values of `dtype`, computed like PyTorch's `linspace` (the first
+    /// half stepping up from `start`, the second half stepping down from `end`, so both ends
+    /// are exact).
+    ///
+    /// ```
+    /// use ferrograd::{DType, Tensor};
+    /// let x = Tensor::linspace_with(-7.0, 7.0, 100, DType::F64);
+    /// assert_eq!(x.to_vec::<f64>()[99], 7.0);
+    /// ```
+    pub fn linspace_with(start: f64, end: f64, steps: usize, dtype: DType) -> Tensor {
+        let values = (0..steps).map(|i| {
+            if steps == 1 {
+                return start;
+            }
+            let step = (end - start) / (steps - 1) as f64;
+            if i < steps / 2 {
+                start + step * i as f64
+            } else {
+                end - step * (steps - 1 - i) as f64
+            }
+        });
+        Tensor::from_buffer(Buffer::from_f64s(dtype, values), &[steps])
+    }
+
+    // ----------------------------------------------------------------- metadata
+
+    /// The dimensions.
+    ///
+    /// ```
+    /// assert_eq!(ferrograd::Tensor::zeros(&[2, 3]).shape(), &[2, 3]);
+    /// ```
+    pub fn shape(&self) -> &[usize] {
+        &self.0.layout.shape
+    }
+
+    /// Alias of [`Tensor::shape`] (PyTorch's `size()`).
+    ///
+    /// ```
+    /// assert_eq!(ferrograd::Tensor::zeros(&[4]).size(), &[4]);
+    /// ```
+    pub fn size(&self) -> &[usize] {
+        self.shape()
+    }
+
+    /// The number of dimensions (0 for a scalar).
+    ///
+    /// ```
+    /// assert_eq!(ferrograd::Tensor::scalar(1.0).dim(), 0);
+    /// ```
+    pub fn dim(&self) -> usize {
+        self.shape().len()
+    }
+
+    /// The number of elements.
+    ///
+    /// ```
+    /// assert_eq!(ferrograd::Tensor::zeros(&[2, 0]).numel(), 0);
+    /// ```
+    pub fn numel(&self) -> usize {
+        self.0.layout.numel()
+    }
+
+    /// The element type.
+    ///
+    /// ```
+    /// assert_eq!(ferrograd::Tensor::zeros(&[1]).dtype(), ferrograd::DType::F32);
+    /// ```
+    pub fn dtype(&self) -> DType {
+        self.0.dtype
+    }
+
+    /// Strides in elements.
+    ///
+    /// ```
+    /// let t = ferrograd::Tensor::zeros(&[2, 3]);
+    /// assert_eq!(t.strides(), &[3, 1]);
+    /// assert_eq!(t.t().strides(), &[1, 3]);
+    /// ```
+    pub fn strides(&self) -> &[usize] {
+        &self.0.layout.strides
+    }
+
+    /// Whether the elements are laid out densely in row-major order.
+    ///
+    /// ```
+    /// let t = ferrograd::Tensor::zeros(&[2, 3]);
+    /// assert!(t.is_contiguous() && !t.t().is_contiguous());
+    /// ```
+    pub fn is_contiguous(&self) -> bool {
+        self.0.layout.is_contiguous()
+    }
+
+    /// Whether two handles are the same tensor (PyTorch's `a is b`).
+    ///
+    /// ```
+    /// let a = ferrograd::Tensor::zeros(&[1]);
+    /// assert!(a.is_same(&a.clone()) && !a.is_same(&a.detach()));
+    /// ```
+    pub fn is_same(&self, other: &Tensor) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// Whether two tensors share storage (a view, a `detach()`, a clone).
+    ///
+    /// ```
+    /// let a = ferrograd::Tensor::zeros(&[1]);
+    /// assert!(a.shares_storage(&a.detach()));
+    /// ```
+    pub fn shares_storage(&self, other: &Tensor) -> bool {
+        Arc::ptr_eq(&self.0.storage, &other.0.storage)
+    }
+
+    // ----------------------------------------------------------------- data access
+
+    pub(crate) fn layout(&self) -> &Layout {
+        &self.0.layout
+    }
+
+    pub(crate) fn storage(&self) -> &Arc<Storage> {
+        &self.0.storage
+    }
+
+    /// The elements in row-major order as `T` (which must be the tensor's dtype).
+    pub(crate) fn contiguous_vec<T: Element>(&self) -> Vec<T> {
+        let buf = self.0.storage.read();
+        gather(typed::<T>(&buf), &self.0.layout)
+    }
+
+    /// The elements in row-major order, converted to `T` (`f32`, `f64` or `bool`).
+    ///
+    /// ```
+    /// let t = ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
+    /// assert_eq!(t.t().to_vec::<f64>(), vec![1.0, 3.0, 2.0, 4.0]);
+    /// ```
+    pub fn to_vec<T: ReadElement>(&self) -> Vec<T> {
+        T::read_all(self)
+    }
+
+    /// The value of a one-element tensor as `f64` (an `f32` widens exactly, so formatting it
+    /// with [`PyFloat`](crate::PyFloat) prints what Python prints). Panics otherwise; see
+    /// [`Tensor::try_item`].
+    ///
+    /// ```
+    /// assert_eq!(ferrograd::Tensor::new([2.5]).item(), 2.5);
+    /// ```
+    pub fn item(&self) -> f64 {
+        crate::unwrap(self.try_item())
+    }
+
+    /// Fallible [`Tensor::item`].
+    ///
+    /// ```
+    /// let e = ferrograd::Tensor::zeros(&[4]).try_item().unwrap_err();
+    /// assert_eq!(e.to_string(), "item: a Tensor with 4 elements cannot be converted to Scalar");
+    /// ```
+    pub fn try_item(&self) -> Result<f64> {
+        if self.numel() != 1 {
+            return Err(Error::invalid(
+                "item",
+                format!(
+                    "a Tensor with {} elements cannot be converted to Scalar",
+                    self.numel()
+                ),
+            ));
+        }
+        let buf = self.0.storage.read();
+        Ok(buf.get_f64(self.0.layout.offset))
+    }
+
+    /// Element values widened to `f64`, in row-major order (any dtype).
+    pub(crate) fn values_f64(&self) -> Vec<f64> {
+        let buf = self.0.storage.read();
+        self.0.layout.offsets().map(|o| buf.get_f64(o)).collect()
+    }
+
+    // ----------------------------------------------------------------- autograd flags
+
+    /// Whether operations on this tensor are recorded for differentiation.
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::scalar(1.0);
+    /// assert!(!x.requires_grad());
+    /// assert!(x.requires_grad_(true).requires_grad());
+    /// ```
+    pub fn requires_grad(&self) -> bool {
+        self.0.grad_fn.is_some() || self.0.requires_grad.load(Ordering::Relaxed)
+    }
+
+    /// Sets `requires_grad` in place and returns the same tensor (PyTorch's `requires_grad_`).
+    /// Panics on a non-floating tensor or a non-leaf; see [`Tensor::try_requires_grad_`].
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::ones(&[2, 2]).requires_grad_(true);
+    /// assert_eq!(x.to_string(), "tensor([[1., 1.],\n        [1., 1.]], requires_grad=True)");
+    /// ```
+    pub fn requires_grad_(&self, requires_grad: bool) -> Tensor {
+        crate::unwrap(self.try_requires_grad_(requires_grad))
+    }
+
+    /// Fallible [`Tensor::requires_grad_`]; the tensor is unchanged on error.
+    ///
+    /// ```
+    /// use ferrograd::{Error, Tensor};
+    /// let b = Tensor::new([true]);
+    /// assert_eq!(b.try_requires_grad_(true).unwrap_err(), Error::NonFloatRequiresGrad);
+    /// ```
+    pub fn try_requires_grad_(&self, requires_grad: bool) -> Result<Tensor> {
+        if self.0.grad_fn.is_some() {
+            if requires_grad {
+                return Ok(self.clone());
+            }
+            return Err(Error::NonLeafRequiresGrad);
+        }
+        if requires_grad && !self.dtype().is_floating_point() {
+            return Err(Error::NonFloatRequiresGrad);
+        }
+        self.0.requires_grad.store(requires_grad, Ordering::Relaxed);
+        Ok(self.clone())
+    }
+
+    /// Whether this tensor is a leaf of the graph: created by the user (or by an op on tensors
+    /// that do not require grad), not by a recorded operation.
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::scalar(1.0).requires_grad_(true);
+    /// assert!(x.is_leaf() && !(&x * 2.0).is_leaf());
+    /// ```
+    pub fn is_leaf(&self) -> bool {
+        self.0.grad_fn.is_none()
+    }
+
+    /// The accumulated gradient: `None` before any backward reaches this tensor.
+    ///
+    /// The returned handle is the stored gradient itself, so in-place ops on it
+    /// (`x.grad().unwrap().zero_()`) act on `x`'s gradient, as in PyTorch.
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::arange(3.0).requires_grad_(true);
+    /// assert!(x.grad().is_none());
+    /// x.dot(&x).backward();
+    /// assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![0.0, 2.0, 4.0]);
+    /// ```
+    pub fn grad(&self) -> Option<Tensor> {
+        self.grad_slot().clone()
+    }
+
+    pub(crate) fn grad_slot(&self) -> MutexGuard<'_, Option<Tensor>> {
+        self.0.grad.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Replaces (or clears, with `None`) the stored gradient (`x.grad = None`).
+    /// Panics if the shape differs from the tensor's; see [`Tensor::try_set_grad`].
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::scalar(3.0).requires_grad_(true);
+    /// x.pow(2.0).backward();
+    /// x.set_grad(None);
+    /// assert!(x.grad().is_none());
+    /// ```
+    pub fn set_grad(&self, grad: Option<Tensor>) {
+        crate::unwrap(self.try_set_grad(grad))
+    }
+
+    /// Fallible [`Tensor::set_grad`].
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::zeros(&[2]);
+    /// assert!(x.try_set_grad(Some(ferrograd::Tensor::zeros(&[3]))).is_err());
+    /// ```
+    pub fn try_set_grad(&self, grad: Option<Tensor>) -> Result<()> {
+        if let Some(g) = &grad {
+            if g.shape() != self.shape() {
+                return Err(Error::invalid(
+                    "set_grad",
+                    format!(
+                        "assigned grad has data of a different size: {:?} vs the tensor's {:?}",
+                        g.shape(),
+                        self.shape()
+                    ),
+                ));
+            }
+        }
+        *self.grad_slot() = grad;
+        Ok(())
+    }
+
+    /// Sets the stored gradient to zeros in place, if there is one (`optimizer.zero_grad`
+    /// with `set_to_none=False`).
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::scalar(3.0).requires_grad_(true);
+    /// x.pow(2.0).backward();
+    /// x.zero_grad();
+    /// assert_eq!(x.grad().unwrap().item(), 0.0);
+    /// ```
+    pub fn zero_grad(&self) {
+        if let Some(g) = self.grad() {
+            g.zero_();
+        }
+    }
+
+    /// Asks a non-leaf tensor to keep its gradient in `.grad()` during backward (leaves
+    /// always do). Panics on a tensor that does not require grad; see [`Tensor::try_retain_grad`].
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::scalar(2.0).requires_grad_(true);
+    /// let y = &x * 3.0;
+    /// y.retain_grad();
+    /// y.pow(2.0).backward();
+    /// assert_eq!(y.grad().unwrap().item(), 12.0);
+    /// ```
+    pub fn retain_grad(&self) {
+        crate::unwrap(self.try_retain_grad())
+    }
+
+    /// Fallible [`Tensor::retain_grad`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::scalar(1.0).try_retain_grad().is_err());
+    /// ```
+    pub fn try_retain_grad(&self) -> Result<()> {
+        if !self.requires_grad() {
+            return Err(Error::invalid(
+                "retain_grad",
+                "can't retain_grad on Tensor that has requires_grad=False",
+            ));
+        }
+        if let Some(node) = &self.0.grad_fn {
+            self.0.retains_grad.store(true, Ordering::Relaxed);
+            node.retain_grad_of(Arc::downgrade(&self.0));
+        }
+        Ok(())
+    }
+
+    /// Whether this non-leaf keeps its gradient (see [`Tensor::retain_grad`]).
+    ///
+    /// ```
+    /// assert!(!ferrograd::Tensor::scalar(1.0).retains_grad());
+    /// ```
+    pub fn retains_grad(&self) -> bool {
+        self.0.retains_grad.load(Ordering::Relaxed)
+    }
+
+    /// The node that created this tensor (`None` for leaves).
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::ones(&[2, 2]).requires_grad_(true);
+    /// assert_eq!((&x + 2.0).grad_fn().unwrap().name(), "AddBackward0");
+    /// assert!(x.grad_fn().is_none());
+    /// ```
+    pub fn grad_fn(&self) -> Option<crate::GradFn> {
+        self.0.grad_fn.clone().map(crate::GradFn::from_node)
+    }
+
+    /// A tensor sharing this one's storage that is cut from the graph (never requires grad).
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::new([0.1, -0.2]).requires_grad_(true);
+    /// assert!(!x.detach().requires_grad() && x.detach().shares_storage(&x));
+    /// ```
+    pub fn detach(&self) -> Tensor {
+        Tensor::from_parts(
+            self.0.storage.clone(),
+            self.0.layout.clone(),
+            self.0.dtype,
+            None,
+        )
+    }
+
+    /// A view of the same storage with another layout, outside the graph.
+    pub(crate) fn view_with(&self, layout: Layout) -> Tensor {
+        Tensor::from_parts(self.0.storage.clone(), layout, self.0.dtype, None)
+    }
+
+    /// Moves the tensor's graph references onto `stack` if this was the last handle, so that
+    /// dropping a deep graph never recurses.
+    pub(crate) fn release_into(self, stack: &mut Vec<Arc<Node>>) {
+        if let Some(mut inner) = Arc::into_inner(self.0) {
+            if let Some(f) = inner.grad_fn.take() {
+                stack.push(f);
+            }
+            let grad = inner.grad.get_mut().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(g) = grad {
+                g.release_into(stack);
+            }
+        }
+    }
+
+    /// Sets every element to zero in place (no graph, like `x.grad.zero_()`).
+    ///
+    /// ```
+    /// let g = ferrograd::Tensor::ones(&[3]);
+    /// g.zero_();
+    /// assert_eq!(g.to_vec::<f32>(), vec![0.0; 3]);
+    /// ```
+    pub fn zero_(&self) -> Tensor {
+        self.fill_(0.0)
+    }
+
+    /// Sets every element to `value` in place (no graph).
+    ///
+    /// ```
+    /// let g = ferrograd::Tensor::zeros(&[2]);
+    /// g.fill_(4.0);
+    /// assert_eq!(g.to_vec::<f32>(), vec![4.0, 4.0]);
+    /// ```
+    pub fn fill_(&self, value: f64) -> Tensor {
+        let layout = &self.0.layout;
+        let mut buf = self.0.storage.write();
+        match &mut *buf {
+            Buffer::F32(v) => layout.offsets().for_each(|o| v[o] = value as f32),
+            Buffer::F64(v) => layout.offsets().for_each(|o| v[o] = value),
+            Buffer::Bool(v) => layout.offsets().for_each(|o| v[o] = value != 0.0),
+        }
+        self.clone()
+    }
+
+    /// Adds `other` (same shape and dtype, contiguous `self`) in place, outside the graph.
+    pub(crate) fn accumulate_(&self, other: &Tensor) {
+        debug_assert!(self.is_contiguous() && self.shape() == other.shape());
+        let add = other.to_dtype(self.dtype());
+        let range = self.0.layout.contiguous_range().expect("contiguous");
+        match self.dtype() {
+            DType::F32 => {
+                let src = add.contiguous_vec::<f32>();
+                let mut buf = self.0.storage.write();
+                let dst = &mut crate::storage::typed_mut::<f32>(&mut buf)[range];
+                dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
+            }
+            DType::F64 => {
+                let src = add.contiguous_vec::<f64>();
+                let mut buf = self.0.storage.write();
+                let dst = &mut crate::storage::typed_mut::<f64>(&mut buf)[range];
+                dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
+            }
+            DType::Bool => unreachable!("gradients are floating"),
+        }
+    }
+
+    /// Whether this handle is the only one on its data (so it may be written in place).
+    pub(crate) fn is_unshared(&self) -> bool {
+        Arc::strong_count(&self.0) == 1 && Arc::strong_count(&self.0.storage) == 1
+    }
+
+    /// The shape as an owned `Shape`.
+    pub(crate) fn shape_vec(&self) -> Shape {
+        self.0.layout.shape.clone()
+    }
+}
+
+/// The elements of `data` read through `layout`, in row-major order.
+pub(crate) fn gather<T: Copy>(data: &[T], layout: &Layout) -> Vec<T> {
+    match layout.contiguous_range() {
+        Some(r) => data[r].to_vec(),
+        None => layout.offsets().map(|o| data[o]).collect(),
+    }
+}
+
+impl std::fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
