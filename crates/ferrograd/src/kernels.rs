@@ -275,22 +275,25 @@ pub(crate) fn pairwise_sum<T: Float>(v: &[T]) -> T {
     }
 }
 
-/// Sum of squares, for the 2-norm.
-pub(crate) fn sum_squares(x: &Tensor) -> Tensor {
+/// The 2-norm of all elements: squares accumulated with fused multiply-adds (one rounding per
+/// element, as PyTorch's compiled kernel does) in blocks combined pairwise, then the square root.
+pub(crate) fn norm2(x: &Tensor) -> Tensor {
+    fn norm<T: Float>(v: &[T], layout: &Layout) -> T {
+        let data = gather(v, layout);
+        fn block<T: Float>(v: &[T]) -> T {
+            if v.len() <= 128 {
+                v.iter().fold(T::zero(), |acc, &a| a.mul_add(a, acc))
+            } else {
+                let mid = v.len() / 2;
+                block(&v[..mid]) + block(&v[mid..])
+            }
+        }
+        block(&data).sqrt()
+    }
     let buf = x.storage().read();
     let out = match &*buf {
-        Buffer::F32(v) => {
-            let g = gather(v, x.layout());
-            Buffer::F32(vec![pairwise_sum(
-                &g.iter().map(|&a| a * a).collect::<Vec<_>>(),
-            )])
-        }
-        Buffer::F64(v) => {
-            let g = gather(v, x.layout());
-            Buffer::F64(vec![pairwise_sum(
-                &g.iter().map(|&a| a * a).collect::<Vec<_>>(),
-            )])
-        }
+        Buffer::F32(v) => Buffer::F32(vec![norm(v, x.layout())]),
+        Buffer::F64(v) => Buffer::F64(vec![norm(v, x.layout())]),
         Buffer::Bool(_) => unreachable!("norm of a bool tensor"),
     };
     Tensor::from_buffer(out, &[])

@@ -1,5 +1,5 @@
 //! `std::ops` for tensors: `&a + &b`, `a * 2.0`, `3.0 * &x`, `-&x`, ... Owned and borrowed
-//! operands both work; scalars (`f64`, `f32`, `i32`) go on either side. Shape errors panic with
+//! operands both work; scalars (`f64` and `i32`, so literals infer) go on either side. Shape errors panic with
 //! the `try_` methods' messages.
 
 use crate::tensor::Tensor;
@@ -107,7 +107,7 @@ macro_rules! tensor_scalar {
         }
     )*};
 }
-tensor_scalar!(f64, f32, i32);
+tensor_scalar!(f64, i32);
 
 impl Neg for &Tensor {
     type Output = Tensor;

@@ -143,7 +143,7 @@ impl Tensor {
     /// ```
     pub fn norm(&self) -> Tensor {
         let x = self.to_float();
-        let out = with_no_record(|| kernels::sum_squares(&x).sqrt());
+        let out = kernels::norm2(&x);
         record(
             "LinalgVectorNormBackward0",
             out,
