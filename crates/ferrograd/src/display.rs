@@ -135,15 +135,35 @@ impl Formatter {
         if f.int_mode {
             if max / min > 1000.0 || max > 1.0e8 {
                 f.sci_mode = true;
-                f.max_width = finite.iter().map(|&v| width(py_sci(v, PRECISION))).max().unwrap_or(1).max(1);
+                f.max_width = finite
+                    .iter()
+                    .map(|&v| width(py_sci(v, PRECISION)))
+                    .max()
+                    .unwrap_or(1)
+                    .max(1);
             } else {
-                f.max_width = finite.iter().map(|&v| width(py_fixed(v, 0)) + 1).max().unwrap_or(1).max(1);
+                f.max_width = finite
+                    .iter()
+                    .map(|&v| width(py_fixed(v, 0)) + 1)
+                    .max()
+                    .unwrap_or(1)
+                    .max(1);
             }
         } else if max / min > 1000.0 || max > 1.0e8 || min < 1.0e-4 {
             f.sci_mode = true;
-            f.max_width = finite.iter().map(|&v| width(py_sci(v, PRECISION))).max().unwrap_or(1).max(1);
+            f.max_width = finite
+                .iter()
+                .map(|&v| width(py_sci(v, PRECISION)))
+                .max()
+                .unwrap_or(1)
+                .max(1);
         } else {
-            f.max_width = finite.iter().map(|&v| width(py_fixed(v, PRECISION))).max().unwrap_or(1).max(1);
+            f.max_width = finite
+                .iter()
+                .map(|&v| width(py_fixed(v, PRECISION)))
+                .max()
+                .unwrap_or(1)
+                .max(1);
         }
         f
     }
@@ -162,7 +182,11 @@ impl Formatter {
         } else {
             py_fixed(v, PRECISION)
         };
-        format!("{}{}", " ".repeat(self.max_width.saturating_sub(s.len())), s)
+        format!(
+            "{}{}",
+            " ".repeat(self.max_width.saturating_sub(s.len())),
+            s
+        )
     }
 }
 
@@ -233,7 +257,10 @@ fn vector_str(b: Block, indent: usize, summarize: bool, f: &Formatter) -> String
         b.values.iter().map(|&v| f.format(v)).collect()
     };
     let lines: Vec<String> = data.chunks(per_line).map(|c| c.join(", ")).collect();
-    format!("[{}]", lines.join(&format!(",\n{}", " ".repeat(indent + 1))))
+    format!(
+        "[{}]",
+        lines.join(&format!(",\n{}", " ".repeat(indent + 1)))
+    )
 }
 
 fn tensor_str(b: Block, indent: usize, summarize: bool, f: &Formatter) -> String {
@@ -246,7 +273,9 @@ fn tensor_str(b: Block, indent: usize, summarize: bool, f: &Formatter) -> String
                 (0..EDGEITEMS)
                     .map(|i| tensor_str(b.row(i), indent + 1, summarize, f))
                     .chain(std::iter::once("...".to_string()))
-                    .chain((n - EDGEITEMS..n).map(|i| tensor_str(b.row(i), indent + 1, summarize, f)))
+                    .chain(
+                        (n - EDGEITEMS..n).map(|i| tensor_str(b.row(i), indent + 1, summarize, f)),
+                    )
                     .collect()
             } else {
                 (0..n)

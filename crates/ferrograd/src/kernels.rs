@@ -141,15 +141,17 @@ pub(crate) fn compare(
     let dtype = result_type(a, b);
     let (a, b) = (cast(a, dtype), cast(b, dtype));
     let out = read2(&a, &b, |ba, bb| match (ba, bb) {
-        (Buffer::F32(x), Buffer::F32(y)) => zip_slices(x, a.layout(), y, b.layout(), &shape, |p, q| {
-            f(p as f64, q as f64)
-        }),
-        (Buffer::F64(x), Buffer::F64(y)) => {
-            zip_slices(x, a.layout(), y, b.layout(), &shape, &f)
+        (Buffer::F32(x), Buffer::F32(y)) => {
+            zip_slices(x, a.layout(), y, b.layout(), &shape, |p, q| {
+                f(p as f64, q as f64)
+            })
         }
-        (Buffer::Bool(x), Buffer::Bool(y)) => zip_slices(x, a.layout(), y, b.layout(), &shape, |p, q| {
-            f(p as u8 as f64, q as u8 as f64)
-        }),
+        (Buffer::F64(x), Buffer::F64(y)) => zip_slices(x, a.layout(), y, b.layout(), &shape, &f),
+        (Buffer::Bool(x), Buffer::Bool(y)) => {
+            zip_slices(x, a.layout(), y, b.layout(), &shape, |p, q| {
+                f(p as u8 as f64, q as u8 as f64)
+            })
+        }
         _ => unreachable!("operands were cast to one dtype"),
     });
     Ok(Tensor::from_buffer(Buffer::Bool(out), &shape))
@@ -165,12 +167,9 @@ fn zip_slices<T: Copy, U>(
 ) -> Vec<U> {
     let same_a = la.shape.as_slice() == shape;
     let same_b = lb.shape.as_slice() == shape;
-    if let (true, true, Some(ra), Some(rb)) = (
-        same_a,
-        same_b,
-        la.contiguous_range(),
-        lb.contiguous_range(),
-    ) {
+    if let (true, true, Some(ra), Some(rb)) =
+        (same_a, same_b, la.contiguous_range(), lb.contiguous_range())
+    {
         return a[ra].iter().zip(&b[rb]).map(|(&x, &y)| f(x, y)).collect();
     }
     if let (true, 1, Some(ra)) = (same_a, lb.numel(), la.contiguous_range()) {
@@ -304,12 +303,26 @@ pub(crate) fn norm2(x: &Tensor) -> Tensor {
 pub(crate) fn matmul2d(a: &Tensor, b: &Tensor) -> Tensor {
     let (m, k, n) = (a.shape()[0], a.shape()[1], b.shape()[1]);
     let out = read2(a, b, |ba, bb| match (ba, bb) {
-        (Buffer::F32(x), Buffer::F32(y)) => {
-            Buffer::F32(gemm(x, a.layout(), y, b.layout(), m, k, n, matrixmultiply::sgemm))
-        }
-        (Buffer::F64(x), Buffer::F64(y)) => {
-            Buffer::F64(gemm(x, a.layout(), y, b.layout(), m, k, n, matrixmultiply::dgemm))
-        }
+        (Buffer::F32(x), Buffer::F32(y)) => Buffer::F32(gemm(
+            x,
+            a.layout(),
+            y,
+            b.layout(),
+            m,
+            k,
+            n,
+            matrixmultiply::sgemm,
+        )),
+        (Buffer::F64(x), Buffer::F64(y)) => Buffer::F64(gemm(
+            x,
+            a.layout(),
+            y,
+            b.layout(),
+            m,
+            k,
+            n,
+            matrixmultiply::dgemm,
+        )),
         _ => unreachable!("matmul operands are cast to one floating dtype"),
     });
     Tensor::from_buffer(out, &[m, n])
@@ -348,8 +361,12 @@ fn gemm<T: Float + Element>(
         return c;
     }
     // The largest offset each operand's layout reaches must lie inside its buffer.
-    let last = |l: &Layout| l.offset + (l.shape[0] - 1) * l.strides[0] + (l.shape[1] - 1) * l.strides[1];
-    assert!(last(la) < a.len() && last(lb) < b.len(), "internal error: layout outside buffer");
+    let last =
+        |l: &Layout| l.offset + (l.shape[0] - 1) * l.strides[0] + (l.shape[1] - 1) * l.strides[1];
+    assert!(
+        last(la) < a.len() && last(lb) < b.len(),
+        "internal error: layout outside buffer"
+    );
     // SAFETY: `a[la.offset..]` and `b[lb.offset..]` are valid for every element the kernel reads:
     // it reads a[offset + i*rs + p*cs] for i < m, p < k (and likewise b for p < k, j < n), whose
     // maximum is `last(..)`, checked above to be in bounds. `c` is a fresh m*n row-major buffer
@@ -445,7 +462,11 @@ pub(crate) fn masked_fill(x: &Tensor, mask: &Tensor, value: f64) -> Result<Tenso
 }
 
 /// Shape helper for reductions: which dims to reduce, from possibly negative indices.
-pub(crate) fn reduce_mask(op: &'static str, ndim: usize, dims: &[isize]) -> Result<SmallVec<[bool; 4]>> {
+pub(crate) fn reduce_mask(
+    op: &'static str,
+    ndim: usize,
+    dims: &[isize],
+) -> Result<SmallVec<[bool; 4]>> {
     let mut mask: SmallVec<[bool; 4]> = SmallVec::from_elem(false, ndim);
     for &d in dims {
         let i = crate::ops::normalize_dim(op, d, ndim.max(1))?;

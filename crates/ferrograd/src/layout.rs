@@ -29,8 +29,16 @@ pub(crate) fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Shape> {
     let n = a.len().max(b.len());
     let mut out: Shape = SmallVec::from_elem(0, n);
     for i in 0..n {
-        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
-        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        let da = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
         out[i] = if da == db || db == 1 {
             da
         } else if da == 1 {
@@ -223,6 +231,9 @@ mod tests {
         let b = Layout::contiguous(&[3]).broadcast_to(&[2, 3]);
         assert_eq!(b.offsets().collect::<Vec<_>>(), vec![0, 1, 2, 0, 1, 2]);
         assert_eq!(Layout::contiguous(&[0, 2]).offsets().count(), 0);
-        assert_eq!(Layout::contiguous(&[]).offsets().collect::<Vec<_>>(), vec![0]);
+        assert_eq!(
+            Layout::contiguous(&[]).offsets().collect::<Vec<_>>(),
+            vec![0]
+        );
     }
 }

@@ -10,7 +10,7 @@
 //!
 //! let x = Tensor::scalar(2.0).requires_grad_(true);
 //! let y = x.pow(3.0);                                   // y = x^3
-//! let dy = autograd::grad(&[y], &[x.clone()], GradOptions::new().create_graph(true));
+//! let dy = autograd::grad(&[y], &[&x], GradOptions::new().create_graph(true));
 //! let dy = dy[0].clone().unwrap();                      // 3x^2 = 12, itself differentiable
 //! assert_eq!(dy.to_string(), "tensor(12., grad_fn=<MulBackward0>)");
 //! dy.backward();                                        // d/dx 3x^2 = 6x = 12

@@ -45,7 +45,11 @@ impl Drop for TensorImpl {
         if let Some(f) = self.grad_fn.take() {
             roots.push(f);
         }
-        let grad = self.grad.get_mut().unwrap_or_else(|e| e.into_inner()).take();
+        let grad = self
+            .grad
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         if let Some(g) = grad {
             g.release_into(&mut roots);
         }
@@ -225,7 +229,12 @@ impl Tensor {
     pub(crate) fn from_buffer(buf: Buffer, shape: &[usize]) -> Tensor {
         debug_assert_eq!(buf.len(), numel(shape));
         let dtype = buf.dtype();
-        Tensor::from_parts(Arc::new(Storage::new(buf)), Layout::contiguous(shape), dtype, None)
+        Tensor::from_parts(
+            Arc::new(Storage::new(buf)),
+            Layout::contiguous(shape),
+            dtype,
+            None,
+        )
     }
 
     pub(crate) fn from_parts(
@@ -254,7 +263,11 @@ impl Tensor {
     /// assert_eq!(a.to_string(), "tensor([[1., 2.],\n        [3., 4.]])");
     /// ```
     pub fn new(data: impl TensorData) -> Tensor {
-        let dtype = if data.is_bool() { DType::Bool } else { DType::F32 };
+        let dtype = if data.is_bool() {
+            DType::Bool
+        } else {
+            DType::F32
+        };
         Tensor::from_data(data, dtype)
     }
 
@@ -265,7 +278,11 @@ impl Tensor {
     /// assert!(Tensor::try_new(vec![vec![1.0], vec![1.0, 2.0]]).is_err());
     /// ```
     pub fn try_new(data: impl TensorData) -> Result<Tensor> {
-        let dtype = if data.is_bool() { DType::Bool } else { DType::F32 };
+        let dtype = if data.is_bool() {
+            DType::Bool
+        } else {
+            DType::F32
+        };
         Tensor::try_from_data(data, dtype)
     }
 
@@ -328,7 +345,10 @@ impl Tensor {
         if data.len() != numel(shape) {
             return Err(Error::invalid(
                 "from_vec",
-                format!("shape {shape:?} is invalid for input of size {}", data.len()),
+                format!(
+                    "shape {shape:?} is invalid for input of size {}",
+                    data.len()
+                ),
             ));
         }
         Ok(T::make_tensor(data, shape))
@@ -440,7 +460,10 @@ impl Tensor {
     /// ```
     pub fn try_arange(start: f64, end: f64, step: f64, dtype: DType) -> Result<Tensor> {
         if step == 0.0 || !step.is_finite() || !start.is_finite() || !end.is_finite() {
-            return Err(Error::invalid("arange", "step must be nonzero and bounds finite"));
+            return Err(Error::invalid(
+                "arange",
+                "step must be nonzero and bounds finite",
+            ));
         }
         if (end - start) * step < 0.0 {
             return Err(Error::invalid(
@@ -846,7 +869,11 @@ impl Tensor {
             if let Some(f) = inner.grad_fn.take() {
                 stack.push(f);
             }
-            let grad = inner.grad.get_mut().unwrap_or_else(|e| e.into_inner()).take();
+            let grad = inner
+                .grad
+                .get_mut()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
             if let Some(g) = grad {
                 g.release_into(stack);
             }

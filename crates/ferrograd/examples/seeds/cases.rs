@@ -24,7 +24,7 @@ fn py_bool(b: bool) -> &'static str {
     }
 }
 
-fn first_grad(outputs: &[Tensor], inputs: &[Tensor], options: GradOptions) -> Tensor {
+fn first_grad(outputs: &[&Tensor], inputs: &[&Tensor], options: GradOptions) -> Tensor {
     autograd::grad(outputs, inputs, options)[0]
         .clone()
         .expect("input is used")
@@ -135,7 +135,7 @@ pub fn s002_7() -> Vec<String> {
     let mut out = Vec::new();
     let x = Tensor::scalar(2.0).requires_grad_(true);
     let y = x.pow(3.0);
-    let a = first_grad(&[y], &[x.clone()], GradOptions::new().create_graph(true));
+    let a = first_grad(&[&y], &[&x], GradOptions::new().create_graph(true));
     show!(out, a);
     a.backward();
     show!(out, opt(x.grad()));
@@ -146,15 +146,15 @@ pub fn s002_8() -> Vec<String> {
     let mut out = Vec::new();
     let x = Tensor::scalar(2.0).requires_grad_(true);
     let y = x.tanh();
-    let a = first_grad(&[y.clone()], &[x.clone()], GradOptions::new().create_graph(true));
+    let a = first_grad(&[&y], &[&x], GradOptions::new().create_graph(true));
     show!(out, y, a);
     a.backward_with(&x.ones_like());
     show!(out, opt(x.grad()));
     let x = Tensor::scalar(-2.0).requires_grad_(true);
     let y = x.tanh();
     let a = first_grad(
-        &[y],
-        &[x.clone()],
+        &[&y],
+        &[&x],
         GradOptions::new()
             .grad_outputs([x.ones_like()])
             .create_graph(true),
@@ -170,9 +170,13 @@ pub fn s002_9() -> Vec<String> {
     let x = Tensor::linspace_with(-7.0, 7.0, 100, DType::F64).requires_grad_(true);
     let y = x.tanh();
     let ox = x.ones_like();
-    let with_graph = || GradOptions::new().grad_outputs([ox.clone()]).create_graph(true);
-    let a = first_grad(&[y.clone()], &[x.clone()], with_graph());
-    let b = first_grad(&[a.clone()], &[x.clone()], with_graph());
+    let with_graph = || {
+        GradOptions::new()
+            .grad_outputs([ox.clone()])
+            .create_graph(true)
+    };
+    let a = first_grad(&[&y], &[&x], with_graph());
+    let b = first_grad(&[&a], &[&x], with_graph());
     y.backward_ext(Some(&ox), true, false);
     let g1 = x.grad().unwrap().deep_clone();
     x.grad().unwrap().zero_();
@@ -194,7 +198,10 @@ pub fn s003_1() -> Vec<String> {
     let f = |x: f64| 3.0 * x.powi(2) - 4.0 * x;
     let mut h = 0.1;
     for _ in 0..6 {
-        show!(out, format!("h={h:.6}, numerical limit={:.6}", (f(1.0 + h) - f(1.0)) / h));
+        show!(
+            out,
+            format!("h={h:.6}, numerical limit={:.6}", (f(1.0 + h) - f(1.0)) / h)
+        );
         h *= 0.1;
     }
     out
@@ -246,9 +253,12 @@ pub fn s004_1() -> Vec<String> {
     let w = Tensor::ones(&[1]).requires_grad_(true);
     let z = Tensor::ones(&[1]).requires_grad_(true);
     let f = &w + &(2.0 * &z);
-    let g = autograd::grad(&[f], &[w.clone(), z.clone()], GradOptions::new());
+    let g = autograd::grad(&[f], &[&w, &z], GradOptions::new());
     let (dw, dz) = (g[0].as_ref().unwrap(), g[1].as_ref().unwrap());
-    show!(out, format!("[dw,dz] = [{}, {}]", PyFloat(dw.item()), PyFloat(dz.item())));
+    show!(
+        out,
+        format!("[dw,dz] = [{}, {}]", PyFloat(dw.item()), PyFloat(dz.item()))
+    );
     let f = &w + &(2.0 * &z);
     f.backward();
     show!(
@@ -269,7 +279,10 @@ pub fn s004_2() -> Vec<String> {
     let f = &w + &(2.0 * &z).sin();
     let g = autograd::grad(&[f], &[w, z], GradOptions::new());
     let (dw, dz) = (g[0].as_ref().unwrap(), g[1].as_ref().unwrap());
-    show!(out, format!("[dw,dz] = [{}, {}]", PyFloat(dw.item()), PyFloat(dz.item())));
+    show!(
+        out,
+        format!("[dw,dz] = [{}, {}]", PyFloat(dw.item()), PyFloat(dz.item()))
+    );
     out
 }
 
@@ -306,8 +319,11 @@ pub fn s004_4() -> Vec<String> {
     out
 }
 
+/// A case: it returns the lines it prints.
+pub type Case = fn() -> Vec<String>;
+
 /// Every case: its id and its function.
-pub const CASES: &[(&str, fn() -> Vec<String>)] = &[
+pub const CASES: &[(&str, Case)] = &[
     ("s000-1", s000_1),
     ("s001-2", s001_2),
     ("s002-1", s002_1),

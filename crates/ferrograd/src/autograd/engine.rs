@@ -20,8 +20,7 @@ fn accumulate(slot: &mut Option<Tensor>, g: Tensor, create_graph: bool) {
     *slot = Some(match slot.take() {
         None => g,
         Some(acc) => {
-            if !create_graph && acc.is_unshared() && acc.is_contiguous() && !acc.requires_grad()
-            {
+            if !create_graph && acc.is_unshared() && acc.is_contiguous() && !acc.requires_grad() {
                 acc.accumulate_(&g);
                 acc
             } else {
@@ -113,9 +112,8 @@ pub(crate) fn run(
     for out in outputs {
         match &out.0.grad_fn {
             Some(f) => {
-                let key = Arc::as_ptr(f);
-                if !index.contains_key(&key) {
-                    index.insert(key, nodes.len());
+                if let std::collections::hash_map::Entry::Vacant(e) = index.entry(Arc::as_ptr(f)) {
+                    e.insert(nodes.len());
                     stack.push(nodes.len());
                     nodes.push(f.clone());
                     deps.push(0);

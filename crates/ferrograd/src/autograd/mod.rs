@@ -9,7 +9,13 @@ pub(crate) use node::{record, Grads, Node};
 
 use crate::error::Result;
 use crate::tensor::Tensor;
+use std::borrow::Borrow;
 use std::sync::Arc;
+
+/// Handles to the tensors of a slice of tensors or of references (cheap `Arc` clones).
+fn owned<T: Borrow<Tensor>>(ts: &[T]) -> Vec<Tensor> {
+    ts.iter().map(|t| t.borrow().clone()).collect()
+}
 
 /// Options of [`grad`] (PyTorch's keyword arguments of `torch.autograd.grad`).
 ///
@@ -17,8 +23,8 @@ use std::sync::Arc;
 /// use ferrograd::{autograd, GradOptions, Tensor};
 /// let x = Tensor::scalar(2.0).requires_grad_(true);
 /// let y = x.pow(3.0);
-/// let dy = autograd::grad(&[y], &[x.clone()], GradOptions::new().create_graph(true));
-/// let d2y = autograd::grad(&[dy[0].clone().unwrap()], &[x], GradOptions::new());
+/// let dy = autograd::grad(&[y], &[&x], GradOptions::new().create_graph(true));
+/// let d2y = autograd::grad(&[dy[0].as_ref().unwrap()], &[&x], GradOptions::new());
 /// assert_eq!(d2y[0].as_ref().unwrap().item(), 12.0);
 /// ```
 #[derive(Clone, Debug, Default)]
@@ -97,7 +103,11 @@ impl GradOptions {
 /// let g = autograd::grad(&[f], &[w, z], GradOptions::new());
 /// assert_eq!(g[1].as_ref().unwrap().item(), 2.0);
 /// ```
-pub fn grad(outputs: &[Tensor], inputs: &[Tensor], options: GradOptions) -> Vec<Option<Tensor>> {
+pub fn grad<O: Borrow<Tensor>, I: Borrow<Tensor>>(
+    outputs: &[O],
+    inputs: &[I],
+    options: GradOptions,
+) -> Vec<Option<Tensor>> {
     crate::unwrap(try_grad(outputs, inputs, options))
 }
 
@@ -110,16 +120,16 @@ pub fn grad(outputs: &[Tensor], inputs: &[Tensor], options: GradOptions) -> Vec<
 /// let err = autograd::try_grad(&[&x * 2.0], &[unused], GradOptions::new()).unwrap_err();
 /// assert_eq!(err, Error::UnusedInput);
 /// ```
-pub fn try_grad(
-    outputs: &[Tensor],
-    inputs: &[Tensor],
+pub fn try_grad<O: Borrow<Tensor>, I: Borrow<Tensor>>(
+    outputs: &[O],
+    inputs: &[I],
     options: GradOptions,
 ) -> Result<Vec<Option<Tensor>>> {
     let grads = options.grad_outputs.unwrap_or_default();
     engine::run(
-        outputs,
+        &owned(outputs),
         &grads,
-        Some(inputs),
+        Some(&owned(inputs)),
         options.retain_graph.unwrap_or(options.create_graph),
         options.create_graph,
         options.allow_unused,
@@ -135,8 +145,8 @@ pub fn try_grad(
 /// autograd::backward(&[x.pow(2.0).sum(), x.sum()], None, false, false);
 /// assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![3.0, 5.0]);
 /// ```
-pub fn backward(
-    outputs: &[Tensor],
+pub fn backward<O: Borrow<Tensor>>(
+    outputs: &[O],
     grad_outputs: Option<&[Option<Tensor>]>,
     retain_graph: bool,
     create_graph: bool,
@@ -156,14 +166,14 @@ pub fn backward(
 /// let x = Tensor::new([1.0, 2.0]);
 /// assert_eq!(autograd::try_backward(&[x], None, false, false), Err(Error::NoGradFn(0)));
 /// ```
-pub fn try_backward(
-    outputs: &[Tensor],
+pub fn try_backward<O: Borrow<Tensor>>(
+    outputs: &[O],
     grad_outputs: Option<&[Option<Tensor>]>,
     retain_graph: bool,
     create_graph: bool,
 ) -> Result<()> {
     engine::run(
-        outputs,
+        &owned(outputs),
         grad_outputs.unwrap_or(&[]),
         None,
         retain_graph || create_graph,
@@ -194,7 +204,7 @@ impl Tensor {
     /// assert_eq!(y.try_backward(), Err(Error::ImplicitGradNonScalar));
     /// ```
     pub fn try_backward(&self) -> Result<()> {
-        try_backward(std::slice::from_ref(self), None, false, false)
+        try_backward(&[self], None, false, false)
     }
 
     /// Backward with an explicit gradient of the same shape as `self` (cast to `self`'s dtype),
@@ -251,7 +261,7 @@ impl Tensor {
         create_graph: bool,
     ) -> Result<()> {
         try_backward(
-            std::slice::from_ref(self),
+            &[self],
             Some(&[gradient.cloned()]),
             retain_graph,
             create_graph,

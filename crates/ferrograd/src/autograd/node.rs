@@ -239,7 +239,13 @@ impl Node {
                 Edge::Leaf(t) => t.release_into(stack),
             }
         }
-        let saved = std::mem::take(&mut self.saved.get_mut().unwrap_or_else(|e| e.into_inner()).tensors);
+        let saved = std::mem::take(
+            &mut self
+                .saved
+                .get_mut()
+                .unwrap_or_else(|e| e.into_inner())
+                .tensors,
+        );
         for t in saved {
             t.release_into(stack);
         }

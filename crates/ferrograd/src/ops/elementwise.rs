@@ -20,7 +20,13 @@ impl Binary for Add {
     fn saves(_: [bool; 2]) -> [bool; 2] {
         [false, false]
     }
-    fn df(self, _: Option<&Tensor>, _: Option<&Tensor>, g: &Tensor, n: [bool; 2]) -> [Option<Tensor>; 2] {
+    fn df(
+        self,
+        _: Option<&Tensor>,
+        _: Option<&Tensor>,
+        g: &Tensor,
+        n: [bool; 2],
+    ) -> [Option<Tensor>; 2] {
         [n[0].then(|| g.clone()), n[1].then(|| g.clone())]
     }
 }
@@ -36,7 +42,13 @@ impl Binary for Sub {
     fn saves(_: [bool; 2]) -> [bool; 2] {
         [false, false]
     }
-    fn df(self, _: Option<&Tensor>, _: Option<&Tensor>, g: &Tensor, n: [bool; 2]) -> [Option<Tensor>; 2] {
+    fn df(
+        self,
+        _: Option<&Tensor>,
+        _: Option<&Tensor>,
+        g: &Tensor,
+        n: [bool; 2],
+    ) -> [Option<Tensor>; 2] {
         [n[0].then(|| g.clone()), n[1].then(|| g.neg())]
     }
 }
@@ -52,7 +64,13 @@ impl Binary for Mul {
     fn saves(n: [bool; 2]) -> [bool; 2] {
         [n[1], n[0]]
     }
-    fn df(self, a: Option<&Tensor>, b: Option<&Tensor>, g: &Tensor, _: [bool; 2]) -> [Option<Tensor>; 2] {
+    fn df(
+        self,
+        a: Option<&Tensor>,
+        b: Option<&Tensor>,
+        g: &Tensor,
+        _: [bool; 2],
+    ) -> [Option<Tensor>; 2] {
         [b.map(|b| g * b), a.map(|a| g * a)]
     }
 }
@@ -68,7 +86,13 @@ impl Binary for Div {
     fn saves(n: [bool; 2]) -> [bool; 2] {
         [n[1], true]
     }
-    fn df(self, a: Option<&Tensor>, b: Option<&Tensor>, g: &Tensor, n: [bool; 2]) -> [Option<Tensor>; 2] {
+    fn df(
+        self,
+        a: Option<&Tensor>,
+        b: Option<&Tensor>,
+        g: &Tensor,
+        n: [bool; 2],
+    ) -> [Option<Tensor>; 2] {
         let b = b.expect("div saves its divisor");
         // PyTorch: grad / other and -grad * ((self / other) / other).
         [
@@ -93,11 +117,18 @@ impl Binary for TanhBackward {
     fn saves(n: [bool; 2]) -> [bool; 2] {
         [n[1], true]
     }
-    fn df(self, g0: Option<&Tensor>, y: Option<&Tensor>, g: &Tensor, n: [bool; 2]) -> [Option<Tensor>; 2] {
+    fn df(
+        self,
+        g0: Option<&Tensor>,
+        y: Option<&Tensor>,
+        g: &Tensor,
+        n: [bool; 2],
+    ) -> [Option<Tensor>; 2] {
         let y = y.expect("tanh_backward saves the output");
         [
             n[0].then(|| tanh_backward(g, y)),
-            g0.filter(|_| n[1]).map(|g0| g * &(&y.mul_scalar(-2.0) * g0)),
+            g0.filter(|_| n[1])
+                .map(|g0| g * &(&y.mul_scalar(-2.0) * g0)),
         ]
     }
 }
@@ -387,7 +418,13 @@ impl Tensor {
     /// ```
     pub fn sub_scalar(&self, s: f64) -> Tensor {
         let y = kernels::map_float(self, |v| v - s as f32, |v| v - s);
-        record("SubBackward0", y, &[self], |_, _| {}, |a| grads([Some(a.grad.clone())]))
+        record(
+            "SubBackward0",
+            y,
+            &[self],
+            |_, _| {},
+            |a| grads([Some(a.grad.clone())]),
+        )
     }
 
     /// `s - self` for a number `s`.

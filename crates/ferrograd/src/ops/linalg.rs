@@ -106,7 +106,11 @@ impl Tensor {
     pub fn try_mm(&self, other: &Tensor) -> Result<Tensor> {
         if self.dim() != 2 || other.dim() != 2 {
             let which = if self.dim() != 2 { "self" } else { "mat2" };
-            let d = if self.dim() != 2 { self.dim() } else { other.dim() };
+            let d = if self.dim() != 2 {
+                self.dim()
+            } else {
+                other.dim()
+            };
             return Err(Error::invalid(
                 "mm",
                 format!("{which} must be a matrix, got a {d}-D tensor"),
@@ -179,8 +183,12 @@ impl Tensor {
             )),
             (1, 1) => self.try_dot(other),
             (2, 1) => self.try_mv(other),
-            (1, _) => Ok(matmul_nd("matmul", "MmBackward0", &self.unsqueeze(0), other)?.squeeze(-2)),
-            (_, 1) => Ok(matmul_nd("matmul", "MvBackward0", self, &other.unsqueeze(1))?.squeeze(-1)),
+            (1, _) => {
+                Ok(matmul_nd("matmul", "MmBackward0", &self.unsqueeze(0), other)?.squeeze(-2))
+            }
+            (_, 1) => {
+                Ok(matmul_nd("matmul", "MvBackward0", self, &other.unsqueeze(1))?.squeeze(-1))
+            }
             (2, 2) => matmul_nd("matmul", "MmBackward0", self, other),
             _ => matmul_nd("matmul", "BmmBackward0", self, other),
         }
@@ -221,7 +229,11 @@ fn matmul_nd(op: &'static str, name: &'static str, a: &Tensor, b: &Tensor) -> Re
                     k2,
                     n,
                     if ra > 2 || rb > 2 {
-                        format!(" with batch shapes {:?} and {:?}", &a.shape()[..ra - 2], &b.shape()[..rb - 2])
+                        format!(
+                            " with batch shapes {:?} and {:?}",
+                            &a.shape()[..ra - 2],
+                            &b.shape()[..rb - 2]
+                        )
                     } else {
                         String::new()
                     }

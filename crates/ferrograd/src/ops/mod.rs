@@ -83,8 +83,13 @@ pub(crate) trait Binary: Copy + Send + Sync + 'static {
     fn saves(needs: [bool; 2]) -> [bool; 2];
     /// Gradients for `[a, b]` (at the broadcast shape; the engine reduces them). Inputs not
     /// saved are `None`.
-    fn df(self, a: Option<&Tensor>, b: Option<&Tensor>, g: &Tensor, needs: [bool; 2])
-        -> [Option<Tensor>; 2];
+    fn df(
+        self,
+        a: Option<&Tensor>,
+        b: Option<&Tensor>,
+        g: &Tensor,
+        needs: [bool; 2],
+    ) -> [Option<Tensor>; 2];
 }
 
 /// Applies a binary primitive and records it.

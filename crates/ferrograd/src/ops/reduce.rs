@@ -21,9 +21,13 @@ impl Tensor {
         let s = kernels::sum_dims(self, &mask);
         let out = s.view_with(s.layout().reshape_view(&[]).expect("contiguous"));
         let in_shape = self.shape_vec();
-        record("SumBackward0", out, &[self], |_, _| {}, move |a| {
-            grads([Some(a.grad.expand(&in_shape))])
-        })
+        record(
+            "SumBackward0",
+            out,
+            &[self],
+            |_, _| {},
+            move |a| grads([Some(a.grad.expand(&in_shape))]),
+        )
     }
 
     /// Sum over the dimensions `dims` (negative counts from the end), keeping them as size 1
@@ -60,9 +64,13 @@ impl Tensor {
         let s = with_no_record(|| s.div_scalar(n));
         let out = s.view_with(s.layout().reshape_view(&[]).expect("contiguous"));
         let in_shape = self.shape_vec();
-        record("MeanBackward0", out, &[self], |_, _| {}, move |a| {
-            grads([Some(a.grad.expand(&in_shape).div_scalar(n))])
-        })
+        record(
+            "MeanBackward0",
+            out,
+            &[self],
+            |_, _| {},
+            move |a| grads([Some(a.grad.expand(&in_shape).div_scalar(n))]),
+        )
     }
 
     /// Mean over `dims`, keeping them as size 1 when `keepdim`. Panics on a bad dimension;
@@ -125,10 +133,16 @@ impl Tensor {
             .zip(&mask)
             .map(|(&d, &m)| if m { 1 } else { d })
             .collect();
-        Ok(record(name, out, &[self], |_, _| {}, move |a| {
-            let g = a.grad.reshape(&kept).expand(&in_shape);
-            grads([Some(if mean { g.div_scalar(n as f64) } else { g })])
-        }))
+        Ok(record(
+            name,
+            out,
+            &[self],
+            |_, _| {},
+            move |a| {
+                let g = a.grad.reshape(&kept).expand(&in_shape);
+                grads([Some(if mean { g.div_scalar(n as f64) } else { g })])
+            },
+        ))
     }
 
     /// The Euclidean (2-)norm of all elements: the vector norm, or the Frobenius norm of a

@@ -29,7 +29,10 @@ impl Tensor {
     /// ```
     pub fn try_select(&self, dim: isize, index: isize) -> Result<Tensor> {
         if self.dim() == 0 {
-            return Err(Error::invalid("select", "select() cannot be applied to a 0-dim tensor."));
+            return Err(Error::invalid(
+                "select",
+                "select() cannot be applied to a 0-dim tensor.",
+            ));
         }
         let d = normalize_dim("select", dim, self.dim())?;
         let size = self.shape()[d] as isize;
@@ -43,9 +46,13 @@ impl Tensor {
         let i = i as usize;
         let out = self.view_with(self.layout().select(d, i));
         let in_shape = self.shape_vec();
-        Ok(record("SelectBackward0", out, &[self], |_, _| {}, move |a| {
-            grads([Some(select_backward(a.grad, &in_shape, d, i))])
-        }))
+        Ok(record(
+            "SelectBackward0",
+            out,
+            &[self],
+            |_, _| {},
+            move |a| grads([Some(select_backward(a.grad, &in_shape, d, i))]),
+        ))
     }
 
     /// Element (or sub-tensor) indexing, PyTorch's `B[0, 0]`: one index per leading dimension,
@@ -115,9 +122,13 @@ impl Tensor {
         }
         let out = self.view_with(self.layout().broadcast_to(shape));
         let in_shape = self.shape_vec();
-        Ok(record("ExpandBackward0", out, &[self], |_, _| {}, move |a| {
-            grads([Some(a.grad.sum_to(&in_shape))])
-        }))
+        Ok(record(
+            "ExpandBackward0",
+            out,
+            &[self],
+            |_, _| {},
+            move |a| grads([Some(a.grad.sum_to(&in_shape))]),
+        ))
     }
 
     /// Sums a broadcast tensor back to `shape` (the inverse of [`Tensor::expand`]): the
@@ -161,9 +172,13 @@ impl Tensor {
                 .expect("a fresh sum is contiguous"),
         );
         let in_shape = self.shape_vec();
-        Ok(record("SumBackward1", out, &[self], |_, _| {}, move |a| {
-            grads([Some(a.grad.expand(&in_shape))])
-        }))
+        Ok(record(
+            "SumBackward1",
+            out,
+            &[self],
+            |_, _| {},
+            move |a| grads([Some(a.grad.expand(&in_shape))]),
+        ))
     }
 
     /// The same elements with another shape (a view when the layout allows, else a copy).
@@ -187,11 +202,20 @@ impl Tensor {
         self.reshape_named(shape, "reshape", "ViewBackward0")
     }
 
-    fn reshape_named(&self, shape: &[usize], op: &'static str, name: &'static str) -> Result<Tensor> {
+    fn reshape_named(
+        &self,
+        shape: &[usize],
+        op: &'static str,
+        name: &'static str,
+    ) -> Result<Tensor> {
         if numel(shape) != self.numel() {
             return Err(Error::invalid(
                 op,
-                format!("shape '{:?}' is invalid for input of size {}", shape, self.numel()),
+                format!(
+                    "shape '{:?}' is invalid for input of size {}",
+                    shape,
+                    self.numel()
+                ),
             ));
         }
         if shape == self.shape() {
@@ -201,13 +225,21 @@ impl Tensor {
             Some(l) => self.view_with(l),
             None => {
                 let c = kernels::copy(self);
-                c.view_with(c.layout().reshape_view(shape).expect("a fresh copy is contiguous"))
+                c.view_with(
+                    c.layout()
+                        .reshape_view(shape)
+                        .expect("a fresh copy is contiguous"),
+                )
             }
         };
         let in_shape = self.shape_vec();
-        Ok(record(name, out, &[self], |_, _| {}, move |a| {
-            grads([Some(a.grad.reshape(&in_shape))])
-        }))
+        Ok(record(
+            name,
+            out,
+            &[self],
+            |_, _| {},
+            move |a| grads([Some(a.grad.reshape(&in_shape))]),
+        ))
     }
 
     /// Inserts a dimension of size 1 at `dim` (negative counts from the end).
@@ -281,9 +313,13 @@ impl Tensor {
             return Ok(self.clone());
         }
         let out = self.view_with(self.layout().transpose(a, b));
-        Ok(record("TransposeBackward0", out, &[self], |_, _| {}, move |g| {
-            grads([Some(g.grad.transpose(a as isize, b as isize))])
-        }))
+        Ok(record(
+            "TransposeBackward0",
+            out,
+            &[self],
+            |_, _| {},
+            move |g| grads([Some(g.grad.transpose(a as isize, b as isize))]),
+        ))
     }
 
     /// The transpose of a tensor of at most 2 dimensions (a view; `x.t()` / `x.T`).
@@ -306,14 +342,23 @@ impl Tensor {
         if self.dim() > 2 {
             return Err(Error::invalid(
                 "t",
-                format!("t() expects a tensor with <= 2 dimensions, but self is {}D", self.dim()),
+                format!(
+                    "t() expects a tensor with <= 2 dimensions, but self is {}D",
+                    self.dim()
+                ),
             ));
         }
         if self.dim() < 2 {
             return Ok(self.clone());
         }
         let out = self.view_with(self.layout().transpose(0, 1));
-        Ok(record("TBackward0", out, &[self], |_, _| {}, |a| grads([Some(a.grad.t())])))
+        Ok(record(
+            "TBackward0",
+            out,
+            &[self],
+            |_, _| {},
+            |a| grads([Some(a.grad.t())]),
+        ))
     }
 
     /// A copy with its own contiguous storage, recorded in the graph: PyTorch's
@@ -327,7 +372,13 @@ impl Tensor {
     /// ```
     pub fn deep_clone(&self) -> Tensor {
         let out = kernels::copy(self);
-        record("CloneBackward0", out, &[self], |_, _| {}, |a| grads([Some(a.grad.clone())]))
+        record(
+            "CloneBackward0",
+            out,
+            &[self],
+            |_, _| {},
+            |a| grads([Some(a.grad.clone())]),
+        )
     }
 
     /// This tensor with contiguous storage (itself when already contiguous).
@@ -364,9 +415,13 @@ impl Tensor {
             return out;
         }
         let src = self.dtype();
-        record("ToCopyBackward0", out, &[self], |_, _| {}, move |a| {
-            grads([Some(a.grad.to_dtype(src))])
-        })
+        record(
+            "ToCopyBackward0",
+            out,
+            &[self],
+            |_, _| {},
+            move |a| grads([Some(a.grad.to_dtype(src))]),
+        )
     }
 }
 
@@ -374,7 +429,11 @@ impl Tensor {
 /// differentiable: its backward selects again.
 fn select_backward(g: &Tensor, shape: &[usize], dim: usize, index: usize) -> Tensor {
     let out = kernels::select_scatter(g, shape, dim, index);
-    record("SelectBackwardBackward0", out, &[g], |_, _| {}, move |a| {
-        grads([Some(a.grad.select(dim as isize, index as isize))])
-    })
+    record(
+        "SelectBackwardBackward0",
+        out,
+        &[g],
+        |_, _| {},
+        move |a| grads([Some(a.grad.select(dim as isize, index as isize))]),
+    )
 }
