@@ -54,6 +54,7 @@ mod ops;
 mod random;
 mod storage;
 mod tensor;
+pub mod testing;
 
 pub use autograd::mode::{
     enable_grad, is_grad_enabled, no_grad, set_grad_enabled, with_enable_grad, with_no_grad,

@@ -1,0 +1,275 @@
+//! Finite-difference checks of gradients (`torch.autograd.gradcheck` / `gradgradcheck`,
+//! JAX's `check_grads`): the analytical Jacobian from backward is compared, element by
+//! element, with central differences, to any derivative order.
+
+use crate::autograd::{try_grad, GradOptions};
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use rand_distr::{Distribution, StandardNormal};
+
+/// Tolerances of the checks; the defaults are PyTorch's (`eps = 1e-6`, `atol = 1e-5`,
+/// `rtol = 1e-3`), meant for `f64` inputs.
+///
+/// ```
+/// let o = ferrograd::testing::GradcheckOptions::default();
+/// assert_eq!((o.eps, o.atol, o.rtol), (1e-6, 1e-5, 1e-3));
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct GradcheckOptions {
+    /// Step of the central differences.
+    pub eps: f64,
+    /// Absolute tolerance.
+    pub atol: f64,
+    /// Relative tolerance (of the numerical value).
+    pub rtol: f64,
+}
+
+impl Default for GradcheckOptions {
+    fn default() -> Self {
+        GradcheckOptions {
+            eps: 1e-6,
+            atol: 1e-5,
+            rtol: 1e-3,
+        }
+    }
+}
+
+/// A function under test: tensors in, tensors out.
+pub type TestFn<'a> = dyn Fn(&[Tensor]) -> Vec<Tensor> + 'a;
+
+/// Checks first derivatives of `f` at `inputs` (which should be `f64` and require grad)
+/// against central differences with the default tolerances. Also checks that every gradient
+/// has its input's shape and dtype, that a zero output gradient gives zero input gradients, and
+/// that running backward twice gives bitwise the same result.
+///
+/// ```
+/// use ferrograd::{testing, DType, Tensor};
+/// let x = Tensor::from_data([0.3, -1.2, 2.0], DType::F64).requires_grad_(true);
+/// testing::gradcheck(&|xs| vec![(&xs[0] * &xs[0].sin()).sum()], &[x]).unwrap();
+/// ```
+pub fn gradcheck(f: &TestFn, inputs: &[Tensor]) -> Result<()> {
+    check_grads(f, inputs, 1, GradcheckOptions::default())
+}
+
+/// Checks first and second derivatives of `f` (the gradient of a random vector-Jacobian
+/// product is itself checked against finite differences), like `gradgradcheck`.
+///
+/// ```
+/// use ferrograd::{testing, DType, Tensor};
+/// let x = Tensor::from_data([0.5, 1.5], DType::F64).requires_grad_(true);
+/// testing::gradgradcheck(&|xs| vec![xs[0].tanh()], &[x]).unwrap();
+/// ```
+pub fn gradgradcheck(f: &TestFn, inputs: &[Tensor]) -> Result<()> {
+    check_grads(f, inputs, 2, GradcheckOptions::default())
+}
+
+/// Checks derivatives of orders `1..=order`. Order `k + 1` checks the function
+/// `xs -> grad(f(xs), xs, v, create_graph = true)` for a fixed random cotangent `v`.
+///
+/// ```
+/// use ferrograd::{testing, testing::GradcheckOptions, DType, Tensor};
+/// let x = Tensor::from_data([0.2, -0.7], DType::F64).requires_grad_(true);
+/// testing::check_grads(&|xs| vec![xs[0].exp()], &[x], 3, GradcheckOptions::default()).unwrap();
+/// ```
+pub fn check_grads(
+    f: &TestFn,
+    inputs: &[Tensor],
+    order: usize,
+    options: GradcheckOptions,
+) -> Result<()> {
+    check_first(f, inputs, options).map_err(|e| with_order(e, 1))?;
+    if order <= 1 {
+        return Ok(());
+    }
+    let outputs = f(inputs);
+    let mut rng = StdRng::seed_from_u64(order as u64 * 7919 + inputs.len() as u64);
+    let cotangents: Vec<Tensor> = outputs.iter().map(|o| random_like(o, &mut rng)).collect();
+    let vjp = move |xs: &[Tensor]| -> Vec<Tensor> {
+        let outs = f(xs);
+        let (outs, vs): (Vec<Tensor>, Vec<Tensor>) = outs
+            .into_iter()
+            .zip(cotangents.iter().cloned())
+            .filter(|(o, _)| o.requires_grad())
+            .unzip();
+        if outs.is_empty() {
+            return xs.iter().map(|x| x.zeros_like()).collect();
+        }
+        let grads = try_grad(
+            &outs,
+            xs,
+            GradOptions::new()
+                .grad_outputs(vs)
+                .create_graph(true)
+                .allow_unused(true),
+        )
+        .unwrap_or_else(|e| panic!("vector-Jacobian product failed: {e}"));
+        grads
+            .into_iter()
+            .zip(xs)
+            .map(|(g, x)| g.unwrap_or_else(|| x.zeros_like()))
+            .collect()
+    };
+    check_grads(&vjp, inputs, order - 1, options).map_err(|e| with_order(e, order))
+}
+
+fn with_order(e: Error, order: usize) -> Error {
+    match e {
+        Error::Invalid { op: "gradcheck", msg } if !msg.starts_with("order") => {
+            Error::invalid("gradcheck", format!("order {order}: {msg}"))
+        }
+        e => e,
+    }
+}
+
+fn fail(msg: String) -> Error {
+    Error::invalid("gradcheck", msg)
+}
+
+fn random_like(t: &Tensor, rng: &mut StdRng) -> Tensor {
+    let v: Vec<f64> = (0..t.numel()).map(|_| StandardNormal.sample(rng)).collect();
+    Tensor::from_vec(v, t.shape()).to_dtype(t.dtype())
+}
+
+/// A fresh leaf with `template`'s shape, dtype and (for transposed 2-d views) layout.
+fn leaf_like(values: Vec<f64>, template: &Tensor) -> Tensor {
+    let t = if template.dim() == 2 && !template.is_contiguous() {
+        let (r, c) = (template.shape()[0], template.shape()[1]);
+        let mut tv = vec![0.0; values.len()];
+        for i in 0..r {
+            for j in 0..c {
+                tv[j * r + i] = values[i * c + j];
+            }
+        }
+        Tensor::from_vec(tv, &[c, r]).to_dtype(template.dtype()).t()
+    } else {
+        Tensor::from_vec(values, template.shape()).to_dtype(template.dtype())
+    };
+    t.requires_grad_(template.requires_grad())
+}
+
+fn flat_outputs(f: &TestFn, xs: &[Tensor]) -> Vec<f64> {
+    f(xs).iter().flat_map(|o| o.values_f64()).collect()
+}
+
+fn check_first(f: &TestFn, inputs: &[Tensor], o: GradcheckOptions) -> Result<()> {
+    for (i, x) in inputs.iter().enumerate() {
+        if x.dtype() != DType::F64 {
+            return Err(fail(format!("input {i} is {}, expected torch.float64", x.dtype())));
+        }
+    }
+    let outputs = f(inputs);
+    let sizes: Vec<usize> = outputs.iter().map(|t| t.numel()).collect();
+    let m: usize = sizes.iter().sum();
+
+    // Numerical Jacobian, one column block per input element.
+    let mut numerical: Vec<Vec<Vec<f64>>> = Vec::new(); // [input][element][output element]
+    for (i, x) in inputs.iter().enumerate() {
+        let base = x.values_f64();
+        let mut cols = Vec::with_capacity(base.len());
+        for j in 0..base.len() {
+            let eval = |delta: f64| {
+                let mut v = base.clone();
+                v[j] += delta;
+                let mut xs = inputs.to_vec();
+                xs[i] = leaf_like(v, x);
+                flat_outputs(f, &xs)
+            };
+            let (plus, minus) = (eval(o.eps), eval(-o.eps));
+            cols.push(
+                plus.iter()
+                    .zip(&minus)
+                    .map(|(p, q)| (p - q) / (2.0 * o.eps))
+                    .collect::<Vec<f64>>(),
+            );
+        }
+        numerical.push(cols);
+    }
+
+    // Analytical Jacobian, one row per output element (a backward with a one-hot gradient).
+    let differentiable: Vec<bool> = outputs.iter().map(|t| t.requires_grad()).collect();
+    let vjp = |cotangents: Vec<Tensor>| -> Result<Vec<Tensor>> {
+        let (outs, vs): (Vec<Tensor>, Vec<Tensor>) = outputs
+            .iter()
+            .cloned()
+            .zip(cotangents)
+            .zip(&differentiable)
+            .filter(|(_, d)| **d)
+            .map(|(p, _)| p)
+            .unzip();
+        if outs.is_empty() {
+            return Ok(inputs.iter().map(|x| x.zeros_like()).collect());
+        }
+        let grads = try_grad(
+            &outs,
+            inputs,
+            GradOptions::new()
+                .grad_outputs(vs)
+                .retain_graph(true)
+                .allow_unused(true),
+        )?;
+        Ok(grads
+            .into_iter()
+            .zip(inputs)
+            .map(|(g, x)| g.unwrap_or_else(|| x.zeros_like()))
+            .collect())
+    };
+    let one_hot = |k: usize, e: usize| -> Vec<Tensor> {
+        outputs
+            .iter()
+            .enumerate()
+            .map(|(q, t)| {
+                let mut v = vec![0.0; t.numel()];
+                if q == k {
+                    v[e] = 1.0;
+                }
+                Tensor::from_vec(v, t.shape()).to_dtype(t.dtype())
+            })
+            .collect()
+    };
+    let mut row = 0;
+    for (k, &size) in sizes.iter().enumerate() {
+        for e in 0..size {
+            let grads = vjp(one_hot(k, e))?;
+            for (i, (g, x)) in grads.iter().zip(inputs).enumerate() {
+                if g.shape() != x.shape() || g.dtype() != x.dtype() {
+                    return Err(fail(format!(
+                        "gradient of input {i} has shape {:?} and dtype {}, but the input has shape {:?} and dtype {}",
+                        g.shape(), g.dtype(), x.shape(), x.dtype()
+                    )));
+                }
+                for (j, a) in g.values_f64().into_iter().enumerate() {
+                    let n = numerical[i][j][row];
+                    if !((a - n).abs() <= o.atol + o.rtol * n.abs()) {
+                        return Err(fail(format!(
+                            "Jacobian mismatch for output {k} with respect to input {i}: d out[{e}] / d in[{j}]: numerical {n} vs analytical {a}"
+                        )));
+                    }
+                }
+            }
+            row += 1;
+        }
+    }
+    debug_assert_eq!(row, m);
+
+    // A zero output gradient gives zero input gradients; backward is deterministic.
+    let zeros: Vec<Tensor> = outputs.iter().map(|t| t.zeros_like()).collect();
+    for (i, g) in vjp(zeros)?.iter().enumerate() {
+        if g.values_f64().iter().any(|v| *v != 0.0) {
+            return Err(fail(format!("a zero output gradient gave a non-zero gradient for input {i}")));
+        }
+    }
+    let mut rng = StdRng::seed_from_u64(m as u64 + 17);
+    let v: Vec<Tensor> = outputs.iter().map(|t| random_like(t, &mut rng)).collect();
+    let first = vjp(v.clone())?;
+    let second = vjp(v)?;
+    for (i, (a, b)) in first.iter().zip(&second).enumerate() {
+        let (a, b) = (a.values_f64(), b.values_f64());
+        if a.iter().zip(&b).any(|(p, q)| p.to_bits() != q.to_bits()) {
+            return Err(fail(format!("backward is not deterministic for input {i}")));
+        }
+    }
+    Ok(())
+}

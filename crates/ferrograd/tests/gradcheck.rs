@@ -1,0 +1,358 @@
+//! One table of op specs, every entry checked against central differences (f64) to second
+//! order (third for elementwise ops), over shape cases that include 0-d, empty, one-element,
+//! broadcast pairs and transposed (non-contiguous) inputs, with 3 random seeds each.
+
+use ferrograd::testing::{check_grads, GradcheckOptions};
+use ferrograd::{DType, Tensor};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// Where an op's inputs are drawn from.
+#[derive(Clone, Copy)]
+enum Domain {
+    /// Standard normal.
+    Any,
+    /// Uniform in [0.5, 2].
+    Positive,
+    /// +-[0.5, 2]: away from zero (divisors, reciprocals).
+    NonZero,
+}
+
+/// One input: its shape, and whether it is a transposed (non-contiguous) 2-d view.
+#[derive(Clone)]
+struct Input {
+    shape: Vec<usize>,
+    transposed: bool,
+}
+
+fn s(shape: &[usize]) -> Input {
+    Input {
+        shape: shape.to_vec(),
+        transposed: false,
+    }
+}
+
+/// A transposed view of shape `shape` (2-d).
+fn tr(shape: &[usize]) -> Input {
+    Input {
+        shape: shape.to_vec(),
+        transposed: true,
+    }
+}
+
+type OpFn = fn(&[Tensor]) -> Tensor;
+
+struct Spec {
+    name: &'static str,
+    f: OpFn,
+    cases: Vec<Vec<Input>>,
+    domain: Domain,
+    order: usize,
+}
+
+fn spec(name: &'static str, f: OpFn, cases: Vec<Vec<Input>>, domain: Domain, order: usize) -> Spec {
+    Spec {
+        name,
+        f,
+        cases,
+        domain,
+        order,
+    }
+}
+
+fn unary_cases() -> Vec<Vec<Input>> {
+    vec![
+        vec![s(&[])],
+        vec![s(&[0])],
+        vec![s(&[1])],
+        vec![s(&[5])],
+        vec![s(&[2, 3])],
+        vec![s(&[2, 3, 2])],
+        vec![s(&[1, 1, 1])],
+        vec![s(&[3, 0, 2])],
+        vec![tr(&[2, 3])],
+        vec![tr(&[4, 1])],
+    ]
+}
+
+fn binary_cases() -> Vec<Vec<Input>> {
+    vec![
+        vec![s(&[]), s(&[])],
+        vec![s(&[3]), s(&[3])],
+        vec![s(&[0]), s(&[0])],
+        vec![s(&[0]), s(&[1])],
+        vec![s(&[1]), s(&[4])],
+        vec![s(&[2, 3]), s(&[2, 3])],
+        vec![s(&[3, 1]), s(&[1, 4])],
+        vec![s(&[]), s(&[2, 3])],
+        vec![s(&[2, 3]), s(&[])],
+        vec![s(&[4]), s(&[2, 1])],
+        vec![s(&[2, 3, 2]), s(&[3, 1])],
+        vec![tr(&[2, 3]), s(&[2, 3])],
+        vec![s(&[3]), tr(&[2, 3])],
+    ]
+}
+
+fn random_input(inp: &Input, domain: Domain, rng: &mut StdRng) -> Tensor {
+    let n: usize = inp.shape.iter().product();
+    let v: Vec<f64> = (0..n)
+        .map(|_| match domain {
+            Domain::Any => normal(rng),
+            Domain::Positive => rng.random_range(0.5..2.0),
+            Domain::NonZero => {
+                let m: f64 = rng.random_range(0.5..2.0);
+                if rng.random_bool(0.5) {
+                    m
+                } else {
+                    -m
+                }
+            }
+        })
+        .collect();
+    let t = if inp.transposed {
+        let (r, c) = (inp.shape[0], inp.shape[1]);
+        let mut tv = vec![0.0; n];
+        for i in 0..r {
+            for j in 0..c {
+                tv[j * r + i] = v[i * c + j];
+            }
+        }
+        let t = Tensor::from_vec(tv, &[c, r]).t();
+        assert!(!t.is_contiguous() || r == 1 || c == 1);
+        t
+    } else {
+        Tensor::from_vec(v, &inp.shape)
+    };
+    assert_eq!(t.dtype(), DType::F64);
+    t.requires_grad_(true)
+}
+
+/// A standard normal sample (Box-Muller).
+fn normal(rng: &mut StdRng) -> f64 {
+    let (u, v): (f64, f64) = (rng.random(), rng.random());
+    (-2.0 * (1.0 - u).ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+}
+
+/// Runs every spec of `table`; returns the number of checks and the failures.
+fn run(table: &[Spec]) -> (usize, Vec<String>) {
+    let mut checks = 0;
+    let mut failures = Vec::new();
+    for spec in table {
+        for (c, case) in spec.cases.iter().enumerate() {
+            for seed in 0..3u64 {
+                let mut rng = StdRng::seed_from_u64(seed * 1000 + c as u64);
+                let inputs: Vec<Tensor> = case
+                    .iter()
+                    .map(|i| random_input(i, spec.domain, &mut rng))
+                    .collect();
+                let f = spec.f;
+                let g = move |xs: &[Tensor]| vec![f(xs)];
+                checks += spec.order;
+                let shapes: Vec<String> = case
+                    .iter()
+                    .map(|i| format!("{}{:?}", if i.transposed { "T" } else { "" }, i.shape))
+                    .collect();
+                if let Err(e) = check_grads(&g, &inputs, spec.order, GradcheckOptions::default()) {
+                    failures.push(format!("{} {} seed {seed}: {e}", spec.name, shapes.join(" x ")));
+                }
+            }
+        }
+    }
+    (checks, failures)
+}
+
+fn assert_table(table: Vec<Spec>) {
+    let (checks, failures) = run(&table);
+    assert!(failures.is_empty(), "{} of {checks} checks failed:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn elementwise_unary_to_third_order() {
+    use Domain::*;
+    let u = unary_cases;
+    assert_table(vec![
+        spec("neg", |x| x[0].neg(), u(), Any, 3),
+        spec("exp", |x| x[0].exp(), u(), Any, 3),
+        spec("sin", |x| x[0].sin(), u(), Any, 3),
+        spec("cos", |x| x[0].cos(), u(), Any, 3),
+        spec("tanh", |x| x[0].tanh(), u(), Any, 3),
+        spec("sqrt", |x| x[0].sqrt(), u(), Positive, 3),
+        spec("reciprocal", |x| x[0].reciprocal(), u(), NonZero, 3),
+        spec("pow 2", |x| x[0].pow(2.0), u(), Any, 3),
+        spec("pow 3", |x| x[0].pow(3.0), u(), Any, 3),
+        spec("pow 0", |x| x[0].pow(0.0), u(), Any, 3),
+        spec("pow 1", |x| x[0].pow(1.0), u(), Any, 3),
+        spec("pow -1", |x| x[0].pow(-1.0), u(), NonZero, 3),
+        spec("pow -2", |x| x[0].pow(-2.0), u(), NonZero, 3),
+        spec("pow 0.5", |x| x[0].pow(0.5), u(), Positive, 3),
+        spec("pow -0.5", |x| x[0].pow(-0.5), u(), Positive, 3),
+        spec("pow 2.5", |x| x[0].pow(2.5), u(), Positive, 3),
+        spec("add_scalar", |x| x[0].add_scalar(2.5), u(), Any, 3),
+        spec("sub_scalar", |x| &x[0] - 1.5, u(), Any, 3),
+        spec("rsub_scalar", |x| 1.5 - &x[0], u(), Any, 3),
+        spec("mul_scalar", |x| 3.0 * &x[0], u(), Any, 3),
+        spec("div_scalar", |x| &x[0] / 4.0, u(), Any, 3),
+        spec("scalar_div", |x| 2.0 / &x[0], u(), NonZero, 3),
+    ]);
+}
+
+#[test]
+fn elementwise_binary_to_third_order() {
+    use Domain::*;
+    let b = binary_cases;
+    assert_table(vec![
+        spec("add", |x| &x[0] + &x[1], b(), Any, 3),
+        spec("sub", |x| &x[0] - &x[1], b(), Any, 3),
+        spec("mul", |x| &x[0] * &x[1], b(), Any, 3),
+        spec("div", |x| &x[0] / &x[1], b(), NonZero, 3),
+        spec("mul self", |x| &x[0] * &x[0], unary_cases(), Any, 3),
+        spec("div self-shift", |x| &x[0] / &(&x[0] * &x[0] + 1.0), unary_cases(), Any, 3),
+    ]);
+}
+
+#[test]
+fn reductions_to_second_order() {
+    use Domain::*;
+    let u = unary_cases;
+    let dims = || {
+        vec![
+            vec![s(&[2, 3])],
+            vec![tr(&[2, 3])],
+            vec![s(&[2, 3, 2])],
+            vec![s(&[1, 4])],
+            vec![s(&[3, 1])],
+            vec![s(&[0, 3])],
+            vec![s(&[2, 0])],
+            vec![s(&[4, 1, 2])],
+            vec![s(&[1, 1])],
+            vec![tr(&[3, 2])],
+        ]
+    };
+    assert_table(vec![
+        spec("sum", |x| x[0].sum(), u(), Any, 2),
+        spec("mean", |x| x[0].mean(), u(), Any, 2),
+        spec("norm", |x| x[0].norm(), u(), NonZero, 2),
+        spec("sum dim 0", |x| x[0].sum_dims(&[0], false), dims(), Any, 2),
+        spec("sum dim -1 keepdim", |x| x[0].sum_dims(&[-1], true), dims(), Any, 2),
+        spec("sum dims 0,-1", |x| x[0].sum_dims(&[0, -1], false), dims(), Any, 2),
+        spec("mean dim 1", |x| x[0].mean_dims(&[1], false), dims(), Any, 2),
+        spec("mean dim 0 keepdim", |x| x[0].mean_dims(&[0], true), dims(), Any, 2),
+        spec("sum_to", |x| x[0].sum_to(&[1, *x[0].shape().last().unwrap()]), dims(), Any, 2),
+    ]);
+}
+
+#[test]
+fn linear_algebra_to_second_order() {
+    use Domain::*;
+    let dot = vec![
+        vec![s(&[3]), s(&[3])],
+        vec![s(&[0]), s(&[0])],
+        vec![s(&[1]), s(&[1])],
+        vec![s(&[7]), s(&[7])],
+    ];
+    let mm = vec![
+        vec![s(&[2, 3]), s(&[3, 4])],
+        vec![s(&[1, 1]), s(&[1, 1])],
+        vec![s(&[0, 3]), s(&[3, 2])],
+        vec![s(&[2, 0]), s(&[0, 3])],
+        vec![tr(&[2, 3]), s(&[3, 4])],
+        vec![s(&[2, 3]), tr(&[3, 2])],
+        vec![tr(&[3, 3]), tr(&[3, 3])],
+        vec![s(&[4, 1]), s(&[1, 4])],
+        vec![s(&[1, 5]), s(&[5, 1])],
+        vec![s(&[3, 2]), s(&[2, 2])],
+    ];
+    let mv = vec![
+        vec![s(&[2, 3]), s(&[3])],
+        vec![tr(&[2, 3]), s(&[3])],
+        vec![s(&[0, 3]), s(&[3])],
+        vec![s(&[2, 0]), s(&[0])],
+        vec![s(&[1, 1]), s(&[1])],
+    ];
+    let matmul = vec![
+        vec![s(&[3]), s(&[3])],
+        vec![s(&[3]), s(&[3, 2])],
+        vec![s(&[2, 3]), s(&[3])],
+        vec![s(&[2, 3]), s(&[3, 2])],
+        vec![s(&[2, 2, 3]), s(&[2, 3, 2])],
+        vec![s(&[2, 2, 3]), s(&[3, 4])],
+        vec![s(&[2, 3]), s(&[2, 3, 1])],
+        vec![s(&[2, 1, 2, 3]), s(&[3, 3, 2])],
+        vec![s(&[3]), s(&[2, 3, 2])],
+        vec![s(&[2, 2, 3]), s(&[3])],
+        vec![s(&[0, 2, 3]), s(&[3, 2])],
+        vec![tr(&[2, 3]), s(&[2, 3, 2])],
+    ];
+    assert_table(vec![
+        spec("dot", |x| x[0].dot(&x[1]), dot, Any, 2),
+        spec("mm", |x| x[0].mm(&x[1]), mm, Any, 2),
+        spec("mv", |x| x[0].mv(&x[1]), mv, Any, 2),
+        spec("matmul", |x| x[0].matmul(&x[1]), matmul, Any, 2),
+        spec("mm self", |x| x[0].mm(&x[0]), vec![vec![s(&[3, 3])], vec![tr(&[2, 2])]], Any, 3),
+    ]);
+}
+
+#[test]
+fn views_and_copies_to_second_order() {
+    use Domain::*;
+    let m = || {
+        vec![
+            vec![s(&[2, 3])],
+            vec![tr(&[2, 3])],
+            vec![s(&[3, 3, 2])],
+            vec![s(&[1, 1])],
+            vec![s(&[2, 1, 4])],
+        ]
+    };
+    assert_table(vec![
+        spec("select 0 0", |x| x[0].select(0, 0), m(), Any, 2),
+        spec("select -1 -1", |x| x[0].select(-1, -1), m(), Any, 2),
+        spec("index [0, 0]", |x| x[0].i(&[0, 0]), m(), Any, 2),
+        spec("index [-1]", |x| x[0].i(&[-1]), m(), Any, 2),
+        spec("expand", |x| x[0].expand(&[2, 3, 4]), vec![vec![s(&[3, 1])], vec![s(&[])], vec![s(&[1])], vec![s(&[4])], vec![s(&[2, 1, 1])]], Any, 2),
+        spec("reshape", |x| x[0].reshape(&[x[0].numel()]), m(), Any, 2),
+        spec("unsqueeze", |x| x[0].unsqueeze(1), m(), Any, 2),
+        spec("squeeze", |x| x[0].squeeze(1), m(), Any, 2),
+        spec("transpose", |x| x[0].transpose(0, -1), m(), Any, 2),
+        spec("t", |x| x[0].t(), vec![vec![s(&[2, 3])], vec![tr(&[2, 3])], vec![s(&[4])], vec![s(&[])]], Any, 2),
+        spec("deep_clone", |x| x[0].deep_clone(), unary_cases(), Any, 2),
+        spec("contiguous", |x| x[0].contiguous(), unary_cases(), Any, 2),
+        spec(
+            "masked_fill",
+            |x| {
+                let mask = Tensor::new([true, false, true]);
+                x[0].masked_fill(&mask, 0.5)
+            },
+            vec![vec![s(&[3])], vec![s(&[2, 3])], vec![tr(&[4, 3])]],
+            Any,
+            2,
+        ),
+    ]);
+}
+
+#[test]
+fn composites_of_the_seeds_to_second_order() {
+    use Domain::*;
+    let two = || vec![vec![s(&[2, 2]), s(&[2, 2])], vec![s(&[1]), s(&[1])], vec![tr(&[3, 3]), s(&[3, 3])]];
+    assert_table(vec![
+        spec(
+            "s004-4 norm(exp(G1) + G1 @ G2)",
+            |x| {
+                let g1 = &(3.0 * &x[0]) + &x[1].cos();
+                let g2 = &x[0].matmul(&x[0]) + &(2.0 * &x[1]).sin();
+                (&g1.exp() + &g1.matmul(&g2)).norm()
+            },
+            two(),
+            Any,
+            2,
+        ),
+        spec(
+            "s004-3 exp(3w + cos z) + 3(w^2 + sin 2z)",
+            |x| &(&(3.0 * &x[0]) + &x[1].cos()).exp() + &(3.0 * &(&x[0].pow(2.0) + &(2.0 * &x[1]).sin())),
+            two(),
+            Any,
+            3,
+        ),
+        spec("s002-1 mean(3(x+2)^2)", |x| (&(&(&x[0] + 2.0) * &(&x[0] + 2.0)) * 3.0).mean(), unary_cases(), Any, 3),
+    ]);
+}
