@@ -80,12 +80,29 @@ pub fn check_grads(
     order: usize,
     options: GradcheckOptions,
 ) -> Result<()> {
-    check_first(f, inputs, options).map_err(|e| with_order(e, 1))?;
-    if order <= 1 {
+    check_from(f, inputs, 1, order, options)
+}
+
+/// Checks `f`'s first derivatives, which are derivatives of order `level` of the original
+/// function, then recurses on its vector-Jacobian product up to `order`.
+fn check_from(
+    f: &TestFn,
+    inputs: &[Tensor],
+    level: usize,
+    order: usize,
+    options: GradcheckOptions,
+) -> Result<()> {
+    check_first(f, inputs, options).map_err(|e| {
+        fail(format!(
+            "order {level}: {}",
+            e.to_string().trim_start_matches("gradcheck: ")
+        ))
+    })?;
+    if level >= order {
         return Ok(());
     }
     let outputs = f(inputs);
-    let mut rng = StdRng::seed_from_u64(order as u64 * 7919 + inputs.len() as u64);
+    let mut rng = StdRng::seed_from_u64(level as u64 * 7919 + inputs.len() as u64);
     let cotangents: Vec<Tensor> = outputs.iter().map(|o| random_like(o, &mut rng)).collect();
     let vjp = move |xs: &[Tensor]| -> Vec<Tensor> {
         let outs = f(xs);
@@ -112,16 +129,7 @@ pub fn check_grads(
             .map(|(g, x)| g.unwrap_or_else(|| x.zeros_like()))
             .collect()
     };
-    check_grads(&vjp, inputs, order - 1, options).map_err(|e| with_order(e, order))
-}
-
-fn with_order(e: Error, order: usize) -> Error {
-    match e {
-        Error::Invalid { op: "gradcheck", msg } if !msg.starts_with("order") => {
-            Error::invalid("gradcheck", format!("order {order}: {msg}"))
-        }
-        e => e,
-    }
+    check_from(&vjp, inputs, level + 1, order, options)
 }
 
 fn fail(msg: String) -> Error {
@@ -157,7 +165,10 @@ fn flat_outputs(f: &TestFn, xs: &[Tensor]) -> Vec<f64> {
 fn check_first(f: &TestFn, inputs: &[Tensor], o: GradcheckOptions) -> Result<()> {
     for (i, x) in inputs.iter().enumerate() {
         if x.dtype() != DType::F64 {
-            return Err(fail(format!("input {i} is {}, expected torch.float64", x.dtype())));
+            return Err(fail(format!(
+                "input {i} is {}, expected torch.float64",
+                x.dtype()
+            )));
         }
     }
     let outputs = f(inputs);
@@ -258,7 +269,9 @@ fn check_first(f: &TestFn, inputs: &[Tensor], o: GradcheckOptions) -> Result<()>
     let zeros: Vec<Tensor> = outputs.iter().map(|t| t.zeros_like()).collect();
     for (i, g) in vjp(zeros)?.iter().enumerate() {
         if g.values_f64().iter().any(|v| *v != 0.0) {
-            return Err(fail(format!("a zero output gradient gave a non-zero gradient for input {i}")));
+            return Err(fail(format!(
+                "a zero output gradient gave a non-zero gradient for input {i}"
+            )));
         }
     }
     let mut rng = StdRng::seed_from_u64(m as u64 + 17);

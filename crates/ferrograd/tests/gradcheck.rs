@@ -153,7 +153,11 @@ fn run(table: &[Spec]) -> (usize, Vec<String>) {
                     .map(|i| format!("{}{:?}", if i.transposed { "T" } else { "" }, i.shape))
                     .collect();
                 if let Err(e) = check_grads(&g, &inputs, spec.order, GradcheckOptions::default()) {
-                    failures.push(format!("{} {} seed {seed}: {e}", spec.name, shapes.join(" x ")));
+                    failures.push(format!(
+                        "{} {} seed {seed}: {e}",
+                        spec.name,
+                        shapes.join(" x ")
+                    ));
                 }
             }
         }
@@ -163,7 +167,12 @@ fn run(table: &[Spec]) -> (usize, Vec<String>) {
 
 fn assert_table(table: Vec<Spec>) {
     let (checks, failures) = run(&table);
-    assert!(failures.is_empty(), "{} of {checks} checks failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {checks} checks failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -206,7 +215,13 @@ fn elementwise_binary_to_third_order() {
         spec("mul", |x| &x[0] * &x[1], b(), Any, 3),
         spec("div", |x| &x[0] / &x[1], b(), NonZero, 3),
         spec("mul self", |x| &x[0] * &x[0], unary_cases(), Any, 3),
-        spec("div self-shift", |x| &x[0] / &(&x[0] * &x[0] + 1.0), unary_cases(), Any, 3),
+        spec(
+            "div self-shift",
+            |x| &x[0] / &(&x[0] * &x[0] + 1.0),
+            unary_cases(),
+            Any,
+            3,
+        ),
     ]);
 }
 
@@ -233,11 +248,41 @@ fn reductions_to_second_order() {
         spec("mean", |x| x[0].mean(), u(), Any, 2),
         spec("norm", |x| x[0].norm(), u(), NonZero, 2),
         spec("sum dim 0", |x| x[0].sum_dims(&[0], false), dims(), Any, 2),
-        spec("sum dim -1 keepdim", |x| x[0].sum_dims(&[-1], true), dims(), Any, 2),
-        spec("sum dims 0,-1", |x| x[0].sum_dims(&[0, -1], false), dims(), Any, 2),
-        spec("mean dim 1", |x| x[0].mean_dims(&[1], false), dims(), Any, 2),
-        spec("mean dim 0 keepdim", |x| x[0].mean_dims(&[0], true), dims(), Any, 2),
-        spec("sum_to", |x| x[0].sum_to(&[1, *x[0].shape().last().unwrap()]), dims(), Any, 2),
+        spec(
+            "sum dim -1 keepdim",
+            |x| x[0].sum_dims(&[-1], true),
+            dims(),
+            Any,
+            2,
+        ),
+        spec(
+            "sum dims 0,-1",
+            |x| x[0].sum_dims(&[0, -1], false),
+            dims(),
+            Any,
+            2,
+        ),
+        spec(
+            "mean dim 1",
+            |x| x[0].mean_dims(&[1], false),
+            dims(),
+            Any,
+            2,
+        ),
+        spec(
+            "mean dim 0 keepdim",
+            |x| x[0].mean_dims(&[0], true),
+            dims(),
+            Any,
+            2,
+        ),
+        spec(
+            "sum_to",
+            |x| x[0].sum_to(&[1, *x[0].shape().last().unwrap()]),
+            dims(),
+            Any,
+            2,
+        ),
     ]);
 }
 
@@ -288,7 +333,13 @@ fn linear_algebra_to_second_order() {
         spec("mm", |x| x[0].mm(&x[1]), mm, Any, 2),
         spec("mv", |x| x[0].mv(&x[1]), mv, Any, 2),
         spec("matmul", |x| x[0].matmul(&x[1]), matmul, Any, 2),
-        spec("mm self", |x| x[0].mm(&x[0]), vec![vec![s(&[3, 3])], vec![tr(&[2, 2])]], Any, 3),
+        spec(
+            "mm self",
+            |x| x[0].mm(&x[0]),
+            vec![vec![s(&[3, 3])], vec![tr(&[2, 2])]],
+            Any,
+            3,
+        ),
     ]);
 }
 
@@ -309,12 +360,35 @@ fn views_and_copies_to_second_order() {
         spec("select -1 -1", |x| x[0].select(-1, -1), m(), Any, 2),
         spec("index [0, 0]", |x| x[0].i(&[0, 0]), m(), Any, 2),
         spec("index [-1]", |x| x[0].i(&[-1]), m(), Any, 2),
-        spec("expand", |x| x[0].expand(&[2, 3, 4]), vec![vec![s(&[3, 1])], vec![s(&[])], vec![s(&[1])], vec![s(&[4])], vec![s(&[2, 1, 1])]], Any, 2),
+        spec(
+            "expand",
+            |x| x[0].expand(&[2, 3, 4]),
+            vec![
+                vec![s(&[3, 1])],
+                vec![s(&[])],
+                vec![s(&[1])],
+                vec![s(&[4])],
+                vec![s(&[2, 1, 1])],
+            ],
+            Any,
+            2,
+        ),
         spec("reshape", |x| x[0].reshape(&[x[0].numel()]), m(), Any, 2),
         spec("unsqueeze", |x| x[0].unsqueeze(1), m(), Any, 2),
         spec("squeeze", |x| x[0].squeeze(1), m(), Any, 2),
         spec("transpose", |x| x[0].transpose(0, -1), m(), Any, 2),
-        spec("t", |x| x[0].t(), vec![vec![s(&[2, 3])], vec![tr(&[2, 3])], vec![s(&[4])], vec![s(&[])]], Any, 2),
+        spec(
+            "t",
+            |x| x[0].t(),
+            vec![
+                vec![s(&[2, 3])],
+                vec![tr(&[2, 3])],
+                vec![s(&[4])],
+                vec![s(&[])],
+            ],
+            Any,
+            2,
+        ),
         spec("deep_clone", |x| x[0].deep_clone(), unary_cases(), Any, 2),
         spec("contiguous", |x| x[0].contiguous(), unary_cases(), Any, 2),
         spec(
@@ -333,7 +407,13 @@ fn views_and_copies_to_second_order() {
 #[test]
 fn composites_of_the_seeds_to_second_order() {
     use Domain::*;
-    let two = || vec![vec![s(&[2, 2]), s(&[2, 2])], vec![s(&[1]), s(&[1])], vec![tr(&[3, 3]), s(&[3, 3])]];
+    let two = || {
+        vec![
+            vec![s(&[2, 2]), s(&[2, 2])],
+            vec![s(&[1]), s(&[1])],
+            vec![tr(&[3, 3]), s(&[3, 3])],
+        ]
+    };
     assert_table(vec![
         spec(
             "s004-4 norm(exp(G1) + G1 @ G2)",
@@ -348,11 +428,20 @@ fn composites_of_the_seeds_to_second_order() {
         ),
         spec(
             "s004-3 exp(3w + cos z) + 3(w^2 + sin 2z)",
-            |x| &(&(3.0 * &x[0]) + &x[1].cos()).exp() + &(3.0 * &(&x[0].pow(2.0) + &(2.0 * &x[1]).sin())),
+            |x| {
+                &(&(3.0 * &x[0]) + &x[1].cos()).exp()
+                    + &(3.0 * &(&x[0].pow(2.0) + &(2.0 * &x[1]).sin()))
+            },
             two(),
             Any,
             3,
         ),
-        spec("s002-1 mean(3(x+2)^2)", |x| (&(&(&x[0] + 2.0) * &(&x[0] + 2.0)) * 3.0).mean(), unary_cases(), Any, 3),
+        spec(
+            "s002-1 mean(3(x+2)^2)",
+            |x| (&(&(&x[0] + 2.0) * &(&x[0] + 2.0)) * 3.0).mean(),
+            unary_cases(),
+            Any,
+            3,
+        ),
     ]);
 }
