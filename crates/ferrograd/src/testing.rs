@@ -253,7 +253,9 @@ fn check_first(f: &TestFn, inputs: &[Tensor], o: GradcheckOptions) -> Result<()>
                 }
                 for (j, a) in g.values_f64().into_iter().enumerate() {
                     let n = numerical[i][j][row];
-                    if !((a - n).abs() <= o.atol + o.rtol * n.abs()) {
+                    // Written so that a NaN on either side fails the check.
+                    let close = (a - n).abs() <= o.atol + o.rtol * n.abs();
+                    if !close {
                         return Err(fail(format!(
                             "Jacobian mismatch for output {k} with respect to input {i}: d out[{e}] / d in[{j}]: numerical {n} vs analytical {a}"
                         )));

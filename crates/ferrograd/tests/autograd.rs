@@ -150,7 +150,7 @@ fn no_grad_enable_grad_and_detach() {
     assert!(!d.requires_grad() && d.is_leaf() && d.shares_storage(&x));
     // Grad mode is per thread.
     let _g = no_grad();
-    let other = std::thread::spawn(|| ferrograd::is_grad_enabled())
+    let other = std::thread::spawn(ferrograd::is_grad_enabled)
         .join()
         .unwrap();
     assert!(other);
