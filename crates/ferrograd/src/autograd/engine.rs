@@ -12,8 +12,31 @@
 use super::node::{Edge, Node};
 use crate::error::{Error, Result};
 use crate::tensor::{Tensor, TensorImpl};
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
+
+/// Hashes pointer keys with one multiply: the engine's maps are keyed by node and tensor
+/// addresses, for which SipHash's DoS resistance buys nothing and costs most of the lookup.
+#[derive(Default)]
+struct PtrHasher(u64);
+
+impl Hasher for PtrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn write_usize(&mut self, v: usize) {
+        // Fibonacci hashing; the high bits are well mixed, and hashbrown uses the top 7 bits.
+        self.0 = (v as u64 ^ (v as u64 >> 32)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<PtrHasher>>;
 
 /// Adds a gradient contribution into a slot, in place when nobody else can see the buffer.
 fn accumulate(slot: &mut Option<Tensor>, g: Tensor, create_graph: bool) {
@@ -55,6 +78,100 @@ fn commit_grad(t: &Tensor, g: Tensor, create_graph: bool) {
 
 fn tensor_key(t: &Tensor) -> *const TensorImpl {
     Arc::as_ptr(&t.0)
+}
+
+/// Where one edge of a discovered node leads, resolved once at discovery.
+#[derive(Clone, Copy)]
+enum Slot {
+    /// The input does not require grad.
+    Skip,
+    /// Index of the input's node.
+    Node(usize),
+    /// Index of the leaf in the discovered leaves.
+    Leaf(usize),
+}
+
+/// The part of the graph reachable from the outputs, with every edge resolved to an index.
+struct Graph {
+    nodes: Vec<Arc<Node>>,
+    /// `edges[ranges[i].0..ranges[i].1]` are node `i`'s edges, in input order.
+    ranges: Vec<(usize, usize)>,
+    edges: Vec<Slot>,
+    /// How many edges point at each node.
+    deps: Vec<usize>,
+    leaves: Vec<Tensor>,
+    node_index: HashMap<*const Node, usize>,
+    leaf_index: HashMap<*const TensorImpl, usize>,
+}
+
+impl Graph {
+    fn node(&mut self, f: &Arc<Node>, stack: &mut Vec<usize>) -> usize {
+        let next = self.nodes.len();
+        let i = *self.node_index.entry(Arc::as_ptr(f)).or_insert(next);
+        if i == next {
+            self.nodes.push(f.clone());
+            self.ranges.push((0, 0));
+            self.deps.push(0);
+            stack.push(i);
+        }
+        i
+    }
+
+    fn leaf(&mut self, t: &Tensor) -> usize {
+        let next = self.leaves.len();
+        let i = *self.leaf_index.entry(tensor_key(t)).or_insert(next);
+        if i == next {
+            self.leaves.push(t.clone());
+        }
+        i
+    }
+
+    /// Iterative discovery from the outputs' nodes.
+    fn discover(outputs: &[Tensor]) -> Graph {
+        let mut g = Graph {
+            nodes: Vec::new(),
+            ranges: Vec::new(),
+            edges: Vec::new(),
+            deps: Vec::new(),
+            leaves: Vec::new(),
+            node_index: HashMap::default(),
+            leaf_index: HashMap::default(),
+        };
+        let mut stack = Vec::new();
+        for out in outputs {
+            match &out.0.grad_fn {
+                Some(f) => {
+                    g.node(f, &mut stack);
+                }
+                None => {
+                    g.leaf(out);
+                }
+            }
+        }
+        while let Some(i) = stack.pop() {
+            let node = g.nodes[i].clone();
+            let start = g.edges.len();
+            for edge in node.next.iter() {
+                let slot = match edge {
+                    None => Slot::Skip,
+                    Some(Edge::Node(child)) => {
+                        let j = g.node(child, &mut stack);
+                        g.deps[j] += 1;
+                        Slot::Node(j)
+                    }
+                    Some(Edge::Leaf(t)) => Slot::Leaf(g.leaf(t)),
+                };
+                g.edges.push(slot);
+            }
+            g.ranges[i] = (start, g.edges.len());
+        }
+        g
+    }
+
+    fn edges(&self, i: usize) -> &[Slot] {
+        let (a, b) = self.ranges[i];
+        &self.edges[a..b]
+    }
 }
 
 /// Runs the backward pass. `inputs: None` accumulates into leaves' `.grad` (`backward`);
@@ -103,90 +220,39 @@ pub(crate) fn run(
         }
     }
 
-    // Discovery: every node reachable from the outputs, and how many edges point at each.
-    let mut nodes: Vec<Arc<Node>> = Vec::new();
-    let mut index: HashMap<*const Node, usize> = HashMap::new();
-    let mut deps: Vec<usize> = Vec::new();
-    let mut leaves_seen: HashMap<*const TensorImpl, ()> = HashMap::new();
-    let mut stack: Vec<usize> = Vec::new();
-    for out in outputs {
-        match &out.0.grad_fn {
-            Some(f) => {
-                if let std::collections::hash_map::Entry::Vacant(e) = index.entry(Arc::as_ptr(f)) {
-                    e.insert(nodes.len());
-                    stack.push(nodes.len());
-                    nodes.push(f.clone());
-                    deps.push(0);
-                }
-            }
-            None => {
-                leaves_seen.insert(tensor_key(out), ());
-            }
-        }
-    }
-    while let Some(i) = stack.pop() {
-        let node = nodes[i].clone();
-        for edge in node.next.iter().flatten() {
-            match edge {
-                Edge::Node(child) => {
-                    let key = Arc::as_ptr(child);
-                    let j = match index.get(&key) {
-                        Some(&j) => j,
-                        None => {
-                            let j = nodes.len();
-                            index.insert(key, j);
-                            nodes.push(child.clone());
-                            deps.push(0);
-                            stack.push(j);
-                            j
-                        }
-                    };
-                    deps[j] += 1;
-                }
-                Edge::Leaf(t) => {
-                    if inputs.is_some() {
-                        leaves_seen.insert(tensor_key(t), ());
-                    }
-                }
-            }
-        }
-    }
+    let mut graph = Graph::discover(outputs);
+    let n = graph.nodes.len();
 
     // Targets of `grad`: which node or leaf each input is, and which nodes lead to one.
-    let n = nodes.len();
-    let mut node_target: Vec<bool> = vec![false; n];
-    let mut leaf_target: HashMap<*const TensorImpl, ()> = HashMap::new();
+    let mut node_target = vec![false; n];
+    let mut leaf_target = vec![inputs.is_none(); graph.leaves.len()];
     let needed: Vec<bool> = match inputs {
         None => vec![true; n],
         Some(inputs) => {
             for t in inputs {
-                let used = match &t.0.grad_fn {
-                    Some(f) => match index.get(&Arc::as_ptr(f)) {
-                        Some(&i) => {
-                            node_target[i] = true;
-                            true
-                        }
-                        None => false,
-                    },
-                    None => {
-                        leaf_target.insert(tensor_key(t), ());
-                        leaves_seen.contains_key(&tensor_key(t))
-                    }
+                let found = match &t.0.grad_fn {
+                    Some(f) => graph
+                        .node_index
+                        .get(&Arc::as_ptr(f))
+                        .map(|&i| node_target[i] = true),
+                    None => graph
+                        .leaf_index
+                        .get(&tensor_key(t))
+                        .map(|&k| leaf_target[k] = true),
                 };
-                if !used && !allow_unused {
+                if found.is_none() && !allow_unused {
                     return Err(Error::UnusedInput);
                 }
             }
             // Kahn order (parents before children), then mark from the children up.
-            let mut d = deps.clone();
+            let mut d = graph.deps.clone();
             let mut order: Vec<usize> = (0..n).filter(|&i| d[i] == 0).collect();
             let mut k = 0;
             while k < order.len() {
                 let i = order[k];
                 k += 1;
-                for edge in nodes[i].next.iter().flatten() {
-                    if let Edge::Node(child) = edge {
-                        let j = index[&Arc::as_ptr(child)];
+                for slot in graph.edges(i) {
+                    if let Slot::Node(j) = *slot {
                         d[j] -= 1;
                         if d[j] == 0 {
                             order.push(j);
@@ -196,51 +262,46 @@ pub(crate) fn run(
             }
             let mut needed = node_target.clone();
             for &i in order.iter().rev() {
-                if needed[i] {
-                    continue;
-                }
-                needed[i] = nodes[i].next.iter().flatten().any(|e| match e {
-                    Edge::Node(c) => needed[index[&Arc::as_ptr(c)]],
-                    Edge::Leaf(t) => leaf_target.contains_key(&tensor_key(t)),
-                });
+                needed[i] = needed[i]
+                    || graph.edges(i).iter().any(|s| match *s {
+                        Slot::Skip => false,
+                        Slot::Node(j) => needed[j],
+                        Slot::Leaf(k) => leaf_target[k],
+                    });
             }
             needed
         }
     };
-    if (0..n).any(|i| needed[i] && nodes[i].is_released()) {
+    if (0..n).any(|i| needed[i] && graph.nodes[i].is_released()) {
         return Err(Error::BackwardTwice);
     }
 
-    // Execution.
+    // Execution, newest node first among the ready ones.
     let _mode = crate::set_grad_enabled(create_graph);
+    let mut deps = std::mem::take(&mut graph.deps);
     let mut buffers: Vec<Option<Tensor>> = vec![None; n];
-    let mut leaf_grads: Vec<(Tensor, Option<Tensor>)> = Vec::new();
-    let mut leaf_index: HashMap<*const TensorImpl, usize> = HashMap::new();
-    let mut add_leaf = |t: &Tensor, g: Tensor, leaf_grads: &mut Vec<(Tensor, Option<Tensor>)>| {
-        let k = *leaf_index.entry(tensor_key(t)).or_insert_with(|| {
-            leaf_grads.push((t.clone(), None));
-            leaf_grads.len() - 1
-        });
-        accumulate(&mut leaf_grads[k].1, g, create_graph);
-    };
+    let mut leaf_grads: Vec<Option<Tensor>> = vec![None; graph.leaves.len()];
     for (out, seed) in outputs.iter().zip(seeds) {
         match &out.0.grad_fn {
             Some(f) => {
-                let i = index[&Arc::as_ptr(f)];
+                let i = graph.node_index[&Arc::as_ptr(f)];
                 accumulate(&mut buffers[i], seed, create_graph);
             }
-            None => add_leaf(out, seed, &mut leaf_grads),
+            None => {
+                let k = graph.leaf_index[&tensor_key(out)];
+                accumulate(&mut leaf_grads[k], seed, create_graph);
+            }
         }
     }
-    let mut node_results: Vec<Option<Tensor>> = vec![None; n];
+    let mut node_results: Vec<Option<Tensor>> = vec![None; if inputs.is_some() { n } else { 0 }];
     let mut retained: Vec<(Tensor, Tensor)> = Vec::new();
     let mut ready: BinaryHeap<(u64, usize)> = (0..n)
         .filter(|&i| deps[i] == 0 && needed[i])
-        .map(|i| (nodes[i].seq, i))
+        .map(|i| (graph.nodes[i].seq, i))
         .collect();
     let mut needs: Vec<bool> = Vec::new();
     while let Some((_, i)) = ready.pop() {
-        let node = nodes[i].clone();
+        let node = graph.nodes[i].clone();
         let grad = buffers[i].take();
         if node_target[i] {
             node_results[i] = grad.clone();
@@ -251,17 +312,16 @@ pub(crate) fn run(
             }
         }
         needs.clear();
-        needs.extend(node.next.iter().map(|e| match e {
-            None => false,
-            Some(Edge::Node(c)) => needed[index[&Arc::as_ptr(c)]],
-            Some(Edge::Leaf(t)) => inputs.is_none() || leaf_target.contains_key(&tensor_key(t)),
+        needs.extend(graph.edges(i).iter().map(|s| match *s {
+            Slot::Skip => false,
+            Slot::Node(j) => needed[j],
+            Slot::Leaf(k) => leaf_target[k],
         }));
         let mut grads = match &grad {
             Some(g) if needs.iter().any(|&b| b) => node.apply(g, &needs, create_graph)?,
             _ => smallvec::smallvec![None; node.next.len()],
         };
-        for (k, edge) in node.next.iter().enumerate() {
-            let Some(edge) = edge else { continue };
+        for (k, slot) in graph.edges(i).iter().enumerate() {
             let g = grads[k].take().filter(|_| needs[k]).map(|g| {
                 let meta = &node.inputs[k];
                 let g = if g.shape() == meta.shape.as_slice() {
@@ -282,9 +342,9 @@ pub(crate) fn run(
                     g.to_dtype(meta.dtype)
                 }
             });
-            match edge {
-                Edge::Node(child) => {
-                    let j = index[&Arc::as_ptr(child)];
+            match *slot {
+                Slot::Skip => {}
+                Slot::Node(j) => {
                     if !needed[j] {
                         continue;
                     }
@@ -293,12 +353,12 @@ pub(crate) fn run(
                     }
                     deps[j] -= 1;
                     if deps[j] == 0 {
-                        ready.push((nodes[j].seq, j));
+                        ready.push((graph.nodes[j].seq, j));
                     }
                 }
-                Edge::Leaf(t) => {
+                Slot::Leaf(l) => {
                     if let Some(g) = g {
-                        add_leaf(t, g, &mut leaf_grads);
+                        accumulate(&mut leaf_grads[l], g, create_graph);
                     }
                 }
             }
@@ -311,9 +371,9 @@ pub(crate) fn run(
     // Commit.
     match inputs {
         None => {
-            for (t, g) in leaf_grads {
+            for (t, g) in graph.leaves.iter().zip(leaf_grads) {
                 if let Some(g) = g {
-                    commit_grad(&t, g, create_graph);
+                    commit_grad(t, g, create_graph);
                 }
             }
             for (t, g) in retained {
@@ -325,12 +385,14 @@ pub(crate) fn run(
             .iter()
             .map(|t| {
                 let g = match &t.0.grad_fn {
-                    Some(f) => index
+                    Some(f) => graph
+                        .node_index
                         .get(&Arc::as_ptr(f))
                         .and_then(|&i| node_results[i].clone()),
-                    None => leaf_index
+                    None => graph
+                        .leaf_index
                         .get(&tensor_key(t))
-                        .and_then(|&k| leaf_grads[k].1.clone()),
+                        .and_then(|&k| leaf_grads[k].clone()),
                 };
                 // Reachable, but every path's rule gave no gradient: the gradient is zero.
                 g.or_else(|| (!allow_unused).then(|| t.zeros_like()))
