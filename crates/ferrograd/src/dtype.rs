@@ -100,7 +100,7 @@ impl Float for f32 {
         self as f64
     }
     fn make_tensor(data: Vec<Self>, shape: &[usize]) -> crate::Tensor {
-        crate::Tensor::from_buffer(crate::storage::Buffer::F32(data), shape)
+        crate::Tensor::from_buffer(crate::storage::Buffer::F32(data.into()), shape)
     }
 }
 
@@ -113,6 +113,6 @@ impl Float for f64 {
         self
     }
     fn make_tensor(data: Vec<Self>, shape: &[usize]) -> crate::Tensor {
-        crate::Tensor::from_buffer(crate::storage::Buffer::F64(data), shape)
+        crate::Tensor::from_buffer(crate::storage::Buffer::F64(data.into()), shape)
     }
 }

@@ -4,7 +4,7 @@
 use crate::dtype::{DType, Float};
 use crate::error::{Error, Result};
 use crate::layout::{broadcast_shapes, numel, Layout, Offsets, Shape};
-use crate::storage::{typed, Buffer, Element};
+use crate::storage::{collect, typed, Buffer, Data, Element};
 use crate::tensor::{gather, Tensor};
 use smallvec::SmallVec;
 use std::sync::Arc;
@@ -42,10 +42,11 @@ pub(crate) fn map_float(
     Tensor::from_buffer(out, x.shape())
 }
 
-fn map_slice<T: Copy, U>(data: &[T], layout: &Layout, f: impl Fn(T) -> U) -> Vec<U> {
+fn map_slice<T: Copy, U>(data: &[T], layout: &Layout, f: impl Fn(T) -> U) -> Data<U> {
+    let n = layout.numel();
     match layout.contiguous_range() {
-        Some(r) => data[r].iter().map(|&v| f(v)).collect(),
-        None => layout.offsets().map(|o| f(data[o])).collect(),
+        Some(r) => collect(n, data[r].iter().map(|&v| f(v))),
+        None => collect(n, layout.offsets().map(|o| f(data[o]))),
     }
 }
 
@@ -164,27 +165,28 @@ fn zip_slices<T: Copy, U>(
     lb: &Layout,
     shape: &[usize],
     f: impl Fn(T, T) -> U,
-) -> Vec<U> {
+) -> Data<U> {
+    let n = numel(shape);
     let same_a = la.shape.as_slice() == shape;
     let same_b = lb.shape.as_slice() == shape;
     if let (true, true, Some(ra), Some(rb)) =
         (same_a, same_b, la.contiguous_range(), lb.contiguous_range())
     {
-        return a[ra].iter().zip(&b[rb]).map(|(&x, &y)| f(x, y)).collect();
+        return collect(n, a[ra].iter().zip(&b[rb]).map(|(&x, &y)| f(x, y)));
     }
     if let (true, 1, Some(ra)) = (same_a, lb.numel(), la.contiguous_range()) {
         let y = b[lb.offset];
-        return a[ra].iter().map(|&x| f(x, y)).collect();
+        return collect(n, a[ra].iter().map(|&x| f(x, y)));
     }
     if let (true, 1, Some(rb)) = (same_b, la.numel(), lb.contiguous_range()) {
         let x = a[la.offset];
-        return b[rb].iter().map(|&y| f(x, y)).collect();
+        return collect(n, b[rb].iter().map(|&y| f(x, y)));
     }
     let (ba, bb) = (la.broadcast_to(shape), lb.broadcast_to(shape));
-    ba.offsets()
-        .zip(bb.offsets())
-        .map(|(i, j)| f(a[i], b[j]))
-        .collect()
+    collect(
+        n,
+        ba.offsets().zip(bb.offsets()).map(|(i, j)| f(a[i], b[j])),
+    )
 }
 
 /// A copy of `x` converted to `dtype` (the same tensor, shared, if it already has it).
@@ -210,9 +212,9 @@ pub(crate) fn cast(x: &Tensor, dtype: DType) -> Tensor {
 pub(crate) fn copy(x: &Tensor) -> Tensor {
     let buf = x.storage().read();
     let out = match &*buf {
-        Buffer::F32(v) => Buffer::F32(gather(v, x.layout())),
-        Buffer::F64(v) => Buffer::F64(gather(v, x.layout())),
-        Buffer::Bool(v) => Buffer::Bool(gather(v, x.layout())),
+        Buffer::F32(v) => Buffer::F32(gather(v, x.layout()).into()),
+        Buffer::F64(v) => Buffer::F64(gather(v, x.layout()).into()),
+        Buffer::Bool(v) => Buffer::Bool(gather(v, x.layout()).into()),
     };
     Tensor::from_buffer(out, x.shape())
 }
@@ -232,8 +234,8 @@ pub(crate) fn sum_dims(x: &Tensor, reduce: &[bool]) -> Tensor {
         .collect();
     let buf = x.storage().read();
     let out = match &*buf {
-        Buffer::F32(v) => Buffer::F32(sum_dims_slice(v, x.layout(), &out_shape)),
-        Buffer::F64(v) => Buffer::F64(sum_dims_slice(v, x.layout(), &out_shape)),
+        Buffer::F32(v) => Buffer::F32(sum_dims_slice(v, x.layout(), &out_shape).into()),
+        Buffer::F64(v) => Buffer::F64(sum_dims_slice(v, x.layout(), &out_shape).into()),
         Buffer::Bool(_) => unreachable!(),
     };
     Tensor::from_buffer(out, &out_shape)
@@ -291,8 +293,8 @@ pub(crate) fn norm2(x: &Tensor) -> Tensor {
     }
     let buf = x.storage().read();
     let out = match &*buf {
-        Buffer::F32(v) => Buffer::F32(vec![norm(v, x.layout())]),
-        Buffer::F64(v) => Buffer::F64(vec![norm(v, x.layout())]),
+        Buffer::F32(v) => Buffer::F32(smallvec::smallvec![norm(v, x.layout())]),
+        Buffer::F64(v) => Buffer::F64(smallvec::smallvec![norm(v, x.layout())]),
         Buffer::Bool(_) => unreachable!("norm of a bool tensor"),
     };
     Tensor::from_buffer(out, &[])
@@ -355,8 +357,8 @@ fn gemm<T: Float + Element>(
     k: usize,
     n: usize,
     kernel: GemmFn<T>,
-) -> Vec<T> {
-    let mut c = vec![T::zero(); m * n];
+) -> Data<T> {
+    let mut c: Data<T> = SmallVec::from_elem(T::zero(), m * n);
     if m == 0 || n == 0 || k == 0 {
         return c;
     }
@@ -369,7 +371,7 @@ fn gemm<T: Float + Element>(
     );
     // SAFETY: `a[la.offset..]` and `b[lb.offset..]` are valid for every element the kernel reads:
     // it reads a[offset + i*rs + p*cs] for i < m, p < k (and likewise b for p < k, j < n), whose
-    // maximum is `last(..)`, checked above to be in bounds. `c` is a fresh m*n row-major buffer
+    // maximum is `last(..)`, checked above to be in bounds. `c` is a fresh buffer of m*n elements, row-major
     // (row stride n, column stride 1) that nothing else aliases, and the inputs are only read.
     unsafe {
         kernel(

@@ -4,15 +4,33 @@
 //! a buffer, and autograd lives in [`crate::autograd`].
 
 use crate::dtype::DType;
+use smallvec::SmallVec;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// How many elements live inline in the storage allocation itself.
+pub(crate) const INLINE: usize = 4;
+
+/// Element storage: up to [`INLINE`] elements inline (no heap allocation for scalars and tiny
+/// tensors), a heap vector otherwise.
+pub(crate) type Data<T> = SmallVec<[T; INLINE]>;
+
+/// Collects `n` items into [`Data`]: inline when small; otherwise through `Vec`'s collect
+/// (which vectorizes) and moved, not copied, into the `SmallVec`.
+pub(crate) fn collect<T, I: Iterator<Item = T>>(n: usize, it: I) -> Data<T> {
+    if n <= INLINE {
+        it.collect()
+    } else {
+        Data::from_vec(it.collect())
+    }
+}
 
 /// A contiguous buffer of one dtype.
 #[derive(Clone, Debug)]
 pub(crate) enum Buffer {
-    F32(Vec<f32>),
-    F64(Vec<f64>),
-    Bool(Vec<bool>),
+    F32(Data<f32>),
+    F64(Data<f64>),
+    Bool(Data<bool>),
 }
 
 impl Buffer {
@@ -44,18 +62,19 @@ impl Buffer {
     /// A buffer of `n` copies of `value` (rounded to `dtype`; non-zero is `true` for bool).
     pub(crate) fn filled(dtype: DType, n: usize, value: f64) -> Buffer {
         match dtype {
-            DType::F32 => Buffer::F32(vec![value as f32; n]),
-            DType::F64 => Buffer::F64(vec![value; n]),
-            DType::Bool => Buffer::Bool(vec![value != 0.0; n]),
+            DType::F32 => Buffer::F32(SmallVec::from_elem(value as f32, n)),
+            DType::F64 => Buffer::F64(SmallVec::from_elem(value, n)),
+            DType::Bool => Buffer::Bool(SmallVec::from_elem(value != 0.0, n)),
         }
     }
 
     /// Builds a buffer of `dtype` from `f64` values.
-    pub(crate) fn from_f64s(dtype: DType, values: impl Iterator<Item = f64>) -> Buffer {
+    pub(crate) fn from_f64s(dtype: DType, values: impl ExactSizeIterator<Item = f64>) -> Buffer {
+        let n = values.len();
         match dtype {
-            DType::F32 => Buffer::F32(values.map(|v| v as f32).collect()),
-            DType::F64 => Buffer::F64(values.collect()),
-            DType::Bool => Buffer::Bool(values.map(|v| v != 0.0).collect()),
+            DType::F32 => Buffer::F32(collect(n, values.map(|v| v as f32))),
+            DType::F64 => Buffer::F64(collect(n, values)),
+            DType::Bool => Buffer::Bool(collect(n, values.map(|v| v != 0.0))),
         }
     }
 }

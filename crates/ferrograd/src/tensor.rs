@@ -175,7 +175,7 @@ impl From<Vec<f32>> for Tensor {
     /// A 1-d `f32` tensor owning the vector.
     fn from(v: Vec<f32>) -> Tensor {
         let n = v.len();
-        Tensor::from_buffer(Buffer::F32(v), &[n])
+        Tensor::from_buffer(Buffer::F32(v.into()), &[n])
     }
 }
 
@@ -183,21 +183,21 @@ impl From<Vec<f64>> for Tensor {
     /// A 1-d `f64` tensor owning the vector (like `torch.tensor(numpy_array)`).
     fn from(v: Vec<f64>) -> Tensor {
         let n = v.len();
-        Tensor::from_buffer(Buffer::F64(v), &[n])
+        Tensor::from_buffer(Buffer::F64(v.into()), &[n])
     }
 }
 
 impl From<f32> for Tensor {
     /// A 0-d `f32` tensor.
     fn from(v: f32) -> Tensor {
-        Tensor::from_buffer(Buffer::F32(vec![v]), &[])
+        Tensor::from_buffer(Buffer::F32(smallvec::smallvec![v]), &[])
     }
 }
 
 impl From<f64> for Tensor {
     /// A 0-d `f64` tensor.
     fn from(v: f64) -> Tensor {
-        Tensor::from_buffer(Buffer::F64(vec![v]), &[])
+        Tensor::from_buffer(Buffer::F64(smallvec::smallvec![v]), &[])
     }
 }
 
