@@ -76,3 +76,8 @@ pub(crate) fn unwrap<T>(r: Result<T>) -> T {
         Err(e) => panic!("{e}"),
     }
 }
+
+/// The README's examples, compiled and run as doc tests so they stay true.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
