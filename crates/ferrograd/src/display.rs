@@ -131,40 +131,30 @@ impl Formatter {
         let min = abs.clone().fold(f64::INFINITY, f64::min);
         let max = abs.fold(0.0, f64::max);
         f.int_mode = finite.iter().all(|v| *v == v.ceil());
-        let width = |s: String| s.len();
-        if f.int_mode {
-            if max / min > 1000.0 || max > 1.0e8 {
-                f.sci_mode = true;
-                f.max_width = finite
-                    .iter()
-                    .map(|&v| width(py_sci(v, PRECISION)))
-                    .max()
-                    .unwrap_or(1)
-                    .max(1);
+        let sci = |v: f64| py_sci(v, PRECISION);
+        let int = |v: f64| format!("{}.", py_fixed(v, 0));
+        let fixed = |v: f64| py_fixed(v, PRECISION);
+        let render: &dyn Fn(f64) -> String = if f.int_mode {
+            f.sci_mode = max / min > 1000.0 || max > 1.0e8;
+            if f.sci_mode {
+                &sci
             } else {
-                f.max_width = finite
-                    .iter()
-                    .map(|&v| width(py_fixed(v, 0)) + 1)
-                    .max()
-                    .unwrap_or(1)
-                    .max(1);
+                &int
             }
-        } else if max / min > 1000.0 || max > 1.0e8 || min < 1.0e-4 {
-            f.sci_mode = true;
-            f.max_width = finite
-                .iter()
-                .map(|&v| width(py_sci(v, PRECISION)))
-                .max()
-                .unwrap_or(1)
-                .max(1);
         } else {
-            f.max_width = finite
-                .iter()
-                .map(|&v| width(py_fixed(v, PRECISION)))
-                .max()
-                .unwrap_or(1)
-                .max(1);
-        }
+            f.sci_mode = max / min > 1000.0 || max > 1.0e8 || min < 1.0e-4;
+            if f.sci_mode {
+                &sci
+            } else {
+                &fixed
+            }
+        };
+        f.max_width = finite
+            .iter()
+            .map(|&v| render(v).len())
+            .max()
+            .unwrap_or(1)
+            .max(1);
         f
     }
 

@@ -38,12 +38,11 @@ pub(crate) struct TensorImpl {
     pub(crate) retains_grad: AtomicBool,
 }
 
-impl Drop for TensorImpl {
-    fn drop(&mut self) {
-        // Hand the graph to the iterative dropper so a long chain never recurses.
-        let mut roots = Vec::new();
+impl TensorImpl {
+    /// Moves this tensor's graph references (its `grad_fn`, and its `.grad`'s) onto `stack`.
+    fn take_graph(&mut self, stack: &mut Vec<Arc<Node>>) {
         if let Some(f) = self.grad_fn.take() {
-            roots.push(f);
+            stack.push(f);
         }
         let grad = self
             .grad
@@ -51,8 +50,16 @@ impl Drop for TensorImpl {
             .unwrap_or_else(|e| e.into_inner())
             .take();
         if let Some(g) = grad {
-            g.release_into(&mut roots);
+            g.release_into(stack);
         }
+    }
+}
+
+impl Drop for TensorImpl {
+    fn drop(&mut self) {
+        // Hand the graph to the iterative dropper so a long chain never recurses.
+        let mut roots = Vec::new();
+        self.take_graph(&mut roots);
         crate::autograd::node::drop_nodes(roots);
     }
 }
@@ -866,17 +873,7 @@ impl Tensor {
     /// dropping a deep graph never recurses.
     pub(crate) fn release_into(self, stack: &mut Vec<Arc<Node>>) {
         if let Some(mut inner) = Arc::into_inner(self.0) {
-            if let Some(f) = inner.grad_fn.take() {
-                stack.push(f);
-            }
-            let grad = inner
-                .grad
-                .get_mut()
-                .unwrap_or_else(|e| e.into_inner())
-                .take();
-            if let Some(g) = grad {
-                g.release_into(stack);
-            }
+            inner.take_graph(stack);
         }
     }
 

@@ -24,6 +24,11 @@ fn py_bool(b: bool) -> &'static str {
     }
 }
 
+/// The seeds' `"[dw,dz] = [{}, {}]".format(dw.item(), dz.item())`.
+fn dw_dz(dw: &Tensor, dz: &Tensor) -> String {
+    format!("[dw,dz] = [{}, {}]", PyFloat(dw.item()), PyFloat(dz.item()))
+}
+
 fn first_grad(outputs: &[&Tensor], inputs: &[&Tensor], options: GradOptions) -> Tensor {
     autograd::grad(outputs, inputs, options)[0]
         .clone()
@@ -255,20 +260,10 @@ pub fn s004_1() -> Vec<String> {
     let f = &w + &(2.0 * &z);
     let g = autograd::grad(&[f], &[&w, &z], GradOptions::new());
     let (dw, dz) = (g[0].as_ref().unwrap(), g[1].as_ref().unwrap());
-    show!(
-        out,
-        format!("[dw,dz] = [{}, {}]", PyFloat(dw.item()), PyFloat(dz.item()))
-    );
+    show!(out, dw_dz(dw, dz));
     let f = &w + &(2.0 * &z);
     f.backward();
-    show!(
-        out,
-        format!(
-            "[dw,dz] = [{}, {}]",
-            PyFloat(w.grad().unwrap().item()),
-            PyFloat(z.grad().unwrap().item())
-        )
-    );
+    show!(out, dw_dz(&w.grad().unwrap(), &z.grad().unwrap()));
     out
 }
 
@@ -279,10 +274,7 @@ pub fn s004_2() -> Vec<String> {
     let f = &w + &(2.0 * &z).sin();
     let g = autograd::grad(&[f], &[w, z], GradOptions::new());
     let (dw, dz) = (g[0].as_ref().unwrap(), g[1].as_ref().unwrap());
-    show!(
-        out,
-        format!("[dw,dz] = [{}, {}]", PyFloat(dw.item()), PyFloat(dz.item()))
-    );
+    show!(out, dw_dz(dw, dz));
     out
 }
 
@@ -294,14 +286,7 @@ pub fn s004_3() -> Vec<String> {
     let g2 = &w.pow(2.0) + &(2.0 * &z).sin();
     let f = &g1.exp() + &(3.0 * &g2);
     f.backward();
-    show!(
-        out,
-        format!(
-            "[dw,dz] = [{}, {}]",
-            PyFloat(w.grad().unwrap().item()),
-            PyFloat(z.grad().unwrap().item())
-        )
-    );
+    show!(out, dw_dz(&w.grad().unwrap(), &z.grad().unwrap()));
     out
 }
 
