@@ -99,6 +99,7 @@ fn py_special(x: f64) -> String {
 
 /// PyTorch's `_Formatter`: decides int/fixed/scientific mode and the common element width.
 struct Formatter {
+    dtype: DType,
     floating: bool,
     int_mode: bool,
     sci_mode: bool,
@@ -108,6 +109,7 @@ struct Formatter {
 impl Formatter {
     fn new(values: &[f64], dtype: DType) -> Formatter {
         let mut f = Formatter {
+            dtype,
             floating: dtype.is_floating_point(),
             int_mode: true,
             sci_mode: false,
@@ -115,7 +117,7 @@ impl Formatter {
         };
         if !f.floating {
             for &v in values {
-                f.max_width = f.max_width.max(bool_str(v).len());
+                f.max_width = f.max_width.max(plain_str(v, dtype).len());
             }
             return f;
         }
@@ -160,7 +162,7 @@ impl Formatter {
 
     fn format(&self, v: f64) -> String {
         let s = if !self.floating {
-            bool_str(v).to_string()
+            plain_str(v, self.dtype)
         } else if self.sci_mode {
             py_sci(v, PRECISION)
         } else if self.int_mode {
@@ -180,11 +182,11 @@ impl Formatter {
     }
 }
 
-fn bool_str(v: f64) -> &'static str {
-    if v != 0.0 {
-        "True"
-    } else {
-        "False"
+/// Python's `str` of a bool or integer element.
+fn plain_str(v: f64, dtype: DType) -> String {
+    match dtype {
+        DType::Bool => if v != 0.0 { "True" } else { "False" }.to_string(),
+        _ => format!("{}", v as i64),
     }
 }
 

@@ -13,6 +13,7 @@ use std::fmt;
 /// assert_eq!(x.dtype(), DType::F32);
 /// assert!(DType::F64.is_floating_point());
 /// assert_eq!(DType::Bool.to_string(), "torch.bool");
+/// assert_eq!(Tensor::new([1, 2]).dtype(), DType::I64);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DType {
@@ -22,6 +23,8 @@ pub enum DType {
     F64,
     /// Boolean (`torch.bool`).
     Bool,
+    /// 64-bit signed integer (`torch.int64`): indices, class labels, integer data.
+    I64,
 }
 
 impl DType {
@@ -47,6 +50,7 @@ impl DType {
         match (self, other) {
             (F64, _) | (_, F64) => F64,
             (F32, _) | (_, F32) => F32,
+            (I64, _) | (_, I64) => I64,
             (Bool, Bool) => Bool,
         }
     }
@@ -58,6 +62,7 @@ impl fmt::Display for DType {
             DType::F32 => "torch.float32",
             DType::F64 => "torch.float64",
             DType::Bool => "torch.bool",
+            DType::I64 => "torch.int64",
         })
     }
 }
@@ -84,6 +89,10 @@ pub trait Float:
     const DTYPE: DType;
     /// Converts (rounding to nearest) from `f64`.
     fn from_f64(v: f64) -> Self;
+    /// The error function.
+    fn erf(self) -> Self;
+    /// The complementary error function `1 - erf(x)`, accurate for large `x`.
+    fn erfc(self) -> Self;
     /// Widens to `f64` exactly.
     fn to_f64(self) -> f64;
     /// A contiguous tensor owning `data` (the caller has checked the size).
@@ -95,6 +104,12 @@ impl Float for f32 {
     const DTYPE: DType = DType::F32;
     fn from_f64(v: f64) -> Self {
         v as f32
+    }
+    fn erf(self) -> Self {
+        libm::erff(self)
+    }
+    fn erfc(self) -> Self {
+        libm::erfcf(self)
     }
     fn to_f64(self) -> f64 {
         self as f64
@@ -108,6 +123,12 @@ impl Float for f64 {
     const DTYPE: DType = DType::F64;
     fn from_f64(v: f64) -> Self {
         v
+    }
+    fn erf(self) -> Self {
+        libm::erf(self)
+    }
+    fn erfc(self) -> Self {
+        libm::erfc(self)
     }
     fn to_f64(self) -> f64 {
         self

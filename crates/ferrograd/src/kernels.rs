@@ -4,7 +4,7 @@
 use crate::dtype::{DType, Float};
 use crate::error::{Error, Result};
 use crate::layout::{broadcast_shapes, numel, Layout, Offsets, Shape};
-use crate::storage::{collect, typed, Buffer, Data, Element};
+use crate::storage::{collect, each_buffer, map_buffer, typed, Buffer, Data, Element, Scalar};
 use crate::tensor::{gather, Tensor};
 use smallvec::SmallVec;
 use std::sync::Arc;
@@ -37,7 +37,7 @@ pub(crate) fn map_float(
     let out = match &*buf {
         Buffer::F32(v) => Buffer::F32(map_slice(v, layout, f32f)),
         Buffer::F64(v) => Buffer::F64(map_slice(v, layout, f64f)),
-        Buffer::Bool(_) => unreachable!(),
+        _ => unreachable!("cast to a floating dtype above"),
     };
     Tensor::from_buffer(out, x.shape())
 }
@@ -105,30 +105,28 @@ pub(crate) fn zip_float(
 ) -> Result<Tensor> {
     let shape = broadcast(op, a.shape(), b.shape())?;
     let dtype = result_type(a, b);
-    let (a, b) = (cast(a, dtype), cast(b, dtype));
+    // Integers are computed exactly in f64 (below 2^53) and cast back.
+    let compute = match dtype {
+        DType::Bool => {
+            return Err(Error::invalid(
+                op,
+                "arithmetic on two bool tensors is not supported; convert one with to_dtype",
+            ))
+        }
+        DType::I64 => DType::F64,
+        d => d,
+    };
+    let (a, b) = (cast(a, compute), cast(b, compute));
     let out = read2(&a, &b, |ba, bb| match (ba, bb) {
-        (Buffer::F32(x), Buffer::F32(y)) => Ok(Buffer::F32(zip_slices(
-            x,
-            a.layout(),
-            y,
-            b.layout(),
-            &shape,
-            f32f,
-        ))),
-        (Buffer::F64(x), Buffer::F64(y)) => Ok(Buffer::F64(zip_slices(
-            x,
-            a.layout(),
-            y,
-            b.layout(),
-            &shape,
-            f64f,
-        ))),
-        _ => Err(Error::invalid(
-            op,
-            format!("arithmetic on {} tensors is not supported", dtype),
-        )),
-    })?;
-    Ok(Tensor::from_buffer(out, &shape))
+        (Buffer::F32(x), Buffer::F32(y)) => {
+            Buffer::F32(zip_slices(x, a.layout(), y, b.layout(), &shape, f32f))
+        }
+        (Buffer::F64(x), Buffer::F64(y)) => {
+            Buffer::F64(zip_slices(x, a.layout(), y, b.layout(), &shape, f64f))
+        }
+        _ => unreachable!("operands were cast to one floating dtype"),
+    });
+    Ok(cast(&Tensor::from_buffer(out, &shape), dtype))
 }
 
 /// Elementwise comparison with broadcasting, producing a bool tensor.
@@ -150,7 +148,12 @@ pub(crate) fn compare(
         (Buffer::F64(x), Buffer::F64(y)) => zip_slices(x, a.layout(), y, b.layout(), &shape, &f),
         (Buffer::Bool(x), Buffer::Bool(y)) => {
             zip_slices(x, a.layout(), y, b.layout(), &shape, |p, q| {
-                f(p as u8 as f64, q as u8 as f64)
+                f(Scalar::to_f64(p), Scalar::to_f64(q))
+            })
+        }
+        (Buffer::I64(x), Buffer::I64(y)) => {
+            zip_slices(x, a.layout(), y, b.layout(), &shape, |p, q| {
+                f(Scalar::to_f64(p), Scalar::to_f64(q))
             })
         }
         _ => unreachable!("operands were cast to one dtype"),
@@ -196,36 +199,28 @@ pub(crate) fn cast(x: &Tensor, dtype: DType) -> Tensor {
     }
     let buf = x.storage().read();
     let l = x.layout();
-    let out = match (&*buf, dtype) {
-        (Buffer::F32(v), DType::F64) => Buffer::F64(map_slice(v, l, |a| a as f64)),
-        (Buffer::F64(v), DType::F32) => Buffer::F32(map_slice(v, l, |a| a as f32)),
-        (Buffer::Bool(v), DType::F32) => Buffer::F32(map_slice(v, l, |a| a as u8 as f32)),
-        (Buffer::Bool(v), DType::F64) => Buffer::F64(map_slice(v, l, |a| a as u8 as f64)),
-        (Buffer::F32(v), DType::Bool) => Buffer::Bool(map_slice(v, l, |a| a != 0.0)),
-        (Buffer::F64(v), DType::Bool) => Buffer::Bool(map_slice(v, l, |a| a != 0.0)),
-        _ => unreachable!("same dtype handled above"),
-    };
+    let out = each_buffer!(&*buf, v => match dtype {
+        DType::F32 => Buffer::F32(map_slice(v, l, |a| Scalar::to_f64(a) as f32)),
+        DType::F64 => Buffer::F64(map_slice(v, l, Scalar::to_f64)),
+        DType::Bool => Buffer::Bool(map_slice(v, l, |a| Scalar::to_f64(a) != 0.0)),
+        DType::I64 => Buffer::I64(map_slice(v, l, |a| Scalar::to_f64(a) as i64)),
+    });
     Tensor::from_buffer(out, x.shape())
 }
 
 /// A contiguous copy with its own storage.
 pub(crate) fn copy(x: &Tensor) -> Tensor {
     let buf = x.storage().read();
-    let out = match &*buf {
-        Buffer::F32(v) => Buffer::F32(gather(v, x.layout()).into()),
-        Buffer::F64(v) => Buffer::F64(gather(v, x.layout()).into()),
-        Buffer::Bool(v) => Buffer::Bool(gather(v, x.layout()).into()),
-    };
+    let out = map_buffer!(&*buf, v => gather(v, x.layout()).into());
     Tensor::from_buffer(out, x.shape())
 }
 
 /// Sum over the dimensions flagged in `reduce`, keeping them as size 1.
 pub(crate) fn sum_dims(x: &Tensor, reduce: &[bool]) -> Tensor {
-    let x = if x.dtype().is_floating_point() {
-        x.clone()
-    } else {
-        cast(x, DType::F32)
-    };
+    if !x.dtype().is_floating_point() {
+        // PyTorch sums bools and integers as int64 (exact here below 2^53).
+        return cast(&sum_dims(&cast(x, DType::F64), reduce), DType::I64);
+    }
     let out_shape: Shape = x
         .shape()
         .iter()
@@ -236,7 +231,7 @@ pub(crate) fn sum_dims(x: &Tensor, reduce: &[bool]) -> Tensor {
     let out = match &*buf {
         Buffer::F32(v) => Buffer::F32(sum_dims_slice(v, x.layout(), &out_shape).into()),
         Buffer::F64(v) => Buffer::F64(sum_dims_slice(v, x.layout(), &out_shape).into()),
-        Buffer::Bool(_) => unreachable!(),
+        _ => unreachable!("floating"),
     };
     Tensor::from_buffer(out, &out_shape)
 }
@@ -295,7 +290,7 @@ pub(crate) fn norm2(x: &Tensor) -> Tensor {
     let out = match &*buf {
         Buffer::F32(v) => Buffer::F32(smallvec::smallvec![norm(v, x.layout())]),
         Buffer::F64(v) => Buffer::F64(smallvec::smallvec![norm(v, x.layout())]),
-        Buffer::Bool(_) => unreachable!("norm of a bool tensor"),
+        _ => unreachable!("norm of a non-floating tensor"),
     };
     Tensor::from_buffer(out, &[])
 }
@@ -401,12 +396,7 @@ pub(crate) fn select_scatter(src: &Tensor, shape: &[usize], dim: usize, index: u
     {
         let s = src.storage().read();
         let mut o = out.storage().write();
-        match (&*s, &mut *o) {
-            (Buffer::F32(sv), Buffer::F32(ov)) => write_through(sv, src.layout(), ov, &target),
-            (Buffer::F64(sv), Buffer::F64(ov)) => write_through(sv, src.layout(), ov, &target),
-            (Buffer::Bool(sv), Buffer::Bool(ov)) => write_through(sv, src.layout(), ov, &target),
-            _ => unreachable!("same dtype"),
-        }
+        write_buffer(&s, src.layout(), &mut o, &target);
     }
     out
 }
@@ -414,6 +404,18 @@ pub(crate) fn select_scatter(src: &Tensor, shape: &[usize], dim: usize, index: u
 fn write_through<T: Copy>(src: &[T], ls: &Layout, dst: &mut [T], ld: &Layout) {
     for (i, o) in ls.offsets().zip(ld.offsets()) {
         dst[o] = src[i];
+    }
+}
+
+/// Copies the elements of `src` (read through `ls`) to the places `ld` names in `dst`; both
+/// buffers have one dtype.
+pub(crate) fn write_buffer(src: &Buffer, ls: &Layout, dst: &mut Buffer, ld: &Layout) {
+    match (src, dst) {
+        (Buffer::F32(s), Buffer::F32(d)) => write_through(s, ls, d, ld),
+        (Buffer::F64(s), Buffer::F64(d)) => write_through(s, ls, d, ld),
+        (Buffer::Bool(s), Buffer::Bool(d)) => write_through(s, ls, d, ld),
+        (Buffer::I64(s), Buffer::I64(d)) => write_through(s, ls, d, ld),
+        _ => unreachable!("write_buffer: one dtype"),
     }
 }
 
@@ -437,29 +439,12 @@ pub(crate) fn masked_fill(x: &Tensor, mask: &Tensor, value: f64) -> Result<Tenso
         typed::<bool>(&mb).to_vec()
     };
     let buf = x.storage().read();
-    let out = match &*buf {
-        Buffer::F32(v) => Buffer::F32(
-            x.layout()
-                .offsets()
-                .zip(ml.offsets())
-                .map(|(i, j)| if m[j] { value as f32 } else { v[i] })
-                .collect(),
-        ),
-        Buffer::F64(v) => Buffer::F64(
-            x.layout()
-                .offsets()
-                .zip(ml.offsets())
-                .map(|(i, j)| if m[j] { value } else { v[i] })
-                .collect(),
-        ),
-        Buffer::Bool(v) => Buffer::Bool(
-            x.layout()
-                .offsets()
-                .zip(ml.offsets())
-                .map(|(i, j)| if m[j] { value != 0.0 } else { v[i] })
-                .collect(),
-        ),
-    };
+    let n = x.numel();
+    let offsets = || x.layout().offsets().zip(ml.offsets());
+    let out = map_buffer!(&*buf, v => collect(
+        n,
+        offsets().map(|(i, j)| if m[j] { Scalar::from_f64(value) } else { v[i] }),
+    ));
     Ok(Tensor::from_buffer(out, &shape))
 }
 

@@ -31,6 +31,73 @@ pub(crate) enum Buffer {
     F32(Data<f32>),
     F64(Data<f64>),
     Bool(Data<bool>),
+    I64(Data<i64>),
+}
+
+/// Runs `$body` with `$v` bound to the buffer's elements, whatever their type.
+macro_rules! each_buffer {
+    ($buf:expr, $v:ident => $body:expr) => {
+        match $buf {
+            $crate::storage::Buffer::F32($v) => $body,
+            $crate::storage::Buffer::F64($v) => $body,
+            $crate::storage::Buffer::Bool($v) => $body,
+            $crate::storage::Buffer::I64($v) => $body,
+        }
+    };
+}
+pub(crate) use each_buffer;
+
+/// Like [`each_buffer`], wrapping the result back into a buffer of the same dtype.
+macro_rules! map_buffer {
+    ($buf:expr, $v:ident => $body:expr) => {
+        match $buf {
+            $crate::storage::Buffer::F32($v) => $crate::storage::Buffer::F32($body),
+            $crate::storage::Buffer::F64($v) => $crate::storage::Buffer::F64($body),
+            $crate::storage::Buffer::Bool($v) => $crate::storage::Buffer::Bool($body),
+            $crate::storage::Buffer::I64($v) => $crate::storage::Buffer::I64($body),
+        }
+    };
+}
+pub(crate) use map_buffer;
+
+/// Element conversions through `f64` (exact for f32, bool and integers below 2^53; float to
+/// integer truncates toward zero, as PyTorch's casts do).
+pub(crate) trait Scalar: Copy + Send + Sync + 'static {
+    fn to_f64(self) -> f64;
+    fn from_f64(v: f64) -> Self;
+}
+
+impl Scalar for f32 {
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+}
+impl Scalar for f64 {
+    fn to_f64(self) -> f64 {
+        self
+    }
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+}
+impl Scalar for bool {
+    fn to_f64(self) -> f64 {
+        self as u8 as f64
+    }
+    fn from_f64(v: f64) -> Self {
+        v != 0.0
+    }
+}
+impl Scalar for i64 {
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    fn from_f64(v: f64) -> Self {
+        v as i64
+    }
 }
 
 impl Buffer {
@@ -39,48 +106,38 @@ impl Buffer {
             Buffer::F32(_) => DType::F32,
             Buffer::F64(_) => DType::F64,
             Buffer::Bool(_) => DType::Bool,
+            Buffer::I64(_) => DType::I64,
         }
     }
 
     pub(crate) fn len(&self) -> usize {
-        match self {
-            Buffer::F32(v) => v.len(),
-            Buffer::F64(v) => v.len(),
-            Buffer::Bool(v) => v.len(),
-        }
+        each_buffer!(self, v => v.len())
     }
 
     /// Element `i` widened to `f64` (bools as 0/1).
     pub(crate) fn get_f64(&self, i: usize) -> f64 {
-        match self {
-            Buffer::F32(v) => v[i] as f64,
-            Buffer::F64(v) => v[i],
-            Buffer::Bool(v) => v[i] as u8 as f64,
-        }
+        each_buffer!(self, v => v[i].to_f64())
     }
 
-    /// A buffer of `n` copies of `value` (rounded to `dtype`; non-zero is `true` for bool).
+    /// A buffer of `n` copies of `value` converted to `dtype`.
     pub(crate) fn filled(dtype: DType, n: usize, value: f64) -> Buffer {
-        match dtype {
-            DType::F32 => Buffer::F32(SmallVec::from_elem(value as f32, n)),
-            DType::F64 => Buffer::F64(SmallVec::from_elem(value, n)),
-            DType::Bool => Buffer::Bool(SmallVec::from_elem(value != 0.0, n)),
-        }
+        Buffer::from_f64s(dtype, std::iter::repeat_n(value, n))
     }
 
     /// Builds a buffer of `dtype` from `f64` values.
     pub(crate) fn from_f64s(dtype: DType, values: impl ExactSizeIterator<Item = f64>) -> Buffer {
         let n = values.len();
         match dtype {
-            DType::F32 => Buffer::F32(collect(n, values.map(|v| v as f32))),
+            DType::F32 => Buffer::F32(collect(n, values.map(f32::from_f64))),
             DType::F64 => Buffer::F64(collect(n, values)),
-            DType::Bool => Buffer::Bool(collect(n, values.map(|v| v != 0.0))),
+            DType::Bool => Buffer::Bool(collect(n, values.map(bool::from_f64))),
+            DType::I64 => Buffer::I64(collect(n, values.map(i64::from_f64))),
         }
     }
 }
 
 /// Element types that can be stored in a [`Buffer`].
-pub(crate) trait Element: Copy + Send + Sync + 'static {
+pub(crate) trait Element: Scalar {
     fn slice(buf: &Buffer) -> Option<&[Self]>;
     fn slice_mut(buf: &mut Buffer) -> Option<&mut [Self]>;
 }
@@ -106,6 +163,7 @@ macro_rules! element {
 element!(f32, F32);
 element!(f64, F64);
 element!(bool, Bool);
+element!(i64, I64);
 
 /// Shared, interior-mutable storage (in-place ops such as `zero_` write through the lock), with
 /// a version counter bumped by every in-place write.

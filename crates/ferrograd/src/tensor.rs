@@ -4,7 +4,7 @@ use crate::autograd::Node;
 use crate::dtype::{DType, Float};
 use crate::error::{Error, Result};
 use crate::layout::{numel, Layout, Shape};
-use crate::storage::{typed, Buffer, Element, Storage};
+use crate::storage::{typed, Buffer, Element, Scalar, Storage};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -66,8 +66,8 @@ impl Drop for TensorImpl {
 
 /// Data that can become a tensor: numbers, bools, and nested arrays or `Vec`s of them.
 ///
-/// Floating data becomes `f32` by default (PyTorch's default dtype) unless a dtype is given;
-/// bool data becomes a bool tensor.
+/// As in `torch.tensor`, floating data becomes `f32` (the default dtype), integer data `i64`
+/// and bool data `bool`, unless a dtype is given.
 ///
 /// ```
 /// use ferrograd::{Tensor, TensorData};
@@ -80,31 +80,32 @@ pub trait TensorData {
     fn shape(&self) -> Vec<usize>;
     /// Appends the elements in row-major order.
     fn flatten_into(&self, out: &mut Vec<f64>);
-    /// Whether the elements are booleans.
-    fn is_bool(&self) -> bool {
-        false
+    /// The dtype PyTorch infers for such data: `f32` for floats, `i64` for integers, bool.
+    fn default_dtype(&self) -> DType {
+        DType::F32
     }
 }
 
 macro_rules! scalar_data {
-    ($($t:ty),*) => {$(
+    ($($t:ty => $dtype:ident),*) => {$(
         impl TensorData for $t {
             fn shape(&self) -> Vec<usize> { Vec::new() }
-            fn flatten_into(&self, out: &mut Vec<f64>) { out.push(*self as f64) }
+            fn flatten_into(&self, out: &mut Vec<f64>) { out.push(Scalar::to_f64(*self)) }
+            fn default_dtype(&self) -> DType { DType::$dtype }
         }
     )*};
 }
-scalar_data!(f32, f64, i32, i64);
+scalar_data!(f32 => F32, f64 => F32, i64 => I64, bool => Bool);
 
-impl TensorData for bool {
+impl TensorData for i32 {
     fn shape(&self) -> Vec<usize> {
         Vec::new()
     }
     fn flatten_into(&self, out: &mut Vec<f64>) {
-        out.push(*self as u8 as f64)
+        out.push(*self as f64)
     }
-    fn is_bool(&self) -> bool {
-        true
+    fn default_dtype(&self) -> DType {
+        DType::I64
     }
 }
 
@@ -123,8 +124,8 @@ impl<T: TensorData, const N: usize> TensorData for [T; N] {
     fn flatten_into(&self, out: &mut Vec<f64>) {
         self.iter().for_each(|x| x.flatten_into(out))
     }
-    fn is_bool(&self) -> bool {
-        self.first().is_some_and(|x| x.is_bool())
+    fn default_dtype(&self) -> DType {
+        self.first().map_or(DType::F32, |x| x.default_dtype())
     }
 }
 
@@ -135,8 +136,8 @@ impl<T: TensorData> TensorData for Vec<T> {
     fn flatten_into(&self, out: &mut Vec<f64>) {
         self.iter().for_each(|x| x.flatten_into(out))
     }
-    fn is_bool(&self) -> bool {
-        self.first().is_some_and(|x| x.is_bool())
+    fn default_dtype(&self) -> DType {
+        self.first().map_or(DType::F32, |x| x.default_dtype())
     }
 }
 
@@ -147,8 +148,8 @@ impl<T: TensorData> TensorData for &T {
     fn flatten_into(&self, out: &mut Vec<f64>) {
         (*self).flatten_into(out)
     }
-    fn is_bool(&self) -> bool {
-        (*self).is_bool()
+    fn default_dtype(&self) -> DType {
+        (*self).default_dtype()
     }
 }
 
@@ -224,6 +225,11 @@ impl ReadElement for f64 {
         t.to_dtype(DType::F64).contiguous_vec::<f64>()
     }
 }
+impl ReadElement for i64 {
+    fn read_all(t: &Tensor) -> Vec<i64> {
+        t.to_dtype(DType::I64).contiguous_vec::<i64>()
+    }
+}
 impl ReadElement for bool {
     fn read_all(t: &Tensor) -> Vec<bool> {
         t.to_dtype(DType::Bool).contiguous_vec::<bool>()
@@ -261,8 +267,9 @@ impl Tensor {
         }))
     }
 
-    /// A tensor from nested arrays/`Vec`s or a number, `f32` for numbers (PyTorch's default
-    /// dtype), bool for bools. Panics on ragged data; see [`Tensor::try_new`].
+    /// A tensor from nested arrays/`Vec`s or a number: `f32` for floats (PyTorch's default
+    /// dtype), `i64` for integers, bool for bools. Panics on ragged data; see
+    /// [`Tensor::try_new`].
     ///
     /// ```
     /// use ferrograd::Tensor;
@@ -270,11 +277,7 @@ impl Tensor {
     /// assert_eq!(a.to_string(), "tensor([[1., 2.],\n        [3., 4.]])");
     /// ```
     pub fn new(data: impl TensorData) -> Tensor {
-        let dtype = if data.is_bool() {
-            DType::Bool
-        } else {
-            DType::F32
-        };
+        let dtype = data.default_dtype();
         Tensor::from_data(data, dtype)
     }
 
@@ -285,11 +288,7 @@ impl Tensor {
     /// assert!(Tensor::try_new(vec![vec![1.0], vec![1.0, 2.0]]).is_err());
     /// ```
     pub fn try_new(data: impl TensorData) -> Result<Tensor> {
-        let dtype = if data.is_bool() {
-            DType::Bool
-        } else {
-            DType::F32
-        };
+        let dtype = data.default_dtype();
         Tensor::try_from_data(data, dtype)
     }
 
@@ -898,11 +897,10 @@ impl Tensor {
     pub fn fill_(&self, value: f64) -> Tensor {
         let layout = &self.0.layout;
         let mut buf = self.0.storage.write();
-        match &mut *buf {
-            Buffer::F32(v) => layout.offsets().for_each(|o| v[o] = value as f32),
-            Buffer::F64(v) => layout.offsets().for_each(|o| v[o] = value),
-            Buffer::Bool(v) => layout.offsets().for_each(|o| v[o] = value != 0.0),
-        }
+        crate::storage::each_buffer!(&mut *buf, v => {
+            let value = Scalar::from_f64(value);
+            layout.offsets().for_each(|o| v[o] = value)
+        });
         self.clone()
     }
 
@@ -924,7 +922,7 @@ impl Tensor {
                 let dst = &mut crate::storage::typed_mut::<f64>(&mut buf)[range];
                 dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
             }
-            DType::Bool => unreachable!("gradients are floating"),
+            DType::Bool | DType::I64 => unreachable!("gradients are floating"),
         }
     }
 

@@ -126,3 +126,27 @@ fn views_print_their_elements_in_logical_order() {
         "tensor([[1., 2.],\n        [1., 2.]])"
     );
 }
+
+#[test]
+fn integers_print_like_python_ints() {
+    assert_eq!(show(&Tensor::new([1, 2, 3])), "tensor([1, 2, 3])");
+    assert_eq!(
+        show(&Tensor::new([[-10, 2], [3, 400]])),
+        "tensor([[-10,   2],\n        [  3, 400]])"
+    );
+    assert_eq!(show(&Tensor::new(7)), "tensor(7)");
+    assert_eq!(
+        show(&Tensor::full_with(&[0], 0.0, DType::I64)),
+        "tensor([], dtype=torch.int64)"
+    );
+    assert_eq!(Tensor::new([1, 2]).dtype(), DType::I64);
+    assert_eq!(show(&Tensor::new([true, false, true]).sum()), "tensor(2)");
+    assert_eq!(
+        show(&(&Tensor::new([1, 2]) * 2.5)),
+        "tensor([2.5000, 5.0000])"
+    );
+    assert_eq!(
+        show(&(&Tensor::new([1, 2]) + &Tensor::new([3, 4]))),
+        "tensor([4, 6])"
+    );
+}

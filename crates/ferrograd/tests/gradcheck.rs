@@ -168,7 +168,10 @@ fn run(table: &[Spec]) -> (usize, Vec<String>) {
 fn assert_table(table: Vec<Spec>) {
     let (checks, failures) = run(&table);
     let cases: usize = table.iter().map(|s| s.cases.len()).sum();
-    eprintln!("gradcheck table: {} ops, {cases} shape cases, {checks} checks", table.len());
+    eprintln!(
+        "gradcheck table: {} ops, {cases} shape cases, {checks} checks",
+        table.len()
+    );
     assert!(
         failures.is_empty(),
         "{} of {checks} checks failed:\n{}",

@@ -247,8 +247,8 @@ pub fn s003_4() -> Vec<String> {
     let a = Tensor::new([2.0, 3.0]).requires_grad_(true);
     let b = Tensor::new([6.0, 4.0]).requires_grad_(true);
     let q = &(3.0 * &a.pow(3.0)) - &b.pow(2.0);
-    // PyTorch's seed gradient was the integer tensor [1, 1]; it is cast to Q's dtype.
-    q.backward_with(&Tensor::from_data([1.0, 1.0], DType::F64));
+    // An integer (int64) seed gradient, as in the notebook: it is cast to Q's dtype.
+    q.backward_with(&Tensor::new([1, 1]));
     show!(out, opt(a.grad()), opt(b.grad()));
     out
 }
