@@ -448,6 +448,42 @@ pub(crate) fn masked_fill(x: &Tensor, mask: &Tensor, value: f64) -> Result<Tenso
     Ok(Tensor::from_buffer(out, &shape))
 }
 
+/// `a` where `cond`, else `b`; all three broadcast, `a` and `b` promoted to one dtype.
+pub(crate) fn where_select(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let shape = broadcast("where", cond.shape(), a.shape())?;
+    let shape = broadcast("where", &shape, b.shape())?;
+    let dtype = result_type(a, b);
+    let (a, b) = (cast(a, dtype), cast(b, dtype));
+    let c: Vec<bool> = {
+        let cb = cond.storage().read();
+        let lc = cond.layout().broadcast_to(&shape);
+        let v = typed::<bool>(&cb);
+        lc.offsets().map(|o| v[o]).collect()
+    };
+    let (la, lb) = (
+        a.layout().broadcast_to(&shape),
+        b.layout().broadcast_to(&shape),
+    );
+    let n = numel(&shape);
+    let out = read2(&a, &b, |ba, bb| match (ba, bb) {
+        (Buffer::F32(x), Buffer::F32(y)) => Buffer::F32(pick(&c, x, &la, y, &lb, n)),
+        (Buffer::F64(x), Buffer::F64(y)) => Buffer::F64(pick(&c, x, &la, y, &lb, n)),
+        (Buffer::Bool(x), Buffer::Bool(y)) => Buffer::Bool(pick(&c, x, &la, y, &lb, n)),
+        (Buffer::I64(x), Buffer::I64(y)) => Buffer::I64(pick(&c, x, &la, y, &lb, n)),
+        _ => unreachable!("operands were cast to one dtype"),
+    });
+    Ok(Tensor::from_buffer(out, &shape))
+}
+
+fn pick<T: Copy>(c: &[bool], x: &[T], la: &Layout, y: &[T], lb: &Layout, n: usize) -> Data<T> {
+    collect(
+        n,
+        c.iter()
+            .zip(la.offsets().zip(lb.offsets()))
+            .map(|(&c, (i, j))| if c { x[i] } else { y[j] }),
+    )
+}
+
 /// Shape helper for reductions: which dims to reduce, from possibly negative indices.
 pub(crate) fn reduce_mask(
     op: &'static str,

@@ -14,8 +14,12 @@ enum Domain {
     Any,
     /// Uniform in [0.5, 2].
     Positive,
-    /// +-[0.5, 2]: away from zero (divisors, reciprocals).
+    /// +-[0.5, 2]: away from zero (divisors, reciprocals, kinks at 0).
     NonZero,
+    /// (-0.9, 0.9): inside the domain of asin, acos, atanh.
+    Unit,
+    /// [1.5, 3]: the domain of acosh.
+    AboveOne,
 }
 
 /// One input: its shape, and whether it is a transposed (non-contiguous) 2-d view.
@@ -99,6 +103,8 @@ fn random_input(inp: &Input, domain: Domain, rng: &mut StdRng) -> Tensor {
         .map(|_| match domain {
             Domain::Any => normal(rng),
             Domain::Positive => rng.random_range(0.5..2.0),
+            Domain::Unit => rng.random_range(-0.9..0.9),
+            Domain::AboveOne => rng.random_range(1.5..3.0),
             Domain::NonZero => {
                 let m: f64 = rng.random_range(0.5..2.0);
                 if rng.random_bool(0.5) {
@@ -445,6 +451,140 @@ fn composites_of_the_seeds_to_second_order() {
             "s002-1 mean(3(x+2)^2)",
             |x| (&(&(&x[0] + 2.0) * &(&x[0] + 2.0)) * 3.0).mean(),
             unary_cases(),
+            Any,
+            3,
+        ),
+    ]);
+}
+
+#[test]
+fn more_elementwise_unary_to_third_order() {
+    use Domain::*;
+    let u = unary_cases;
+    assert_table(vec![
+        spec("abs", |x| x[0].abs(), u(), NonZero, 3),
+        spec("sign", |x| x[0].sign(), u(), NonZero, 3),
+        spec("floor", |x| x[0].floor(), u(), Any, 3),
+        spec("ceil", |x| x[0].ceil(), u(), Any, 3),
+        spec("round", |x| x[0].round(), u(), Any, 3),
+        spec("trunc", |x| x[0].trunc(), u(), Any, 3),
+        spec("exp2", |x| x[0].exp2(), u(), Any, 3),
+        spec("expm1", |x| x[0].expm1(), u(), Any, 3),
+        spec("log", |x| x[0].log(), u(), Positive, 3),
+        spec("log2", |x| x[0].log2(), u(), Positive, 3),
+        spec("log10", |x| x[0].log10(), u(), Positive, 3),
+        spec("log1p", |x| x[0].log1p(), u(), Positive, 3),
+        spec("rsqrt", |x| x[0].rsqrt(), u(), Positive, 3),
+        spec("square", |x| x[0].square(), u(), Any, 3),
+        spec("tan", |x| x[0].tan(), u(), Unit, 3),
+        spec("asin", |x| x[0].asin(), u(), Unit, 3),
+        spec("acos", |x| x[0].acos(), u(), Unit, 3),
+        spec("atan", |x| x[0].atan(), u(), Any, 3),
+        spec("sinh", |x| x[0].sinh(), u(), Any, 3),
+        spec("cosh", |x| x[0].cosh(), u(), Any, 3),
+        spec("asinh", |x| x[0].asinh(), u(), Any, 3),
+        spec("acosh", |x| x[0].acosh(), u(), AboveOne, 3),
+        spec("atanh", |x| x[0].atanh(), u(), Unit, 3),
+        spec("erf", |x| x[0].erf(), u(), Any, 3),
+        spec("erfc", |x| x[0].erfc(), u(), Any, 3),
+        spec("rpow 2.5", |x| x[0].rpow(2.5), u(), Any, 3),
+        spec("rpow 0.3", |x| x[0].rpow(0.3), u(), Any, 3),
+    ]);
+}
+
+#[test]
+fn activations_to_third_order() {
+    use Domain::*;
+    let u = unary_cases;
+    assert_table(vec![
+        spec("sigmoid", |x| x[0].sigmoid(), u(), Any, 3),
+        spec("logsigmoid", |x| x[0].logsigmoid(), u(), Any, 3),
+        spec("softplus", |x| x[0].softplus(), u(), Any, 3),
+        spec(
+            "softplus beta 2",
+            |x| x[0].softplus_with(2.0, 1.0),
+            u(),
+            NonZero,
+            3,
+        ),
+        spec("relu", |x| x[0].relu(), u(), NonZero, 3),
+        spec("relu6", |x| x[0].mul_scalar(4.0).relu6(), u(), NonZero, 3),
+        spec("hardtanh", |x| x[0].hardtanh(-1.0, 1.0), u(), Unit, 3),
+        spec("leaky_relu", |x| x[0].leaky_relu(0.1), u(), NonZero, 3),
+        spec("elu", |x| x[0].elu(1.3), u(), NonZero, 3),
+        spec("selu", |x| x[0].selu(), u(), NonZero, 3),
+        spec("gelu", |x| x[0].gelu(), u(), Any, 3),
+        spec("gelu tanh", |x| x[0].gelu_tanh(), u(), Any, 3),
+        spec("silu", |x| x[0].silu(), u(), Any, 3),
+        spec("mish", |x| x[0].mish(), u(), Any, 3),
+        spec(
+            "clamp",
+            |x| x[0].clamp(Some(-1.0), Some(1.0)),
+            u(),
+            NonZero,
+            3,
+        ),
+        spec(
+            "clamp min",
+            |x| x[0].clamp(Some(0.0), None),
+            u(),
+            NonZero,
+            3,
+        ),
+        spec(
+            "clamp max",
+            |x| x[0].clamp(None, Some(0.0)),
+            u(),
+            NonZero,
+            3,
+        ),
+    ]);
+}
+
+#[test]
+fn more_elementwise_binary_to_third_order() {
+    use Domain::*;
+    let b = binary_cases;
+    assert_table(vec![
+        spec("maximum", |x| x[0].maximum(&x[1]), b(), Any, 3),
+        spec("minimum", |x| x[0].minimum(&x[1]), b(), Any, 3),
+        spec("pow_tensor", |x| x[0].pow_tensor(&x[1]), b(), Positive, 3),
+        spec("atan2", |x| x[0].atan2(&x[1]), b(), NonZero, 3),
+        spec("hypot", |x| x[0].hypot(&x[1]), b(), NonZero, 3),
+        spec(
+            "remainder",
+            |x| x[0].mul_scalar(3.0).remainder(&x[1]),
+            b(),
+            NonZero,
+            3,
+        ),
+        spec(
+            "fmod",
+            |x| x[0].mul_scalar(3.0).fmod(&x[1]),
+            b(),
+            NonZero,
+            3,
+        ),
+        spec("lerp", |x| x[0].lerp(&x[1], 0.3), b(), Any, 3),
+        spec("lerp high", |x| x[0].lerp(&x[1], 0.8), b(), Any, 3),
+        spec(
+            "lerp_tensor",
+            |x| x[0].lerp_tensor(&x[1], &x[0].sigmoid()),
+            b(),
+            Any,
+            3,
+        ),
+        spec(
+            "where",
+            |x| Tensor::where_(&x[0].gt_scalar(0.0), &x[0], &x[1].exp()),
+            b(),
+            NonZero,
+            3,
+        ),
+        spec(
+            "clamp_tensor",
+            |x| x[0].clamp_tensor(Some(&x[1]), Some(&x[1].add_scalar(1.0))),
+            b(),
             Any,
             3,
         ),

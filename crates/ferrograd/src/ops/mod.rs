@@ -2,11 +2,13 @@
 //! together; backward rules are written with these same differentiable ops, so
 //! `create_graph = true` records them and every derivative order works.
 
+mod compare;
 mod elementwise;
 mod linalg;
 mod operators;
 mod reduce;
 mod shape;
+mod unary;
 
 use crate::autograd::{record, Grads};
 use crate::dtype::Float;

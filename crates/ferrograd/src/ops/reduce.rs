@@ -174,38 +174,6 @@ impl Tensor {
         )
     }
 
-    /// Elementwise `==` with broadcasting, giving a bool tensor. Panics if the shapes do not
-    /// broadcast; see [`Tensor::try_eq`].
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::new([0.0, 2.0]);
-    /// assert_eq!(x.eq(&(&x * 1.0)).to_string(), "tensor([True, True])");
-    /// ```
-    #[allow(clippy::should_implement_trait)]
-    pub fn eq(&self, other: &Tensor) -> Tensor {
-        crate::unwrap(self.try_eq(other))
-    }
-
-    /// Fallible [`Tensor::eq`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::zeros(&[2]).try_eq(&ferrograd::Tensor::zeros(&[3])).is_err());
-    /// ```
-    pub fn try_eq(&self, other: &Tensor) -> Result<Tensor> {
-        kernels::compare("eq", self, other, |a, b| a == b)
-    }
-
-    /// Elementwise `== value`, giving a bool tensor.
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::new([0.0, 2.0]);
-    /// assert_eq!(x.eq_scalar(0.0).to_vec::<bool>(), vec![true, false]);
-    /// ```
-    pub fn eq_scalar(&self, value: f64) -> Tensor {
-        let v = Tensor::full_with(&[], value, self.dtype());
-        crate::unwrap(kernels::compare("eq", self, &v, |a, b| a == b))
-    }
-
     /// `self` with `value` wherever `mask` (a bool tensor broadcastable to `self`) is true;
     /// the gradient flows only to the kept elements. Panics on a bad mask; see
     /// [`Tensor::try_masked_fill`].
