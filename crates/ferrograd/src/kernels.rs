@@ -506,3 +506,127 @@ pub(crate) fn reduce_mask(
     }
     Ok(mask)
 }
+
+/// Row-major multi-indices of `shape`, one at a time (an odometer over indices, not offsets).
+fn for_each_index(shape: &[usize], mut f: impl FnMut(&[usize])) {
+    if shape.contains(&0) {
+        return;
+    }
+    let mut idx: SmallVec<[usize; 6]> = SmallVec::from_elem(0, shape.len());
+    loop {
+        f(&idx);
+        let mut d = shape.len();
+        loop {
+            if d == 0 {
+                return;
+            }
+            d -= 1;
+            idx[d] += 1;
+            if idx[d] < shape[d] {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
+}
+
+fn offset_of(layout: &Layout, idx: &[usize]) -> usize {
+    layout.offset
+        + idx
+            .iter()
+            .zip(&layout.strides)
+            .map(|(i, s)| i * s)
+            .sum::<usize>()
+}
+
+/// A new tensor of `out_shape` with `out[p] = src[source(p)]`: `source` maps each output
+/// multi-index to a source multi-index (which the caller guarantees is in bounds).
+pub(crate) fn take(
+    src: &Tensor,
+    out_shape: &[usize],
+    source: impl Fn(&[usize], &mut [usize]),
+) -> Tensor {
+    let n = numel(out_shape);
+    let mut offsets = Vec::with_capacity(n);
+    let mut sidx: SmallVec<[usize; 6]> = SmallVec::from_elem(0, src.dim());
+    for_each_index(out_shape, |p| {
+        source(p, &mut sidx);
+        offsets.push(offset_of(src.layout(), &sidx));
+    });
+    let buf = src.storage().read();
+    let out = map_buffer!(&*buf, v => collect(n, offsets.iter().map(|&o| v[o])));
+    Tensor::from_buffer(out, out_shape)
+}
+
+/// A contiguous copy of `base` with every element `p` of `src` written (or, with `accumulate`,
+/// added) at `dest(p)`, a multi-index of `base`. `src` is cast to `base`'s dtype.
+pub(crate) fn put(
+    base: &Tensor,
+    src: &Tensor,
+    dest: impl Fn(&[usize], &mut [usize]),
+    accumulate: bool,
+) -> Tensor {
+    let out = copy(base);
+    let src = cast(src, base.dtype());
+    let out_layout = out.layout().clone();
+    let mut pairs = Vec::with_capacity(src.numel());
+    let mut didx: SmallVec<[usize; 6]> = SmallVec::from_elem(0, base.dim());
+    for_each_index(src.shape(), |p| {
+        dest(p, &mut didx);
+        pairs.push((offset_of(src.layout(), p), offset_of(&out_layout, &didx)));
+    });
+    {
+        let s = src.storage().read();
+        let mut o = out.storage().write();
+        match (&*s, &mut *o) {
+            (Buffer::F32(s), Buffer::F32(d)) => put_slice(s, d, &pairs, accumulate, |a, b| a + b),
+            (Buffer::F64(s), Buffer::F64(d)) => put_slice(s, d, &pairs, accumulate, |a, b| a + b),
+            (Buffer::I64(s), Buffer::I64(d)) => put_slice(s, d, &pairs, accumulate, |a, b| a + b),
+            (Buffer::Bool(s), Buffer::Bool(d)) => put_slice(s, d, &pairs, accumulate, |a, b| a | b),
+            _ => unreachable!("src was cast to base's dtype"),
+        }
+    }
+    out
+}
+
+fn put_slice<T: Copy>(
+    src: &[T],
+    dst: &mut [T],
+    pairs: &[(usize, usize)],
+    accumulate: bool,
+    add: impl Fn(T, T) -> T,
+) {
+    for &(s, d) in pairs {
+        dst[d] = if accumulate {
+            add(dst[d], src[s])
+        } else {
+            src[s]
+        };
+    }
+}
+
+/// The integer values of an index tensor, checked against `bound` (negative values count from
+/// the end, as in PyTorch's index_select/gather).
+pub(crate) fn index_values(op: &'static str, index: &Tensor, bound: usize) -> Result<Vec<usize>> {
+    if index.dtype() != DType::I64 {
+        return Err(Error::invalid(
+            op,
+            format!("index must be an int64 tensor, got {}", index.dtype()),
+        ));
+    }
+    index
+        .contiguous_vec::<i64>()
+        .into_iter()
+        .map(|i| {
+            let j = if i < 0 { i + bound as i64 } else { i };
+            if j < 0 || j >= bound as i64 {
+                Err(Error::invalid(
+                    op,
+                    format!("index {i} is out of bounds for dimension with size {bound}"),
+                ))
+            } else {
+                Ok(j as usize)
+            }
+        })
+        .collect()
+}

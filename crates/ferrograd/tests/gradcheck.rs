@@ -590,3 +590,169 @@ fn more_elementwise_binary_to_third_order() {
         ),
     ]);
 }
+
+#[test]
+fn shape_and_indexing_to_second_order() {
+    use Domain::*;
+    let m = || {
+        vec![
+            vec![s(&[2, 3])],
+            vec![tr(&[2, 3])],
+            vec![s(&[3, 3, 2])],
+            vec![s(&[1, 1])],
+            vec![s(&[2, 1, 4])],
+            vec![s(&[3, 4])],
+        ]
+    };
+    assert_table(vec![
+        spec(
+            "permute",
+            |x| x[0].permute(&[1, 0]),
+            vec![vec![s(&[2, 3])], vec![tr(&[2, 3])], vec![s(&[1, 4])]],
+            Any,
+            2,
+        ),
+        spec(
+            "permute 3d",
+            |x| x[0].permute(&[2, 0, 1]),
+            vec![
+                vec![s(&[3, 3, 2])],
+                vec![s(&[2, 1, 4])],
+                vec![s(&[0, 2, 3])],
+            ],
+            Any,
+            2,
+        ),
+        spec("m_t", |x| x[0].m_t(), m(), Any, 2),
+        spec("flatten", |x| x[0].flatten(0, -1), m(), Any, 2),
+        spec(
+            "unflatten",
+            |x| x[0].flatten(0, -1).unflatten(0, x[0].shape()),
+            m(),
+            Any,
+            2,
+        ),
+        spec(
+            "slice step 2",
+            |x| x[0].slice(-1, 0, isize::MAX, 2),
+            m(),
+            Any,
+            2,
+        ),
+        spec(
+            "slice negative",
+            |x| x[0].slice(0, -1, isize::MAX, 1),
+            m(),
+            Any,
+            2,
+        ),
+        spec("narrow", |x| x[0].narrow(0, 0, 1), m(), Any, 2),
+        spec(
+            "split",
+            |x| x[0].split(1, 0).last().unwrap().mul_scalar(2.0),
+            m(),
+            Any,
+            2,
+        ),
+        spec("chunk", |x| x[0].chunk(2, -1)[0].exp(), m(), Any, 2),
+        spec(
+            "cat",
+            |x| Tensor::cat(&[&x[0], &x[0].exp(), &x[0]], 0),
+            m(),
+            Any,
+            2,
+        ),
+        spec(
+            "cat last dim",
+            |x| Tensor::cat(&[x[0].sin(), x[0].clone()], -1),
+            m(),
+            Any,
+            2,
+        ),
+        spec(
+            "stack",
+            |x| Tensor::stack(&[&x[0], &x[0].cos()], 1),
+            m(),
+            Any,
+            2,
+        ),
+        spec("flip", |x| x[0].flip(&[0, -1]), m(), Any, 2),
+        spec("roll", |x| x[0].roll(&[1, -2], &[0, -1]), m(), Any, 2),
+        spec("roll flat", |x| x[0].roll(&[3], &[]), m(), Any, 2),
+        spec(
+            "repeat",
+            |x| x[0].repeat(&[2, 1, 3]),
+            vec![
+                vec![s(&[2, 3])],
+                vec![tr(&[2, 3])],
+                vec![s(&[1])],
+                vec![s(&[])],
+            ],
+            Any,
+            2,
+        ),
+        spec("pad", |x| x[0].pad(&[1, 2, 0, 1], 0.5), m(), Any, 2),
+        spec(
+            "pad crop",
+            |x| x[0].pad(&[-1, 1], 0.0),
+            vec![vec![s(&[2, 3])], vec![tr(&[2, 3])], vec![s(&[4])]],
+            Any,
+            2,
+        ),
+        spec(
+            "index_select",
+            |x| x[0].index_select(0, &Tensor::new([0, 0, -1])),
+            m(),
+            Any,
+            2,
+        ),
+        spec(
+            "gather",
+            |x| x[0].gather(0, &Tensor::zeros(&[2, 1]).to_dtype(ferrograd::DType::I64)),
+            vec![vec![s(&[2, 3])], vec![tr(&[2, 3])], vec![s(&[3, 4])]],
+            Any,
+            2,
+        ),
+        spec(
+            "gather dim 1",
+            |x| x[0].gather(1, &Tensor::new([[2, 0, 2], [1, 1, 0]])),
+            vec![vec![s(&[2, 3])], vec![tr(&[2, 3])], vec![s(&[2, 4])]],
+            Any,
+            2,
+        ),
+        spec(
+            "scatter_add",
+            |x| x[0].scatter_add(0, &Tensor::new([[1, 0, 1]]), &x[0].narrow(0, 0, 1).exp()),
+            vec![vec![s(&[2, 3])], vec![tr(&[2, 3])], vec![s(&[3, 3])]],
+            Any,
+            2,
+        ),
+        spec(
+            "scatter",
+            |x| x[0].scatter(1, &Tensor::new([[2], [0]]), &x[0].narrow(1, 0, 1).pow(2.0)),
+            vec![vec![s(&[2, 3])], vec![tr(&[2, 3])], vec![s(&[2, 4])]],
+            Any,
+            2,
+        ),
+        spec(
+            "index_add",
+            |x| {
+                x[0].index_add(
+                    0,
+                    &Tensor::new([1, 1]),
+                    &x[0].narrow(0, 0, 1).repeat(&[2, 1]).sin(),
+                )
+            },
+            vec![vec![s(&[2, 3])], vec![tr(&[2, 3])], vec![s(&[3, 2])]],
+            Any,
+            2,
+        ),
+        spec(
+            "masked_select",
+            |x| x[0].masked_select(&x[0].gt_scalar(0.0)),
+            m(),
+            NonZero,
+            2,
+        ),
+    ]);
+}

@@ -4,6 +4,7 @@
 
 mod compare;
 mod elementwise;
+mod index;
 mod linalg;
 mod operators;
 mod reduce;

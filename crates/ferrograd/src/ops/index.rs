@@ -1,0 +1,1000 @@
+//! Indexing and rearranging: permute, slicing, cat/stack/split, flip, roll, repeat, pad,
+//! index_select, gather, scatter, index_add, masked_select.
+//!
+//! Most are one primitive pair. `Take` (`out[p] = x[M(p)]` for an index map `M`) and its
+//! adjoint `PutAdd` (`out[M(p)] += g[p]` into zeros) are each other's backward. So every op
+//! expressed as a `Take` (index_select, gather, flip, roll, masked_select) has a gradient
+//! that is right even when indices repeat, and derivatives of every order.
+
+use super::{grads, normalize_dim};
+use crate::autograd::record;
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::kernels;
+use crate::layout::{Layout, Shape};
+use crate::tensor::Tensor;
+use smallvec::SmallVec;
+use std::borrow::Borrow;
+use std::sync::Arc;
+
+/// An index map: fills the source multi-index for an output multi-index.
+type IndexMap = Arc<dyn Fn(&[usize], &mut [usize]) + Send + Sync>;
+
+/// `out[p] = x[map(p)]` for `p` in `out_shape`, recorded; the backward is [`put_add`].
+fn take(name: &'static str, x: &Tensor, out_shape: &[usize], map: IndexMap) -> Tensor {
+    let out = kernels::take(x, out_shape, |p, s| map(p, s));
+    let in_shape = x.shape_vec();
+    record(
+        name,
+        out,
+        &[x],
+        |_, _| {},
+        move |a| grads([Some(put_add(a.grad, &in_shape, map.clone()))]),
+    )
+}
+
+/// Zeros of `shape` with `g[p]` added at `map(p)` for every `p` of `g`, recorded; the
+/// backward is [`take`].
+fn put_add(g: &Tensor, shape: &[usize], map: IndexMap) -> Tensor {
+    let zeros = Tensor::full_with(shape, 0.0, g.dtype());
+    let out = kernels::put(&zeros, g, |p, d| map(p, d), true);
+    let g_shape = g.shape_vec();
+    record(
+        "IndexPutBackward0",
+        out,
+        &[g],
+        |_, _| {},
+        move |a| grads([Some(take("TakeBackward0", a.grad, &g_shape, map.clone()))]),
+    )
+}
+
+/// Row-major strides, to turn a multi-index into a position in a flat index list.
+fn flat_position(shape: &[usize], p: &[usize]) -> usize {
+    p.iter().zip(shape).fold(0, |acc, (&i, &n)| acc * n + i)
+}
+
+impl Tensor {
+    /// The dimensions reordered (a view): output dimension `i` is input dimension `dims[i]`.
+    /// Panics unless `dims` is a permutation; see [`Tensor::try_permute`].
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::zeros(&[2, 3, 4]);
+    /// assert_eq!(x.permute(&[2, 0, 1]).shape(), &[4, 2, 3]);
+    /// ```
+    pub fn permute(&self, dims: &[isize]) -> Tensor {
+        crate::unwrap(self.try_permute(dims))
+    }
+
+    /// Fallible [`Tensor::permute`].
+    ///
+    /// ```
+    /// let e = ferrograd::Tensor::zeros(&[2, 3]).try_permute(&[0, 0]).unwrap_err();
+    /// assert!(e.to_string().contains("repeated dim"));
+    /// ```
+    pub fn try_permute(&self, dims: &[isize]) -> Result<Tensor> {
+        let n = self.dim();
+        if dims.len() != n {
+            return Err(Error::invalid(
+                "permute",
+                format!(
+                    "number of dims don't match: the input has {n} dimensions but {} were given",
+                    dims.len()
+                ),
+            ));
+        }
+        let mut perm: Vec<usize> = Vec::with_capacity(n);
+        for &d in dims {
+            let d = normalize_dim("permute", d, n.max(1))?;
+            if perm.contains(&d) {
+                return Err(Error::invalid("permute", "repeated dim in permutation"));
+            }
+            perm.push(d);
+        }
+        let l = self.layout();
+        let layout = Layout {
+            shape: perm.iter().map(|&d| l.shape[d]).collect(),
+            strides: perm.iter().map(|&d| l.strides[d]).collect(),
+            offset: l.offset,
+        };
+        let mut inverse = vec![0isize; n];
+        for (i, &d) in perm.iter().enumerate() {
+            inverse[d] = i as isize;
+        }
+        let out = self.view_with(layout);
+        Ok(record(
+            "PermuteBackward0",
+            out,
+            &[self],
+            |_, _| {},
+            move |a| grads([Some(a.grad.permute(&inverse))]),
+        ))
+    }
+
+    /// The last two dimensions swapped (`x.mT`). Panics below 2 dimensions; see
+    /// [`Tensor::try_m_t`].
+    ///
+    /// ```
+    /// assert_eq!(ferrograd::Tensor::zeros(&[5, 2, 3]).m_t().shape(), &[5, 3, 2]);
+    /// ```
+    pub fn m_t(&self) -> Tensor {
+        crate::unwrap(self.try_m_t())
+    }
+
+    /// Fallible [`Tensor::m_t`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::zeros(&[3]).try_m_t().is_err());
+    /// ```
+    pub fn try_m_t(&self) -> Result<Tensor> {
+        if self.dim() < 2 {
+            return Err(Error::invalid(
+                "mT",
+                format!("tensor.mT is only supported on matrices or batches of matrices. Got {}-D tensor.", self.dim()),
+            ));
+        }
+        self.try_transpose(-2, -1)
+    }
+
+    /// Dimensions `start..=end` merged into one (negative counts from the end).
+    /// Panics on bad dimensions; see [`Tensor::try_flatten`].
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::zeros(&[2, 3, 4]);
+    /// assert_eq!(x.flatten(1, -1).shape(), &[2, 12]);
+    /// assert_eq!(x.flatten(0, -1).shape(), &[24]);
+    /// ```
+    pub fn flatten(&self, start: isize, end: isize) -> Tensor {
+        crate::unwrap(self.try_flatten(start, end))
+    }
+
+    /// Fallible [`Tensor::flatten`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::zeros(&[2, 3]).try_flatten(1, 0).is_err());
+    /// ```
+    pub fn try_flatten(&self, start: isize, end: isize) -> Result<Tensor> {
+        if self.dim() == 0 {
+            return self.try_reshape(&[1]);
+        }
+        let s = normalize_dim("flatten", start, self.dim())?;
+        let e = normalize_dim("flatten", end, self.dim())?;
+        if s > e {
+            return Err(Error::invalid(
+                "flatten",
+                "start_dim cannot come after end_dim",
+            ));
+        }
+        let sh = self.shape();
+        let mut shape: Shape = sh[..s].into();
+        shape.push(sh[s..=e].iter().product());
+        shape.extend_from_slice(&sh[e + 1..]);
+        self.try_reshape(&shape)
+    }
+
+    /// Dimension `dim` split into `sizes` (their product must equal its size).
+    /// Panics otherwise; see [`Tensor::try_unflatten`].
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::zeros(&[2, 12]);
+    /// assert_eq!(x.unflatten(1, &[3, 4]).shape(), &[2, 3, 4]);
+    /// ```
+    pub fn unflatten(&self, dim: isize, sizes: &[usize]) -> Tensor {
+        crate::unwrap(self.try_unflatten(dim, sizes))
+    }
+
+    /// Fallible [`Tensor::unflatten`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::zeros(&[2, 12]).try_unflatten(1, &[5, 2]).is_err());
+    /// ```
+    pub fn try_unflatten(&self, dim: isize, sizes: &[usize]) -> Result<Tensor> {
+        let d = normalize_dim("unflatten", dim, self.dim().max(1))?;
+        if sizes.iter().product::<usize>() != self.shape().get(d).copied().unwrap_or(1) {
+            return Err(Error::invalid(
+                "unflatten",
+                format!(
+                    "provided sizes {sizes:?} don't multiply up to the size of dim {d} ({}) in the input tensor",
+                    self.shape().get(d).copied().unwrap_or(1)
+                ),
+            ));
+        }
+        let sh = self.shape();
+        let mut shape: Shape = sh[..d].into();
+        shape.extend_from_slice(sizes);
+        shape.extend_from_slice(&sh[(d + 1).min(sh.len())..]);
+        self.try_reshape(&shape)
+    }
+
+    /// Alias of [`Tensor::expand`] (`torch.broadcast_to`).
+    ///
+    /// ```
+    /// assert_eq!(ferrograd::Tensor::zeros(&[3]).broadcast_to(&[2, 3]).shape(), &[2, 3]);
+    /// ```
+    pub fn broadcast_to(&self, shape: &[usize]) -> Tensor {
+        self.expand(shape)
+    }
+
+    /// Elements `start, start+step, ...` below `end` along `dim` (a view; `x[..., a:b:s]`).
+    /// `start`/`end` may be negative (from the end) and are clamped to the size, as in Python.
+    /// Panics on a bad dim or a non-positive step; see [`Tensor::try_slice`].
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::arange(10.0);
+    /// assert_eq!(x.slice(0, 1, 8, 3).to_vec::<f32>(), vec![1.0, 4.0, 7.0]);
+    /// assert_eq!(x.slice(0, -3, isize::MAX, 1).to_vec::<f32>(), vec![7.0, 8.0, 9.0]);
+    /// ```
+    pub fn slice(&self, dim: isize, start: isize, end: isize, step: usize) -> Tensor {
+        crate::unwrap(self.try_slice(dim, start, end, step))
+    }
+
+    /// Fallible [`Tensor::slice`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::zeros(&[3]).try_slice(0, 0, 3, 0).is_err());
+    /// ```
+    pub fn try_slice(&self, dim: isize, start: isize, end: isize, step: usize) -> Result<Tensor> {
+        if step == 0 {
+            return Err(Error::invalid("slice", "slice step must be positive"));
+        }
+        if self.dim() == 0 {
+            return Err(Error::invalid(
+                "slice",
+                "slice() cannot be applied to a 0-dim tensor.",
+            ));
+        }
+        let d = normalize_dim("slice", dim, self.dim())?;
+        let size = self.shape()[d] as isize;
+        let clamp = |v: isize| (if v < 0 { v + size } else { v }).clamp(0, size) as usize;
+        let (s, e) = (clamp(start), clamp(end).max(clamp(start)));
+        let len = (e - s).div_ceil(step);
+        let mut layout = self.layout().clone();
+        layout.offset += if len > 0 { s * layout.strides[d] } else { 0 };
+        layout.shape[d] = len;
+        layout.strides[d] *= step;
+        let out = self.view_with(layout);
+        let in_shape = self.shape_vec();
+        let map: IndexMap = Arc::new(move |p, o| {
+            o.copy_from_slice(p);
+            o[d] = s + p[d] * step;
+        });
+        Ok(record(
+            "SliceBackward0",
+            out,
+            &[self],
+            |_, _| {},
+            move |a| grads([Some(put_add(a.grad, &in_shape, map.clone()))]),
+        ))
+    }
+
+    /// `length` elements from `start` along `dim` (a view). Panics if out of range; see
+    /// [`Tensor::try_narrow`].
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::arange(5.0);
+    /// assert_eq!(x.narrow(0, 1, 2).to_vec::<f32>(), vec![1.0, 2.0]);
+    /// ```
+    pub fn narrow(&self, dim: isize, start: usize, length: usize) -> Tensor {
+        crate::unwrap(self.try_narrow(dim, start, length))
+    }
+
+    /// Fallible [`Tensor::narrow`].
+    ///
+    /// ```
+    /// let e = ferrograd::Tensor::zeros(&[3]).try_narrow(0, 2, 2).unwrap_err();
+    /// assert!(e.to_string().contains("exceeds dimension size"));
+    /// ```
+    pub fn try_narrow(&self, dim: isize, start: usize, length: usize) -> Result<Tensor> {
+        let d = normalize_dim("narrow", dim, self.dim().max(1))?;
+        let size = self.shape().get(d).copied().unwrap_or(0);
+        if start + length > size {
+            return Err(Error::invalid(
+                "narrow",
+                format!("start ({start}) + length ({length}) exceeds dimension size ({size})."),
+            ));
+        }
+        self.try_slice(d as isize, start as isize, (start + length) as isize, 1)
+    }
+
+    /// Pieces of `split_size` along `dim` (the last may be smaller), as views.
+    /// Panics on a zero size or bad dim; see [`Tensor::try_split`].
+    ///
+    /// ```
+    /// let parts = ferrograd::Tensor::arange(5.0).split(2, 0);
+    /// assert_eq!(parts.len(), 3);
+    /// assert_eq!(parts[2].to_vec::<f32>(), vec![4.0]);
+    /// ```
+    pub fn split(&self, split_size: usize, dim: isize) -> Vec<Tensor> {
+        crate::unwrap(self.try_split(split_size, dim))
+    }
+
+    /// Fallible [`Tensor::split`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::arange(5.0).try_split(0, 0).is_err());
+    /// ```
+    pub fn try_split(&self, split_size: usize, dim: isize) -> Result<Vec<Tensor>> {
+        if split_size == 0 {
+            return Err(Error::invalid("split", "split_size must be positive"));
+        }
+        let d = normalize_dim("split", dim, self.dim().max(1))?;
+        let size = self.shape().get(d).copied().unwrap_or(0);
+        let sizes: Vec<usize> = (0..size.div_ceil(split_size).max(1))
+            .map(|i| split_size.min(size - (i * split_size).min(size)))
+            .collect();
+        self.try_split_sizes(&sizes, d as isize)
+    }
+
+    /// Pieces of the given sizes along `dim` (they must add up to its size), as views.
+    /// Panics otherwise; see [`Tensor::try_split_sizes`].
+    ///
+    /// ```
+    /// let parts = ferrograd::Tensor::arange(5.0).split_sizes(&[1, 4], 0);
+    /// assert_eq!(parts[1].shape(), &[4]);
+    /// ```
+    pub fn split_sizes(&self, sizes: &[usize], dim: isize) -> Vec<Tensor> {
+        crate::unwrap(self.try_split_sizes(sizes, dim))
+    }
+
+    /// Fallible [`Tensor::split_sizes`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::arange(5.0).try_split_sizes(&[1, 2], 0).is_err());
+    /// ```
+    pub fn try_split_sizes(&self, sizes: &[usize], dim: isize) -> Result<Vec<Tensor>> {
+        let d = normalize_dim("split", dim, self.dim().max(1))?;
+        let size = self.shape().get(d).copied().unwrap_or(0);
+        if sizes.iter().sum::<usize>() != size {
+            return Err(Error::invalid(
+                "split",
+                format!("split sizes {sizes:?} must sum to the size of dim {d} ({size})"),
+            ));
+        }
+        let mut start = 0;
+        sizes
+            .iter()
+            .map(|&len| {
+                let t = self.try_narrow(d as isize, start, len);
+                start += len;
+                t
+            })
+            .collect()
+    }
+
+    /// `chunks` pieces of equal size (the last may be smaller) along `dim`, as views.
+    /// Panics on zero chunks; see [`Tensor::try_chunk`].
+    ///
+    /// ```
+    /// let parts = ferrograd::Tensor::arange(6.0).chunk(4, 0);
+    /// assert_eq!(parts.len(), 3); // sizes 2, 2, 2 as in PyTorch
+    /// ```
+    pub fn chunk(&self, chunks: usize, dim: isize) -> Vec<Tensor> {
+        crate::unwrap(self.try_chunk(chunks, dim))
+    }
+
+    /// Fallible [`Tensor::chunk`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::arange(6.0).try_chunk(0, 0).is_err());
+    /// ```
+    pub fn try_chunk(&self, chunks: usize, dim: isize) -> Result<Vec<Tensor>> {
+        if chunks == 0 {
+            return Err(Error::invalid(
+                "chunk",
+                "chunk expects `chunks` to be greater than 0",
+            ));
+        }
+        let d = normalize_dim("chunk", dim, self.dim().max(1))?;
+        let size = self.shape().get(d).copied().unwrap_or(0);
+        self.try_split(size.div_ceil(chunks).max(1), d as isize)
+    }
+
+    /// Concatenation along `dim` (dtypes promoted; all other dimensions must agree).
+    /// Panics on mismatched shapes or an empty list; see [`Tensor::try_cat`].
+    ///
+    /// ```
+    /// use ferrograd::Tensor;
+    /// let c = Tensor::cat(&[Tensor::ones(&[1, 2]), Tensor::zeros(&[2, 2])], 0);
+    /// assert_eq!(c.shape(), &[3, 2]);
+    /// ```
+    pub fn cat<T: Borrow<Tensor>>(tensors: &[T], dim: isize) -> Tensor {
+        crate::unwrap(Tensor::try_cat(tensors, dim))
+    }
+
+    /// Fallible [`Tensor::cat`].
+    ///
+    /// ```
+    /// use ferrograd::Tensor;
+    /// let e = Tensor::try_cat(&[Tensor::ones(&[1, 2]), Tensor::zeros(&[1, 3])], 0).unwrap_err();
+    /// assert!(e.to_string().contains("Sizes of tensors must match except in dimension 0"));
+    /// ```
+    pub fn try_cat<T: Borrow<Tensor>>(tensors: &[T], dim: isize) -> Result<Tensor> {
+        let ts: Vec<&Tensor> = tensors.iter().map(|t| t.borrow()).collect();
+        let first = ts
+            .first()
+            .ok_or_else(|| Error::invalid("cat", "expected a non-empty list of Tensors"))?;
+        let d = normalize_dim("cat", dim, first.dim().max(1))?;
+        if first.dim() == 0 {
+            return Err(Error::invalid(
+                "cat",
+                "zero-dimensional tensor cannot be concatenated",
+            ));
+        }
+        let mut dtype = first.dtype();
+        let mut total = 0;
+        for (i, t) in ts.iter().enumerate() {
+            let ok = t.dim() == first.dim()
+                && (0..t.dim()).all(|k| k == d || t.shape()[k] == first.shape()[k]);
+            if !ok {
+                return Err(Error::invalid(
+                    "cat",
+                    format!(
+                        "Sizes of tensors must match except in dimension {d}. Expected {:?} but got {:?} for tensor number {i} in the list.",
+                        first.shape(),
+                        t.shape()
+                    ),
+                ));
+            }
+            dtype = dtype.promote(t.dtype());
+            total += t.shape()[d];
+        }
+        let mut shape: Shape = first.shape_vec();
+        shape[d] = total;
+        let mut out = Tensor::full_with(&shape, 0.0, dtype);
+        let mut lens = Vec::with_capacity(ts.len());
+        let mut start = 0;
+        for t in &ts {
+            let len = t.shape()[d];
+            out = kernels::put(
+                &out,
+                t,
+                |p, o| {
+                    o.copy_from_slice(p);
+                    o[d] += start;
+                },
+                false,
+            );
+            lens.push((start, len));
+            start += len;
+        }
+        Ok(record(
+            "CatBackward0",
+            out,
+            &ts,
+            |_, _| {},
+            move |a| {
+                lens.iter()
+                    .zip(a.needs)
+                    .map(|(&(s, len), &need)| need.then(|| a.grad.narrow(d as isize, s, len)))
+                    .collect()
+            },
+        ))
+    }
+
+    /// Stacks equally shaped tensors along a new dimension `dim`.
+    /// Panics on mismatched shapes or an empty list; see [`Tensor::try_stack`].
+    ///
+    /// ```
+    /// use ferrograd::Tensor;
+    /// let s = Tensor::stack(&[Tensor::ones(&[2]), Tensor::zeros(&[2])], 1);
+    /// assert_eq!(s.shape(), &[2, 2]);
+    /// ```
+    pub fn stack<T: Borrow<Tensor>>(tensors: &[T], dim: isize) -> Tensor {
+        crate::unwrap(Tensor::try_stack(tensors, dim))
+    }
+
+    /// Fallible [`Tensor::stack`].
+    ///
+    /// ```
+    /// use ferrograd::Tensor;
+    /// assert!(Tensor::try_stack(&[Tensor::ones(&[2]), Tensor::zeros(&[3])], 0).is_err());
+    /// ```
+    pub fn try_stack<T: Borrow<Tensor>>(tensors: &[T], dim: isize) -> Result<Tensor> {
+        let ts: Vec<&Tensor> = tensors.iter().map(|t| t.borrow()).collect();
+        let first = ts
+            .first()
+            .ok_or_else(|| Error::invalid("stack", "expects a non-empty TensorList"))?;
+        if let Some(t) = ts.iter().find(|t| t.shape() != first.shape()) {
+            return Err(Error::invalid(
+                "stack",
+                format!(
+                    "stack expects each tensor to be equal size, but got {:?} at entry 0 and {:?}",
+                    first.shape(),
+                    t.shape()
+                ),
+            ));
+        }
+        let d = normalize_dim("stack", dim, first.dim() + 1)?;
+        let parts: Vec<Tensor> = ts
+            .iter()
+            .map(|t| t.try_unsqueeze(d as isize))
+            .collect::<Result<_>>()?;
+        Tensor::try_cat(&parts, d as isize)
+    }
+
+    /// The elements in reverse order along each of `dims` (a copy, as in PyTorch).
+    /// Panics on a bad dim; see [`Tensor::try_flip`].
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
+    /// assert_eq!(x.flip(&[1]).to_vec::<f32>(), vec![2.0, 1.0, 4.0, 3.0]);
+    /// ```
+    pub fn flip(&self, dims: &[isize]) -> Tensor {
+        crate::unwrap(self.try_flip(dims))
+    }
+
+    /// Fallible [`Tensor::flip`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::zeros(&[2]).try_flip(&[1]).is_err());
+    /// ```
+    pub fn try_flip(&self, dims: &[isize]) -> Result<Tensor> {
+        let mask = kernels::reduce_mask("flip", self.dim(), dims)?;
+        let shape = self.shape_vec();
+        let sizes = shape.clone();
+        let map: IndexMap = Arc::new(move |p, s| {
+            for (k, (&i, &flip)) in p.iter().zip(&mask).enumerate() {
+                s[k] = if flip { sizes[k] - 1 - i } else { i };
+            }
+        });
+        Ok(take("FlipBackward0", self, &shape, map))
+    }
+
+    /// Elements shifted cyclically by `shifts[i]` along `dims[i]` (with no dims: over the
+    /// flattened tensor). Panics on mismatched lengths or bad dims; see [`Tensor::try_roll`].
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::arange(5.0);
+    /// assert_eq!(x.roll(&[2], &[0]).to_vec::<f32>(), vec![3.0, 4.0, 0.0, 1.0, 2.0]);
+    /// ```
+    pub fn roll(&self, shifts: &[isize], dims: &[isize]) -> Tensor {
+        crate::unwrap(self.try_roll(shifts, dims))
+    }
+
+    /// Fallible [`Tensor::roll`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::zeros(&[2]).try_roll(&[1, 1], &[0]).is_err());
+    /// ```
+    pub fn try_roll(&self, shifts: &[isize], dims: &[isize]) -> Result<Tensor> {
+        if dims.is_empty() {
+            if shifts.len() != 1 {
+                return Err(Error::invalid(
+                    "roll",
+                    "shifts must have one element when dims is empty",
+                ));
+            }
+            return self
+                .try_flatten(0, -1)?
+                .try_roll(shifts, &[0])?
+                .try_reshape(self.shape());
+        }
+        if shifts.len() != dims.len() {
+            return Err(Error::invalid(
+                "roll",
+                format!(
+                    "shifts and dimensions must align. shifts: {}, dims: {}",
+                    shifts.len(),
+                    dims.len()
+                ),
+            ));
+        }
+        let n = self.dim().max(1);
+        let mut by: SmallVec<[isize; 4]> = SmallVec::from_elem(0, self.dim());
+        for (&s, &d) in shifts.iter().zip(dims) {
+            let d = normalize_dim("roll", d, n)?;
+            if self.dim() > 0 {
+                by[d] += s;
+            }
+        }
+        let shape = self.shape_vec();
+        let sizes = shape.clone();
+        let map: IndexMap = Arc::new(move |p, s| {
+            for k in 0..p.len() {
+                let n = sizes[k] as isize;
+                s[k] = (p[k] as isize - by[k]).rem_euclid(n.max(1)) as usize;
+            }
+        });
+        Ok(take("RollBackward0", self, &shape, map))
+    }
+
+    /// The tensor tiled `repeats[i]` times along each dimension (`Tensor.repeat`; extra leading
+    /// repeats add dimensions). Panics if `repeats` is shorter than the rank; see
+    /// [`Tensor::try_repeat`].
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::new([1.0, 2.0]);
+    /// assert_eq!(x.repeat(&[2, 2]).to_vec::<f32>(), vec![1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 1.0, 2.0]);
+    /// ```
+    pub fn repeat(&self, repeats: &[usize]) -> Tensor {
+        crate::unwrap(self.try_repeat(repeats))
+    }
+
+    /// Fallible [`Tensor::repeat`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::zeros(&[2, 2]).try_repeat(&[2]).is_err());
+    /// ```
+    pub fn try_repeat(&self, repeats: &[usize]) -> Result<Tensor> {
+        if repeats.len() < self.dim() {
+            return Err(Error::invalid(
+                "repeat",
+                "Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor",
+            ));
+        }
+        let lead = repeats.len() - self.dim();
+        let src: Shape = std::iter::repeat_n(1, lead)
+            .chain(self.shape().iter().copied())
+            .collect();
+        let shape: Shape = src.iter().zip(repeats).map(|(&s, &r)| s * r).collect();
+        let x = self.try_reshape(&src)?;
+        let sizes = src.clone();
+        let map: IndexMap = Arc::new(move |p, s| {
+            for k in 0..p.len() {
+                s[k] = p[k] % sizes[k].max(1);
+            }
+        });
+        Ok(take("RepeatBackward0", &x, &shape, map))
+    }
+
+    /// Constant padding, as `torch.nn.functional.pad(x, pad, value=value)`: `pad` holds
+    /// `(before, after)` pairs starting from the **last** dimension; negative values crop.
+    /// Panics on an odd-length `pad` or crops larger than the tensor; see [`Tensor::try_pad`].
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::new([[1.0]]);
+    /// assert_eq!(x.pad(&[1, 0, 0, 1], 0.0).to_vec::<f32>(), vec![0.0, 1.0, 0.0, 0.0]);
+    /// ```
+    pub fn pad(&self, pad: &[isize], value: f64) -> Tensor {
+        crate::unwrap(self.try_pad(pad, value))
+    }
+
+    /// Fallible [`Tensor::pad`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::zeros(&[2]).try_pad(&[1], 0.0).is_err());
+    /// ```
+    pub fn try_pad(&self, pad: &[isize], value: f64) -> Result<Tensor> {
+        if pad.len() % 2 != 0 || pad.len() / 2 > self.dim() {
+            return Err(Error::invalid(
+                "pad",
+                format!(
+                    "Padding length must be divisible by 2 and at most twice the number of dimensions ({}), got {}",
+                    self.dim(),
+                    pad.len()
+                ),
+            ));
+        }
+        // Crop first (negative pads), then embed in a filled tensor.
+        let mut x = self.clone();
+        let mut before: SmallVec<[usize; 4]> = SmallVec::from_elem(0, self.dim());
+        let mut shape = self.shape_vec();
+        for (i, pair) in pad.chunks(2).enumerate() {
+            let d = self.dim() - 1 - i;
+            let (b, a) = (pair[0], pair[1]);
+            let size = x.shape()[d] as isize;
+            let (cb, ca) = ((-b).max(0), (-a).max(0));
+            if cb + ca > size {
+                return Err(Error::invalid(
+                    "pad",
+                    format!(
+                        "cropping {} elements from dimension {d} of size {size}",
+                        cb + ca
+                    ),
+                ));
+            }
+            if cb + ca > 0 {
+                x = x.try_narrow(d as isize, cb as usize, (size - cb - ca) as usize)?;
+            }
+            before[d] = b.max(0) as usize;
+            shape[d] = x.shape()[d] + b.max(0) as usize + a.max(0) as usize;
+        }
+        let filled = Tensor::full_with(&shape, value, x.dtype());
+        let offsets = before.clone();
+        let out = kernels::put(
+            &filled,
+            &x,
+            |p, o| {
+                for k in 0..p.len() {
+                    o[k] = p[k] + offsets[k];
+                }
+            },
+            false,
+        );
+        let x_shape = x.shape_vec();
+        let map: IndexMap = Arc::new(move |p, s| {
+            for k in 0..p.len() {
+                s[k] = p[k] + before[k];
+            }
+        });
+        Ok(record(
+            "ConstantPadNdBackward0",
+            out,
+            &[&x],
+            |_, _| {},
+            move |a| grads([Some(take("TakeBackward0", a.grad, &x_shape, map.clone()))]),
+        ))
+    }
+
+    /// The slices at `index` (int64, 1-d) along `dim`, in that order (repeats allowed).
+    /// Panics on a bad index; see [`Tensor::try_index_select`].
+    ///
+    /// ```
+    /// use ferrograd::Tensor;
+    /// let x = Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
+    /// assert_eq!(x.index_select(0, &Tensor::new([1, 1, 0])).to_vec::<f32>(), vec![3.0, 4.0, 3.0, 4.0, 1.0, 2.0]);
+    /// ```
+    pub fn index_select(&self, dim: isize, index: &Tensor) -> Tensor {
+        crate::unwrap(self.try_index_select(dim, index))
+    }
+
+    /// Fallible [`Tensor::index_select`].
+    ///
+    /// ```
+    /// use ferrograd::Tensor;
+    /// let e = Tensor::zeros(&[2]).try_index_select(0, &Tensor::new([2])).unwrap_err();
+    /// assert!(e.to_string().contains("out of bounds"));
+    /// ```
+    pub fn try_index_select(&self, dim: isize, index: &Tensor) -> Result<Tensor> {
+        if index.dim() > 1 {
+            return Err(Error::invalid(
+                "index_select",
+                "index_select(): Index is supposed to be a vector",
+            ));
+        }
+        let d = normalize_dim("index_select", dim, self.dim().max(1))?;
+        let size = self.shape().get(d).copied().unwrap_or(1);
+        let idx = Arc::new(kernels::index_values("index_select", index, size)?);
+        let mut shape = self.shape_vec();
+        if self.dim() == 0 {
+            return Ok(take("IndexSelectBackward0", self, &[], Arc::new(|_, _| {})));
+        }
+        shape[d] = idx.len();
+        let map: IndexMap = Arc::new(move |p, s| {
+            s.copy_from_slice(p);
+            s[d] = idx[p[d]];
+        });
+        Ok(take("IndexSelectBackward0", self, &shape, map))
+    }
+
+    /// `out[i][j][k] = self[i][index[i][j][k]][k]` for `dim = 1` (and likewise for other dims):
+    /// `index` is int64 with this tensor's rank. Panics on a bad index; see
+    /// [`Tensor::try_gather`].
+    ///
+    /// ```
+    /// use ferrograd::Tensor;
+    /// let x = Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
+    /// assert_eq!(x.gather(1, &Tensor::new([[0, 0], [1, 0]])).to_vec::<f32>(), vec![1.0, 1.0, 4.0, 3.0]);
+    /// ```
+    pub fn gather(&self, dim: isize, index: &Tensor) -> Tensor {
+        crate::unwrap(self.try_gather(dim, index))
+    }
+
+    /// Fallible [`Tensor::gather`].
+    ///
+    /// ```
+    /// use ferrograd::Tensor;
+    /// assert!(Tensor::zeros(&[2, 2]).try_gather(1, &Tensor::new([[0, 2]])).is_err());
+    /// ```
+    pub fn try_gather(&self, dim: isize, index: &Tensor) -> Result<Tensor> {
+        let map = self.scatter_map("gather", dim, index, None)?;
+        Ok(take("GatherBackward0", self, index.shape(), map))
+    }
+
+    /// The index map shared by gather and the scatters: position `p` of `index` goes to `p` with
+    /// its `dim` coordinate replaced by `index[p]`.
+    fn scatter_map(
+        &self,
+        op: &'static str,
+        dim: isize,
+        index: &Tensor,
+        src: Option<&Tensor>,
+    ) -> Result<IndexMap> {
+        let d = normalize_dim(op, dim, self.dim().max(1))?;
+        let rank_ok = index.dim() == self.dim().max(1) || (self.dim() == 0 && index.dim() <= 1);
+        let sizes_ok = (0..index.dim())
+            .all(|k| k == d || index.shape()[k] <= self.shape().get(k).copied().unwrap_or(1))
+            && src.is_none_or(|s| {
+                s.dim() == index.dim() && (0..index.dim()).all(|k| index.shape()[k] <= s.shape()[k])
+            });
+        if !rank_ok || !sizes_ok {
+            return Err(Error::invalid(
+                op,
+                format!(
+                    "Index tensor must have the same number of dimensions as input tensor and no larger sizes outside dim {d} (input {:?}, index {:?}{})",
+                    self.shape(),
+                    index.shape(),
+                    src.map_or(String::new(), |s| format!(", src {:?}", s.shape()))
+                ),
+            ));
+        }
+        let size = self.shape().get(d).copied().unwrap_or(1);
+        let idx = kernels::index_values(op, index, size)?;
+        let ishape = index.shape_vec();
+        Ok(Arc::new(move |p, s| {
+            s.copy_from_slice(&p[..s.len()]);
+            if !s.is_empty() {
+                s[d] = idx[flat_position(&ishape, p)];
+            }
+        }))
+    }
+
+    /// A copy of `self` with `src[p]` added at the position `gather` would read for `p`:
+    /// `out[i][index[i][j]] += src[i][j]` for `dim = 1`. Panics on a bad index; see
+    /// [`Tensor::try_scatter_add`].
+    ///
+    /// ```
+    /// use ferrograd::Tensor;
+    /// let out = Tensor::zeros(&[3]).scatter_add(0, &Tensor::new([0, 0, 2]), &Tensor::new([1.0, 2.0, 3.0]));
+    /// assert_eq!(out.to_vec::<f32>(), vec![3.0, 0.0, 3.0]);
+    /// ```
+    pub fn scatter_add(&self, dim: isize, index: &Tensor, src: &Tensor) -> Tensor {
+        crate::unwrap(self.try_scatter_add(dim, index, src))
+    }
+
+    /// Fallible [`Tensor::scatter_add`].
+    ///
+    /// ```
+    /// use ferrograd::Tensor;
+    /// assert!(Tensor::zeros(&[3]).try_scatter_add(0, &Tensor::new([3]), &Tensor::ones(&[1])).is_err());
+    /// ```
+    pub fn try_scatter_add(&self, dim: isize, index: &Tensor, src: &Tensor) -> Result<Tensor> {
+        let map = self.scatter_map("scatter_add", dim, index, Some(src))?;
+        let src = src.leading_block(index.shape())?;
+        self.try_add(&put_add(&src, self.shape(), map))
+    }
+
+    /// A copy of `self` with `src[p]` written at the position `gather` would read for `p`
+    /// (`Tensor.scatter`; with repeated indices the last write wins). The gradient of `self`
+    /// is zero at overwritten places; `src`'s is gathered. Panics on a bad index; see
+    /// [`Tensor::try_scatter`].
+    ///
+    /// ```
+    /// use ferrograd::Tensor;
+    /// let out = Tensor::zeros(&[3]).scatter(0, &Tensor::new([2, 0]), &Tensor::new([5.0, 6.0]));
+    /// assert_eq!(out.to_vec::<f32>(), vec![6.0, 0.0, 5.0]);
+    /// ```
+    pub fn scatter(&self, dim: isize, index: &Tensor, src: &Tensor) -> Tensor {
+        crate::unwrap(self.try_scatter(dim, index, src))
+    }
+
+    /// Fallible [`Tensor::scatter`].
+    ///
+    /// ```
+    /// use ferrograd::Tensor;
+    /// assert!(Tensor::zeros(&[3]).try_scatter(0, &Tensor::new([5]), &Tensor::ones(&[1])).is_err());
+    /// ```
+    pub fn try_scatter(&self, dim: isize, index: &Tensor, src: &Tensor) -> Result<Tensor> {
+        let map = self.scatter_map("scatter", dim, index, Some(src))?;
+        let src = src.leading_block(index.shape())?;
+        let written = kernels::put(
+            &Tensor::full_with(self.shape(), 0.0, DType::Bool),
+            &Tensor::full_with(src.shape(), 1.0, DType::Bool),
+            |p, d| map(p, d),
+            false,
+        );
+        let kept = self.try_masked_fill(&written, 0.0)?;
+        // Each overwritten place receives exactly one src value (the last), as `put` does.
+        let m = map.clone();
+        let placed = kernels::put(
+            &Tensor::full_with(self.shape(), 0.0, src.dtype()),
+            &src,
+            |p, d| m(p, d),
+            false,
+        );
+        let src_shape = src.shape_vec();
+        let placed = record(
+            "ScatterBackward0",
+            placed,
+            &[&src],
+            |_, _| {},
+            move |a| grads([Some(take("TakeBackward0", a.grad, &src_shape, map.clone()))]),
+        );
+        kept.try_add(&placed)
+    }
+
+    /// A copy of `self` with the slices of `src` added at positions `index` along `dim`
+    /// (`Tensor.index_add`). Panics on a bad index; see [`Tensor::try_index_add`].
+    ///
+    /// ```
+    /// use ferrograd::Tensor;
+    /// let out = Tensor::zeros(&[3]).index_add(0, &Tensor::new([1, 1]), &Tensor::new([1.0, 2.0]));
+    /// assert_eq!(out.to_vec::<f32>(), vec![0.0, 3.0, 0.0]);
+    /// ```
+    pub fn index_add(&self, dim: isize, index: &Tensor, src: &Tensor) -> Tensor {
+        crate::unwrap(self.try_index_add(dim, index, src))
+    }
+
+    /// Fallible [`Tensor::index_add`].
+    ///
+    /// ```
+    /// use ferrograd::Tensor;
+    /// assert!(Tensor::zeros(&[3]).try_index_add(0, &Tensor::new([1]), &Tensor::ones(&[2])).is_err());
+    /// ```
+    pub fn try_index_add(&self, dim: isize, index: &Tensor, src: &Tensor) -> Result<Tensor> {
+        let d = normalize_dim("index_add", dim, self.dim().max(1))?;
+        let size = self.shape().get(d).copied().unwrap_or(1);
+        let idx = Arc::new(kernels::index_values("index_add", index, size)?);
+        let mut expected = self.shape_vec();
+        if !expected.is_empty() {
+            expected[d] = idx.len();
+        }
+        if src.shape() != expected.as_slice() {
+            return Err(Error::invalid(
+                "index_add",
+                format!(
+                    "source shape {:?} must be {:?}",
+                    src.shape(),
+                    expected.as_slice()
+                ),
+            ));
+        }
+        let map: IndexMap = Arc::new(move |p, s| {
+            s.copy_from_slice(p);
+            if !s.is_empty() {
+                s[d] = idx[p[d]];
+            }
+        });
+        self.try_add(&put_add(src, self.shape(), map))
+    }
+
+    /// The elements where `mask` (bool, broadcast with `self`) is true, as a 1-d tensor.
+    /// Panics on a bad mask; see [`Tensor::try_masked_select`].
+    ///
+    /// ```
+    /// use ferrograd::Tensor;
+    /// let x = Tensor::new([1.0, 2.0, 3.0]);
+    /// assert_eq!(x.masked_select(&Tensor::new([true, false, true])).to_vec::<f32>(), vec![1.0, 3.0]);
+    /// ```
+    pub fn masked_select(&self, mask: &Tensor) -> Tensor {
+        crate::unwrap(self.try_masked_select(mask))
+    }
+
+    /// Fallible [`Tensor::masked_select`].
+    ///
+    /// ```
+    /// use ferrograd::Tensor;
+    /// assert!(Tensor::zeros(&[3]).try_masked_select(&Tensor::ones(&[3])).is_err());
+    /// ```
+    pub fn try_masked_select(&self, mask: &Tensor) -> Result<Tensor> {
+        if mask.dtype() != DType::Bool {
+            return Err(Error::invalid(
+                "masked_select",
+                format!(
+                    "masked_select: expected BoolTensor for mask, got {}",
+                    mask.dtype()
+                ),
+            ));
+        }
+        let shape = kernels::broadcast("masked_select", self.shape(), mask.shape())?;
+        let x = self.try_expand(&shape)?;
+        let m = mask.expand(&shape).contiguous_vec::<bool>();
+        let picks: Vec<usize> = m
+            .iter()
+            .enumerate()
+            .filter(|(_, &b)| b)
+            .map(|(i, _)| i)
+            .collect();
+        let n = picks.len();
+        let full = shape.clone();
+        let map: IndexMap = Arc::new(move |p, s| {
+            let mut flat = picks[p[0]];
+            for k in (0..s.len()).rev() {
+                s[k] = flat % full[k];
+                flat /= full[k];
+            }
+        });
+        Ok(take("MaskedSelectBackward0", &x, &[n], map))
+    }
+
+    /// `self` narrowed to the leading `shape` block (for scatter's `src`, which may be larger
+    /// than the index).
+    fn leading_block(&self, shape: &[usize]) -> Result<Tensor> {
+        let mut t = self.clone();
+        for (k, &n) in shape.iter().enumerate() {
+            if t.shape()[k] != n {
+                t = t.try_narrow(k as isize, 0, n)?;
+            }
+        }
+        Ok(t)
+    }
+}
