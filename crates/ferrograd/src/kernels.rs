@@ -630,3 +630,55 @@ pub(crate) fn index_values(op: &'static str, index: &Tensor, bound: usize) -> Re
         })
         .collect()
 }
+
+/// The tensor as rows: the dimensions flagged in `reduce` moved to the end, each row one
+/// reduction, values widened to `f64`. Returns the rows' values and the row length.
+pub(crate) fn rows(x: &Tensor, reduce: &[bool]) -> (Vec<f64>, usize) {
+    let l = x.layout();
+    let order: Vec<usize> = (0..x.dim())
+        .filter(|&d| !reduce[d])
+        .chain((0..x.dim()).filter(|&d| reduce[d]))
+        .collect();
+    let permuted = Layout {
+        shape: order.iter().map(|&d| l.shape[d]).collect(),
+        strides: order.iter().map(|&d| l.strides[d]).collect(),
+        offset: l.offset,
+    };
+    let row: usize = (0..x.dim())
+        .filter(|&d| reduce[d])
+        .map(|d| l.shape[d])
+        .product();
+    let buf = x.storage().read();
+    let values = permuted.offsets().map(|o| buf.get_f64(o)).collect();
+    (values, row)
+}
+
+/// Cumulative `op` (sum or product) along `dim`, in the tensor's floating dtype.
+pub(crate) fn cumulative(x: &Tensor, dim: usize, product: bool) -> Tensor {
+    let shape = x.shape_vec();
+    let n = numel(&shape);
+    let len = shape[dim];
+    let inner: usize = shape[dim + 1..].iter().product();
+    let v = x.values_f64();
+    let mut out = vec![0.0; n];
+    let dtype = x.dtype();
+    let round = |a: f64| {
+        if dtype == DType::F32 {
+            a as f32 as f64
+        } else {
+            a
+        }
+    };
+    for outer in 0..n / (len * inner).max(1) {
+        for i in 0..inner {
+            let mut acc = if product { 1.0 } else { 0.0 };
+            for k in 0..len {
+                let p = (outer * len + k) * inner + i;
+                // Rounded to the dtype at each step, as an accumulation in that dtype would.
+                acc = round(if product { acc * v[p] } else { acc + v[p] });
+                out[p] = acc;
+            }
+        }
+    }
+    Tensor::from_buffer(Buffer::from_f64s(dtype, out.into_iter()), &shape)
+}

@@ -756,3 +756,174 @@ fn shape_and_indexing_to_second_order() {
         ),
     ]);
 }
+
+#[test]
+fn more_reductions_to_second_order() {
+    use Domain::*;
+    let r = || {
+        vec![
+            vec![s(&[2, 3])],
+            vec![tr(&[2, 3])],
+            vec![s(&[2, 3, 2])],
+            vec![s(&[1, 4])],
+            vec![s(&[3, 1])],
+            vec![s(&[4, 1, 2])],
+            vec![s(&[1, 1])],
+            vec![tr(&[3, 2])],
+        ]
+    };
+    let with_empty = || {
+        let mut c = r();
+        c.push(vec![s(&[0, 3])]);
+        c.push(vec![s(&[2, 0])]);
+        c
+    };
+    // Variance with correction 1 over one element is 0/0 (NaN, as in PyTorch): these cases
+    // reduce over more than one element along every dimension.
+    let multi = || {
+        vec![
+            vec![s(&[2, 3])],
+            vec![tr(&[2, 3])],
+            vec![s(&[2, 3, 2])],
+            vec![s(&[4, 2, 2])],
+            vec![tr(&[3, 2])],
+            vec![s(&[3, 4])],
+        ]
+    };
+    assert_table(vec![
+        spec("amax all", |x| x[0].amax(&[], false), r(), Any, 2),
+        spec("amax dim 1", |x| x[0].amax(&[1], false), r(), Any, 2),
+        spec(
+            "amin dims 0,-1 keepdim",
+            |x| x[0].amin(&[0, -1], true),
+            r(),
+            Any,
+            2,
+        ),
+        spec(
+            "max",
+            |x| x[0].max(),
+            unary_cases()
+                .into_iter()
+                .filter(|c| c[0].shape.iter().product::<usize>() > 0)
+                .collect(),
+            Any,
+            2,
+        ),
+        spec("min", |x| x[0].min(), r(), Any, 2),
+        spec("max_dim", |x| x[0].max_dim(0, false).0, r(), Any, 2),
+        spec("min_dim keepdim", |x| x[0].min_dim(-1, true).0, r(), Any, 2),
+        spec("var", |x| x[0].var(&[], 1.0, false), multi(), Any, 2),
+        spec("var dim", |x| x[0].var(&[1], 1.0, true), multi(), Any, 2),
+        spec(
+            "var correction 0",
+            |x| x[0].var(&[0], 0.0, false),
+            r(),
+            Any,
+            2,
+        ),
+        spec("std", |x| x[0].std(&[], 1.0, false), multi(), Any, 2),
+        spec("std dim", |x| x[0].std(&[-1], 0.0, false), r(), Any, 2),
+        spec(
+            "norm p=2 dim",
+            |x| x[0].norm_dims(2.0, &[1], false),
+            r(),
+            NonZero,
+            2,
+        ),
+        spec(
+            "norm p=1",
+            |x| x[0].norm_dims(1.0, &[], false),
+            r(),
+            NonZero,
+            2,
+        ),
+        spec(
+            "norm p=3",
+            |x| x[0].norm_dims(3.0, &[0], true),
+            r(),
+            NonZero,
+            2,
+        ),
+        spec(
+            "norm p=0.5",
+            |x| x[0].norm_dims(0.5, &[], false),
+            r(),
+            NonZero,
+            2,
+        ),
+        spec(
+            "norm inf",
+            |x| x[0].norm_dims(f64::INFINITY, &[1], false),
+            r(),
+            NonZero,
+            2,
+        ),
+        spec(
+            "norm -inf",
+            |x| x[0].norm_dims(f64::NEG_INFINITY, &[], false),
+            r(),
+            NonZero,
+            2,
+        ),
+        spec(
+            "logsumexp",
+            |x| x[0].logsumexp(&[], false),
+            with_empty(),
+            Any,
+            2,
+        ),
+        spec(
+            "logsumexp dim",
+            |x| x[0].logsumexp(&[1], true),
+            with_empty(),
+            Any,
+            2,
+        ),
+        spec("cumsum", |x| x[0].cumsum(0), with_empty(), Any, 2),
+        spec("cumsum last", |x| x[0].cumsum(-1), with_empty(), Any, 2),
+        spec("cumprod", |x| x[0].cumprod(-1), with_empty(), Any, 2),
+        spec(
+            "cumprod with a zero",
+            |x| {
+                x[0].cumprod(0)
+                    .mul(&x[0].cumprod(0).mul_scalar(0.0).add_scalar(1.0))
+            },
+            r(),
+            Any,
+            2,
+        ),
+        spec("prod", |x| x[0].prod(), with_empty(), Any, 2),
+        spec(
+            "prod_dim",
+            |x| x[0].prod_dim(1, false),
+            with_empty(),
+            Any,
+            2,
+        ),
+    ]);
+}
+
+#[test]
+fn cumprod_and_prod_gradients_with_zeros_match_the_formula() {
+    // d/dx_k prod(x) = prod of the others, also where x has zeros (no division).
+    let x = Tensor::from_data([2.0, 0.0, 3.0, 5.0], DType::F64).requires_grad_(true);
+    x.prod().backward();
+    assert_eq!(x.grad().unwrap().to_vec::<f64>(), vec![0.0, 30.0, 0.0, 0.0]);
+    let y = Tensor::from_data([0.0, 0.0, 3.0], DType::F64).requires_grad_(true);
+    y.prod().backward();
+    assert_eq!(y.grad().unwrap().to_vec::<f64>(), vec![0.0, 0.0, 0.0]);
+    // Second derivative of prod at zeros: d2/dx0 dx1 of x0 x1 x2 = x2.
+    let z = Tensor::from_data([0.0, 0.0, 3.0], DType::F64).requires_grad_(true);
+    let g = ferrograd::autograd::grad(
+        &[z.prod()],
+        &[&z],
+        ferrograd::GradOptions::new().create_graph(true),
+    );
+    let h = ferrograd::autograd::grad(
+        &[g[0].as_ref().unwrap().select(0, 0)],
+        &[&z],
+        ferrograd::GradOptions::new(),
+    );
+    assert_eq!(h[0].as_ref().unwrap().to_vec::<f64>(), vec![0.0, 3.0, 0.0]);
+}

@@ -18,10 +18,10 @@ use std::borrow::Borrow;
 use std::sync::Arc;
 
 /// An index map: fills the source multi-index for an output multi-index.
-type IndexMap = Arc<dyn Fn(&[usize], &mut [usize]) + Send + Sync>;
+pub(crate) type IndexMap = Arc<dyn Fn(&[usize], &mut [usize]) + Send + Sync>;
 
 /// `out[p] = x[map(p)]` for `p` in `out_shape`, recorded; the backward is [`put_add`].
-fn take(name: &'static str, x: &Tensor, out_shape: &[usize], map: IndexMap) -> Tensor {
+pub(crate) fn take(name: &'static str, x: &Tensor, out_shape: &[usize], map: IndexMap) -> Tensor {
     let out = kernels::take(x, out_shape, |p, s| map(p, s));
     let in_shape = x.shape_vec();
     record(

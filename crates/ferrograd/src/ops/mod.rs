@@ -4,10 +4,11 @@
 
 mod compare;
 mod elementwise;
-mod index;
+pub(crate) mod index;
 mod linalg;
 mod operators;
 mod reduce;
+mod reductions;
 mod shape;
 mod unary;
 
