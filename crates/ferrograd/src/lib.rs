@@ -65,6 +65,7 @@ pub use display::PyFloat;
 pub use dtype::{DType, Float};
 pub use error::{Error, Result};
 pub use layout::Shape;
+pub use ops::nn;
 pub use random::manual_seed;
 pub use tensor::{ReadElement, Tensor, TensorData};
 

@@ -927,3 +927,345 @@ fn cumprod_and_prod_gradients_with_zeros_match_the_formula() {
     );
     assert_eq!(h[0].as_ref().unwrap().to_vec::<f64>(), vec![0.0, 3.0, 0.0]);
 }
+
+#[test]
+fn neural_network_functions_to_second_order() {
+    use ferrograd::nn::{self, ClassOptions, ConvOptions, Reduction};
+    use Domain::*;
+    let m = || {
+        vec![
+            vec![s(&[2, 3])],
+            vec![tr(&[2, 3])],
+            vec![s(&[3, 4])],
+            vec![s(&[1, 5])],
+            vec![s(&[2, 3, 2])],
+        ]
+    };
+    let pair = || {
+        vec![
+            vec![s(&[2, 3]), s(&[2, 3])],
+            vec![tr(&[2, 3]), s(&[2, 3])],
+            vec![s(&[4]), s(&[4])],
+            vec![s(&[]), s(&[])],
+        ]
+    };
+    assert_table(vec![
+        spec("softmax", |x| x[0].softmax(-1), m(), Any, 2),
+        spec("softmax dim 0", |x| x[0].softmax(0), m(), Any, 2),
+        spec("log_softmax", |x| x[0].log_softmax(1), m(), Any, 2),
+        spec(
+            "log_softmax 1-d",
+            |x| x[0].log_softmax(0),
+            vec![vec![s(&[4])], vec![s(&[1])]],
+            Any,
+            2,
+        ),
+        spec(
+            "cross_entropy indices",
+            |x| nn::cross_entropy(&x[0], &Tensor::new([2, 0]), ClassOptions::default()),
+            vec![vec![s(&[2, 3])], vec![tr(&[2, 3])]],
+            Any,
+            2,
+        ),
+        spec(
+            "cross_entropy sum weight",
+            |x| {
+                nn::cross_entropy(
+                    &x[0],
+                    &Tensor::new([2, 0]),
+                    ClassOptions {
+                        weight: Some(Tensor::from_data([0.2, 1.0, 3.0], DType::F64)),
+                        reduction: Reduction::Sum,
+                        ..Default::default()
+                    },
+                )
+            },
+            vec![vec![s(&[2, 3])]],
+            Any,
+            2,
+        ),
+        spec(
+            "cross_entropy ignore",
+            |x| {
+                nn::cross_entropy(
+                    &x[0],
+                    &Tensor::new([1, -100, 0]),
+                    ClassOptions {
+                        ignore_index: -100,
+                        ..Default::default()
+                    },
+                )
+            },
+            vec![vec![s(&[3, 3])]],
+            Any,
+            2,
+        ),
+        spec(
+            "cross_entropy smoothing",
+            |x| {
+                nn::cross_entropy(
+                    &x[0],
+                    &Tensor::new([2, 0]),
+                    ClassOptions {
+                        label_smoothing: 0.1,
+                        weight: Some(Tensor::from_data([0.2, 1.0, 3.0], DType::F64)),
+                        ..Default::default()
+                    },
+                )
+            },
+            vec![vec![s(&[2, 3])]],
+            Any,
+            2,
+        ),
+        spec(
+            "cross_entropy probabilities",
+            |x| {
+                nn::cross_entropy(
+                    &x[0],
+                    &x[1].softmax(1),
+                    ClassOptions {
+                        label_smoothing: 0.2,
+                        ..Default::default()
+                    },
+                )
+            },
+            vec![vec![s(&[2, 3]), s(&[2, 3])]],
+            Any,
+            2,
+        ),
+        spec(
+            "cross_entropy spatial",
+            |x| {
+                nn::cross_entropy(
+                    &x[0],
+                    &Tensor::new([[1, 0], [2, 2]]),
+                    ClassOptions {
+                        reduction: Reduction::None,
+                        ..Default::default()
+                    },
+                )
+            },
+            vec![vec![s(&[2, 3, 2])]],
+            Any,
+            2,
+        ),
+        spec(
+            "cross_entropy unbatched",
+            |x| nn::cross_entropy(&x[0], &Tensor::new(1), ClassOptions::default()),
+            vec![vec![s(&[3])]],
+            Any,
+            2,
+        ),
+        spec(
+            "nll_loss",
+            |x| {
+                nn::nll_loss(
+                    &x[0].log_softmax(1),
+                    &Tensor::new([1, 0]),
+                    ClassOptions::default(),
+                )
+            },
+            vec![vec![s(&[2, 3])]],
+            Any,
+            2,
+        ),
+        spec(
+            "mse_loss",
+            |x| nn::mse_loss(&x[0], &x[1], Reduction::Mean),
+            pair(),
+            Any,
+            3,
+        ),
+        spec(
+            "l1_loss",
+            |x| nn::l1_loss(&x[0], &x[1].mul_scalar(0.0), Reduction::Sum),
+            pair(),
+            NonZero,
+            3,
+        ),
+        spec(
+            "smooth_l1_loss",
+            |x| nn::smooth_l1_loss(&x[0], &x[1].mul_scalar(0.0), Reduction::Mean, 1.0),
+            pair(),
+            NonZero,
+            3,
+        ),
+        spec(
+            "huber_loss",
+            |x| nn::huber_loss(&x[0], &x[1].mul_scalar(0.0), Reduction::None, 1.0),
+            pair(),
+            NonZero,
+            3,
+        ),
+        spec(
+            "binary_cross_entropy",
+            |x| nn::binary_cross_entropy(&x[0].sigmoid(), &x[1].sigmoid(), None, Reduction::Mean),
+            pair(),
+            Any,
+            2,
+        ),
+        spec(
+            "bce_with_logits",
+            |x| {
+                nn::binary_cross_entropy_with_logits(
+                    &x[0],
+                    &x[1].sigmoid(),
+                    None,
+                    Some(&x[1].exp()),
+                    Reduction::Mean,
+                )
+            },
+            pair(),
+            Any,
+            2,
+        ),
+        spec(
+            "linear",
+            |x| nn::linear(&x[0], &x[1], Some(&x[1].select(1, 0))),
+            vec![
+                vec![s(&[2, 3]), s(&[4, 3])],
+                vec![tr(&[2, 3]), s(&[2, 3])],
+                vec![s(&[3]), s(&[2, 3])],
+            ],
+            Any,
+            2,
+        ),
+        spec(
+            "layer_norm",
+            |x| {
+                nn::layer_norm(
+                    &x[0],
+                    &x[0].shape()[1..],
+                    Some(&x[1]),
+                    Some(&x[1].cos()),
+                    1e-5,
+                )
+            },
+            vec![vec![s(&[2, 3]), s(&[3])], vec![s(&[2, 2, 2]), s(&[2, 2])]],
+            Any,
+            2,
+        ),
+        spec(
+            "conv1d",
+            |x| nn::conv1d(&x[0], &x[1], None, ConvOptions::default()),
+            vec![
+                vec![s(&[2, 2, 5]), s(&[3, 2, 2])],
+                vec![s(&[1, 5]), s(&[2, 1, 3])],
+            ],
+            Any,
+            2,
+        ),
+        spec(
+            "conv1d stride pad dilation",
+            |x| {
+                nn::conv1d(
+                    &x[0],
+                    &x[1],
+                    Some(&x[1].select(2, 0).select(1, 0)),
+                    ConvOptions {
+                        stride: [1, 2],
+                        padding: [0, 1],
+                        dilation: [1, 2],
+                        groups: 1,
+                    },
+                )
+            },
+            vec![vec![s(&[1, 2, 7]), s(&[3, 2, 2])]],
+            Any,
+            2,
+        ),
+        spec(
+            "conv2d",
+            |x| nn::conv2d(&x[0], &x[1], None, ConvOptions::default()),
+            vec![
+                vec![s(&[1, 2, 4, 3]), s(&[2, 2, 2, 2])],
+                vec![s(&[2, 3, 3]), s(&[1, 2, 2, 2])],
+            ],
+            Any,
+            2,
+        ),
+        spec(
+            "conv2d groups stride pad",
+            |x| {
+                nn::conv2d(
+                    &x[0],
+                    &x[1],
+                    Some(&x[1].sum_dims(&[1, 2, 3], false)),
+                    ConvOptions {
+                        stride: [2, 1],
+                        padding: [1, 1],
+                        dilation: [1, 2],
+                        groups: 2,
+                    },
+                )
+            },
+            vec![vec![s(&[1, 4, 4, 4]), s(&[2, 2, 2, 2])]],
+            Any,
+            2,
+        ),
+    ]);
+}
+
+#[test]
+fn losses_and_softmax_match_closed_forms() {
+    use ferrograd::nn::{self, ClassOptions, Reduction};
+    let logits = Tensor::from_data([[2.0, 0.0], [0.0, 2.0]], DType::F64);
+    let ce = nn::cross_entropy(&logits, &Tensor::new([0, 1]), ClassOptions::default());
+    assert!((ce.item() - (1.0 + (-2f64).exp()).ln()).abs() < 1e-15);
+    // Label smoothing eps with 2 classes: target (1 - eps/2, eps/2).
+    let eps = 0.2;
+    let ls = nn::cross_entropy(
+        &logits,
+        &Tensor::new([0, 1]),
+        ClassOptions {
+            label_smoothing: eps,
+            ..Default::default()
+        },
+    );
+    let lp0 = -(1.0 + (-2f64).exp()).ln();
+    let lp1 = -2.0 + lp0;
+    let expected = -((1.0 - eps / 2.0) * lp0 + eps / 2.0 * lp1);
+    assert!(
+        (ls.item() - expected).abs() < 1e-12,
+        "{} vs {expected}",
+        ls.item()
+    );
+    let p = Tensor::from_data([1.0, 2.0, 3.0], DType::F64)
+        .softmax(0)
+        .to_vec::<f64>();
+    let z: f64 = [1f64, 2.0, 3.0].iter().map(|v| v.exp()).sum();
+    assert!((p[2] - 3f64.exp() / z).abs() < 1e-15);
+    let l = Tensor::from_data([0.0, 1000.0], DType::F64)
+        .log_softmax(0)
+        .to_vec::<f64>();
+    assert_eq!(l, vec![-1000.0, 0.0]);
+    let bce = nn::binary_cross_entropy(
+        &Tensor::new([0.0, 1.0]),
+        &Tensor::new([1.0, 1.0]),
+        None,
+        Reduction::None,
+    );
+    assert_eq!(bce.to_vec::<f32>(), vec![100.0, 0.0]); // log clamped at -100
+    let x = Tensor::from_data([-3.0, 0.5, 40.0], DType::F64);
+    let t = Tensor::from_data([1.0, 0.0, 1.0], DType::F64);
+    let bl =
+        nn::binary_cross_entropy_with_logits(&x, &t, None, None, Reduction::None).to_vec::<f64>();
+    let naive = |x: f64, t: f64| {
+        -(t * (1.0 / (1.0 + (-x).exp())).ln() + (1.0 - t) * (1.0 - 1.0 / (1.0 + (-x).exp())).ln())
+    };
+    assert!((bl[0] - naive(-3.0, 1.0)).abs() < 1e-12);
+    assert!((bl[1] - naive(0.5, 0.0)).abs() < 1e-12);
+    assert!(bl[2] < 1e-17 && bl[2] >= 0.0);
+}
+
+#[test]
+fn dropout_keeps_the_expectation() {
+    ferrograd::manual_seed(3);
+    let x = Tensor::ones(&[20_000]).requires_grad_(true);
+    let y = ferrograd::nn::dropout(&x, 0.3, true);
+    let kept = y.ne_scalar(0.0).sum().item();
+    assert!((kept / 20_000.0 - 0.7).abs() < 0.02, "{kept}");
+    y.sum().backward();
+    let g = x.grad().unwrap().to_vec::<f32>();
+    assert!(g.iter().all(|&v| v == 0.0 || (v - 1.0 / 0.7).abs() < 1e-6));
+}

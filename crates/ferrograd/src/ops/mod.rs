@@ -6,6 +6,7 @@ mod compare;
 mod elementwise;
 pub(crate) mod index;
 mod linalg;
+pub mod nn;
 mod operators;
 mod reduce;
 mod reductions;

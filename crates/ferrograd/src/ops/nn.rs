@@ -1,0 +1,889 @@
+//! Neural-network functions (`torch.nn.functional`): softmax and log_softmax (primitives with
+//! PyTorch's rules), losses, linear, dropout, layer_norm, and convolutions (im2col through the
+//! `Take` primitive plus a batched matmul, so every derivative order works with no extra rule).
+
+use super::index::{take, IndexMap};
+use super::{grads, normalize_dim};
+use crate::autograd::record;
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+use std::sync::Arc;
+
+/// How a loss combines its elementwise terms (`reduction=` in PyTorch).
+///
+/// ```
+/// use ferrograd::{nn, Tensor};
+/// let a = Tensor::new([1.0, 2.0]);
+/// let b = Tensor::new([0.0, 0.0]);
+/// assert_eq!(nn::mse_loss(&a, &b, nn::Reduction::Sum).item(), 5.0);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Reduction {
+    /// No reduction: one loss per element.
+    None,
+    /// The mean (the default).
+    #[default]
+    Mean,
+    /// The sum.
+    Sum,
+}
+
+fn reduce(loss: Tensor, reduction: Reduction) -> Tensor {
+    match reduction {
+        Reduction::None => loss,
+        Reduction::Mean => loss.mean(),
+        Reduction::Sum => loss.sum(),
+    }
+}
+
+fn same_shape(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
+    if a.shape() != b.shape() {
+        return Err(Error::invalid(
+            op,
+            format!(
+                "Using a target size ({:?}) that is different to the input size ({:?}) is not supported",
+                b.shape(),
+                a.shape()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl Tensor {
+    /// Softmax along `dim`, computed stably (shifted by the maximum). Panics on a bad dim; see
+    /// [`Tensor::try_softmax`].
+    ///
+    /// ```
+    /// let p = ferrograd::Tensor::new([1000.0, 1000.0]).softmax(0);
+    /// assert_eq!(p.to_vec::<f32>(), vec![0.5, 0.5]);
+    /// ```
+    pub fn softmax(&self, dim: isize) -> Tensor {
+        crate::unwrap(self.try_softmax(dim))
+    }
+
+    /// Fallible [`Tensor::softmax`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::zeros(&[2]).try_softmax(1).is_err());
+    /// ```
+    pub fn try_softmax(&self, dim: isize) -> Result<Tensor> {
+        let x = self.to_float();
+        let d = normalize_dim("softmax", dim, x.dim().max(1))? as isize;
+        let y = crate::with_no_grad(|| -> Result<Tensor> {
+            let e = shifted(&x, d)?.exp();
+            e.try_div(&e.try_sum_dims(&[d], true)?)
+        })?;
+        Ok(record(
+            "SoftmaxBackward0",
+            y.detach(),
+            &[&x],
+            |_, s| s.save_output(),
+            move |a| {
+                // PyTorch: y * (grad - (grad * y).sum(dim, keepdim=True))
+                let y = &a.saved[0];
+                grads([Some(y * &(a.grad - &(a.grad * y).sum_dims(&[d], true)))])
+            },
+        ))
+    }
+
+    /// `log(softmax(x))` along `dim`, computed stably (no `log(0)` for large logits). Panics on
+    /// a bad dim; see [`Tensor::try_log_softmax`].
+    ///
+    /// ```
+    /// let l = ferrograd::Tensor::new([0.0, 1000.0]).log_softmax(0);
+    /// assert_eq!(l.to_vec::<f32>(), vec![-1000.0, 0.0]);
+    /// ```
+    pub fn log_softmax(&self, dim: isize) -> Tensor {
+        crate::unwrap(self.try_log_softmax(dim))
+    }
+
+    /// Fallible [`Tensor::log_softmax`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::zeros(&[2]).try_log_softmax(-2).is_err());
+    /// ```
+    pub fn try_log_softmax(&self, dim: isize) -> Result<Tensor> {
+        let x = self.to_float();
+        let d = normalize_dim("log_softmax", dim, x.dim().max(1))? as isize;
+        let y = crate::with_no_grad(|| -> Result<Tensor> {
+            let z = shifted(&x, d)?;
+            z.try_sub(&z.exp().try_sum_dims(&[d], true)?.log())
+        })?;
+        Ok(record(
+            "LogSoftmaxBackward0",
+            y.detach(),
+            &[&x],
+            |_, s| s.save_output(),
+            move |a| {
+                // PyTorch: grad - exp(y) * grad.sum(dim, keepdim=True)
+                let y = &a.saved[0];
+                grads([Some(a.grad - &(&y.exp() * &a.grad.sum_dims(&[d], true)))])
+            },
+        ))
+    }
+}
+
+/// `x - max(x)` along `d` (a constant shift; infinite maxima shift by 0).
+fn shifted(x: &Tensor, d: isize) -> Result<Tensor> {
+    if x.numel() == 0 {
+        return Ok(x.clone());
+    }
+    let m = x.detach().try_amax(&[d], true)?;
+    let m = m.masked_fill(&m.abs().eq_scalar(f64::INFINITY), 0.0);
+    x.try_sub(&m)
+}
+
+/// Class targets: int64 class indices (`[N]`, `[]`, or `[N, d1, ...]`) or probabilities with
+/// the input's shape.
+fn is_index_target(target: &Tensor) -> bool {
+    target.dtype() == DType::I64
+}
+
+/// Options of [`cross_entropy`] and [`nll_loss`] (PyTorch's keyword arguments).
+///
+/// ```
+/// let o = ferrograd::nn::ClassOptions { label_smoothing: 0.1, ..Default::default() };
+/// assert_eq!(o.ignore_index, -100);
+/// ```
+#[derive(Clone, Debug)]
+pub struct ClassOptions {
+    /// A weight per class (`[C]`).
+    pub weight: Option<Tensor>,
+    /// How the per-sample losses are combined.
+    pub reduction: Reduction,
+    /// Targets with this class index contribute nothing (index targets only).
+    pub ignore_index: i64,
+    /// Mixes the target with the uniform distribution: `(1 - eps) * target + eps / C`.
+    pub label_smoothing: f64,
+}
+
+impl Default for ClassOptions {
+    fn default() -> Self {
+        ClassOptions {
+            weight: None,
+            reduction: Reduction::Mean,
+            ignore_index: -100,
+            label_smoothing: 0.0,
+        }
+    }
+}
+
+/// Moves the class dimension (1, or 0 for an unbatched input) last and flattens the rest:
+/// `[N, C, d1, ...]` to `[N * d1 * ..., C]`.
+fn classes_last(input: &Tensor) -> Result<Tensor> {
+    match input.dim() {
+        0 => Err(Error::invalid(
+            "cross_entropy",
+            "input must have at least 1 dimension (the classes)",
+        )),
+        1 => input.try_unsqueeze(0),
+        2 => Ok(input.clone()),
+        n => {
+            let mut perm: Vec<isize> = vec![0];
+            perm.extend(2..n as isize);
+            perm.push(1);
+            let c = input.shape()[1];
+            input
+                .try_permute(&perm)?
+                .try_reshape(&[input.numel() / c.max(1), c])
+        }
+    }
+}
+
+/// Negative log-likelihood of class-index targets given log-probabilities (`F.nll_loss`):
+/// `input` is `[N, C]` (or `[C]`, or `[N, C, d1, ...]`), `target` int64 `[N]` (or `[]`,
+/// `[N, d1, ...]`). Panics on bad shapes or class indices; see [`try_nll_loss`].
+///
+/// ```
+/// use ferrograd::{nn, Tensor};
+/// let logp = Tensor::new([[0.5f64.ln(), 0.5f64.ln()], [0.25f64.ln(), 0.75f64.ln()]]);
+/// let loss = nn::nll_loss(&logp, &Tensor::new([0, 1]), nn::ClassOptions::default());
+/// assert!((loss.item() - (-(0.5f64.ln()) - 0.75f64.ln()) / 2.0).abs() < 1e-6);
+/// ```
+pub fn nll_loss(input: &Tensor, target: &Tensor, options: ClassOptions) -> Tensor {
+    crate::unwrap(try_nll_loss(input, target, options))
+}
+
+/// Fallible [`nll_loss`].
+///
+/// ```
+/// use ferrograd::{nn, Tensor};
+/// let e = nn::try_nll_loss(&Tensor::zeros(&[1, 2]), &Tensor::new([2]), Default::default()).unwrap_err();
+/// assert!(e.to_string().contains("Target 2 is out of bounds"));
+/// ```
+pub fn try_nll_loss(input: &Tensor, target: &Tensor, options: ClassOptions) -> Result<Tensor> {
+    let logp = classes_last(input)?;
+    let c = logp.shape()[1];
+    let t: Vec<i64> = target.to_dtype(DType::I64).contiguous_vec::<i64>();
+    if t.len() != logp.shape()[0] || target.dtype() != DType::I64 {
+        return Err(Error::invalid(
+            "nll_loss",
+            format!(
+                "Expected an int64 target with one class per sample: input {:?}, target {:?} ({})",
+                input.shape(),
+                target.shape(),
+                target.dtype()
+            ),
+        ));
+    }
+    if let Some(&bad) = t
+        .iter()
+        .find(|&&k| k != options.ignore_index && (k < 0 || k >= c as i64))
+    {
+        return Err(Error::invalid(
+            "nll_loss",
+            format!("Target {bad} is out of bounds."),
+        ));
+    }
+    let keep: Vec<bool> = t.iter().map(|&k| k != options.ignore_index).collect();
+    let idx = Tensor::from_vec(
+        t.iter()
+            .map(|&k| {
+                if k == options.ignore_index {
+                    0.0
+                } else {
+                    k as f64
+                }
+            })
+            .collect(),
+        &[t.len(), 1],
+    )
+    .to_dtype(DType::I64);
+    let picked = logp.try_gather(1, &idx)?.try_squeeze(1)?;
+    let w = match &options.weight {
+        Some(w) => w
+            .to_dtype(logp.dtype())
+            .try_index_select(0, &idx.flatten(0, -1))?,
+        None => picked.ones_like().detach(),
+    };
+    let keep = Tensor::from_vec(keep.iter().map(|&k| k as u8 as f64).collect(), &[t.len()])
+        .to_dtype(logp.dtype());
+    let w = &w * &keep;
+    let losses = -&(&picked * &w);
+    Ok(match options.reduction {
+        Reduction::None => losses.try_reshape(target.shape())?,
+        Reduction::Sum => losses.sum(),
+        Reduction::Mean => &losses.sum() / &w.sum(),
+    })
+}
+
+/// Cross-entropy between logits and targets (`F.cross_entropy`): class-index targets (int64)
+/// or class probabilities (the input's shape), with class weights, `ignore_index`, label
+/// smoothing and a reduction. `input` is `[N, C]`, `[C]` or `[N, C, d1, ...]`. Panics on bad
+/// shapes or indices; see [`try_cross_entropy`].
+///
+/// ```
+/// use ferrograd::{nn, Tensor};
+/// let logits = Tensor::new([[2.0, 0.0], [0.0, 2.0]]).requires_grad_(true);
+/// let loss = nn::cross_entropy(&logits, &Tensor::new([0, 1]), Default::default());
+/// assert!((loss.item() - (1.0 + (-2.0f64).exp()).ln()).abs() < 1e-6);
+/// loss.backward();
+/// ```
+pub fn cross_entropy(input: &Tensor, target: &Tensor, options: ClassOptions) -> Tensor {
+    crate::unwrap(try_cross_entropy(input, target, options))
+}
+
+/// Fallible [`cross_entropy`].
+///
+/// ```
+/// use ferrograd::{nn, Tensor};
+/// assert!(nn::try_cross_entropy(&Tensor::zeros(&[2, 3]), &Tensor::zeros(&[2, 2]), Default::default()).is_err());
+/// ```
+pub fn try_cross_entropy(input: &Tensor, target: &Tensor, options: ClassOptions) -> Result<Tensor> {
+    let class_dim = if input.dim() == 1 { 0 } else { 1 };
+    let logp = input.to_float().try_log_softmax(class_dim)?;
+    let c = logp.shape().get(class_dim as usize).copied().unwrap_or(0);
+    let eps = options.label_smoothing;
+    if !is_index_target(target) {
+        same_shape("cross_entropy", input, target)?;
+        let mut t = target.to_dtype(logp.dtype());
+        if eps > 0.0 {
+            t = t.mul_scalar(1.0 - eps).add_scalar(eps / c as f64);
+        }
+        let mut terms = &logp * &t;
+        if let Some(w) = &options.weight {
+            let mut shape = vec![1usize; logp.dim()];
+            shape[class_dim as usize] = c;
+            terms = &terms * &w.to_dtype(logp.dtype()).try_reshape(&shape)?;
+        }
+        let per_sample = -&terms.try_sum_dims(&[class_dim], false)?;
+        return Ok(reduce(per_sample, options.reduction));
+    }
+    let nll = try_nll_loss(
+        &logp,
+        target,
+        ClassOptions {
+            label_smoothing: 0.0,
+            ..options.clone()
+        },
+    )?;
+    if eps == 0.0 {
+        return Ok(nll);
+    }
+    // PyTorch: (1 - eps) * nll + eps / C * smooth, smooth = -sum_c w_c logp_c per sample.
+    let rows = classes_last(&logp)?;
+    let t: Vec<i64> = target.contiguous_vec::<i64>();
+    let keep = Tensor::from_vec(
+        t.iter()
+            .map(|&k| (k != options.ignore_index) as u8 as f64)
+            .collect(),
+        &[t.len()],
+    )
+    .to_dtype(rows.dtype());
+    let weighted = match &options.weight {
+        Some(w) => &rows * &w.to_dtype(rows.dtype()),
+        None => rows.clone(),
+    };
+    let smooth = &(-&weighted.try_sum_dims(&[1], false)?) * &keep;
+    let smooth = match options.reduction {
+        Reduction::None => smooth.try_reshape(target.shape())?,
+        Reduction::Sum => smooth.sum(),
+        Reduction::Mean => match &options.weight {
+            Some(w) => {
+                let idx = Tensor::from_vec(
+                    t.iter()
+                        .map(|&k| {
+                            if k == options.ignore_index {
+                                0.0
+                            } else {
+                                k as f64
+                            }
+                        })
+                        .collect(),
+                    &[t.len()],
+                )
+                .to_dtype(DType::I64);
+                &smooth.sum()
+                    / &(&w.to_dtype(rows.dtype()).try_index_select(0, &idx)? * &keep).sum()
+            }
+            None => &smooth.sum() / &keep.sum(),
+        },
+    };
+    Ok(&nll.mul_scalar(1.0 - eps) + &smooth.mul_scalar(eps / c as f64))
+}
+
+/// Mean squared error (`F.mse_loss`). Panics if the shapes differ; see [`try_mse_loss`].
+///
+/// ```
+/// use ferrograd::{nn, Tensor};
+/// assert_eq!(nn::mse_loss(&Tensor::new([1.0, 3.0]), &Tensor::new([0.0, 0.0]), Default::default()).item(), 5.0);
+/// ```
+pub fn mse_loss(input: &Tensor, target: &Tensor, reduction: Reduction) -> Tensor {
+    crate::unwrap(try_mse_loss(input, target, reduction))
+}
+
+/// Fallible [`mse_loss`].
+///
+/// ```
+/// use ferrograd::{nn, Tensor};
+/// assert!(nn::try_mse_loss(&Tensor::zeros(&[2]), &Tensor::zeros(&[3]), Default::default()).is_err());
+/// ```
+pub fn try_mse_loss(input: &Tensor, target: &Tensor, reduction: Reduction) -> Result<Tensor> {
+    same_shape("mse_loss", input, target)?;
+    Ok(reduce(input.try_sub(target)?.square(), reduction))
+}
+
+/// Mean absolute error (`F.l1_loss`). Panics if the shapes differ; see [`try_l1_loss`].
+///
+/// ```
+/// use ferrograd::{nn, Tensor};
+/// assert_eq!(nn::l1_loss(&Tensor::new([1.0, -3.0]), &Tensor::new([0.0, 0.0]), Default::default()).item(), 2.0);
+/// ```
+pub fn l1_loss(input: &Tensor, target: &Tensor, reduction: Reduction) -> Tensor {
+    crate::unwrap(try_l1_loss(input, target, reduction))
+}
+
+/// Fallible [`l1_loss`].
+///
+/// ```
+/// use ferrograd::{nn, Tensor};
+/// assert!(nn::try_l1_loss(&Tensor::zeros(&[2]), &Tensor::zeros(&[3]), Default::default()).is_err());
+/// ```
+pub fn try_l1_loss(input: &Tensor, target: &Tensor, reduction: Reduction) -> Result<Tensor> {
+    same_shape("l1_loss", input, target)?;
+    Ok(reduce(input.try_sub(target)?.abs(), reduction))
+}
+
+/// Smooth L1 (`F.smooth_l1_loss`): `0.5 d^2 / beta` where `|d| < beta`, else `|d| - beta / 2`.
+/// Panics if the shapes differ; see [`try_smooth_l1_loss`].
+///
+/// ```
+/// use ferrograd::{nn, Tensor};
+/// let l = nn::smooth_l1_loss(&Tensor::new([0.5, 3.0]), &Tensor::new([0.0, 0.0]), nn::Reduction::None, 1.0);
+/// assert_eq!(l.to_vec::<f32>(), vec![0.125, 2.5]);
+/// ```
+pub fn smooth_l1_loss(input: &Tensor, target: &Tensor, reduction: Reduction, beta: f64) -> Tensor {
+    crate::unwrap(try_smooth_l1_loss(input, target, reduction, beta))
+}
+
+/// Fallible [`smooth_l1_loss`].
+///
+/// ```
+/// use ferrograd::{nn, Tensor};
+/// assert!(nn::try_smooth_l1_loss(&Tensor::zeros(&[2]), &Tensor::zeros(&[3]), Default::default(), 1.0).is_err());
+/// ```
+pub fn try_smooth_l1_loss(
+    input: &Tensor,
+    target: &Tensor,
+    reduction: Reduction,
+    beta: f64,
+) -> Result<Tensor> {
+    same_shape("smooth_l1_loss", input, target)?;
+    let d = input.try_sub(target)?.abs();
+    if beta == 0.0 {
+        return Ok(reduce(d, reduction));
+    }
+    let quad = d.square().mul_scalar(0.5 / beta);
+    let lin = d.sub_scalar(0.5 * beta);
+    Ok(reduce(
+        Tensor::where_(&d.lt_scalar(beta), &quad, &lin),
+        reduction,
+    ))
+}
+
+/// Huber loss (`F.huber_loss`): `0.5 d^2` where `|d| < delta`, else `delta (|d| - delta / 2)`.
+/// Panics if the shapes differ; see [`try_huber_loss`].
+///
+/// ```
+/// use ferrograd::{nn, Tensor};
+/// let l = nn::huber_loss(&Tensor::new([0.5, 3.0]), &Tensor::new([0.0, 0.0]), nn::Reduction::None, 2.0);
+/// assert_eq!(l.to_vec::<f32>(), vec![0.125, 4.0]);
+/// ```
+pub fn huber_loss(input: &Tensor, target: &Tensor, reduction: Reduction, delta: f64) -> Tensor {
+    crate::unwrap(try_huber_loss(input, target, reduction, delta))
+}
+
+/// Fallible [`huber_loss`].
+///
+/// ```
+/// use ferrograd::{nn, Tensor};
+/// assert!(nn::try_huber_loss(&Tensor::zeros(&[2]), &Tensor::zeros(&[3]), Default::default(), 1.0).is_err());
+/// ```
+pub fn try_huber_loss(
+    input: &Tensor,
+    target: &Tensor,
+    reduction: Reduction,
+    delta: f64,
+) -> Result<Tensor> {
+    same_shape("huber_loss", input, target)?;
+    let d = input.try_sub(target)?.abs();
+    let quad = d.square().mul_scalar(0.5);
+    let lin = d.sub_scalar(0.5 * delta).mul_scalar(delta);
+    Ok(reduce(
+        Tensor::where_(&d.lt_scalar(delta), &quad, &lin),
+        reduction,
+    ))
+}
+
+/// Binary cross-entropy of probabilities (`F.binary_cross_entropy`), each log clamped at -100
+/// as in PyTorch, with optional per-element weights. Panics if the shapes differ; see
+/// [`try_binary_cross_entropy`].
+///
+/// ```
+/// use ferrograd::{nn, Tensor};
+/// let l = nn::binary_cross_entropy(&Tensor::new([0.5]), &Tensor::new([1.0]), None, Default::default());
+/// assert!((l.item() - 2f64.ln()).abs() < 1e-6);
+/// ```
+pub fn binary_cross_entropy(
+    input: &Tensor,
+    target: &Tensor,
+    weight: Option<&Tensor>,
+    reduction: Reduction,
+) -> Tensor {
+    crate::unwrap(try_binary_cross_entropy(input, target, weight, reduction))
+}
+
+/// Fallible [`binary_cross_entropy`].
+///
+/// ```
+/// use ferrograd::{nn, Tensor};
+/// assert!(nn::try_binary_cross_entropy(&Tensor::zeros(&[2]), &Tensor::zeros(&[3]), None, Default::default()).is_err());
+/// ```
+pub fn try_binary_cross_entropy(
+    input: &Tensor,
+    target: &Tensor,
+    weight: Option<&Tensor>,
+    reduction: Reduction,
+) -> Result<Tensor> {
+    same_shape("binary_cross_entropy", input, target)?;
+    let log_p = input.log().clamp(Some(-100.0), None);
+    let log_q = input.rsub_scalar(1.0).log().clamp(Some(-100.0), None);
+    let mut loss = -&(&(target * &log_p) + &(&target.rsub_scalar(1.0) * &log_q));
+    if let Some(w) = weight {
+        loss = loss.try_mul(w)?;
+    }
+    Ok(reduce(loss, reduction))
+}
+
+/// Binary cross-entropy on logits (`F.binary_cross_entropy_with_logits`), computed stably,
+/// with optional per-element `weight` and `pos_weight` (broadcast over the last dimension).
+/// Panics if the shapes differ; see [`try_binary_cross_entropy_with_logits`].
+///
+/// ```
+/// use ferrograd::{nn, Tensor};
+/// let l = nn::binary_cross_entropy_with_logits(&Tensor::new([100.0]), &Tensor::new([0.0]), None, None, Default::default());
+/// assert_eq!(l.item(), 100.0);
+/// ```
+pub fn binary_cross_entropy_with_logits(
+    input: &Tensor,
+    target: &Tensor,
+    weight: Option<&Tensor>,
+    pos_weight: Option<&Tensor>,
+    reduction: Reduction,
+) -> Tensor {
+    crate::unwrap(try_binary_cross_entropy_with_logits(
+        input, target, weight, pos_weight, reduction,
+    ))
+}
+
+/// Fallible [`binary_cross_entropy_with_logits`].
+///
+/// ```
+/// use ferrograd::{nn, Tensor};
+/// assert!(nn::try_binary_cross_entropy_with_logits(&Tensor::zeros(&[2]), &Tensor::zeros(&[3]), None, None, Default::default()).is_err());
+/// ```
+pub fn try_binary_cross_entropy_with_logits(
+    input: &Tensor,
+    target: &Tensor,
+    weight: Option<&Tensor>,
+    pos_weight: Option<&Tensor>,
+    reduction: Reduction,
+) -> Result<Tensor> {
+    same_shape("binary_cross_entropy_with_logits", input, target)?;
+    // PyTorch: (1 - t) x + lw (log1p(exp(-|x|)) + max(-x, 0)), lw = 1 + (pos_weight - 1) t.
+    let softplus_neg = &input.abs().neg().exp().log1p() + &input.neg().clamp(Some(0.0), None);
+    let lw = match pos_weight {
+        Some(pw) => pw.sub_scalar(1.0).try_mul(target)?.add_scalar(1.0),
+        None => target.ones_like(),
+    };
+    let mut loss = &(&target.rsub_scalar(1.0) * input) + &(&lw * &softplus_neg);
+    if let Some(w) = weight {
+        loss = loss.try_mul(w)?;
+    }
+    Ok(reduce(loss, reduction))
+}
+
+/// `x @ weight^T + bias` (`F.linear`), `weight` is `[out, in]`. Panics on mismatched shapes;
+/// see [`try_linear`].
+///
+/// ```
+/// use ferrograd::{nn, Tensor};
+/// let y = nn::linear(&Tensor::ones(&[2, 3]), &Tensor::ones(&[4, 3]), Some(&Tensor::zeros(&[4])));
+/// assert_eq!(y.shape(), &[2, 4]);
+/// ```
+pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
+    crate::unwrap(try_linear(x, weight, bias))
+}
+
+/// Fallible [`linear`].
+///
+/// ```
+/// use ferrograd::{nn, Tensor};
+/// assert!(nn::try_linear(&Tensor::ones(&[2, 3]), &Tensor::ones(&[4, 2]), None).is_err());
+/// ```
+pub fn try_linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+    let y = x.try_matmul(&weight.try_t()?)?;
+    match bias {
+        Some(b) => y.try_add(b),
+        None => Ok(y),
+    }
+}
+
+/// Dropout (`F.dropout`): in training, zeroes each element with probability `p` (from the
+/// generator that [`manual_seed`](crate::manual_seed) seeds) and scales the rest by
+/// `1 / (1 - p)`; the identity otherwise. Panics unless `0 <= p <= 1`; see [`try_dropout`].
+///
+/// ```
+/// use ferrograd::{nn, Tensor};
+/// let x = Tensor::ones(&[1000]);
+/// assert_eq!(nn::dropout(&x, 0.5, false).sum().item(), 1000.0);
+/// let y = nn::dropout(&x, 0.5, true);
+/// assert!(y.to_vec::<f32>().iter().all(|&v| v == 0.0 || v == 2.0));
+/// ```
+pub fn dropout(x: &Tensor, p: f64, training: bool) -> Tensor {
+    crate::unwrap(try_dropout(x, p, training))
+}
+
+/// Fallible [`dropout`].
+///
+/// ```
+/// assert!(ferrograd::nn::try_dropout(&ferrograd::Tensor::ones(&[2]), 1.5, true).is_err());
+/// ```
+pub fn try_dropout(x: &Tensor, p: f64, training: bool) -> Result<Tensor> {
+    if !(0.0..=1.0).contains(&p) {
+        return Err(Error::invalid(
+            "dropout",
+            format!("dropout probability has to be between 0 and 1, but got {p}"),
+        ));
+    }
+    if !training || p == 0.0 {
+        return Ok(x.clone());
+    }
+    if p == 1.0 {
+        return Ok(x.mul_scalar(0.0));
+    }
+    let keep = Tensor::rand_with(x.shape(), DType::F64).ge_scalar(p);
+    Ok(x.masked_fill(&keep.logical_not(), 0.0).div_scalar(1.0 - p))
+}
+
+/// Layer normalization over the trailing `normalized_shape` dimensions (`F.layer_norm`):
+/// `(x - mean) / sqrt(var + eps) * weight + bias`, biased variance. Panics if the trailing
+/// dimensions differ; see [`try_layer_norm`].
+///
+/// ```
+/// use ferrograd::{nn, Tensor};
+/// let y = nn::layer_norm(&Tensor::new([[1.0, 3.0]]), &[2], None, None, 1e-5);
+/// assert!((y.to_vec::<f32>()[1] - 1.0).abs() < 1e-4);
+/// ```
+pub fn layer_norm(
+    x: &Tensor,
+    normalized_shape: &[usize],
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    eps: f64,
+) -> Tensor {
+    crate::unwrap(try_layer_norm(x, normalized_shape, weight, bias, eps))
+}
+
+/// Fallible [`layer_norm`].
+///
+/// ```
+/// use ferrograd::{nn, Tensor};
+/// assert!(nn::try_layer_norm(&Tensor::ones(&[2, 3]), &[2], None, None, 1e-5).is_err());
+/// ```
+pub fn try_layer_norm(
+    x: &Tensor,
+    normalized_shape: &[usize],
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    eps: f64,
+) -> Result<Tensor> {
+    let k = normalized_shape.len();
+    if k > x.dim() || &x.shape()[x.dim() - k..] != normalized_shape {
+        return Err(Error::invalid(
+            "layer_norm",
+            format!("Given normalized_shape={normalized_shape:?}, expected input with shape [*, {normalized_shape:?}], but got input of size {:?}", x.shape()),
+        ));
+    }
+    let dims: Vec<isize> = (x.dim() - k..x.dim()).map(|d| d as isize).collect();
+    let x = x.to_float();
+    let mean = x.try_mean_dims(&dims, true)?;
+    let var = x.try_var(&dims, 0.0, true)?;
+    let mut y = (&x - &mean).try_mul(&var.add_scalar(eps).rsqrt())?;
+    if let Some(w) = weight {
+        y = y.try_mul(w)?;
+    }
+    if let Some(b) = bias {
+        y = y.try_add(b)?;
+    }
+    Ok(y)
+}
+
+/// Options of [`conv1d`] and [`conv2d`]; one value per spatial dimension.
+///
+/// ```
+/// let o = ferrograd::nn::ConvOptions::default();
+/// assert_eq!((o.stride, o.padding, o.dilation, o.groups), ([1, 1], [0, 0], [1, 1], 1));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvOptions {
+    /// Step between windows (height, width; conv1d uses the second).
+    pub stride: [usize; 2],
+    /// Zeros added on both sides.
+    pub padding: [usize; 2],
+    /// Spacing between kernel elements.
+    pub dilation: [usize; 2],
+    /// Input and output channels split into this many independent groups.
+    pub groups: usize,
+}
+
+impl Default for ConvOptions {
+    fn default() -> Self {
+        ConvOptions {
+            stride: [1, 1],
+            padding: [0, 0],
+            dilation: [1, 1],
+            groups: 1,
+        }
+    }
+}
+
+/// 2-d convolution (cross-correlation, as PyTorch): `input` `[N, C, H, W]` (or `[C, H, W]`),
+/// `weight` `[O, C / groups, kH, kW]`, optional `bias` `[O]`. Panics on mismatched shapes; see
+/// [`try_conv2d`].
+///
+/// ```
+/// use ferrograd::{nn, Tensor};
+/// let x = Tensor::ones(&[1, 1, 4, 4]);
+/// let w = Tensor::ones(&[2, 1, 3, 3]);
+/// let y = nn::conv2d(&x, &w, None, nn::ConvOptions { padding: [1, 1], ..Default::default() });
+/// assert_eq!(y.shape(), &[1, 2, 4, 4]);
+/// assert_eq!(y.to_vec::<f32>()[5], 9.0);
+/// ```
+pub fn conv2d(
+    input: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    options: ConvOptions,
+) -> Tensor {
+    crate::unwrap(try_conv2d(input, weight, bias, options))
+}
+
+/// Fallible [`conv2d`].
+///
+/// ```
+/// use ferrograd::{nn, Tensor};
+/// let e = nn::try_conv2d(&Tensor::ones(&[1, 2, 4, 4]), &Tensor::ones(&[1, 3, 3, 3]), None, Default::default());
+/// assert!(e.unwrap_err().to_string().contains("expected input"));
+/// ```
+pub fn try_conv2d(
+    input: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    o: ConvOptions,
+) -> Result<Tensor> {
+    if input.dim() == 3 {
+        return try_conv2d(&input.try_unsqueeze(0)?, weight, bias, o)?.try_squeeze(0);
+    }
+    if input.dim() != 4 || weight.dim() != 4 {
+        return Err(Error::invalid(
+            "conv2d",
+            format!(
+                "expected a 4-d input [N, C, H, W] and 4-d weight, got input {:?} and weight {:?}",
+                input.shape(),
+                weight.shape()
+            ),
+        ));
+    }
+    let (n, c, h, w) = (
+        input.shape()[0],
+        input.shape()[1],
+        input.shape()[2],
+        input.shape()[3],
+    );
+    let (oc, icg, kh, kw) = (
+        weight.shape()[0],
+        weight.shape()[1],
+        weight.shape()[2],
+        weight.shape()[3],
+    );
+    let g = o.groups;
+    if g == 0
+        || c % g != 0
+        || oc % g != 0
+        || icg * g != c
+        || o.stride.contains(&0)
+        || o.dilation.contains(&0)
+    {
+        return Err(Error::invalid(
+            "conv2d",
+            format!(
+                "Given groups={g}, weight of size {:?}, expected input{:?} to have {} channels, but got {c} channels instead (stride and dilation must be positive)",
+                weight.shape(),
+                input.shape(),
+                icg * g
+            ),
+        ));
+    }
+    let span = |size: usize, k: usize, p: usize, d: usize, s: usize| -> Option<usize> {
+        let eff = d * (k - 1) + 1;
+        (size + 2 * p).checked_sub(eff).map(|r| r / s + 1)
+    };
+    let (Some(ho), Some(wo)) = (
+        span(h, kh, o.padding[0], o.dilation[0], o.stride[0]),
+        span(w, kw, o.padding[1], o.dilation[1], o.stride[1]),
+    ) else {
+        return Err(Error::invalid(
+            "conv2d",
+            format!(
+                "Kernel size {:?} can't be greater than the padded input size ({}x{})",
+                [kh, kw],
+                h + 2 * o.padding[0],
+                w + 2 * o.padding[1]
+            ),
+        ));
+    };
+    let x = input.to_float();
+    let x = if o.padding != [0, 0] {
+        let (ph, pw) = (o.padding[0] as isize, o.padding[1] as isize);
+        x.try_pad(&[pw, pw, ph, ph], 0.0)?
+    } else {
+        x
+    };
+    // im2col: cols[n, c, i, j, oh, ow] = x[n, c, oh*sh + i*dh, ow*sw + j*dw]
+    let (s, d) = (o.stride, o.dilation);
+    let map: IndexMap = Arc::new(move |p, src| {
+        src[0] = p[0];
+        src[1] = p[1];
+        src[2] = p[4] * s[0] + p[2] * d[0];
+        src[3] = p[5] * s[1] + p[3] * d[1];
+    });
+    let cols = take("Im2ColBackward0", &x, &[n, c, kh, kw, ho, wo], map);
+    let cols = cols.try_reshape(&[n, g, icg * kh * kw, ho * wo])?;
+    let wmat = weight
+        .to_dtype(x.dtype())
+        .try_reshape(&[g, oc / g, icg * kh * kw])?;
+    let out = wmat.try_matmul(&cols)?.try_reshape(&[n, oc, ho, wo])?;
+    match bias {
+        Some(b) => out.try_add(&b.to_dtype(x.dtype()).try_reshape(&[1, oc, 1, 1])?),
+        None => Ok(out),
+    }
+}
+
+/// 1-d convolution: `input` `[N, C, L]` (or `[C, L]`), `weight` `[O, C / groups, k]`; the
+/// options' second entries apply. Panics on mismatched shapes; see [`try_conv1d`].
+///
+/// ```
+/// use ferrograd::{nn, Tensor};
+/// let y = nn::conv1d(&Tensor::ones(&[1, 1, 5]), &Tensor::ones(&[1, 1, 2]), None, Default::default());
+/// assert_eq!(y.to_vec::<f32>(), vec![2.0; 4]);
+/// ```
+pub fn conv1d(
+    input: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    options: ConvOptions,
+) -> Tensor {
+    crate::unwrap(try_conv1d(input, weight, bias, options))
+}
+
+/// Fallible [`conv1d`].
+///
+/// ```
+/// use ferrograd::{nn, Tensor};
+/// assert!(nn::try_conv1d(&Tensor::ones(&[1, 1, 2]), &Tensor::ones(&[1, 1, 3]), None, Default::default()).is_err());
+/// ```
+pub fn try_conv1d(
+    input: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    options: ConvOptions,
+) -> Result<Tensor> {
+    if input.dim() == 2 {
+        return try_conv1d(&input.try_unsqueeze(0)?, weight, bias, options)?.try_squeeze(0);
+    }
+    if input.dim() != 3 || weight.dim() != 3 {
+        return Err(Error::invalid(
+            "conv1d",
+            format!(
+                "expected a 3-d input [N, C, L] and 3-d weight, got input {:?} and weight {:?}",
+                input.shape(),
+                weight.shape()
+            ),
+        ));
+    }
+    let o = ConvOptions {
+        stride: [1, options.stride[1]],
+        padding: [0, options.padding[1]],
+        dilation: [1, options.dilation[1]],
+        groups: options.groups,
+    };
+    try_conv2d(&input.try_unsqueeze(2)?, &weight.try_unsqueeze(2)?, bias, o)
+        .map_err(|e| match e {
+            Error::Invalid { msg, .. } => Error::invalid("conv1d", msg),
+            e => e,
+        })?
+        .try_squeeze(2)
+}
