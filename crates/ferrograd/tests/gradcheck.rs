@@ -1269,3 +1269,187 @@ fn dropout_keeps_the_expectation() {
     let g = x.grad().unwrap().to_vec::<f32>();
     assert!(g.iter().all(|&v| v == 0.0 || (v - 1.0 / 0.7).abs() < 1e-6));
 }
+
+/// `x + 3 I` on the last two dimensions: well conditioned for inv, det and solve.
+fn conditioned(x: &Tensor) -> Tensor {
+    let n = x.shape()[x.dim() - 1];
+    x + &Tensor::ones(&[n])
+        .to_dtype(DType::F64)
+        .diag(0)
+        .mul_scalar(3.0)
+}
+
+#[test]
+fn more_linear_algebra_to_second_order() {
+    use Domain::*;
+    let sq = || {
+        vec![
+            vec![s(&[3, 3])],
+            vec![tr(&[3, 3])],
+            vec![s(&[1, 1])],
+            vec![s(&[2, 2, 2])],
+            vec![s(&[4, 4])],
+        ]
+    };
+    assert_table(vec![
+        spec(
+            "bmm",
+            |x| x[0].bmm(&x[1]),
+            vec![
+                vec![s(&[2, 2, 3]), s(&[2, 3, 4])],
+                vec![s(&[1, 1, 1]), s(&[1, 1, 2])],
+                vec![s(&[3, 0, 2]), s(&[3, 2, 2])],
+            ],
+            Any,
+            2,
+        ),
+        spec(
+            "outer",
+            |x| x[0].outer(&x[1]),
+            vec![
+                vec![s(&[3]), s(&[4])],
+                vec![s(&[1]), s(&[2])],
+                vec![s(&[0]), s(&[2])],
+            ],
+            Any,
+            2,
+        ),
+        spec("diagonal", |x| x[0].diagonal(0, -2, -1), sq(), Any, 2),
+        spec(
+            "diagonal offset",
+            |x| x[0].diagonal(1, 0, -1),
+            vec![vec![s(&[3, 3])], vec![tr(&[3, 4])], vec![s(&[2, 3, 4])]],
+            Any,
+            2,
+        ),
+        spec(
+            "diagonal negative",
+            |x| x[0].diagonal(-1, 0, 1),
+            vec![vec![s(&[3, 3])], vec![tr(&[4, 3])]],
+            Any,
+            2,
+        ),
+        spec(
+            "diag of vector",
+            |x| x[0].diag(1),
+            vec![vec![s(&[3])], vec![s(&[1])], vec![s(&[0])]],
+            Any,
+            2,
+        ),
+        spec(
+            "trace",
+            |x| x[0].trace(),
+            vec![vec![s(&[3, 3])], vec![tr(&[2, 3])], vec![s(&[1, 1])]],
+            Any,
+            2,
+        ),
+        spec("tril", |x| x[0].tril(0), sq(), Any, 2),
+        spec("triu", |x| x[0].triu(1), sq(), Any, 2),
+        spec("inv", |x| conditioned(&x[0]).inv(), sq(), Any, 2),
+        spec("det", |x| conditioned(&x[0]).det(), sq(), Any, 2),
+        spec(
+            "det 3 by 3 product",
+            |x| (&conditioned(&x[0]).det() * &conditioned(&x[0]).inv().det()),
+            vec![vec![s(&[3, 3])]],
+            Any,
+            2,
+        ),
+        spec(
+            "solve matrix",
+            |x| conditioned(&x[0]).solve(&x[1]),
+            vec![
+                vec![s(&[3, 3]), s(&[3, 2])],
+                vec![tr(&[2, 2]), s(&[2, 2])],
+                vec![s(&[2, 3, 3]), s(&[3, 1])],
+            ],
+            Any,
+            2,
+        ),
+        spec(
+            "solve vector",
+            |x| conditioned(&x[0]).solve(&x[1]),
+            vec![vec![s(&[3, 3]), s(&[3])], vec![s(&[1, 1]), s(&[1])]],
+            Any,
+            2,
+        ),
+        spec(
+            "einsum matmul",
+            |x| Tensor::einsum("ij,jk->ik", &[&x[0], &x[1]]),
+            vec![vec![s(&[2, 3]), s(&[3, 4])], vec![tr(&[2, 3]), s(&[3, 2])]],
+            Any,
+            2,
+        ),
+        spec(
+            "einsum batch matmul",
+            |x| Tensor::einsum("bij,bjk->bik", &[&x[0], &x[1]]),
+            vec![vec![s(&[2, 2, 3]), s(&[2, 3, 2])]],
+            Any,
+            2,
+        ),
+        spec(
+            "einsum ellipsis",
+            |x| Tensor::einsum("...ij,...jk->...ik", &[&x[0], &x[1]]),
+            vec![
+                vec![s(&[2, 2, 3]), s(&[3, 2])],
+                vec![s(&[2, 3]), s(&[3, 1])],
+            ],
+            Any,
+            2,
+        ),
+        spec(
+            "einsum outer",
+            |x| Tensor::einsum("i,j->ij", &[&x[0], &x[1]]),
+            vec![vec![s(&[3]), s(&[2])]],
+            Any,
+            2,
+        ),
+        spec(
+            "einsum trace",
+            |x| Tensor::einsum("ii->", &[&x[0]]),
+            vec![vec![s(&[3, 3])], vec![tr(&[2, 2])]],
+            Any,
+            2,
+        ),
+        spec(
+            "einsum transpose",
+            |x| Tensor::einsum("ij->ji", &[&x[0]]),
+            vec![vec![s(&[2, 3])]],
+            Any,
+            2,
+        ),
+        spec(
+            "einsum implicit",
+            |x| Tensor::einsum("ij,jk", &[&x[0], &x[1]]),
+            vec![vec![s(&[2, 3]), s(&[3, 4])]],
+            Any,
+            2,
+        ),
+        spec(
+            "einsum bilinear",
+            |x| Tensor::einsum("i,ij,j->", &[&x[0], &x[1], &x[0]]),
+            vec![vec![s(&[3]), s(&[3, 3])]],
+            Any,
+            2,
+        ),
+    ]);
+}
+
+#[test]
+fn linear_algebra_values() {
+    let a = Tensor::from_data([[4.0, 7.0], [2.0, 6.0]], DType::F64);
+    assert!((a.det().item() - 10.0).abs() < 1e-12);
+    let inv = a.inv().to_vec::<f64>();
+    let expected = [0.6, -0.7, -0.2, 0.4];
+    assert!(inv.iter().zip(expected).all(|(x, e)| (x - e).abs() < 1e-12));
+    let x = a
+        .solve(&Tensor::from_data([1.0, 2.0], DType::F64))
+        .to_vec::<f64>();
+    assert!((x[0] - (0.6 - 1.4)).abs() < 1e-12 && (x[1] - (-0.2 + 0.8)).abs() < 1e-12);
+    assert_eq!(Tensor::new([[0.0, 1.0], [1.0, 0.0]]).det().item(), -1.0);
+    assert_eq!(Tensor::new([[1.0, 2.0], [2.0, 4.0]]).det().item(), 0.0);
+    let e = Tensor::einsum(
+        "ij,ij->",
+        &[Tensor::new([[1.0, 2.0]]), Tensor::new([[3.0, 4.0]])],
+    );
+    assert_eq!(e.item(), 11.0);
+}

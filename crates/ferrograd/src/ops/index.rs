@@ -35,7 +35,7 @@ pub(crate) fn take(name: &'static str, x: &Tensor, out_shape: &[usize], map: Ind
 
 /// Zeros of `shape` with `g[p]` added at `map(p)` for every `p` of `g`, recorded; the
 /// backward is [`take`].
-fn put_add(g: &Tensor, shape: &[usize], map: IndexMap) -> Tensor {
+pub(crate) fn put_add(g: &Tensor, shape: &[usize], map: IndexMap) -> Tensor {
     let zeros = Tensor::full_with(shape, 0.0, g.dtype());
     let out = kernels::put(&zeros, g, |p, d| map(p, d), true);
     let g_shape = g.shape_vec();

@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::kernels;
 use crate::layout::{broadcast_shapes, Shape};
 use crate::tensor::Tensor;
+use std::borrow::Borrow;
 
 impl Tensor {
     /// Inner product of two 1-d tensors of the same length and dtype.
@@ -305,4 +306,658 @@ fn batched(a: &Tensor, b: &Tensor, batch: &[usize], m: usize, k: usize, n: usize
         crate::storage::Buffer::from_f64s(a.dtype(), values.into_iter()),
         &shape,
     )
+}
+
+/// A `[..., n, n]` batch of square matrices, or PyTorch's error.
+fn check_square(op: &'static str, a: &Tensor) -> Result<usize> {
+    let d = a.dim();
+    if d < 2 || a.shape()[d - 1] != a.shape()[d - 2] {
+        return Err(Error::invalid(
+            op,
+            format!(
+                "A must be batches of square matrices, but they are {:?}",
+                a.shape()
+            ),
+        ));
+    }
+    if !a.dtype().is_floating_point() {
+        return Err(Error::invalid(
+            op,
+            format!("expected a floating point tensor, got {}", a.dtype()),
+        ));
+    }
+    Ok(a.shape()[d - 1])
+}
+
+impl Tensor {
+    /// Batched matrix product of two 3-d tensors with equal batch sizes (`torch.bmm`).
+    /// Panics otherwise; see [`Tensor::try_bmm`].
+    ///
+    /// ```
+    /// let c = ferrograd::Tensor::ones(&[4, 2, 3]).bmm(&ferrograd::Tensor::ones(&[4, 3, 5]));
+    /// assert_eq!(c.shape(), &[4, 2, 5]);
+    /// ```
+    pub fn bmm(&self, other: &Tensor) -> Tensor {
+        crate::unwrap(self.try_bmm(other))
+    }
+
+    /// Fallible [`Tensor::bmm`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::ones(&[4, 2, 3]).try_bmm(&ferrograd::Tensor::ones(&[1, 3, 5])).is_err());
+    /// ```
+    pub fn try_bmm(&self, other: &Tensor) -> Result<Tensor> {
+        if self.dim() != 3 || other.dim() != 3 || self.shape()[0] != other.shape()[0] {
+            return Err(Error::invalid(
+                "bmm",
+                format!(
+                    "expected two 3-d tensors with the same batch size, got {:?} and {:?}",
+                    self.shape(),
+                    other.shape()
+                ),
+            ));
+        }
+        matmul_nd("bmm", "BmmBackward0", self, other)
+    }
+
+    /// Outer product of two 1-d tensors (`torch.outer`).
+    /// Panics otherwise; see [`Tensor::try_outer`].
+    ///
+    /// ```
+    /// let o = ferrograd::Tensor::new([1.0, 2.0]).outer(&ferrograd::Tensor::new([3.0, 4.0, 5.0]));
+    /// assert_eq!(o.shape(), &[2, 3]);
+    /// ```
+    pub fn outer(&self, other: &Tensor) -> Tensor {
+        crate::unwrap(self.try_outer(other))
+    }
+
+    /// Fallible [`Tensor::outer`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::ones(&[2, 2]).try_outer(&ferrograd::Tensor::ones(&[2])).is_err());
+    /// ```
+    pub fn try_outer(&self, other: &Tensor) -> Result<Tensor> {
+        if self.dim() != 1 || other.dim() != 1 {
+            return Err(Error::invalid(
+                "outer",
+                format!(
+                    "expected 1-d tensors, got {:?} and {:?}",
+                    self.shape(),
+                    other.shape()
+                ),
+            ));
+        }
+        self.try_unsqueeze(1)?.try_mul(&other.try_unsqueeze(0)?)
+    }
+
+    /// The diagonal `offset` above (negative: below) the main one, taken over dimensions
+    /// `dim1` and `dim2` and appended last (a view, `torch.diagonal`).
+    /// Panics on bad dims; see [`Tensor::try_diagonal`].
+    ///
+    /// ```
+    /// let a = ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
+    /// assert_eq!(a.diagonal(0, 0, 1).to_vec::<f32>(), vec![1.0, 4.0]);
+    /// assert_eq!(a.diagonal(1, 0, 1).to_vec::<f32>(), vec![2.0]);
+    /// ```
+    pub fn diagonal(&self, offset: isize, dim1: isize, dim2: isize) -> Tensor {
+        crate::unwrap(self.try_diagonal(offset, dim1, dim2))
+    }
+
+    /// Fallible [`Tensor::diagonal`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::ones(&[2, 2]).try_diagonal(0, 0, 0).is_err());
+    /// ```
+    pub fn try_diagonal(&self, offset: isize, dim1: isize, dim2: isize) -> Result<Tensor> {
+        let n = self.dim();
+        let d1 = super::normalize_dim("diagonal", dim1, n.max(1))?;
+        let d2 = super::normalize_dim("diagonal", dim2, n.max(1))?;
+        if d1 == d2 || n < 2 {
+            return Err(Error::invalid(
+                "diagonal",
+                "diagonal dimensions cannot be identical and need a 2-d input",
+            ));
+        }
+        let l = self.layout();
+        let (r, c) = (l.shape[d1] as isize, l.shape[d2] as isize);
+        let len = if offset >= 0 {
+            (c - offset).min(r)
+        } else {
+            (r + offset).min(c)
+        }
+        .max(0) as usize;
+        let start = if len == 0 {
+            0
+        } else if offset >= 0 {
+            offset as usize * l.strides[d2]
+        } else {
+            (-offset) as usize * l.strides[d1]
+        };
+        let keep: Vec<usize> = (0..n).filter(|&k| k != d1 && k != d2).collect();
+        let mut shape: Shape = keep.iter().map(|&k| l.shape[k]).collect();
+        let mut strides: Shape = keep.iter().map(|&k| l.strides[k]).collect();
+        shape.push(len);
+        strides.push(l.strides[d1] + l.strides[d2]);
+        let out = self.view_with(crate::layout::Layout {
+            shape,
+            strides,
+            offset: l.offset + start,
+        });
+        let in_shape = self.shape_vec();
+        let map: super::index::IndexMap = std::sync::Arc::new(move |p, s| {
+            let i = p[p.len() - 1];
+            for (j, &k) in keep.iter().enumerate() {
+                s[k] = p[j];
+            }
+            let (a, b) = if offset >= 0 {
+                (i, i + offset as usize)
+            } else {
+                (i + (-offset) as usize, i)
+            };
+            s[d1] = a;
+            s[d2] = b;
+        });
+        Ok(record(
+            "DiagonalBackward0",
+            out,
+            &[self],
+            |_, _| {},
+            move |a| grads([Some(super::index::put_add(a.grad, &in_shape, map.clone()))]),
+        ))
+    }
+
+    /// `torch.diag`: a 1-d tensor becomes a square matrix with it on diagonal `offset`; a 2-d
+    /// tensor gives its diagonal `offset`. Panics on other ranks; see [`Tensor::try_diag`].
+    ///
+    /// ```
+    /// let d = ferrograd::Tensor::new([1.0, 2.0]).diag(0);
+    /// assert_eq!(d.to_vec::<f32>(), vec![1.0, 0.0, 0.0, 2.0]);
+    /// ```
+    pub fn diag(&self, offset: isize) -> Tensor {
+        crate::unwrap(self.try_diag(offset))
+    }
+
+    /// Fallible [`Tensor::diag`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::ones(&[2, 2, 2]).try_diag(0).is_err());
+    /// ```
+    pub fn try_diag(&self, offset: isize) -> Result<Tensor> {
+        match self.dim() {
+            1 => {
+                let n = self.shape()[0] + offset.unsigned_abs();
+                let map: super::index::IndexMap = std::sync::Arc::new(move |p, s| {
+                    let i = p[0];
+                    if offset >= 0 {
+                        s[0] = i;
+                        s[1] = i + offset as usize;
+                    } else {
+                        s[0] = i + (-offset) as usize;
+                        s[1] = i;
+                    }
+                });
+                Ok(super::index::put_add(self, &[n, n], map))
+            }
+            2 => self.try_diagonal(offset, 0, 1),
+            d => Err(Error::invalid(
+                "diag",
+                format!("diag(): Supports 1D or 2D tensors. Got {d}D"),
+            )),
+        }
+    }
+
+    /// Sum of the main diagonal of a 2-d tensor (`torch.trace`).
+    /// Panics on other ranks; see [`Tensor::try_trace`].
+    ///
+    /// ```
+    /// assert_eq!(ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]).trace().item(), 5.0);
+    /// ```
+    pub fn trace(&self) -> Tensor {
+        crate::unwrap(self.try_trace())
+    }
+
+    /// Fallible [`Tensor::trace`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::ones(&[2]).try_trace().is_err());
+    /// ```
+    pub fn try_trace(&self) -> Result<Tensor> {
+        if self.dim() != 2 {
+            return Err(Error::invalid(
+                "trace",
+                format!(
+                    "trace: expected a matrix, but got tensor with dim {}",
+                    self.dim()
+                ),
+            ));
+        }
+        Ok(self.try_diagonal(0, 0, 1)?.sum())
+    }
+
+    /// The lower triangle (on and below diagonal `k`) of the last two dimensions, zeros
+    /// elsewhere. Panics below 2 dimensions; see [`Tensor::try_tril`].
+    ///
+    /// ```
+    /// let t = ferrograd::Tensor::ones(&[2, 2]).tril(0);
+    /// assert_eq!(t.to_vec::<f32>(), vec![1.0, 0.0, 1.0, 1.0]);
+    /// ```
+    pub fn tril(&self, k: isize) -> Tensor {
+        crate::unwrap(self.try_tril(k))
+    }
+
+    /// Fallible [`Tensor::tril`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::ones(&[2]).try_tril(0).is_err());
+    /// ```
+    pub fn try_tril(&self, k: isize) -> Result<Tensor> {
+        self.triangle("tril", k, |r, c, k| c - r > k)
+    }
+
+    /// The upper triangle (on and above diagonal `k`) of the last two dimensions.
+    /// Panics below 2 dimensions; see [`Tensor::try_triu`].
+    ///
+    /// ```
+    /// let t = ferrograd::Tensor::ones(&[2, 2]).triu(1);
+    /// assert_eq!(t.to_vec::<f32>(), vec![0.0, 1.0, 0.0, 0.0]);
+    /// ```
+    pub fn triu(&self, k: isize) -> Tensor {
+        crate::unwrap(self.try_triu(k))
+    }
+
+    /// Fallible [`Tensor::triu`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::ones(&[2]).try_triu(0).is_err());
+    /// ```
+    pub fn try_triu(&self, k: isize) -> Result<Tensor> {
+        self.triangle("triu", k, |r, c, k| c - r < k)
+    }
+
+    fn triangle(
+        &self,
+        op: &'static str,
+        k: isize,
+        zero: impl Fn(isize, isize, isize) -> bool,
+    ) -> Result<Tensor> {
+        if self.dim() < 2 {
+            return Err(Error::invalid(
+                op,
+                format!(
+                    "{op}: input tensor must have at least 2 dimensions, got {:?}",
+                    self.shape()
+                ),
+            ));
+        }
+        let (r, c) = (self.shape()[self.dim() - 2], self.shape()[self.dim() - 1]);
+        let mask: Vec<bool> = (0..r * c)
+            .map(|i| zero((i / c) as isize, (i % c) as isize, k))
+            .collect();
+        let mask = Tensor::from_data(mask, crate::DType::Bool).try_reshape(&[r, c])?;
+        self.try_masked_fill(&mask, 0.0)
+    }
+
+    /// Inverse of a (batch of) square matrices (`torch.linalg.inv`); singular matrices give
+    /// infinities/NaN. Panics on non-square input; see [`Tensor::try_inv`].
+    ///
+    /// ```
+    /// let a = ferrograd::Tensor::new([[2.0, 0.0], [0.0, 4.0]]);
+    /// assert_eq!(a.inv().to_vec::<f32>(), vec![0.5, 0.0, 0.0, 0.25]);
+    /// ```
+    pub fn inv(&self) -> Tensor {
+        crate::unwrap(self.try_inv())
+    }
+
+    /// Fallible [`Tensor::inv`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::ones(&[2, 3]).try_inv().is_err());
+    /// ```
+    pub fn try_inv(&self) -> Result<Tensor> {
+        let n = check_square("inv", self)?;
+        let batch = self.numel() / (n * n).max(1);
+        let eye: Vec<f64> = (0..batch * n * n)
+            .map(|i| ((i % (n * n)) / n == i % n) as u8 as f64)
+            .collect();
+        let x = kernels::lu_solve(&self.values_f64(), &eye, batch, n, n);
+        let out = Tensor::from_buffer(
+            crate::storage::Buffer::from_f64s(self.dtype(), x.into_iter()),
+            self.shape(),
+        );
+        Ok(record(
+            "LinalgInvExBackward0",
+            out,
+            &[self],
+            |_, s| s.save_output(),
+            |a| {
+                // PyTorch: -inv^T @ grad @ inv^T
+                let yt = a.saved[0].m_t();
+                grads([Some(-&yt.matmul(a.grad).matmul(&yt))])
+            },
+        ))
+    }
+
+    /// Determinant of a (batch of) square matrices (`torch.linalg.det`); its gradient is
+    /// `grad * det * inv(A)^T` (undefined at singular matrices). Panics on non-square input; see
+    /// [`Tensor::try_det`].
+    ///
+    /// ```
+    /// assert_eq!(ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]).det().item(), -2.0);
+    /// ```
+    pub fn det(&self) -> Tensor {
+        crate::unwrap(self.try_det())
+    }
+
+    /// Fallible [`Tensor::det`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::ones(&[3]).try_det().is_err());
+    /// ```
+    pub fn try_det(&self) -> Result<Tensor> {
+        let n = check_square("det", self)?;
+        let batch = self.numel() / (n * n).max(1);
+        let d = kernels::lu_det(&self.values_f64(), batch, n);
+        let out = Tensor::from_buffer(
+            crate::storage::Buffer::from_f64s(self.dtype(), d.into_iter()),
+            &self.shape()[..self.dim() - 2],
+        );
+        Ok(record(
+            "LinalgDetBackward0",
+            out,
+            &[self],
+            |_, s| {
+                s.save(self);
+                s.save_output();
+            },
+            |a| {
+                let (x, y) = (&a.saved[0], &a.saved[1]);
+                let scale = (a.grad * y).unsqueeze(-1).unsqueeze(-1);
+                grads([Some(&scale * &x.inv().m_t())])
+            },
+        ))
+    }
+
+    /// The solution `X` of `self @ X = b` (`torch.linalg.solve`): `self` is `[..., n, n]`, `b`
+    /// is `[..., n, k]` or `[..., n]` (a vector), batch dimensions broadcast. Panics on
+    /// mismatched shapes; see [`Tensor::try_solve`].
+    ///
+    /// ```
+    /// let a = ferrograd::Tensor::new([[2.0, 0.0], [0.0, 4.0]]);
+    /// let x = a.solve(&ferrograd::Tensor::new([2.0, 2.0]));
+    /// assert_eq!(x.to_vec::<f32>(), vec![1.0, 0.5]);
+    /// ```
+    pub fn solve(&self, b: &Tensor) -> Tensor {
+        crate::unwrap(self.try_solve(b))
+    }
+
+    /// Fallible [`Tensor::solve`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::ones(&[2, 2]).try_solve(&ferrograd::Tensor::ones(&[3])).is_err());
+    /// ```
+    pub fn try_solve(&self, b: &Tensor) -> Result<Tensor> {
+        let n = check_square("solve", self)?;
+        let vector = b.dim() == 1 || (b.dim() == self.dim() - 1 && b.shape()[b.dim() - 1] == n);
+        let bm = if vector {
+            b.try_unsqueeze(-1)?
+        } else {
+            b.clone()
+        };
+        if bm.dim() < 2 || bm.shape()[bm.dim() - 2] != n {
+            return Err(Error::invalid(
+                "solve",
+                format!(
+                    "Incompatible shapes of A and B for the equation AX = B ({:?} and {:?})",
+                    self.shape(),
+                    b.shape()
+                ),
+            ));
+        }
+        let k = bm.shape()[bm.dim() - 1];
+        let batch = broadcast_shapes(&self.shape()[..self.dim() - 2], &bm.shape()[..bm.dim() - 2])
+            .ok_or_else(|| {
+                Error::invalid(
+                    "solve",
+                    format!(
+                        "batch dimensions of A {:?} and B {:?} do not broadcast",
+                        self.shape(),
+                        b.shape()
+                    ),
+                )
+            })?;
+        let dtype = self.dtype().promote(b.dtype());
+        let mut sa: Shape = batch.clone();
+        sa.extend([n, n]);
+        let mut sb: Shape = batch.clone();
+        sb.extend([n, k]);
+        let (a, bb) = (
+            self.try_expand(&sa)?.to_dtype(dtype),
+            bm.try_expand(&sb)?.to_dtype(dtype),
+        );
+        let count = batch.iter().product::<usize>();
+        let x = kernels::lu_solve(&a.values_f64(), &bb.values_f64(), count, n, k);
+        let out = Tensor::from_buffer(crate::storage::Buffer::from_f64s(dtype, x.into_iter()), &sb);
+        let out = record(
+            "LinalgSolveExBackward0",
+            out,
+            &[&a, &bb],
+            |_, s| {
+                s.save(&a);
+                s.save_output();
+            },
+            |args| {
+                // gB = solve(A^T, grad); gA = -gB @ X^T
+                let (a, x) = (&args.saved[0], &args.saved[1]);
+                let gb = a.m_t().solve(args.grad);
+                let ga = args.needs(0).then(|| -&gb.matmul(&x.m_t()));
+                grads([ga, args.needs(1).then_some(gb)])
+            },
+        );
+        if vector {
+            out.try_squeeze(-1)
+        } else {
+            Ok(out)
+        }
+    }
+}
+
+impl Tensor {
+    /// Einstein summation (`torch.einsum`): `"ij,jk->ik"`, `"bij,bjk->bik"`, `"i,j->ij"`,
+    /// `"ii->"`, `"ij->ji"`, `"...ij,...jk->...ik"`; without `->` the output is the letters
+    /// used once, sorted. Size-1 dimensions broadcast. Panics on a malformed equation or
+    /// mismatched sizes; see [`Tensor::try_einsum`].
+    ///
+    /// ```
+    /// use ferrograd::Tensor;
+    /// let a = Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
+    /// assert_eq!(Tensor::einsum("ij,jk->ik", &[&a, &a]).to_vec::<f32>(), a.mm(&a).to_vec::<f32>());
+    /// assert_eq!(Tensor::einsum("ii", &[&a]).item(), 5.0);
+    /// ```
+    pub fn einsum<T: Borrow<Tensor>>(equation: &str, operands: &[T]) -> Tensor {
+        crate::unwrap(Tensor::try_einsum(equation, operands))
+    }
+
+    /// Fallible [`Tensor::einsum`].
+    ///
+    /// ```
+    /// use ferrograd::Tensor;
+    /// let e = Tensor::try_einsum("ij,jk->ik", &[Tensor::ones(&[2, 3]), Tensor::ones(&[2, 3])]).unwrap_err();
+    /// assert!(e.to_string().contains("subscript j has size 3"));
+    /// ```
+    pub fn try_einsum<T: Borrow<Tensor>>(equation: &str, operands: &[T]) -> Result<Tensor> {
+        let ops: Vec<&Tensor> = operands.iter().map(|t| t.borrow()).collect();
+        let eq: String = equation.chars().filter(|c| !c.is_whitespace()).collect();
+        let (lhs, rhs) = match eq.split_once("->") {
+            Some((l, r)) => (l.to_string(), Some(r.to_string())),
+            None => (eq.clone(), None),
+        };
+        let terms: Vec<&str> = lhs.split(',').collect();
+        let bad = |msg: String| Error::invalid("einsum", msg);
+        if terms.len() != ops.len() {
+            return Err(bad(format!(
+                "{} operands were given but the equation \"{equation}\" names {}",
+                ops.len(),
+                terms.len()
+            )));
+        }
+        // Ellipsis dimensions get placeholder subscripts, right-aligned across operands.
+        let ell =
+            |term: &str, ndim: usize| -> Result<Vec<char>> {
+                let letters: Vec<char> = term.replace("...", "").chars().collect();
+                if let Some(c) = letters.iter().find(|c| !c.is_ascii_alphabetic()) {
+                    return Err(bad(format!("invalid subscript '{c}' in \"{equation}\"")));
+                }
+                if term.contains("...") {
+                    let extra = ndim.checked_sub(letters.len()).ok_or_else(|| {
+                        bad(format!(
+                            "operand with subscripts \"{term}\" has only {ndim} dimensions"
+                        ))
+                    })?;
+                    let (before, after) = term.split_once("...").expect("contains ...");
+                    Ok(before
+                        .chars()
+                        .chain((0..extra).map(|i| {
+                            char::from_u32(0x100 + (64 - extra + i) as u32).expect("valid")
+                        }))
+                        .chain(after.chars())
+                        .collect())
+                } else {
+                    Ok(letters)
+                }
+            };
+        let mut subs: Vec<Vec<char>> = Vec::with_capacity(ops.len());
+        for (t, op) in terms.iter().zip(&ops) {
+            let s = ell(t, op.dim())?;
+            if s.len() != op.dim() {
+                return Err(bad(format!(
+                    "the number of subscripts in \"{t}\" ({}) does not match the number of dimensions ({}) of operand {:?}",
+                    s.len(),
+                    op.dim(),
+                    op.shape()
+                )));
+            }
+            subs.push(s);
+        }
+        let ellipsis: Vec<char> = {
+            let mut e: Vec<char> = subs
+                .iter()
+                .flatten()
+                .filter(|c| !c.is_ascii())
+                .copied()
+                .collect();
+            e.sort();
+            e.dedup();
+            e
+        };
+        let out: Vec<char> = match &rhs {
+            Some(r) => {
+                let mut o: Vec<char> = Vec::new();
+                let (before, after) = r.split_once("...").unwrap_or((r.as_str(), ""));
+                o.extend(before.chars());
+                if r.contains("...") {
+                    o.extend(ellipsis.iter());
+                }
+                o.extend(after.chars());
+                for (i, c) in o.iter().enumerate() {
+                    if o[..i].contains(c) {
+                        return Err(bad(format!("output subscript {c} appears more than once")));
+                    }
+                    if !subs.iter().flatten().any(|x| x == c) {
+                        return Err(bad(format!(
+                            "output subscript {c} does not appear in the inputs"
+                        )));
+                    }
+                }
+                o
+            }
+            None => {
+                let mut once: Vec<char> = subs
+                    .iter()
+                    .flatten()
+                    .filter(|c| {
+                        c.is_ascii() && subs.iter().flatten().filter(|x| x == c).count() == 1
+                    })
+                    .copied()
+                    .collect();
+                once.sort();
+                ellipsis.iter().copied().chain(once).collect()
+            }
+        };
+        // Letters repeated within one operand: take their diagonal.
+        let mut tensors: Vec<Tensor> = Vec::with_capacity(ops.len());
+        for (op, s) in ops.iter().zip(subs.iter_mut()) {
+            let mut t = (*op).clone();
+            while let Some((i, j)) =
+                (0..s.len()).find_map(|i| (i + 1..s.len()).find(|&j| s[j] == s[i]).map(|j| (i, j)))
+            {
+                t = t.try_diagonal(0, i as isize, j as isize)?;
+                let c = s[i];
+                s.remove(j);
+                s.remove(i);
+                s.push(c);
+            }
+            tensors.push(t);
+        }
+        // One letter order: the output's, then the contracted ones.
+        let mut order = out.clone();
+        for c in subs.iter().flatten() {
+            if !order.contains(c) {
+                order.push(*c);
+            }
+        }
+        let mut sizes: Vec<usize> = vec![1; order.len()];
+        for (t, s) in tensors.iter().zip(&subs) {
+            for (k, c) in s.iter().enumerate() {
+                let pos = order.iter().position(|x| x == c).expect("in order");
+                let n = t.shape()[k];
+                if sizes[pos] != 1 && n != 1 && sizes[pos] != n {
+                    return Err(bad(format!(
+                        "subscript {c} has size {n} for operand {:?} which does not broadcast with previously seen size {}",
+                        t.shape(),
+                        sizes[pos]
+                    )));
+                }
+                sizes[pos] = sizes[pos].max(n);
+            }
+        }
+        let mut product: Option<Tensor> = None;
+        for (t, s) in tensors.iter().zip(&subs) {
+            let perm: Vec<isize> = order
+                .iter()
+                .filter_map(|c| s.iter().position(|x| x == c).map(|p| p as isize))
+                .collect();
+            let t = t.try_permute(&perm)?;
+            // The permuted dims follow `order`; letters this operand lacks become size 1.
+            let mut dims = t.shape().iter();
+            let shape: Shape = order
+                .iter()
+                .map(|c| {
+                    if s.contains(c) {
+                        *dims.next().expect("one dim per letter")
+                    } else {
+                        1
+                    }
+                })
+                .collect();
+            let t = t.try_reshape(&shape)?;
+            product = Some(match product {
+                None => t,
+                Some(p) => p.try_mul(&t)?,
+            });
+        }
+        let product = product.ok_or_else(|| bad("einsum needs at least one operand".into()))?;
+        let contracted: Vec<isize> = (out.len()..order.len()).map(|d| d as isize).collect();
+        let result = if contracted.is_empty() {
+            product
+        } else {
+            product.try_sum_dims(&contracted, false)?
+        };
+        // Broadcast size-1 output dimensions to the size other operands gave them.
+        let target: Shape = sizes[..out.len()].iter().copied().collect();
+        if result.shape() != target.as_slice() {
+            result.try_expand(&target)
+        } else {
+            Ok(result)
+        }
+    }
 }
