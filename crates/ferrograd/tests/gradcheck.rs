@@ -1349,7 +1349,7 @@ fn more_linear_algebra_to_second_order() {
         spec("det", |x| conditioned(&x[0]).det(), sq(), Any, 2),
         spec(
             "det 3 by 3 product",
-            |x| (&conditioned(&x[0]).det() * &conditioned(&x[0]).inv().det()),
+            |x| &conditioned(&x[0]).det() * &conditioned(&x[0]).inv().det(),
             vec![vec![s(&[3, 3])]],
             Any,
             2,
