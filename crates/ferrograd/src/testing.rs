@@ -15,7 +15,7 @@ use rand_distr::{Distribution, StandardNormal};
 ///
 /// ```
 /// let o = ferrograd::testing::GradcheckOptions::default();
-/// assert_eq!((o.eps, o.atol, o.rtol), (1e-6, 1e-5, 1e-3));
+/// assert_eq!((o.eps, o.atol, o.rtol, o.fast_mode), (1e-6, 1e-5, 1e-3, false));
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct GradcheckOptions {
@@ -25,7 +25,14 @@ pub struct GradcheckOptions {
     pub atol: f64,
     /// Relative tolerance (of the numerical value).
     pub rtol: f64,
+    /// Compare random projections `v^T J u` instead of whole Jacobians (PyTorch's
+    /// `fast_mode`). Also used automatically when a Jacobian has more than
+    /// [`FAST_MODE_ENTRIES`] entries.
+    pub fast_mode: bool,
 }
+
+/// Jacobians larger than this are checked through random projections.
+pub const FAST_MODE_ENTRIES: usize = 1 << 16;
 
 impl Default for GradcheckOptions {
     fn default() -> Self {
@@ -33,6 +40,7 @@ impl Default for GradcheckOptions {
             eps: 1e-6,
             atol: 1e-5,
             rtol: 1e-3,
+            fast_mode: false,
         }
     }
 }
@@ -42,8 +50,9 @@ pub type TestFn<'a> = dyn Fn(&[Tensor]) -> Vec<Tensor> + 'a;
 
 /// Checks first derivatives of `f` at `inputs` (which should be `f64` and require grad)
 /// against central differences with the default tolerances. Also checks that every gradient
-/// has its input's shape and dtype, that a zero output gradient gives zero input gradients, and
-/// that running backward twice gives bitwise the same result.
+/// has its input's shape and dtype, that backward is linear in the output gradient, that a zero
+/// output gradient gives zero input gradients, and that running backward twice gives bitwise
+/// the same result.
 ///
 /// ```
 /// use ferrograd::{testing, DType, Tensor};
@@ -175,31 +184,7 @@ fn check_first(f: &TestFn, inputs: &[Tensor], o: GradcheckOptions) -> Result<()>
     let sizes: Vec<usize> = outputs.iter().map(|t| t.numel()).collect();
     let m: usize = sizes.iter().sum();
 
-    // Numerical Jacobian, one column block per input element.
-    let mut numerical: Vec<Vec<Vec<f64>>> = Vec::new(); // [input][element][output element]
-    for (i, x) in inputs.iter().enumerate() {
-        let base = x.values_f64();
-        let mut cols = Vec::with_capacity(base.len());
-        for j in 0..base.len() {
-            let eval = |delta: f64| {
-                let mut v = base.clone();
-                v[j] += delta;
-                let mut xs = inputs.to_vec();
-                xs[i] = leaf_like(v, x);
-                flat_outputs(f, &xs)
-            };
-            let (plus, minus) = (eval(o.eps), eval(-o.eps));
-            cols.push(
-                plus.iter()
-                    .zip(&minus)
-                    .map(|(p, q)| (p - q) / (2.0 * o.eps))
-                    .collect::<Vec<f64>>(),
-            );
-        }
-        numerical.push(cols);
-    }
-
-    // Analytical Jacobian, one row per output element (a backward with a one-hot gradient).
+    let n_in: usize = inputs.iter().map(|x| x.numel()).sum();
     let differentiable: Vec<bool> = outputs.iter().map(|t| t.requires_grad()).collect();
     let vjp = |cotangents: Vec<Tensor>| -> Result<Vec<Tensor>> {
         let (outs, vs): (Vec<Tensor>, Vec<Tensor>) = outputs
@@ -227,45 +212,34 @@ fn check_first(f: &TestFn, inputs: &[Tensor], o: GradcheckOptions) -> Result<()>
             .map(|(g, x)| g.unwrap_or_else(|| x.zeros_like()))
             .collect())
     };
-    let one_hot = |k: usize, e: usize| -> Vec<Tensor> {
-        outputs
-            .iter()
-            .enumerate()
-            .map(|(q, t)| {
-                let mut v = vec![0.0; t.numel()];
-                if q == k {
-                    v[e] = 1.0;
-                }
-                Tensor::from_vec(v, t.shape()).to_dtype(t.dtype())
-            })
-            .collect()
-    };
-    let mut row = 0;
-    for (k, &size) in sizes.iter().enumerate() {
-        for e in 0..size {
-            let grads = vjp(one_hot(k, e))?;
-            for (i, (g, x)) in grads.iter().zip(inputs).enumerate() {
-                if g.shape() != x.shape() || g.dtype() != x.dtype() {
-                    return Err(fail(format!(
-                        "gradient of input {i} has shape {:?} and dtype {}, but the input has shape {:?} and dtype {}",
-                        g.shape(), g.dtype(), x.shape(), x.dtype()
-                    )));
-                }
-                for (j, a) in g.values_f64().into_iter().enumerate() {
-                    let n = numerical[i][j][row];
-                    // Written so that a NaN on either side fails the check.
-                    let close = (a - n).abs() <= o.atol + o.rtol * n.abs();
-                    if !close {
-                        return Err(fail(format!(
-                            "Jacobian mismatch for output {k} with respect to input {i}: d out[{e}] / d in[{j}]: numerical {n} vs analytical {a}"
-                        )));
-                    }
-                }
+    let close = |a: f64, n: f64| (a - n).abs() <= o.atol + o.rtol * n.abs();
+    if o.fast_mode || m * n_in > FAST_MODE_ENTRIES {
+        check_projections(f, inputs, &outputs, &vjp, o)?;
+    } else {
+        check_jacobian(f, inputs, &outputs, &sizes, &vjp, o)?;
+    }
+
+    // Backward is linear in the output gradient: vjp(a u + w) = a vjp(u) + vjp(w).
+    let mut rng = StdRng::seed_from_u64(m as u64 + 5);
+    let u: Vec<Tensor> = outputs.iter().map(|t| random_like(t, &mut rng)).collect();
+    let w: Vec<Tensor> = outputs.iter().map(|t| random_like(t, &mut rng)).collect();
+    let a = 1.7;
+    let mixed: Vec<Tensor> = u
+        .iter()
+        .zip(&w)
+        .map(|(u, w)| &u.mul_scalar(a) + w)
+        .collect();
+    let (gu, gw, gm) = (vjp(u)?, vjp(w)?, vjp(mixed)?);
+    for (i, ((gu, gw), gm)) in gu.iter().zip(&gw).zip(&gm).enumerate() {
+        let expected = (&gu.mul_scalar(a) + gw).values_f64();
+        for (e, got) in expected.iter().zip(gm.values_f64()) {
+            if !close(got, *e) {
+                return Err(fail(format!(
+                    "backward is not linear in the output gradient for input {i}: {got} vs {e}"
+                )));
             }
-            row += 1;
         }
     }
-    debug_assert_eq!(row, m);
 
     // A zero output gradient gives zero input gradients; backward is deterministic.
     let zeros: Vec<Tensor> = outputs.iter().map(|t| t.zeros_like()).collect();
@@ -285,6 +259,135 @@ fn check_first(f: &TestFn, inputs: &[Tensor], o: GradcheckOptions) -> Result<()>
         if a.iter().zip(&b).any(|(p, q)| p.to_bits() != q.to_bits()) {
             return Err(fail(format!("backward is not deterministic for input {i}")));
         }
+    }
+    Ok(())
+}
+
+type Vjp<'a> = dyn Fn(Vec<Tensor>) -> Result<Vec<Tensor>> + 'a;
+
+/// All outputs flattened, for inputs with one replaced.
+fn perturbed(f: &TestFn, inputs: &[Tensor], i: usize, values: Vec<f64>) -> Vec<f64> {
+    let mut xs = inputs.to_vec();
+    xs[i] = leaf_like(values, &inputs[i]);
+    flat_outputs(f, &xs)
+}
+
+/// Element by element: numerical columns by central differences, analytical rows by one-hot
+/// vector-Jacobian products.
+fn check_jacobian(
+    f: &TestFn,
+    inputs: &[Tensor],
+    outputs: &[Tensor],
+    sizes: &[usize],
+    vjp: &Vjp,
+    o: GradcheckOptions,
+) -> Result<()> {
+    let mut numerical: Vec<Vec<Vec<f64>>> = Vec::new(); // [input][element][output element]
+    for (i, x) in inputs.iter().enumerate() {
+        let base = x.values_f64();
+        let mut cols = Vec::with_capacity(base.len());
+        for j in 0..base.len() {
+            let eval = |delta: f64| {
+                let mut v = base.clone();
+                v[j] += delta;
+                perturbed(f, inputs, i, v)
+            };
+            let (plus, minus) = (eval(o.eps), eval(-o.eps));
+            cols.push(
+                plus.iter()
+                    .zip(&minus)
+                    .map(|(p, q)| (p - q) / (2.0 * o.eps))
+                    .collect::<Vec<f64>>(),
+            );
+        }
+        numerical.push(cols);
+    }
+    let one_hot = |k: usize, e: usize| -> Vec<Tensor> {
+        outputs
+            .iter()
+            .enumerate()
+            .map(|(q, t)| {
+                let mut v = vec![0.0; t.numel()];
+                if q == k {
+                    v[e] = 1.0;
+                }
+                Tensor::from_vec(v, t.shape()).to_dtype(t.dtype())
+            })
+            .collect()
+    };
+    let mut row = 0;
+    for (k, &size) in sizes.iter().enumerate() {
+        for e in 0..size {
+            let grads = vjp(one_hot(k, e))?;
+            for (i, (g, x)) in grads.iter().zip(inputs).enumerate() {
+                check_meta(i, g, x)?;
+                for (j, a) in g.values_f64().into_iter().enumerate() {
+                    let n = numerical[i][j][row];
+                    // Written so that a NaN on either side fails the check.
+                    let close = (a - n).abs() <= o.atol + o.rtol * n.abs();
+                    if !close {
+                        return Err(fail(format!(
+                            "Jacobian mismatch for output {k} with respect to input {i}: d out[{e}] / d in[{j}]: numerical {n} vs analytical {a}"
+                        )));
+                    }
+                }
+            }
+            row += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Random projections: `v^T J u` from one vector-Jacobian product against the directional
+/// central difference along `u`, for a few random `u` (per input) and `v`.
+fn check_projections(
+    f: &TestFn,
+    inputs: &[Tensor],
+    outputs: &[Tensor],
+    vjp: &Vjp,
+    o: GradcheckOptions,
+) -> Result<()> {
+    let mut rng = StdRng::seed_from_u64(0x5eed);
+    for trial in 0..3 {
+        let v: Vec<Tensor> = outputs.iter().map(|t| random_like(t, &mut rng)).collect();
+        let vflat: Vec<f64> = v.iter().flat_map(|t| t.values_f64()).collect();
+        let grads = vjp(v)?;
+        for (i, (g, x)) in grads.iter().zip(inputs).enumerate() {
+            check_meta(i, g, x)?;
+            let u = random_like(x, &mut rng).values_f64();
+            let analytical: f64 = g.values_f64().iter().zip(&u).map(|(a, b)| a * b).sum();
+            let base = x.values_f64();
+            let eval = |s: f64| {
+                let shifted: Vec<f64> = base.iter().zip(&u).map(|(b, d)| b + s * d).collect();
+                perturbed(f, inputs, i, shifted)
+            };
+            let (plus, minus) = (eval(o.eps), eval(-o.eps));
+            let numerical: f64 = plus
+                .iter()
+                .zip(&minus)
+                .zip(&vflat)
+                .map(|((p, q), w)| (p - q) / (2.0 * o.eps) * w)
+                .sum();
+            let close = (analytical - numerical).abs() <= o.atol + o.rtol * numerical.abs();
+            if !close {
+                return Err(fail(format!(
+                    "projection {trial} of the Jacobian with respect to input {i}: numerical v^T J u = {numerical} vs analytical {analytical}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_meta(i: usize, g: &Tensor, x: &Tensor) -> Result<()> {
+    if g.shape() != x.shape() || g.dtype() != x.dtype() {
+        return Err(fail(format!(
+            "gradient of input {i} has shape {:?} and dtype {}, but the input has shape {:?} and dtype {}",
+            g.shape(),
+            g.dtype(),
+            x.shape(),
+            x.dtype()
+        )));
     }
     Ok(())
 }

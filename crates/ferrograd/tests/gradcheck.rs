@@ -1453,3 +1453,29 @@ fn linear_algebra_values() {
     );
     assert_eq!(e.item(), 11.0);
 }
+
+#[test]
+fn gradcheck_catches_a_wrong_gradient_in_both_modes() {
+    use ferrograd::testing::{check_grads, gradcheck, GradcheckOptions};
+    // `x.detach() * x` hides one path from autograd: the analytical gradient is x, the true
+    // one 2x. Both the element-wise and the projection mode must notice.
+    let x = Tensor::from_data([0.5, -1.0, 2.0], DType::F64).requires_grad_(true);
+    let wrong = |xs: &[Tensor]| vec![&xs[0].detach() * &xs[0]];
+    assert!(gradcheck(&wrong, &[x.clone()]).is_err());
+    let fast = GradcheckOptions {
+        fast_mode: true,
+        ..Default::default()
+    };
+    assert!(check_grads(&wrong, &[x.clone()], 1, fast).is_err());
+    assert!(check_grads(&|xs| vec![&xs[0] * &xs[0]], &[x], 2, fast).is_ok());
+}
+
+#[test]
+fn large_jacobians_are_checked_by_projection() {
+    use ferrograd::testing::gradcheck;
+    // 40x40 @ 40x40: a 1600 x 3200 Jacobian, above the element-wise threshold.
+    let mut rng = StdRng::seed_from_u64(9);
+    let a = random_input(&s(&[40, 40]), Domain::Any, &mut rng);
+    let b = random_input(&s(&[40, 40]), Domain::Any, &mut rng);
+    gradcheck(&|xs| vec![xs[0].matmul(&xs[1]).tanh()], &[a, b]).unwrap();
+}
