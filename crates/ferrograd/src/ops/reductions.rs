@@ -552,7 +552,8 @@ impl Tensor {
     pub fn prod(&self) -> Tensor {
         let x = self.to_float();
         if x.numel() == 0 {
-            return Tensor::full_with(&[], 1.0, x.dtype());
+            // 1, still connected to the graph (with an empty gradient), as in PyTorch.
+            return x.sum().mul_scalar(0.0).add_scalar(1.0);
         }
         x.flatten(0, -1).cumprod(0).select(0, -1)
     }
@@ -579,9 +580,9 @@ impl Tensor {
         }
         let d = super::normalize_dim("prod", dim, x.dim())?;
         let out = if x.shape()[d] == 0 {
-            let mut shape = x.shape_vec();
-            shape[d] = 1;
-            Tensor::full_with(&shape, 1.0, x.dtype())
+            x.try_sum_dims(&[d as isize], true)?
+                .mul_scalar(0.0)
+                .add_scalar(1.0)
         } else {
             x.try_cumprod(d as isize)?
                 .try_narrow(d as isize, x.shape()[d] - 1, 1)?
