@@ -73,6 +73,9 @@ impl Layout {
 
     /// Row-major contiguous (offset may be non-zero); size-1 dims may have any stride.
     pub(crate) fn is_contiguous(&self) -> bool {
+        if self.numel() == 0 {
+            return true;
+        }
         let mut expected = 1usize;
         for i in (0..self.shape.len()).rev() {
             if self.shape[i] == 1 {
@@ -88,6 +91,10 @@ impl Layout {
 
     /// The storage range a contiguous layout reads, if it is contiguous.
     pub(crate) fn contiguous_range(&self) -> Option<std::ops::Range<usize>> {
+        if self.numel() == 0 {
+            // An empty view may point past the end of its (possibly empty) buffer.
+            return Some(0..0);
+        }
         if self.is_contiguous() {
             Some(self.offset..self.offset + self.numel())
         } else {
@@ -235,5 +242,14 @@ mod tests {
             Layout::contiguous(&[]).offsets().collect::<Vec<_>>(),
             vec![0]
         );
+    }
+
+    #[test]
+    fn empty_layouts_are_contiguous() {
+        assert!(Layout::contiguous(&[2, 0, 2]).is_contiguous());
+        assert!(Layout::contiguous(&[0, 3]).transpose(0, 1).is_contiguous());
+        let mut past_end = Layout::contiguous(&[0]);
+        past_end.offset = 7;
+        assert_eq!(past_end.contiguous_range(), Some(0..0));
     }
 }

@@ -782,7 +782,7 @@ impl Tensor {
     /// ```
     /// use ferrograd::Tensor;
     /// let e = Tensor::try_einsum("ij,jk->ik", &[Tensor::ones(&[2, 3]), Tensor::ones(&[2, 3])]).unwrap_err();
-    /// assert!(e.to_string().contains("subscript j has size 3"));
+    /// assert!(e.to_string().contains("subscript j has size 2"));
     /// ```
     pub fn try_einsum<T: Borrow<Tensor>>(equation: &str, operands: &[T]) -> Result<Tensor> {
         let ops: Vec<&Tensor> = operands.iter().map(|t| t.borrow()).collect();
@@ -905,6 +905,7 @@ impl Tensor {
                 order.push(*c);
             }
         }
+        // Each subscript's size: equal across operands, or 1 (broadcast); 0 stays 0.
         let mut sizes: Vec<usize> = vec![1; order.len()];
         for (t, s) in tensors.iter().zip(&subs) {
             for (k, c) in s.iter().enumerate() {
@@ -917,7 +918,9 @@ impl Tensor {
                         sizes[pos]
                     )));
                 }
-                sizes[pos] = sizes[pos].max(n);
+                if n != 1 {
+                    sizes[pos] = n;
+                }
             }
         }
         let mut product: Option<Tensor> = None;
