@@ -58,6 +58,19 @@ pub enum Error {
         /// Second shape.
         rhs: Vec<usize>,
     },
+    /// A tensor saved for backward was modified in place afterwards.
+    #[error("one of the variables needed for gradient computation has been modified by an inplace operation: {tensor}, is at version {version}; expected version {expected} instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with ferrograd::set_detect_anomaly(true).")]
+    ModifiedByInplace {
+        /// The tensor, as PyTorch describes it (`[torch.FloatTensor [3]], which is output 0 of ExpBackward0`).
+        tensor: String,
+        /// Its version now.
+        version: u64,
+        /// Its version when it was saved.
+        expected: u64,
+    },
+    /// An in-place operation on a leaf that requires grad, outside `no_grad`.
+    #[error("a leaf Variable that requires grad is being used in an in-place operation.")]
+    LeafInplace,
     /// Any other invalid argument: the operation's name and what is wrong, shapes included.
     #[error("{op}: {msg}")]
     Invalid {

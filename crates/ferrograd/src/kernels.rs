@@ -395,7 +395,7 @@ pub(crate) fn select_scatter(src: &Tensor, shape: &[usize], dim: usize, index: u
     let target = out.layout().select(dim, index);
     {
         let s = src.storage().read();
-        let mut o = out.storage().write();
+        let mut o = out.storage().write_untracked();
         write_buffer(&s, src.layout(), &mut o, &target);
     }
     out
@@ -577,7 +577,7 @@ pub(crate) fn put(
     });
     {
         let s = src.storage().read();
-        let mut o = out.storage().write();
+        let mut o = out.storage().write_untracked();
         match (&*s, &mut *o) {
             (Buffer::F32(s), Buffer::F32(d)) => put_slice(s, d, &pairs, accumulate, |a, b| a + b),
             (Buffer::F64(s), Buffer::F64(d)) => put_slice(s, d, &pairs, accumulate, |a, b| a + b),

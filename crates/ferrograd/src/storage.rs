@@ -192,7 +192,14 @@ impl Storage {
         self.buf.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    #[allow(dead_code)]
+    /// Write access for filling a tensor that nobody has seen yet (no version bump: building
+    /// an output is not an in-place modification).
+    pub(crate) fn write_untracked(&self) -> RwLockWriteGuard<'_, Buffer> {
+        self.buf.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How many in-place writes this storage has had (PyTorch's version counter, shared by
+    /// all views of the storage).
     pub(crate) fn version(&self) -> u64 {
         self.version.load(Ordering::Relaxed)
     }

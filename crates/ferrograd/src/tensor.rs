@@ -876,34 +876,6 @@ impl Tensor {
         }
     }
 
-    /// Sets every element to zero in place (no graph, like `x.grad.zero_()`).
-    ///
-    /// ```
-    /// let g = ferrograd::Tensor::ones(&[3]);
-    /// g.zero_();
-    /// assert_eq!(g.to_vec::<f32>(), vec![0.0; 3]);
-    /// ```
-    pub fn zero_(&self) -> Tensor {
-        self.fill_(0.0)
-    }
-
-    /// Sets every element to `value` in place (no graph).
-    ///
-    /// ```
-    /// let g = ferrograd::Tensor::zeros(&[2]);
-    /// g.fill_(4.0);
-    /// assert_eq!(g.to_vec::<f32>(), vec![4.0, 4.0]);
-    /// ```
-    pub fn fill_(&self, value: f64) -> Tensor {
-        let layout = &self.0.layout;
-        let mut buf = self.0.storage.write();
-        crate::storage::each_buffer!(&mut *buf, v => {
-            let value = Scalar::from_f64(value);
-            layout.offsets().for_each(|o| v[o] = value)
-        });
-        self.clone()
-    }
-
     /// Adds `other` (same shape and dtype, contiguous `self`) in place, outside the graph.
     pub(crate) fn accumulate_(&self, other: &Tensor) {
         debug_assert!(self.is_contiguous() && self.shape() == other.shape());

@@ -275,6 +275,9 @@ pub(crate) fn run(
     if (0..n).any(|i| needed[i] && graph.nodes[i].is_released()) {
         return Err(Error::BackwardTwice);
     }
+    for i in (0..n).filter(|&i| needed[i]) {
+        graph.nodes[i].check_versions()?;
+    }
 
     // Execution, newest node first among the ready ones.
     let _mode = crate::set_grad_enabled(create_graph);

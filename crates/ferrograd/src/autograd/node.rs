@@ -47,6 +47,8 @@ pub(crate) struct InputMeta {
 
 struct Saved {
     tensors: SmallVec<[Tensor; 2]>,
+    /// The storage version of each saved tensor when it was saved.
+    versions: SmallVec<[u64; 2]>,
     /// Which saved tensor is the node's own output (kept without `grad_fn`, to avoid a cycle).
     output_slot: Option<usize>,
     /// Set when saved tensors were freed (only nodes that saved something are ever released).
@@ -77,12 +79,14 @@ pub(crate) struct Saver<'a> {
 impl Saver<'_> {
     /// Saves an input (or any tensor computed in the forward).
     pub(crate) fn save(&mut self, t: &Tensor) {
+        self.saved.versions.push(t.storage().version());
         self.saved.tensors.push(t.clone());
     }
 
     /// Saves the node's output.
     pub(crate) fn save_output(&mut self) {
         self.saved.output_slot = Some(self.saved.tensors.len());
+        self.saved.versions.push(self.out.storage().version());
         self.saved.tensors.push(self.out.detach());
     }
 }
@@ -125,6 +129,7 @@ where
         out: &out,
         saved: Saved {
             tensors: SmallVec::new(),
+            versions: SmallVec::new(),
             output_slot: None,
             released: false,
         },
@@ -160,6 +165,37 @@ impl Node {
         self.saved().released
     }
 
+    /// Fails with PyTorch's message if a saved tensor was modified in place since it was saved.
+    pub(crate) fn check_versions(&self) -> Result<()> {
+        let s = self.saved();
+        for (k, (t, &v)) in s.tensors.iter().zip(&s.versions).enumerate() {
+            let now = t.storage().version();
+            if now != v {
+                let kind = match t.dtype() {
+                    DType::F32 => "torch.FloatTensor",
+                    DType::F64 => "torch.DoubleTensor",
+                    DType::I64 => "torch.LongTensor",
+                    DType::Bool => "torch.BoolTensor",
+                };
+                let producer = if s.output_slot == Some(k) {
+                    Some(self.name)
+                } else {
+                    t.0.grad_fn.as_ref().map(|f| f.name)
+                };
+                let mut tensor = format!("[{kind} {:?}]", t.shape());
+                if let Some(p) = producer {
+                    tensor.push_str(&format!(", which is output 0 of {p}"));
+                }
+                return Err(Error::ModifiedByInplace {
+                    tensor,
+                    version: now,
+                    expected: v,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Frees the saved tensors (after a backward without `retain_graph`).
     pub(crate) fn release(&self) {
         let mut s = self.saved();
@@ -189,6 +225,9 @@ impl Node {
             if s.released {
                 return Err(Error::BackwardTwice);
             }
+            drop(s);
+            self.check_versions()?;
+            let s = self.saved();
             let mut v = s.tensors.clone();
             if let (true, Some(slot)) = (create_graph, s.output_slot) {
                 let o = &v[slot];

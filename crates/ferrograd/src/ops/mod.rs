@@ -5,6 +5,7 @@
 mod compare;
 mod elementwise;
 pub(crate) mod index;
+mod inplace;
 mod linalg;
 pub mod nn;
 mod operators;

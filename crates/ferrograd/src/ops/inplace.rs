@@ -1,0 +1,328 @@
+//! In-place operations (`add_`, `sub_`, `mul_`, `div_`, `clamp_`, `copy_`, `fill_`, `zero_`, and
+//! `+=` and friends). They write through the tensor's layout into its storage, so views see the
+//! change, and bump the storage's version counter, so a backward that needs the old values fails
+//! with PyTorch's message instead of computing a wrong gradient.
+//!
+//! As in PyTorch, modifying a leaf that requires grad is an error outside `no_grad`. An
+//! optimizer step therefore looks like:
+//!
+//! ```
+//! use ferrograd::{no_grad, Tensor};
+//! let w = Tensor::new([1.0, 2.0]).requires_grad_(true);
+//! (&w * &w).sum().backward();
+//! {
+//!     let _g = no_grad();
+//!     w.sub_(&w.grad().unwrap().mul_scalar(0.1)); // SGD step
+//! }
+//! w.zero_grad();
+//! assert_eq!(w.to_vec::<f32>(), vec![0.8, 1.6]);
+//! ```
+//!
+//! An in-place op on a tensor that is part of a recorded graph (a non-leaf that requires grad,
+//! or with an operand that requires grad) is refused: rebasing history is not supported yet, so
+//! use the out-of-place form (`x = &x + &y`).
+
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::kernels;
+use crate::tensor::Tensor;
+use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
+
+impl Tensor {
+    /// Writes `compute()`'s result (broadcast to this tensor's shape, cast to its dtype) into
+    /// this tensor's storage, after the autograd checks.
+    fn assign_with(
+        &self,
+        op: &'static str,
+        other: Option<&Tensor>,
+        compute: impl FnOnce() -> Result<Tensor>,
+    ) -> Result<Tensor> {
+        if crate::is_grad_enabled() {
+            if self.requires_grad() && self.is_leaf() {
+                return Err(Error::LeafInplace);
+            }
+            if self.requires_grad() || other.is_some_and(|o| o.requires_grad()) {
+                return Err(Error::invalid(
+                    op,
+                    "in-place operations on tensors that are part of a recorded graph are not supported; use the out-of-place form or run it under no_grad",
+                ));
+            }
+        }
+        let value = crate::with_no_grad(compute)?;
+        if value.shape() != self.shape() {
+            return Err(Error::invalid(
+                op,
+                format!(
+                    "output with shape {:?} doesn't match the broadcast shape {:?}",
+                    self.shape(),
+                    value.shape()
+                ),
+            ));
+        }
+        if value.dtype().is_floating_point() && !self.dtype().is_floating_point() {
+            return Err(Error::invalid(
+                op,
+                format!(
+                    "result type {} can't be cast to the desired output type {}",
+                    value.dtype(),
+                    self.dtype()
+                ),
+            ));
+        }
+        let value = kernels::cast(&value, self.dtype());
+        {
+            let src = value.storage().read();
+            let mut dst = self.storage().write();
+            kernels::write_buffer(&src, value.layout(), &mut dst, self.layout());
+        }
+        Ok(self.clone())
+    }
+
+    /// `self += other` in place (broadcasting `other` to `self`). Panics on misuse; see
+    /// [`Tensor::try_add_`].
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::new([1.0, 2.0]);
+    /// x.add_(&ferrograd::Tensor::scalar(1.0));
+    /// assert_eq!(x.to_vec::<f32>(), vec![2.0, 3.0]);
+    /// ```
+    pub fn add_(&self, other: &Tensor) -> Tensor {
+        crate::unwrap(self.try_add_(other))
+    }
+
+    /// Fallible [`Tensor::add_`]; the tensor is unchanged on error.
+    ///
+    /// ```
+    /// let w = ferrograd::Tensor::new([1.0]).requires_grad_(true);
+    /// let e = w.try_add_(&ferrograd::Tensor::new([1.0])).unwrap_err();
+    /// assert_eq!(e.to_string(), "a leaf Variable that requires grad is being used in an in-place operation.");
+    /// ```
+    pub fn try_add_(&self, other: &Tensor) -> Result<Tensor> {
+        self.assign_with("add_", Some(other), || self.try_add(other))
+    }
+
+    /// `self -= other` in place. Panics on misuse; see [`Tensor::try_sub_`].
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::new([1.0, 2.0]);
+    /// x.sub_(&ferrograd::Tensor::new([1.0, 1.0]));
+    /// assert_eq!(x.to_vec::<f32>(), vec![0.0, 1.0]);
+    /// ```
+    pub fn sub_(&self, other: &Tensor) -> Tensor {
+        crate::unwrap(self.try_sub_(other))
+    }
+
+    /// Fallible [`Tensor::sub_`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::zeros(&[2]).try_sub_(&ferrograd::Tensor::zeros(&[3])).is_err());
+    /// ```
+    pub fn try_sub_(&self, other: &Tensor) -> Result<Tensor> {
+        self.assign_with("sub_", Some(other), || self.try_sub(other))
+    }
+
+    /// `self *= other` in place. Panics on misuse; see [`Tensor::try_mul_`].
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::new([1.0, 2.0]);
+    /// x.mul_(&ferrograd::Tensor::scalar(3.0));
+    /// assert_eq!(x.to_vec::<f32>(), vec![3.0, 6.0]);
+    /// ```
+    pub fn mul_(&self, other: &Tensor) -> Tensor {
+        crate::unwrap(self.try_mul_(other))
+    }
+
+    /// Fallible [`Tensor::mul_`].
+    ///
+    /// ```
+    /// let e = ferrograd::Tensor::zeros(&[2]).try_mul_(&ferrograd::Tensor::zeros(&[2, 2])).unwrap_err();
+    /// assert!(e.to_string().contains("output with shape [2] doesn't match the broadcast shape [2, 2]"));
+    /// ```
+    pub fn try_mul_(&self, other: &Tensor) -> Result<Tensor> {
+        self.assign_with("mul_", Some(other), || self.try_mul(other))
+    }
+
+    /// `self /= other` in place. Panics on misuse; see [`Tensor::try_div_`].
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::new([1.0, 2.0]);
+    /// x.div_(&ferrograd::Tensor::scalar(2.0));
+    /// assert_eq!(x.to_vec::<f32>(), vec![0.5, 1.0]);
+    /// ```
+    pub fn div_(&self, other: &Tensor) -> Tensor {
+        crate::unwrap(self.try_div_(other))
+    }
+
+    /// Fallible [`Tensor::div_`].
+    ///
+    /// ```
+    /// let e = ferrograd::Tensor::new([1, 2]).try_div_(&ferrograd::Tensor::new([2, 2])).unwrap_err();
+    /// assert!(e.to_string().contains("can't be cast"));
+    /// ```
+    pub fn try_div_(&self, other: &Tensor) -> Result<Tensor> {
+        self.assign_with("div_", Some(other), || {
+            if self.dtype().is_floating_point() || other.dtype().is_floating_point() {
+                self.try_div(other)
+            } else {
+                self.to_dtype(DType::F32).try_div(other)
+            }
+        })
+    }
+
+    /// `self += s` in place for a number `s`. Panics on misuse; see [`Tensor::try_add_scalar_`].
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::new([1.0]);
+    /// x.add_scalar_(0.5);
+    /// assert_eq!(x.to_vec::<f32>(), vec![1.5]);
+    /// ```
+    pub fn add_scalar_(&self, s: f64) -> Tensor {
+        crate::unwrap(self.try_add_scalar_(s))
+    }
+
+    /// Fallible [`Tensor::add_scalar_`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::new([1.0]).requires_grad_(true).try_add_scalar_(1.0).is_err());
+    /// ```
+    pub fn try_add_scalar_(&self, s: f64) -> Result<Tensor> {
+        self.assign_with("add_", None, || Ok(self.add_scalar(s)))
+    }
+
+    /// `self *= s` in place for a number `s`. Panics on misuse; see [`Tensor::try_mul_scalar_`].
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::new([1.5]);
+    /// x.mul_scalar_(2.0);
+    /// assert_eq!(x.to_vec::<f32>(), vec![3.0]);
+    /// ```
+    pub fn mul_scalar_(&self, s: f64) -> Tensor {
+        crate::unwrap(self.try_mul_scalar_(s))
+    }
+
+    /// Fallible [`Tensor::mul_scalar_`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::new([1.0]).requires_grad_(true).try_mul_scalar_(2.0).is_err());
+    /// ```
+    pub fn try_mul_scalar_(&self, s: f64) -> Result<Tensor> {
+        self.assign_with("mul_", None, || Ok(self.mul_scalar(s)))
+    }
+
+    /// Clamps in place to `[min, max]`. Panics on misuse; see [`Tensor::try_clamp_`].
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::new([-2.0, 2.0]);
+    /// x.clamp_(Some(-1.0), Some(1.0));
+    /// assert_eq!(x.to_vec::<f32>(), vec![-1.0, 1.0]);
+    /// ```
+    pub fn clamp_(&self, min: Option<f64>, max: Option<f64>) -> Tensor {
+        crate::unwrap(self.try_clamp_(min, max))
+    }
+
+    /// Fallible [`Tensor::clamp_`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::new([1.0]).requires_grad_(true).try_clamp_(None, Some(0.0)).is_err());
+    /// ```
+    pub fn try_clamp_(&self, min: Option<f64>, max: Option<f64>) -> Result<Tensor> {
+        self.assign_with("clamp_", None, || Ok(self.clamp(min, max)))
+    }
+
+    /// Copies `src` (broadcast to this shape, cast to this dtype) into this tensor. Panics on
+    /// misuse; see [`Tensor::try_copy_`].
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::zeros(&[2, 2]);
+    /// x.t().copy_(&ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]));
+    /// assert_eq!(x.to_vec::<f32>(), vec![1.0, 3.0, 2.0, 4.0]);
+    /// ```
+    pub fn copy_(&self, src: &Tensor) -> Tensor {
+        crate::unwrap(self.try_copy_(src))
+    }
+
+    /// Fallible [`Tensor::copy_`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::zeros(&[2]).try_copy_(&ferrograd::Tensor::zeros(&[3])).is_err());
+    /// ```
+    pub fn try_copy_(&self, src: &Tensor) -> Result<Tensor> {
+        self.assign_with("copy_", Some(src), || {
+            let v = src.try_expand(self.shape()).map_err(|_| {
+                Error::invalid(
+                    "copy_",
+                    format!(
+                        "The size of tensor a ({:?}) must match the size of tensor b ({:?})",
+                        self.shape(),
+                        src.shape()
+                    ),
+                )
+            })?;
+            Ok(kernels::cast(&v.detach(), self.dtype()))
+        })
+    }
+
+    /// Sets every element to `value` in place. Panics on a leaf that requires grad outside
+    /// `no_grad`; see [`Tensor::try_fill_`].
+    ///
+    /// ```
+    /// let g = ferrograd::Tensor::zeros(&[2]);
+    /// g.fill_(4.0);
+    /// assert_eq!(g.to_vec::<f32>(), vec![4.0, 4.0]);
+    /// ```
+    pub fn fill_(&self, value: f64) -> Tensor {
+        crate::unwrap(self.try_fill_(value))
+    }
+
+    /// Fallible [`Tensor::fill_`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::new([1.0]).requires_grad_(true).try_fill_(0.0).is_err());
+    /// ```
+    pub fn try_fill_(&self, value: f64) -> Result<Tensor> {
+        self.assign_with("fill_", None, || Ok(self.detach().full_like(value)))
+    }
+
+    /// Sets every element to zero in place (like `x.grad.zero_()`). Panics on a leaf that
+    /// requires grad outside `no_grad`; see [`Tensor::try_zero_`].
+    ///
+    /// ```
+    /// let g = ferrograd::Tensor::ones(&[3]);
+    /// g.zero_();
+    /// assert_eq!(g.to_vec::<f32>(), vec![0.0; 3]);
+    /// ```
+    pub fn zero_(&self) -> Tensor {
+        crate::unwrap(self.try_zero_())
+    }
+
+    /// Fallible [`Tensor::zero_`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::new([1.0]).requires_grad_(true).try_zero_().is_err());
+    /// ```
+    pub fn try_zero_(&self) -> Result<Tensor> {
+        self.try_fill_(0.0)
+    }
+}
+
+macro_rules! assign_op {
+    ($trait:ident, $method:ident, $call:ident, $scalar:expr) => {
+        impl $trait<&Tensor> for Tensor {
+            /// In place, as Python's augmented assignment on a tensor (panics on misuse).
+            fn $method(&mut self, rhs: &Tensor) {
+                Tensor::$call(self, rhs);
+            }
+        }
+        impl $trait<f64> for Tensor {
+            /// In place with a number (panics on misuse).
+            fn $method(&mut self, rhs: f64) {
+                let t = Tensor::full_with(&[], $scalar(rhs), self.dtype());
+                Tensor::$call(self, &t);
+            }
+        }
+    };
+}
+assign_op!(AddAssign, add_assign, add_, |v: f64| v);
+assign_op!(SubAssign, sub_assign, sub_, |v: f64| v);
+assign_op!(MulAssign, mul_assign, mul_, |v: f64| v);
+assign_op!(DivAssign, div_assign, div_, |v: f64| v);

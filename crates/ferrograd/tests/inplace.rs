@@ -1,0 +1,134 @@
+//! In-place ops: version counters, PyTorch's errors, SGD steps under no_grad, views.
+
+use ferrograd::{no_grad, Error, Tensor};
+
+#[test]
+fn sgd_steps_under_no_grad_minimize_a_quadratic() {
+    // Minimize sum((w - 3)^2) from w = 0 with lr 0.1: w_k = 3 (1 - 0.8^k).
+    let w = Tensor::new([0.0, 0.0]).requires_grad_(true);
+    for _ in 0..10 {
+        let loss = (&w - 3.0).pow(2.0).sum();
+        loss.backward();
+        {
+            let _g = no_grad();
+            w.sub_(&w.grad().unwrap().mul_scalar(0.1));
+        }
+        w.zero_grad();
+    }
+    let expected = 3.0 * (1.0 - 0.8f64.powi(10));
+    for v in w.to_vec::<f64>() {
+        assert!((v - expected).abs() < 1e-5, "{v} vs {expected}");
+    }
+    assert!(w.is_leaf() && w.requires_grad());
+}
+
+#[test]
+fn modifying_a_saved_tensor_makes_backward_fail_with_pytorchs_message() {
+    let x = Tensor::new([1.0, 2.0, 3.0]).requires_grad_(true);
+    let y = x.exp(); // saves its output
+    let z = y.sum();
+    {
+        let _g = no_grad();
+        y.mul_scalar_(2.0);
+    }
+    let e = z.try_backward().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "one of the variables needed for gradient computation has been modified by an inplace operation: [torch.FloatTensor [3]], which is output 0 of ExpBackward0, is at version 1; expected version 0 instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with ferrograd::set_detect_anomaly(true)."
+    );
+    assert!(x.grad().is_none(), "nothing was accumulated");
+
+    // A saved leaf input: no "output 0 of" part.
+    let a = Tensor::new([1.0, 2.0]);
+    let b = Tensor::new([3.0, 4.0]).requires_grad_(true);
+    let c = (&a * &b).sum(); // saves a for b's gradient
+    a.add_scalar_(1.0);
+    let e = c.try_backward().unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::ModifiedByInplace {
+                version: 1,
+                expected: 0,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e
+        .to_string()
+        .contains("[torch.FloatTensor [2]], is at version 1"));
+}
+
+#[test]
+fn modifying_a_tensor_nobody_saved_is_fine() {
+    let x = Tensor::new([1.0, 2.0]).requires_grad_(true);
+    let y = &x + 1.0; // AddBackward saves nothing
+    let z = y.sum();
+    {
+        let _g = no_grad();
+        y.mul_scalar_(10.0);
+    }
+    z.backward();
+    assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![1.0, 1.0]);
+}
+
+#[test]
+fn leaves_that_require_grad_refuse_in_place_ops_outside_no_grad() {
+    let w = Tensor::new([1.0]).requires_grad_(true);
+    for r in [
+        w.try_add_(&Tensor::new([1.0])),
+        w.try_mul_scalar_(2.0),
+        w.try_zero_(),
+        w.try_fill_(1.0),
+        w.try_clamp_(None, Some(0.0)),
+    ] {
+        assert_eq!(r.unwrap_err(), Error::LeafInplace);
+    }
+    assert_eq!(w.to_vec::<f32>(), vec![1.0], "unchanged");
+    let y = &w * 2.0;
+    assert!(y
+        .try_add_scalar_(1.0)
+        .unwrap_err()
+        .to_string()
+        .contains("not supported"));
+}
+
+#[test]
+fn views_see_in_place_writes_and_share_the_version_counter() {
+    let x = Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
+    let row = x.select(0, 1);
+    row.fill_(0.0);
+    assert_eq!(x.to_vec::<f32>(), vec![1.0, 2.0, 0.0, 0.0]);
+    let mut t = x.t();
+    t += &Tensor::new([10.0, 20.0]);
+    assert_eq!(x.to_vec::<f32>(), vec![11.0, 12.0, 20.0, 20.0]);
+    let mut y = Tensor::new([1.0, 2.0]);
+    y *= 3.0;
+    y -= 1.0;
+    y /= 2.0;
+    assert_eq!(y.to_vec::<f32>(), vec![1.0, 2.5]);
+    // A saved view of x: modifying x through another view is detected.
+    let w = Tensor::new([1.0, 1.0]).requires_grad_(true);
+    let col = x.select(1, 0);
+    let loss = (&col * &w).sum();
+    x.select(0, 0).fill_(5.0);
+    assert!(matches!(
+        loss.try_backward(),
+        Err(Error::ModifiedByInplace { .. })
+    ));
+}
+
+#[test]
+fn in_place_ops_check_shapes_and_dtypes() {
+    let x = Tensor::zeros(&[2]);
+    assert!(x.try_add_(&Tensor::zeros(&[3])).is_err());
+    assert!(x.try_add_(&Tensor::zeros(&[2, 2])).is_err());
+    let i = Tensor::new([1, 2]);
+    assert!(i.try_add_(&Tensor::new([0.5, 0.5])).is_err());
+    i.add_(&Tensor::new([1, 1]));
+    assert_eq!(i.to_vec::<i64>(), vec![2, 3]);
+    let f = Tensor::new([1.0, 2.0]);
+    f.copy_(&Tensor::new([7, 8]));
+    assert_eq!(f.to_vec::<f32>(), vec![7.0, 8.0]);
+}
