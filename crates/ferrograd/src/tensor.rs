@@ -36,6 +36,8 @@ pub(crate) struct TensorImpl {
     /// The accumulated gradient (leaves, and non-leaves that called `retain_grad`).
     pub(crate) grad: Mutex<Option<Tensor>>,
     pub(crate) retains_grad: AtomicBool,
+    /// Gradient hooks, in registration order.
+    pub(crate) hooks: Mutex<Vec<(u64, crate::hooks::TensorHook)>>,
 }
 
 impl TensorImpl {
@@ -264,6 +266,7 @@ impl Tensor {
             requires_grad: AtomicBool::new(false),
             grad: Mutex::new(None),
             retains_grad: AtomicBool::new(false),
+            hooks: Mutex::new(Vec::new()),
         }))
     }
 
@@ -823,7 +826,7 @@ impl Tensor {
         }
         if let Some(node) = &self.0.grad_fn {
             self.0.retains_grad.store(true, Ordering::Relaxed);
-            node.retain_grad_of(Arc::downgrade(&self.0));
+            node.set_owner(Arc::downgrade(&self.0));
         }
         Ok(())
     }

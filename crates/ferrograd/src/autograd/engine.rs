@@ -305,14 +305,18 @@ pub(crate) fn run(
     let mut needs: Vec<bool> = Vec::new();
     while let Some((_, i)) = ready.pop() {
         let node = graph.nodes[i].clone();
-        let grad = buffers[i].take();
+        let mut grad = buffers[i].take();
+        if let Some(t) = node.owner() {
+            // The output tensor's hooks, in order; its retained gradient sees their result.
+            if let Some(g) = grad.take() {
+                grad = Some(crate::hooks::run_tensor_hooks(&t, g)?);
+            }
+            if let (true, true, Some(g)) = (inputs.is_none(), t.retains_grad(), &grad) {
+                retained.push((t.clone(), g.clone()));
+            }
+        }
         if node_target[i] {
             node_results[i] = grad.clone();
-        }
-        if inputs.is_none() {
-            if let (Some(t), Some(g)) = (node.retained(), &grad) {
-                retained.push((t, g.clone()));
-            }
         }
         needs.clear();
         needs.extend(graph.edges(i).iter().map(|s| match *s {
@@ -368,6 +372,13 @@ pub(crate) fn run(
         }
         if !retain_graph {
             node.release();
+        }
+    }
+
+    // Leaves' hooks run on their total gradient, then it is committed or returned.
+    for (t, g) in graph.leaves.iter().zip(leaf_grads.iter_mut()) {
+        if let Some(v) = g.take() {
+            *g = Some(crate::hooks::run_tensor_hooks(t, v)?);
         }
     }
 

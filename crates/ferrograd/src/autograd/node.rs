@@ -63,7 +63,7 @@ pub struct Node {
     pub(crate) next: SmallVec<[Option<Edge>; 2]>,
     pub(crate) inputs: SmallVec<[InputMeta; 2]>,
     saved: Mutex<Saved>,
-    retained: Mutex<Option<Weak<TensorImpl>>>,
+    owner: Mutex<Option<Weak<TensorImpl>>>,
 }
 
 thread_local! {
@@ -148,7 +148,7 @@ where
         next,
         inputs: metas,
         saved: Mutex::new(saved),
-        retained: Mutex::new(None),
+        owner: Mutex::new(None),
     });
     let inner = Arc::get_mut(&mut out.0).expect("record: the output must be a fresh tensor");
     inner.grad_fn = Some(node);
@@ -256,13 +256,15 @@ impl Node {
         Ok(grads)
     }
 
-    pub(crate) fn retain_grad_of(&self, t: Weak<TensorImpl>) {
-        *self.retained.lock().unwrap_or_else(|e| e.into_inner()) = Some(t);
+    /// Links the node to its output tensor (weakly), so backward can run that tensor's hooks
+    /// and fill its retained gradient.
+    pub(crate) fn set_owner(&self, t: Weak<TensorImpl>) {
+        *self.owner.lock().unwrap_or_else(|e| e.into_inner()) = Some(t);
     }
 
-    /// The non-leaf tensor that asked to retain its gradient, if it is still alive.
-    pub(crate) fn retained(&self) -> Option<Tensor> {
-        let r = self.retained.lock().unwrap_or_else(|e| e.into_inner());
+    /// The output tensor, if it registered hooks or retains its gradient and is still alive.
+    pub(crate) fn owner(&self) -> Option<Tensor> {
+        let r = self.owner.lock().unwrap_or_else(|e| e.into_inner());
         r.as_ref().and_then(|w| w.upgrade()).map(Tensor)
     }
 

@@ -1,0 +1,156 @@
+//! Gradient hooks on tensors (`Tensor.register_hook`): functions that see, and may replace, the
+//! gradient of a tensor during backward or `grad`.
+//!
+//! Order: a tensor's hooks run in registration order, each on the previous one's result; a
+//! non-leaf's retained gradient (`retain_grad`) is taken after all of them (PyTorch 2's order).
+//! For a leaf, the hooks run once on its total gradient, before it is accumulated into `.grad`.
+//!
+//! A hook owns what it captures. A hook that captures a strong handle to its own tensor makes a
+//! reference cycle (the tensor owns its hooks), so capture [`Tensor::downgrade`] instead.
+
+use crate::error::{Error, Result};
+use crate::tensor::{Tensor, TensorImpl};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+
+/// A gradient hook: returns `Some(new_gradient)` to replace the gradient, `None` to keep it.
+pub type TensorHook = Arc<dyn Fn(&Tensor) -> Option<Tensor> + Send + Sync>;
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+/// Removes a hook (`handle.remove()`); dropping the handle keeps the hook, as in PyTorch.
+///
+/// ```
+/// use ferrograd::Tensor;
+/// let x = Tensor::scalar(1.0).requires_grad_(true);
+/// let h = x.register_hook(|g| Some(g.mul_scalar(10.0)));
+/// h.remove();
+/// x.mul_scalar(2.0).backward();
+/// assert_eq!(x.grad().unwrap().item(), 2.0);
+/// ```
+#[must_use = "keep the handle to remove the hook later"]
+pub struct HookHandle {
+    tensor: Weak<TensorImpl>,
+    id: u64,
+}
+
+impl HookHandle {
+    /// Unregisters the hook (a no-op if the tensor is gone or the hook already removed).
+    pub fn remove(self) {
+        if let Some(t) = self.tensor.upgrade() {
+            t.hooks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|(id, _)| *id != self.id);
+        }
+    }
+}
+
+/// A weak handle to a tensor, for hooks and caches that must not keep it alive.
+///
+/// ```
+/// let x = ferrograd::Tensor::scalar(1.0);
+/// let w = x.downgrade();
+/// assert!(w.upgrade().is_some());
+/// drop(x);
+/// assert!(w.upgrade().is_none());
+/// ```
+#[derive(Clone)]
+pub struct WeakTensor(Weak<TensorImpl>);
+
+impl WeakTensor {
+    /// The tensor, if it is still alive.
+    pub fn upgrade(&self) -> Option<Tensor> {
+        self.0.upgrade().map(Tensor)
+    }
+}
+
+impl Tensor {
+    /// Registers `hook` to run on this tensor's gradient whenever one is computed; it may return
+    /// a replacement (same shape). Panics on a tensor that does not require grad; see
+    /// [`Tensor::try_register_hook`].
+    ///
+    /// ```
+    /// use ferrograd::Tensor;
+    /// let x = Tensor::new([1.0, 2.0]).requires_grad_(true);
+    /// let y = &x * 3.0;
+    /// let _h = y.register_hook(|g| Some(g.mul_scalar(2.0))); // doubles dL/dy
+    /// y.sum().backward();
+    /// assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![6.0, 6.0]);
+    /// ```
+    pub fn register_hook(
+        &self,
+        hook: impl Fn(&Tensor) -> Option<Tensor> + Send + Sync + 'static,
+    ) -> HookHandle {
+        crate::unwrap(self.try_register_hook(hook))
+    }
+
+    /// Fallible [`Tensor::register_hook`].
+    ///
+    /// ```
+    /// let e = ferrograd::Tensor::scalar(1.0).try_register_hook(|_| None).err().unwrap();
+    /// assert!(e.to_string().contains("cannot register a hook on a tensor that doesn't require gradient"));
+    /// ```
+    pub fn try_register_hook(
+        &self,
+        hook: impl Fn(&Tensor) -> Option<Tensor> + Send + Sync + 'static,
+    ) -> Result<HookHandle> {
+        if !self.requires_grad() {
+            return Err(Error::invalid(
+                "register_hook",
+                "cannot register a hook on a tensor that doesn't require gradient",
+            ));
+        }
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        self.0
+            .hooks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((id, Arc::new(hook)));
+        if let Some(node) = &self.0.grad_fn {
+            node.set_owner(Arc::downgrade(&self.0));
+        }
+        Ok(HookHandle {
+            tensor: Arc::downgrade(&self.0),
+            id,
+        })
+    }
+
+    /// A weak handle to this tensor (see [`WeakTensor`]).
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::scalar(1.0);
+    /// assert!(x.downgrade().upgrade().unwrap().is_same(&x));
+    /// ```
+    pub fn downgrade(&self) -> WeakTensor {
+        WeakTensor(Arc::downgrade(&self.0))
+    }
+}
+
+/// Runs `t`'s hooks on its gradient `g`, in order.
+pub(crate) fn run_tensor_hooks(t: &Tensor, g: Tensor) -> Result<Tensor> {
+    let hooks: Vec<TensorHook> =
+        t.0.hooks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(_, h)| h.clone())
+            .collect();
+    let mut g = g;
+    for h in hooks {
+        if let Some(new) = h(&g) {
+            if new.shape() != g.shape() {
+                return Err(Error::invalid(
+                    "hook",
+                    format!(
+                        "hook returned a gradient of shape {:?} for a tensor whose gradient has shape {:?}",
+                        new.shape(),
+                        g.shape()
+                    ),
+                ));
+            }
+            g = new.to_dtype(g.dtype());
+        }
+    }
+    Ok(g)
+}

@@ -1,0 +1,99 @@
+//! Tensor hooks: replacement, order (including retain_grad), leaves, removal, grad(), leaks.
+
+use ferrograd::{autograd, GradOptions, Tensor};
+use std::sync::{Arc, Mutex};
+
+#[test]
+fn hooks_run_in_registration_order_and_retain_grad_sees_their_result() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let x = Tensor::new([1.0, 2.0]).requires_grad_(true);
+    let y = &x * 3.0;
+    let (l1, l2) = (log.clone(), log.clone());
+    y.retain_grad(); // registered first, still runs last
+    let _h1 = y.register_hook(move |g| {
+        l1.lock()
+            .unwrap()
+            .push(format!("first {:?}", g.to_vec::<f32>()));
+        Some(g.add_scalar(1.0))
+    });
+    let _h2 = y.register_hook(move |g| {
+        l2.lock()
+            .unwrap()
+            .push(format!("second {:?}", g.to_vec::<f32>()));
+        Some(g.mul_scalar(10.0))
+    });
+    y.sum().backward();
+    assert_eq!(
+        *log.lock().unwrap(),
+        vec!["first [1.0, 1.0]", "second [2.0, 2.0]"]
+    );
+    assert_eq!(y.grad().unwrap().to_vec::<f32>(), vec![20.0, 20.0]);
+    assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![60.0, 60.0]);
+}
+
+#[test]
+fn leaf_hooks_see_the_total_gradient_once_before_accumulation() {
+    let calls = Arc::new(Mutex::new(0));
+    let c = calls.clone();
+    let x = Tensor::scalar(2.0).requires_grad_(true);
+    let _h = x.register_hook(move |g| {
+        *c.lock().unwrap() += 1;
+        Some(g.mul_scalar(0.5))
+    });
+    // x is used twice; its hook sees the sum 2x + 3 = 7 once.
+    (&x.pow(2.0) + &x.mul_scalar(3.0)).backward();
+    assert_eq!(*calls.lock().unwrap(), 1);
+    assert_eq!(x.grad().unwrap().item(), 3.5);
+}
+
+#[test]
+fn removed_hooks_no_longer_run_and_none_keeps_the_gradient() {
+    let x = Tensor::scalar(1.0).requires_grad_(true);
+    let h = x.register_hook(|g| Some(g.mul_scalar(100.0)));
+    let _keep = x.register_hook(|_| None);
+    h.remove();
+    x.mul_scalar(2.0).backward();
+    assert_eq!(x.grad().unwrap().item(), 2.0);
+}
+
+#[test]
+fn hooks_apply_in_autograd_grad_too() {
+    let x = Tensor::scalar(3.0).requires_grad_(true);
+    let y = x.pow(2.0);
+    let _h = y.register_hook(|g| Some(g.mul_scalar(2.0)));
+    let g = autograd::grad(&[y.mul_scalar(1.0)], &[&x], GradOptions::new());
+    assert_eq!(g[0].as_ref().unwrap().item(), 12.0);
+}
+
+#[test]
+fn a_hook_of_the_wrong_shape_is_an_error() {
+    let x = Tensor::new([1.0, 2.0]).requires_grad_(true);
+    let y = &x * 2.0;
+    let _h = y.register_hook(|_| Some(Tensor::zeros(&[3])));
+    let e = y.sum().try_backward().unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("hook returned a gradient of shape [3]"),
+        "{e}"
+    );
+}
+
+#[test]
+fn hooks_that_capture_weak_handles_do_not_leak() {
+    let x = Tensor::new([1.0]).requires_grad_(true);
+    let y = &x * 2.0;
+    let weak_self = y.downgrade();
+    let _h = y.register_hook(move |g| {
+        assert!(weak_self.upgrade().is_some());
+        None
+    });
+    let probe = y.downgrade();
+    y.sum().backward();
+    drop(y);
+    assert!(probe.upgrade().is_none(), "the tensor was freed");
+}
+
+#[test]
+fn hooks_on_tensors_that_do_not_require_grad_are_refused() {
+    assert!(Tensor::scalar(1.0).try_register_hook(|_| None).is_err());
+}
