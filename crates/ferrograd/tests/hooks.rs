@@ -83,7 +83,7 @@ fn hooks_that_capture_weak_handles_do_not_leak() {
     let x = Tensor::new([1.0]).requires_grad_(true);
     let y = &x * 2.0;
     let weak_self = y.downgrade();
-    let _h = y.register_hook(move |g| {
+    let _h = y.register_hook(move |_| {
         assert!(weak_self.upgrade().is_some());
         None
     });
