@@ -48,6 +48,7 @@ pub mod autograd;
 mod display;
 mod dtype;
 mod error;
+pub mod functional;
 pub mod hooks;
 mod kernels;
 mod layout;

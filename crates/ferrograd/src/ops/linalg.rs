@@ -65,23 +65,27 @@ impl Tensor {
         });
         let prod = kernels::matmul2d(&a, &b);
         let out = prod.view_with(prod.layout().reshape_view(&[]).expect("contiguous"));
+        let fwd = [self.requires_grad(), other.requires_grad()];
         Ok(record(
             "DotBackward0",
             out,
             &[self, other],
-            |needs, s| {
-                if needs[1] {
+            |_, s| {
+                if fwd[1] {
                     s.save(self);
                 }
-                if needs[0] {
+                if fwd[0] {
                     s.save(other);
                 }
             },
-            |a| {
+            move |a| {
                 let mut it = a.saved.iter();
-                let x = if a.needs(1) { it.next() } else { None };
-                let y = if a.needs(0) { it.next() } else { None };
-                grads([y.map(|y| a.grad * y), x.map(|x| a.grad * x)])
+                let x = if fwd[1] { it.next() } else { None };
+                let y = if fwd[0] { it.next() } else { None };
+                grads([
+                    y.filter(|_| a.needs(0)).map(|y| a.grad * y),
+                    x.filter(|_| a.needs(1)).map(|x| a.grad * x),
+                ])
             },
         ))
     }
@@ -247,27 +251,30 @@ fn matmul_nd(op: &'static str, name: &'static str, a: &Tensor, b: &Tensor) -> Re
     } else {
         batched(a, b, &batch, m, k, n)
     };
+    // Each input's gradient needs the other input; the saved list follows the forward's flags.
+    let fwd = [a.requires_grad(), b.requires_grad()];
     Ok(record(
         name,
         out,
         &[a, b],
-        |needs, s| {
-            // Each input's gradient needs the other input.
-            if needs[1] {
+        |_, s| {
+            if fwd[1] {
                 s.save(a);
             }
-            if needs[0] {
+            if fwd[0] {
                 s.save(b);
             }
         },
-        |args| {
+        move |args| {
             let mut it = args.saved.iter();
-            let x = if args.needs(1) { it.next() } else { None };
-            let y = if args.needs(0) { it.next() } else { None };
+            let x = if fwd[1] { it.next() } else { None };
+            let y = if fwd[0] { it.next() } else { None };
             let g = args.grad;
             grads([
-                y.map(|y| g.matmul(&y.transpose(-1, -2))),
-                x.map(|x| x.transpose(-1, -2).matmul(g)),
+                y.filter(|_| args.needs(0))
+                    .map(|y| g.matmul(&y.transpose(-1, -2))),
+                x.filter(|_| args.needs(1))
+                    .map(|x| x.transpose(-1, -2).matmul(g)),
             ])
         },
     ))

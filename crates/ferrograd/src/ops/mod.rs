@@ -101,12 +101,14 @@ pub(crate) trait Binary: Copy + Send + Sync + 'static {
 /// Applies a binary primitive and records it.
 pub(crate) fn binary<O: Binary>(op: O, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let out = kernels::zip_float(O::OP, a, b, |x, y| op.f(x, y), |x, y| op.f(x, y))?;
+    // What was saved is decided by which inputs required grad in the forward; a backward may
+    // need fewer (the engine prunes), so the rule reads the saved list with these flags.
+    let keep = O::saves([a.requires_grad(), b.requires_grad()]);
     Ok(record(
         O::NAME,
         out,
         &[a, b],
-        |needs, s| {
-            let keep = O::saves([needs[0], needs[1]]);
+        |_, s| {
             if keep[0] {
                 s.save(a);
             }
@@ -116,12 +118,11 @@ pub(crate) fn binary<O: Binary>(op: O, a: &Tensor, b: &Tensor) -> Result<Tensor>
         },
         move |args| {
             let needs = [args.needs(0), args.needs(1)];
-            let keep = O::saves(needs);
             let mut it = args.saved.iter();
             let sa = if keep[0] { it.next() } else { None };
             let sb = if keep[1] { it.next() } else { None };
             let [ga, gb] = op.df(sa, sb, args.grad, needs);
-            smallvec![ga, gb]
+            smallvec![ga, gb.filter(|_| needs[1])]
         },
     ))
 }

@@ -1,0 +1,604 @@
+//! Functional derivatives (`torch.autograd.functional`, `torch.func`, JAX): vector-Jacobian and
+//! Jacobian-vector products, Jacobians, Hessians and their products, and the composable
+//! transforms [`grad`] and [`value_and_grad`], which nest to any order.
+//!
+//! ```
+//! use ferrograd::{functional, DType, Tensor};
+//! // The third derivative of tanh, by composing `grad` three times.
+//! let d3 = functional::grad(functional::grad(functional::grad(|x: &Tensor| x.tanh())));
+//! let x = Tensor::from_data(0.5, DType::F64);
+//! let t = 0.5f64.tanh();
+//! assert!((d3(&x).item() - (1.0 - t * t) * (6.0 * t * t - 2.0)).abs() < 1e-12);
+//! ```
+//!
+//! Forward-mode quantities (jvp, Jacobian columns) are computed with the double-backward trick:
+//! `J v = d/du (u^T J v)`, two reverse passes and no dual numbers.
+
+use crate::autograd::{try_grad, GradOptions};
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+/// Options of the functional API (PyTorch's keyword arguments).
+///
+/// ```
+/// let o = ferrograd::functional::Options { create_graph: true, ..Default::default() };
+/// assert!(!o.strict);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Keep the results differentiable (for higher derivatives).
+    pub create_graph: bool,
+    /// Fail when an output does not depend on an input, instead of returning zeros.
+    pub strict: bool,
+}
+
+/// How [`jacobian_with`] builds the Jacobian.
+///
+/// ```
+/// assert_ne!(ferrograd::functional::Strategy::Reverse, ferrograd::functional::Strategy::Forward);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    /// One vector-Jacobian product per output element (rows).
+    Reverse,
+    /// One Jacobian-vector product per input element (columns).
+    Forward,
+    /// Whichever needs fewer products.
+    Auto,
+}
+
+/// Inputs as fresh graph leaves (or, with `create_graph`, the inputs themselves when they
+/// already require grad, so the results stay connected to the caller's graph).
+fn prepare(inputs: &[Tensor], create_graph: bool) -> Vec<Tensor> {
+    inputs
+        .iter()
+        .map(|x| {
+            if create_graph && x.requires_grad() {
+                x.clone()
+            } else {
+                x.detach().requires_grad_(x.dtype().is_floating_point())
+            }
+        })
+        .collect()
+}
+
+fn finish(t: Tensor, create_graph: bool) -> Tensor {
+    if create_graph {
+        t
+    } else {
+        t.detach()
+    }
+}
+
+fn strict_error(i: usize) -> Error {
+    Error::invalid(
+        "functional",
+        format!("Output 0 of the user-provided function is independent of input {i}. This is not allowed in strict mode."),
+    )
+}
+
+/// `v^T J` for the output of `f` at `inputs` (`torch.autograd.functional.vjp`): returns
+/// `(f(inputs), [v^T dJ/dx_i])`. Panics on misuse; see [`try_vjp`].
+///
+/// ```
+/// use ferrograd::{functional, Tensor};
+/// let (y, g) = functional::vjp(|x| x[0].pow(2.0), &[Tensor::new([1.0, 2.0])], &Tensor::new([1.0, 1.0]), Default::default());
+/// assert_eq!(y.to_vec::<f32>(), vec![1.0, 4.0]);
+/// assert_eq!(g[0].to_vec::<f32>(), vec![2.0, 4.0]);
+/// ```
+pub fn vjp(
+    f: impl Fn(&[Tensor]) -> Tensor,
+    inputs: &[Tensor],
+    v: &Tensor,
+    options: Options,
+) -> (Tensor, Vec<Tensor>) {
+    crate::unwrap(try_vjp(f, inputs, v, options))
+}
+
+/// Fallible [`vjp`].
+///
+/// ```
+/// use ferrograd::{functional, Tensor};
+/// let strict = functional::Options { strict: true, ..Default::default() };
+/// assert!(functional::try_vjp(|x| x[0].ones_like(), &[Tensor::new([1.0])], &Tensor::new([1.0]), strict).is_err());
+/// ```
+pub fn try_vjp(
+    f: impl Fn(&[Tensor]) -> Tensor,
+    inputs: &[Tensor],
+    v: &Tensor,
+    options: Options,
+) -> Result<(Tensor, Vec<Tensor>)> {
+    let xs = prepare(inputs, options.create_graph);
+    let out = f(&xs);
+    let grads = vjp_at(&out, &xs, v, options.create_graph, options.strict)?;
+    Ok((finish(out, options.create_graph), grads))
+}
+
+fn vjp_at(
+    out: &Tensor,
+    xs: &[Tensor],
+    v: &Tensor,
+    create_graph: bool,
+    strict: bool,
+) -> Result<Vec<Tensor>> {
+    if !out.requires_grad() {
+        if strict {
+            return Err(strict_error(0));
+        }
+        return Ok(xs.iter().map(|x| x.zeros_like()).collect());
+    }
+    let g = try_grad(
+        &[out],
+        xs,
+        GradOptions::new()
+            .grad_outputs([v.clone()])
+            .create_graph(create_graph)
+            .retain_graph(true)
+            .allow_unused(true),
+    )?;
+    g.into_iter()
+        .zip(xs)
+        .enumerate()
+        .map(|(i, (g, x))| match g {
+            Some(g) => Ok(finish(g, create_graph)),
+            None if strict => Err(strict_error(i)),
+            None => Ok(x.zeros_like()),
+        })
+        .collect()
+}
+
+/// `J v` for the output of `f` at `inputs`, one tangent per input
+/// (`torch.autograd.functional.jvp`): returns `(f(inputs), J v)`. Panics on misuse; see
+/// [`try_jvp`].
+///
+/// ```
+/// use ferrograd::{functional, Tensor};
+/// let (_, jv) = functional::jvp(|x| &x[0] * &x[1], &[Tensor::new([2.0]), Tensor::new([3.0])], &[Tensor::new([1.0]), Tensor::new([0.0])], Default::default());
+/// assert_eq!(jv.to_vec::<f32>(), vec![3.0]);
+/// ```
+pub fn jvp(
+    f: impl Fn(&[Tensor]) -> Tensor,
+    inputs: &[Tensor],
+    v: &[Tensor],
+    options: Options,
+) -> (Tensor, Tensor) {
+    crate::unwrap(try_jvp(f, inputs, v, options))
+}
+
+/// Fallible [`jvp`].
+///
+/// ```
+/// use ferrograd::{functional, Tensor};
+/// assert!(functional::try_jvp(|x| x[0].exp(), &[Tensor::new([1.0])], &[], Default::default()).is_err());
+/// ```
+pub fn try_jvp(
+    f: impl Fn(&[Tensor]) -> Tensor,
+    inputs: &[Tensor],
+    v: &[Tensor],
+    options: Options,
+) -> Result<(Tensor, Tensor)> {
+    if v.len() != inputs.len() || v.iter().zip(inputs).any(|(v, x)| v.shape() != x.shape()) {
+        return Err(Error::invalid(
+            "jvp",
+            "v must hold one tangent per input, each of the input's shape",
+        ));
+    }
+    let xs = prepare(inputs, options.create_graph);
+    let out = f(&xs);
+    let jv = jvp_at(&out, &xs, v, options.create_graph, options.strict)?;
+    Ok((finish(out, options.create_graph), jv))
+}
+
+/// `J v` by the double-backward trick: `g(u) = u^T J` is linear in `u`, so `d/du (g(u) . v) = J v`.
+fn jvp_at(
+    out: &Tensor,
+    xs: &[Tensor],
+    v: &[Tensor],
+    create_graph: bool,
+    strict: bool,
+) -> Result<Tensor> {
+    if !out.requires_grad() {
+        return if strict {
+            Err(strict_error(0))
+        } else {
+            Ok(out.zeros_like().detach())
+        };
+    }
+    let u = out.detach().zeros_like().requires_grad_(true);
+    let g = try_grad(
+        &[out],
+        xs,
+        GradOptions::new()
+            .grad_outputs([u.clone()])
+            .create_graph(true)
+            .retain_graph(true)
+            .allow_unused(true),
+    )?;
+    let (gs, vs): (Vec<Tensor>, Vec<Tensor>) = g
+        .into_iter()
+        .zip(v)
+        .enumerate()
+        .filter_map(|(i, (g, v))| match g {
+            Some(g) if g.requires_grad() => Some(Ok((g, v.to_dtype(out.dtype())))),
+            Some(_) => None,
+            None if strict => Some(Err(strict_error(i))),
+            None => None,
+        })
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .unzip();
+    if gs.is_empty() {
+        return Ok(finish(out.zeros_like(), create_graph));
+    }
+    let jv = try_grad(
+        &gs,
+        &[&u],
+        GradOptions::new()
+            .grad_outputs(vs)
+            .create_graph(create_graph)
+            .retain_graph(true)
+            .allow_unused(true),
+    )?;
+    Ok(finish(
+        jv[0].clone().unwrap_or_else(|| out.zeros_like()),
+        create_graph,
+    ))
+}
+
+/// The Jacobian of `f` at `inputs`: one tensor per input, of shape `output.shape ++
+/// input.shape` (`torch.autograd.functional.jacobian`), by the cheaper of rows and columns.
+/// Panics on misuse; see [`try_jacobian`].
+///
+/// ```
+/// use ferrograd::{functional, Tensor};
+/// let j = functional::jacobian(|x| x[0].pow(2.0), &[Tensor::new([1.0, 2.0])], Default::default());
+/// assert_eq!(j[0].to_vec::<f32>(), vec![2.0, 0.0, 0.0, 4.0]);
+/// ```
+pub fn jacobian(
+    f: impl Fn(&[Tensor]) -> Tensor,
+    inputs: &[Tensor],
+    options: Options,
+) -> Vec<Tensor> {
+    crate::unwrap(try_jacobian(f, inputs, options))
+}
+
+/// Fallible [`jacobian`].
+///
+/// ```
+/// use ferrograd::{functional, Tensor};
+/// let strict = functional::Options { strict: true, ..Default::default() };
+/// assert!(functional::try_jacobian(|x| x[0].zeros_like(), &[Tensor::new([1.0])], strict).is_err());
+/// ```
+pub fn try_jacobian(
+    f: impl Fn(&[Tensor]) -> Tensor,
+    inputs: &[Tensor],
+    options: Options,
+) -> Result<Vec<Tensor>> {
+    try_jacobian_with(f, inputs, options, Strategy::Auto)
+}
+
+/// [`jacobian`] with an explicit [`Strategy`]. Panics on misuse; see [`try_jacobian_with`].
+///
+/// ```
+/// use ferrograd::{functional::{self, Strategy}, Tensor};
+/// let f = |x: &[Tensor]| x[0].sin();
+/// let x = [Tensor::new([0.0, 1.0])];
+/// let rows = functional::jacobian_with(f, &x, Default::default(), Strategy::Reverse);
+/// let cols = functional::jacobian_with(f, &x, Default::default(), Strategy::Forward);
+/// assert_eq!(rows[0].to_vec::<f32>(), cols[0].to_vec::<f32>());
+/// ```
+pub fn jacobian_with(
+    f: impl Fn(&[Tensor]) -> Tensor,
+    inputs: &[Tensor],
+    options: Options,
+    strategy: Strategy,
+) -> Vec<Tensor> {
+    crate::unwrap(try_jacobian_with(f, inputs, options, strategy))
+}
+
+/// Fallible [`jacobian_with`].
+///
+/// ```
+/// use ferrograd::{functional::{self, Strategy}, Tensor};
+/// assert!(functional::try_jacobian_with(|x| x[0].exp(), &[Tensor::new([1.0])], Default::default(), Strategy::Forward).is_ok());
+/// ```
+pub fn try_jacobian_with(
+    f: impl Fn(&[Tensor]) -> Tensor,
+    inputs: &[Tensor],
+    options: Options,
+    strategy: Strategy,
+) -> Result<Vec<Tensor>> {
+    let xs = prepare(inputs, options.create_graph);
+    let out = f(&xs);
+    let m = out.numel();
+    let n: usize = xs.iter().map(|x| x.numel()).sum();
+    let forward = match strategy {
+        Strategy::Forward => true,
+        Strategy::Reverse => false,
+        Strategy::Auto => n < m,
+    };
+    let mut result = Vec::with_capacity(xs.len());
+    if forward {
+        for (i, x) in xs.iter().enumerate() {
+            let mut cols = Vec::with_capacity(x.numel());
+            for j in 0..x.numel() {
+                let v: Vec<Tensor> = xs
+                    .iter()
+                    .enumerate()
+                    .map(|(k, y)| {
+                        if k == i {
+                            one_hot(y, j)
+                        } else {
+                            y.detach().zeros_like()
+                        }
+                    })
+                    .collect();
+                cols.push(jvp_at(&out, &xs, &v, options.create_graph, options.strict)?);
+            }
+            result.push(assemble_columns(&out, x, cols)?);
+        }
+    } else {
+        let mut rows: Vec<Vec<Tensor>> = vec![Vec::with_capacity(m); xs.len()];
+        for k in 0..m {
+            let g = vjp_at(
+                &out,
+                &xs,
+                &one_hot(&out, k),
+                options.create_graph,
+                options.strict,
+            )?;
+            for (r, g) in rows.iter_mut().zip(g) {
+                r.push(g);
+            }
+        }
+        for (x, r) in xs.iter().zip(rows) {
+            let mut shape = out.shape().to_vec();
+            shape.extend_from_slice(x.shape());
+            let j = if r.is_empty() {
+                Tensor::full_with(&shape, 0.0, x.dtype())
+            } else {
+                Tensor::try_stack(&r, 0)?.try_reshape(&shape)?
+            };
+            result.push(j);
+        }
+    }
+    Ok(result)
+}
+
+/// Columns (each of the output's shape) into `output.shape ++ input.shape`.
+fn assemble_columns(out: &Tensor, x: &Tensor, cols: Vec<Tensor>) -> Result<Tensor> {
+    let mut shape = out.shape().to_vec();
+    shape.extend_from_slice(x.shape());
+    if cols.is_empty() || out.numel() == 0 {
+        return Ok(Tensor::full_with(&shape, 0.0, out.dtype()));
+    }
+    let stacked = Tensor::try_stack(&cols, -1)?; // output.shape ++ [n]
+    stacked.try_reshape(&shape)
+}
+
+fn one_hot(t: &Tensor, k: usize) -> Tensor {
+    let mut v = vec![0.0; t.numel()];
+    v[k] = 1.0;
+    Tensor::from_vec(v, t.shape()).to_dtype(t.dtype())
+}
+
+fn scalar_output(op: &'static str, out: &Tensor) -> Result<()> {
+    if out.numel() != 1 {
+        return Err(Error::invalid(
+            op,
+            format!(
+                "The function given to {op} should return a single element Tensor, got shape {:?}",
+                out.shape()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The Hessian of a scalar `f` at `inputs`: `h[i][j]` has shape `x_i.shape ++ x_j.shape`
+/// (`torch.autograd.functional.hessian`). Panics on misuse; see [`try_hessian`].
+///
+/// ```
+/// use ferrograd::{functional, Tensor};
+/// let h = functional::hessian(|x| x[0].pow(3.0).sum(), &[Tensor::new([1.0, 2.0])], Default::default());
+/// assert_eq!(h[0][0].to_vec::<f32>(), vec![6.0, 0.0, 0.0, 12.0]);
+/// ```
+pub fn hessian(
+    f: impl Fn(&[Tensor]) -> Tensor,
+    inputs: &[Tensor],
+    options: Options,
+) -> Vec<Vec<Tensor>> {
+    crate::unwrap(try_hessian(f, inputs, options))
+}
+
+/// Fallible [`hessian`].
+///
+/// ```
+/// use ferrograd::{functional, Tensor};
+/// assert!(functional::try_hessian(|x| x[0].exp(), &[Tensor::new([1.0, 2.0])], Default::default()).is_err());
+/// ```
+pub fn try_hessian(
+    f: impl Fn(&[Tensor]) -> Tensor,
+    inputs: &[Tensor],
+    options: Options,
+) -> Result<Vec<Vec<Tensor>>> {
+    let xs = prepare(inputs, true);
+    let out = f(&xs);
+    scalar_output("hessian", &out)?;
+    let g = vjp_at(&out, &xs, &out.ones_like(), true, options.strict)?;
+    let mut h = Vec::with_capacity(xs.len());
+    for gi in &g {
+        let mut rows: Vec<Vec<Tensor>> = vec![Vec::with_capacity(gi.numel()); xs.len()];
+        for k in 0..gi.numel() {
+            let r = vjp_at(
+                gi,
+                &xs,
+                &one_hot(gi, k),
+                options.create_graph,
+                options.strict,
+            )?;
+            for (rows_j, r) in rows.iter_mut().zip(r) {
+                rows_j.push(r);
+            }
+        }
+        let mut hi = Vec::with_capacity(xs.len());
+        for (xj, r) in xs.iter().zip(rows) {
+            let mut shape = gi.shape().to_vec();
+            shape.extend_from_slice(xj.shape());
+            hi.push(if r.is_empty() {
+                Tensor::full_with(&shape, 0.0, xj.dtype())
+            } else {
+                Tensor::try_stack(&r, 0)?.try_reshape(&shape)?
+            });
+        }
+        h.push(hi);
+    }
+    Ok(h)
+}
+
+/// `(f(x), v^T H)` for a scalar `f` (`torch.autograd.functional.vhp`), by reverse over
+/// reverse. Panics on misuse; see [`try_vhp`].
+///
+/// ```
+/// use ferrograd::{functional, Tensor};
+/// let (_, hv) = functional::vhp(|x| x[0].pow(3.0).sum(), &[Tensor::new([1.0, 2.0])], &[Tensor::new([1.0, 1.0])], Default::default());
+/// assert_eq!(hv[0].to_vec::<f32>(), vec![6.0, 12.0]);
+/// ```
+pub fn vhp(
+    f: impl Fn(&[Tensor]) -> Tensor,
+    inputs: &[Tensor],
+    v: &[Tensor],
+    options: Options,
+) -> (Tensor, Vec<Tensor>) {
+    crate::unwrap(try_vhp(f, inputs, v, options))
+}
+
+/// Fallible [`vhp`].
+///
+/// ```
+/// use ferrograd::{functional, Tensor};
+/// assert!(functional::try_vhp(|x| x[0].sum(), &[Tensor::new([1.0])], &[Tensor::new([1.0, 2.0])], Default::default()).is_err());
+/// ```
+pub fn try_vhp(
+    f: impl Fn(&[Tensor]) -> Tensor,
+    inputs: &[Tensor],
+    v: &[Tensor],
+    options: Options,
+) -> Result<(Tensor, Vec<Tensor>)> {
+    if v.len() != inputs.len() || v.iter().zip(inputs).any(|(v, x)| v.shape() != x.shape()) {
+        return Err(Error::invalid(
+            "vhp",
+            "v must hold one vector per input, each of the input's shape",
+        ));
+    }
+    let xs = prepare(inputs, true);
+    let out = f(&xs);
+    scalar_output("vhp", &out)?;
+    let g = vjp_at(&out, &xs, &out.ones_like(), true, options.strict)?;
+    let (gs, vs): (Vec<Tensor>, Vec<Tensor>) = g
+        .into_iter()
+        .zip(v.iter().cloned())
+        .filter(|(g, _)| g.requires_grad())
+        .unzip();
+    let hv = if gs.is_empty() {
+        xs.iter().map(|x| x.zeros_like()).collect()
+    } else {
+        try_grad(
+            &gs,
+            &xs,
+            GradOptions::new()
+                .grad_outputs(vs)
+                .create_graph(options.create_graph)
+                .allow_unused(true),
+        )?
+        .into_iter()
+        .zip(&xs)
+        .map(|(g, x)| finish(g.unwrap_or_else(|| x.zeros_like()), options.create_graph))
+        .collect()
+    };
+    Ok((finish(out, options.create_graph), hv))
+}
+
+/// `(f(x), H v)` for a scalar `f` (`torch.autograd.functional.hvp`); the Hessian of a
+/// twice-differentiable scalar function is symmetric, so this equals [`vhp`].
+/// Panics on misuse; see [`try_hvp`].
+///
+/// ```
+/// use ferrograd::{functional, Tensor};
+/// let f = |x: &[Tensor]| (&x[0] * &x[1]).sum();
+/// let (_, hv) = functional::hvp(f, &[Tensor::new([1.0]), Tensor::new([2.0])], &[Tensor::new([1.0]), Tensor::new([0.0])], Default::default());
+/// assert_eq!((hv[0].item(), hv[1].item()), (0.0, 1.0));
+/// ```
+pub fn hvp(
+    f: impl Fn(&[Tensor]) -> Tensor,
+    inputs: &[Tensor],
+    v: &[Tensor],
+    options: Options,
+) -> (Tensor, Vec<Tensor>) {
+    crate::unwrap(try_hvp(f, inputs, v, options))
+}
+
+/// Fallible [`hvp`].
+///
+/// ```
+/// use ferrograd::{functional, Tensor};
+/// assert!(functional::try_hvp(|x| x[0].exp(), &[Tensor::new([1.0, 2.0])], &[Tensor::new([1.0, 2.0])], Default::default()).is_err());
+/// ```
+pub fn try_hvp(
+    f: impl Fn(&[Tensor]) -> Tensor,
+    inputs: &[Tensor],
+    v: &[Tensor],
+    options: Options,
+) -> Result<(Tensor, Vec<Tensor>)> {
+    try_vhp(f, inputs, v, options)
+}
+
+/// The gradient transform: `grad(f)` is the function `x -> df/dx` of a scalar `f`, itself
+/// differentiable, so `grad(grad(f))` is the second derivative (JAX's `grad`). Panics if `f`
+/// returns more than one element.
+///
+/// ```
+/// use ferrograd::{functional::grad, Tensor};
+/// let d2 = grad(grad(|x: &Tensor| x.pow(3.0)));
+/// assert_eq!(d2(&Tensor::scalar(2.0)).item(), 12.0);
+/// ```
+pub fn grad<F: Fn(&Tensor) -> Tensor>(f: F) -> impl Fn(&Tensor) -> Tensor {
+    let vg = value_and_grad(f);
+    move |x| vg(x).1
+}
+
+/// `value_and_grad(f)` returns `x -> (f(x), df/dx)` for a scalar `f`.
+///
+/// ```
+/// use ferrograd::{functional::value_and_grad, Tensor};
+/// let (v, g) = value_and_grad(|x: &Tensor| x.pow(2.0).sum())(&Tensor::new([3.0, 4.0]));
+/// assert_eq!((v.item(), g.to_vec::<f32>()), (25.0, vec![6.0, 8.0]));
+/// ```
+pub fn value_and_grad<F: Fn(&Tensor) -> Tensor>(f: F) -> impl Fn(&Tensor) -> (Tensor, Tensor) {
+    move |x: &Tensor| {
+        let outer = x.requires_grad();
+        let xr = if outer {
+            x.clone()
+        } else {
+            x.detach().requires_grad_(true)
+        };
+        let y = f(&xr);
+        crate::unwrap(scalar_output("grad", &y));
+        let g = if y.requires_grad() {
+            crate::autograd::grad(
+                &[&y],
+                &[&xr],
+                GradOptions::new().create_graph(true).allow_unused(true),
+            )
+            .remove(0)
+            .unwrap_or_else(|| xr.zeros_like())
+        } else {
+            xr.zeros_like()
+        };
+        if outer {
+            (y, g)
+        } else {
+            (y.detach(), g.detach())
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! The functional API against mathematics: Jacobians by rows and by columns agree, Hessians are
+//! symmetric and equal the Jacobian of the gradient, jvp matches finite differences, nested
+//! `grad` matches closed forms.
+
+use ferrograd::functional::{self, Options, Strategy};
+use ferrograd::{DType, Tensor};
+
+fn f64s(v: &[f64], shape: &[usize]) -> Tensor {
+    Tensor::from_vec(v.to_vec(), shape)
+}
+
+fn close(a: &Tensor, b: &Tensor, tol: f64) -> bool {
+    a.shape() == b.shape()
+        && a.to_vec::<f64>()
+            .iter()
+            .zip(b.to_vec::<f64>())
+            .all(|(x, y)| (x - y).abs() <= tol * (1.0 + y.abs()))
+}
+
+type F = fn(&[Tensor]) -> Tensor;
+
+fn functions() -> Vec<(&'static str, F, Vec<Tensor>)> {
+    vec![
+        (
+            "elementwise",
+            |x| &x[0].sin() * &x[0].exp(),
+            vec![f64s(&[0.1, -0.5, 1.2], &[3])],
+        ),
+        (
+            "matmul",
+            |x| x[0].matmul(&x[1]).tanh(),
+            vec![
+                f64s(&[0.1, 0.2, -0.3, 0.4, 0.5, -0.6], &[2, 3]),
+                f64s(&[1.0, -1.0, 0.5, 0.25, 2.0, 0.0], &[3, 2]),
+            ],
+        ),
+        (
+            "softmax",
+            |x| x[0].softmax(0),
+            vec![f64s(&[1.0, 2.0, 0.5, -1.0], &[4])],
+        ),
+        (
+            "reduction",
+            |x| x[0].pow(2.0).sum_dims(&[1], false),
+            vec![f64s(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])],
+        ),
+        (
+            "two inputs",
+            |x| &x[0].unsqueeze(1) * &x[1],
+            vec![f64s(&[1.0, 2.0], &[2]), f64s(&[3.0, -4.0, 0.5], &[3])],
+        ),
+    ]
+}
+
+#[test]
+fn jacobian_by_rows_equals_by_columns_and_finite_differences() {
+    for (name, f, x) in functions() {
+        let rows = functional::jacobian_with(f, &x, Options::default(), Strategy::Reverse);
+        let cols = functional::jacobian_with(f, &x, Options::default(), Strategy::Forward);
+        let auto = functional::jacobian(f, &x, Options::default());
+        for i in 0..x.len() {
+            assert!(
+                close(&rows[i], &cols[i], 1e-12),
+                "{name} input {i}: {} vs {}",
+                rows[i],
+                cols[i]
+            );
+            assert!(close(&rows[i], &auto[i], 1e-12), "{name}");
+            // Column j by central differences.
+            let out_shape = f(&x).shape().to_vec();
+            let m: usize = out_shape.iter().product();
+            let base = x[i].to_vec::<f64>();
+            let jac = rows[i].reshape(&[m, base.len()]).to_vec::<f64>();
+            for j in 0..base.len() {
+                let eval = |d: f64| {
+                    let mut xs = x.clone();
+                    let mut v = base.clone();
+                    v[j] += d;
+                    xs[i] = Tensor::from_vec(v, x[i].shape());
+                    f(&xs).to_vec::<f64>()
+                };
+                let (p, q) = (eval(1e-6), eval(-1e-6));
+                for k in 0..m {
+                    let num = (p[k] - q[k]) / 2e-6;
+                    assert!(
+                        (jac[k * base.len() + j] - num).abs() < 1e-6,
+                        "{name} d{k}/d{j}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn jvp_and_vjp_are_the_jacobian_applied_to_vectors() {
+    for (name, f, x) in functions() {
+        let jac = functional::jacobian(f, &x, Options::default());
+        let out = f(&x);
+        let m = out.numel();
+        // vjp with v = ones: column sums of J.
+        let (_, vj) = functional::vjp(f, &x, &out.ones_like(), Options::default());
+        // jvp with v = ones for every input: row sums of J.
+        let v: Vec<Tensor> = x.iter().map(|t| t.ones_like()).collect();
+        let (_, jv) = functional::jvp(f, &x, &v, Options::default());
+        let mut row_sums = vec![0.0; m];
+        for (i, xi) in x.iter().enumerate() {
+            let j = jac[i].reshape(&[m, xi.numel()]).to_vec::<f64>();
+            let col: Vec<f64> = (0..xi.numel())
+                .map(|c| (0..m).map(|r| j[r * xi.numel() + c]).sum())
+                .collect();
+            assert!(
+                close(&vj[i], &Tensor::from_vec(col, xi.shape()), 1e-12),
+                "{name} vjp {i}"
+            );
+            for r in 0..m {
+                row_sums[r] += (0..xi.numel()).map(|c| j[r * xi.numel() + c]).sum::<f64>();
+            }
+        }
+        assert!(
+            close(&jv, &Tensor::from_vec(row_sums, out.shape()), 1e-12),
+            "{name} jvp"
+        );
+    }
+}
+
+#[test]
+fn hessians_are_symmetric_and_the_jacobian_of_the_gradient() {
+    let f = |x: &[Tensor]| {
+        (&x[0].pow(3.0).sum() * &x[1].sin().sum()) + (&x[0].unsqueeze(1) * &x[1]).exp().sum()
+    };
+    let x = vec![f64s(&[0.3, -0.2], &[2]), f64s(&[0.5, 1.0, -0.7], &[3])];
+    let h = functional::hessian(f, &x, Options::default());
+    for i in 0..2 {
+        for j in 0..2 {
+            let (ni, nj) = (x[i].numel(), x[j].numel());
+            let a = h[i][j].reshape(&[ni, nj]);
+            let b = h[j][i].reshape(&[nj, ni]).t();
+            assert!(close(&a, &b, 1e-12), "H[{i}][{j}] vs H[{j}][{i}]^T");
+        }
+    }
+    // Jacobian of the gradient w.r.t. input 0.
+    for i in 0..2 {
+        // The inputs the jacobian passes already require grad.
+        let gi = move |xs: &[Tensor]| {
+            let g = ferrograd::autograd::grad(
+                &[f(xs)],
+                xs,
+                ferrograd::GradOptions::new().create_graph(true),
+            );
+            g[i].clone().unwrap()
+        };
+        let jg = functional::jacobian(gi, &x, Options::default());
+        for j in 0..2 {
+            assert!(
+                close(&h[i][j], &jg[j], 1e-10),
+                "H[{i}][{j}] vs jacobian of grad"
+            );
+        }
+    }
+    // hvp / vhp equal H v.
+    let v = vec![f64s(&[1.0, -2.0], &[2]), f64s(&[0.5, 0.0, 1.0], &[3])];
+    let (_, hv) = functional::hvp(f, &x, &v, Options::default());
+    let h00 = h[0][0].reshape(&[2, 2]).mv(&v[0]);
+    let h01 = h[0][1].reshape(&[2, 3]).mv(&v[1]);
+    assert!(close(&hv[0], &(&h00 + &h01), 1e-12));
+}
+
+#[test]
+fn nested_grad_gives_the_third_derivative_of_tanh() {
+    let d3 = functional::grad(functional::grad(functional::grad(|x: &Tensor| x.tanh())));
+    for v in [-2.0, -0.5, 0.0, 0.7, 1.5] {
+        let t = f64::tanh(v);
+        let expected = (1.0 - t * t) * (6.0 * t * t - 2.0);
+        let got = d3(&Tensor::from_data(v, DType::F64)).item();
+        assert!((got - expected).abs() < 1e-12, "{v}: {got} vs {expected}");
+    }
+    let (value, g) = functional::value_and_grad(|x: &Tensor| x.exp().sum())(&Tensor::from_data(
+        [0.0, 1.0],
+        DType::F64,
+    ));
+    assert_eq!(value.item(), 1.0 + 1f64.exp());
+    assert_eq!(g.to_vec::<f64>(), vec![1.0, 1f64.exp()]);
+    assert!(
+        !g.requires_grad(),
+        "results are detached when the input did not require grad"
+    );
+}
+
+#[test]
+fn create_graph_keeps_results_differentiable_and_strict_mode_reports_independence() {
+    let x = Tensor::from_data([1.0, 2.0], DType::F64).requires_grad_(true);
+    let (_, g) = functional::vjp(
+        |x| x[0].pow(3.0),
+        std::slice::from_ref(&x),
+        &x.ones_like(),
+        Options {
+            create_graph: true,
+            ..Default::default()
+        },
+    );
+    assert!(g[0].requires_grad());
+    let gg = ferrograd::autograd::grad(&[g[0].sum()], &[&x], ferrograd::GradOptions::new());
+    assert_eq!(gg[0].as_ref().unwrap().to_vec::<f64>(), vec![6.0, 12.0]);
+    let strict = Options {
+        strict: true,
+        ..Default::default()
+    };
+    let e = functional::try_vjp(
+        |x| &x[0] * 2.0,
+        &[Tensor::new([1.0]), Tensor::new([1.0])],
+        &Tensor::new([1.0]),
+        strict,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("independent of input 1"), "{e}");
+    let lenient = functional::vjp(
+        |x| &x[0] * 2.0,
+        &[Tensor::new([1.0]), Tensor::new([1.0])],
+        &Tensor::new([1.0]),
+        Options::default(),
+    );
+    assert_eq!(lenient.1[1].item(), 0.0);
+}
+
+#[test]
+fn second_order_through_only_some_inputs_reads_the_right_saved_tensors() {
+    // Regression: a backward that needs fewer inputs than the forward saved for (the engine
+    // prunes) must still read the saved tensors the forward stored.
+    use ferrograd::{autograd, GradOptions};
+    let x = f64s(&[0.1, -0.5, 1.2], &[3]).requires_grad_(true);
+    let out = x.exp();
+    let u = out.detach().zeros_like().requires_grad_(true);
+    let g = autograd::grad(
+        &[&out],
+        &[&x],
+        GradOptions::new()
+            .grad_outputs([u.clone()])
+            .create_graph(true),
+    );
+    let r = autograd::grad(
+        &[g[0].as_ref().unwrap()],
+        &[&u],
+        GradOptions::new().grad_outputs([x.ones_like()]),
+    );
+    assert!(close(r[0].as_ref().unwrap(), &x.detach().exp(), 1e-15));
+    let (a, b) = (
+        f64s(&[1.0, 2.0], &[2]).requires_grad_(true),
+        f64s(&[3.0, 4.0], &[2]).requires_grad_(true),
+    );
+    for (name, y) in [
+        ("dot", a.dot(&b)),
+        ("matmul", a.unsqueeze(0).matmul(&b.unsqueeze(1)).sum()),
+        ("div", (&a / &b).sum()),
+    ] {
+        let v = y.detach().ones_like().requires_grad_(true);
+        let g = autograd::grad(
+            &[&y],
+            &[&a],
+            GradOptions::new()
+                .grad_outputs([v.clone()])
+                .create_graph(true),
+        );
+        let dv = autograd::grad(&[g[0].as_ref().unwrap().sum()], &[&v], GradOptions::new());
+        let expected = if name == "div" {
+            (1.0 / 3.0) + 0.25
+        } else {
+            7.0
+        };
+        assert!(
+            (dv[0].as_ref().unwrap().item() - expected).abs() < 1e-12,
+            "{name}"
+        );
+    }
+}
