@@ -68,6 +68,18 @@ pub enum Error {
         /// Its version when it was saved.
         expected: u64,
     },
+    /// Anomaly mode: a backward rule produced NaN or infinite values.
+    #[error("Function '{name}' returned {kind} values in its {index}th output.{trace}")]
+    Anomaly {
+        /// The node.
+        name: &'static str,
+        /// Which gradient (input position).
+        index: usize,
+        /// "nan" or "inf".
+        kind: &'static str,
+        /// Where the node's forward ran (empty if not recorded).
+        trace: String,
+    },
     /// An in-place operation on a leaf that requires grad, outside `no_grad`.
     #[error("a leaf Variable that requires grad is being used in an in-place operation.")]
     LeafInplace,

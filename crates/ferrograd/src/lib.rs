@@ -48,6 +48,7 @@ pub mod autograd;
 mod display;
 mod dtype;
 mod error;
+pub mod function;
 pub mod functional;
 pub mod hooks;
 mod kernels;
@@ -59,8 +60,8 @@ mod tensor;
 pub mod testing;
 
 pub use autograd::mode::{
-    enable_grad, is_grad_enabled, no_grad, set_grad_enabled, with_enable_grad, with_no_grad,
-    GradModeGuard,
+    detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad, set_detect_anomaly,
+    set_grad_enabled, with_enable_grad, with_no_grad, AnomalyGuard, GradModeGuard,
 };
 pub use autograd::{GradFn, GradOptions};
 pub use display::PyFloat;

@@ -76,6 +76,33 @@ fn commit_grad(t: &Tensor, g: Tensor, create_graph: bool) {
     }
 }
 
+/// Anomaly mode: the first gradient with NaN (or infinite) values fails, naming the node.
+fn check_anomaly(node: &Node, grads: &[Option<Tensor>]) -> Result<()> {
+    for (index, g) in grads.iter().enumerate() {
+        let Some(g) = g else { continue };
+        let values = g.values_f64();
+        let kind = if values.iter().any(|v| v.is_nan()) {
+            "nan"
+        } else if values.iter().any(|v| v.is_infinite()) {
+            "inf"
+        } else {
+            continue;
+        };
+        let trace = node
+            .trace
+            .as_ref()
+            .map(|t| format!("\nTraceback of forward call that caused the error:\n{t}"))
+            .unwrap_or_default();
+        return Err(Error::Anomaly {
+            name: node.name,
+            index,
+            kind,
+            trace,
+        });
+    }
+    Ok(())
+}
+
 fn tensor_key(t: &Tensor) -> *const TensorImpl {
     Arc::as_ptr(&t.0)
 }
@@ -328,6 +355,9 @@ pub(crate) fn run(
             Some(g) if needs.iter().any(|&b| b) => node.apply(g, &needs, create_graph)?,
             _ => smallvec::smallvec![None; node.next.len()],
         };
+        if crate::is_anomaly_enabled() {
+            check_anomaly(&node, &grads)?;
+        }
         for (k, slot) in graph.edges(i).iter().enumerate() {
             let g = grads[k].take().filter(|_| needs[k]).map(|g| {
                 let meta = &node.inputs[k];

@@ -99,3 +99,64 @@ pub fn with_enable_grad<R>(f: impl FnOnce() -> R) -> R {
     let _g = enable_grad();
     f()
 }
+
+thread_local! {
+    static ANOMALY: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether anomaly detection is on for this thread (see [`set_detect_anomaly`]).
+///
+/// ```
+/// assert!(!ferrograd::is_anomaly_enabled());
+/// ```
+pub fn is_anomaly_enabled() -> bool {
+    ANOMALY.with(|a| a.get())
+}
+
+/// Turns anomaly detection on or off for this thread (`torch.autograd.set_detect_anomaly`).
+/// While on, every recorded operation keeps a backtrace of where it ran, and a backward rule
+/// that returns NaN or infinite values fails with an error naming the node ("Function
+/// 'PowBackward0' returned nan values in its 0th output.") and that backtrace. It slows
+/// recording down; use it to debug.
+///
+/// ```
+/// use ferrograd::{set_detect_anomaly, Tensor};
+/// set_detect_anomaly(true);
+/// let x = Tensor::new([0.0]).requires_grad_(true);
+/// let err = x.sqrt().mul_scalar(0.0).sum().try_backward().unwrap_err();
+/// assert!(err.to_string().starts_with("Function 'SqrtBackward0' returned nan values in its 0th output."));
+/// set_detect_anomaly(false);
+/// ```
+pub fn set_detect_anomaly(enabled: bool) {
+    ANOMALY.with(|a| a.set(enabled));
+}
+
+/// Anomaly detection until the guard is dropped (`with torch.autograd.detect_anomaly():`).
+///
+/// ```
+/// {
+///     let _g = ferrograd::detect_anomaly();
+///     assert!(ferrograd::is_anomaly_enabled());
+/// }
+/// assert!(!ferrograd::is_anomaly_enabled());
+/// ```
+pub fn detect_anomaly() -> AnomalyGuard {
+    let previous = ANOMALY.with(|a| a.replace(true));
+    AnomalyGuard {
+        previous,
+        _not_send: std::marker::PhantomData,
+    }
+}
+
+/// Restores the previous anomaly mode when dropped.
+#[must_use = "anomaly detection ends as soon as the guard is dropped"]
+pub struct AnomalyGuard {
+    previous: bool,
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl Drop for AnomalyGuard {
+    fn drop(&mut self) {
+        ANOMALY.with(|a| a.set(self.previous));
+    }
+}

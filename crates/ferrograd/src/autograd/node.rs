@@ -64,6 +64,8 @@ pub struct Node {
     pub(crate) inputs: SmallVec<[InputMeta; 2]>,
     saved: Mutex<Saved>,
     owner: Mutex<Option<Weak<TensorImpl>>>,
+    /// Where the forward ran, recorded in anomaly mode.
+    pub(crate) trace: Option<String>,
 }
 
 thread_local! {
@@ -149,6 +151,8 @@ where
         inputs: metas,
         saved: Mutex::new(saved),
         owner: Mutex::new(None),
+        trace: crate::is_anomaly_enabled()
+            .then(|| std::backtrace::Backtrace::force_capture().to_string()),
     });
     let inner = Arc::get_mut(&mut out.0).expect("record: the output must be a fresh tensor");
     inner.grad_fn = Some(node);

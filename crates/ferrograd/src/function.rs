@@ -1,0 +1,168 @@
+//! Custom differentiable functions (`torch.autograd.Function`): a forward and a backward you
+//! write, recorded as one node named as you choose.
+//!
+//! The forward runs without recording; what it saves through the [`Context`] is kept on the
+//! node (the output too, without a reference cycle). If the backward is written with tensor ops,
+//! `create_graph` records it like any built-in rule, so higher derivatives and `gradcheck` work.
+//!
+//! ```
+//! use ferrograd::function::{apply, Context, Function};
+//! use ferrograd::Tensor;
+//!
+//! /// exp(x), saving its output, as in PyTorch's tutorial.
+//! struct MyExp;
+//! impl Function for MyExp {
+//!     fn name(&self) -> &'static str {
+//!         "MyExpBackward"
+//!     }
+//!     fn forward(&self, ctx: &mut Context, inputs: &[Tensor]) -> Tensor {
+//!         let y = inputs[0].exp();
+//!         ctx.save_for_backward(&[&y]);
+//!         y
+//!     }
+//!     fn backward(&self, ctx: &Context, grad: &Tensor) -> Vec<Option<Tensor>> {
+//!         vec![Some(grad * &ctx.saved_tensors()[0])]
+//!     }
+//! }
+//!
+//! let x = Tensor::scalar(1.0).requires_grad_(true);
+//! let y = apply(MyExp, &[&x]);
+//! assert_eq!(y.grad_fn().unwrap().name(), "MyExpBackward");
+//! y.backward();
+//! assert_eq!(x.grad().unwrap().item(), 1f32.exp() as f64);
+//! ```
+
+use crate::autograd::record;
+use crate::tensor::Tensor;
+use std::sync::Arc;
+
+/// What a custom function's forward leaves for its backward.
+///
+/// ```
+/// let ctx = ferrograd::function::Context::default();
+/// assert!(ctx.saved_tensors().is_empty());
+/// ```
+#[derive(Default)]
+pub struct Context {
+    saved: Vec<Tensor>,
+    needs: Vec<bool>,
+    non_differentiable: bool,
+}
+
+impl Context {
+    /// Keeps tensors (inputs, intermediates or the output) for the backward.
+    ///
+    /// ```
+    /// let mut ctx = ferrograd::function::Context::default();
+    /// ctx.save_for_backward(&[&ferrograd::Tensor::scalar(1.0)]);
+    /// assert_eq!(ctx.saved_tensors().len(), 1);
+    /// ```
+    pub fn save_for_backward(&mut self, tensors: &[&Tensor]) {
+        self.saved.extend(tensors.iter().map(|t| (*t).clone()));
+    }
+
+    /// The saved tensors, in the order they were saved.
+    ///
+    /// ```
+    /// assert!(ferrograd::function::Context::default().saved_tensors().is_empty());
+    /// ```
+    pub fn saved_tensors(&self) -> &[Tensor] {
+        &self.saved
+    }
+
+    /// Whether input `i` needs a gradient (so the backward may skip the others).
+    ///
+    /// ```
+    /// assert!(!ferrograd::function::Context::default().needs_input_grad(0));
+    /// ```
+    pub fn needs_input_grad(&self, i: usize) -> bool {
+        self.needs.get(i).copied().unwrap_or(false)
+    }
+
+    /// Declares the output non-differentiable (an index, a mask): it will not require grad.
+    ///
+    /// ```
+    /// let mut ctx = ferrograd::function::Context::default();
+    /// ctx.mark_non_differentiable();
+    /// ```
+    pub fn mark_non_differentiable(&mut self) {
+        self.non_differentiable = true;
+    }
+}
+
+/// A differentiable function with a hand-written backward.
+pub trait Function: Send + Sync + 'static {
+    /// The node's name, as `grad_fn().name()` shows it.
+    fn name(&self) -> &'static str;
+    /// Computes the output (not recorded); may save tensors on `ctx`.
+    fn forward(&self, ctx: &mut Context, inputs: &[Tensor]) -> Tensor;
+    /// One gradient per input (`None`: no gradient) from the output's gradient.
+    fn backward(&self, ctx: &Context, grad: &Tensor) -> Vec<Option<Tensor>>;
+}
+
+/// Runs `f` on `inputs` and records it in the graph (`MyFunction.apply(...)`).
+///
+/// ```
+/// use ferrograd::function::{apply, Context, Function};
+/// use ferrograd::Tensor;
+/// struct Double;
+/// impl Function for Double {
+///     fn name(&self) -> &'static str { "DoubleBackward" }
+///     fn forward(&self, _: &mut Context, x: &[Tensor]) -> Tensor { x[0].mul_scalar(2.0) }
+///     fn backward(&self, _: &Context, g: &Tensor) -> Vec<Option<Tensor>> { vec![Some(g.mul_scalar(2.0))] }
+/// }
+/// let x = Tensor::new([1.0, 2.0]).requires_grad_(true);
+/// apply(Double, &[&x]).sum().backward();
+/// assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![2.0, 2.0]);
+/// ```
+pub fn apply<F: Function>(f: F, inputs: &[&Tensor]) -> Tensor {
+    let recording = crate::is_grad_enabled();
+    let mut ctx = Context {
+        saved: Vec::new(),
+        needs: inputs
+            .iter()
+            .map(|t| recording && t.requires_grad())
+            .collect(),
+        non_differentiable: false,
+    };
+    let owned: Vec<Tensor> = inputs.iter().map(|t| (*t).clone()).collect();
+    let raw = crate::with_no_grad(|| f.forward(&mut ctx, &owned));
+    // A fresh handle on the result's data, so the node can be attached to it.
+    let out = raw.detach();
+    if ctx.non_differentiable {
+        return out;
+    }
+    let name = f.name();
+    let n_inputs = inputs.len();
+    let saved = std::mem::take(&mut ctx.saved);
+    let f = Arc::new(f);
+    record(
+        name,
+        out,
+        inputs,
+        |_, s| {
+            for t in &saved {
+                if t.is_same(&raw) || (t.shares_storage(&raw) && t.layout() == raw.layout()) {
+                    s.save_output();
+                } else {
+                    s.save(t);
+                }
+            }
+        },
+        move |a| {
+            let ctx = Context {
+                saved: a.saved.to_vec(),
+                needs: a.needs.to_vec(),
+                non_differentiable: false,
+            };
+            let grads = f.backward(&ctx, a.grad);
+            assert_eq!(
+                grads.len(),
+                n_inputs,
+                "function {name} returned an incorrect number of gradients (expected {n_inputs}, got {})",
+                grads.len()
+            );
+            grads.into_iter().collect()
+        },
+    )
+}
