@@ -56,6 +56,7 @@ mod layout;
 mod ops;
 mod random;
 mod storage;
+pub mod tape;
 mod tensor;
 pub mod testing;
 
