@@ -166,3 +166,85 @@ pub fn apply<F: Function>(f: F, inputs: &[&Tensor]) -> Tensor {
         },
     )
 }
+
+/// The segment of a [`checkpoint`]: its function, run again during backward.
+struct Checkpoint<F>(F);
+
+impl<F: Fn(&[Tensor]) -> Tensor + Send + Sync + 'static> Function for Checkpoint<F> {
+    fn name(&self) -> &'static str {
+        "CheckpointFunctionBackward"
+    }
+
+    fn forward(&self, ctx: &mut Context, inputs: &[Tensor]) -> Tensor {
+        let refs: Vec<&Tensor> = inputs.iter().collect();
+        ctx.save_for_backward(&refs);
+        (self.0)(inputs)
+    }
+
+    fn backward(&self, ctx: &Context, grad: &Tensor) -> Vec<Option<Tensor>> {
+        // Recompute the segment, this time recording it, and differentiate it.
+        let xs: Vec<Tensor> = ctx
+            .saved_tensors()
+            .iter()
+            .enumerate()
+            .map(|(i, x)| {
+                if ctx.needs_input_grad(i) {
+                    if crate::is_grad_enabled() && x.requires_grad() {
+                        x.clone() // create_graph: stay connected for higher derivatives
+                    } else {
+                        x.detach().requires_grad_(true)
+                    }
+                } else {
+                    x.detach()
+                }
+            })
+            .collect();
+        let create_graph = crate::is_grad_enabled();
+        let out = crate::with_enable_grad(|| (self.0)(&xs));
+        let wanted: Vec<&Tensor> = xs.iter().filter(|x| x.requires_grad()).collect();
+        if !out.requires_grad() || wanted.is_empty() {
+            return vec![None; xs.len()];
+        }
+        let g = crate::with_enable_grad(|| {
+            crate::autograd::grad(
+                &[&out],
+                &wanted,
+                crate::GradOptions::new()
+                    .grad_outputs([grad.clone()])
+                    .create_graph(create_graph)
+                    .allow_unused(true),
+            )
+        });
+        let mut it = g.into_iter();
+        xs.iter()
+            .map(|x| {
+                if x.requires_grad() {
+                    it.next().flatten()
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+}
+
+/// Activation checkpointing (`torch.utils.checkpoint`): runs `f` on `inputs` without keeping
+/// its intermediate tensors, and runs it again during backward to get them. The gradients are
+/// the same; peak memory holds only the segment's inputs and output. `f` must be deterministic
+/// (a random op such as dropout would draw again).
+///
+/// ```
+/// use ferrograd::{function::checkpoint, Tensor};
+/// let x = Tensor::new([0.5, 1.0]).requires_grad_(true);
+/// let y = checkpoint(|xs| xs[0].exp().sin().exp(), &[&x]);
+/// y.sum().backward();
+/// let expected: Vec<f32> = [0.5f32, 1.0].iter().map(|&v| v.exp().sin().exp() * v.exp().cos() * v.exp()).collect();
+/// let got = x.grad().unwrap().to_vec::<f32>();
+/// assert!((got[0] - expected[0]).abs() < 1e-5 && (got[1] - expected[1]).abs() < 1e-5);
+/// ```
+pub fn checkpoint(
+    f: impl Fn(&[Tensor]) -> Tensor + Send + Sync + 'static,
+    inputs: &[&Tensor],
+) -> Tensor {
+    apply(Checkpoint(f), inputs)
+}

@@ -122,3 +122,28 @@ fn anomaly_mode_names_the_first_rule_producing_nan_and_where_it_ran() {
     let g = autograd::grad(&[x.pow(2.0).sum()], &[&x], GradOptions::new());
     assert_eq!(g[0].as_ref().unwrap().item(), 0.0);
 }
+
+#[test]
+fn checkpointed_segments_give_the_same_gradients_to_second_order() {
+    use ferrograd::function::checkpoint;
+    let f = |xs: &[Tensor]| (&xs[0].matmul(&xs[1]).tanh() * &xs[0].sin()).sum();
+    let a = Tensor::from_data([[0.5, -1.0], [2.0, 0.3]], DType::F64).requires_grad_(true);
+    let b = Tensor::from_data([[0.1, 0.2], [-0.3, 0.4]], DType::F64).requires_grad_(true);
+    let plain = autograd::grad(&[f(&[a.clone(), b.clone()])], &[&a, &b], GradOptions::new());
+    let ck = autograd::grad(&[checkpoint(f, &[&a, &b])], &[&a, &b], GradOptions::new());
+    for (p, c) in plain.iter().zip(&ck) {
+        assert_eq!(
+            p.as_ref().unwrap().to_vec::<f64>(),
+            c.as_ref().unwrap().to_vec::<f64>()
+        );
+    }
+    gradgradcheck(
+        &move |xs| vec![checkpoint(f, &[&xs[0], &xs[1]])],
+        &[a.clone(), b.clone()],
+    )
+    .unwrap();
+    // The checkpoint node keeps only the inputs.
+    let y = checkpoint(f, &[&a, &b]);
+    assert_eq!(y.grad_fn().unwrap().name(), "CheckpointFunctionBackward");
+    assert_eq!(y.grad_fn().unwrap().saved_tensors().len(), 2);
+}
