@@ -16,6 +16,18 @@ use std::sync::{Arc, Weak};
 /// A gradient hook: returns `Some(new_gradient)` to replace the gradient, `None` to keep it.
 pub type TensorHook = Arc<dyn Fn(&Tensor) -> Option<Tensor> + Send + Sync>;
 
+/// A node post-hook: sees the gradients the node computed for its inputs and the gradient of
+/// its output; returns `Some(replacements)` (one per input) or `None`.
+pub type PostHook =
+    Arc<dyn Fn(&[Option<Tensor>], &Tensor) -> Option<Vec<Option<Tensor>>> + Send + Sync>;
+
+/// Hooks registered on one graph node.
+#[derive(Default)]
+pub(crate) struct NodeHooks {
+    pub(crate) pre: Vec<(u64, TensorHook)>,
+    pub(crate) post: Vec<(u64, PostHook)>,
+}
+
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 /// Removes a hook (`handle.remove()`); dropping the handle keeps the hook, as in PyTorch.
@@ -30,20 +42,49 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 /// ```
 #[must_use = "keep the handle to remove the hook later"]
 pub struct HookHandle {
-    tensor: Weak<TensorImpl>,
+    target: Target,
     id: u64,
 }
 
+enum Target {
+    Tensor(Weak<TensorImpl>),
+    Node(Weak<crate::autograd::Node>),
+}
+
 impl HookHandle {
-    /// Unregisters the hook (a no-op if the tensor is gone or the hook already removed).
+    /// Unregisters the hook (a no-op if its tensor or node is gone or it was already removed).
     pub fn remove(self) {
-        if let Some(t) = self.tensor.upgrade() {
-            t.hooks
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .retain(|(id, _)| *id != self.id);
+        let id = self.id;
+        match self.target {
+            Target::Tensor(t) => {
+                if let Some(t) = t.upgrade() {
+                    t.hooks
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .retain(|(i, _)| *i != id);
+                }
+            }
+            Target::Node(n) => {
+                if let Some(n) = n.upgrade() {
+                    let mut h = n.hooks();
+                    h.pre.retain(|(i, _)| *i != id);
+                    h.post.retain(|(i, _)| *i != id);
+                }
+            }
         }
     }
+
+    pub(crate) fn for_node(node: &Arc<crate::autograd::Node>, id: u64) -> HookHandle {
+        HookHandle {
+            target: Target::Node(Arc::downgrade(node)),
+            id,
+        }
+    }
+}
+
+/// A fresh hook id.
+pub(crate) fn next_id() -> u64 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
 }
 
 /// A weak handle to a tensor, for hooks and caches that must not keep it alive.
@@ -101,7 +142,7 @@ impl Tensor {
                 "cannot register a hook on a tensor that doesn't require gradient",
             ));
         }
-        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let id = next_id();
         self.0
             .hooks
             .lock()
@@ -111,7 +152,7 @@ impl Tensor {
             node.set_owner(Arc::downgrade(&self.0));
         }
         Ok(HookHandle {
-            tensor: Arc::downgrade(&self.0),
+            target: Target::Tensor(Arc::downgrade(&self.0)),
             id,
         })
     }
@@ -136,6 +177,11 @@ pub(crate) fn run_tensor_hooks(t: &Tensor, g: Tensor) -> Result<Tensor> {
             .iter()
             .map(|(_, h)| h.clone())
             .collect();
+    run_hooks(&hooks, g)
+}
+
+/// Runs gradient hooks in order, each on the previous one's result.
+pub(crate) fn run_hooks(hooks: &[TensorHook], g: Tensor) -> Result<Tensor> {
     let mut g = g;
     for h in hooks {
         if let Some(new) = h(&g) {

@@ -97,3 +97,48 @@ fn hooks_that_capture_weak_handles_do_not_leak() {
 fn hooks_on_tensors_that_do_not_require_grad_are_refused() {
     assert!(Tensor::scalar(1.0).try_register_hook(|_| None).is_err());
 }
+
+#[test]
+fn node_hooks_run_in_pytorchs_order_and_can_be_removed() {
+    // Order: the output tensor's hooks, its retained gradient, the node's pre-hooks, the rule,
+    // the node's post-hooks.
+    let log = Arc::new(Mutex::new(Vec::<String>::new()));
+    let x = Tensor::scalar(2.0).requires_grad_(true);
+    let y = x.pow(2.0);
+    let node = y.grad_fn().unwrap();
+    let (l1, l2, l3) = (log.clone(), log.clone(), log.clone());
+    let _pre = node.register_prehook(move |g| {
+        l1.lock().unwrap().push(format!("node pre {}", g.item()));
+        Some(g.mul_scalar(10.0))
+    });
+    let _post = node.register_hook(move |inputs, out| {
+        l2.lock().unwrap().push(format!(
+            "node post {} {}",
+            inputs[0].as_ref().unwrap().item(),
+            out.item()
+        ));
+        None
+    });
+    let _t = y.register_hook(move |g| {
+        l3.lock().unwrap().push(format!("tensor {}", g.item()));
+        Some(g.add_scalar(1.0))
+    });
+    y.retain_grad();
+    y.backward();
+    assert_eq!(
+        *log.lock().unwrap(),
+        vec!["tensor 1", "node pre 2", "node post 80 20"]
+    );
+    assert_eq!(
+        y.grad().unwrap().item(),
+        2.0,
+        "retained before the node's pre-hook"
+    );
+    assert_eq!(x.grad().unwrap().item(), 80.0);
+    _pre.remove();
+    _post.remove();
+    x.set_grad(None);
+    let y = x.pow(2.0);
+    y.backward();
+    assert_eq!(x.grad().unwrap().item(), 4.0);
+}

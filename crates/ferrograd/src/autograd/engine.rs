@@ -342,6 +342,17 @@ pub(crate) fn run(
                 retained.push((t.clone(), g.clone()));
             }
         }
+        let (pre, post) = {
+            let h = node.hooks();
+            let pre: Vec<crate::hooks::TensorHook> = h.pre.iter().map(|(_, f)| f.clone()).collect();
+            let post: Vec<crate::hooks::PostHook> = h.post.iter().map(|(_, f)| f.clone()).collect();
+            (pre, post)
+        };
+        if !pre.is_empty() {
+            if let Some(g) = grad.take() {
+                grad = Some(crate::hooks::run_hooks(&pre, g)?);
+            }
+        }
         if node_target[i] {
             node_results[i] = grad.clone();
         }
@@ -355,6 +366,24 @@ pub(crate) fn run(
             Some(g) if needs.iter().any(|&b| b) => node.apply(g, &needs, create_graph)?,
             _ => smallvec::smallvec![None; node.next.len()],
         };
+        if let (false, Some(g)) = (post.is_empty(), &grad) {
+            for h in &post {
+                if let Some(new) = h(&grads, g) {
+                    if new.len() != grads.len() {
+                        return Err(Error::invalid(
+                            "hook",
+                            format!(
+                                "a post-hook of {} returned {} gradients for {} inputs",
+                                node.name,
+                                new.len(),
+                                grads.len()
+                            ),
+                        ));
+                    }
+                    grads = new.into_iter().collect();
+                }
+            }
+        }
         if crate::is_anomaly_enabled() {
             check_anomaly(&node, &grads)?;
         }

@@ -365,6 +365,59 @@ impl GradFn {
         }
     }
 
+    /// Registers a pre-hook on this node: it sees (and may replace) the gradient of the node's
+    /// output before the node's rule runs; after the output tensor's own hooks (PyTorch's
+    /// order). Panics on an `AccumulateGrad` entry; register a tensor hook on the leaf instead.
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::scalar(2.0).requires_grad_(true);
+    /// let y = x.pow(2.0);
+    /// let _h = y.grad_fn().unwrap().register_prehook(|g| Some(g.mul_scalar(3.0)));
+    /// y.backward();
+    /// assert_eq!(x.grad().unwrap().item(), 12.0);
+    /// ```
+    pub fn register_prehook(
+        &self,
+        hook: impl Fn(&Tensor) -> Option<Tensor> + Send + Sync + 'static,
+    ) -> crate::hooks::HookHandle {
+        let node = self.node_or_panic("register_prehook");
+        let id = crate::hooks::next_id();
+        node.hooks().pre.push((id, Arc::new(hook)));
+        crate::hooks::HookHandle::for_node(node, id)
+    }
+
+    /// Registers a post-hook on this node: after its rule ran, it sees the gradients for the
+    /// node's inputs and the output's gradient, and may return replacements (one per input).
+    /// Panics on an `AccumulateGrad` entry.
+    ///
+    /// ```
+    /// use ferrograd::Tensor;
+    /// let (a, b) = (Tensor::scalar(2.0).requires_grad_(true), Tensor::scalar(3.0).requires_grad_(true));
+    /// let y = &a * &b;
+    /// let _h = y.grad_fn().unwrap().register_hook(|inputs, _| Some(vec![inputs[0].clone(), None]));
+    /// y.backward();
+    /// assert_eq!(a.grad().unwrap().item(), 3.0);
+    /// assert!(b.grad().is_none());
+    /// ```
+    pub fn register_hook(
+        &self,
+        hook: impl Fn(&[Option<Tensor>], &Tensor) -> Option<Vec<Option<Tensor>>> + Send + Sync + 'static,
+    ) -> crate::hooks::HookHandle {
+        let node = self.node_or_panic("register_hook");
+        let id = crate::hooks::next_id();
+        node.hooks().post.push((id, Arc::new(hook)));
+        crate::hooks::HookHandle::for_node(node, id)
+    }
+
+    fn node_or_panic(&self, op: &str) -> &Arc<Node> {
+        match &self.0 {
+            GradFnKind::Node(n) => n,
+            GradFnKind::Accumulate(_) => panic!(
+                "{op}: AccumulateGrad nodes take no hooks here; register a tensor hook on the leaf"
+            ),
+        }
+    }
+
     /// Whether two handles are the same node.
     ///
     /// ```

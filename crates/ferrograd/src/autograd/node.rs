@@ -66,6 +66,7 @@ pub struct Node {
     owner: Mutex<Option<Weak<TensorImpl>>>,
     /// Where the forward ran, recorded in anomaly mode.
     pub(crate) trace: Option<String>,
+    hooks: Mutex<crate::hooks::NodeHooks>,
 }
 
 thread_local! {
@@ -153,6 +154,7 @@ where
         owner: Mutex::new(None),
         trace: crate::is_anomaly_enabled()
             .then(|| std::backtrace::Backtrace::force_capture().to_string()),
+        hooks: Mutex::new(Default::default()),
     });
     let inner = Arc::get_mut(&mut out.0).expect("record: the output must be a fresh tensor");
     inner.grad_fn = Some(node);
@@ -258,6 +260,10 @@ impl Node {
             self.next.len()
         );
         Ok(grads)
+    }
+
+    pub(crate) fn hooks(&self) -> MutexGuard<'_, crate::hooks::NodeHooks> {
+        self.hooks.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Links the node to its output tensor (weakly), so backward can run that tensor's hooks
