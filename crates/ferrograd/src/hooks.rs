@@ -66,9 +66,10 @@ impl HookHandle {
             }
             Target::Node(n) => {
                 if let Some(n) = n.upgrade() {
-                    let mut h = n.hooks();
-                    h.pre.retain(|(i, _)| *i != id);
-                    h.post.retain(|(i, _)| *i != id);
+                    n.with_hooks(|h| {
+                        h.pre.retain(|(i, _)| *i != id);
+                        h.post.retain(|(i, _)| *i != id);
+                    });
                 }
             }
         }

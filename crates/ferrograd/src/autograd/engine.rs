@@ -342,12 +342,7 @@ pub(crate) fn run(
                 retained.push((t.clone(), g.clone()));
             }
         }
-        let (pre, post) = {
-            let h = node.hooks();
-            let pre: Vec<crate::hooks::TensorHook> = h.pre.iter().map(|(_, f)| f.clone()).collect();
-            let post: Vec<crate::hooks::PostHook> = h.post.iter().map(|(_, f)| f.clone()).collect();
-            (pre, post)
-        };
+        let (pre, post) = node.hook_lists();
         if !pre.is_empty() {
             if let Some(g) = grad.take() {
                 grad = Some(crate::hooks::run_hooks(&pre, g)?);

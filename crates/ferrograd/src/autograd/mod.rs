@@ -382,7 +382,7 @@ impl GradFn {
     ) -> crate::hooks::HookHandle {
         let node = self.node_or_panic("register_prehook");
         let id = crate::hooks::next_id();
-        node.hooks().pre.push((id, Arc::new(hook)));
+        node.with_hooks(|h| h.pre.push((id, Arc::new(hook))));
         crate::hooks::HookHandle::for_node(node, id)
     }
 
@@ -405,7 +405,7 @@ impl GradFn {
     ) -> crate::hooks::HookHandle {
         let node = self.node_or_panic("register_hook");
         let id = crate::hooks::next_id();
-        node.hooks().post.push((id, Arc::new(hook)));
+        node.with_hooks(|h| h.post.push((id, Arc::new(hook))));
         crate::hooks::HookHandle::for_node(node, id)
     }
 

@@ -65,8 +65,10 @@ pub struct Node {
     saved: Mutex<Saved>,
     owner: Mutex<Option<Weak<TensorImpl>>>,
     /// Where the forward ran, recorded in anomaly mode.
-    pub(crate) trace: Option<String>,
-    hooks: Mutex<crate::hooks::NodeHooks>,
+    pub(crate) trace: Option<Box<str>>,
+    /// Pre/post hooks; allocated on first registration (most nodes have none).
+    hooks: Mutex<Option<Box<crate::hooks::NodeHooks>>>,
+    has_hooks: std::sync::atomic::AtomicBool,
 }
 
 thread_local! {
@@ -152,9 +154,13 @@ where
         inputs: metas,
         saved: Mutex::new(saved),
         owner: Mutex::new(None),
-        trace: crate::is_anomaly_enabled()
-            .then(|| std::backtrace::Backtrace::force_capture().to_string()),
-        hooks: Mutex::new(Default::default()),
+        trace: crate::is_anomaly_enabled().then(|| {
+            std::backtrace::Backtrace::force_capture()
+                .to_string()
+                .into_boxed_str()
+        }),
+        hooks: Mutex::new(None),
+        has_hooks: std::sync::atomic::AtomicBool::new(false),
     });
     let inner = Arc::get_mut(&mut out.0).expect("record: the output must be a fresh tensor");
     inner.grad_fn = Some(node);
@@ -231,9 +237,6 @@ impl Node {
             if s.released {
                 return Err(Error::BackwardTwice);
             }
-            drop(s);
-            self.check_versions()?;
-            let s = self.saved();
             let mut v = s.tensors.clone();
             if let (true, Some(slot)) = (create_graph, s.output_slot) {
                 let o = &v[slot];
@@ -262,8 +265,29 @@ impl Node {
         Ok(grads)
     }
 
-    pub(crate) fn hooks(&self) -> MutexGuard<'_, crate::hooks::NodeHooks> {
-        self.hooks.lock().unwrap_or_else(|e| e.into_inner())
+    /// The node's hooks, created on first use.
+    pub(crate) fn with_hooks<R>(&self, f: impl FnOnce(&mut crate::hooks::NodeHooks) -> R) -> R {
+        let mut h = self.hooks.lock().unwrap_or_else(|e| e.into_inner());
+        self.has_hooks
+            .store(true, std::sync::atomic::Ordering::Release);
+        f(h.get_or_insert_with(Default::default))
+    }
+
+    /// Clones of the node's pre- and post-hooks (empty without a lock if there are none).
+    pub(crate) fn hook_lists(
+        &self,
+    ) -> (Vec<crate::hooks::TensorHook>, Vec<crate::hooks::PostHook>) {
+        if !self.has_hooks.load(std::sync::atomic::Ordering::Acquire) {
+            return (Vec::new(), Vec::new());
+        }
+        let h = self.hooks.lock().unwrap_or_else(|e| e.into_inner());
+        match h.as_ref() {
+            Some(h) => (
+                h.pre.iter().map(|(_, f)| f.clone()).collect(),
+                h.post.iter().map(|(_, f)| f.clone()).collect(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        }
     }
 
     /// Links the node to its output tensor (weakly), so backward can run that tensor's hooks
