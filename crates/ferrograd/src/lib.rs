@@ -59,6 +59,7 @@ mod storage;
 pub mod tape;
 mod tensor;
 pub mod testing;
+pub mod viz;
 
 pub use autograd::mode::{
     detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad, set_detect_anomaly,

@@ -418,6 +418,14 @@ impl GradFn {
         }
     }
 
+    /// An identity for graph walks: the node's (or the leaf's) address.
+    pub(crate) fn key(&self) -> usize {
+        match &self.0 {
+            GradFnKind::Node(n) => Arc::as_ptr(n) as usize,
+            GradFnKind::Accumulate(t) => Arc::as_ptr(&t.0) as usize ^ 1,
+        }
+    }
+
     /// Whether two handles are the same node.
     ///
     /// ```

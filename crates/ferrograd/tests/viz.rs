@@ -1,0 +1,48 @@
+//! DOT output of the backward graph (golden test on seed s002-1).
+
+use ferrograd::{viz::make_dot, Tensor};
+
+#[test]
+fn seed_s002_1_graph_matches_the_golden_dot() {
+    let x = Tensor::ones(&[2, 2]).requires_grad_(true);
+    let y = &x + 2.0;
+    let out = (&(&y * &y) * 3.0).mean();
+    let dot = make_dot(&out, &[("x", &x)], true);
+    let expected = "digraph {
+\tgraph [size=\"12,12\"]
+\tnode [align=left fontname=monospace fontsize=10 height=0.2 ranksep=0.1 shape=box style=filled]
+\tn0 [label=\"
+ ()\" fillcolor=darkolivegreen1]
+\tn1 -> n0
+\tn1 [label=MeanBackward0]
+\tn2 -> n1
+\tn2 [label=MulBackward0]
+\tn3 -> n2
+\tn3 -> n4 [dir=none]
+\tn4 [label=\"
+ (2, 2)\" fillcolor=orange]
+\tn3 -> n4 [dir=none]
+\tn3 [label=MulBackward0]
+\tn5 -> n3
+\tn5 -> n3
+\tn5 [label=AddBackward0]
+\tn6 -> n5
+\tn7 [label=\"x
+ (2, 2)\" fillcolor=lightblue]
+\tn7 -> n6
+\tn6 [label=AccumulateGrad]
+}
+";
+    assert_eq!(dot, expected);
+}
+
+#[test]
+fn deep_graphs_render_without_recursion() {
+    let x = Tensor::scalar(1.0).requires_grad_(true);
+    let mut y = x.clone();
+    for _ in 0..100_000 {
+        y = y.mul_scalar(1.0);
+    }
+    let dot = make_dot(&y, &[], false);
+    assert_eq!(dot.matches("MulBackward0").count(), 100_000);
+}
