@@ -19,7 +19,7 @@ use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::kernels;
 use crate::tensor::Tensor;
-use smallvec::smallvec;
+use smallvec::{smallvec, SmallVec};
 
 /// Normalizes a possibly negative dimension index against `ndim` dimensions.
 pub(crate) fn normalize_dim(op: &'static str, dim: isize, ndim: usize) -> Result<usize> {
@@ -36,6 +36,39 @@ pub(crate) fn normalize_dim(op: &'static str, dim: isize, ndim: usize) -> Result
         ));
     }
     Ok(d as usize)
+}
+
+/// Which dimensions a reduction over `dims` reduces (negative dims allowed; empty means all).
+pub(crate) fn reduce_mask(
+    op: &'static str,
+    x: &Tensor,
+    dims: &[isize],
+) -> Result<SmallVec<[bool; 4]>> {
+    let mut m = kernels::reduce_mask(op, x.dim(), dims)?;
+    if dims.is_empty() {
+        m.iter_mut().for_each(|b| *b = true);
+    }
+    Ok(m)
+}
+
+/// How many elements each output of a reduction over `mask` combines.
+pub(crate) fn reduced_count(x: &Tensor, mask: &[bool]) -> usize {
+    x.shape()
+        .iter()
+        .zip(mask)
+        .filter(|(_, &m)| m)
+        .map(|(&d, _)| d)
+        .product()
+}
+
+/// The shape of a reduction over `mask`: reduced dimensions kept as 1 or dropped.
+pub(crate) fn reduced_shape(x: &Tensor, mask: &[bool], keepdim: bool) -> crate::layout::Shape {
+    x.shape()
+        .iter()
+        .zip(mask)
+        .filter(|(_, &m)| keepdim || !m)
+        .map(|(&d, &m)| if m { 1 } else { d })
+        .collect()
 }
 
 /// What an elementwise unary op keeps for its backward rule.

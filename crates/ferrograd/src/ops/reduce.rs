@@ -4,7 +4,6 @@ use super::grads;
 use crate::autograd::record;
 use crate::error::{Error, Result};
 use crate::kernels;
-use crate::layout::Shape;
 use crate::tensor::Tensor;
 use smallvec::SmallVec;
 
@@ -101,38 +100,18 @@ impl Tensor {
         keepdim: bool,
         mean: bool,
     ) -> Result<Tensor> {
-        let mut mask = kernels::reduce_mask(op, self.dim(), dims)?;
-        if dims.is_empty() {
-            mask.iter_mut().for_each(|m| *m = true);
-        }
-        let n: usize = self
-            .shape()
-            .iter()
-            .zip(&mask)
-            .filter(|(_, &m)| m)
-            .map(|(&d, _)| d)
-            .product();
+        let mask = super::reduce_mask(op, self, dims)?;
+        let n = super::reduced_count(self, &mask);
         let s = kernels::sum_dims(self, &mask);
         let s = if mean {
             with_no_record(|| s.div_scalar(n as f64))
         } else {
             s
         };
-        let out_shape: Shape = self
-            .shape()
-            .iter()
-            .zip(&mask)
-            .filter(|(_, &m)| keepdim || !m)
-            .map(|(&d, &m)| if m { 1 } else { d })
-            .collect();
+        let out_shape = super::reduced_shape(self, &mask, keepdim);
         let out = s.view_with(s.layout().reshape_view(&out_shape).expect("contiguous"));
         let in_shape = self.shape_vec();
-        let kept: Shape = self
-            .shape()
-            .iter()
-            .zip(&mask)
-            .map(|(&d, &m)| if m { 1 } else { d })
-            .collect();
+        let kept = super::reduced_shape(self, &mask, true);
         Ok(record(
             name,
             out,

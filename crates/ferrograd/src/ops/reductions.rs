@@ -14,26 +14,7 @@ use crate::tensor::Tensor;
 use smallvec::SmallVec;
 use std::sync::Arc;
 
-type Mask = SmallVec<[bool; 4]>;
-
-/// The reduce mask for `dims` (empty: all dimensions).
-fn mask_of(op: &'static str, x: &Tensor, dims: &[isize]) -> Result<Mask> {
-    let mut m = kernels::reduce_mask(op, x.dim(), dims)?;
-    if dims.is_empty() {
-        m.iter_mut().for_each(|b| *b = true);
-    }
-    Ok(m)
-}
-
-/// The output shape of a reduction, with or without the reduced dimensions kept as 1.
-fn reduced_shape(x: &Tensor, mask: &[bool], keepdim: bool) -> Shape {
-    x.shape()
-        .iter()
-        .zip(mask)
-        .filter(|(_, &m)| keepdim || !m)
-        .map(|(&d, &m)| if m { 1 } else { d })
-        .collect()
-}
+use super::{reduce_mask as mask_of, reduced_count, reduced_shape};
 
 fn kept_shape(x: &Tensor, mask: &[bool]) -> Shape {
     reduced_shape(x, mask, true)
@@ -369,13 +350,7 @@ impl Tensor {
             .filter(|&d| mask[d])
             .map(|d| d as isize)
             .collect();
-        let n: usize = self
-            .shape()
-            .iter()
-            .zip(&mask)
-            .filter(|(_, &m)| m)
-            .map(|(&d, _)| d)
-            .product();
+        let n = reduced_count(self, &mask);
         let x = self.to_float();
         let centered = &x - &x.try_mean_dims(&all, true)?;
         let ss = centered.square().try_sum_dims(&all, keepdim)?;
