@@ -150,3 +150,19 @@ fn integers_print_like_python_ints() {
         "tensor([4, 6])"
     );
 }
+
+#[test]
+fn integer_arithmetic_follows_pytorchs_promotion() {
+    let a = Tensor::new([1, 2, 3]);
+    assert_eq!(show(&(&a * 2)), "tensor([2, 4, 6])");
+    assert_eq!(show(&(&a + 1)), "tensor([2, 3, 4])");
+    assert_eq!(show(&(&a - 1)), "tensor([0, 1, 2])");
+    assert_eq!(show(&(10 - &a)), "tensor([9, 8, 7])");
+    assert_eq!(show(&(&a * 0.5)), "tensor([0.5000, 1.0000, 1.5000])");
+    assert_eq!(
+        show(&(&a / &Tensor::new([2, 2, 2]))),
+        "tensor([0.5000, 1.0000, 1.5000])"
+    );
+    assert_eq!(show(&(&a / 2)), "tensor([0.5000, 1.0000, 1.5000])");
+    assert_eq!(show(&(&a * &Tensor::new([2, 2, 2]))), "tensor([2, 4, 6])");
+}

@@ -399,6 +399,10 @@ impl Tensor {
     /// assert!(ferrograd::Tensor::zeros(&[2]).try_div(&ferrograd::Tensor::zeros(&[3])).is_err());
     /// ```
     pub fn try_div(&self, other: &Tensor) -> Result<Tensor> {
+        // True division: integer (and bool) operands divide as floats, as in PyTorch.
+        if !self.dtype().is_floating_point() && !other.dtype().is_floating_point() {
+            return binary(Div, &self.to_dtype(crate::DType::F32), other);
+        }
         binary(Div, self, other)
     }
 
@@ -408,7 +412,8 @@ impl Tensor {
     /// assert_eq!(ferrograd::Tensor::new([1.0]).add_scalar(2.0).to_vec::<f32>(), vec![3.0]);
     /// ```
     pub fn add_scalar(&self, s: f64) -> Tensor {
-        unary(AddScalar(s), self)
+        self.int_scalar_op(s, |a, s| a + s)
+            .unwrap_or_else(|| unary(AddScalar(s), self))
     }
 
     /// `self - s` for a number `s`.
@@ -417,6 +422,9 @@ impl Tensor {
     /// assert_eq!(ferrograd::Tensor::new([1.0]).sub_scalar(2.0).to_vec::<f32>(), vec![-1.0]);
     /// ```
     pub fn sub_scalar(&self, s: f64) -> Tensor {
+        if let Some(t) = self.int_scalar_op(s, |a, s| a - s) {
+            return t;
+        }
         let y = kernels::map_float(self, |v| v - s as f32, |v| v - s);
         record(
             "SubBackward0",
@@ -433,7 +441,8 @@ impl Tensor {
     /// assert_eq!(ferrograd::Tensor::new([1.0]).rsub_scalar(2.0).to_vec::<f32>(), vec![1.0]);
     /// ```
     pub fn rsub_scalar(&self, s: f64) -> Tensor {
-        unary(RSubScalar(s), self)
+        self.int_scalar_op(s, |a, s| s - a)
+            .unwrap_or_else(|| unary(RSubScalar(s), self))
     }
 
     /// `self * s` for a number `s`.
@@ -442,7 +451,23 @@ impl Tensor {
     /// assert_eq!(ferrograd::Tensor::new([1.5]).mul_scalar(2.0).to_vec::<f32>(), vec![3.0]);
     /// ```
     pub fn mul_scalar(&self, s: f64) -> Tensor {
-        unary(MulScalar(s), self)
+        self.int_scalar_op(s, |a, s| a * s)
+            .unwrap_or_else(|| unary(MulScalar(s), self))
+    }
+
+    /// An int64 tensor with an integral number stays int64 (PyTorch's promotion); integers can
+    /// not require grad, so nothing is recorded.
+    fn int_scalar_op(&self, s: f64, f: impl Fn(i64, i64) -> i64) -> Option<Tensor> {
+        if self.dtype() != crate::DType::I64 || s.fract() != 0.0 || s.abs() > i64::MAX as f64 {
+            return None;
+        }
+        let s = s as i64;
+        let v: Vec<i64> = self.to_vec::<i64>().into_iter().map(|a| f(a, s)).collect();
+        let n = v.len();
+        Some(Tensor::from_buffer(
+            crate::storage::Buffer::I64(crate::storage::collect(n, v.into_iter())),
+            self.shape(),
+        ))
     }
 
     /// `self / s` for a number `s`.
