@@ -151,3 +151,48 @@ fn render(dot: Dot) -> String {
     s.push_str("}\n");
     s
 }
+
+/// torchviz's colour names as hex, which every renderer understands.
+const COLOURS: [(&str, &str); 4] = [
+    ("darkolivegreen1", "\"#caff70\""),
+    ("darkolivegreen3", "\"#a2cd5a\""),
+    ("lightblue", "\"#add8e6\""),
+    ("orange", "\"#ffa500\""),
+];
+
+/// Lays out DOT text and draws it as SVG, in pure Rust (no Graphviz needed). Returns an error
+/// naming the problem for DOT it cannot parse.
+///
+/// ```
+/// let svg = ferrograd::viz::render_svg("digraph { a -> b }").unwrap();
+/// assert!(svg.contains("<svg"));
+/// assert!(ferrograd::viz::render_svg("digraph { a -> }").is_err());
+/// ```
+pub fn render_svg(dot: &str) -> crate::Result<String> {
+    let mut text = dot.to_string();
+    for (name, hex) in COLOURS {
+        text = text.replace(&format!("fillcolor={name}"), &format!("fillcolor={hex}"));
+    }
+    let mut parser = layout::gv::DotParser::new(&text);
+    let graph = parser.process().map_err(|e| {
+        crate::Error::invalid("render_svg", format!("cannot parse the DOT input: {e}"))
+    })?;
+    let mut builder = layout::gv::GraphBuilder::new();
+    builder.visit_graph(&graph);
+    let mut visual = builder.get();
+    let mut svg = layout::backends::svg::SVGWriter::new();
+    visual.do_it(false, false, false, &mut svg);
+    Ok(svg.finalize())
+}
+
+/// The backward graph of `output` as SVG: [`make_dot`] then [`render_svg`].
+///
+/// ```
+/// use ferrograd::{viz::to_svg, Tensor};
+/// let x = Tensor::ones(&[2]).requires_grad_(true);
+/// let svg = to_svg(&x.exp().sum(), &[("x", &x)], false);
+/// assert!(svg.contains("ExpBackward0") && svg.contains("SumBackward0"));
+/// ```
+pub fn to_svg(output: &Tensor, params: &[(&str, &Tensor)], show_saved: bool) -> String {
+    crate::unwrap(render_svg(&make_dot(output, params, show_saved)))
+}

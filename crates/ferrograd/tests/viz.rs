@@ -46,3 +46,48 @@ fn deep_graphs_render_without_recursion() {
     let dot = make_dot(&y, &[], false);
     assert_eq!(dot.matches("MulBackward0").count(), 100_000);
 }
+
+#[test]
+fn svg_pictures_of_the_seed_graphs_hold_every_node_label() {
+    use ferrograd::{autograd, viz::to_svg, GradOptions};
+    // s002-1 `out`
+    let x = Tensor::ones(&[2, 2]).requires_grad_(true);
+    let y = &x + 2.0;
+    let out = (&(&y * &y) * 3.0).mean();
+    let svg = to_svg(&out, &[("x", &x)], true);
+    for label in [
+        "MeanBackward0",
+        "MulBackward0",
+        "AddBackward0",
+        "AccumulateGrad",
+        "(2, 2)",
+        "#add8e6",
+        "#ffa500",
+        "#caff70",
+    ] {
+        assert!(svg.contains(label), "missing {label}");
+    }
+    // s002-8 `a`: a second-order graph (the graph of a gradient built with create_graph).
+    let x = Tensor::scalar(2.0).requires_grad_(true);
+    let a = autograd::grad(&[x.tanh()], &[&x], GradOptions::new().create_graph(true))[0]
+        .clone()
+        .unwrap();
+    let svg = to_svg(&a, &[("x", &x)], false);
+    assert!(svg.contains("TanhBackwardBackward0") && svg.contains("TanhBackward0"));
+    // s004-4 `F`
+    let w = Tensor::new([[1.0, 0.5], [0.2, 0.1]]).requires_grad_(true);
+    let z = Tensor::new([[1.0, 0.5], [0.2, 0.1]]).requires_grad_(true);
+    let g1 = &(3.0 * &w) + &z.cos();
+    let g2 = &w.matmul(&w) + &(2.0 * &z).sin();
+    let f = (&g1.exp() + &g1.matmul(&g2)).norm();
+    let svg = to_svg(&f, &[("W", &w), ("Z", &z)], false);
+    for label in [
+        "LinalgVectorNormBackward0",
+        "MmBackward0",
+        "ExpBackward0",
+        "CosBackward0",
+        "SinBackward0",
+    ] {
+        assert!(svg.contains(label), "missing {label}");
+    }
+}
