@@ -299,11 +299,8 @@ pub(crate) fn run(
             needed
         }
     };
-    if (0..n).any(|i| needed[i] && graph.nodes[i].is_released()) {
-        return Err(Error::BackwardTwice);
-    }
     for i in (0..n).filter(|&i| needed[i]) {
-        graph.nodes[i].check_versions()?;
+        graph.nodes[i].validate()?;
     }
 
     // Execution, newest node first among the ready ones.

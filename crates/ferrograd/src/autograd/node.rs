@@ -64,6 +64,7 @@ pub struct Node {
     pub(crate) inputs: SmallVec<[InputMeta; 2]>,
     saved: Mutex<Saved>,
     owner: Mutex<Option<Weak<TensorImpl>>>,
+    has_owner: std::sync::atomic::AtomicBool,
     /// Where the forward ran, recorded in anomaly mode.
     pub(crate) trace: Option<Box<str>>,
     /// Pre/post hooks; allocated on first registration (most nodes have none).
@@ -154,6 +155,7 @@ where
         inputs: metas,
         saved: Mutex::new(saved),
         owner: Mutex::new(None),
+        has_owner: std::sync::atomic::AtomicBool::new(false),
         trace: crate::is_anomaly_enabled().then(|| {
             std::backtrace::Backtrace::force_capture()
                 .to_string()
@@ -172,14 +174,13 @@ impl Node {
         self.saved.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether running this node again would need saved tensors that were freed.
-    pub(crate) fn is_released(&self) -> bool {
-        self.saved().released
-    }
-
-    /// Fails with PyTorch's message if a saved tensor was modified in place since it was saved.
-    pub(crate) fn check_versions(&self) -> Result<()> {
+    /// Fails if running this node would need saved tensors that were freed by an earlier
+    /// backward, or that were modified in place since they were saved (PyTorch's messages).
+    pub(crate) fn validate(&self) -> Result<()> {
         let s = self.saved();
+        if s.released {
+            return Err(Error::BackwardTwice);
+        }
         for (k, (t, &v)) in s.tensors.iter().zip(&s.versions).enumerate() {
             let now = t.storage().version();
             if now != v {
@@ -294,10 +295,15 @@ impl Node {
     /// and fill its retained gradient.
     pub(crate) fn set_owner(&self, t: Weak<TensorImpl>) {
         *self.owner.lock().unwrap_or_else(|e| e.into_inner()) = Some(t);
+        self.has_owner
+            .store(true, std::sync::atomic::Ordering::Release);
     }
 
     /// The output tensor, if it registered hooks or retains its gradient and is still alive.
     pub(crate) fn owner(&self) -> Option<Tensor> {
+        if !self.has_owner.load(std::sync::atomic::Ordering::Acquire) {
+            return None;
+        }
         let r = self.owner.lock().unwrap_or_else(|e| e.into_inner());
         r.as_ref().and_then(|w| w.upgrade()).map(Tensor)
     }
