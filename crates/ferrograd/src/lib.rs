@@ -54,6 +54,7 @@ pub mod hooks;
 mod kernels;
 mod layout;
 mod ops;
+pub mod plot;
 mod random;
 mod storage;
 pub mod tape;
