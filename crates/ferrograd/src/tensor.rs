@@ -794,7 +794,13 @@ impl Tensor {
     /// ```
     pub fn zero_grad(&self) {
         if let Some(g) = self.grad() {
-            g.zero_();
+            if g.requires_grad() {
+                // A gradient kept with create_graph is part of a graph: replace it with detached
+                // zeros (PyTorch detaches it, then zeroes it).
+                *self.grad_slot() = Some(g.detach().zeros_like());
+            } else {
+                crate::with_no_grad(|| g.zero_());
+            }
         }
     }
 

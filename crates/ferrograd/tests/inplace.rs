@@ -132,3 +132,14 @@ fn in_place_ops_check_shapes_and_dtypes() {
     f.copy_(&Tensor::new([7, 8]));
     assert_eq!(f.to_vec::<f32>(), vec![7.0, 8.0]);
 }
+
+#[test]
+fn zero_grad_works_after_a_create_graph_backward() {
+    let x = Tensor::new([2.0]).requires_grad_(true);
+    x.pow(3.0).sum().backward_ext(None, false, true);
+    assert!(x.grad().unwrap().requires_grad());
+    x.zero_grad();
+    let g = x.grad().unwrap();
+    assert_eq!(g.to_vec::<f32>(), vec![0.0]);
+    assert!(!g.requires_grad());
+}
