@@ -352,14 +352,7 @@ pub fn try_jacobian_with(
             }
         }
         for (x, r) in xs.iter().zip(rows) {
-            let mut shape = out.shape().to_vec();
-            shape.extend_from_slice(x.shape());
-            let j = if r.is_empty() {
-                Tensor::full_with(&shape, 0.0, x.dtype())
-            } else {
-                Tensor::try_stack(&r, 0)?.try_reshape(&shape)?
-            };
-            result.push(j);
+            result.push(stack_rows(out.shape(), x, r)?);
         }
     }
     Ok(result)
@@ -374,6 +367,17 @@ fn assemble_columns(out: &Tensor, x: &Tensor, cols: Vec<Tensor>) -> Result<Tenso
     }
     let stacked = Tensor::try_stack(&cols, -1)?; // output.shape ++ [n]
     stacked.try_reshape(&shape)
+}
+
+/// Rows (one per element of the outer tensor, each of `inner.shape`) stacked into
+/// `outer.shape ++ inner.shape`; zeros of that shape when there are none.
+fn stack_rows(outer: &[usize], inner: &Tensor, rows: Vec<Tensor>) -> Result<Tensor> {
+    let mut shape = outer.to_vec();
+    shape.extend_from_slice(inner.shape());
+    if rows.is_empty() {
+        return Ok(Tensor::full_with(&shape, 0.0, inner.dtype()));
+    }
+    Tensor::try_stack(&rows, 0)?.try_reshape(&shape)
 }
 
 fn one_hot(t: &Tensor, k: usize) -> Tensor {
@@ -443,13 +447,7 @@ pub fn try_hessian(
         }
         let mut hi = Vec::with_capacity(xs.len());
         for (xj, r) in xs.iter().zip(rows) {
-            let mut shape = gi.shape().to_vec();
-            shape.extend_from_slice(xj.shape());
-            hi.push(if r.is_empty() {
-                Tensor::full_with(&shape, 0.0, xj.dtype())
-            } else {
-                Tensor::try_stack(&r, 0)?.try_reshape(&shape)?
-            });
+            hi.push(stack_rows(gi.shape(), xj, r)?);
         }
         h.push(hi);
     }

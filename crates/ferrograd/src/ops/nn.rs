@@ -192,6 +192,27 @@ fn classes_last(input: &Tensor) -> Result<Tensor> {
     }
 }
 
+/// The class of each target as int64 `[n]` (ignored targets read class 0) and a `[n]` mask of
+/// `dtype` that is 0 for ignored targets, 1 otherwise.
+fn class_index(t: &[i64], ignore_index: i64, dtype: DType) -> (Tensor, Tensor) {
+    let n = t.len();
+    let idx = Tensor::from_vec(
+        t.iter()
+            .map(|&k| if k == ignore_index { 0.0 } else { k as f64 })
+            .collect(),
+        &[n],
+    )
+    .to_dtype(DType::I64);
+    let keep = Tensor::from_vec(
+        t.iter()
+            .map(|&k| (k != ignore_index) as u8 as f64)
+            .collect(),
+        &[n],
+    )
+    .to_dtype(dtype);
+    (idx, keep)
+}
+
 /// Negative log-likelihood of class-index targets given log-probabilities (`F.nll_loss`):
 /// `input` is `[N, C]` (or `[C]`, or `[N, C, d1, ...]`), `target` int64 `[N]` (or `[]`,
 /// `[N, d1, ...]`). Panics on bad shapes or class indices; see [`try_nll_loss`].
@@ -237,29 +258,12 @@ pub fn try_nll_loss(input: &Tensor, target: &Tensor, options: ClassOptions) -> R
             format!("Target {bad} is out of bounds."),
         ));
     }
-    let keep: Vec<bool> = t.iter().map(|&k| k != options.ignore_index).collect();
-    let idx = Tensor::from_vec(
-        t.iter()
-            .map(|&k| {
-                if k == options.ignore_index {
-                    0.0
-                } else {
-                    k as f64
-                }
-            })
-            .collect(),
-        &[t.len(), 1],
-    )
-    .to_dtype(DType::I64);
-    let picked = logp.try_gather(1, &idx)?.try_squeeze(1)?;
+    let (idx, keep) = class_index(&t, options.ignore_index, logp.dtype());
+    let picked = logp.try_gather(1, &idx.unsqueeze(1))?.try_squeeze(1)?;
     let w = match &options.weight {
-        Some(w) => w
-            .to_dtype(logp.dtype())
-            .try_index_select(0, &idx.flatten(0, -1))?,
+        Some(w) => w.to_dtype(logp.dtype()).try_index_select(0, &idx)?,
         None => picked.ones_like().detach(),
     };
-    let keep = Tensor::from_vec(keep.iter().map(|&k| k as u8 as f64).collect(), &[t.len()])
-        .to_dtype(logp.dtype());
     let w = &w * &keep;
     let losses = -&(&picked * &w);
     Ok(match options.reduction {
@@ -325,13 +329,7 @@ pub fn try_cross_entropy(input: &Tensor, target: &Tensor, options: ClassOptions)
     // PyTorch: (1 - eps) * nll + eps / C * smooth, smooth = -sum_c w_c logp_c per sample.
     let rows = classes_last(&logp)?;
     let t: Vec<i64> = target.contiguous_vec::<i64>();
-    let keep = Tensor::from_vec(
-        t.iter()
-            .map(|&k| (k != options.ignore_index) as u8 as f64)
-            .collect(),
-        &[t.len()],
-    )
-    .to_dtype(rows.dtype());
+    let (idx, keep) = class_index(&t, options.ignore_index, rows.dtype());
     let weighted = match &options.weight {
         Some(w) => &rows * &w.to_dtype(rows.dtype()),
         None => rows.clone(),
@@ -342,19 +340,6 @@ pub fn try_cross_entropy(input: &Tensor, target: &Tensor, options: ClassOptions)
         Reduction::Sum => smooth.sum(),
         Reduction::Mean => match &options.weight {
             Some(w) => {
-                let idx = Tensor::from_vec(
-                    t.iter()
-                        .map(|&k| {
-                            if k == options.ignore_index {
-                                0.0
-                            } else {
-                                k as f64
-                            }
-                        })
-                        .collect(),
-                    &[t.len()],
-                )
-                .to_dtype(DType::I64);
                 &smooth.sum()
                     / &(&w.to_dtype(rows.dtype()).try_index_select(0, &idx)? * &keep).sum()
             }
