@@ -308,11 +308,25 @@ fn batched(a: &Tensor, b: &Tensor, batch: &[usize], m: usize, k: usize, n: usize
     }
     let mut shape: Shape = batch.into();
     shape.extend([m, n]);
-    let values: Vec<f64> = pieces.iter().flat_map(|p| p.values_f64()).collect();
-    Tensor::from_buffer(
-        crate::storage::Buffer::from_f64s(a.dtype(), values.into_iter()),
-        &shape,
-    )
+    // Each piece is a fresh contiguous product of the operands' floating dtype.
+    use crate::storage::Buffer;
+    let out = match a.dtype() {
+        crate::DType::F64 => Buffer::F64(
+            pieces
+                .iter()
+                .flat_map(|p| p.contiguous_vec::<f64>())
+                .collect::<Vec<_>>()
+                .into(),
+        ),
+        _ => Buffer::F32(
+            pieces
+                .iter()
+                .flat_map(|p| p.contiguous_vec::<f32>())
+                .collect::<Vec<_>>()
+                .into(),
+        ),
+    };
+    Tensor::from_buffer(out, &shape)
 }
 
 /// A `[..., n, n]` batch of square matrices, or PyTorch's error.
