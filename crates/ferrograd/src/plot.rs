@@ -147,3 +147,21 @@ pub fn derivatives_svg(
     }
     Ok(svg)
 }
+
+/// [`derivatives_svg`] rasterised to PNG bytes (pure Rust, embedded font).
+///
+/// ```
+/// use ferrograd::{plot, Tensor};
+/// let png = plot::derivatives_png(|x: &Tensor| x.tanh(), "tanh", -3.0, 3.0, 100, 2).unwrap();
+/// assert_eq!(&png[1..4], b"PNG");
+/// ```
+pub fn derivatives_png(
+    f: impl Fn(&Tensor) -> Tensor,
+    name: &str,
+    lo: f64,
+    hi: f64,
+    n: usize,
+    order: usize,
+) -> Result<Vec<u8>> {
+    crate::viz::svg_to_png(&derivatives_svg(f, name, lo, hi, n, order)?)
+}

@@ -196,3 +196,59 @@ pub fn render_svg(dot: &str) -> crate::Result<String> {
 pub fn to_svg(output: &Tensor, params: &[(&str, &Tensor)], show_saved: bool) -> String {
     crate::unwrap(render_svg(&make_dot(output, params, show_saved)))
 }
+
+/// Rasterises SVG text (from [`render_svg`], [`to_svg`] or [`crate::plot::derivatives_svg`]) to
+/// PNG bytes, in pure Rust. Text is drawn with the embedded DejaVu Sans, whatever font the SVG
+/// names, so the picture is the same on every machine.
+///
+/// ```
+/// let svg = ferrograd::viz::render_svg("digraph { a -> b }").unwrap();
+/// let png = ferrograd::viz::svg_to_png(&svg).unwrap();
+/// assert_eq!(&png[1..4], b"PNG");
+/// assert!(ferrograd::viz::svg_to_png("<svg").is_err());
+/// ```
+pub fn svg_to_png(svg: &str) -> crate::Result<Vec<u8>> {
+    use resvg::{tiny_skia, usvg};
+    use std::sync::{Arc, OnceLock};
+    static FONTS: OnceLock<Arc<usvg::fontdb::Database>> = OnceLock::new();
+    let fonts = FONTS.get_or_init(|| {
+        let mut db = usvg::fontdb::Database::new();
+        db.load_font_data(dejavu::sans::regular().to_vec());
+        db.set_serif_family("DejaVu Sans");
+        db.set_sans_serif_family("DejaVu Sans");
+        db.set_monospace_family("DejaVu Sans");
+        Arc::new(db)
+    });
+    let fail = |m: String| crate::Error::invalid("svg_to_png", m);
+    let options = usvg::Options {
+        font_family: "DejaVu Sans".into(),
+        fontdb: fonts.clone(),
+        ..Default::default()
+    };
+    let tree = usvg::Tree::from_str(svg, &options).map_err(|e| fail(format!("bad SVG: {e}")))?;
+    let size = tree.size().to_int_size();
+    let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height()).ok_or_else(|| {
+        fail(format!(
+            "cannot draw a {}x{} image",
+            size.width(),
+            size.height()
+        ))
+    })?;
+    pixmap.fill(tiny_skia::Color::WHITE);
+    resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
+    pixmap
+        .encode_png()
+        .map_err(|e| fail(format!("cannot encode PNG: {e}")))
+}
+
+/// The backward graph of `output` as PNG bytes: [`to_svg`] then [`svg_to_png`].
+///
+/// ```
+/// use ferrograd::{viz::to_png, Tensor};
+/// let x = Tensor::ones(&[2]).requires_grad_(true);
+/// let png = to_png(&x.exp().sum(), &[("x", &x)], false);
+/// assert_eq!(&png[1..4], b"PNG");
+/// ```
+pub fn to_png(output: &Tensor, params: &[(&str, &Tensor)], show_saved: bool) -> Vec<u8> {
+    crate::unwrap(svg_to_png(&to_svg(output, params, show_saved)))
+}

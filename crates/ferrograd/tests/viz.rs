@@ -91,3 +91,65 @@ fn svg_pictures_of_the_seed_graphs_hold_every_node_label() {
         assert!(svg.contains(label), "missing {label}");
     }
 }
+
+/// The seed graphs as a person would check them: the SVG is well-formed XML, every node label
+/// is drawn as text, no two boxes overlap, and the PNG has the SVG's size.
+#[test]
+fn seed_graph_pictures_are_readable() {
+    use ferrograd::viz::{svg_to_png, to_svg};
+    let w = Tensor::new([[1.0, 0.5], [0.2, 0.1]]).requires_grad_(true);
+    let z = Tensor::new([[1.0, 0.5], [0.2, 0.1]]).requires_grad_(true);
+    let g1 = &(3.0 * &w) + &z.cos();
+    let g2 = &w.matmul(&w) + &(2.0 * &z).sin();
+    let f = (&g1.exp() + &g1.matmul(&g2)).norm();
+    let svg = to_svg(&f, &[("W", &w), ("Z", &z)], true);
+    let doc = roxmltree::Document::parse(&svg).expect("well-formed XML");
+    let texts: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| n.descendants().filter_map(|t| t.text()).collect::<String>())
+        .collect();
+    for label in [
+        "LinalgVectorNormBackward0",
+        "MmBackward0",
+        "ExpBackward0",
+        "CosBackward0",
+        "SinBackward0",
+        "AccumulateGrad",
+        "W",
+        "Z",
+    ] {
+        assert!(texts.iter().any(|t| t.contains(label)), "{label} not drawn");
+    }
+    let attr = |n: &roxmltree::Node, a: &str| n.attribute(a).unwrap().parse::<f64>().unwrap();
+    let boxes: Vec<[f64; 4]> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("rect") && n.attribute("width").is_some())
+        .map(|n| {
+            [
+                attr(&n, "x"),
+                attr(&n, "y"),
+                attr(&n, "width"),
+                attr(&n, "height"),
+            ]
+        })
+        .filter(|b| b[2] > 0.0 && b[2] < 1000.0)
+        .collect();
+    assert!(boxes.len() >= 14, "{} boxes", boxes.len());
+    for (i, a) in boxes.iter().enumerate() {
+        for b in &boxes[i + 1..] {
+            let apart = a[0] + a[2] <= b[0]
+                || b[0] + b[2] <= a[0]
+                || a[1] + a[3] <= b[1]
+                || b[1] + b[3] <= a[1];
+            assert!(apart, "boxes {a:?} and {b:?} overlap");
+        }
+    }
+    let png = svg_to_png(&svg).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let root = doc.root_element();
+    let size = |a: &str| attr(&root, a).ceil() as u32;
+    let (width, height) = (size("width"), size("height"));
+    assert_eq!(u32::from_be_bytes(png[16..20].try_into().unwrap()), width);
+    assert_eq!(u32::from_be_bytes(png[20..24].try_into().unwrap()), height);
+}

@@ -1,0 +1,552 @@
+//! `ferrograd`: derivatives of any order of an expression, from the shell.
+//!
+//! ```text
+//! ferrograd grad "x^2" --at x=5                 # the seeds' first example: dy/dx = 10
+//! ferrograd grad "tanh(x)" --at x=-2 --order 3  # and its 2nd and 3rd derivatives
+//! ferrograd hessian "x^2*y + y^3" --at x=1 --at y=2
+//! ferrograd ops                                 # the functions EXPR can call
+//! ```
+//!
+//! Every value is a ferrograd tensor; the derivatives come from `ferrograd::autograd::grad`
+//! exactly as the seed notebooks compute them. Errors print one line (and, for a problem inside
+//! EXPR or a VALUE, the text with a caret under the culprit) and exit with status 1.
+
+mod eval;
+mod output;
+mod parse;
+
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+use eval::Env;
+use ferrograd::autograd::{try_grad, GradOptions};
+use ferrograd::{DType, Tensor};
+use output::Report;
+use parse::{Node, SpannedError};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const EXAMPLES: &str = "\
+Examples:
+  ferrograd grad \"x^2\" --at x=5
+      y = x**2 at 5 (seeds 000/001): prints tensor(25., ...) and df/dx = tensor(10.)
+  ferrograd grad \"exp(3*w + cos(z)) + 3*(w^2 + sin(2*z))\" --at w=1 --at z=1
+      the chain rule of seed 004: df/dw = 109.4320, df/dz = -31.5086
+  ferrograd grad \"norm(exp(3*W + cos(Z)) + (3*W + cos(Z)) @ (W @ W + sin(2*Z)))\" \\
+      --at W=[[1,0.5],[0.2,0.1]] --at Z=[[1,0.5],[0.2,0.1]]
+      the 2-D version of seed 004 (F = 47.3233)
+  ferrograd grad \"tanh(x)\" --at x=-2 --order 3 --json
+      tanh and its 2nd and 3rd derivatives as seed 002 computes them, as JSON
+  ferrograd grad \"tanh(x)\" --plot tanh.svg --over x=-7:7 --order 3
+      seed 002's figure: tanh and its first three derivatives
+  ferrograd grad \"mean(3*(x+2)^2)\" --at x=[[1,1],[1,1]] --graph out.svg
+      seed 002's graph of `out`, drawn without Graphviz
+  ferrograd hessian \"x^2*y + y^3\" --at x=1 --at y=2
+  ferrograd ops
+      the functions EXPR can call, with their arguments
+
+EXPR: numbers, names, + - * / ^ (or **), unary minus, @ (matmul), parentheses, lists
+[a, b] (stacked), strings 'ij,jk' (for einsum), and calls f(a, b, ...) of the functions
+listed by `ferrograd ops`. pi, e, inf, nan, true and false are constants unless --at gives
+them a value.";
+
+#[derive(Parser)]
+#[command(
+    name = "ferrograd",
+    version,
+    about = "Exact derivatives of any order, from the shell (PyTorch autograd semantics)",
+    after_help = EXAMPLES
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The value of EXPR and its derivatives with respect to its variables.
+    Grad(GradArgs),
+    /// The full Hessian of a scalar EXPR (every pair of variables).
+    Hessian(Common),
+    /// The functions EXPR can call, with their arguments.
+    Ops,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DTypeArg {
+    F32,
+    F64,
+}
+
+#[derive(ClapArgs)]
+struct Common {
+    /// The expression, e.g. "x^2 + sin(y)" (quote it for the shell).
+    #[arg(allow_hyphen_values = true)]
+    expr: String,
+    /// The value of a variable: a number, a nested list or a constant expression
+    /// (`x=5`, `W=[[1,0.5],[0.2,0.1]]`, `t=pi/4`). Repeat for each variable.
+    #[arg(long = "at", value_name = "NAME=VALUE")]
+    at: Vec<String>,
+    /// Differentiate with respect to these variables only (comma-separated; default: all, in
+    /// order of appearance in EXPR).
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    wrt: Option<Vec<String>>,
+    /// Element type of every variable and number (PyTorch's default is f32).
+    #[arg(long, value_enum, default_value = "f32")]
+    dtype: DTypeArg,
+    /// Print one JSON object instead of PyTorch-style text.
+    #[arg(long)]
+    json: bool,
+    /// Write the backward graph of EXPR (torchviz style) as .svg, .png or .dot.
+    #[arg(long, value_name = "FILE")]
+    graph: Option<PathBuf>,
+}
+
+#[derive(ClapArgs)]
+struct GradArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Also the derivatives of order 2..=K: d(k+1) = grad(dk, x, ones, create_graph), as the
+    /// seeds compute them (elementwise derivatives for elementwise EXPR).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=12))]
+    order: u32,
+    /// The gradient of a non-scalar EXPR (grad_outputs; default: ones like EXPR).
+    #[arg(long, value_name = "VALUE")]
+    seed: Option<String>,
+    /// Plot EXPR and its derivatives of order 1..=K as a function of the --over variable,
+    /// to .svg or .png.
+    #[arg(long, value_name = "FILE", requires = "over")]
+    plot: Option<PathBuf>,
+    /// The plotted variable and interval, N points (default 200).
+    #[arg(long, value_name = "NAME=LO:HI[:N]", requires = "plot")]
+    over: Option<String>,
+}
+
+/// An error for the user: one message, plus the text it is about when there is one.
+struct Failure(String);
+
+impl Failure {
+    fn at(source: &str, e: SpannedError) -> Failure {
+        Failure(e.render(source))
+    }
+}
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Failure {
+        Failure(e.to_string())
+    }
+}
+
+type Res<T> = Result<T, Failure>;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Parsing and evaluation recurse over EXPR (bounded by parse::MAX_DEPTH); a big stack keeps
+    // that bound far from overflowing. A panic inside the library would be a bug: it is caught
+    // and reported as one line rather than a backtrace.
+    std::panic::set_hook(Box::new(|_| {}));
+    let worker = std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(move || std::panic::catch_unwind(move || run(cli)));
+    let outcome = match worker.map(|h| h.join()) {
+        Ok(Ok(Ok(result))) => result,
+        Ok(Ok(Err(payload))) | Ok(Err(payload)) => Err(Failure(format!(
+            "internal error (please report): {}",
+            payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("panic")
+        ))),
+        Err(e) => Err(Failure(format!("cannot start: {e}"))),
+    };
+    match outcome {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(Failure(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Res<String> {
+    match cli.command {
+        Command::Grad(args) => grad(args),
+        Command::Hessian(args) => hessian(args),
+        Command::Ops => Ok(ops()),
+    }
+}
+
+fn ops() -> String {
+    let mut sigs: Vec<&str> = eval::functions().map(|f| f.sig).collect();
+    sigs.sort_unstable();
+    let mut out = String::from("Functions EXPR can call ([...] marks optional arguments):\n");
+    for s in sigs {
+        out.push_str("  ");
+        out.push_str(s);
+        out.push('\n');
+    }
+    out
+}
+
+/// EXPR parsed, its variables bound to their values, and the ones to differentiate.
+struct Problem {
+    source: String,
+    expr: Node,
+    env: Env,
+    /// The variables to differentiate, in order, with their leaf tensors.
+    wrt: Vec<(String, Tensor)>,
+}
+
+fn dtype_of(d: DTypeArg) -> DType {
+    match d {
+        DTypeArg::F32 => DType::F32,
+        DTypeArg::F64 => DType::F64,
+    }
+}
+
+/// A constant VALUE (number, nested list or expression without variables).
+fn constant_value(flag: &str, text: &str, dtype: DType) -> Res<Tensor> {
+    let fail = |e: SpannedError| Failure(format!("{flag}: {}", e.render(text)));
+    let node = parse::parse(text).map_err(fail)?;
+    let env = Env {
+        vars: HashMap::new(),
+        dtype,
+    };
+    eval::eval(&node, &env).map_err(fail)
+}
+
+fn is_name(s: &str) -> bool {
+    let mut cs = s.chars();
+    cs.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && cs.all(|c| c.is_alphanumeric() || c == '_')
+}
+
+fn problem(c: &Common, free: Option<&str>) -> Res<Problem> {
+    let dtype = dtype_of(c.dtype);
+    let expr = parse::parse(&c.expr).map_err(|e| Failure::at(&c.expr, e))?;
+    let names = expr.names();
+    let mut vars = HashMap::new();
+    for item in &c.at {
+        let Some((name, text)) = item.split_once('=') else {
+            return Err(Failure(format!("--at {item}: expected NAME=VALUE")));
+        };
+        let name = name.trim();
+        if !is_name(name) {
+            return Err(Failure(format!("--at {item}: '{name}' is not a name")));
+        }
+        if !names.iter().any(|n| n == name) {
+            return Err(Failure(format!(
+                "--at {item}: '{name}' does not appear in EXPR"
+            )));
+        }
+        if vars.contains_key(name) {
+            return Err(Failure(format!("--at {item}: '{name}' is given twice")));
+        }
+        let value = constant_value(&format!("--at {name}"), text, dtype)?;
+        vars.insert(name.to_string(), value.to_dtype(dtype_for(&value, dtype)));
+    }
+    // Variables are the names of EXPR that are bound (or plotted over), in order of appearance.
+    let variables: Vec<String> = names
+        .iter()
+        .filter(|n| vars.contains_key(*n) || Some(n.as_str()) == free)
+        .cloned()
+        .collect();
+    for (n, span) in expr.name_spans() {
+        if !vars.contains_key(&n) && eval::constant(&n).is_none() && Some(n.as_str()) != free {
+            let message = format!("name '{n}' has no value: pass --at {n}=VALUE");
+            return Err(Failure::at(&c.expr, SpannedError::new(message, span)));
+        }
+    }
+    let wrt_names: Vec<String> = match &c.wrt {
+        None => variables.clone(),
+        Some(list) => {
+            let mut out = Vec::new();
+            for w in list {
+                let w = w.trim().to_string();
+                if !variables.contains(&w) {
+                    return Err(Failure(format!(
+                        "--wrt {w}: '{w}' is not a variable of EXPR (variables: {})",
+                        if variables.is_empty() {
+                            "none".to_string()
+                        } else {
+                            variables.join(", ")
+                        }
+                    )));
+                }
+                if !out.contains(&w) {
+                    out.push(w);
+                }
+            }
+            out
+        }
+    };
+    let mut wrt = Vec::new();
+    for w in &wrt_names {
+        if let Some(t) = vars.get(w) {
+            let leaf = t
+                .try_requires_grad_(true)
+                .map_err(|e| Failure(format!("--wrt {w}: {e}")))?;
+            vars.insert(w.clone(), leaf.clone());
+            wrt.push((w.clone(), leaf));
+        }
+    }
+    Ok(Problem {
+        source: c.expr.clone(),
+        expr,
+        env: Env { vars, dtype },
+        wrt,
+    })
+}
+
+/// Float values take the requested dtype; bool/int values (from comparisons) keep theirs.
+fn dtype_for(t: &Tensor, dtype: DType) -> DType {
+    if t.dtype().is_floating_point() {
+        dtype
+    } else {
+        t.dtype()
+    }
+}
+
+fn zeros_for(x: &Tensor) -> Tensor {
+    x.detach().zeros_like()
+}
+
+/// d out / d x for each x (zeros where out does not depend on x).
+fn grads(out: &Tensor, xs: &[Tensor], seed: &Tensor, create_graph: bool) -> Res<Vec<Tensor>> {
+    if !out.requires_grad() {
+        return Ok(xs.iter().map(zeros_for).collect());
+    }
+    let gs = try_grad(
+        &[out],
+        xs,
+        GradOptions::new()
+            .grad_outputs([seed.clone()])
+            .retain_graph(true)
+            .create_graph(create_graph)
+            .allow_unused(true),
+    )?;
+    Ok(gs
+        .into_iter()
+        .zip(xs)
+        .map(|(g, x)| g.unwrap_or_else(|| zeros_for(x)))
+        .collect())
+}
+
+fn differentiable(value: &Tensor) -> Res<()> {
+    if value.dtype().is_floating_point() {
+        Ok(())
+    } else {
+        Err(Failure(format!(
+            "EXPR has dtype {} and cannot be differentiated",
+            value.dtype()
+        )))
+    }
+}
+
+fn grad(args: GradArgs) -> Res<String> {
+    let over = args.over.as_deref().map(parse_over).transpose()?;
+    let p = problem(&args.common, over.as_ref().map(|o| o.name.as_str()))?;
+    let mut report = Report::new(args.common.json);
+    if let (Some(file), Some(over)) = (&args.plot, &over) {
+        plot(&p, over, args.order as usize, file)?;
+        report.note(format!("wrote {}", file.display()));
+    }
+    // With --plot the plotted variable has no value of its own; without --at it is only plotted.
+    if over
+        .as_ref()
+        .is_some_and(|o| !p.env.vars.contains_key(&o.name))
+    {
+        return Ok(report.finish());
+    }
+    let value = eval::eval(&p.expr, &p.env).map_err(|e| Failure::at(&p.source, e))?;
+    report.value(&value);
+    if let Some(file) = &args.common.graph {
+        graph(&value, &p, file)?;
+        report.note(format!("wrote {}", file.display()));
+    }
+    if p.wrt.is_empty() {
+        return Ok(report.finish());
+    }
+    differentiable(&value)?;
+    let seed = match &args.seed {
+        Some(text) => constant_value("--seed", text, value.dtype())?.to_dtype(value.dtype()),
+        None => value.ones_like(),
+    };
+    if seed.shape() != value.shape() {
+        return Err(Failure(format!(
+            "--seed: Mismatch in shape: grad_output[0] has a shape of {:?} and output[0] has a shape of {:?}",
+            seed.shape(),
+            value.shape()
+        )));
+    }
+    let xs: Vec<Tensor> = p.wrt.iter().map(|(_, t)| t.clone()).collect();
+    let order = args.order as usize;
+    let mut current = grads(&value, &xs, &seed, order > 1)?;
+    report.derivatives(1, &p.wrt, &current);
+    for k in 2..=order {
+        let mut next = Vec::with_capacity(xs.len());
+        for (d, x) in current.iter().zip(&xs) {
+            let ones = d.ones_like();
+            next.push(grads(d, std::slice::from_ref(x), &ones, k < order)?.remove(0));
+        }
+        report.derivatives(k, &p.wrt, &next);
+        current = next;
+    }
+    Ok(report.finish())
+}
+
+fn hessian(c: Common) -> Res<String> {
+    let p = problem(&c, None)?;
+    let mut report = Report::new(c.json);
+    let value = eval::eval(&p.expr, &p.env).map_err(|e| Failure::at(&p.source, e))?;
+    report.value(&value);
+    if let Some(file) = &c.graph {
+        graph(&value, &p, file)?;
+        report.note(format!("wrote {}", file.display()));
+    }
+    if p.wrt.is_empty() {
+        return Ok(report.finish());
+    }
+    differentiable(&value)?;
+    if value.dim() != 0 {
+        return Err(Failure(format!(
+            "hessian: EXPR must be a scalar, got a value of shape {:?}",
+            value.shape()
+        )));
+    }
+    let xs: Vec<Tensor> = p.wrt.iter().map(|(_, t)| t.clone()).collect();
+    report.derivatives(1, &p.wrt, &grads(&value, &xs, &value.ones_like(), false)?);
+    let failure: RefCell<Option<SpannedError>> = RefCell::new(None);
+    let h = ferrograd::functional::try_hessian(
+        |inputs| {
+            let mut env = Env {
+                vars: p.env.vars.clone(),
+                dtype: p.env.dtype,
+            };
+            for ((name, _), t) in p.wrt.iter().zip(inputs) {
+                env.vars.insert(name.clone(), t.clone());
+            }
+            eval::eval(&p.expr, &env).unwrap_or_else(|e| {
+                failure.borrow_mut().get_or_insert(e);
+                value.detach()
+            })
+        },
+        &xs,
+        Default::default(),
+    )?;
+    if let Some(e) = failure.into_inner() {
+        return Err(Failure::at(&p.source, e));
+    }
+    report.hessian(&p.wrt, &h);
+    Ok(report.finish())
+}
+
+fn graph(value: &Tensor, p: &Problem, file: &Path) -> Res<()> {
+    let params: Vec<(&str, &Tensor)> = p.wrt.iter().map(|(n, t)| (n.as_str(), t)).collect();
+    let dot = ferrograd::viz::make_dot(value, &params, false);
+    let bytes = match extension(file).as_deref() {
+        Some("dot") | Some("gv") => dot.into_bytes(),
+        Some("svg") => ferrograd::viz::render_svg(&dot)?.into_bytes(),
+        Some("png") => ferrograd::viz::svg_to_png(&ferrograd::viz::render_svg(&dot)?)?,
+        _ => {
+            return Err(Failure(format!(
+                "--graph {}: the file name must end in .svg, .png or .dot",
+                file.display()
+            )))
+        }
+    };
+    write(file, &bytes, "--graph")
+}
+
+fn extension(file: &Path) -> Option<String> {
+    file.extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+}
+
+fn write(file: &Path, bytes: &[u8], flag: &str) -> Res<()> {
+    std::fs::write(file, bytes).map_err(|e| Failure(format!("{flag} {}: {e}", file.display())))
+}
+
+/// `--over NAME=LO:HI[:N]`.
+struct Over {
+    name: String,
+    lo: f64,
+    hi: f64,
+    n: usize,
+}
+
+fn parse_over(text: &str) -> Res<Over> {
+    let fail = || {
+        Failure(format!(
+            "--over {text}: expected NAME=LO:HI or NAME=LO:HI:N"
+        ))
+    };
+    let (name, range) = text.split_once('=').ok_or_else(fail)?;
+    let parts: Vec<&str> = range.split(':').collect();
+    if !is_name(name.trim()) || !(2..=3).contains(&parts.len()) {
+        return Err(fail());
+    }
+    let bound =
+        |s: &str| constant_value(&format!("--over {name}"), s, DType::F64).map(|t| t.item());
+    let (lo, hi) = (bound(parts[0])?, bound(parts[1])?);
+    let n = match parts.get(2) {
+        Some(s) => s.trim().parse::<usize>().map_err(|_| fail())?,
+        None => 200,
+    };
+    if lo >= hi || !lo.is_finite() || !hi.is_finite() || !(2..=1_000_000).contains(&n) {
+        return Err(Failure(format!(
+            "--over {text}: need finite LO < HI and 2 <= N <= 1000000"
+        )));
+    }
+    Ok(Over {
+        name: name.trim().to_string(),
+        lo,
+        hi,
+        n,
+    })
+}
+
+fn plot(p: &Problem, over: &Over, order: usize, file: &Path) -> Res<()> {
+    if !p.expr.names().contains(&over.name) {
+        return Err(Failure(format!(
+            "--over {}: '{}' does not appear in EXPR",
+            over.name, over.name
+        )));
+    }
+    let failure: RefCell<Option<SpannedError>> = RefCell::new(None);
+    let f = |x: &Tensor| {
+        let mut env = Env {
+            vars: p.env.vars.clone(),
+            dtype: DType::F64,
+        };
+        for t in env.vars.values_mut() {
+            *t = t.to_dtype(dtype_for(t, DType::F64));
+        }
+        env.vars.insert(over.name.clone(), x.clone());
+        eval::eval(&p.expr, &env).unwrap_or_else(|e| {
+            failure.borrow_mut().get_or_insert(e);
+            x.zeros_like()
+        })
+    };
+    let svg = ferrograd::plot::derivatives_svg(f, &p.source, over.lo, over.hi, over.n, order);
+    if let Some(e) = failure.into_inner() {
+        return Err(Failure::at(&p.source, e));
+    }
+    let svg = svg.map_err(|e| Failure(format!("--plot: {e}")))?;
+    let bytes = match extension(file).as_deref() {
+        Some("svg") => svg.into_bytes(),
+        Some("png") => ferrograd::viz::svg_to_png(&svg)?,
+        _ => {
+            return Err(Failure(format!(
+                "--plot {}: the file name must end in .svg or .png",
+                file.display()
+            )))
+        }
+    };
+    write(file, &bytes, "--plot")
+}
