@@ -9,6 +9,9 @@ use ferrograd::nn::{self, ClassOptions, ConvOptions, Reduction};
 use ferrograd::{DType, Tensor};
 use std::collections::HashMap;
 
+/// The most elements `expand` and `repeat` may produce from sizes typed in EXPR.
+pub const MAX_ELEMENTS: usize = 100_000_000;
+
 /// What an argument evaluates to.
 #[derive(Clone)]
 pub enum Value {
@@ -284,6 +287,22 @@ impl Args {
                 })
             })
             .collect()
+    }
+
+    /// Sizes that multiply into a result of `scale * product` elements, refused past
+    /// [`MAX_ELEMENTS`] so that a typo cannot ask for terabytes.
+    fn shape(&self, i: usize, scale: usize) -> R<Vec<usize>> {
+        let sizes = self.sizes(i)?;
+        let total = sizes
+            .iter()
+            .try_fold(scale.max(1), |acc, &s| acc.checked_mul(s.max(1)));
+        match total {
+            Some(n) if n <= MAX_ELEMENTS => Ok(sizes),
+            _ => bad(
+                i,
+                format!("the result would have more than {MAX_ELEMENTS} elements"),
+            ),
+        }
     }
 
     fn size(&self, i: usize) -> R<usize> {
@@ -653,7 +672,7 @@ const OTHERS: &[Func] = &[
         sig: "expand(x, shape)",
         min: 2,
         max: 2,
-        call: |a| Ok(a.t(0)?.try_expand(&a.sizes(1)?)?),
+        call: |a| Ok(a.t(0)?.try_expand(&a.shape(1, 1)?)?),
     },
     Func {
         name: "diagonal",
@@ -729,7 +748,10 @@ const OTHERS: &[Func] = &[
         sig: "repeat(x, repeats)",
         min: 2,
         max: 2,
-        call: |a| Ok(a.t(0)?.try_repeat(&a.sizes(1)?)?),
+        call: |a| {
+            let x = a.t(0)?;
+            Ok(x.try_repeat(&a.shape(1, x.numel())?)?)
+        },
     },
     Func {
         name: "select",

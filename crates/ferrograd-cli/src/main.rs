@@ -385,18 +385,69 @@ fn grad(args: GradArgs) -> Res<String> {
     }
     let xs: Vec<Tensor> = p.wrt.iter().map(|(_, t)| t.clone()).collect();
     let order = args.order as usize;
-    let mut current = grads(&value, &xs, &seed, order > 1)?;
-    report.derivatives(1, &p.wrt, &current);
+    let (derivatives, _) = derivative_chain(&value, &xs, &seed, order)?;
+    for (k, ds) in derivatives.iter().enumerate() {
+        report.derivatives(k + 1, &p.wrt, ds);
+    }
+    Ok(report.finish())
+}
+
+/// The derivatives of orders `1..=order` with respect to each x, as the seeds compute them:
+/// d1 = grad(value, x, seed), d(k+1) = grad(dk, x, ones, create_graph). Also returns the sum
+/// over orders of the largest graph, a measure of the work per element. Refuses an order whose
+/// graph is predicted to explode (see [`guard_growth`]).
+fn derivative_chain(
+    value: &Tensor,
+    xs: &[Tensor],
+    seed: &Tensor,
+    order: usize,
+) -> Res<(Vec<Vec<Tensor>>, usize)> {
+    let size = ferrograd::autograd::graph_size;
+    let mut out = vec![grads(value, xs, seed, order > 1)?];
+    let mut sizes: Vec<usize> = out[0].iter().map(size).collect();
+    let mut work = size(value) + sizes.iter().max().copied().unwrap_or(0);
+    let mut previous: Option<Vec<usize>> = None;
     for k in 2..=order {
+        if let Some(before) = &previous {
+            guard_growth(k, order, &sizes, before)?;
+        }
         let mut next = Vec::with_capacity(xs.len());
-        for (d, x) in current.iter().zip(&xs) {
+        for (d, x) in out[k - 2].iter().zip(xs) {
             let ones = d.ones_like();
             next.push(grads(d, std::slice::from_ref(x), &ones, k < order)?.remove(0));
         }
-        report.derivatives(k, &p.wrt, &next);
-        current = next;
+        previous = Some(std::mem::replace(
+            &mut sizes,
+            next.iter().map(size).collect(),
+        ));
+        work += sizes.iter().max().copied().unwrap_or(0);
+        out.push(next);
     }
-    Ok(report.finish())
+    Ok((out, work))
+}
+
+/// The most (graph nodes x points) a plot may cost: about a few seconds of elementwise work.
+const MAX_PLOT_WORK: usize = 2_000_000_000;
+
+/// The most backward nodes a derivative's graph may be expected to reach before `--order` is
+/// refused: each order multiplies the graph, and past this the answer takes seconds to minutes.
+const MAX_GRAPH_NODES: usize = 1_000_000;
+
+/// Refuses order `k` when the graphs so far predict more than [`MAX_GRAPH_NODES`] nodes for it
+/// (the last size times its growth over the order before), instead of running for minutes.
+fn guard_growth(k: usize, order: usize, sizes: &[usize], previous: &[usize]) -> Res<()> {
+    for (&now, &before) in sizes.iter().zip(previous) {
+        let growth = now as f64 / before.max(1) as f64;
+        let predicted = now as f64 * growth.max(1.0);
+        if predicted > MAX_GRAPH_NODES as f64 {
+            return Err(Failure(format!(
+                "--order {order}: the derivative of order {} has a graph of {now} nodes (x{growth:.1} per order); \
+                 order {k} would need about {predicted:.0}, over the limit of {MAX_GRAPH_NODES}. Lower --order.",
+                k - 1
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn hessian(c: Common) -> Res<String> {
@@ -517,6 +568,29 @@ fn plot(p: &Problem, over: &Over, order: usize, file: &Path) -> Res<()> {
             "--over {}: '{}' does not appear in EXPR",
             over.name, over.name
         )));
+    }
+    // Probe at one point: the same derivative chain, with its growth guard, tells how much work
+    // each plotted point costs before committing to all of them.
+    let mut probe_vars = p.env.vars.clone();
+    for t in probe_vars.values_mut() {
+        *t = t.detach().to_dtype(dtype_for(t, DType::F64));
+    }
+    let x0 = Tensor::full_with(&[], over.lo, DType::F64).requires_grad_(true);
+    probe_vars.insert(over.name.clone(), x0.clone());
+    let probe_env = Env {
+        vars: probe_vars,
+        dtype: DType::F64,
+    };
+    let y0 = eval::eval(&p.expr, &probe_env).map_err(|e| Failure::at(&p.source, e))?;
+    if y0.dtype().is_floating_point() && y0.dim() == 0 {
+        let (_, work) = derivative_chain(&y0, std::slice::from_ref(&x0), &y0.ones_like(), order)?;
+        if work.saturating_mul(over.n) > MAX_PLOT_WORK {
+            return Err(Failure(format!(
+                "--plot: {} points through derivative graphs of {work} nodes is too much work \
+                 (limit {MAX_PLOT_WORK} node-points); use fewer points or a lower --order",
+                over.n
+            )));
+        }
     }
     let failure: RefCell<Option<SpannedError>> = RefCell::new(None);
     let f = |x: &Tensor| {

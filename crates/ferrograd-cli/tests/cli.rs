@@ -255,6 +255,32 @@ fn hostile_inputs_get_errors_not_crashes() {
 }
 
 #[test]
+fn orders_whose_graphs_explode_are_refused_in_time() {
+    // Each order of this quotient multiplies its graph by about 4: order 12 would take minutes.
+    let start = std::time::Instant::now();
+    let err = fails(&[
+        "grad",
+        "sin(x)*exp(x)/(1+x^2)",
+        "--at",
+        "x=0.5",
+        "--order",
+        "12",
+    ]);
+    assert!(err.contains("Lower --order"), "{err}");
+    assert!(start.elapsed().as_secs() < 60);
+    // tanh's graphs grow slowly: all twelve orders are computed. Its odd derivatives at 0 are
+    // the tangent numbers with alternating signs (tanh = x - x^3/3 + 2x^5/15 - 17x^7/315 ...).
+    let v = json(&[
+        "grad", "tanh(x)", "--at", "x=0", "--order", "12", "--dtype", "f64",
+    ]);
+    assert_eq!(v["grad"]["x"], 1.0);
+    assert_eq!(v["derivatives"]["3"]["x"], -2.0);
+    assert_eq!(v["derivatives"]["5"]["x"], 16.0);
+    assert_eq!(v["derivatives"]["7"]["x"], -272.0);
+    assert_eq!(v["derivatives"]["12"]["x"], 0.0);
+}
+
+#[test]
 fn writes_graphs_and_plots() {
     let dir = std::env::temp_dir().join(format!("ferrograd-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -345,4 +371,31 @@ fn ops_lists_the_functions() {
     }
     let help = ok(&["--help"]);
     assert!(help.contains("ferrograd grad \"x^2\" --at x=5"));
+}
+
+#[test]
+fn sizes_typed_in_expr_cannot_ask_for_terabytes() {
+    let err = fails(&["grad", "sum(repeat(x, [100000, 100000]))", "--at", "x=1"]);
+    assert!(
+        err.starts_with("error: repeat: the result would have more than 100000000 elements"),
+        "{err}"
+    );
+    let err = fails(&[
+        "grad",
+        "sum(sin(expand(x, [100000, 100000])))",
+        "--at",
+        "x=1",
+    ]);
+    assert!(err.contains("more than 100000000 elements"), "{err}");
+    let err = fails(&[
+        "grad",
+        "sin(x)*exp(x)/(1+x^2)",
+        "--plot",
+        "q.svg",
+        "--over",
+        "x=-1:1:1000000",
+        "--order",
+        "8",
+    ]);
+    assert!(err.contains("too much work"), "{err}");
 }

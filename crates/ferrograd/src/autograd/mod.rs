@@ -136,6 +136,28 @@ pub fn try_grad<O: Borrow<Tensor>, I: Borrow<Tensor>>(
     )
 }
 
+/// The number of backward nodes `output`'s graph holds (every distinct node reachable from its
+/// `grad_fn`, `AccumulateGrad` nodes included); 0 for a tensor outside any graph. The walk is
+/// iterative, so million-node graphs are fine. Useful to watch graphs grow: each order of
+/// `create_graph` multiplies the size of a derivative's graph.
+///
+/// ```
+/// use ferrograd::{autograd, Tensor};
+/// let x = Tensor::scalar(1.0).requires_grad_(true);
+/// assert_eq!(autograd::graph_size(&x), 0);
+/// assert_eq!(autograd::graph_size(&(&x.exp() * &x)), 3); // Mul, Exp, AccumulateGrad
+/// ```
+pub fn graph_size(output: &Tensor) -> usize {
+    let mut seen = std::collections::HashSet::new();
+    let mut stack: Vec<GradFn> = output.grad_fn().into_iter().collect();
+    while let Some(f) = stack.pop() {
+        if seen.insert(f.key()) {
+            stack.extend(f.next_functions().into_iter().flatten());
+        }
+    }
+    seen.len()
+}
+
 /// Accumulates the gradients of `outputs` into the `.grad` of the leaves they depend on
 /// (`torch.autograd.backward`). Panics on misuse; see [`try_backward`].
 ///
