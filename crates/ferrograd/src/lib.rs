@@ -48,6 +48,7 @@ pub mod autograd;
 mod display;
 mod dtype;
 mod error;
+mod fastmath;
 pub mod function;
 pub mod functional;
 pub mod hooks;

@@ -920,10 +920,26 @@ impl Tensor {
 
 /// The elements of `data` read through `layout`, in row-major order.
 pub(crate) fn gather<T: Copy>(data: &[T], layout: &Layout) -> Vec<T> {
-    match layout.contiguous_range() {
-        Some(r) => data[r].to_vec(),
-        None => layout.offsets().map(|o| data[o]).collect(),
+    if let Some(r) = layout.contiguous_range() {
+        return data[r].to_vec();
     }
+    // Row by row over the last dimension: the odometer only runs once per row.
+    let k = layout.shape.len();
+    let (inner, stride) = (layout.shape[k - 1], layout.strides[k - 1]);
+    let mut out = Vec::with_capacity(layout.numel());
+    let rows = crate::layout::Offsets::new(
+        &layout.shape[..k - 1],
+        &layout.strides[..k - 1],
+        layout.offset,
+    );
+    for base in rows {
+        match stride {
+            1 => out.extend_from_slice(&data[base..base + inner]),
+            0 => out.extend(std::iter::repeat_n(data[base], inner)),
+            s => out.extend((0..inner).map(|i| data[base + i * s])),
+        }
+    }
+    out
 }
 
 impl std::fmt::Debug for Tensor {

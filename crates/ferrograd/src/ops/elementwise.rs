@@ -4,6 +4,7 @@ use super::{binary, grads, unary, Binary, Saves, Unary};
 use crate::autograd::record;
 use crate::dtype::Float;
 use crate::error::Result;
+use crate::fastmath;
 use crate::kernels;
 use crate::tensor::Tensor;
 
@@ -163,6 +164,9 @@ impl Unary for Exp {
     fn df(self, y: &Tensor, g: &Tensor) -> Tensor {
         g * y
     }
+    fn bulk_f32(self) -> Option<fastmath::Bulk> {
+        Some(fastmath::Bulk::Exp)
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -175,6 +179,9 @@ impl Unary for Sin {
     }
     fn df(self, x: &Tensor, g: &Tensor) -> Tensor {
         g * &x.cos()
+    }
+    fn bulk_f32(self) -> Option<fastmath::Bulk> {
+        Some(fastmath::Bulk::Sin)
     }
 }
 
@@ -189,6 +196,9 @@ impl Unary for Cos {
     fn df(self, x: &Tensor, g: &Tensor) -> Tensor {
         g * &x.sin().neg()
     }
+    fn bulk_f32(self) -> Option<fastmath::Bulk> {
+        Some(fastmath::Bulk::Cos)
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -201,6 +211,9 @@ impl Unary for Tanh {
     }
     fn df(self, y: &Tensor, g: &Tensor) -> Tensor {
         tanh_backward(g, y)
+    }
+    fn bulk_f32(self) -> Option<fastmath::Bulk> {
+        Some(fastmath::Bulk::Tanh)
     }
 }
 

@@ -92,11 +92,15 @@ pub(crate) trait Unary: Copy + Send + Sync + 'static {
     fn f<T: Float>(self, x: T) -> T;
     /// The gradient with respect to the input, from the saved tensor and incoming gradient `g`.
     fn df(self, saved: &Tensor, g: &Tensor) -> Tensor;
+    /// A vectorisable `f32` forward for large tensors (see `fastmath`), if there is one.
+    fn bulk_f32(self) -> Option<crate::fastmath::Bulk> {
+        None
+    }
 }
 
 /// Applies an elementwise unary primitive and records it.
 pub(crate) fn unary<O: Unary>(op: O, x: &Tensor) -> Tensor {
-    let y = kernels::map_float(x, |v| op.f(v), |v| op.f(v));
+    let y = kernels::map_float_bulk(x, op.bulk_f32(), |v| op.f(v), |v| op.f(v));
     record(
         O::NAME,
         y,

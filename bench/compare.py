@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""Runs the performance workloads W1-W7 in PyTorch and in ferrograd on this machine, in one
+invocation, and prints a Markdown table of ratios (the figure BENCHMARKS.md records).
+
+    python3 bench/compare.py            # everything (about two minutes)
+    python3 bench/compare.py W2 W6      # some workloads
+
+Needs `torch` (CPU is enough) and a Rust toolchain. ferrograd's side is
+`cargo run --release --example bench_workloads`; the PyTorch programs below are the same
+computations, timed the same way (median of repetitions after a warm-up).
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUDGET = 2.0
+
+
+def median(f, budget=BUDGET):
+    f()
+    times = []
+    start = time.perf_counter()
+    while len(times) < 3 or (time.perf_counter() - start < budget and len(times) < 1000):
+        t = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def w1():
+    x = torch.tensor(0.5, requires_grad=True)
+    y = x
+    for _ in range(2500):
+        y = y * 1.0001 + torch.sin(y)
+        y = y * 0.5
+    y.backward()
+    return x.grad.item()
+
+
+class Mlp:
+    def __init__(self, inp, hidden, classes, batch):
+        torch.manual_seed(0)
+
+        def init(shape, fan_in):
+            bound = 1.0 / fan_in ** 0.5
+            return (torch.rand(shape) * 2 * bound - bound).requires_grad_(True)
+
+        self.w1, self.b1 = init((hidden, inp), inp), init((hidden,), inp)
+        self.w2, self.b2 = init((classes, hidden), hidden), init((classes,), hidden)
+        self.x = torch.randn(batch, inp)
+        self.target = torch.tensor([i * 7 % classes for i in range(batch)])
+
+    def step(self):
+        h = torch.nn.functional.linear(self.x, self.w1, self.b1).tanh()
+        logits = torch.nn.functional.linear(h, self.w2, self.b2)
+        loss = torch.nn.functional.cross_entropy(logits, self.target)
+        loss.backward()
+        with torch.no_grad():
+            for p in (self.w1, self.b1, self.w2, self.b2):
+                p.sub_(p.grad * 0.01)
+                p.grad = None
+        return loss.item()
+
+
+def w5(x):
+    x = x.detach().requires_grad_(True)
+    y = torch.tanh(x)
+    ones = torch.ones_like(x)
+    a = torch.autograd.grad(y, x, ones, create_graph=True)[0]
+    b = torch.autograd.grad(a, x, ones, create_graph=True)[0]
+    return torch.autograd.grad(b, x, ones)[0]
+
+
+def w6(x):
+    x = x.detach().requires_grad_(True)
+    y = (torch.exp(torch.sin(x)) * x + 1).sum()
+    y.backward()
+    return x.grad
+
+
+def torch_results(wanted):
+    out = {}
+    if wanted("W1"):
+        out["W1"] = median(w1) / 10_000
+    if wanted("W2"):
+        m = Mlp(64, 128, 10, 32)
+        out["W2"] = median(m.step)
+    if wanted("W3"):
+        m = Mlp(784, 1024, 10, 256)
+        out["W3"] = median(m.step)
+    if wanted("W4"):
+        for n in (256, 1024, 2048):
+            torch.manual_seed(0)
+            a = torch.randn(n, n, requires_grad=True)
+            b = torch.randn(n, n, requires_grad=True)
+
+            def fwd():
+                with torch.no_grad():
+                    return a @ b
+
+            def bwd():
+                (a @ b).sum().backward()
+                a.grad = None
+                b.grad = None
+
+            out[f"W4-{n}"] = median(fwd)
+            out[f"W4-{n}-bwd"] = median(bwd)
+    if wanted("W5"):
+        x = torch.linspace(-7, 7, 1_000_000)
+        out["W5"] = median(lambda: w5(x))
+    if wanted("W6"):
+        torch.manual_seed(0)
+        x = torch.randn(10_000_000)
+        out["W6"] = median(lambda: w6(x))
+    return out
+
+
+def rss_kb():
+    fields = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            fields[key] = value.split()
+    return int(fields["VmRSS"][0]), int(fields["VmHWM"][0])
+
+
+def torch_peak(which):
+    before, _ = rss_kb()
+    if which == "W3":
+        m = Mlp(784, 1024, 10, 256)
+        for _ in range(5):
+            m.step()
+    else:
+        x = torch.linspace(-7, 7, 1_000_000)
+        for _ in range(3):
+            w5(x)
+    _, hwm = rss_kb()
+    print(json.dumps({"baseline_kb": before, "peak_kb": hwm}))
+
+
+def ferrograd_run(args):
+    cmd = ["cargo", "run", "--quiet", "--release", "-p", "ferrograd", "--example", "bench_workloads", "--"] + args
+    text = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+GOALS = {
+    "W1": ("us/op", 1e6, "<= 0.15 us/op"),
+    "W2": ("us", 1e6, ">= 3x faster"),
+    "W3": ("ms", 1e3, ">= 1.2x faster"),
+    "W5": ("ms", 1e3, ">= 1x"),
+    "W6": ("ms", 1e3, ">= 1.5x faster"),
+}
+
+
+def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--torch-peak":
+        torch_peak(sys.argv[2])
+        return
+    args = sys.argv[1:]
+    wanted = lambda i: not args or any(a.upper() == i for a in args)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
+          f"{os.cpu_count()} CPUs: {cpu_name()}", file=sys.stderr)
+    ours = {r["id"]: r["seconds"] for r in ferrograd_run(args)}
+    theirs = torch_results(wanted)
+    print("| id | workload | PyTorch | ferrograd | speedup (PyTorch time / ferrograd time) | goal |")
+    print("|---|---|---|---|---|---|")
+    for key in theirs:
+        if key not in ours:
+            continue
+        t, f = theirs[key], ours[key]
+        if key.startswith("W4"):
+            n = int(key.split("-")[1])
+            gf = lambda s: 2 * n ** 3 / s / 1e9
+            what = f"matmul {n}" + (" fwd+bwd of sum(A@B)" if key.endswith("bwd") else " fwd")
+            mult = 3 if key.endswith("bwd") else 1
+            print(f"| {key} | {what} | {mult * gf(t):.1f} GFLOP/s | {mult * gf(f):.1f} GFLOP/s | {t / f:.2f}x | >= 0.95x |")
+        else:
+            unit, scale, goal = GOALS[key]
+            print(f"| {key} | | {t * scale:.3g} {unit} | {f * scale:.3g} {unit} | {t / f:.2f}x | {goal} |")
+    if wanted("W7"):
+        for which in ("W3", "W5"):
+            mine = ferrograd_run(["--peak", which])[0]
+            py = subprocess.run([sys.executable, __file__, "--torch-peak", which], check=True,
+                                capture_output=True, text=True).stdout
+            py = json.loads(py)
+            mb = lambda kb: kb / 1024
+            print(f"| W7-{which} | peak RSS (growth over baseline) | {mb(py['peak_kb']):.0f} MB "
+                  f"(+{mb(py['peak_kb'] - py['baseline_kb']):.0f}) | {mb(mine['peak_kb']):.0f} MB "
+                  f"(+{mb(mine['peak_kb'] - mine['baseline_kb']):.0f}) | "
+                  f"{py['peak_kb'] / mine['peak_kb']:.2f}x | <= PyTorch |")
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+if __name__ == "__main__":
+    main()
