@@ -442,6 +442,33 @@ fn sum_dims_slice<T: Float>(data: &[T], layout: &Layout, out_shape: &[usize]) ->
             None => pairwise_sum(&gather(data, layout)),
         }];
     }
+    if n_out == 0 || layout.numel() == 0 {
+        return vec![T::zero(); n_out];
+    }
+    if let Some(r) = layout.contiguous_range() {
+        let x = &data[r];
+        let shape = &layout.shape;
+        let k = shape.len();
+        debug_assert_eq!(out_shape.len(), k);
+        // Trailing dimensions reduced: one pairwise sum per row.
+        let lead = out_shape.iter().rposition(|&d| d != 1).map_or(0, |i| i + 1);
+        if out_shape[..lead] == shape[..lead] {
+            let inner: usize = shape[lead..].iter().product();
+            return x.chunks(inner.max(1)).map(pairwise_sum).collect();
+        }
+        // Leading dimensions reduced (a bias gradient): rows added into the output, a loop
+        // the compiler vectorises.
+        let tail = out_shape.iter().position(|&d| d != 1).unwrap_or(k);
+        if out_shape[tail..] == shape[tail..] {
+            let mut out = vec![T::zero(); n_out];
+            for row in x.chunks(n_out) {
+                for (o, &v) in out.iter_mut().zip(row) {
+                    *o = *o + v;
+                }
+            }
+            return out;
+        }
+    }
     let mut out = vec![T::zero(); n_out];
     // Walk the input once; the output index uses stride 0 along reduced dimensions.
     let out_strides = crate::layout::contiguous_strides(out_shape);
@@ -600,6 +627,13 @@ pub(crate) fn select_scatter(src: &Tensor, shape: &[usize], dim: usize, index: u
 }
 
 fn write_through<T: Copy>(src: &[T], ls: &Layout, dst: &mut [T], ld: &Layout) {
+    // The common case (an in-place update of a whole contiguous tensor): one slice copy.
+    if let (Some(rs), Some(rd)) = (ls.contiguous_range(), ld.contiguous_range()) {
+        if ls.shape == ld.shape {
+            dst[rd].copy_from_slice(&src[rs]);
+            return;
+        }
+    }
     for (i, o) in ls.offsets().zip(ld.offsets()) {
         dst[o] = src[i];
     }
