@@ -571,17 +571,23 @@ fn plot(p: &Problem, over: &Over, order: usize, file: &Path) -> Res<()> {
     }
     // Probe at one point: the same derivative chain, with its growth guard, tells how much work
     // each plotted point costs before committing to all of them.
-    let mut probe_vars = p.env.vars.clone();
-    for t in probe_vars.values_mut() {
-        *t = t.detach().to_dtype(dtype_for(t, DType::F64));
-    }
-    let x0 = Tensor::full_with(&[], over.lo, DType::F64).requires_grad_(true);
-    probe_vars.insert(over.name.clone(), x0.clone());
-    let probe_env = Env {
-        vars: probe_vars,
-        dtype: DType::F64,
+    // The other variables are constants of the plot, in f64 like the plotted one.
+    let constants: HashMap<String, Tensor> = p
+        .env
+        .vars
+        .iter()
+        .map(|(name, t)| (name.clone(), t.detach().to_dtype(dtype_for(t, DType::F64))))
+        .collect();
+    let env_at = |x: &Tensor| {
+        let mut vars = constants.clone();
+        vars.insert(over.name.clone(), x.clone());
+        Env {
+            vars,
+            dtype: DType::F64,
+        }
     };
-    let y0 = eval::eval(&p.expr, &probe_env).map_err(|e| Failure::at(&p.source, e))?;
+    let x0 = Tensor::full_with(&[], over.lo, DType::F64).requires_grad_(true);
+    let y0 = eval::eval(&p.expr, &env_at(&x0)).map_err(|e| Failure::at(&p.source, e))?;
     if y0.dtype().is_floating_point() && y0.dim() == 0 {
         let (_, work) = derivative_chain(&y0, std::slice::from_ref(&x0), &y0.ones_like(), order)?;
         if work.saturating_mul(over.n) > MAX_PLOT_WORK {
@@ -594,15 +600,7 @@ fn plot(p: &Problem, over: &Over, order: usize, file: &Path) -> Res<()> {
     }
     let failure: RefCell<Option<SpannedError>> = RefCell::new(None);
     let f = |x: &Tensor| {
-        let mut env = Env {
-            vars: p.env.vars.clone(),
-            dtype: DType::F64,
-        };
-        for t in env.vars.values_mut() {
-            *t = t.to_dtype(dtype_for(t, DType::F64));
-        }
-        env.vars.insert(over.name.clone(), x.clone());
-        eval::eval(&p.expr, &env).unwrap_or_else(|e| {
+        eval::eval(&p.expr, &env_at(x)).unwrap_or_else(|e| {
             failure.borrow_mut().get_or_insert(e);
             x.zeros_like()
         })

@@ -2,6 +2,15 @@
 
 use ferrograd::{viz::make_dot, Tensor};
 
+/// s004-4: `F = ||exp(G1) + G1 @ G2||_2` with its leaves `W` and `Z`.
+fn seed_s004_4() -> (Tensor, Tensor, Tensor) {
+    let w = Tensor::new([[1.0, 0.5], [0.2, 0.1]]).requires_grad_(true);
+    let z = Tensor::new([[1.0, 0.5], [0.2, 0.1]]).requires_grad_(true);
+    let g1 = &(3.0 * &w) + &z.cos();
+    let g2 = &w.matmul(&w) + &(2.0 * &z).sin();
+    ((&g1.exp() + &g1.matmul(&g2)).norm(), w, z)
+}
+
 #[test]
 fn seed_s002_1_graph_matches_the_golden_dot() {
     let x = Tensor::ones(&[2, 2]).requires_grad_(true);
@@ -75,11 +84,7 @@ fn svg_pictures_of_the_seed_graphs_hold_every_node_label() {
     let svg = to_svg(&a, &[("x", &x)], false);
     assert!(svg.contains("TanhBackwardBackward0") && svg.contains("TanhBackward0"));
     // s004-4 `F`
-    let w = Tensor::new([[1.0, 0.5], [0.2, 0.1]]).requires_grad_(true);
-    let z = Tensor::new([[1.0, 0.5], [0.2, 0.1]]).requires_grad_(true);
-    let g1 = &(3.0 * &w) + &z.cos();
-    let g2 = &w.matmul(&w) + &(2.0 * &z).sin();
-    let f = (&g1.exp() + &g1.matmul(&g2)).norm();
+    let (f, w, z) = seed_s004_4();
     let svg = to_svg(&f, &[("W", &w), ("Z", &z)], false);
     for label in [
         "LinalgVectorNormBackward0",
@@ -97,11 +102,7 @@ fn svg_pictures_of_the_seed_graphs_hold_every_node_label() {
 #[test]
 fn seed_graph_pictures_are_readable() {
     use ferrograd::viz::{svg_to_png, to_svg};
-    let w = Tensor::new([[1.0, 0.5], [0.2, 0.1]]).requires_grad_(true);
-    let z = Tensor::new([[1.0, 0.5], [0.2, 0.1]]).requires_grad_(true);
-    let g1 = &(3.0 * &w) + &z.cos();
-    let g2 = &w.matmul(&w) + &(2.0 * &z).sin();
-    let f = (&g1.exp() + &g1.matmul(&g2)).norm();
+    let (f, w, z) = seed_s004_4();
     let svg = to_svg(&f, &[("W", &w), ("Z", &z)], true);
     let doc = roxmltree::Document::parse(&svg).expect("well-formed XML");
     let texts: Vec<String> = doc
