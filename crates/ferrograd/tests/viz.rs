@@ -2,6 +2,13 @@
 
 use ferrograd::{viz::make_dot, Tensor};
 
+/// s002-1: `out = mean(3 (x + 2)^2)` over `x = ones(2, 2)`, with its leaf.
+fn seed_s002_1() -> (Tensor, Tensor) {
+    let x = Tensor::ones(&[2, 2]).requires_grad_(true);
+    let y = &x + 2.0;
+    ((&(&y * &y) * 3.0).mean(), x)
+}
+
 /// s004-4: `F = ||exp(G1) + G1 @ G2||_2` with its leaves `W` and `Z`.
 fn seed_s004_4() -> (Tensor, Tensor, Tensor) {
     let w = Tensor::new([[1.0, 0.5], [0.2, 0.1]]).requires_grad_(true);
@@ -13,9 +20,7 @@ fn seed_s004_4() -> (Tensor, Tensor, Tensor) {
 
 #[test]
 fn seed_s002_1_graph_matches_the_golden_dot() {
-    let x = Tensor::ones(&[2, 2]).requires_grad_(true);
-    let y = &x + 2.0;
-    let out = (&(&y * &y) * 3.0).mean();
+    let (out, x) = seed_s002_1();
     let dot = make_dot(&out, &[("x", &x)], true);
     let expected = "digraph {
 \tgraph [size=\"12,12\"]
@@ -60,9 +65,7 @@ fn deep_graphs_render_without_recursion() {
 fn svg_pictures_of_the_seed_graphs_hold_every_node_label() {
     use ferrograd::{autograd, viz::to_svg, GradOptions};
     // s002-1 `out`
-    let x = Tensor::ones(&[2, 2]).requires_grad_(true);
-    let y = &x + 2.0;
-    let out = (&(&y * &y) * 3.0).mean();
+    let (out, x) = seed_s002_1();
     let svg = to_svg(&out, &[("x", &x)], true);
     for label in [
         "MeanBackward0",
