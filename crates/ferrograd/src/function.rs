@@ -98,6 +98,36 @@ pub trait Function: Send + Sync + 'static {
     fn forward(&self, ctx: &mut Context, inputs: &[Tensor]) -> Tensor;
     /// One gradient per input (`None`: no gradient) from the output's gradient.
     fn backward(&self, ctx: &Context, grad: &Tensor) -> Vec<Option<Tensor>>;
+    /// Forward mode (see [`crate::forward_ad`]): the output's tangent from the inputs'
+    /// tangents (`None`: zero), each of its input's shape. `None` (the default) means not
+    /// implemented: [`try_apply`] then fails on inputs that carry tangents, as PyTorch does.
+    /// Written with tensor ops, it is differentiable in reverse mode like the built-in rules.
+    ///
+    /// ```
+    /// use ferrograd::function::{apply, Context, Function};
+    /// use ferrograd::{forward_ad, Tensor};
+    /// struct Cube;
+    /// impl Function for Cube {
+    ///     fn name(&self) -> &'static str { "CubeBackward" }
+    ///     fn forward(&self, ctx: &mut Context, x: &[Tensor]) -> Tensor {
+    ///         ctx.save_for_backward(&[&x[0]]);
+    ///         x[0].pow(3.0)
+    ///     }
+    ///     fn backward(&self, ctx: &Context, g: &Tensor) -> Vec<Option<Tensor>> {
+    ///         vec![Some(g * &ctx.saved_tensors()[0].pow(2.0).mul_scalar(3.0))]
+    ///     }
+    ///     fn jvp(&self, ctx: &Context, t: &[Option<Tensor>]) -> Option<Tensor> {
+    ///         Some(t[0].as_ref()? * &ctx.saved_tensors()[0].pow(2.0).mul_scalar(3.0))
+    ///     }
+    /// }
+    /// let _level = forward_ad::dual_level();
+    /// let x = forward_ad::make_dual(&Tensor::new([2.0]), &Tensor::new([1.0]));
+    /// assert_eq!(apply(Cube, &[&x]).tangent().unwrap().to_vec::<f32>(), vec![12.0]);
+    /// ```
+    fn jvp(&self, ctx: &Context, tangents: &[Option<Tensor>]) -> Option<Tensor> {
+        let _ = (ctx, tangents);
+        None
+    }
 }
 
 /// Runs `f` on `inputs` and records it in the graph (`MyFunction.apply(...)`).
@@ -116,6 +146,27 @@ pub trait Function: Send + Sync + 'static {
 /// assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![2.0, 2.0]);
 /// ```
 pub fn apply<F: Function>(f: F, inputs: &[&Tensor]) -> Tensor {
+    crate::unwrap(try_apply(f, inputs))
+}
+
+/// Fallible [`apply`]: fails when an input carries a forward-mode tangent and the function
+/// has no [`Function::jvp`] (PyTorch's message).
+///
+/// ```
+/// use ferrograd::function::{try_apply, Context, Function};
+/// use ferrograd::{forward_ad, Tensor};
+/// struct Double;
+/// impl Function for Double {
+///     fn name(&self) -> &'static str { "DoubleBackward" }
+///     fn forward(&self, _: &mut Context, x: &[Tensor]) -> Tensor { x[0].mul_scalar(2.0) }
+///     fn backward(&self, _: &Context, g: &Tensor) -> Vec<Option<Tensor>> { vec![Some(g.mul_scalar(2.0))] }
+/// }
+/// let _level = forward_ad::dual_level();
+/// let x = forward_ad::make_dual(&Tensor::new([1.0]), &Tensor::new([1.0]));
+/// let e = try_apply(Double, &[&x]).unwrap_err();
+/// assert!(e.to_string().contains("You must implement the jvp function"));
+/// ```
+pub fn try_apply<F: Function>(f: F, inputs: &[&Tensor]) -> crate::Result<Tensor> {
     let recording = crate::is_grad_enabled();
     let mut ctx = Context {
         saved: Vec::new(),
@@ -126,17 +177,25 @@ pub fn apply<F: Function>(f: F, inputs: &[&Tensor]) -> Tensor {
         non_differentiable: false,
     };
     let owned: Vec<Tensor> = inputs.iter().map(|t| (*t).clone()).collect();
-    let raw = crate::with_no_grad(|| f.forward(&mut ctx, &owned));
+    // The forward is not recorded, and its tangents come from `jvp` instead.
+    let raw = crate::with_no_grad(|| crate::forward_ad::suspended(|| f.forward(&mut ctx, &owned)));
     // A fresh handle on the result's data, so the node can be attached to it.
     let out = raw.detach();
     if ctx.non_differentiable {
-        return out;
+        return Ok(out);
     }
     let name = f.name();
     let n_inputs = inputs.len();
     let saved = std::mem::take(&mut ctx.saved);
     let f = Arc::new(f);
-    record(
+    let jvp_ctx = || Context {
+        saved: saved.clone(),
+        needs: ctx.needs.clone(),
+        non_differentiable: false,
+    };
+    let missing = std::cell::Cell::new(false);
+    let jf = f.clone();
+    let out = record(
         name,
         out,
         inputs,
@@ -164,7 +223,38 @@ pub fn apply<F: Function>(f: F, inputs: &[&Tensor]) -> Tensor {
             );
             grads.into_iter().collect()
         },
-    )
+        |j| {
+            let ctx = jvp_ctx();
+            let n = inputs.len();
+            let one = |k: Option<usize>| {
+                let ts: Vec<Option<Tensor>> = (0..n)
+                    .map(|i| {
+                        j.t(i)
+                            .map(|t| k.map_or_else(|| t.clone(), |k| t.select(0, k as isize)))
+                    })
+                    .collect();
+                jf.jvp(&ctx, &ts).unwrap_or_else(|| {
+                    missing.set(true);
+                    j.out().zeros_like()
+                })
+            };
+            // A user rule sees one tangent per input; a batch runs it per member.
+            match j.b() {
+                0 => one(None),
+                _ => {
+                    let b = (0..n).find_map(|i| j.t(i)).map_or(0, |t| t.shape()[0]);
+                    Tensor::stack(&(0..b).map(|k| one(Some(k))).collect::<Vec<_>>(), 0)
+                }
+            }
+        },
+    );
+    if missing.get() {
+        return Err(crate::Error::invalid(
+            name,
+            "You must implement the jvp function for custom autograd.Function to use it with forward mode AD.",
+        ));
+    }
+    Ok(out)
 }
 
 /// The segment of a [`checkpoint`]: its function, run again during backward.
@@ -179,6 +269,15 @@ impl<F: Fn(&[Tensor]) -> Tensor + Send + Sync + 'static> Function for Checkpoint
         let refs: Vec<&Tensor> = inputs.iter().collect();
         ctx.save_for_backward(&refs);
         (self.0)(inputs)
+    }
+
+    fn jvp(&self, ctx: &Context, tangents: &[Option<Tensor>]) -> Option<Tensor> {
+        // Forward mode keeps nothing for backward: run the segment with its tangents.
+        Some(crate::forward_ad::jvp_through(
+            |xs| (self.0)(xs),
+            ctx.saved_tensors(),
+            tangents,
+        ))
     }
 
     fn backward(&self, ctx: &Context, grad: &Tensor) -> Vec<Option<Tensor>> {

@@ -49,6 +49,7 @@ mod display;
 mod dtype;
 mod error;
 mod fastmath;
+pub mod forward_ad;
 pub mod function;
 pub mod functional;
 pub mod hooks;

@@ -38,6 +38,8 @@ pub(crate) struct TensorImpl {
     pub(crate) retains_grad: AtomicBool,
     /// Gradient hooks, in registration order.
     pub(crate) hooks: Mutex<Vec<(u64, crate::hooks::TensorHook)>>,
+    /// The forward-mode tangent, with the dual level it belongs to (see [`crate::forward_ad`]).
+    pub(crate) tangent: Option<Box<crate::forward_ad::Tangent>>,
 }
 
 impl TensorImpl {
@@ -53,6 +55,9 @@ impl TensorImpl {
             .take();
         if let Some(g) = grad {
             g.release_into(stack);
+        }
+        if let Some(t) = self.tangent.take() {
+            t.value.release_into(stack);
         }
     }
 }
@@ -267,6 +272,7 @@ impl Tensor {
             grad: Mutex::new(None),
             retains_grad: AtomicBool::new(false),
             hooks: Mutex::new(Vec::new()),
+            tangent: None,
         }))
     }
 
@@ -519,6 +525,26 @@ impl Tensor {
             }
         });
         Tensor::from_buffer(Buffer::from_f64s(dtype, values), &[steps])
+    }
+
+    /// The `n x n` identity matrix as `f32` (`torch.eye(n)`).
+    ///
+    /// ```
+    /// assert_eq!(ferrograd::Tensor::eye(2).to_vec::<f32>(), vec![1.0, 0.0, 0.0, 1.0]);
+    /// ```
+    pub fn eye(n: usize) -> Tensor {
+        Tensor::eye_with(n, DType::F32)
+    }
+
+    /// The `n x n` identity matrix of `dtype`.
+    ///
+    /// ```
+    /// use ferrograd::{DType, Tensor};
+    /// assert_eq!(Tensor::eye_with(3, DType::F64).dtype(), DType::F64);
+    /// ```
+    pub fn eye_with(n: usize, dtype: DType) -> Tensor {
+        let values = (0..n * n).map(|k| if k % (n + 1) == 0 { 1.0 } else { 0.0 });
+        Tensor::from_buffer(Buffer::from_f64s(dtype, values), &[n, n])
     }
 
     // ----------------------------------------------------------------- metadata

@@ -1,6 +1,9 @@
 //! Finite-difference checks of gradients (`torch.autograd.gradcheck` / `gradgradcheck`,
 //! JAX's `check_grads`): the analytical Jacobian from backward is compared, element by
-//! element, with central differences, to any derivative order.
+//! element, with central differences, to any derivative order. With
+//! [`GradcheckOptions::check_forward_ad`], forward mode is checked too: the tangents of dual
+//! inputs against directional central differences and against reverse mode, and batched
+//! tangents against one tangent at a time.
 
 use crate::autograd::{try_grad, GradOptions};
 use crate::dtype::DType;
@@ -16,6 +19,7 @@ use rand_distr::{Distribution, StandardNormal};
 /// ```
 /// let o = ferrograd::testing::GradcheckOptions::default();
 /// assert_eq!((o.eps, o.atol, o.rtol, o.fast_mode), (1e-6, 1e-5, 1e-3, false));
+/// assert!(!o.check_forward_ad);
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct GradcheckOptions {
@@ -29,6 +33,11 @@ pub struct GradcheckOptions {
     /// `fast_mode`). Also used automatically when a Jacobian has more than
     /// [`FAST_MODE_ENTRIES`] entries.
     pub fast_mode: bool,
+    /// Also check forward mode ([`crate::forward_ad`]) at every order: the output tangents
+    /// for random input tangents against central differences along them and against reverse
+    /// mode (`<v, J u> = <J^T v, u>`), and a batch of 3 tangents against each one alone
+    /// (PyTorch's `check_forward_ad` and `check_batched_forward_grad`).
+    pub check_forward_ad: bool,
 }
 
 /// Jacobians larger than this are checked through random projections.
@@ -41,6 +50,7 @@ impl Default for GradcheckOptions {
             atol: 1e-5,
             rtol: 1e-3,
             fast_mode: false,
+            check_forward_ad: false,
         }
     }
 }
@@ -213,6 +223,9 @@ fn check_first(f: &TestFn, inputs: &[Tensor], o: GradcheckOptions) -> Result<()>
             .collect())
     };
     let close = |a: f64, n: f64| (a - n).abs() <= o.atol + o.rtol * n.abs();
+    if o.check_forward_ad {
+        check_forward(f, inputs, &outputs, &vjp, o)?;
+    }
     if o.fast_mode || m * n_in > FAST_MODE_ENTRIES {
         check_projections(f, inputs, &outputs, &vjp, o)?;
     } else {
@@ -377,6 +390,140 @@ fn check_projections(
         }
     }
     Ok(())
+}
+
+/// The output tangents of `f` for input tangents `u` (one tensor per input, batched or not).
+fn output_tangents(
+    f: &TestFn,
+    inputs: &[Tensor],
+    u: &[Tensor],
+    batched: bool,
+) -> Result<Vec<Tensor>> {
+    let _level = crate::forward_ad::try_dual_level()?;
+    let duals = inputs
+        .iter()
+        .zip(u)
+        .map(|(x, u)| {
+            if batched {
+                crate::forward_ad::try_make_dual_batched(x, u)
+            } else {
+                crate::forward_ad::try_make_dual(x, u)
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let b = u.first().filter(|_| batched).map(|t| t.shape()[0]);
+    f(&duals)
+        .iter()
+        .enumerate()
+        .map(|(k, o)| {
+            let mut expected: Vec<usize> = b.into_iter().collect();
+            expected.extend_from_slice(o.shape());
+            let t = match crate::forward_ad::unpack_dual(o).1 {
+                Some(t) => t,
+                None => Tensor::full_with(&expected, 0.0, o.dtype()),
+            };
+            if t.shape() != expected.as_slice() || t.dtype() != o.dtype() {
+                return Err(fail(format!(
+                    "the tangent of output {k} has shape {:?} and dtype {}, expected {:?} and {}",
+                    t.shape(),
+                    t.dtype(),
+                    expected,
+                    o.dtype()
+                )));
+            }
+            Ok(t.detach())
+        })
+        .collect()
+}
+
+/// Forward mode against central differences, against reverse mode, and batched.
+fn check_forward(
+    f: &TestFn,
+    inputs: &[Tensor],
+    outputs: &[Tensor],
+    vjp: &Vjp,
+    o: GradcheckOptions,
+) -> Result<()> {
+    let close = |a: f64, n: f64| (a - n).abs() <= o.atol + o.rtol * n.abs();
+    // Within tolerance, or both NaN (a NaN output has a NaN tangent).
+    let same = |a: f64, n: f64| close(a, n) || (a.is_nan() && n.is_nan());
+    let mut rng = StdRng::seed_from_u64(0xf0_4a4d + inputs.len() as u64);
+    let u: Vec<Tensor> = inputs.iter().map(|x| random_like(x, &mut rng)).collect();
+    let ju = output_tangents(f, inputs, &u, false)?;
+    // Directional central differences, all inputs moved together along u.
+    let shifted = |s: f64| -> Vec<f64> {
+        let xs: Vec<Tensor> = inputs
+            .iter()
+            .zip(&u)
+            .map(|(x, u)| {
+                let v: Vec<f64> = x
+                    .values_f64()
+                    .iter()
+                    .zip(u.values_f64())
+                    .map(|(a, d)| a + s * d)
+                    .collect();
+                leaf_like(v, x)
+            })
+            .collect();
+        flat_outputs(f, &xs)
+    };
+    let (plus, minus) = (shifted(o.eps), shifted(-o.eps));
+    let analytical: Vec<f64> = ju.iter().flat_map(|t| t.values_f64()).collect();
+    for (e, (a, (p, q))) in analytical.iter().zip(plus.iter().zip(&minus)).enumerate() {
+        let n = (p - q) / (2.0 * o.eps);
+        if !same(*a, n) {
+            return Err(fail(format!(
+                "forward mode: element {e} of J u: numerical {n} vs forward-mode {a}"
+            )));
+        }
+    }
+    // Forward agrees with reverse: <v, J u> = <J^T v, u>.
+    let v: Vec<Tensor> = outputs.iter().map(|t| random_like(t, &mut rng)).collect();
+    let lhs: f64 = v
+        .iter()
+        .zip(&ju)
+        .map(|(v, t)| dot(&v.values_f64(), &t.values_f64()))
+        .sum();
+    let rhs: f64 = vjp(v)?
+        .iter()
+        .zip(&u)
+        .map(|(g, u)| dot(&g.values_f64(), &u.values_f64()))
+        .sum();
+    // (At a non-finite output, e.g. the mean of nothing, the derivatives are undefined.)
+    let finite = outputs
+        .iter()
+        .all(|o| o.values_f64().iter().all(|v| v.is_finite()));
+    if finite && !close(lhs, rhs) {
+        return Err(fail(format!(
+            "forward mode disagrees with reverse mode: <v, J u> = {lhs} vs <J^T v, u> = {rhs}"
+        )));
+    }
+    // A batch of tangents gives each member's tangent.
+    let members: Vec<Vec<Tensor>> = (0..3)
+        .map(|_| inputs.iter().map(|x| random_like(x, &mut rng)).collect())
+        .collect();
+    let stacked: Vec<Tensor> = (0..inputs.len())
+        .map(|i| Tensor::stack(&members.iter().map(|m| m[i].clone()).collect::<Vec<_>>(), 0))
+        .collect();
+    let batch = output_tangents(f, inputs, &stacked, true)?;
+    for (b, member) in members.iter().enumerate() {
+        let alone = output_tangents(f, inputs, member, false)?;
+        for (k, (all, one)) in batch.iter().zip(&alone).enumerate() {
+            let got = all.select(0, b as isize).values_f64();
+            for (e, (g, w)) in got.iter().zip(one.values_f64()).enumerate() {
+                if !same(*g, w) {
+                    return Err(fail(format!(
+                        "batched forward mode: member {b} of output {k}, element {e}: batched {g} vs alone {w}"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 fn check_meta(i: usize, g: &Tensor, x: &Tensor) -> Result<()> {

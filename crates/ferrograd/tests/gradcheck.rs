@@ -1,7 +1,8 @@
 //! One table of op specs, every entry checked against central differences (f64) to second
 //! order (third for elementwise ops), over at least 10 shape cases each (0-d, empty,
 //! one-element, broadcast pairs and transposed non-contiguous inputs where the op accepts
-//! them), with 3 random seeds each.
+//! them), with 3 random seeds each. Forward mode is checked at every order too (tangents
+//! against central differences and reverse mode, batched tangents against single ones).
 
 use ferrograd::testing::{check_grads, GradcheckOptions};
 use ferrograd::{DType, Tensor};
@@ -159,7 +160,11 @@ fn run(table: &[Spec]) -> (usize, Vec<String>) {
                     .iter()
                     .map(|i| format!("{}{:?}", if i.transposed { "T" } else { "" }, i.shape))
                     .collect();
-                if let Err(e) = check_grads(&g, &inputs, spec.order, GradcheckOptions::default()) {
+                let options = GradcheckOptions {
+                    check_forward_ad: true,
+                    ..GradcheckOptions::default()
+                };
+                if let Err(e) = check_grads(&g, &inputs, spec.order, options) {
                     failures.push(format!(
                         "{} {} seed {seed}: {e}",
                         spec.name,

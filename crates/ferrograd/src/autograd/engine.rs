@@ -43,7 +43,13 @@ fn accumulate(slot: &mut Option<Tensor>, g: Tensor, create_graph: bool) {
     *slot = Some(match slot.take() {
         None => g,
         Some(acc) => {
-            if !create_graph && acc.is_unshared() && acc.is_contiguous() && !acc.requires_grad() {
+            // In place only outside forward mode: an in-place sum would drop the tangents.
+            if !create_graph
+                && acc.is_unshared()
+                && acc.is_contiguous()
+                && !acc.requires_grad()
+                && !crate::forward_ad::active()
+            {
                 acc.accumulate_(&g);
                 acc
             } else {
@@ -66,7 +72,11 @@ fn commit_grad(t: &Tensor, g: Tensor, create_graph: bool) {
             *slot = Some(keep);
         }
         Some(old) => {
-            if !create_graph && old.is_contiguous() && !old.requires_grad() {
+            if !create_graph
+                && old.is_contiguous()
+                && !old.requires_grad()
+                && !crate::forward_ad::active()
+            {
                 old.accumulate_(&g);
                 *slot = Some(old);
             } else {

@@ -100,7 +100,39 @@ impl Saver<'_> {
 /// Records `out = op(inputs)` in the graph when grad mode is on and an input requires grad,
 /// returning `out` with its `grad_fn` set. `save` runs only when recording, with the flags of
 /// which inputs need grad; `backward` maps the output's gradient to the inputs' gradients.
-pub(crate) fn record<S, B>(
+/// In forward mode, `jvp` maps the inputs' tangents to the output's (see
+/// [`crate::forward_ad`]); it runs only when an input has a tangent.
+pub(crate) fn record<S, B, J>(
+    name: &'static str,
+    mut out: Tensor,
+    inputs: &[&Tensor],
+    save: S,
+    backward: B,
+    jvp: J,
+) -> Tensor
+where
+    S: FnOnce(&[bool], &mut Saver),
+    B: Fn(&BackwardArgs) -> Grads + Send + Sync + 'static,
+    J: FnOnce(&crate::forward_ad::Jvp) -> Tensor,
+{
+    if crate::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad()) {
+        out = attach_node(name, out, inputs, save, backward);
+    }
+    if crate::forward_ad::active() {
+        if let Some(t) = crate::forward_ad::jvp_of(inputs, &out, jvp) {
+            if let Some(node) = &out.0.grad_fn {
+                node.set_output_tangent(&t);
+            }
+            let inner =
+                Arc::get_mut(&mut out.0).expect("record: the output must be a fresh tensor");
+            inner.tangent = Some(t);
+        }
+    }
+    out
+}
+
+/// The reverse-mode half of [`record`]: the node, linked to `out`.
+fn attach_node<S, B>(
     name: &'static str,
     mut out: Tensor,
     inputs: &[&Tensor],
@@ -111,9 +143,6 @@ where
     S: FnOnce(&[bool], &mut Saver),
     B: Fn(&BackwardArgs) -> Grads + Send + Sync + 'static,
 {
-    if !crate::is_grad_enabled() || !inputs.iter().any(|t| t.requires_grad()) {
-        return out;
-    }
     let needs: SmallVec<[bool; 4]> = inputs.iter().map(|t| t.requires_grad()).collect();
     let next = inputs
         .iter()
@@ -209,6 +238,23 @@ impl Node {
         Ok(())
     }
 
+    /// Gives the saved output (if the node saved it) the output's tangent, so a backward rule
+    /// run on dual tensors (forward-over-reverse) sees it. A tangent recorded in reverse mode
+    /// is kept without its graph: that graph may lead back to this node, and a node holding it
+    /// would never be freed.
+    fn set_output_tangent(&self, t: &crate::forward_ad::Tangent) {
+        let mut s = self.saved();
+        if let Some(k) = s.output_slot {
+            if let Some(inner) = Arc::get_mut(&mut s.tensors[k].0) {
+                let mut t = t.clone();
+                if t.value.requires_grad() {
+                    t.value = t.value.detach();
+                }
+                inner.tangent = Some(Box::new(t));
+            }
+        }
+    }
+
     /// Frees the saved tensors (after a backward without `retain_graph`).
     pub(crate) fn release(&self) {
         let mut s = self.saved();
@@ -241,12 +287,15 @@ impl Node {
             let mut v = s.tensors.clone();
             if let (true, Some(slot)) = (create_graph, s.output_slot) {
                 let o = &v[slot];
-                v[slot] = Tensor::from_parts(
+                let mut rebuilt = Tensor::from_parts(
                     o.storage().clone(),
                     o.layout().clone(),
                     o.dtype(),
                     Some(self.clone()),
                 );
+                let inner = Arc::get_mut(&mut rebuilt.0).expect("a fresh tensor");
+                inner.tangent = o.0.tangent.clone();
+                v[slot] = rebuilt;
             }
             v
         };

@@ -183,6 +183,13 @@ impl Tensor {
                     args.needs(1).then(|| args.grad.masked_fill(c, 0.0)),
                 ])
             },
+            |j| {
+                let n = j.out().dim();
+                let zero = || Tensor::full_with(&[], 0.0, j.out().dtype());
+                let ta = j.t(0).map(|t| j.align(t, n)).unwrap_or_else(zero);
+                let tb = j.t(1).map(|t| j.align(t, n)).unwrap_or_else(zero);
+                Tensor::where_(&cond, &ta, &tb)
+            },
         ))
     }
 
@@ -206,14 +213,12 @@ impl Tensor {
             &[self],
             |_, s| s.save(self),
             move |a| {
-                let x = &a.saved[0];
-                let inside = match (min, max) {
-                    (Some(lo), Some(hi)) => x.ge_scalar(lo).logical_and(&x.le_scalar(hi)),
-                    (Some(lo), None) => x.ge_scalar(lo),
-                    (None, Some(hi)) => x.le_scalar(hi),
-                    (None, None) => x.eq(x).logical_or(&x.ne(x)),
-                };
-                grads([Some(a.grad.masked_fill(&inside.logical_not(), 0.0))])
+                let outside = clamp_outside(&a.saved[0], min, max);
+                grads([Some(a.grad.masked_fill(&outside, 0.0))])
+            },
+            |j| {
+                let outside = clamp_outside(self, min, max);
+                j.t(0).expect("tangent").masked_fill(&outside, 0.0)
             },
         )
     }
@@ -623,5 +628,16 @@ impl<const FLOOR: bool> Binary for Remainder<FLOOR> {
                 &g.neg() * &q
             }),
         ]
+    }
+}
+
+/// Where the gradient of `clamp(x, min, max)` is zero: outside `[min, max]` (bounds included
+/// inside, as in PyTorch).
+fn clamp_outside(x: &Tensor, min: Option<f64>, max: Option<f64>) -> Tensor {
+    match (min, max) {
+        (Some(lo), Some(hi)) => x.ge_scalar(lo).logical_and(&x.le_scalar(hi)).logical_not(),
+        (Some(lo), None) => x.ge_scalar(lo).logical_not(),
+        (None, Some(hi)) => x.le_scalar(hi).logical_not(),
+        (None, None) => Tensor::full_with(&[], 0.0, DType::Bool),
     }
 }

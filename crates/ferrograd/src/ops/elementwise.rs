@@ -445,6 +445,7 @@ impl Tensor {
             &[self],
             |_, _| {},
             |a| grads([Some(a.grad.clone())]),
+            |j| j.t(0).expect("tangent").clone(),
         )
     }
 

@@ -24,12 +24,21 @@ pub(crate) type IndexMap = Arc<dyn Fn(&[usize], &mut [usize]) + Send + Sync>;
 pub(crate) fn take(name: &'static str, x: &Tensor, out_shape: &[usize], map: IndexMap) -> Tensor {
     let out = kernels::take(x, out_shape, |p, s| map(p, s));
     let in_shape = x.shape_vec();
+    let jmap = map.clone();
     record(
         name,
         out,
         &[x],
         |_, _| {},
         move |a| grads([Some(put_add(a.grad, &in_shape, map.clone()))]),
+        |j| {
+            take(
+                name,
+                j.t(0).expect("tangent"),
+                &j.shape(out_shape),
+                j.index_map(&jmap),
+            )
+        },
     )
 }
 
@@ -39,12 +48,47 @@ pub(crate) fn put_add(g: &Tensor, shape: &[usize], map: IndexMap) -> Tensor {
     let zeros = Tensor::full_with(shape, 0.0, g.dtype());
     let out = kernels::put(&zeros, g, |p, d| map(p, d), true);
     let g_shape = g.shape_vec();
+    let jmap = map.clone();
     record(
         "IndexPutBackward0",
         out,
         &[g],
         |_, _| {},
         move |a| grads([Some(take("TakeBackward0", a.grad, &g_shape, map.clone()))]),
+        |j| {
+            put_add(
+                j.t(0).expect("tangent"),
+                &j.shape(shape),
+                j.index_map(&jmap),
+            )
+        },
+    )
+}
+
+/// Zeros of `shape` with `src[p]` written at `map(p)` (the last write wins: scatter),
+/// recorded; the backward takes every written position back.
+fn place(src: &Tensor, shape: &[usize], map: IndexMap) -> Tensor {
+    let out = kernels::put(
+        &Tensor::full_with(shape, 0.0, src.dtype()),
+        src,
+        |p, d| map(p, d),
+        false,
+    );
+    let src_shape = src.shape_vec();
+    let jmap = map.clone();
+    record(
+        "ScatterBackward0",
+        out,
+        &[src],
+        |_, _| {},
+        move |a| grads([Some(take("TakeBackward0", a.grad, &src_shape, map.clone()))]),
+        |j| {
+            place(
+                j.t(0).expect("tangent"),
+                &j.shape(shape),
+                j.index_map(&jmap),
+            )
+        },
     )
 }
 
@@ -107,6 +151,12 @@ impl Tensor {
             &[self],
             |_, _| {},
             move |a| grads([Some(a.grad.permute(&inverse))]),
+            |j| {
+                let dims: Vec<isize> = (0..j.b() as isize)
+                    .chain(perm.iter().map(|&d| j.dim(d)))
+                    .collect();
+                j.t(0).expect("tangent").permute(&dims)
+            },
         ))
     }
 
@@ -263,6 +313,11 @@ impl Tensor {
             &[self],
             |_, _| {},
             move |a| grads([Some(put_add(a.grad, &in_shape, map.clone()))]),
+            |j| {
+                j.t(0)
+                    .expect("tangent")
+                    .slice(j.dim(d), s as isize, e as isize, step)
+            },
         ))
     }
 
@@ -466,6 +521,15 @@ impl Tensor {
                     .zip(a.needs)
                     .map(|(&(s, len), &need)| need.then(|| a.grad.narrow(d as isize, s, len)))
                     .collect()
+            },
+            |j| {
+                let parts: Vec<Tensor> = (0..ts.len())
+                    .map(|i| match j.t(i) {
+                        Some(t) => t.clone(),
+                        None => Tensor::full_with(&j.shape(ts[i].shape()), 0.0, dtype),
+                    })
+                    .collect();
+                Tensor::cat(&parts, j.dim(d))
             },
         ))
     }
@@ -706,12 +770,20 @@ impl Tensor {
                 s[k] = p[k] + before[k];
             }
         });
+        let jmap = map.clone();
         Ok(record(
             "ConstantPadNdBackward0",
             out,
             &[&x],
             |_, _| {},
             move |a| grads([Some(take("TakeBackward0", a.grad, &x_shape, map.clone()))]),
+            |j| {
+                put_add(
+                    j.t(0).expect("tangent"),
+                    &j.shape(&shape),
+                    j.index_map(&jmap),
+                )
+            },
         ))
     }
 
@@ -874,21 +946,7 @@ impl Tensor {
         );
         let kept = self.try_masked_fill(&written, 0.0)?;
         // Each overwritten place receives exactly one src value (the last), as `put` does.
-        let m = map.clone();
-        let placed = kernels::put(
-            &Tensor::full_with(self.shape(), 0.0, src.dtype()),
-            &src,
-            |p, d| m(p, d),
-            false,
-        );
-        let src_shape = src.shape_vec();
-        let placed = record(
-            "ScatterBackward0",
-            placed,
-            &[&src],
-            |_, _| {},
-            move |a| grads([Some(take("TakeBackward0", a.grad, &src_shape, map.clone()))]),
-        );
+        let placed = place(&src, self.shape(), map);
         kept.try_add(&placed)
     }
 

@@ -87,6 +87,13 @@ impl Tensor {
                     x.filter(|_| a.needs(1)).map(|x| a.grad * x),
                 ])
             },
+            // The product rule; the sums run over the vectors' (last) dimension.
+            |j| {
+                j.sum([
+                    j.t(0).map(|t| (t * other).sum_dims(&[-1], false)),
+                    j.t(1).map(|t| (self * t).sum_dims(&[-1], false)),
+                ])
+            },
         ))
     }
 
@@ -275,6 +282,14 @@ fn matmul_nd(op: &'static str, name: &'static str, a: &Tensor, b: &Tensor) -> Re
                     .map(|y| g.matmul(&y.transpose(-1, -2))),
                 x.filter(|_| args.needs(1))
                     .map(|x| x.transpose(-1, -2).matmul(g)),
+            ])
+        },
+        // The product rule; a batch of tangents broadcasts as one more batch dimension.
+        |j| {
+            let n = j.out().dim();
+            j.sum([
+                j.t(0).map(|t| j.align(t, n).matmul(b)),
+                j.t(1).map(|t| a.matmul(&j.align(t, n))),
             ])
         },
     ))
@@ -484,6 +499,11 @@ impl Tensor {
             &[self],
             |_, _| {},
             move |a| grads([Some(super::index::put_add(a.grad, &in_shape, map.clone()))]),
+            |j| {
+                j.t(0)
+                    .expect("tangent")
+                    .diagonal(offset, j.dim(d1), j.dim(d2))
+            },
         ))
     }
 
@@ -655,6 +675,11 @@ impl Tensor {
                 let yt = a.saved[0].m_t();
                 grads([Some(-&yt.matmul(a.grad).matmul(&yt))])
             },
+            // d inv(A) = -inv(A) dA inv(A)
+            |j| {
+                let y = j.out();
+                -&y.matmul(j.t(0).expect("tangent")).matmul(y)
+            },
         ))
     }
 
@@ -694,6 +719,12 @@ impl Tensor {
                 let (x, y) = (&a.saved[0], &a.saved[1]);
                 let scale = (a.grad * y).unsqueeze(-1).unsqueeze(-1);
                 grads([Some(&scale * &x.inv().m_t())])
+            },
+            // d det(A) = det(A) tr(inv(A) dA)
+            |j| {
+                let trace =
+                    (&self.inv().m_t() * j.t(0).expect("tangent")).sum_dims(&[-2, -1], false);
+                &trace * j.out()
             },
         ))
     }
@@ -772,6 +803,12 @@ impl Tensor {
                 let gb = a.m_t().solve(args.grad);
                 let ga = args.needs(0).then(|| -&gb.matmul(&x.m_t()));
                 grads([ga, args.needs(1).then_some(gb)])
+            },
+            // A X = B, so A dX = dB - dA X.
+            |j| {
+                let x = j.out();
+                let rhs = j.sum([j.t(1).cloned(), j.t(0).map(|t| -&t.matmul(x))]);
+                a.solve(&rhs)
             },
         );
         if vector {

@@ -111,6 +111,15 @@ pub(crate) fn unary<O: Unary>(op: O, x: &Tensor) -> Tensor {
             Saves::Output => s.save_output(),
         },
         move |a| smallvec![Some(op.df(a.saved.first().unwrap_or(a.grad), a.grad))],
+        // A diagonal Jacobian is its own transpose: the backward rule maps tangents too.
+        |j| {
+            let t = j.t(0).expect("the input has the tangent");
+            match O::SAVES {
+                Saves::Nothing => op.df(t, t),
+                Saves::Input => op.df(j.x(0), t),
+                Saves::Output => op.df(j.out(), t),
+            }
+        },
     )
 }
 
@@ -160,6 +169,18 @@ pub(crate) fn binary<O: Binary>(op: O, a: &Tensor, b: &Tensor) -> Result<Tensor>
             let sb = if keep[1] { it.next() } else { None };
             let [ga, gb] = op.df(sa, sb, args.grad, needs);
             smallvec![ga, gb.filter(|_| needs[1])]
+        },
+        // Elementwise: each input's Jacobian is diagonal (after broadcasting), so its backward
+        // rule applied to its (aligned) tangent is its JVP term.
+        |j| {
+            let n = j.out().dim();
+            let term = |i: usize| {
+                j.t(i).and_then(|t| {
+                    let needs = [i == 0, i == 1];
+                    op.df(Some(a), Some(b), &j.align(t, n), needs)[i].clone()
+                })
+            };
+            j.sum([term(0), term(1)])
         },
     ))
 }

@@ -72,7 +72,7 @@ impl Tensor {
         let x = self.to_float();
         let d = normalize_dim("softmax", dim, x.dim().max(1))? as isize;
         let y = crate::with_no_grad(|| -> Result<Tensor> {
-            let e = shifted(&x, d)?.exp();
+            let e = shifted(&x.detach(), d)?.exp();
             e.try_div(&e.try_sum_dims(&[d], true)?)
         })?;
         Ok(record(
@@ -84,6 +84,13 @@ impl Tensor {
                 // PyTorch: y * (grad - (grad * y).sum(dim, keepdim=True))
                 let y = &a.saved[0];
                 grads([Some(y * &(a.grad - &(a.grad * y).sum_dims(&[d], true)))])
+            },
+            |j| {
+                let (y, t) = (j.out(), j.t(0).expect("tangent"));
+                if x.dim() == 0 {
+                    return t.zeros_like(); // softmax of one element is 1
+                }
+                y * &(t - &(t * y).sum_dims(&[j.dim(d as usize)], true))
             },
         ))
     }
@@ -108,7 +115,7 @@ impl Tensor {
         let x = self.to_float();
         let d = normalize_dim("log_softmax", dim, x.dim().max(1))? as isize;
         let y = crate::with_no_grad(|| -> Result<Tensor> {
-            let z = shifted(&x, d)?;
+            let z = shifted(&x.detach(), d)?;
             z.try_sub(&z.exp().try_sum_dims(&[d], true)?.log())
         })?;
         Ok(record(
@@ -120,6 +127,13 @@ impl Tensor {
                 // PyTorch: grad - exp(y) * grad.sum(dim, keepdim=True)
                 let y = &a.saved[0];
                 grads([Some(a.grad - &(&y.exp() * &a.grad.sum_dims(&[d], true)))])
+            },
+            |j| {
+                let (y, t) = (j.out(), j.t(0).expect("tangent"));
+                if x.dim() == 0 {
+                    return t.zeros_like();
+                }
+                t - &(&y.exp() * t).sum_dims(&[j.dim(d as usize)], true)
             },
         ))
     }

@@ -26,6 +26,7 @@ impl Tensor {
             &[self],
             |_, _| {},
             move |a| grads([Some(a.grad.expand(&in_shape))]),
+            |j| j.sum_all(j.t(0).expect("tangent")),
         )
     }
 
@@ -69,6 +70,7 @@ impl Tensor {
             &[self],
             |_, _| {},
             move |a| grads([Some(a.grad.expand(&in_shape).div_scalar(n))]),
+            |j| j.sum_all(j.t(0).expect("tangent")).div_scalar(n),
         )
     }
 
@@ -121,6 +123,21 @@ impl Tensor {
                 let g = a.grad.reshape(&kept).expand(&in_shape);
                 grads([Some(if mean { g.div_scalar(n as f64) } else { g })])
             },
+            |j| {
+                let t = j.t(0).expect("tangent");
+                let dims: Vec<usize> = (0..mask.len()).filter(|&d| mask[d]).collect();
+                // A 0-d input reduces over nothing (an empty list would sum the batch too).
+                let s = if dims.is_empty() {
+                    t.clone()
+                } else {
+                    t.sum_dims(&j.dims(&dims), keepdim)
+                };
+                if mean {
+                    s.div_scalar(n as f64)
+                } else {
+                    s
+                }
+            },
         ))
     }
 
@@ -149,6 +166,11 @@ impl Tensor {
                 let (x, y) = (&a.saved[0], &a.saved[1]);
                 // PyTorch: grad * (self / norm).masked_fill_(norm == 0, 0)
                 grads([Some(a.grad * &(x / y).masked_fill(&y.eq_scalar(0.0), 0.0))])
+            },
+            |j| {
+                let y = j.out();
+                let unit = (&x / y).masked_fill(&y.eq_scalar(0.0), 0.0);
+                j.sum_all(&(j.t(0).expect("tangent") * &unit))
             },
         )
     }
@@ -187,6 +209,7 @@ impl Tensor {
             &[self],
             |_, s| s.save(&mask),
             |a| grads([Some(a.grad.masked_fill(&a.saved[0], 0.0))]),
+            |j| j.t(0).expect("tangent").masked_fill(&mask, 0.0),
         ))
     }
 

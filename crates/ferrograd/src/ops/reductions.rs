@@ -164,12 +164,28 @@ impl Tensor {
                 s.save(self);
                 s.save_output();
             },
-            move |a| {
-                // PyTorch: grad / count * (x == result), shared among ties.
-                let (x, y) = (&a.saved[0], a.saved[1].reshape(&kept));
-                let hits = x.eq(&y).to_dtype(x.dtype());
+            {
+                let (kept, n_dims) = (kept.clone(), n_dims.clone());
+                move |a| {
+                    // PyTorch: grad / count * (x == result), shared among ties.
+                    let (x, y) = (&a.saved[0], a.saved[1].reshape(&kept));
+                    let hits = x.eq(&y).to_dtype(x.dtype());
+                    let count = hits.sum_dims(&n_dims, true);
+                    grads([Some(&(&a.grad.reshape(&kept) / &count) * &hits)])
+                }
+            },
+            |j| {
+                // The mean of the tangent over the ties.
+                let hits = self.eq(&j.out().reshape(&kept)).to_dtype(self.dtype());
                 let count = hits.sum_dims(&n_dims, true);
-                grads([Some(&(&a.grad.reshape(&kept) / &count) * &hits)])
+                let t = j.t(0).expect("tangent") * &hits;
+                let dims: Vec<usize> = n_dims.iter().map(|&d| d as usize).collect();
+                let s = if dims.is_empty() {
+                    t
+                } else {
+                    t.sum_dims(&j.dims(&dims), true)
+                };
+                (&s / &count).reshape(&j.shape(j.out().shape()))
             },
         ))
     }
@@ -485,6 +501,7 @@ impl Tensor {
                 let di = d as isize;
                 grads([Some(a.grad.flip(&[di]).cumsum(di).flip(&[di]))])
             },
+            |j| j.t(0).expect("tangent").cumsum(j.dim(d)),
         ))
     }
 
@@ -516,6 +533,7 @@ impl Tensor {
             &[&x],
             |_, s| s.save(&x),
             move |a| grads([Some(cumprod_backward(&a.saved[0], a.grad, d))]),
+            |j| cumprod_jvp(&x, j.out(), j.t(0).expect("tangent"), d, j.b()),
         ))
     }
 
@@ -616,6 +634,30 @@ fn safe_root(s: &Tensor, power: f64) -> Tensor {
     let zero = s.eq_scalar(0.0);
     let safe = Tensor::where_(&zero, &s.ones_like(), s);
     Tensor::where_(&zero, &s.zeros_like(), &safe.pow(power))
+}
+
+/// The tangent of `y = cumprod(x)` along `d` for input tangent `t` (with `b` leading batch
+/// dimensions), exact with zeros (no division): the product rule
+/// `dy_k = dy_{k-1} x_k + y_{k-1} t_k`, one slice at a time.
+fn cumprod_jvp(x: &Tensor, y: &Tensor, t: &Tensor, d: usize, b: usize) -> Tensor {
+    let n = x.shape()[d];
+    let (di, dt) = (d as isize, (d + b) as isize);
+    let mut out: Vec<Tensor> = Vec::with_capacity(n);
+    for k in 0..n {
+        let tk = t.select(dt, k as isize);
+        let next = match out.last() {
+            None => tk,
+            Some(prev) => {
+                let (xk, yp) = (x.select(di, k as isize), y.select(di, k as isize - 1));
+                &(prev * &xk) + &(&yp * &tk)
+            }
+        };
+        out.push(next);
+    }
+    if out.is_empty() {
+        return t.clone();
+    }
+    Tensor::stack(&out, dt)
 }
 
 /// The gradient of `cumprod(x)` along `d` for output gradient `g`, exact with zeros:

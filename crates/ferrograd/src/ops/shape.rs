@@ -52,6 +52,7 @@ impl Tensor {
             &[self],
             |_, _| {},
             move |a| grads([Some(select_backward(a.grad, &in_shape, d, i))]),
+            |j| j.t(0).expect("tangent").select(j.dim(d), i as isize),
         ))
     }
 
@@ -128,6 +129,10 @@ impl Tensor {
             &[self],
             |_, _| {},
             move |a| grads([Some(a.grad.sum_to(&in_shape))]),
+            |j| {
+                j.align(j.t(0).expect("tangent"), shape.len())
+                    .expand(&j.shape(shape))
+            },
         ))
     }
 
@@ -178,6 +183,13 @@ impl Tensor {
             &[self],
             |_, _| {},
             move |a| grads([Some(a.grad.expand(&in_shape))]),
+            |j| {
+                let dims: Vec<usize> = (0..mask.len()).filter(|&d| mask[d]).collect();
+                j.t(0)
+                    .expect("tangent")
+                    .sum_dims(&j.dims(&dims), true)
+                    .reshape(&j.shape(shape))
+            },
         ))
     }
 
@@ -239,6 +251,7 @@ impl Tensor {
             &[self],
             |_, _| {},
             move |a| grads([Some(a.grad.reshape(&in_shape))]),
+            |j| j.t(0).expect("tangent").reshape(&j.shape(shape)),
         ))
     }
 
@@ -319,6 +332,7 @@ impl Tensor {
             &[self],
             |_, _| {},
             move |g| grads([Some(g.grad.transpose(a as isize, b as isize))]),
+            |j| j.t(0).expect("tangent").transpose(j.dim(a), j.dim(b)),
         ))
     }
 
@@ -358,6 +372,7 @@ impl Tensor {
             &[self],
             |_, _| {},
             |a| grads([Some(a.grad.t())]),
+            |j| j.t(0).expect("tangent").transpose(j.dim(0), j.dim(1)),
         ))
     }
 
@@ -378,6 +393,7 @@ impl Tensor {
             &[self],
             |_, _| {},
             |a| grads([Some(a.grad.clone())]),
+            |j| j.t(0).expect("tangent").clone(),
         )
     }
 
@@ -421,6 +437,7 @@ impl Tensor {
             &[self],
             |_, _| {},
             move |a| grads([Some(a.grad.to_dtype(src))]),
+            |j| j.t(0).expect("tangent").clone(),
         )
     }
 }
@@ -435,5 +452,13 @@ fn select_backward(g: &Tensor, shape: &[usize], dim: usize, index: usize) -> Ten
         &[g],
         |_, _| {},
         move |a| grads([Some(a.grad.select(dim as isize, index as isize))]),
+        |j| {
+            select_backward(
+                j.t(0).expect("tangent"),
+                &j.shape(shape),
+                dim + j.b(),
+                index,
+            )
+        },
     )
 }
