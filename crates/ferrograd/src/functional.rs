@@ -11,8 +11,13 @@
 //! assert!((d3(&x).item() - (1.0 - t * t) * (6.0 * t * t - 2.0)).abs() < 1e-12);
 //! ```
 //!
-//! Forward-mode quantities (jvp, Jacobian columns) are computed with the double-backward trick:
-//! `J v = d/du (u^T J v)`, two reverse passes and no dual numbers.
+//! Forward-mode quantities use dual tensors ([`crate::forward_ad`]): [`jvp`] is one forward
+//! pass. Jacobians and Hessians are vectorized: one pass with a batch of tangents (the
+//! identity) gives every column ([`Strategy::Forward`]); every row comes from one backward pass
+//! whose output gradient is a batch of dual seeds ([`Strategy::Reverse`]); the Hessian and
+//! [`hvp`] are forward-over-reverse. Inside a caller's own dual level (levels do not nest),
+//! and in `strict` mode (which names the independent input), the same quantities come from
+//! reverse passes: `J v = d/du (u^T J v)` and one backward per row.
 
 use crate::autograd::{try_grad, GradOptions};
 use crate::error::{Error, Result};
@@ -183,10 +188,84 @@ pub fn try_jvp(
             "v must hold one tangent per input, each of the input's shape",
         ));
     }
+    if !options.strict && !crate::forward_ad::is_enabled() {
+        let _level = crate::forward_ad::try_dual_level()?;
+        let xs = prepare(inputs, options.create_graph);
+        let duals = dual_inputs(&xs, |x, i| {
+            crate::forward_ad::try_make_dual(x, &v[i].to_dtype(x.dtype()))
+        })?;
+        let out = f(&duals);
+        let (primal, tangent) = crate::forward_ad::unpack_dual(&out);
+        let jv = tangent.unwrap_or_else(|| out.detach().zeros_like());
+        return Ok((
+            finish(primal, options.create_graph),
+            finish(jv, options.create_graph),
+        ));
+    }
     let xs = prepare(inputs, options.create_graph);
     let out = f(&xs);
     let jv = jvp_at(&out, &xs, v, options.create_graph, options.strict)?;
     Ok((finish(out, options.create_graph), jv))
+}
+
+/// The floating inputs made dual by `make` (given the input and its position); others as
+/// they are.
+fn dual_inputs(
+    xs: &[Tensor],
+    make: impl Fn(&Tensor, usize) -> Result<Tensor>,
+) -> Result<Vec<Tensor>> {
+    xs.iter()
+        .enumerate()
+        .map(|(i, x)| {
+            if x.dtype().is_floating_point() {
+                make(x, i)
+            } else {
+                Ok(x.clone())
+            }
+        })
+        .collect()
+}
+
+/// For inputs of `sizes` elements, input `i`'s part of the identity over all of them:
+/// `[total, ..shape_i]`, ones where row `offset_i + k` meets element `k`.
+fn basis(xs: &[Tensor], i: usize) -> Tensor {
+    let total: usize = xs.iter().map(|x| x.numel()).sum();
+    let offset: usize = xs[..i].iter().map(|x| x.numel()).sum();
+    let n = xs[i].numel();
+    let mut v = vec![0.0; total * n];
+    for k in 0..n {
+        v[(offset + k) * n + k] = 1.0;
+    }
+    let mut shape = vec![total];
+    shape.extend_from_slice(xs[i].shape());
+    Tensor::from_vec(v, &shape).to_dtype(xs[i].dtype())
+}
+
+/// Rows `offset..offset + n` of a batch of tangents `[batch, ..inner]` as the block
+/// `outer ++ inner` of a Jacobian, where the rows run over the `outer` tensor's elements.
+fn block(t: &Tensor, offset: usize, outer: &[usize], inner: &[usize]) -> Result<Tensor> {
+    let n: usize = outer.iter().product();
+    let mut shape = outer.to_vec();
+    shape.extend_from_slice(inner);
+    if n == 0 || inner.iter().product::<usize>() == 0 {
+        return Ok(Tensor::full_with(&shape, 0.0, t.dtype()));
+    }
+    t.try_narrow(0, offset, n)?.try_reshape(&shape)
+}
+
+/// The same block with the roles swapped: rows over `inner`'s elements, laid out as
+/// `outer ++ inner` (a Jacobian's columns).
+fn block_t(t: &Tensor, offset: usize, outer: &[usize], inner: &[usize]) -> Result<Tensor> {
+    let (n, m): (usize, usize) = (inner.iter().product(), outer.iter().product());
+    let mut shape = outer.to_vec();
+    shape.extend_from_slice(inner);
+    if n == 0 || m == 0 {
+        return Ok(Tensor::full_with(&shape, 0.0, t.dtype()));
+    }
+    t.try_narrow(0, offset, n)?
+        .try_reshape(&[n, m])?
+        .try_t()?
+        .try_reshape(&shape)
 }
 
 /// `J v` by the double-backward trick: `g(u) = u^T J` is linear in `u`, so `d/du (g(u) . v) = J v`.
@@ -317,6 +396,13 @@ pub fn try_jacobian_with(
         Strategy::Reverse => false,
         Strategy::Auto => n < m,
     };
+    if !options.strict && !crate::forward_ad::is_enabled() {
+        return if forward {
+            jacobian_columns(&f, inputs, options)
+        } else {
+            jacobian_rows(&out, &xs, options)
+        };
+    }
     let mut result = Vec::with_capacity(xs.len());
     if forward {
         for (i, x) in xs.iter().enumerate() {
@@ -356,6 +442,76 @@ pub fn try_jacobian_with(
         }
     }
     Ok(result)
+}
+
+/// Every column in one forward pass: the inputs carry the identity as a batch of tangents.
+fn jacobian_columns(
+    f: &impl Fn(&[Tensor]) -> Tensor,
+    inputs: &[Tensor],
+    options: Options,
+) -> Result<Vec<Tensor>> {
+    let xs = prepare(inputs, options.create_graph);
+    let n: usize = xs.iter().map(|x| x.numel()).sum();
+    let _level = crate::forward_ad::try_dual_level()?;
+    let duals = if n == 0 {
+        xs.clone()
+    } else {
+        dual_inputs(&xs, |x, i| {
+            crate::forward_ad::try_make_dual_batched(x, &basis(&xs, i))
+        })?
+    };
+    let out = f(&duals);
+    let mut shape = vec![n];
+    shape.extend_from_slice(out.shape());
+    let t = crate::forward_ad::unpack_dual(&out)
+        .1
+        .unwrap_or_else(|| Tensor::full_with(&shape, 0.0, out.dtype()));
+    let mut offset = 0;
+    let mut result = Vec::with_capacity(xs.len());
+    for x in &xs {
+        let j = block_t(&t, offset, out.shape(), x.shape())?;
+        result.push(finish(j, options.create_graph));
+        offset += x.numel();
+    }
+    Ok(result)
+}
+
+/// Every row in one backward pass: the output gradient is a batch of dual seeds (the
+/// identity), so each input gradient's tangents are its rows of the Jacobian.
+fn jacobian_rows(out: &Tensor, xs: &[Tensor], options: Options) -> Result<Vec<Tensor>> {
+    let m = out.numel();
+    let zeros = |x: &Tensor| {
+        let mut shape = out.shape().to_vec();
+        shape.extend_from_slice(x.shape());
+        Tensor::full_with(&shape, 0.0, out.dtype())
+    };
+    if !out.requires_grad() || m == 0 {
+        return Ok(xs.iter().map(zeros).collect());
+    }
+    let _level = crate::forward_ad::try_dual_level()?;
+    let mut eye_shape = vec![m];
+    eye_shape.extend_from_slice(out.shape());
+    let eye = Tensor::eye_with(m, out.dtype()).reshape(&eye_shape);
+    let seed = crate::forward_ad::try_make_dual_batched(&out.detach().zeros_like(), &eye)?;
+    let g = try_grad(
+        &[out],
+        xs,
+        GradOptions::new()
+            .grad_outputs([seed])
+            .create_graph(options.create_graph)
+            .retain_graph(true)
+            .allow_unused(true),
+    )?;
+    g.into_iter()
+        .zip(xs)
+        .map(|(g, x)| {
+            let rows = g.and_then(|g| crate::forward_ad::unpack_dual(&g).1);
+            Ok(match rows {
+                Some(r) => finish(block(&r, 0, out.shape(), x.shape())?, options.create_graph),
+                None => zeros(x),
+            })
+        })
+        .collect()
 }
 
 /// Columns (each of the output's shape) into `output.shape ++ input.shape`.
@@ -426,6 +582,9 @@ pub fn try_hessian(
     inputs: &[Tensor],
     options: Options,
 ) -> Result<Vec<Vec<Tensor>>> {
+    if !options.strict && !crate::forward_ad::is_enabled() {
+        return hessian_forward_over_reverse(&f, inputs, options);
+    }
     let xs = prepare(inputs, true);
     let out = f(&xs);
     scalar_output("hessian", &out)?;
@@ -452,6 +611,77 @@ pub fn try_hessian(
         h.push(hi);
     }
     Ok(h)
+}
+
+/// The Hessian as the Jacobian of the gradient, forward over reverse: the inputs carry the
+/// identity as a batch of tangents through the forward and the (recorded) backward pass.
+fn hessian_forward_over_reverse(
+    f: &impl Fn(&[Tensor]) -> Tensor,
+    inputs: &[Tensor],
+    options: Options,
+) -> Result<Vec<Vec<Tensor>>> {
+    let xs = prepare(inputs, true);
+    let n: usize = xs.iter().map(|x| x.numel()).sum();
+    let _level = crate::forward_ad::try_dual_level()?;
+    let duals = if n == 0 {
+        xs.clone()
+    } else {
+        dual_inputs(&xs, |x, i| {
+            crate::forward_ad::try_make_dual_batched(x, &basis(&xs, i))
+        })?
+    };
+    let g = gradient_of(f, &duals)?;
+    let mut h = Vec::with_capacity(xs.len());
+    for (gi, xi) in g.iter().zip(&xs) {
+        let t = gi
+            .as_ref()
+            .and_then(|g| crate::forward_ad::unpack_dual(g).1);
+        let mut offset = 0;
+        let mut hi = Vec::with_capacity(xs.len());
+        for xj in &xs {
+            let hij = match &t {
+                Some(t) => block_t(t, offset, xi.shape(), xj.shape())?,
+                None => {
+                    let mut shape = xi.shape_vec().to_vec();
+                    shape.extend_from_slice(xj.shape());
+                    Tensor::full_with(&shape, 0.0, xi.dtype())
+                }
+            };
+            hi.push(finish(hij, options.create_graph));
+            offset += xj.numel();
+        }
+        h.push(hi);
+    }
+    Ok(h)
+}
+
+/// `f(xs)` (scalar) and its gradient with respect to `xs`, recorded (`None`: unused input).
+fn gradient_of(f: &impl Fn(&[Tensor]) -> Tensor, xs: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
+    let out = f(xs);
+    scalar_output("hessian", &out)?;
+    if !out.requires_grad() {
+        return Ok(vec![None; xs.len()]);
+    }
+    let wanted: Vec<Tensor> = xs.iter().filter(|x| x.requires_grad()).cloned().collect();
+    let mut g = try_grad(
+        &[&out],
+        &wanted,
+        GradOptions::new()
+            .grad_outputs([out.ones_like()])
+            .create_graph(true)
+            .allow_unused(true),
+    )?
+    .into_iter();
+    Ok(xs
+        .iter()
+        .map(|x| {
+            if x.requires_grad() {
+                g.next().flatten()
+            } else {
+                None
+            }
+        })
+        .collect())
 }
 
 /// `(f(x), v^T H)` for a scalar `f` (`torch.autograd.functional.vhp`), by reverse over
@@ -517,8 +747,9 @@ pub fn try_vhp(
     Ok((finish(out, options.create_graph), hv))
 }
 
-/// `(f(x), H v)` for a scalar `f` (`torch.autograd.functional.hvp`); the Hessian of a
-/// twice-differentiable scalar function is symmetric, so this equals [`vhp`].
+/// `(f(x), H v)` for a scalar `f` (`torch.autograd.functional.hvp`), forward over reverse:
+/// one forward and one backward pass on inputs carrying `v` as their tangent. (The Hessian of
+/// a twice-differentiable function is symmetric, so this equals [`vhp`].)
 /// Panics on misuse; see [`try_hvp`].
 ///
 /// ```
@@ -548,7 +779,45 @@ pub fn try_hvp(
     v: &[Tensor],
     options: Options,
 ) -> Result<(Tensor, Vec<Tensor>)> {
-    try_vhp(f, inputs, v, options)
+    if options.strict || crate::forward_ad::is_enabled() {
+        return try_vhp(f, inputs, v, options);
+    }
+    if v.len() != inputs.len() || v.iter().zip(inputs).any(|(v, x)| v.shape() != x.shape()) {
+        return Err(Error::invalid(
+            "hvp",
+            "v must hold one vector per input, each of the input's shape",
+        ));
+    }
+    // Forward over reverse: the tangent of the gradient along v is H v.
+    let xs = prepare(inputs, true);
+    let _level = crate::forward_ad::try_dual_level()?;
+    let duals = dual_inputs(&xs, |x, i| {
+        crate::forward_ad::try_make_dual(x, &v[i].to_dtype(x.dtype()))
+    })?;
+    let out = f(&duals);
+    scalar_output("hvp", &out)?;
+    let g = if out.requires_grad() {
+        try_grad(
+            &[&out],
+            &duals,
+            GradOptions::new().create_graph(true).allow_unused(true),
+        )?
+    } else {
+        vec![None; xs.len()]
+    };
+    let hv = g
+        .into_iter()
+        .zip(&xs)
+        .map(|(g, x)| {
+            let t = g.and_then(|g| crate::forward_ad::unpack_dual(&g).1);
+            finish(
+                t.unwrap_or_else(|| x.detach().zeros_like()),
+                options.create_graph,
+            )
+        })
+        .collect();
+    let primal = crate::forward_ad::unpack_dual(&out).0;
+    Ok((finish(primal, options.create_graph), hv))
 }
 
 /// The gradient transform: `grad(f)` is the function `x -> df/dx` of a scalar `f`, itself

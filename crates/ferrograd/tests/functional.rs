@@ -273,3 +273,119 @@ fn second_order_through_only_some_inputs_reads_the_right_saved_tensors() {
         );
     }
 }
+
+/// Runs `g` inside a caller's dual level, where the functional API cannot open its own and
+/// takes its one-product-at-a-time reverse path.
+fn one_at_a_time<R>(g: impl FnOnce() -> R) -> R {
+    let _level = ferrograd::forward_ad::dual_level();
+    g()
+}
+
+#[test]
+fn vectorized_jacobians_equal_one_product_at_a_time_and_stacked_products() {
+    for (name, f, x) in functions() {
+        let out = f(&x);
+        let m = out.numel();
+        for strategy in [Strategy::Reverse, Strategy::Forward] {
+            let fast = functional::jacobian_with(f, &x, Options::default(), strategy);
+            let slow =
+                one_at_a_time(|| functional::jacobian_with(f, &x, Options::default(), strategy));
+            for i in 0..x.len() {
+                assert!(
+                    close(&fast[i], &slow[i], 1e-12),
+                    "{name} {strategy:?} input {i}"
+                );
+                // Row k is the vjp with the k-th one-hot cotangent.
+                let n = x[i].numel();
+                let rows = fast[i].reshape(&[m, n]);
+                for k in 0..m {
+                    let mut e = vec![0.0; m];
+                    e[k] = 1.0;
+                    let (_, vj) =
+                        functional::vjp(f, &x, &f64s(&e, out.shape()), Options::default());
+                    assert!(close(
+                        &rows.select(0, k as isize),
+                        &vj[i].reshape(&[n]),
+                        1e-12
+                    ));
+                }
+                // Column c is the jvp with the c-th one-hot tangent of input i.
+                for c in 0..n {
+                    let v: Vec<Tensor> = x
+                        .iter()
+                        .enumerate()
+                        .map(|(q, t)| {
+                            let mut e = vec![0.0; t.numel()];
+                            if q == i {
+                                e[c] = 1.0;
+                            }
+                            f64s(&e, t.shape())
+                        })
+                        .collect();
+                    let (_, jv) = functional::jvp(f, &x, &v, Options::default());
+                    assert!(close(&rows.select(1, c as isize), &jv.reshape(&[m]), 1e-12));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn forward_mode_jvp_matches_the_double_backward_trick() {
+    for (name, f, x) in functions() {
+        let v: Vec<Tensor> = x.iter().map(|t| t.sin().add_scalar(0.3)).collect();
+        let (y1, fast) = functional::jvp(f, &x, &v, Options::default());
+        let (y2, slow) = one_at_a_time(|| functional::jvp(f, &x, &v, Options::default()));
+        assert!(close(&y1, &y2, 0.0) && close(&fast, &slow, 1e-12), "{name}");
+        assert!(!fast.requires_grad() && !y1.requires_grad(), "{name}");
+    }
+}
+
+#[test]
+fn vectorized_hessians_equal_reverse_over_reverse_and_keep_create_graph() {
+    let f = |x: &[Tensor]| {
+        (&x[0].pow(3.0).sum() * &x[1].sin().sum()) + (&x[0].unsqueeze(1) * &x[1]).exp().sum()
+    };
+    let x = vec![f64s(&[0.3, -0.2], &[2]), f64s(&[0.5, 1.0, -0.7], &[3])];
+    let fast = functional::hessian(f, &x, Options::default());
+    let slow = one_at_a_time(|| functional::hessian(f, &x, Options::default()));
+    for i in 0..2 {
+        for j in 0..2 {
+            assert!(close(&fast[i][j], &slow[i][j], 1e-12), "H[{i}][{j}]");
+        }
+    }
+    let v = vec![f64s(&[1.0, -2.0], &[2]), f64s(&[0.5, 0.0, 1.0], &[3])];
+    let (_, hv) = functional::hvp(f, &x, &v, Options::default());
+    let (_, vh) = functional::vhp(f, &x, &v, Options::default());
+    for i in 0..2 {
+        assert!(close(&hv[i], &vh[i], 1e-12), "hvp vs vhp {i}");
+    }
+    // d/dx of the Hessian of sum(x^4) is 24 x on the diagonal: create_graph keeps it.
+    let x = f64s(&[0.5, -1.0], &[2]).requires_grad_(true);
+    let cg = Options {
+        create_graph: true,
+        ..Default::default()
+    };
+    let h = functional::hessian(|x| x[0].pow(4.0).sum(), std::slice::from_ref(&x), cg);
+    assert!(close(
+        &h[0][0],
+        &f64s(&[3.0, 0.0, 0.0, 12.0], &[2, 2]),
+        1e-12
+    ));
+    h[0][0].sum().backward();
+    assert!(close(
+        &x.grad().unwrap(),
+        &f64s(&[12.0, -24.0], &[2]),
+        1e-12
+    ));
+    // The Jacobian by columns too.
+    let y = f64s(&[0.5, -1.0], &[2]).requires_grad_(true);
+    let j = functional::jacobian_with(
+        |x| x[0].pow(3.0),
+        std::slice::from_ref(&y),
+        cg,
+        Strategy::Forward,
+    );
+    j[0].sum().backward();
+    assert!(close(&y.grad().unwrap(), &f64s(&[3.0, -6.0], &[2]), 1e-12));
+}
