@@ -5,6 +5,8 @@
 //! cargo run --release --example bench_workloads              # every workload
 //! cargo run --release --example bench_workloads -- W2 W6     # some of them
 //! cargo run --release --example bench_workloads -- --peak W3 # peak memory of one (W7)
+//! cargo run --release --example bench_workloads -- --peak CKPT    # a deep net, checkpointed
+//! cargo run --release --example bench_workloads -- --peak PLAIN   # the same net, not
 //! ```
 //!
 //! Each time is the median over repetitions after a warm-up, within a time budget per workload.
@@ -62,12 +64,70 @@ fn peak(id: &str) {
                 std::hint::black_box(w5_tanh3(&x));
             }
         }
-        other => panic!("--peak takes W3 or W5, not {other}"),
+        "CKPT" | "PLAIN" => {
+            let checkpointed = id == "CKPT";
+            let (x, ws) = deep_net();
+            std::hint::black_box(deep_net_step(&x, &ws, checkpointed));
+        }
+        other => panic!("--peak takes W3, W5, CKPT or PLAIN, not {other}"),
     }
     let (_, hwm) = rss_kb();
     println!(
         "{{\"id\": \"W7-{id}\", \"what\": \"peak RSS of {id}\", \"baseline_kb\": {before}, \"peak_kb\": {hwm}}}"
     );
+}
+
+/// 16 layers `h = tanh(h @ W)` of width 512 on a batch of 4096 (f32): 8 MB per activation,
+/// 16 MB of weights.
+fn deep_net() -> (ferrograd::Tensor, Vec<ferrograd::Tensor>) {
+    use ferrograd::Tensor;
+    ferrograd::manual_seed(7);
+    let x = Tensor::randn(&[4096, 512]);
+    let ws = (0..16)
+        .map(|_| {
+            Tensor::randn(&[512, 512])
+                .mul_scalar(1.0 / 23.0)
+                .requires_grad_(true)
+        })
+        .collect();
+    (x, ws)
+}
+
+/// One forward and backward through [`deep_net`], in 4 checkpointed segments of 4 layers
+/// (only the segments' inputs are kept; each segment runs again in the backward) or plainly.
+fn deep_net_step(
+    x: &ferrograd::Tensor,
+    ws: &[ferrograd::Tensor],
+    checkpointed: bool,
+) -> Vec<ferrograd::Tensor> {
+    use ferrograd::{function::checkpoint, Tensor};
+    let mut h = x.clone();
+    for seg in ws.chunks(4) {
+        let layers: Vec<Tensor> = seg.to_vec();
+        let run = move |xs: &[Tensor]| {
+            let mut h = xs[0].clone();
+            for w in &xs[1..] {
+                h = h.matmul(w).tanh();
+            }
+            h
+        };
+        let mut inputs: Vec<&Tensor> = vec![&h];
+        inputs.extend(layers.iter());
+        h = if checkpointed {
+            checkpoint(run, &inputs)
+        } else {
+            let owned: Vec<Tensor> = inputs.iter().map(|t| (*t).clone()).collect();
+            run(&owned)
+        };
+    }
+    h.sum().backward();
+    ws.iter()
+        .map(|w| {
+            let g = w.grad().expect("every layer gets a gradient");
+            w.zero_grad();
+            g
+        })
+        .collect()
 }
 
 fn main() {
