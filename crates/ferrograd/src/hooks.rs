@@ -149,7 +149,7 @@ impl Tensor {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((id, Arc::new(hook)));
-        if let Some(node) = &self.0.grad_fn {
+        if let Some(node) = &self.history() {
             node.set_owner(Arc::downgrade(&self.0));
         }
         Ok(HookHandle {

@@ -29,8 +29,13 @@ pub(crate) struct TensorImpl {
     pub(crate) storage: Arc<Storage>,
     pub(crate) layout: Layout,
     pub(crate) dtype: DType,
-    /// The node that produced this tensor; `None` for leaves.
+    /// The node that produced this tensor; `None` for leaves. Read it through
+    /// [`Tensor::history`]: an in-place op on a graph tensor replaces it (see `rebased`).
     pub(crate) grad_fn: Option<Arc<Node>>,
+    /// Set once an in-place op has rebased this tensor's history into `rebased`.
+    pub(crate) is_rebased: AtomicBool,
+    /// The node of the latest in-place op on this tensor, when `is_rebased`.
+    pub(crate) rebased: Mutex<Option<Arc<Node>>>,
     /// Leaf flag (non-leaves require grad by construction).
     pub(crate) requires_grad: AtomicBool,
     /// The accumulated gradient (leaves, and non-leaves that called `retain_grad`).
@@ -46,6 +51,14 @@ impl TensorImpl {
     /// Moves this tensor's graph references (its `grad_fn`, and its `.grad`'s) onto `stack`.
     fn take_graph(&mut self, stack: &mut Vec<Arc<Node>>) {
         if let Some(f) = self.grad_fn.take() {
+            stack.push(f);
+        }
+        if let Some(f) = self
+            .rebased
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
             stack.push(f);
         }
         let grad = self
@@ -273,6 +286,8 @@ impl Tensor {
             retains_grad: AtomicBool::new(false),
             hooks: Mutex::new(Vec::new()),
             tangent: None,
+            is_rebased: AtomicBool::new(false),
+            rebased: Mutex::new(None),
         }))
     }
 
@@ -708,7 +723,40 @@ impl Tensor {
     /// assert!(x.requires_grad_(true).requires_grad());
     /// ```
     pub fn requires_grad(&self) -> bool {
-        self.0.grad_fn.is_some() || self.0.requires_grad.load(Ordering::Relaxed)
+        self.has_history() || self.0.requires_grad.load(Ordering::Relaxed)
+    }
+
+    /// The node this tensor's gradient flows into: the op that made it, or the latest in-place
+    /// op on it.
+    pub(crate) fn history(&self) -> Option<Arc<Node>> {
+        if self.0.is_rebased.load(Ordering::Acquire) {
+            self.0
+                .rebased
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+        } else {
+            self.0.grad_fn.clone()
+        }
+    }
+
+    /// Whether this tensor has a node ([`Tensor::history`] is `Some`), without cloning it.
+    pub(crate) fn has_history(&self) -> bool {
+        self.0.grad_fn.is_some() || self.0.is_rebased.load(Ordering::Acquire)
+    }
+
+    /// Makes `node` this tensor's history (after an in-place op wrote its result here).
+    pub(crate) fn rebase(&self, node: Arc<Node>) {
+        let old = self
+            .0
+            .rebased
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(node);
+        self.0.is_rebased.store(true, Ordering::Release);
+        if let Some(old) = old {
+            crate::autograd::node::drop_nodes(vec![old]);
+        }
     }
 
     /// Sets `requires_grad` in place and returns the same tensor (PyTorch's `requires_grad_`).
@@ -730,7 +778,7 @@ impl Tensor {
     /// assert_eq!(b.try_requires_grad_(true).unwrap_err(), Error::NonFloatRequiresGrad);
     /// ```
     pub fn try_requires_grad_(&self, requires_grad: bool) -> Result<Tensor> {
-        if self.0.grad_fn.is_some() {
+        if self.has_history() {
             if requires_grad {
                 return Ok(self.clone());
             }
@@ -751,7 +799,7 @@ impl Tensor {
     /// assert!(x.is_leaf() && !(&x * 2.0).is_leaf());
     /// ```
     pub fn is_leaf(&self) -> bool {
-        self.0.grad_fn.is_none()
+        !self.has_history()
     }
 
     /// The accumulated gradient: `None` before any backward reaches this tensor.
@@ -856,7 +904,7 @@ impl Tensor {
                 "can't retain_grad on Tensor that has requires_grad=False",
             ));
         }
-        if let Some(node) = &self.0.grad_fn {
+        if let Some(node) = &self.history() {
             self.0.retains_grad.store(true, Ordering::Relaxed);
             node.set_owner(Arc::downgrade(&self.0));
         }
@@ -880,7 +928,7 @@ impl Tensor {
     /// assert!(x.grad_fn().is_none());
     /// ```
     pub fn grad_fn(&self) -> Option<crate::GradFn> {
-        self.0.grad_fn.clone().map(crate::GradFn::from_node)
+        self.history().map(crate::GradFn::from_node)
     }
 
     /// A tensor sharing this one's storage that is cut from the graph (never requires grad).

@@ -86,12 +86,10 @@ fn leaves_that_require_grad_refuse_in_place_ops_outside_no_grad() {
         assert_eq!(r.unwrap_err(), Error::LeafInplace);
     }
     assert_eq!(w.to_vec::<f32>(), vec![1.0], "unchanged");
+    // A non-leaf is rebased instead (see `in_place_ops_on_graph_tensors_rebase_their_history`).
     let y = &w * 2.0;
-    assert!(y
-        .try_add_scalar_(1.0)
-        .unwrap_err()
-        .to_string()
-        .contains("not supported"));
+    y.try_add_scalar_(1.0).unwrap();
+    assert_eq!(y.grad_fn().unwrap().name(), "AddBackward0");
 }
 
 #[test]
@@ -142,4 +140,108 @@ fn zero_grad_works_after_a_create_graph_backward() {
     let g = x.grad().unwrap();
     assert_eq!(g.to_vec::<f32>(), vec![0.0]);
     assert!(!g.requires_grad());
+}
+
+#[test]
+fn in_place_ops_on_graph_tensors_rebase_their_history() {
+    use ferrograd::DType;
+    let f64s = |v: &[f64]| Tensor::from_data(v.to_vec(), DType::F64);
+    // add_: y = 2x + 1, dy/dx = 2; the old node is the new one's input.
+    let x = f64s(&[1.0, -2.0]).requires_grad_(true);
+    let y = &x * 2.0;
+    y.add_scalar_(1.0);
+    assert!(!y.is_leaf());
+    let g = y.grad_fn().unwrap();
+    assert_eq!(g.name(), "AddBackward0");
+    assert_eq!(
+        g.next_functions()[0].as_ref().unwrap().name(),
+        "MulBackward0"
+    );
+    assert_eq!(y.to_vec::<f64>(), vec![3.0, -3.0]);
+    y.sum().backward();
+    assert_eq!(x.grad().unwrap().to_vec::<f64>(), vec![2.0, 2.0]);
+    // mul_ by a tensor that requires grad needs the old value: y = (x + 1) * x.
+    let x = f64s(&[1.0, -2.0]).requires_grad_(true);
+    let y = x.add_scalar(1.0);
+    y.mul_(&x);
+    y.sum().backward();
+    assert_eq!(x.grad().unwrap().to_vec::<f64>(), vec![3.0, -3.0]); // 2x + 1
+                                                                    // clamp_ after sin (which saved its input, not its output): masked where clamped.
+    let x = f64s(&[0.1, 2.0]).requires_grad_(true);
+    let y = x.sin();
+    y.clamp_(None, Some(0.5));
+    y.sum().backward();
+    assert_eq!(x.grad().unwrap().to_vec::<f64>(), vec![0.1f64.cos(), 0.0]);
+    // A plain tensor updated with one that requires grad joins the graph.
+    let w = f64s(&[3.0]).requires_grad_(true);
+    let a = f64s(&[1.0, 1.0]);
+    a.add_(&w.mul_scalar(2.0));
+    assert!(a.requires_grad() && !a.is_leaf());
+    a.sum().backward();
+    assert_eq!(w.grad().unwrap().to_vec::<f64>(), vec![4.0]);
+    // copy_ / zero_: the source gets the gradient, the old value none.
+    let x = f64s(&[1.0, 2.0]).requires_grad_(true);
+    let s = f64s(&[5.0]).requires_grad_(true);
+    let y = &x * 3.0;
+    y.copy_(&s);
+    assert_eq!(y.grad_fn().unwrap().name(), "CopyBackwards");
+    (&y + &x).sum().backward();
+    assert_eq!(x.grad().unwrap().to_vec::<f64>(), vec![1.0, 1.0]);
+    assert_eq!(s.grad().unwrap().to_vec::<f64>(), vec![2.0]);
+    let x = f64s(&[1.0, 2.0]).requires_grad_(true);
+    let y = &x * 3.0;
+    y.zero_();
+    assert_eq!(y.grad_fn().unwrap().name(), "ZeroBackward0");
+    (&y + &x).sum().backward();
+    assert_eq!(x.grad().unwrap().to_vec::<f64>(), vec![1.0, 1.0]);
+}
+
+#[test]
+fn rebased_tensors_keep_pytorchs_version_errors_and_refuse_views() {
+    // exp saved its output; changing it in place makes exp's backward fail, as in PyTorch.
+    let x = Tensor::new([1.0, 2.0]).requires_grad_(true);
+    let y = x.exp();
+    y.add_scalar_(1.0);
+    let e = y.sum().try_backward().unwrap_err().to_string();
+    assert!(
+        e.contains("output 0 of ExpBackward0, is at version 1; expected version 0"),
+        "{e}"
+    );
+    // Views of graph tensors, and graph tensors with views, are refused and left unchanged.
+    let y = &x * 2.0;
+    let v = y.select(0, 0);
+    let e = v.try_add_scalar_(1.0).unwrap_err().to_string();
+    assert!(e.contains("view"), "{e}");
+    let e = y.try_mul_scalar_(3.0).unwrap_err().to_string();
+    assert!(e.contains("view"), "{e}");
+    assert_eq!(y.to_vec::<f32>(), vec![2.0, 4.0]);
+    // Dual tensors are refused too.
+    let _level = ferrograd::forward_ad::dual_level();
+    let d = ferrograd::forward_ad::make_dual(&Tensor::new([1.0]), &Tensor::new([1.0]));
+    assert!(d
+        .try_add_scalar_(1.0)
+        .unwrap_err()
+        .to_string()
+        .contains("dual"));
+}
+
+#[test]
+fn functions_with_in_place_updates_pass_gradcheck_to_second_order() {
+    use ferrograd::testing::{check_grads, GradcheckOptions};
+    use ferrograd::DType;
+    let f = |xs: &[Tensor]| {
+        let y = xs[0].sin();
+        y.mul_(&xs[1]);
+        y.add_(&xs[0].pow(2.0));
+        y.div_(&xs[1].exp());
+        y.clamp_(Some(-0.8), Some(0.8));
+        let z = xs[1].mul_scalar(1.0);
+        z.sub_(&y.sum());
+        vec![(&y * &z.unsqueeze(0)).sum_dims(&[0], false)]
+    };
+    let a = Tensor::from_data(vec![0.3, -0.4, 0.2, 0.5, -0.1, 0.25], DType::F64)
+        .reshape(&[2, 3])
+        .requires_grad_(true);
+    let b = Tensor::from_data(vec![0.7, -0.3, 0.4], DType::F64).requires_grad_(true);
+    check_grads(&f, &[a, b], 2, GradcheckOptions::default()).unwrap();
 }

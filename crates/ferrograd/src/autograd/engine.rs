@@ -176,7 +176,7 @@ impl Graph {
         };
         let mut stack = Vec::new();
         for out in outputs {
-            match &out.0.grad_fn {
+            match &out.history() {
                 Some(f) => {
                     g.node(f, &mut stack);
                 }
@@ -267,7 +267,7 @@ pub(crate) fn run(
         None => vec![true; n],
         Some(inputs) => {
             for t in inputs {
-                let found = match &t.0.grad_fn {
+                let found = match &t.history() {
                     Some(f) => graph
                         .node_index
                         .get(&Arc::as_ptr(f))
@@ -319,7 +319,7 @@ pub(crate) fn run(
     let mut buffers: Vec<Option<Tensor>> = vec![None; n];
     let mut leaf_grads: Vec<Option<Tensor>> = vec![None; graph.leaves.len()];
     for (out, seed) in outputs.iter().zip(seeds) {
-        match &out.0.grad_fn {
+        match &out.history() {
             Some(f) => {
                 let i = graph.node_index[&Arc::as_ptr(f)];
                 accumulate(&mut buffers[i], seed, create_graph);
@@ -459,7 +459,7 @@ pub(crate) fn run(
         Some(inputs) => Ok(inputs
             .iter()
             .map(|t| {
-                let g = match &t.0.grad_fn {
+                let g = match &t.history() {
                     Some(f) => graph
                         .node_index
                         .get(&Arc::as_ptr(f))

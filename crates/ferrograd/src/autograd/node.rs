@@ -147,7 +147,7 @@ where
     let next = inputs
         .iter()
         .map(|t| {
-            t.requires_grad().then(|| match &t.0.grad_fn {
+            t.requires_grad().then(|| match &t.history() {
                 Some(f) => Edge::Node(f.clone()),
                 None => Edge::Leaf((*t).clone()),
             })
@@ -222,7 +222,7 @@ impl Node {
                 let producer = if s.output_slot == Some(k) {
                     Some(self.name)
                 } else {
-                    t.0.grad_fn.as_ref().map(|f| f.name)
+                    t.history().map(|f| f.name)
                 };
                 let mut tensor = format!("[{kind} {:?}]", t.shape());
                 if let Some(p) = producer {

@@ -18,9 +18,26 @@
 //! assert_eq!(w.to_vec::<f32>(), vec![0.8, 1.6]);
 //! ```
 //!
-//! An in-place op on a tensor that is part of a recorded graph (a non-leaf that requires grad,
-//! or with an operand that requires grad) is refused: rebasing history is not supported yet, so
-//! use the out-of-place form (`x = &x + &y`).
+//! On a tensor that is part of a recorded graph (a non-leaf that requires grad, or any tensor
+//! with an operand that requires grad) the op is recorded and becomes the tensor's history, as
+//! PyTorch rebases it: `y.add_(1)` gives `y` the `grad_fn` `AddBackward0`, whose input is `y`'s
+//! old history. If the new node needs the old value (`mul_`, `clamp_`), the old value is copied
+//! first. `copy_`, `fill_` and `zero_` record `CopyBackwards` / `FillBackward0` /
+//! `ZeroBackward0` (a zero gradient for the old value, the whole gradient for `copy_`'s source).
+//!
+//! ```
+//! use ferrograd::Tensor;
+//! let x = Tensor::new([1.0, 2.0]).requires_grad_(true);
+//! let y = &x * 2.0;
+//! y.mul_(&x);                                     // y = 2x * x
+//! assert_eq!(y.grad_fn().unwrap().name(), "MulBackward0");
+//! y.sum().backward();
+//! assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![4.0, 8.0]); // 4x
+//! ```
+//!
+//! Refused with a message instead (use the out-of-place form): in-place ops on a view of a graph
+//! tensor, or on a graph tensor that has views (the other tensors sharing the storage would not
+//! see the new history), and on dual tensors of forward mode.
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -28,27 +45,50 @@ use crate::kernels;
 use crate::tensor::Tensor;
 use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
+/// How an in-place op's result relates to the tensor it overwrites.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// A differentiable function of the old value (and the operand): `add_`, `mul_`, ...
+    Update,
+    /// A new value that does not depend on the old one (`copy_` from the operand, `fill_`),
+    /// recorded as a node of this name.
+    Replace(&'static str),
+}
+
 impl Tensor {
-    /// Writes `compute()`'s result (broadcast to this tensor's shape, cast to its dtype) into
-    /// this tensor's storage, after the autograd checks.
+    /// Writes `compute(self)`'s result (broadcast to this tensor's shape, cast to its dtype)
+    /// into this tensor's storage, after the autograd checks. On a tensor in a recorded graph
+    /// the result is recorded and becomes this tensor's history (PyTorch's rebase).
     fn assign_with(
         &self,
         op: &'static str,
         other: Option<&Tensor>,
-        compute: impl FnOnce() -> Result<Tensor>,
+        kind: Kind,
+        compute: impl Fn(&Tensor) -> Result<Tensor>,
     ) -> Result<Tensor> {
-        if crate::is_grad_enabled() {
-            if self.requires_grad() && self.is_leaf() {
-                return Err(Error::LeafInplace);
-            }
-            if self.requires_grad() || other.is_some_and(|o| o.requires_grad()) {
-                return Err(Error::invalid(
-                    op,
-                    "in-place operations on tensors that are part of a recorded graph are not supported; use the out-of-place form or run it under no_grad",
-                ));
-            }
+        let graph = crate::is_grad_enabled()
+            && (self.requires_grad() || other.is_some_and(|o| o.requires_grad()));
+        if graph && self.requires_grad() && self.is_leaf() {
+            return Err(Error::LeafInplace);
         }
-        let value = crate::with_no_grad(compute)?;
+        let dual = |t: &Tensor| crate::forward_ad::tangent(t).is_some();
+        if dual(self) || other.is_some_and(dual) {
+            return Err(Error::invalid(
+                op,
+                "in-place operations on dual tensors (forward mode) are not supported; use the out-of-place form",
+            ));
+        }
+        if graph && self.shares_storage_beyond_history() {
+            return Err(Error::invalid(
+                op,
+                "in-place operations on a view (or on a tensor that has views) that is part of a recorded graph are not supported; use the out-of-place form or run it under no_grad",
+            ));
+        }
+        let value = if graph {
+            self.recorded_update(kind, other, &compute)?
+        } else {
+            crate::with_no_grad(|| compute(self))?
+        };
         if value.shape() != self.shape() {
             return Err(Error::invalid(
                 op,
@@ -69,13 +109,78 @@ impl Tensor {
                 ),
             ));
         }
-        let value = kernels::cast(&value, self.dtype());
+        let value = if graph {
+            value.to_dtype(self.dtype())
+        } else {
+            kernels::cast(&value, self.dtype())
+        };
         {
             let src = value.storage().read();
             let mut dst = self.storage().write();
             kernels::write_buffer(&src, value.layout(), &mut dst, self.layout());
         }
+        if let Some(node) = value.history().filter(|_| graph) {
+            self.rebase(node);
+        }
         Ok(self.clone())
+    }
+
+    /// The in-place result, recorded. If its node saved the old value (`mul_`, `clamp_`),
+    /// it is computed again from a copy, which the write cannot touch.
+    fn recorded_update(
+        &self,
+        kind: Kind,
+        other: Option<&Tensor>,
+        compute: &impl Fn(&Tensor) -> Result<Tensor>,
+    ) -> Result<Tensor> {
+        match kind {
+            Kind::Update => {
+                let v = compute(self)?;
+                let saves_self = v
+                    .history()
+                    .is_some_and(|n| n.saved_tensors().iter().any(|t| t.shares_storage(self)));
+                if saves_self {
+                    compute(&self.deep_clone())
+                } else {
+                    Ok(v)
+                }
+            }
+            Kind::Replace(name) => {
+                let v = crate::with_no_grad(|| compute(self))?;
+                let fresh = v.view_with(v.layout().clone());
+                let src = other.filter(|o| o.dtype().is_floating_point());
+                let mut inputs = vec![self];
+                inputs.extend(src);
+                Ok(crate::autograd::record(
+                    name,
+                    fresh,
+                    &inputs,
+                    |_, _| {},
+                    |a| {
+                        // The old value gets a zero gradient, the source the whole of it.
+                        let mut g: crate::autograd::Grads =
+                            smallvec::smallvec![a.needs(0).then(|| a.grad.zeros_like())];
+                        if a.needs.len() > 1 {
+                            g.push(a.needs(1).then(|| a.grad.clone()));
+                        }
+                        g
+                    },
+                    |_| unreachable!("dual tensors are refused before"),
+                ))
+            }
+        }
+    }
+
+    /// Whether another tensor than this one's own saved output shares its storage (a view,
+    /// a base with views, a `detach()`).
+    fn shares_storage_beyond_history(&self) -> bool {
+        let own_saved = self.history().map_or(0, |n| {
+            n.saved_tensors()
+                .iter()
+                .filter(|t| t.shares_storage(self) && !t.is_same(self))
+                .count()
+        });
+        std::sync::Arc::strong_count(self.storage()) > 1 + own_saved
     }
 
     /// `self += other` in place (broadcasting `other` to `self`). Panics on misuse; see
@@ -98,7 +203,7 @@ impl Tensor {
     /// assert_eq!(e.to_string(), "a leaf Variable that requires grad is being used in an in-place operation.");
     /// ```
     pub fn try_add_(&self, other: &Tensor) -> Result<Tensor> {
-        self.assign_with("add_", Some(other), || self.try_add(other))
+        self.assign_with("add_", Some(other), Kind::Update, |x| x.try_add(other))
     }
 
     /// `self -= other` in place. Panics on misuse; see [`Tensor::try_sub_`].
@@ -118,7 +223,7 @@ impl Tensor {
     /// assert!(ferrograd::Tensor::zeros(&[2]).try_sub_(&ferrograd::Tensor::zeros(&[3])).is_err());
     /// ```
     pub fn try_sub_(&self, other: &Tensor) -> Result<Tensor> {
-        self.assign_with("sub_", Some(other), || self.try_sub(other))
+        self.assign_with("sub_", Some(other), Kind::Update, |x| x.try_sub(other))
     }
 
     /// `self *= other` in place. Panics on misuse; see [`Tensor::try_mul_`].
@@ -139,7 +244,7 @@ impl Tensor {
     /// assert!(e.to_string().contains("output with shape [2] doesn't match the broadcast shape [2, 2]"));
     /// ```
     pub fn try_mul_(&self, other: &Tensor) -> Result<Tensor> {
-        self.assign_with("mul_", Some(other), || self.try_mul(other))
+        self.assign_with("mul_", Some(other), Kind::Update, |x| x.try_mul(other))
     }
 
     /// `self /= other` in place. Panics on misuse; see [`Tensor::try_div_`].
@@ -160,11 +265,11 @@ impl Tensor {
     /// assert!(e.to_string().contains("can't be cast"));
     /// ```
     pub fn try_div_(&self, other: &Tensor) -> Result<Tensor> {
-        self.assign_with("div_", Some(other), || {
-            if self.dtype().is_floating_point() || other.dtype().is_floating_point() {
-                self.try_div(other)
+        self.assign_with("div_", Some(other), Kind::Update, |x| {
+            if x.dtype().is_floating_point() || other.dtype().is_floating_point() {
+                x.try_div(other)
             } else {
-                self.to_dtype(DType::F32).try_div(other)
+                x.to_dtype(DType::F32).try_div(other)
             }
         })
     }
@@ -186,7 +291,7 @@ impl Tensor {
     /// assert!(ferrograd::Tensor::new([1.0]).requires_grad_(true).try_add_scalar_(1.0).is_err());
     /// ```
     pub fn try_add_scalar_(&self, s: f64) -> Result<Tensor> {
-        self.assign_with("add_", None, || Ok(self.add_scalar(s)))
+        self.assign_with("add_", None, Kind::Update, |x| Ok(x.add_scalar(s)))
     }
 
     /// `self *= s` in place for a number `s`. Panics on misuse; see [`Tensor::try_mul_scalar_`].
@@ -206,7 +311,7 @@ impl Tensor {
     /// assert!(ferrograd::Tensor::new([1.0]).requires_grad_(true).try_mul_scalar_(2.0).is_err());
     /// ```
     pub fn try_mul_scalar_(&self, s: f64) -> Result<Tensor> {
-        self.assign_with("mul_", None, || Ok(self.mul_scalar(s)))
+        self.assign_with("mul_", None, Kind::Update, |x| Ok(x.mul_scalar(s)))
     }
 
     /// Clamps in place to `[min, max]`. Panics on misuse; see [`Tensor::try_clamp_`].
@@ -226,7 +331,7 @@ impl Tensor {
     /// assert!(ferrograd::Tensor::new([1.0]).requires_grad_(true).try_clamp_(None, Some(0.0)).is_err());
     /// ```
     pub fn try_clamp_(&self, min: Option<f64>, max: Option<f64>) -> Result<Tensor> {
-        self.assign_with("clamp_", None, || Ok(self.clamp(min, max)))
+        self.assign_with("clamp_", None, Kind::Update, |x| Ok(x.clamp(min, max)))
     }
 
     /// Copies `src` (broadcast to this shape, cast to this dtype) into this tensor. Panics on
@@ -247,7 +352,7 @@ impl Tensor {
     /// assert!(ferrograd::Tensor::zeros(&[2]).try_copy_(&ferrograd::Tensor::zeros(&[3])).is_err());
     /// ```
     pub fn try_copy_(&self, src: &Tensor) -> Result<Tensor> {
-        self.assign_with("copy_", Some(src), || {
+        self.assign_with("copy_", Some(src), Kind::Replace("CopyBackwards"), |_| {
             let v = src.try_expand(self.shape()).map_err(|_| {
                 Error::invalid(
                     "copy_",
@@ -280,7 +385,7 @@ impl Tensor {
     /// assert!(ferrograd::Tensor::new([1.0]).requires_grad_(true).try_fill_(0.0).is_err());
     /// ```
     pub fn try_fill_(&self, value: f64) -> Result<Tensor> {
-        self.assign_with("fill_", None, || Ok(self.detach().full_like(value)))
+        self.fill_named(value, "fill_", "FillBackward0")
     }
 
     /// Sets every element to zero in place (like `x.grad.zero_()`). Panics on a leaf that
@@ -301,7 +406,13 @@ impl Tensor {
     /// assert!(ferrograd::Tensor::new([1.0]).requires_grad_(true).try_zero_().is_err());
     /// ```
     pub fn try_zero_(&self) -> Result<Tensor> {
-        self.try_fill_(0.0)
+        self.fill_named(0.0, "zero_", "ZeroBackward0")
+    }
+
+    fn fill_named(&self, value: f64, op: &'static str, node: &'static str) -> Result<Tensor> {
+        self.assign_with(op, None, Kind::Replace(node), |x| {
+            Ok(x.detach().full_like(value))
+        })
     }
 }
 
