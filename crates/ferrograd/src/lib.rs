@@ -23,6 +23,8 @@
 //! - Every primitive keeps its forward kernel and its backward rule side by side (`ops`), and
 //!   backward rules are written with the same differentiable tensor ops, so `create_graph`
 //!   records them and derivatives of every order work.
+//! - Forward mode ([`forward_ad`]) rides on the same ops: each primitive's JVP rule sits next to
+//!   its backward rule, and a whole Jacobian is one pass with a batch of tangents.
 //! - The engine is op-agnostic and iterative (no recursion over the graph, including `Drop`):
 //!   it orders nodes topologically, runs them newest first like PyTorch, and is the one place
 //!   where a broadcast gradient is summed back to its input's shape.

@@ -1,6 +1,7 @@
-//! Differentiable operations. Each primitive keeps its name, forward kernel and backward rule
-//! together; backward rules are written with these same differentiable ops, so
-//! `create_graph = true` records them and every derivative order works.
+//! Differentiable operations. Each primitive keeps its name, forward kernel, backward rule and
+//! forward-mode (JVP) rule together, as the arguments of one `record` call; both rules are
+//! written with these same differentiable ops, so `create_graph = true` records them and every
+//! derivative order works, in either mode.
 
 mod compare;
 mod elementwise;
