@@ -184,6 +184,15 @@ fn main() {
             report(&format!("W4-{n}-bwd"), &format!("sum(A@B) {n} fwd+bwd"), t);
         }
     }
+    if wanted("W4B") {
+        let (a, b) = w4b_operands();
+        let t = median(budget, || {
+            std::hint::black_box(w4_forward(&a, &b));
+        });
+        report("W4B", "batched matmul 64 x 128^3 fwd", t);
+        let t = median(budget, || w4_backward(&a, &b));
+        report("W4B-bwd", "sum(A@B) batched 64 x 128^3 fwd+bwd", t);
+    }
     if wanted("W5") {
         let x = w5_input();
         report(

@@ -550,6 +550,109 @@ pub(crate) fn matmul2d(a: &Tensor, b: &Tensor) -> Tensor {
     Tensor::from_buffer(out, &[m, n])
 }
 
+/// A batch of products `a[i] @ b[i]` (`m x k` by `k x n`), each operand a strided matrix at
+/// its own offset: `a_at[i]` with row/column strides `sa`, likewise `b`. One output buffer,
+/// `[batch, m, n]` row-major; small products run in parallel over the batch (rayon), large
+/// ones one after another, each threaded by the GEMM itself.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul_batched(
+    a: &Tensor,
+    a_at: &[usize],
+    sa: [usize; 2],
+    b: &Tensor,
+    b_at: &[usize],
+    sb: [usize; 2],
+    (m, k, n): (usize, usize, usize),
+    shape: &[usize],
+) -> Tensor {
+    let out = read2(a, b, |ba, bb| match (ba, bb) {
+        (Buffer::F32(x), Buffer::F32(y)) => Buffer::F32(gemm_batched(
+            x,
+            a_at,
+            sa,
+            y,
+            b_at,
+            sb,
+            (m, k, n),
+            matrixmultiply::sgemm,
+        )),
+        (Buffer::F64(x), Buffer::F64(y)) => Buffer::F64(gemm_batched(
+            x,
+            a_at,
+            sa,
+            y,
+            b_at,
+            sb,
+            (m, k, n),
+            matrixmultiply::dgemm,
+        )),
+        _ => unreachable!("matmul operands are cast to one floating dtype"),
+    });
+    Tensor::from_buffer(out, shape)
+}
+
+/// Below this many multiply-adds per product, a batch runs in parallel over its products.
+const SMALL_GEMM: usize = 1 << 18;
+
+#[allow(clippy::too_many_arguments)]
+fn gemm_batched<T: Float + Element>(
+    a: &[T],
+    a_at: &[usize],
+    sa: [usize; 2],
+    b: &[T],
+    b_at: &[usize],
+    sb: [usize; 2],
+    (m, k, n): (usize, usize, usize),
+    kernel: GemmFn<T>,
+) -> Data<T> {
+    use rayon::prelude::*;
+    let mut c: Data<T> = SmallVec::from_elem(T::zero(), a_at.len() * m * n);
+    if m == 0 || n == 0 || k == 0 {
+        return c;
+    }
+    // Every product reads inside its operand's buffer.
+    let last_a = (m - 1) * sa[0] + (k - 1) * sa[1];
+    let last_b = (k - 1) * sb[0] + (n - 1) * sb[1];
+    assert!(
+        a_at.len() == b_at.len()
+            && a_at.iter().all(|&o| o + last_a < a.len())
+            && b_at.iter().all(|&o| o + last_b < b.len()),
+        "internal error: batched layout outside buffer"
+    );
+    let one = |(ci, (&oa, &ob)): (&mut [T], (&usize, &usize))| {
+        // SAFETY: the kernel reads a[oa + i*sa0 + p*sa1] for i < m, p < k (at most
+        // oa + last_a, checked above to be inside `a`), likewise b at most ob + last_b, and
+        // writes the m*n elements of `ci`, a disjoint chunk of the fresh output that nothing
+        // else aliases (row stride n, column stride 1); the inputs are only read.
+        unsafe {
+            kernel(
+                m,
+                k,
+                n,
+                T::one(),
+                a.as_ptr().add(oa),
+                sa[0] as isize,
+                sa[1] as isize,
+                b.as_ptr().add(ob),
+                sb[0] as isize,
+                sb[1] as isize,
+                T::zero(),
+                ci.as_mut_ptr(),
+                n as isize,
+                1,
+            );
+        }
+    };
+    if m * k * n < SMALL_GEMM && a_at.len() > 1 {
+        c.par_chunks_mut(m * n)
+            .zip(a_at.par_iter().zip(b_at.par_iter()))
+            .for_each(one);
+    } else {
+        c.chunks_mut(m * n).zip(a_at.iter().zip(b_at)).for_each(one);
+    }
+    c
+}
+
 type GemmFn<T> = unsafe fn(
     usize,
     usize,

@@ -97,6 +97,15 @@ pub fn w4_backward(a: &Tensor, b: &Tensor) {
     b.set_grad(None);
 }
 
+/// W4B operands: a batch of 64 products of 128 x 128 f32 matrices (batched matmul).
+pub fn w4b_operands() -> (Tensor, Tensor) {
+    ferrograd::manual_seed(0);
+    (
+        Tensor::randn(&[64, 128, 128]).requires_grad_(true),
+        Tensor::randn(&[64, 128, 128]).requires_grad_(true),
+    )
+}
+
 /// W5 input: 1e6 f32 points on [-7, 7] (seed 002 at scale).
 pub fn w5_input() -> Tensor {
     Tensor::linspace(-7.0, 7.0, 1_000_000)

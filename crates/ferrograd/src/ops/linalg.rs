@@ -295,7 +295,8 @@ fn matmul_nd(op: &'static str, name: &'static str, a: &Tensor, b: &Tensor) -> Re
     ))
 }
 
-/// Batched product: one 2-d product per broadcast batch index, each a strided view.
+/// Batched product: one 2-d product per broadcast batch index, each read in place through
+/// its strides, all written into one output buffer.
 fn batched(a: &Tensor, b: &Tensor, batch: &[usize], m: usize, k: usize, n: usize) -> Tensor {
     let mut sa: Shape = batch.into();
     sa.extend([m, k]);
@@ -303,45 +304,21 @@ fn batched(a: &Tensor, b: &Tensor, batch: &[usize], m: usize, k: usize, n: usize
     sb.extend([k, n]);
     let la = a.layout().broadcast_to(&sa);
     let lb = b.layout().broadcast_to(&sb);
-    let nb = batch.iter().product::<usize>();
-    let mut pieces = Vec::with_capacity(nb);
     let bd = batch.len();
-    let oa = crate::layout::Offsets::new(batch, &la.strides[..bd], la.offset);
-    let ob = crate::layout::Offsets::new(batch, &lb.strides[..bd], lb.offset);
-    for (offa, offb) in oa.zip(ob) {
-        let va = a.view_with(crate::layout::Layout {
-            shape: [m, k].into_iter().collect(),
-            strides: la.strides[bd..].into(),
-            offset: offa,
-        });
-        let vb = b.view_with(crate::layout::Layout {
-            shape: [k, n].into_iter().collect(),
-            strides: lb.strides[bd..].into(),
-            offset: offb,
-        });
-        pieces.push(kernels::matmul2d(&va, &vb));
-    }
+    let oa: Vec<usize> = crate::layout::Offsets::new(batch, &la.strides[..bd], la.offset).collect();
+    let ob: Vec<usize> = crate::layout::Offsets::new(batch, &lb.strides[..bd], lb.offset).collect();
     let mut shape: Shape = batch.into();
     shape.extend([m, n]);
-    // Each piece is a fresh contiguous product of the operands' floating dtype.
-    use crate::storage::Buffer;
-    let out = match a.dtype() {
-        crate::DType::F64 => Buffer::F64(
-            pieces
-                .iter()
-                .flat_map(|p| p.contiguous_vec::<f64>())
-                .collect::<Vec<_>>()
-                .into(),
-        ),
-        _ => Buffer::F32(
-            pieces
-                .iter()
-                .flat_map(|p| p.contiguous_vec::<f32>())
-                .collect::<Vec<_>>()
-                .into(),
-        ),
-    };
-    Tensor::from_buffer(out, &shape)
+    kernels::matmul_batched(
+        a,
+        &oa,
+        [la.strides[bd], la.strides[bd + 1]],
+        b,
+        &ob,
+        [lb.strides[bd], lb.strides[bd + 1]],
+        (m, k, n),
+        &shape,
+    )
 }
 
 /// A `[..., n, n]` batch of square matrices, or PyTorch's error.
