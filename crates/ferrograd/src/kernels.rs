@@ -606,9 +606,8 @@ fn gemm_batched<T: Float + Element>(
     kernel: GemmFn<T>,
 ) -> Data<T> {
     use rayon::prelude::*;
-    let mut c: Data<T> = SmallVec::from_elem(T::zero(), a_at.len() * m * n);
     if m == 0 || n == 0 || k == 0 {
-        return c;
+        return SmallVec::from_elem(T::zero(), a_at.len() * m * n);
     }
     // Every product reads inside its operand's buffer.
     let last_a = (m - 1) * sa[0] + (k - 1) * sa[1];
@@ -619,11 +618,15 @@ fn gemm_batched<T: Float + Element>(
             && b_at.iter().all(|&o| o + last_b < b.len()),
         "internal error: batched layout outside buffer"
     );
-    let one = |(ci, (&oa, &ob)): (&mut [T], (&usize, &usize))| {
+    let total = a_at.len() * m * n;
+    let mut c: Vec<T> = Vec::with_capacity(total);
+    let one = |(ci, (&oa, &ob)): (&mut [MaybeUninit<T>], (&usize, &usize))| {
         // SAFETY: the kernel reads a[oa + i*sa0 + p*sa1] for i < m, p < k (at most
         // oa + last_a, checked above to be inside `a`), likewise b at most ob + last_b, and
-        // writes the m*n elements of `ci`, a disjoint chunk of the fresh output that nothing
-        // else aliases (row stride n, column stride 1); the inputs are only read.
+        // writes the m*n elements of `ci`, a disjoint chunk of the output's spare capacity
+        // that nothing else aliases (row stride n, column stride 1). With beta = 0 the kernel
+        // never reads C (matrixmultiply: "if beta is zero, C does not need to be
+        // initialized"), so writing into uninitialized memory through the pointer is sound.
         unsafe {
             kernel(
                 m,
@@ -637,20 +640,29 @@ fn gemm_batched<T: Float + Element>(
                 sb[0] as isize,
                 sb[1] as isize,
                 T::zero(),
-                ci.as_mut_ptr(),
+                ci.as_mut_ptr().cast::<T>(),
                 n as isize,
                 1,
             );
         }
     };
+    let spare = &mut c.spare_capacity_mut()[..total];
     if m * k * n < SMALL_GEMM && a_at.len() > 1 {
-        c.par_chunks_mut(m * n)
+        spare
+            .par_chunks_mut(m * n)
             .zip(a_at.par_iter().zip(b_at.par_iter()))
             .for_each(one);
     } else {
-        c.chunks_mut(m * n).zip(a_at.iter().zip(b_at)).for_each(one);
+        spare
+            .chunks_mut(m * n)
+            .zip(a_at.iter().zip(b_at))
+            .for_each(one);
     }
-    c
+    // SAFETY: the loop above ran the kernel on every chunk of the first `total` spare
+    // elements (`total` = batch * m * n, chunks of m * n), and each run wrote all m * n
+    // elements of its chunk, so all `total` are initialized.
+    unsafe { c.set_len(total) };
+    SmallVec::from_vec(c)
 }
 
 type GemmFn<T> = unsafe fn(
@@ -681,9 +693,8 @@ fn gemm<T: Float + Element>(
     n: usize,
     kernel: GemmFn<T>,
 ) -> Data<T> {
-    let mut c: Data<T> = SmallVec::from_elem(T::zero(), m * n);
     if m == 0 || n == 0 || k == 0 {
-        return c;
+        return SmallVec::from_elem(T::zero(), m * n);
     }
     // The largest offset each operand's layout reaches must lie inside its buffer.
     let last =
@@ -692,10 +703,13 @@ fn gemm<T: Float + Element>(
         last(la) < a.len() && last(lb) < b.len(),
         "internal error: layout outside buffer"
     );
+    let mut c: Vec<T> = Vec::with_capacity(m * n);
     // SAFETY: `a[la.offset..]` and `b[lb.offset..]` are valid for every element the kernel reads:
     // it reads a[offset + i*rs + p*cs] for i < m, p < k (and likewise b for p < k, j < n), whose
-    // maximum is `last(..)`, checked above to be in bounds. `c` is a fresh buffer of m*n elements, row-major
-    // (row stride n, column stride 1) that nothing else aliases, and the inputs are only read.
+    // maximum is `last(..)`, checked above to be in bounds. `c` has capacity for the m*n
+    // elements it writes, row-major (row stride n, column stride 1), and nothing else aliases
+    // it; with beta = 0 the kernel never reads C ("if beta is zero, C does not need to be
+    // initialized"), and it writes every one of the m*n elements, so `set_len` is sound.
     unsafe {
         kernel(
             m,
@@ -713,8 +727,9 @@ fn gemm<T: Float + Element>(
             n as isize,
             1,
         );
+        c.set_len(m * n);
     }
-    c
+    SmallVec::from_vec(c)
 }
 
 /// Zeros of `shape` with `src` written at index `index` of dimension `dim`.

@@ -260,6 +260,10 @@ fn matmul_nd(op: &'static str, name: &'static str, a: &Tensor, b: &Tensor) -> Re
     };
     // Each input's gradient needs the other input; the saved list follows the forward's flags.
     let fwd = [a.requires_grad(), b.requires_grad()];
+    // Each gradient is computed in its input's memory order: for a transposed view (`x @
+    // w.t()`) the product is formed transposed, so the gradient reaching the weight through
+    // the transpose is contiguous and is stored without a copy.
+    let col = [column_major(a), column_major(b)];
     Ok(record(
         name,
         out,
@@ -277,11 +281,22 @@ fn matmul_nd(op: &'static str, name: &'static str, a: &Tensor, b: &Tensor) -> Re
             let x = if fwd[1] { it.next() } else { None };
             let y = if fwd[0] { it.next() } else { None };
             let g = args.grad;
+            let mt = |t: &Tensor| t.transpose(-1, -2);
             grads([
-                y.filter(|_| args.needs(0))
-                    .map(|y| g.matmul(&y.transpose(-1, -2))),
-                x.filter(|_| args.needs(1))
-                    .map(|x| x.transpose(-1, -2).matmul(g)),
+                y.filter(|_| args.needs(0)).map(|y| {
+                    if col[0] {
+                        mt(&y.matmul(&mt(g)))
+                    } else {
+                        g.matmul(&mt(y))
+                    }
+                }),
+                x.filter(|_| args.needs(1)).map(|x| {
+                    if col[1] {
+                        mt(&mt(g).matmul(x))
+                    } else {
+                        mt(x).matmul(g)
+                    }
+                }),
             ])
         },
         // The product rule; a batch of tangents broadcasts as one more batch dimension.
@@ -293,6 +308,17 @@ fn matmul_nd(op: &'static str, name: &'static str, a: &Tensor, b: &Tensor) -> Re
             ])
         },
     ))
+}
+
+/// Whether the last two dimensions of `t` are stored column by column (a transposed view of a
+/// contiguous matrix).
+fn column_major(t: &Tensor) -> bool {
+    let (s, d) = (t.layout(), t.dim());
+    d >= 2
+        && s.shape[d - 2] > 1
+        && s.shape[d - 1] > 1
+        && s.strides[d - 2] == 1
+        && s.strides[d - 1] == s.shape[d - 2]
 }
 
 /// Batched product: one 2-d product per broadcast batch index, each read in place through
