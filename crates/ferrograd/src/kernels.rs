@@ -86,7 +86,7 @@ pub(crate) fn map_float_bulk(
     map_float(x, f32f, f64f)
 }
 
-fn map_slice<T: Copy + Sync, U: Copy + Send>(
+fn map_slice<T: Copy + Sync, U: Copy + crate::pool::Pooled>(
     data: &[T],
     layout: &Layout,
     f: impl Fn(T) -> U + Sync,
@@ -114,12 +114,12 @@ const PARALLEL_MIN: usize = 1 << 16;
 /// The `n` outputs of an elementwise loop: `piece(range, out)` writes the outputs of `range`
 /// into `out`, for consecutive ranges, in parallel (rayon) for large `n`. The output is written
 /// once, in place (no zero-filling first, no concatenation).
-pub(crate) fn par_map<U: Send>(
+pub(crate) fn par_map<U: crate::pool::Pooled>(
     n: usize,
     piece: impl Fn(std::ops::Range<usize>, &mut [MaybeUninit<U>]) + Sync,
 ) -> Vec<U> {
     use rayon::prelude::*;
-    let mut out: Vec<U> = Vec::with_capacity(n);
+    let mut out: Vec<U> = crate::pool::take(n);
     let spare = &mut out.spare_capacity_mut()[..n];
     if n < PARALLEL_MIN {
         piece(0..n, spare);
@@ -349,7 +349,7 @@ pub(crate) fn compare(
     Ok(Tensor::from_buffer(Buffer::Bool(out), &shape))
 }
 
-fn zip_slices<T: Copy + Send + Sync, U: Copy + Send>(
+fn zip_slices<T: Copy + Send + Sync, U: Copy + crate::pool::Pooled>(
     a: &[T],
     la: &Layout,
     b: &[T],
@@ -488,11 +488,18 @@ fn sum_dims_slice<T: Float>(data: &[T], layout: &Layout, out_shape: &[usize]) ->
 /// Pairwise summation (error O(log n) ulp instead of O(n)), like PyTorch's cascade sum.
 pub(crate) fn pairwise_sum<T: Float>(v: &[T]) -> T {
     const BLOCK: usize = 128;
+    // Halves this long are summed on two threads: the same tree, so the same bits.
+    const PARALLEL: usize = 1 << 18;
     if v.len() <= BLOCK {
         v.iter().fold(T::zero(), |acc, &x| acc + x)
     } else {
         let mid = v.len() / 2;
-        pairwise_sum(&v[..mid]) + pairwise_sum(&v[mid..])
+        let (a, b) = if v.len() >= PARALLEL {
+            rayon::join(|| pairwise_sum(&v[..mid]), || pairwise_sum(&v[mid..]))
+        } else {
+            (pairwise_sum(&v[..mid]), pairwise_sum(&v[mid..]))
+        };
+        a + b
     }
 }
 
@@ -619,7 +626,7 @@ fn gemm_batched<T: Float + Element>(
         "internal error: batched layout outside buffer"
     );
     let total = a_at.len() * m * n;
-    let mut c: Vec<T> = Vec::with_capacity(total);
+    let mut c: Vec<T> = crate::pool::take(total);
     let one = |(ci, (&oa, &ob)): (&mut [MaybeUninit<T>], (&usize, &usize))| {
         // SAFETY: the kernel reads a[oa + i*sa0 + p*sa1] for i < m, p < k (at most
         // oa + last_a, checked above to be inside `a`), likewise b at most ob + last_b, and
@@ -703,7 +710,7 @@ fn gemm<T: Float + Element>(
         last(la) < a.len() && last(lb) < b.len(),
         "internal error: layout outside buffer"
     );
-    let mut c: Vec<T> = Vec::with_capacity(m * n);
+    let mut c: Vec<T> = crate::pool::take(m * n);
     // SAFETY: `a[la.offset..]` and `b[lb.offset..]` are valid for every element the kernel reads:
     // it reads a[offset + i*rs + p*cs] for i < m, p < k (and likewise b for p < k, j < n), whose
     // maximum is `last(..)`, checked above to be in bounds. `c` has capacity for the m*n

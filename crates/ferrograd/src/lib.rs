@@ -59,6 +59,7 @@ mod kernels;
 mod layout;
 mod ops;
 pub mod plot;
+mod pool;
 mod random;
 mod storage;
 pub mod tape;

@@ -62,7 +62,7 @@ pub(crate) use map_buffer;
 
 /// Element conversions through `f64` (exact for f32, bool and integers below 2^53; float to
 /// integer truncates toward zero, as PyTorch's casts do).
-pub(crate) trait Scalar: Copy + Send + Sync + 'static {
+pub(crate) trait Scalar: Copy + Send + Sync + crate::pool::Pooled + 'static {
     fn to_f64(self) -> f64;
     fn from_f64(v: f64) -> Self;
 }
@@ -171,6 +171,18 @@ element!(i64, I64);
 pub(crate) struct Storage {
     buf: RwLock<Buffer>,
     version: AtomicU64,
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        // Large floating buffers go back to the cache for the next output of their size.
+        let buf = self.buf.get_mut().unwrap_or_else(|e| e.into_inner());
+        match std::mem::replace(buf, Buffer::Bool(SmallVec::new())) {
+            Buffer::F32(d) if d.spilled() => crate::pool::give(d.into_vec()),
+            Buffer::F64(d) if d.spilled() => crate::pool::give(d.into_vec()),
+            _ => {}
+        }
+    }
 }
 
 impl Storage {
