@@ -388,3 +388,22 @@ fn shape_errors_name_the_operation_and_the_shapes() {
 fn operators_panic_with_the_same_message() {
     let _ = &Tensor::zeros(&[2]) + &Tensor::zeros(&[3]);
 }
+
+#[test]
+fn weight_gradients_of_x_matmul_w_t_arrive_contiguous() {
+    // The backward forms each gradient in its input's memory order, so the weight of a linear
+    // layer gets a contiguous gradient without a transposed copy.
+    use ferrograd::DType;
+    let x = Tensor::from_data([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], DType::F64);
+    let w = Tensor::from_data([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]], DType::F64).requires_grad_(true);
+    let xr = x.requires_grad_(true);
+    xr.matmul(&w.t()).sum().backward();
+    let g = w.grad().unwrap();
+    assert!(g.is_contiguous());
+    // d sum(x w^T) / d w[o][i] = sum over the batch of x[b][i].
+    assert_eq!(g.to_vec::<f64>(), vec![5.0, 7.0, 9.0, 5.0, 7.0, 9.0]);
+    // d / d x[b][i] = sum over outputs of w[o][i].
+    let gx = xr.grad().unwrap().to_vec::<f64>();
+    let expected = [0.5, 0.7, 0.9, 0.5, 0.7, 0.9];
+    assert!(gx.iter().zip(expected).all(|(a, e)| (a - e).abs() < 1e-15));
+}
