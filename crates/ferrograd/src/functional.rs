@@ -226,6 +226,17 @@ fn dual_inputs(
         .collect()
 }
 
+/// The inputs as duals whose batched tangents, all inputs together, are the identity over
+/// their elements (inside an open level; as they are when there are no elements).
+fn identity_duals(xs: &[Tensor]) -> Result<Vec<Tensor>> {
+    if xs.iter().all(|x| x.numel() == 0) {
+        return Ok(xs.to_vec());
+    }
+    dual_inputs(xs, |x, i| {
+        crate::forward_ad::try_make_dual_batched(x, &basis(xs, i))
+    })
+}
+
 /// For inputs of `sizes` elements, input `i`'s part of the identity over all of them:
 /// `[total, ..shape_i]`, ones where row `offset_i + k` meets element `k`.
 fn basis(xs: &[Tensor], i: usize) -> Tensor {
@@ -453,13 +464,7 @@ fn jacobian_columns(
     let xs = prepare(inputs, options.create_graph);
     let n: usize = xs.iter().map(|x| x.numel()).sum();
     let _level = crate::forward_ad::try_dual_level()?;
-    let duals = if n == 0 {
-        xs.clone()
-    } else {
-        dual_inputs(&xs, |x, i| {
-            crate::forward_ad::try_make_dual_batched(x, &basis(&xs, i))
-        })?
-    };
+    let duals = identity_duals(&xs)?;
     let out = f(&duals);
     let mut shape = vec![n];
     shape.extend_from_slice(out.shape());
@@ -621,15 +626,8 @@ fn hessian_forward_over_reverse(
     options: Options,
 ) -> Result<Vec<Vec<Tensor>>> {
     let xs = prepare(inputs, true);
-    let n: usize = xs.iter().map(|x| x.numel()).sum();
     let _level = crate::forward_ad::try_dual_level()?;
-    let duals = if n == 0 {
-        xs.clone()
-    } else {
-        dual_inputs(&xs, |x, i| {
-            crate::forward_ad::try_make_dual_batched(x, &basis(&xs, i))
-        })?
-    };
+    let duals = identity_duals(&xs)?;
     let g = gradient_of(f, &duals)?;
     let mut h = Vec::with_capacity(xs.len());
     for (gi, xi) in g.iter().zip(&xs) {
