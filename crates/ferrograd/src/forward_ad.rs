@@ -134,13 +134,18 @@ pub(crate) fn active() -> bool {
 
 /// Runs `f` with tangent propagation off (rules computing a tangent, custom forwards).
 pub(crate) fn suspended<R>(f: impl FnOnce() -> R) -> R {
+    at_level(0, f)
+}
+
+/// Runs `f` propagating the tangents of `level` (0: none), restoring the level after.
+fn at_level<R>(level: u64, f: impl FnOnce() -> R) -> R {
     struct Restore(u64);
     impl Drop for Restore {
         fn drop(&mut self) {
             LEVEL.with(|l| l.set(self.0));
         }
     }
-    let _restore = Restore(LEVEL.with(|l| l.replace(0)));
+    let _restore = Restore(LEVEL.with(|l| l.replace(level)));
     f()
 }
 
@@ -304,29 +309,24 @@ pub(crate) fn jvp_through(
     tangents: &[Option<Tensor>],
 ) -> Tensor {
     let level = OPEN.with(|o| o.get());
-    struct Restore(u64);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            LEVEL.with(|l| l.set(self.0));
-        }
-    }
-    let _restore = Restore(LEVEL.with(|l| l.replace(level)));
-    let xs: Vec<Tensor> = primals
-        .iter()
-        .zip(tangents)
-        .map(|(x, t)| {
-            let mut a = alias("AliasBackward0", x);
-            if let Some(t) = t.as_ref().filter(|_| x.dtype().is_floating_point()) {
-                let value = suspended(|| t.to_dtype(x.dtype()));
-                Arc::get_mut(&mut a.0).expect("a fresh alias").tangent =
-                    Some(Box::new(Tangent { level, value }));
-            }
-            a
-        })
-        .collect();
-    let y = f(&xs);
-    let t = tangent(&y).cloned();
-    t.unwrap_or_else(|| suspended(|| y.zeros_like().detach()))
+    at_level(level, || {
+        let xs: Vec<Tensor> = primals
+            .iter()
+            .zip(tangents)
+            .map(|(x, t)| {
+                let mut a = alias("AliasBackward0", x);
+                if let Some(t) = t.as_ref().filter(|_| x.dtype().is_floating_point()) {
+                    let value = suspended(|| t.to_dtype(x.dtype()));
+                    Arc::get_mut(&mut a.0).expect("a fresh alias").tangent =
+                        Some(Box::new(Tangent { level, value }));
+                }
+                a
+            })
+            .collect();
+        let y = f(&xs);
+        let t = tangent(&y).cloned();
+        t.unwrap_or_else(|| suspended(|| y.zeros_like().detach()))
+    })
 }
 
 /// The primal and the tangent (at the open level) of a dual tensor (`fwAD.unpack_dual`). The
