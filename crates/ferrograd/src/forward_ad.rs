@@ -43,6 +43,50 @@ use std::sync::Arc;
 pub(crate) struct Tangent {
     pub(crate) level: u64,
     pub(crate) value: Tensor,
+    /// For the copy a node keeps with its saved output: the tangent's own `grad_fn`, held
+    /// weakly (`value` is then detached), since that graph may lead back to the node.
+    pub(crate) weak_fn: Option<std::sync::Weak<crate::autograd::Node>>,
+}
+
+impl Tangent {
+    pub(crate) fn new(level: u64, value: Tensor) -> Tangent {
+        Tangent {
+            level,
+            value,
+            weak_fn: None,
+        }
+    }
+
+    /// The copy a node keeps with its saved output: no strong reference to the tangent's
+    /// reverse-mode graph, which may lead back to that node (a cycle never freed).
+    pub(crate) fn for_saved_output(&self) -> Tangent {
+        match self.value.history() {
+            Some(node) => Tangent {
+                level: self.level,
+                value: self.value.detach(),
+                weak_fn: Some(Arc::downgrade(&node)),
+            },
+            None => self.clone(),
+        }
+    }
+
+    /// The tangent for a backward rule: with its reverse-mode graph again when that graph is
+    /// still alive (it is while the forward's dual outputs are), so rules run with
+    /// `create_graph` stay differentiable through it.
+    pub(crate) fn for_backward(&self) -> Tangent {
+        match self.weak_fn.as_ref().and_then(|w| w.upgrade()) {
+            Some(node) => Tangent::new(
+                self.level,
+                Tensor::from_parts(
+                    self.value.storage().clone(),
+                    self.value.layout().clone(),
+                    self.value.dtype(),
+                    Some(node),
+                ),
+            ),
+            None => self.clone(),
+        }
+    }
 }
 
 static NEXT_LEVEL: AtomicU64 = AtomicU64::new(1);
@@ -282,7 +326,7 @@ fn attach(op: &'static str, primal: &Tensor, tangent: &Tensor) -> Result<Tensor>
     let value = suspended(|| tangent.to_dtype(primal.dtype()));
     let mut out = alias("MakeDualBackward0", primal);
     let inner = Arc::get_mut(&mut out.0).expect("a fresh alias");
-    inner.tangent = Some(Box::new(Tangent { level, value }));
+    inner.tangent = Some(Box::new(Tangent::new(level, value)));
     Ok(out)
 }
 
@@ -318,7 +362,7 @@ pub(crate) fn jvp_through(
                 if let Some(t) = t.as_ref().filter(|_| x.dtype().is_floating_point()) {
                     let value = suspended(|| t.to_dtype(x.dtype()));
                     Arc::get_mut(&mut a.0).expect("a fresh alias").tangent =
-                        Some(Box::new(Tangent { level, value }));
+                        Some(Box::new(Tangent::new(level, value)));
                 }
                 a
             })
@@ -514,5 +558,5 @@ pub(crate) fn jvp_of(
         }
         r
     });
-    Some(Box::new(Tangent { level, value }))
+    Some(Box::new(Tangent::new(level, value)))
 }

@@ -224,3 +224,48 @@ fn a_million_op_chain_in_forward_mode_builds_and_drops() {
     drop(y);
     drop(t);
 }
+
+#[test]
+fn forward_over_reverse_through_saved_outputs_stays_differentiable_and_frees_its_graph() {
+    use ferrograd::functional::{self, Options};
+    // exp and tanh save their outputs; the Hessian's own derivative runs through them.
+    let x = f64s(&[0.5, -1.0], &[2]).requires_grad_(true);
+    let cg = Options {
+        create_graph: true,
+        ..Default::default()
+    };
+    let h = functional::hessian(
+        |x| &x[0].exp().sum() + &x[0].tanh().sum(),
+        std::slice::from_ref(&x),
+        cg,
+    );
+    // H = diag(e^x + tanh''(x)); d/dx of its trace is e^x + tanh'''(x).
+    let hd = h[0][0].to_vec::<f64>();
+    h[0][0].sum().backward();
+    let g = x.grad().unwrap().to_vec::<f64>();
+    for (k, &v) in [0.5f64, -1.0].iter().enumerate() {
+        let t = v.tanh();
+        let d2 = -2.0 * t * (1.0 - t * t);
+        let d3 = (1.0 - t * t) * (6.0 * t * t - 2.0);
+        assert!((hd[k * 3] - (v.exp() + d2)).abs() < 1e-13, "H[{k}][{k}]");
+        assert!(
+            (g[k] - (v.exp() + d3)).abs() < 1e-12,
+            "{} vs {}",
+            g[k],
+            v.exp() + d3
+        );
+    }
+    // Nothing is kept alive by a cycle between a node and its saved output's tangent.
+    let weak = {
+        let x = f64s(&[0.3], &[1]).requires_grad_(true);
+        let weak = x.downgrade();
+        let _level = forward_ad::dual_level();
+        let xd = forward_ad::make_dual(&x, &f64s(&[1.0], &[1]));
+        let y = xd.exp().sum();
+        let g = autograd::grad(&[&y], &[&xd], GradOptions::new().create_graph(true));
+        let hv = g[0].as_ref().unwrap().tangent().unwrap();
+        assert!((hv.item() - 0.3f64.exp()).abs() < 1e-15);
+        weak
+    };
+    assert!(weak.upgrade().is_none(), "the graph was leaked");
+}

@@ -239,18 +239,14 @@ impl Node {
     }
 
     /// Gives the saved output (if the node saved it) the output's tangent, so a backward rule
-    /// run on dual tensors (forward-over-reverse) sees it. A tangent recorded in reverse mode
-    /// is kept without its graph: that graph may lead back to this node, and a node holding it
-    /// would never be freed.
+    /// run on dual tensors (forward-over-reverse) sees it. The tangent's own reverse-mode graph
+    /// is held weakly (it may lead back to this node, and a node holding it would never be
+    /// freed) and rejoined when the rule runs.
     fn set_output_tangent(&self, t: &crate::forward_ad::Tangent) {
         let mut s = self.saved();
         if let Some(k) = s.output_slot {
             if let Some(inner) = Arc::get_mut(&mut s.tensors[k].0) {
-                let mut t = t.clone();
-                if t.value.requires_grad() {
-                    t.value = t.value.detach();
-                }
-                inner.tangent = Some(Box::new(t));
+                inner.tangent = Some(Box::new(t.for_saved_output()));
             }
         }
     }
@@ -294,7 +290,7 @@ impl Node {
                     Some(self.clone()),
                 );
                 let inner = Arc::get_mut(&mut rebuilt.0).expect("a fresh tensor");
-                inner.tangent = o.0.tangent.clone();
+                inner.tangent = o.0.tangent.as_ref().map(|t| Box::new(t.for_backward()));
                 v[slot] = rebuilt;
             }
             v
