@@ -398,6 +398,11 @@ pub fn try_jacobian_with(
     options: Options,
     strategy: Strategy,
 ) -> Result<Vec<Tensor>> {
+    let vectorized = !options.strict && !crate::forward_ad::is_enabled();
+    if vectorized && strategy == Strategy::Forward {
+        // Columns need only the dual pass (Auto first evaluates `f` to count the outputs).
+        return jacobian_columns(&f, inputs, options);
+    }
     let xs = prepare(inputs, options.create_graph);
     let out = f(&xs);
     let m = out.numel();
@@ -407,7 +412,7 @@ pub fn try_jacobian_with(
         Strategy::Reverse => false,
         Strategy::Auto => n < m,
     };
-    if !options.strict && !crate::forward_ad::is_enabled() {
+    if vectorized {
         return if forward {
             jacobian_columns(&f, inputs, options)
         } else {
