@@ -45,49 +45,38 @@ pub(crate) fn take(name: &'static str, x: &Tensor, out_shape: &[usize], map: Ind
 /// Zeros of `shape` with `g[p]` added at `map(p)` for every `p` of `g`, recorded; the
 /// backward is [`take`].
 pub(crate) fn put_add(g: &Tensor, shape: &[usize], map: IndexMap) -> Tensor {
-    let zeros = Tensor::full_with(shape, 0.0, g.dtype());
-    let out = kernels::put(&zeros, g, |p, d| map(p, d), true);
-    let g_shape = g.shape_vec();
-    let jmap = map.clone();
-    record(
-        "IndexPutBackward0",
-        out,
-        &[g],
-        |_, _| {},
-        move |a| grads([Some(take("TakeBackward0", a.grad, &g_shape, map.clone()))]),
-        |j| {
-            put_add(
-                j.t(0).expect("tangent"),
-                &j.shape(shape),
-                j.index_map(&jmap),
-            )
-        },
-    )
+    put_into("IndexPutBackward0", g, shape, map, true)
 }
 
 /// Zeros of `shape` with `src[p]` written at `map(p)` (the last write wins: scatter),
 /// recorded; the backward takes every written position back.
 fn place(src: &Tensor, shape: &[usize], map: IndexMap) -> Tensor {
-    let out = kernels::put(
-        &Tensor::full_with(shape, 0.0, src.dtype()),
-        src,
-        |p, d| map(p, d),
-        false,
-    );
+    put_into("ScatterBackward0", src, shape, map, false)
+}
+
+/// Zeros of `shape` with `src[p]` put at `map(p)`, summed where positions repeat or the last
+/// one kept, recorded as `name`: the backward takes every position back, and the tangent is
+/// put the same way.
+fn put_into(
+    name: &'static str,
+    src: &Tensor,
+    shape: &[usize],
+    map: IndexMap,
+    accumulate: bool,
+) -> Tensor {
+    let zeros = Tensor::full_with(shape, 0.0, src.dtype());
+    let out = kernels::put(&zeros, src, |p, d| map(p, d), accumulate);
     let src_shape = src.shape_vec();
     let jmap = map.clone();
     record(
-        "ScatterBackward0",
+        name,
         out,
         &[src],
         |_, _| {},
         move |a| grads([Some(take("TakeBackward0", a.grad, &src_shape, map.clone()))]),
         |j| {
-            place(
-                j.t(0).expect("tangent"),
-                &j.shape(shape),
-                j.index_map(&jmap),
-            )
+            let t = j.t(0).expect("tangent");
+            put_into(name, t, &j.shape(shape), j.index_map(&jmap), accumulate)
         },
     )
 }
