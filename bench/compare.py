@@ -84,6 +84,24 @@ def w6(x):
     return x.grad
 
 
+def matmul_times(shape):
+    """Median seconds of A @ B (no graph) and of sum(A @ B).backward(), A and B of `shape`."""
+    torch.manual_seed(0)
+    a = torch.randn(*shape, requires_grad=True)
+    b = torch.randn(*shape, requires_grad=True)
+
+    def fwd():
+        with torch.no_grad():
+            return a @ b
+
+    def bwd():
+        (a @ b).sum().backward()
+        a.grad = None
+        b.grad = None
+
+    return median(fwd), median(bwd)
+
+
 def torch_results(wanted):
     out = {}
     if wanted("W1"):
@@ -96,37 +114,9 @@ def torch_results(wanted):
         out["W3"] = median(m.step)
     if wanted("W4"):
         for n in (256, 1024, 2048):
-            torch.manual_seed(0)
-            a = torch.randn(n, n, requires_grad=True)
-            b = torch.randn(n, n, requires_grad=True)
-
-            def fwd():
-                with torch.no_grad():
-                    return a @ b
-
-            def bwd():
-                (a @ b).sum().backward()
-                a.grad = None
-                b.grad = None
-
-            out[f"W4-{n}"] = median(fwd)
-            out[f"W4-{n}-bwd"] = median(bwd)
+            out[f"W4-{n}"], out[f"W4-{n}-bwd"] = matmul_times((n, n))
     if wanted("W4B"):
-        torch.manual_seed(0)
-        a = torch.randn(64, 128, 128, requires_grad=True)
-        b = torch.randn(64, 128, 128, requires_grad=True)
-
-        def bfwd():
-            with torch.no_grad():
-                return a @ b
-
-        def bbwd():
-            (a @ b).sum().backward()
-            a.grad = None
-            b.grad = None
-
-        out["W4B"] = median(bfwd)
-        out["W4B-bwd"] = median(bbwd)
+        out["W4B"], out["W4B-bwd"] = matmul_times((64, 128, 128))
     if wanted("W5"):
         x = torch.linspace(-7, 7, 1_000_000)
         out["W5"] = median(lambda: w5(x))
