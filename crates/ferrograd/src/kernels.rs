@@ -532,26 +532,12 @@ pub(crate) fn norm2(x: &Tensor) -> Tensor {
 pub(crate) fn matmul2d(a: &Tensor, b: &Tensor) -> Tensor {
     let (m, k, n) = (a.shape()[0], a.shape()[1], b.shape()[1]);
     let out = read2(a, b, |ba, bb| match (ba, bb) {
-        (Buffer::F32(x), Buffer::F32(y)) => Buffer::F32(gemm(
-            x,
-            a.layout(),
-            y,
-            b.layout(),
-            m,
-            k,
-            n,
-            matrixmultiply::sgemm,
-        )),
-        (Buffer::F64(x), Buffer::F64(y)) => Buffer::F64(gemm(
-            x,
-            a.layout(),
-            y,
-            b.layout(),
-            m,
-            k,
-            n,
-            matrixmultiply::dgemm,
-        )),
+        (Buffer::F32(x), Buffer::F32(y)) => {
+            Buffer::F32(gemm(x, a.layout(), y, b.layout(), m, k, n))
+        }
+        (Buffer::F64(x), Buffer::F64(y)) => {
+            Buffer::F64(gemm(x, a.layout(), y, b.layout(), m, k, n))
+        }
         _ => unreachable!("matmul operands are cast to one floating dtype"),
     });
     Tensor::from_buffer(out, &[m, n])
@@ -573,32 +559,20 @@ pub(crate) fn matmul_batched(
     shape: &[usize],
 ) -> Tensor {
     let out = read2(a, b, |ba, bb| match (ba, bb) {
-        (Buffer::F32(x), Buffer::F32(y)) => Buffer::F32(gemm_batched(
-            x,
-            a_at,
-            sa,
-            y,
-            b_at,
-            sb,
-            (m, k, n),
-            matrixmultiply::sgemm,
-        )),
-        (Buffer::F64(x), Buffer::F64(y)) => Buffer::F64(gemm_batched(
-            x,
-            a_at,
-            sa,
-            y,
-            b_at,
-            sb,
-            (m, k, n),
-            matrixmultiply::dgemm,
-        )),
+        (Buffer::F32(x), Buffer::F32(y)) => {
+            Buffer::F32(gemm_batched(x, a_at, sa, y, b_at, sb, (m, k, n)))
+        }
+        (Buffer::F64(x), Buffer::F64(y)) => {
+            Buffer::F64(gemm_batched(x, a_at, sa, y, b_at, sb, (m, k, n)))
+        }
         _ => unreachable!("matmul operands are cast to one floating dtype"),
     });
     Tensor::from_buffer(out, shape)
 }
 
-/// Below this many multiply-adds per product, a batch runs in parallel over its products.
+/// Below this many multiply-adds per product, a batch runs in parallel over its products (one
+/// thread per product); so does a batch of at least two products per thread, whatever their
+/// size (64 products of 128^3: 1.9 ms threading each product, about 1.1 ms over the batch).
 const SMALL_GEMM: usize = 1 << 18;
 
 #[allow(clippy::too_many_arguments)]
@@ -610,7 +584,6 @@ fn gemm_batched<T: Float + Element>(
     b_at: &[usize],
     sb: [usize; 2],
     (m, k, n): (usize, usize, usize),
-    kernel: GemmFn<T>,
 ) -> Data<T> {
     use rayon::prelude::*;
     if m == 0 || n == 0 || k == 0 {
@@ -626,35 +599,28 @@ fn gemm_batched<T: Float + Element>(
         "internal error: batched layout outside buffer"
     );
     let total = a_at.len() * m * n;
+    let batch = a_at.len();
+    let small = batch > 1 && (m * k * n < SMALL_GEMM || batch >= 2 * rayon::current_num_threads());
     let mut c: Vec<T> = crate::pool::take(total);
     let one = |(ci, (&oa, &ob)): (&mut [MaybeUninit<T>], (&usize, &usize))| {
-        // SAFETY: the kernel reads a[oa + i*sa0 + p*sa1] for i < m, p < k (at most
-        // oa + last_a, checked above to be inside `a`), likewise b at most ob + last_b, and
-        // writes the m*n elements of `ci`, a disjoint chunk of the output's spare capacity
-        // that nothing else aliases (row stride n, column stride 1). With beta = 0 the kernel
-        // never reads C (matrixmultiply: "if beta is zero, C does not need to be
-        // initialized"), so writing into uninitialized memory through the pointer is sound.
+        // SAFETY: every element `gemm_raw` reads, a[oa + i*sa0 + p*sa1] for i < m, p < k, is
+        // at most oa + last_a, checked above to be inside `a`; likewise b up to ob + last_b.
+        // `ci` is a disjoint chunk of m*n elements of the output's spare capacity that
+        // nothing else aliases.
         unsafe {
-            kernel(
-                m,
-                k,
-                n,
-                T::one(),
+            gemm_raw(
+                (m, k, n),
                 a.as_ptr().add(oa),
-                sa[0] as isize,
-                sa[1] as isize,
+                sa,
                 b.as_ptr().add(ob),
-                sb[0] as isize,
-                sb[1] as isize,
-                T::zero(),
+                sb,
                 ci.as_mut_ptr().cast::<T>(),
-                n as isize,
-                1,
+                !small,
             );
         }
     };
     let spare = &mut c.spare_capacity_mut()[..total];
-    if m * k * n < SMALL_GEMM && a_at.len() > 1 {
+    if small {
         spare
             .par_chunks_mut(m * n)
             .zip(a_at.par_iter().zip(b_at.par_iter()))
@@ -665,29 +631,66 @@ fn gemm_batched<T: Float + Element>(
             .zip(a_at.iter().zip(b_at))
             .for_each(one);
     }
-    // SAFETY: the loop above ran the kernel on every chunk of the first `total` spare
+    // SAFETY: the loop above ran `gemm_raw` on every chunk of the first `total` spare
     // elements (`total` = batch * m * n, chunks of m * n), and each run wrote all m * n
     // elements of its chunk, so all `total` are initialized.
     unsafe { c.set_len(total) };
     SmallVec::from_vec(c)
 }
 
-type GemmFn<T> = unsafe fn(
-    usize,
-    usize,
-    usize,
-    T,
-    *const T,
-    isize,
-    isize,
-    *const T,
-    isize,
-    isize,
-    T,
-    *mut T,
-    isize,
-    isize,
-);
+/// `c = a @ b` through the `gemm` crate (AVX-512, AVX2+FMA or scalar kernels chosen at run
+/// time): `a` is an m x k matrix read at `a + i*sa[0] + p*sa[1]`, `b` a k x n matrix likewise,
+/// and `c` receives the m x n product row-major. `threaded` lets the product use rayon's
+/// threads (the crate still runs small products on one).
+///
+/// # Safety
+/// `m`, `k`, `n` are all positive; `a.add(i*sa[0] + p*sa[1])` is valid to read for every
+/// i < m, p < k, and `b.add(p*sb[0] + j*sb[1])` for every p < k, j < n; `c` is valid to write
+/// m*n elements and is aliased by nothing else during the call. `c` may be uninitialized:
+/// with `read_dst = false` the crate sets alpha to zero, and its kernels then store
+/// `beta * (a @ b)` without loading the destination (`alpha_status == 0`), overwriting every
+/// element of the first depth block before any later block reads it back to accumulate.
+unsafe fn gemm_raw<T: Float + Element>(
+    (m, k, n): (usize, usize, usize),
+    a: *const T,
+    sa: [usize; 2],
+    b: *const T,
+    sb: [usize; 2],
+    c: *mut T,
+    threaded: bool,
+) {
+    let par = if threaded {
+        gemm::Parallelism::Rayon(0)
+    } else {
+        gemm::Parallelism::None
+    };
+    // SAFETY: forwarded from this function's contract (see above); the crate's argument
+    // order is (m, n, k, dst, dst column stride, dst row stride, read_dst, lhs, lhs column
+    // stride, lhs row stride, rhs, ..., alpha, beta, conjugations, parallelism).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c,
+            1,
+            n as isize,
+            false,
+            a,
+            sa[1] as isize,
+            sa[0] as isize,
+            b,
+            sb[1] as isize,
+            sb[0] as isize,
+            T::zero(),
+            T::one(),
+            false,
+            false,
+            false,
+            par,
+        );
+    }
+}
 
 #[allow(clippy::too_many_arguments)]
 fn gemm<T: Float + Element>(
@@ -698,7 +701,6 @@ fn gemm<T: Float + Element>(
     m: usize,
     k: usize,
     n: usize,
-    kernel: GemmFn<T>,
 ) -> Data<T> {
     if m == 0 || n == 0 || k == 0 {
         return SmallVec::from_elem(T::zero(), m * n);
@@ -711,28 +713,19 @@ fn gemm<T: Float + Element>(
         "internal error: layout outside buffer"
     );
     let mut c: Vec<T> = crate::pool::take(m * n);
-    // SAFETY: `a[la.offset..]` and `b[lb.offset..]` are valid for every element the kernel reads:
-    // it reads a[offset + i*rs + p*cs] for i < m, p < k (and likewise b for p < k, j < n), whose
-    // maximum is `last(..)`, checked above to be in bounds. `c` has capacity for the m*n
-    // elements it writes, row-major (row stride n, column stride 1), and nothing else aliases
-    // it; with beta = 0 the kernel never reads C ("if beta is zero, C does not need to be
-    // initialized"), and it writes every one of the m*n elements, so `set_len` is sound.
+    // SAFETY: `gemm_raw` reads a[offset + i*rs + p*cs] for i < m, p < k (and likewise b for
+    // p < k, j < n), whose maximum is `last(..)`, checked above to be in bounds. `c` has
+    // capacity for the m*n elements it writes, row-major, and nothing else aliases it;
+    // `gemm_raw` writes every one of them, so `set_len` is sound.
     unsafe {
-        kernel(
-            m,
-            k,
-            n,
-            T::one(),
+        gemm_raw(
+            (m, k, n),
             a.as_ptr().add(la.offset),
-            la.strides[0] as isize,
-            la.strides[1] as isize,
+            [la.strides[0], la.strides[1]],
             b.as_ptr().add(lb.offset),
-            lb.strides[0] as isize,
-            lb.strides[1] as isize,
-            T::zero(),
+            [lb.strides[0], lb.strides[1]],
             c.as_mut_ptr(),
-            n as isize,
-            1,
+            true,
         );
         c.set_len(m * n);
     }
