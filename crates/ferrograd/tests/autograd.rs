@@ -384,6 +384,18 @@ fn shape_errors_name_the_operation_and_the_shapes() {
 }
 
 #[test]
+fn nll_loss_refuses_a_non_floating_input() {
+    // Found by the CLI's fuzzer: `nll_loss(eq(x, x), y)` panicked inside a bool product.
+    let bools = Tensor::zeros(&[2, 3]).eq(&Tensor::zeros(&[2, 3]));
+    let target = Tensor::new([0, 2]);
+    let e = ferrograd::nn::try_nll_loss(&bools, &target, Default::default()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "nll_loss: expected floating log-probabilities, got a torch.bool input of shape [2, 3]"
+    );
+}
+
+#[test]
 #[should_panic(expected = "add: The size of tensor a (2) must match the size of tensor b (3)")]
 fn operators_panic_with_the_same_message() {
     let _ = &Tensor::zeros(&[2]) + &Tensor::zeros(&[3]);

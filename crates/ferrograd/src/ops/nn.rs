@@ -249,6 +249,16 @@ pub fn nll_loss(input: &Tensor, target: &Tensor, options: ClassOptions) -> Tenso
 /// assert!(e.to_string().contains("Target 2 is out of bounds"));
 /// ```
 pub fn try_nll_loss(input: &Tensor, target: &Tensor, options: ClassOptions) -> Result<Tensor> {
+    if !input.dtype().is_floating_point() {
+        return Err(Error::invalid(
+            "nll_loss",
+            format!(
+                "expected floating log-probabilities, got a {} input of shape {:?}",
+                input.dtype(),
+                input.shape()
+            ),
+        ));
+    }
     let logp = classes_last(input)?;
     let c = logp.shape()[1];
     let t: Vec<i64> = target.to_dtype(DType::I64).contiguous_vec::<i64>();
