@@ -136,19 +136,26 @@ pub(crate) fn par_map<U: crate::pool::Pooled>(
     out
 }
 
-/// Elementwise loops compiled twice: for the baseline target and, chosen at run time, with
-/// AVX2 and FMA, where the compiler vectorises the inlined closure 8 lanes wide and `mul_add`
-/// is one instruction instead of a library call. Each writes every element of `out`.
+/// Elementwise loops compiled three times: for the baseline target and, chosen at run time,
+/// with AVX2 and FMA (the compiler vectorises the inlined closure 8 f32 lanes wide, and
+/// `mul_add` is one instruction instead of a library call) or with AVX-512 (16 lanes; W6
+/// 147 -> 119 ms on this VM). The results are the same bits at every level: Rust never fuses
+/// a multiply and an add on its own, and the fast functions are the same code. Each loop
+/// writes every element of `out`.
 mod simd {
     use std::mem::MaybeUninit;
 
     /// `out[i] = f(x[i])`.
     pub(super) fn map<T: Copy, U>(x: &[T], out: &mut [MaybeUninit<U>], f: &impl Fn(T) -> U) {
         #[cfg(target_arch = "x86_64")]
-        if avx2_fma() {
+        match level() {
+            // SAFETY: `map_avx512` is this same loop compiled with AVX-512 (F, VL, DQ, BW),
+            // AVX2 and FMA enabled, and `level()` checked that this CPU has all of them.
+            Level::Avx512 => return unsafe { map_avx512(x, out, f) },
             // SAFETY: `map_avx2` is this same loop compiled with AVX2 and FMA enabled, and
-            // `avx2_fma()` checked that this CPU has both.
-            return unsafe { map_avx2(x, out, f) };
+            // `level()` checked that this CPU has both.
+            Level::Avx2 => return unsafe { map_avx2(x, out, f) },
+            Level::Base => {}
         }
         map_loop(x, out, f)
     }
@@ -161,9 +168,12 @@ mod simd {
         f: &impl Fn(T, T) -> U,
     ) {
         #[cfg(target_arch = "x86_64")]
-        if avx2_fma() {
+        match level() {
             // SAFETY: as in `map`: the same loop, with features this CPU was checked to have.
-            return unsafe { zip_avx2(x, y, out, f) };
+            Level::Avx512 => return unsafe { zip_avx512(x, y, out, f) },
+            // SAFETY: as in `map`: the same loop, with features this CPU was checked to have.
+            Level::Avx2 => return unsafe { zip_avx2(x, y, out, f) },
+            Level::Base => {}
         }
         zip_loop(x, y, out, f)
     }
@@ -184,9 +194,47 @@ mod simd {
         }
     }
 
+    /// The widest instruction set this CPU offers that the loops are compiled for.
     #[cfg(target_arch = "x86_64")]
-    fn avx2_fma() -> bool {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    #[derive(Clone, Copy)]
+    enum Level {
+        Avx512,
+        Avx2,
+        Base,
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn level() -> Level {
+        use std::arch::is_x86_feature_detected as has;
+        // Detected once; the macro caches too, but this is one load on every kernel call.
+        static LEVEL: std::sync::OnceLock<Level> = std::sync::OnceLock::new();
+        *LEVEL.get_or_init(|| {
+            let avx2 = has!("avx2") && has!("fma");
+            if avx2 && has!("avx512f") && has!("avx512vl") && has!("avx512dq") && has!("avx512bw") {
+                Level::Avx512
+            } else if avx2 {
+                Level::Avx2
+            } else {
+                Level::Base
+            }
+        })
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
+    unsafe fn map_avx512<T: Copy, U>(x: &[T], out: &mut [MaybeUninit<U>], f: &impl Fn(T) -> U) {
+        map_loop(x, out, f)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
+    unsafe fn zip_avx512<T: Copy, U>(
+        x: &[T],
+        y: &[T],
+        out: &mut [MaybeUninit<U>],
+        f: &impl Fn(T, T) -> U,
+    ) {
+        zip_loop(x, y, out, f)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -825,7 +873,14 @@ pub(crate) fn where_select(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tens
     Ok(Tensor::from_buffer(out, &shape))
 }
 
-fn pick<T: Copy>(c: &[bool], x: &[T], la: &Layout, y: &[T], lb: &Layout, n: usize) -> Data<T> {
+fn pick<T: Copy + crate::pool::Pooled>(
+    c: &[bool],
+    x: &[T],
+    la: &Layout,
+    y: &[T],
+    lb: &Layout,
+    n: usize,
+) -> Data<T> {
     collect(
         n,
         c.iter()

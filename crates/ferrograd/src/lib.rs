@@ -78,6 +78,7 @@ pub use error::{Error, Result};
 pub use hooks::{HookHandle, WeakTensor};
 pub use layout::Shape;
 pub use ops::nn;
+pub use pool::empty_cache;
 pub use random::manual_seed;
 pub use tensor::{ReadElement, Tensor, TensorData};
 

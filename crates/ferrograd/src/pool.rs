@@ -4,7 +4,8 @@
 //! Kernels take their outputs from here and storage gives its large buffers back, so a loop
 //! over same-shaped tensors reuses memory that is already mapped.
 //!
-//! At most [`KEEP`] buffers per dtype are kept, each between [`MIN_BYTES`] and [`MAX_BYTES`].
+//! Each floating dtype keeps buffers of [`MIN_BYTES`] to [`MAX_BYTES`], at most [`KEEP`] of
+//! them and [`BUDGET`] bytes in all, evicting the oldest. [`empty_cache`] frees them.
 
 use std::sync::Mutex;
 
@@ -12,8 +13,38 @@ use std::sync::Mutex;
 pub(crate) const MIN_BYTES: usize = 1 << 20;
 /// Buffers larger than this are not kept (bounds the memory held for reuse).
 pub(crate) const MAX_BYTES: usize = 64 << 20;
-/// Buffers kept per dtype.
-pub(crate) const KEEP: usize = 4;
+/// Buffers kept per dtype: enough for the live intermediates of a create_graph chain on
+/// megabyte tensors (W5 keeps about two dozen).
+pub(crate) const KEEP: usize = 32;
+/// Bytes kept per dtype, at most.
+pub(crate) const BUDGET: usize = 256 << 20;
+
+/// Frees the large buffers ferrograd keeps for reuse (like `torch.cuda.empty_cache` for the
+/// CPU).
+///
+/// Kernels write their outputs into buffers of 1 to 64 MB that earlier, dropped tensors gave
+/// back, so loops over large same-shaped tensors do not fault fresh pages in on every op. Up to
+/// 32 such buffers and 256 MB are kept per floating dtype after the tensors that used them are
+/// gone; call this to return that memory to the system.
+///
+/// ```
+/// use ferrograd::Tensor;
+/// let big = Tensor::zeros(&[1 << 20]); // 4 MB
+/// drop(big.exp());
+/// ferrograd::empty_cache();
+/// ```
+pub fn empty_cache() {
+    drop(std::mem::take(&mut *lock(f32::pool())));
+    drop(std::mem::take(&mut *lock(f64::pool())));
+}
+
+fn lock<T>(
+    pool: Option<&'static Mutex<Vec<Vec<T>>>>,
+) -> std::sync::MutexGuard<'static, Vec<Vec<T>>> {
+    pool.expect("floating dtypes have a pool")
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
 
 /// Element types with a cache (the floating ones; others always allocate).
 pub(crate) trait Pooled: Sized + Send + 'static {
@@ -67,9 +98,17 @@ pub(crate) fn give<T: Pooled>(mut v: Vec<T>) {
     if pooled_size::<T>(v.capacity()) {
         if let Some(pool) = T::pool() {
             v.clear();
-            let evicted = {
+            let bytes = |p: &[Vec<T>]| {
+                p.iter().map(|b| b.capacity()).sum::<usize>() * std::mem::size_of::<T>()
+            };
+            let incoming = v.capacity() * std::mem::size_of::<T>();
+            let evicted: Vec<Vec<T>> = {
                 let mut p = pool.lock().unwrap_or_else(|e| e.into_inner());
-                let evicted = (p.len() >= KEEP).then(|| p.remove(0));
+                let mut k = 0;
+                while k < p.len() && (p.len() - k >= KEEP || bytes(&p[k..]) + incoming > BUDGET) {
+                    k += 1;
+                }
+                let evicted = p.drain(..k).collect();
                 p.push(v);
                 evicted
             };
@@ -99,5 +138,37 @@ mod tests {
         give(small); // not kept: below MIN_BYTES
         let flags: Vec<bool> = take(MIN_BYTES);
         give(flags); // no cache for bool
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_count_and_byte_budget() {
+        let held = || {
+            let p = lock(f64::pool());
+            let bytes = p.iter().map(|b| b.capacity() * 8).sum::<usize>();
+            (p.len(), bytes)
+        };
+        // More buffers than KEEP: the oldest are evicted.
+        for _ in 0..KEEP + 8 {
+            give(Vec::<f64>::with_capacity(MIN_BYTES / 8));
+        }
+        let (count, bytes) = held();
+        assert!(
+            count <= KEEP && bytes <= BUDGET,
+            "{count} buffers, {bytes} bytes"
+        );
+        // Fewer, larger buffers than BUDGET allows: evicted by bytes.
+        for _ in 0..BUDGET / MAX_BYTES + 2 {
+            give(Vec::<f64>::with_capacity(MAX_BYTES / 8));
+        }
+        let (count, bytes) = held();
+        assert!(
+            count <= KEEP && bytes <= BUDGET,
+            "{count} buffers, {bytes} bytes"
+        );
+        assert!(count >= 1, "the latest buffer is kept");
+        empty_cache();
+        // Other tests may give buffers back concurrently; the budget holds regardless.
+        let (count, bytes) = held();
+        assert!(count <= KEEP && bytes <= BUDGET);
     }
 }

@@ -17,11 +17,13 @@ pub(crate) type Data<T> = SmallVec<[T; INLINE]>;
 
 /// Collects `n` items into [`Data`]: inline when small; otherwise through `Vec`'s collect
 /// (which vectorizes) and moved, not copied, into the `SmallVec`.
-pub(crate) fn collect<T, I: Iterator<Item = T>>(n: usize, it: I) -> Data<T> {
+pub(crate) fn collect<T: crate::pool::Pooled, I: Iterator<Item = T>>(n: usize, it: I) -> Data<T> {
     if n <= INLINE {
         it.collect()
     } else {
-        Data::from_vec(it.collect())
+        let mut v = crate::pool::take(n);
+        v.extend(it);
+        Data::from_vec(v)
     }
 }
 
