@@ -93,6 +93,11 @@ fn map_slice<T: Copy + Sync, U: Copy + crate::pool::Pooled>(
 ) -> Data<U> {
     let n = layout.numel();
     if n <= crate::storage::INLINE {
+        // Tiny tensors (the per-op overhead of scalar graphs): no stride odometer when the
+        // elements are one run of memory.
+        if let Some(r) = layout.contiguous_range() {
+            return collect(n, data[r].iter().map(|&v| f(v)));
+        }
         return collect(n, layout.offsets().map(|o| f(data[o])));
     }
     let gathered;
@@ -407,6 +412,19 @@ fn zip_slices<T: Copy + Send + Sync, U: Copy + crate::pool::Pooled>(
 ) -> Data<U> {
     let n = numel(shape);
     if n <= crate::storage::INLINE {
+        // Tiny tensors: one element (every dimension of size 1, so each operand's element is
+        // at its offset), or two same-shaped contiguous runs, need no broadcast layouts.
+        if n == 1 {
+            return smallvec::smallvec![f(a[la.offset], b[lb.offset])];
+        }
+        if let (true, true, Some(ra), Some(rb)) = (
+            la.shape.as_slice() == shape,
+            lb.shape.as_slice() == shape,
+            la.contiguous_range(),
+            lb.contiguous_range(),
+        ) {
+            return collect(n, a[ra].iter().zip(&b[rb]).map(|(&x, &y)| f(x, y)));
+        }
         let (ba, bb) = (la.broadcast_to(shape), lb.broadcast_to(shape));
         return collect(
             n,

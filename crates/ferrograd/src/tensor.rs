@@ -77,7 +77,10 @@ impl TensorImpl {
 
 impl Drop for TensorImpl {
     fn drop(&mut self) {
-        // Hand the graph to the iterative dropper so a long chain never recurses.
+        // A node's own destructor is iterative (`drop_nodes`), so the handle is dropped here
+        // directly: usually not the last one, and then no stack is allocated.
+        drop(self.grad_fn.take());
+        // Hand the rest of the graph to the iterative dropper so a long chain never recurses.
         let mut roots = Vec::new();
         self.take_graph(&mut roots);
         crate::autograd::node::drop_nodes(roots);

@@ -338,7 +338,7 @@ pub(crate) fn run(
         .collect();
     let mut needs: Vec<bool> = Vec::new();
     while let Some((_, i)) = ready.pop() {
-        let node = graph.nodes[i].clone();
+        let node = &graph.nodes[i];
         let mut grad = buffers[i].take();
         if let Some(t) = node.owner() {
             // The output tensor's hooks, in order; its retained gradient sees their result.
@@ -387,7 +387,7 @@ pub(crate) fn run(
             }
         }
         if crate::is_anomaly_enabled() {
-            check_anomaly(&node, &grads)?;
+            check_anomaly(node, &grads)?;
         }
         for (k, slot) in graph.edges(i).iter().enumerate() {
             let g = grads[k].take().filter(|_| needs[k]).map(|g| {

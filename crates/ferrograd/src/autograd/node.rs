@@ -389,8 +389,12 @@ impl Drop for Node {
 /// Drops nodes without recursion: a node whose last handle is dropped here hands its own
 /// children to the same explicit stack instead of dropping them inside its destructor.
 pub(crate) fn drop_nodes(mut stack: Vec<Arc<Node>>) {
-    while let Some(n) = stack.pop() {
-        if let Some(mut node) = Arc::into_inner(n) {
+    while let Some(mut n) = stack.pop() {
+        // Drained in place where possible: moving a node out of its Arc copies it.
+        if let Some(node) = Arc::get_mut(&mut n) {
+            node.drain_into(&mut stack);
+        } else if let Some(mut node) = Arc::into_inner(n) {
+            // Only weak handles remain (a tangent's link back to its node).
             node.drain_into(&mut stack);
         }
     }
