@@ -967,6 +967,21 @@ impl Tensor {
         debug_assert!(self.is_contiguous() && self.shape() == other.shape());
         let add = other.to_dtype(self.dtype());
         let range = self.0.layout.contiguous_range().expect("contiguous");
+        // The common case reads the addend where it lies (no copy). A different storage is
+        // required: the addend is read-locked while this one is write-locked.
+        if let (false, Some(from)) = (
+            Arc::ptr_eq(&self.0.storage, &add.0.storage),
+            add.layout().contiguous_range(),
+        ) {
+            let src = add.storage().read();
+            let mut buf = self.0.storage.write();
+            match (&mut *buf, &*src) {
+                (Buffer::F32(d), Buffer::F32(s)) => add_into(&mut d[range], &s[from]),
+                (Buffer::F64(d), Buffer::F64(s)) => add_into(&mut d[range], &s[from]),
+                _ => unreachable!("gradients are floating, cast to one dtype above"),
+            }
+            return;
+        }
         match self.dtype() {
             DType::F32 => {
                 let src = add.contiguous_vec::<f32>();
@@ -1023,4 +1038,10 @@ impl std::fmt::Debug for Tensor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         std::fmt::Display::fmt(self, f)
     }
+}
+
+/// `dst[i] += src[i]` (the compiler vectorises it).
+fn add_into<T: Copy + std::ops::AddAssign>(dst: &mut [T], src: &[T]) {
+    assert_eq!(dst.len(), src.len());
+    dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
 }

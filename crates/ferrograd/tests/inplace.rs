@@ -245,3 +245,33 @@ fn functions_with_in_place_updates_pass_gradcheck_to_second_order() {
     let b = Tensor::from_data(vec![0.7, -0.3, 0.4], DType::F64).requires_grad_(true);
     check_grads(&f, &[a, b], 2, GradcheckOptions::default()).unwrap();
 }
+
+#[test]
+fn whole_tensor_updates_trade_buffers_but_keep_in_place_semantics() {
+    // A fresh result covering the whole tensor is swapped in rather than copied; views of the
+    // storage must still see it, and the version counter must still move.
+    let p = Tensor::new([1.0, 2.0, 3.0, 4.0]);
+    let view = p.reshape(&[2, 2]);
+    let alias = p.clone();
+    p.sub_(&Tensor::new([1.0, 1.0, 1.0, 1.0]));
+    assert_eq!(view.to_vec::<f32>(), vec![0.0, 1.0, 2.0, 3.0]);
+    assert_eq!(alias.to_vec::<f32>(), vec![0.0, 1.0, 2.0, 3.0]);
+    // Repeated updates keep working on the swapped-in buffer.
+    for _ in 0..3 {
+        p.mul_(&Tensor::scalar(2.0));
+    }
+    assert_eq!(view.to_vec::<f32>(), vec![0.0, 8.0, 16.0, 24.0]);
+
+    let x = Tensor::new([1.0, 2.0]).requires_grad_(true);
+    let w = Tensor::new([3.0, 4.0]);
+    let y = (&x * &w).sum(); // saves w
+    w.add_(&Tensor::new([1.0, 1.0]));
+    let e = y.try_backward().unwrap_err().to_string();
+    assert!(e.contains("modified by an inplace operation"), "{e}");
+
+    // Gradient accumulation into an existing .grad reads the new contribution in place.
+    let a = Tensor::new([1.0, 2.0, 3.0]).requires_grad_(true);
+    (&a * 2.0).sum().backward();
+    (&a * 3.0).sum().backward();
+    assert_eq!(a.grad().unwrap().to_vec::<f32>(), vec![5.0, 5.0, 5.0]);
+}
