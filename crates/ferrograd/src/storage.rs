@@ -141,19 +141,12 @@ impl Buffer {
 /// Element types that can be stored in a [`Buffer`].
 pub(crate) trait Element: Scalar {
     fn slice(buf: &Buffer) -> Option<&[Self]>;
-    fn slice_mut(buf: &mut Buffer) -> Option<&mut [Self]>;
 }
 
 macro_rules! element {
     ($t:ty, $variant:ident) => {
         impl Element for $t {
             fn slice(buf: &Buffer) -> Option<&[Self]> {
-                match buf {
-                    Buffer::$variant(v) => Some(v),
-                    _ => None,
-                }
-            }
-            fn slice_mut(buf: &mut Buffer) -> Option<&mut [Self]> {
                 match buf {
                     Buffer::$variant(v) => Some(v),
                     _ => None,
@@ -222,9 +215,4 @@ impl Storage {
 /// Typed read access to a buffer's slice, panicking on an internal dtype mismatch.
 pub(crate) fn typed<T: Element>(buf: &Buffer) -> &[T] {
     T::slice(buf).expect("internal error: buffer dtype does not match the tensor's dtype")
-}
-
-/// Typed write access to a buffer's slice.
-pub(crate) fn typed_mut<T: Element>(buf: &mut Buffer) -> &mut [T] {
-    T::slice_mut(buf).expect("internal error: buffer dtype does not match the tensor's dtype")
 }

@@ -965,37 +965,21 @@ impl Tensor {
     /// Adds `other` (same shape and dtype, contiguous `self`) in place, outside the graph.
     pub(crate) fn accumulate_(&self, other: &Tensor) {
         debug_assert!(self.is_contiguous() && self.shape() == other.shape());
-        let add = other.to_dtype(self.dtype());
+        let mut add = other.to_dtype(self.dtype());
         let range = self.0.layout.contiguous_range().expect("contiguous");
-        // The common case reads the addend where it lies (no copy). A different storage is
-        // required: the addend is read-locked while this one is write-locked.
-        if let (false, Some(from)) = (
-            Arc::ptr_eq(&self.0.storage, &add.0.storage),
-            add.layout().contiguous_range(),
-        ) {
-            let src = add.storage().read();
-            let mut buf = self.0.storage.write();
-            match (&mut *buf, &*src) {
-                (Buffer::F32(d), Buffer::F32(s)) => add_into(&mut d[range], &s[from]),
-                (Buffer::F64(d), Buffer::F64(s)) => add_into(&mut d[range], &s[from]),
-                _ => unreachable!("gradients are floating, cast to one dtype above"),
-            }
-            return;
+        // The addend is read where it lies (no copy) when it is one run of memory in another
+        // storage: it is read-locked while this one is write-locked. Otherwise (the same
+        // storage, or strided) it is first copied into its own contiguous storage.
+        if Arc::ptr_eq(&self.0.storage, &add.0.storage) || !add.is_contiguous() {
+            add = crate::kernels::copy(&add);
         }
-        match self.dtype() {
-            DType::F32 => {
-                let src = add.contiguous_vec::<f32>();
-                let mut buf = self.0.storage.write();
-                let dst = &mut crate::storage::typed_mut::<f32>(&mut buf)[range];
-                dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
-            }
-            DType::F64 => {
-                let src = add.contiguous_vec::<f64>();
-                let mut buf = self.0.storage.write();
-                let dst = &mut crate::storage::typed_mut::<f64>(&mut buf)[range];
-                dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
-            }
-            DType::Bool | DType::I64 => unreachable!("gradients are floating"),
+        let from = add.layout().contiguous_range().expect("contiguous");
+        let src = add.storage().read();
+        let mut buf = self.0.storage.write();
+        match (&mut *buf, &*src) {
+            (Buffer::F32(d), Buffer::F32(s)) => add_into(&mut d[range], &s[from]),
+            (Buffer::F64(d), Buffer::F64(s)) => add_into(&mut d[range], &s[from]),
+            _ => unreachable!("gradients are floating, cast to one dtype above"),
         }
     }
 

@@ -274,4 +274,7 @@ fn whole_tensor_updates_trade_buffers_but_keep_in_place_semantics() {
     (&a * 2.0).sum().backward();
     (&a * 3.0).sum().backward();
     assert_eq!(a.grad().unwrap().to_vec::<f32>(), vec![5.0, 5.0, 5.0]);
+    // sum's gradient arrives expanded (stride 0): the strided addend is copied first.
+    a.sum().backward();
+    assert_eq!(a.grad().unwrap().to_vec::<f32>(), vec![6.0, 6.0, 6.0]);
 }
