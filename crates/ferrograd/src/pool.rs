@@ -34,16 +34,19 @@ pub(crate) const BUDGET: usize = 256 << 20;
 /// ferrograd::empty_cache();
 /// ```
 pub fn empty_cache() {
-    drop(std::mem::take(&mut *lock(f32::pool())));
-    drop(std::mem::take(&mut *lock(f64::pool())));
+    fn clear<T: Pooled>() {
+        if let Some(pool) = T::pool() {
+            drop(std::mem::take(&mut *lock(pool)));
+        }
+    }
+    clear::<f32>();
+    clear::<f64>();
 }
 
-fn lock<T>(
-    pool: Option<&'static Mutex<Vec<Vec<T>>>>,
-) -> std::sync::MutexGuard<'static, Vec<Vec<T>>> {
-    pool.expect("floating dtypes have a pool")
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
+/// A cache's lock (a panic elsewhere cannot leave the list of buffers inconsistent, so
+/// poisoning is ignored).
+fn lock<T>(pool: &'static Mutex<Vec<Vec<T>>>) -> std::sync::MutexGuard<'static, Vec<Vec<T>>> {
+    pool.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Element types with a cache (the floating ones; others always allocate).
@@ -80,7 +83,7 @@ fn pooled_size<T>(capacity: usize) -> bool {
 pub(crate) fn take<T: Pooled>(n: usize) -> Vec<T> {
     if pooled_size::<T>(n) {
         if let Some(pool) = T::pool() {
-            let mut p = pool.lock().unwrap_or_else(|e| e.into_inner());
+            let mut p = lock(pool);
             if let Some(i) = p
                 .iter()
                 .position(|v| v.capacity() >= n && v.capacity() <= n + n / 8)
@@ -98,14 +101,14 @@ pub(crate) fn give<T: Pooled>(mut v: Vec<T>) {
     if pooled_size::<T>(v.capacity()) {
         if let Some(pool) = T::pool() {
             v.clear();
-            let bytes = |p: &[Vec<T>]| {
-                p.iter().map(|b| b.capacity()).sum::<usize>() * std::mem::size_of::<T>()
-            };
-            let incoming = v.capacity() * std::mem::size_of::<T>();
+            let size = |b: &Vec<T>| b.capacity() * std::mem::size_of::<T>();
             let evicted: Vec<Vec<T>> = {
-                let mut p = pool.lock().unwrap_or_else(|e| e.into_inner());
+                let mut p = lock(pool);
+                // Bytes held after the push, less each evicted buffer (oldest first).
+                let mut held = p.iter().map(size).sum::<usize>() + size(&v);
                 let mut k = 0;
-                while k < p.len() && (p.len() - k >= KEEP || bytes(&p[k..]) + incoming > BUDGET) {
+                while k < p.len() && (p.len() - k >= KEEP || held > BUDGET) {
+                    held -= size(&p[k]);
                     k += 1;
                 }
                 let evicted = p.drain(..k).collect();
@@ -143,7 +146,7 @@ mod tests {
     #[test]
     fn the_cache_stays_within_its_count_and_byte_budget() {
         let held = || {
-            let p = lock(f64::pool());
+            let p = lock(f64::pool().unwrap());
             let bytes = p.iter().map(|b| b.capacity() * 8).sum::<usize>();
             (p.len(), bytes)
         };
