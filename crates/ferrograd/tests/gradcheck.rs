@@ -54,6 +54,24 @@ struct Spec {
     cases: Vec<Vec<Input>>,
     domain: Domain,
     order: usize,
+    special: Special,
+}
+
+/// The "special points" column: inputs with exact zeros, exact ties and exact equalities at
+/// which the op is still smooth, checked by central differences to the op's full order
+/// (forward mode too). Every row must fill it in: [`assert_table`] fails on `Missing`.
+enum Special {
+    /// Not filled in: a test failure.
+    Missing,
+    /// Points to check: explicit ones (each the full list of inputs), and optionally every
+    /// shape case of the row with input `i` filled cyclically with `fill[i]` (the last
+    /// pattern repeats for further inputs).
+    Check {
+        at: Vec<Vec<Tensor>>,
+        fill: Option<Vec<Vec<f64>>>,
+    },
+    /// The op has no special point at which it is smooth, for the stated reason.
+    None(&'static str),
 }
 
 fn spec(name: &'static str, f: OpFn, cases: Vec<Vec<Input>>, domain: Domain, order: usize) -> Spec {
@@ -63,7 +81,86 @@ fn spec(name: &'static str, f: OpFn, cases: Vec<Vec<Input>>, domain: Domain, ord
         cases,
         domain,
         order,
+        special: Special::Missing,
     }
+}
+
+impl Spec {
+    fn check(&mut self) -> (&mut Vec<Vec<Tensor>>, &mut Option<Vec<Vec<f64>>>) {
+        if !matches!(self.special, Special::Check { .. }) {
+            self.special = Special::Check {
+                at: Vec::new(),
+                fill: None,
+            };
+        }
+        match &mut self.special {
+            Special::Check { at, fill } => (at, fill),
+            _ => unreachable!(),
+        }
+    }
+
+    /// Special points given explicitly (see [`pt`]).
+    fn at(mut self, points: Vec<Vec<Tensor>>) -> Spec {
+        self.check().0.extend(points);
+        self
+    }
+
+    /// Every shape case, input `i` filled cyclically with `patterns[i]`.
+    fn fill(mut self, patterns: &[&[f64]]) -> Spec {
+        *self.check().1 = Some(patterns.iter().map(|p| p.to_vec()).collect());
+        self
+    }
+
+    /// Every shape case with exact zeros (and signed zeros) between nonzero values, the same
+    /// in every input (so equal-shaped inputs are also exactly equal): the special point of
+    /// an op smooth at 0 and where its inputs coincide.
+    fn zeros(self) -> Spec {
+        self.fill(&[&ZEROS])
+    }
+
+    /// No special point at which the op is smooth.
+    fn none(mut self, reason: &'static str) -> Spec {
+        self.special = Special::None(reason);
+        self
+    }
+}
+
+/// Exact zeros of both signs between nonzero values.
+const ZEROS: [f64; 5] = [0.0, 0.7, -0.0, -1.3, 0.0];
+
+/// A fixed `f64` input of `shape` (row-major values) for a special point.
+fn pt(values: &[f64], shape: &[usize]) -> Tensor {
+    Tensor::from_vec(values.to_vec(), shape).requires_grad_(true)
+}
+
+/// A fixed 1-d `f64` input.
+fn v(values: &[f64]) -> Tensor {
+    pt(values, &[values.len()])
+}
+
+/// The inputs of shape case `case` filled cyclically with `patterns` (input `i` takes
+/// `patterns[min(i, last)]`).
+fn filled(case: &[Input], patterns: &[Vec<f64>]) -> Vec<Tensor> {
+    case.iter()
+        .enumerate()
+        .map(|(i, inp)| {
+            let p = &patterns[i.min(patterns.len() - 1)];
+            let n: usize = inp.shape.iter().product();
+            let vals: Vec<f64> = (0..n).map(|k| p[k % p.len()]).collect();
+            if inp.transposed {
+                let (r, c) = (inp.shape[0], inp.shape[1]);
+                let mut tv = vec![0.0; n];
+                for a in 0..r {
+                    for b in 0..c {
+                        tv[b * r + a] = vals[a * c + b];
+                    }
+                }
+                Tensor::from_vec(tv, &[c, r]).t().requires_grad_(true)
+            } else {
+                pt(&vals, &inp.shape)
+            }
+        })
+        .collect()
 }
 
 fn unary_cases() -> Vec<Vec<Input>> {
@@ -171,6 +268,46 @@ fn run(table: &[Spec]) -> (usize, Vec<String>) {
                         shapes.join(" x ")
                     ));
                 }
+            }
+        }
+        let points: Vec<Vec<Tensor>> = match &spec.special {
+            Special::Missing => {
+                failures.push(format!(
+                    "{}: no special-points entry (give .at(..), .fill(..), .zeros() or .none(reason))",
+                    spec.name
+                ));
+                Vec::new()
+            }
+            Special::None(reason) => {
+                assert!(!reason.is_empty(), "{}: none() needs a reason", spec.name);
+                Vec::new()
+            }
+            Special::Check { at, fill } => {
+                let mut points = at.clone();
+                if let Some(patterns) = fill {
+                    points.extend(spec.cases.iter().map(|c| filled(c, patterns)));
+                }
+                points
+            }
+        };
+        for (i, inputs) in points.iter().enumerate() {
+            let f = spec.f;
+            let g = move |xs: &[Tensor]| vec![f(xs)];
+            checks += spec.order;
+            let options = GradcheckOptions {
+                check_forward_ad: true,
+                ..GradcheckOptions::default()
+            };
+            if let Err(e) = check_grads(&g, inputs, spec.order, options) {
+                let values: Vec<String> = inputs
+                    .iter()
+                    .map(|t| format!("{:?}", t.to_vec::<f64>()))
+                    .collect();
+                failures.push(format!(
+                    "{} special point {i} {}: {e}",
+                    spec.name,
+                    values.join(" x ")
+                ));
             }
         }
     }
@@ -392,62 +529,68 @@ fn elementwise_unary_to_third_order() {
     use Domain::*;
     let u = unary_cases;
     assert_table(vec![
-        spec("neg", |x| x[0].neg(), u(), Any, 3),
-        spec("exp", |x| x[0].exp(), u(), Any, 3),
-        spec("sin", |x| x[0].sin(), u(), Any, 3),
-        spec("cos", |x| x[0].cos(), u(), Any, 3),
-        spec("tanh", |x| x[0].tanh(), u(), Any, 3),
-        spec("sqrt", |x| x[0].sqrt(), u(), Positive, 3),
-        spec("reciprocal", |x| x[0].reciprocal(), u(), NonZero, 3),
-        spec("pow 2", |x| x[0].pow(2.0), u(), Any, 3),
-        spec("pow 3", |x| x[0].pow(3.0), u(), Any, 3),
-        spec("pow 0", |x| x[0].pow(0.0), u(), Any, 3),
-        spec("pow 1", |x| x[0].pow(1.0), u(), Any, 3),
-        spec("pow -1", |x| x[0].pow(-1.0), u(), NonZero, 3),
-        spec("pow -2", |x| x[0].pow(-2.0), u(), NonZero, 3),
-        spec("pow 0.5", |x| x[0].pow(0.5), u(), Positive, 3),
-        spec("pow -0.5", |x| x[0].pow(-0.5), u(), Positive, 3),
-        spec("pow 2.5", |x| x[0].pow(2.5), u(), Positive, 3),
-        spec("add_scalar", |x| x[0].add_scalar(2.5), u(), Any, 3),
-        spec("sub_scalar", |x| &x[0] - 1.5, u(), Any, 3),
-        spec("rsub_scalar", |x| 1.5 - &x[0], u(), Any, 3),
-        spec("mul_scalar", |x| 3.0 * &x[0], u(), Any, 3),
-        spec("div_scalar", |x| &x[0] / 4.0, u(), Any, 3),
-        spec("scalar_div", |x| 2.0 / &x[0], u(), NonZero, 3),
-        spec("abs", |x| x[0].abs(), u(), NonZero, 3),
-        spec("sign", |x| x[0].sign(), u(), NonZero, 3),
-        spec("floor", |x| x[0].floor(), u(), Any, 3),
-        spec("ceil", |x| x[0].ceil(), u(), Any, 3),
-        spec("round", |x| x[0].round(), u(), Any, 3),
-        spec("trunc", |x| x[0].trunc(), u(), Any, 3),
-        spec("exp2", |x| x[0].exp2(), u(), Any, 3),
-        spec("expm1", |x| x[0].expm1(), u(), Any, 3),
-        spec("log", |x| x[0].log(), u(), Positive, 3),
-        spec("log2", |x| x[0].log2(), u(), Positive, 3),
-        spec("log10", |x| x[0].log10(), u(), Positive, 3),
-        spec("log1p", |x| x[0].log1p(), u(), Positive, 3),
-        spec("rsqrt", |x| x[0].rsqrt(), u(), Positive, 3),
-        spec("square", |x| x[0].square(), u(), Any, 3),
-        spec("tan", |x| x[0].tan(), u(), Unit, 3),
-        spec("asin", |x| x[0].asin(), u(), Unit, 3),
-        spec("acos", |x| x[0].acos(), u(), Unit, 3),
-        spec("atan", |x| x[0].atan(), u(), Any, 3),
-        spec("sinh", |x| x[0].sinh(), u(), Any, 3),
-        spec("cosh", |x| x[0].cosh(), u(), Any, 3),
-        spec("asinh", |x| x[0].asinh(), u(), Any, 3),
-        spec("acosh", |x| x[0].acosh(), u(), AboveOne, 3),
-        spec("atanh", |x| x[0].atanh(), u(), Unit, 3),
-        spec("erf", |x| x[0].erf(), u(), Any, 3),
-        spec("erfc", |x| x[0].erfc(), u(), Any, 3),
-        spec("rpow 2.5", |x| x[0].rpow(2.5), u(), Any, 3),
-        spec("rpow 0.3", |x| x[0].rpow(0.3), u(), Any, 3),
+        spec("neg", |x| x[0].neg(), u(), Any, 3).zeros(),
+        spec("exp", |x| x[0].exp(), u(), Any, 3).zeros(),
+        spec("sin", |x| x[0].sin(), u(), Any, 3).zeros(),
+        spec("cos", |x| x[0].cos(), u(), Any, 3).zeros(),
+        spec("tanh", |x| x[0].tanh(), u(), Any, 3).zeros(),
+        spec("sqrt", |x| x[0].sqrt(), u(), Positive, 3)
+            .none("singular at 0 (infinite derivative, undefined below); no other special point"),
+        spec("reciprocal", |x| x[0].reciprocal(), u(), NonZero, 3).none("pole at 0"),
+        spec("pow 2", |x| x[0].pow(2.0), u(), Any, 3).zeros(),
+        spec("pow 3", |x| x[0].pow(3.0), u(), Any, 3).zeros(),
+        spec("pow 0", |x| x[0].pow(0.0), u(), Any, 3).zeros(),
+        spec("pow 1", |x| x[0].pow(1.0), u(), Any, 3).zeros(),
+        spec("pow -1", |x| x[0].pow(-1.0), u(), NonZero, 3).none("pole at 0"),
+        spec("pow -2", |x| x[0].pow(-2.0), u(), NonZero, 3).none("pole at 0"),
+        spec("pow 0.5", |x| x[0].pow(0.5), u(), Positive, 3)
+            .none("singular at 0 (infinite derivative, undefined below)"),
+        spec("pow -0.5", |x| x[0].pow(-0.5), u(), Positive, 3).none("pole at 0"),
+        spec("pow 2.5", |x| x[0].pow(2.5), u(), Positive, 3)
+            .none("at 0 the third derivative is infinite and it is undefined below 0"),
+        spec("add_scalar", |x| x[0].add_scalar(2.5), u(), Any, 3).zeros(),
+        spec("sub_scalar", |x| &x[0] - 1.5, u(), Any, 3).zeros(),
+        spec("rsub_scalar", |x| 1.5 - &x[0], u(), Any, 3).zeros(),
+        spec("mul_scalar", |x| 3.0 * &x[0], u(), Any, 3).zeros(),
+        spec("div_scalar", |x| &x[0] / 4.0, u(), Any, 3).zeros(),
+        spec("scalar_div", |x| 2.0 / &x[0], u(), NonZero, 3).none("pole at 0"),
+        spec("abs", |x| x[0].abs(), u(), NonZero, 3)
+            .none("kink at 0 (gradient 0 there, PyTorch's convention)"),
+        spec("sign", |x| x[0].sign(), u(), NonZero, 3).none("jump at 0"),
+        spec("floor", |x| x[0].floor(), u(), Any, 3).none("jumps at every integer, 0 included"),
+        spec("ceil", |x| x[0].ceil(), u(), Any, 3).none("jumps at every integer, 0 included"),
+        spec("round", |x| x[0].round(), u(), Any, 3).zeros(),
+        spec("trunc", |x| x[0].trunc(), u(), Any, 3).zeros(),
+        spec("exp2", |x| x[0].exp2(), u(), Any, 3).zeros(),
+        spec("expm1", |x| x[0].expm1(), u(), Any, 3).zeros(),
+        spec("log", |x| x[0].log(), u(), Positive, 3).fill(&[&[1.0, 0.5, 1.0, 2.0]]),
+        spec("log2", |x| x[0].log2(), u(), Positive, 3).fill(&[&[1.0, 0.5, 1.0, 2.0]]),
+        spec("log10", |x| x[0].log10(), u(), Positive, 3).fill(&[&[1.0, 0.5, 1.0, 2.0]]),
+        spec("log1p", |x| x[0].log1p(), u(), Positive, 3).fill(&[&[0.0, 0.7, -0.0, 1.3]]),
+        spec("rsqrt", |x| x[0].rsqrt(), u(), Positive, 3).none("pole at 0"),
+        spec("square", |x| x[0].square(), u(), Any, 3).zeros(),
+        spec("tan", |x| x[0].tan(), u(), Unit, 3).zeros(),
+        spec("asin", |x| x[0].asin(), u(), Unit, 3).fill(&[&[0.0, 0.7, -0.0, -0.5]]),
+        spec("acos", |x| x[0].acos(), u(), Unit, 3).fill(&[&[0.0, 0.7, -0.0, -0.5]]),
+        spec("atan", |x| x[0].atan(), u(), Any, 3).zeros(),
+        spec("sinh", |x| x[0].sinh(), u(), Any, 3).zeros(),
+        spec("cosh", |x| x[0].cosh(), u(), Any, 3).zeros(),
+        spec("asinh", |x| x[0].asinh(), u(), Any, 3).zeros(),
+        spec("acosh", |x| x[0].acosh(), u(), AboveOne, 3)
+            .none("singular at 1, the end of its domain; no other special point"),
+        spec("atanh", |x| x[0].atanh(), u(), Unit, 3).fill(&[&[0.0, 0.7, -0.0, -0.5]]),
+        spec("erf", |x| x[0].erf(), u(), Any, 3).zeros(),
+        spec("erfc", |x| x[0].erfc(), u(), Any, 3).zeros(),
+        spec("rpow 2.5", |x| x[0].rpow(2.5), u(), Any, 3).zeros(),
+        spec("rpow 0.3", |x| x[0].rpow(0.3), u(), Any, 3).zeros(),
         spec(
             "to_dtype f64 -> f64",
             |x| x[0].to_dtype(DType::F64),
             u(),
             Any,
             3,
-        ),
+        )
+        .zeros(),
     ]);
 }
 
@@ -456,64 +599,72 @@ fn activations_to_third_order() {
     use Domain::*;
     let u = unary_cases;
     assert_table(vec![
-        spec("sigmoid", |x| x[0].sigmoid(), u(), Any, 3),
-        spec("logsigmoid", |x| x[0].logsigmoid(), u(), Any, 3),
-        spec("softplus", |x| x[0].softplus(), u(), Any, 3),
+        spec("sigmoid", |x| x[0].sigmoid(), u(), Any, 3).zeros(),
+        spec("logsigmoid", |x| x[0].logsigmoid(), u(), Any, 3).zeros(),
+        spec("softplus", |x| x[0].softplus(), u(), Any, 3).zeros(),
         spec(
             "softplus beta 2",
             |x| x[0].softplus_with(2.0, 1.0),
             u(),
             NonZero,
             3,
-        ),
-        spec("relu", |x| x[0].relu(), u(), NonZero, 3),
-        spec("relu6", |x| x[0].mul_scalar(4.0).relu6(), u(), NonZero, 3),
-        spec("hardtanh", |x| x[0].hardtanh(-1.0, 1.0), u(), Unit, 3),
-        spec("leaky_relu", |x| x[0].leaky_relu(0.1), u(), NonZero, 3),
-        spec("elu", |x| x[0].elu(1.3), u(), NonZero, 3),
-        spec("selu", |x| x[0].selu(), u(), NonZero, 3),
-        spec("gelu", |x| x[0].gelu(), u(), Any, 3),
-        spec("gelu tanh", |x| x[0].gelu_tanh(), u(), Any, 3),
-        spec("silu", |x| x[0].silu(), u(), Any, 3),
-        spec("mish", |x| x[0].mish(), u(), Any, 3),
+        )
+        .zeros(),
+        spec("relu", |x| x[0].relu(), u(), NonZero, 3)
+            .none("kink at 0 (gradient 0 there, PyTorch's convention)"),
+        spec("relu6", |x| x[0].mul_scalar(4.0).relu6(), u(), NonZero, 3)
+            .none("kinks at 0 and 6 (gradient 0 there, PyTorch's convention)"),
+        spec("hardtanh", |x| x[0].hardtanh(-1.0, 1.0), u(), Unit, 3).zeros(),
+        spec("leaky_relu", |x| x[0].leaky_relu(0.1), u(), NonZero, 3).none("kink at 0"),
+        spec("elu", |x| x[0].elu(1.3), u(), NonZero, 3).none("kink at 0 (alpha 1.3 != 1)"),
+        spec("selu", |x| x[0].selu(), u(), NonZero, 3).none("kink at 0"),
+        spec("gelu", |x| x[0].gelu(), u(), Any, 3).zeros(),
+        spec("gelu tanh", |x| x[0].gelu_tanh(), u(), Any, 3).zeros(),
+        spec("silu", |x| x[0].silu(), u(), Any, 3).zeros(),
+        spec("mish", |x| x[0].mish(), u(), Any, 3).zeros(),
         spec(
             "clamp",
             |x| x[0].clamp(Some(-1.0), Some(1.0)),
             u(),
             NonZero,
             3,
-        ),
+        )
+        .zeros(),
         spec(
             "clamp min",
             |x| x[0].clamp(Some(0.0), None),
             u(),
             NonZero,
             3,
-        ),
+        )
+        .none("kink at its bound 0, its only special point"),
         spec(
             "clamp max",
             |x| x[0].clamp(None, Some(0.0)),
             u(),
             NonZero,
             3,
-        ),
+        )
+        .none("kink at its bound 0, its only special point"),
         spec(
             "masked_fill",
             |x| x[0].masked_fill(&x[0].gt_scalar(0.0), 0.5),
             u(),
             NonZero,
             3,
-        ),
-        spec("deep_clone", |x| x[0].deep_clone(), u(), Any, 3),
-        spec("contiguous", |x| x[0].contiguous(), u(), Any, 3),
-        spec("mul self", |x| &x[0] * &x[0], u(), Any, 3),
+        )
+        .none("jump at 0, where the mask x > 0 flips"),
+        spec("deep_clone", |x| x[0].deep_clone(), u(), Any, 3).zeros(),
+        spec("contiguous", |x| x[0].contiguous(), u(), Any, 3).zeros(),
+        spec("mul self", |x| &x[0] * &x[0], u(), Any, 3).zeros(),
         spec(
             "x / (x^2 + 1)",
             |x| &x[0] / &(&x[0] * &x[0] + 1.0),
             u(),
             Any,
             3,
-        ),
+        )
+        .zeros(),
     ]);
 }
 
@@ -522,52 +673,70 @@ fn elementwise_binary_to_third_order() {
     use Domain::*;
     let b = binary_cases;
     assert_table(vec![
-        spec("add", |x| &x[0] + &x[1], b(), Any, 3),
-        spec("sub", |x| &x[0] - &x[1], b(), Any, 3),
-        spec("mul", |x| &x[0] * &x[1], b(), Any, 3),
-        spec("div", |x| &x[0] / &x[1], b(), NonZero, 3),
-        spec("maximum", |x| x[0].maximum(&x[1]), b(), Any, 3),
-        spec("minimum", |x| x[0].minimum(&x[1]), b(), Any, 3),
-        spec("pow_tensor", |x| x[0].pow_tensor(&x[1]), b(), Positive, 3),
-        spec("atan2", |x| x[0].atan2(&x[1]), b(), NonZero, 3),
-        spec("hypot", |x| x[0].hypot(&x[1]), b(), NonZero, 3),
+        spec("add", |x| &x[0] + &x[1], b(), Any, 3).zeros(),
+        spec("sub", |x| &x[0] - &x[1], b(), Any, 3).zeros(),
+        spec("mul", |x| &x[0] * &x[1], b(), Any, 3).zeros(),
+        spec("div", |x| &x[0] / &x[1], b(), NonZero, 3).fill(&[&ZEROS, &[0.7, -1.3, 1.1]]),
+        spec("maximum", |x| x[0].maximum(&x[1]), b(), Any, 3).none(
+            "kink where a == b (each input gets half the gradient there, PyTorch's convention)",
+        ),
+        spec("minimum", |x| x[0].minimum(&x[1]), b(), Any, 3).none(
+            "kink where a == b (each input gets half the gradient there, PyTorch's convention)",
+        ),
+        spec("pow_tensor", |x| x[0].pow_tensor(&x[1]), b(), Positive, 3).at(vec![vec![
+            v(&[1.0, 0.7, 1.0, 2.0, 1.5]),
+            v(&[0.0, 0.0, 2.0, 1.0, 1.5]),
+        ]]),
+        spec("atan2", |x| x[0].atan2(&x[1]), b(), NonZero, 3).at(vec![vec![
+            v(&[0.0, 0.7, 0.5, -0.0, 1.1]),
+            v(&[1.2, 0.0, 0.5, 2.0, -0.0]),
+        ]]),
+        spec("hypot", |x| x[0].hypot(&x[1]), b(), NonZero, 3).at(vec![vec![
+            v(&[0.0, 0.7, 0.5, -0.0]),
+            v(&[1.2, 0.0, 0.5, -2.0]),
+        ]]),
         spec(
             "remainder",
             |x| x[0].mul_scalar(3.0).remainder(&x[1]),
             b(),
             NonZero,
             3,
-        ),
+        )
+        .none("jumps where 3a / b is an integer, 0 and a == b included"),
         spec(
             "fmod",
             |x| x[0].mul_scalar(3.0).fmod(&x[1]),
             b(),
             NonZero,
             3,
-        ),
-        spec("lerp", |x| x[0].lerp(&x[1], 0.3), b(), Any, 3),
-        spec("lerp high", |x| x[0].lerp(&x[1], 0.8), b(), Any, 3),
+        )
+        .fill(&[&[0.0, -0.0], &[0.7, -1.3]]),
+        spec("lerp", |x| x[0].lerp(&x[1], 0.3), b(), Any, 3).zeros(),
+        spec("lerp high", |x| x[0].lerp(&x[1], 0.8), b(), Any, 3).zeros(),
         spec(
             "lerp_tensor",
             |x| x[0].lerp_tensor(&x[1], &x[0].sigmoid()),
             b(),
             Any,
             3,
-        ),
+        )
+        .zeros(),
         spec(
             "where",
             |x| Tensor::where_(&x[0].gt_scalar(0.0), &x[0], &x[1].exp()),
             b(),
             NonZero,
             3,
-        ),
+        )
+        .none("jump at a == 0, where the condition flips"),
         spec(
             "clamp_tensor",
             |x| x[0].clamp_tensor(Some(&x[1]), Some(&x[1].add_scalar(1.0))),
             b(),
             Any,
             3,
-        ),
+        )
+        .none("kinks where the input equals a bound, its only special points"),
     ]);
 }
 
@@ -583,142 +752,200 @@ fn reductions_to_second_order() {
             .collect::<Vec<_>>()
     };
     assert_table(vec![
-        spec("sum", |x| x[0].sum(), u(), Any, 2),
-        spec("mean", |x| x[0].mean(), u(), Any, 2),
-        spec("norm", |x| x[0].norm(), u(), NonZero, 2),
+        spec("sum", |x| x[0].sum(), u(), Any, 2).zeros(),
+        spec("mean", |x| x[0].mean(), u(), Any, 2).zeros(),
+        spec("norm", |x| x[0].norm(), u(), NonZero, 2).at(vec![
+            vec![v(&[0.0, -0.4])],
+            vec![pt(&[0.0, 0.5, 1.0, 0.0], &[2, 2])],
+            vec![v(&[0.0, 0.0, 3.0])],
+        ]),
         spec(
             "sum dim 0",
             |x| x[0].sum_dims(&[0], false),
             with_empty(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "sum dim -1 keepdim",
             |x| x[0].sum_dims(&[-1], true),
             with_empty(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "sum dims 0,-1",
             |x| x[0].sum_dims(&[0, -1], false),
             with_empty(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "mean dim 1",
             |x| x[0].mean_dims(&[1], false),
             with_empty(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "mean dim 0 keepdim",
             |x| x[0].mean_dims(&[0], true),
             with_empty(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "sum_to",
             |x| x[0].sum_to(&[1, *x[0].shape().last().unwrap()]),
             with_empty(),
             Any,
             2,
-        ),
-        spec("amax all", |x| x[0].amax(&[], false), m(), Any, 2),
-        spec("amax dim 1", |x| x[0].amax(&[1], false), m(), Any, 2),
+        )
+        .zeros(),
+        spec("amax all", |x| x[0].amax(&[], false), m(), Any, 2)
+            .at(vec![vec![pt(&[0.0, 0.0, 2.0, 0.0, -1.0, -1.0], &[2, 3])]]),
+        spec("amax dim 1", |x| x[0].amax(&[1], false), m(), Any, 2)
+            .at(vec![vec![pt(&[0.0, 0.0, 2.0, 1.0, 3.0, 1.0], &[2, 3])]]),
         spec(
             "amin dims 0,-1 keepdim",
             |x| x[0].amin(&[0, -1], true),
             m(),
             Any,
             2,
-        ),
-        spec("max", |x| x[0].max(), nonempty(), Any, 2),
-        spec("min", |x| x[0].min(), nonempty(), Any, 2),
-        spec("max_dim", |x| x[0].max_dim(0, false).0, m(), Any, 2),
-        spec("min_dim keepdim", |x| x[0].min_dim(-1, true).0, m(), Any, 2),
-        spec("var", |x| x[0].var(&[], 1.0, false), multi(), Any, 2),
-        spec("var dim", |x| x[0].var(&[1], 1.0, true), multi(), Any, 2),
+        )
+        .at(vec![vec![pt(&[0.0, 0.0, -2.0, 0.0, 1.0, 1.0], &[2, 3])]]),
+        spec("max", |x| x[0].max(), nonempty(), Any, 2)
+            .at(vec![vec![v(&[0.0, 0.0, 2.0, -1.0, -1.0])]]),
+        spec("min", |x| x[0].min(), nonempty(), Any, 2)
+            .at(vec![vec![v(&[0.0, 0.0, -2.0, 1.0, 1.0])]]),
+        spec("max_dim", |x| x[0].max_dim(0, false).0, m(), Any, 2).at(vec![vec![pt(
+            &[0.0, -1.0, 0.0, 0.0, -1.0, -2.0, 2.0, 3.0, 1.0],
+            &[3, 3],
+        )]]),
+        spec("min_dim keepdim", |x| x[0].min_dim(-1, true).0, m(), Any, 2)
+            .at(vec![vec![pt(&[0.0, 0.0, -1.0, 2.0, 2.0, 0.5], &[2, 3])]]),
+        spec("var", |x| x[0].var(&[], 1.0, false), multi(), Any, 2).at(vec![
+            vec![pt(&[0.5; 6], &[2, 3])],
+            vec![pt(&[1.0, 1.0, 1.0, 0.0, 0.0, 2.0], &[2, 3])],
+        ]),
+        spec("var dim", |x| x[0].var(&[1], 1.0, true), multi(), Any, 2).at(vec![
+            vec![pt(&[0.5, 0.5, 0.5, 0.0, 0.0, 2.0], &[2, 3])],
+            vec![pt(&[0.0; 4], &[2, 2])],
+        ]),
         spec(
             "var correction 0",
             |x| x[0].var(&[0], 0.0, false),
             m(),
             Any,
             2,
-        ),
-        spec("std", |x| x[0].std(&[], 1.0, false), multi(), Any, 2),
-        spec("std dim", |x| x[0].std(&[-1], 0.0, false), m(), Any, 2),
+        )
+        .at(vec![vec![pt(&[0.5, 0.0, 0.5, 0.0, 0.5, 2.0], &[3, 2])]]),
+        spec("std", |x| x[0].std(&[], 1.0, false), multi(), Any, 2)
+            .at(vec![vec![pt(&[1.0, 1.0, 1.0, 0.0, 0.0, 2.0], &[2, 3])]]),
+        spec("std dim", |x| x[0].std(&[-1], 0.0, false), m(), Any, 2)
+            .at(vec![vec![pt(&[0.0, 0.0, 1.0, 2.0, 2.0, -1.0], &[2, 3])]]),
         spec(
             "norm p=2 dim",
             |x| x[0].norm_dims(2.0, &[1], false),
             m(),
             NonZero,
             2,
-        ),
+        )
+        .at(vec![
+            vec![pt(&[0.0, 0.5, 1.0, 0.0], &[2, 2])],
+            vec![pt(&[0.0, 0.0, 3.0, -4.0, 0.0, 0.0], &[2, 3])],
+        ]),
         spec(
             "norm p=1",
             |x| x[0].norm_dims(1.0, &[], false),
             m(),
             NonZero,
             2,
-        ),
+        )
+        .none("kink where an entry is 0"),
         spec(
             "norm p=3",
             |x| x[0].norm_dims(3.0, &[0], true),
             m(),
             NonZero,
             2,
-        ),
+        )
+        .at(vec![vec![pt(&[0.0, 1.0, -2.0, 0.0], &[2, 2])]]),
         spec(
             "norm p=0.5",
             |x| x[0].norm_dims(0.5, &[], false),
             m(),
             NonZero,
             2,
-        ),
+        )
+        .none("infinite derivative where an entry is 0"),
         spec(
             "norm inf",
             |x| x[0].norm_dims(f64::INFINITY, &[1], false),
             m(),
             NonZero,
             2,
-        ),
+        )
+        .at(vec![vec![pt(&[0.0, -2.0, 0.0, 1.0, 1.0, -3.0], &[2, 3])]]),
         spec(
             "norm -inf",
             |x| x[0].norm_dims(f64::NEG_INFINITY, &[], false),
             m(),
             NonZero,
             2,
-        ),
+        )
+        .at(vec![vec![pt(&[0.5, 1.0, -1.0, 2.0, 2.0, -2.0], &[2, 3])]]),
         spec(
             "logsumexp",
             |x| x[0].logsumexp(&[], false),
             with_empty(),
             Any,
             2,
-        ),
+        )
+        .zeros()
+        .at(vec![vec![pt(
+            &[f64::NEG_INFINITY, 0.0, 1.0, 1.0, f64::NEG_INFINITY, 0.0],
+            &[2, 3],
+        )]]),
         spec(
             "logsumexp dim",
             |x| x[0].logsumexp(&[1], true),
             with_empty(),
             Any,
             2,
-        ),
-        spec("cumsum", |x| x[0].cumsum(0), with_empty(), Any, 2),
-        spec("cumsum last", |x| x[0].cumsum(-1), with_empty(), Any, 2),
-        spec("cumprod", |x| x[0].cumprod(-1), with_empty(), Any, 2),
-        spec("prod", |x| x[0].prod(), with_empty(), Any, 2),
+        )
+        .zeros()
+        .at(vec![vec![pt(
+            &[f64::NEG_INFINITY, 0.0, 1.0, 1.0, f64::NEG_INFINITY, 1.0],
+            &[2, 3],
+        )]]),
+        spec("cumsum", |x| x[0].cumsum(0), with_empty(), Any, 2).zeros(),
+        spec("cumsum last", |x| x[0].cumsum(-1), with_empty(), Any, 2).zeros(),
+        spec("cumprod", |x| x[0].cumprod(-1), with_empty(), Any, 2).zeros(),
+        spec("prod", |x| x[0].prod(), with_empty(), Any, 2)
+            .zeros()
+            .at(vec![
+                vec![v(&[2.0, 0.0, 3.0, 5.0])],
+                vec![v(&[0.0, 0.0, 3.0])],
+                vec![v(&[0.0, 0.0, 0.0])],
+            ]),
         spec(
             "prod_dim",
             |x| x[0].prod_dim(1, false),
             with_empty(),
             Any,
             2,
-        ),
+        )
+        .zeros()
+        .at(vec![vec![pt(
+            &[2.0, 0.0, 3.0, 0.0, 0.0, 1.5, 0.7, -1.0, 2.0],
+            &[3, 3],
+        )]]),
     ]);
 }
 
@@ -855,28 +1082,30 @@ fn linear_algebra_to_second_order() {
         )
     };
     assert_table(vec![
-        spec("dot", |x| x[0].dot(&x[1]), dot(), Any, 2),
-        spec("mm", |x| x[0].mm(&x[1]), mm(), Any, 2),
-        spec("mv", |x| x[0].mv(&x[1]), mv(), Any, 2),
-        spec("matmul", |x| x[0].matmul(&x[1]), matmul(), Any, 2),
-        spec("mm self", |x| x[0].mm(&x[0]), squares_2d(), Any, 3),
-        spec("bmm", |x| x[0].bmm(&x[1]), bmm(), Any, 2),
-        spec("outer", |x| x[0].outer(&x[1]), outer(), Any, 2),
-        spec("diagonal", |x| x[0].diagonal(0, -2, -1), squares(), Any, 2),
+        spec("dot", |x| x[0].dot(&x[1]), dot(), Any, 2).zeros(),
+        spec("mm", |x| x[0].mm(&x[1]), mm(), Any, 2).zeros(),
+        spec("mv", |x| x[0].mv(&x[1]), mv(), Any, 2).zeros(),
+        spec("matmul", |x| x[0].matmul(&x[1]), matmul(), Any, 2).zeros(),
+        spec("mm self", |x| x[0].mm(&x[0]), squares_2d(), Any, 3).zeros(),
+        spec("bmm", |x| x[0].bmm(&x[1]), bmm(), Any, 2).zeros(),
+        spec("outer", |x| x[0].outer(&x[1]), outer(), Any, 2).zeros(),
+        spec("diagonal", |x| x[0].diagonal(0, -2, -1), squares(), Any, 2).zeros(),
         spec(
             "diagonal offset",
             |x| x[0].diagonal(1, 0, -1),
             matrices(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "diagonal negative",
             |x| x[0].diagonal(-1, 0, 1),
             matrices(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "diag of vector",
             |x| x[0].diag(1),
@@ -885,75 +1114,118 @@ fn linear_algebra_to_second_order() {
                 .to_vec(),
             Any,
             2,
-        ),
-        spec("trace", |x| x[0].trace(), matrices_2d(), Any, 2),
-        spec("tril", |x| x[0].tril(0), matrices(), Any, 2),
-        spec("triu", |x| x[0].triu(1), matrices(), Any, 2),
-        spec("inv", |x| conditioned(&x[0]).inv(), squares(), Any, 2),
-        spec("det", |x| conditioned(&x[0]).det(), squares(), Any, 2),
+        )
+        .zeros(),
+        spec("trace", |x| x[0].trace(), matrices_2d(), Any, 2).zeros(),
+        spec("tril", |x| x[0].tril(0), matrices(), Any, 2).zeros(),
+        spec("triu", |x| x[0].triu(1), matrices(), Any, 2).zeros(),
+        spec("inv", |x| conditioned(&x[0]).inv(), squares(), Any, 2).at(vec![
+            vec![pt(&[-3.0, 1.0, 1.0, -3.0], &[2, 2])],
+            vec![pt(
+                &[-3.0, 1.0, 0.0, 0.0, -3.0, 1.0, 1.0, 0.0, -3.0],
+                &[3, 3],
+            )],
+        ]),
+        spec("det", |x| conditioned(&x[0]).det(), squares(), Any, 2).at(vec![
+            vec![pt(&[-3.0, 1.0, 1.0, -3.0], &[2, 2])],
+            vec![pt(
+                &[-3.0, 1.0, 0.0, 0.0, -3.0, 1.0, 1.0, 0.0, -3.0],
+                &[3, 3],
+            )],
+        ]),
+        spec("det singular", |x| x[0].det(), squares(), Any, 2).at(vec![
+            vec![pt(&[1.0, 2.0, 2.0, 4.0], &[2, 2])],
+            vec![pt(&[0.0; 4], &[2, 2])],
+            vec![pt(&[0.0], &[1, 1])],
+            vec![pt(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0], &[3, 3])],
+            vec![pt(
+                &[1.0, 2.0, 3.0, 2.0, 4.0, 6.0, -1.0, -2.0, -3.0],
+                &[3, 3],
+            )],
+            vec![pt(&[0.0; 9], &[3, 3])],
+            vec![pt(&[1.0, 2.0, 2.0, 4.0, 2.0, 1.0, 1.0, 3.0], &[2, 2, 2])],
+            vec![pt(
+                &[
+                    1.0, 0.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 2.0, 0.0, 1.0,
+                ],
+                &[4, 4],
+            )],
+        ]),
         spec(
             "solve",
             |x| conditioned(&x[0]).solve(&x[1]),
             solve(),
             Any,
             2,
-        ),
+        )
+        .at(vec![vec![
+            pt(&[-3.0, 1.0, 1.0, -3.0], &[2, 2]),
+            pt(&[0.0, 1.0, 0.0, 0.0], &[2, 2]),
+        ]]),
         spec(
             "einsum matmul",
             |x| Tensor::einsum("ij,jk->ik", &[&x[0], &x[1]]),
             mm(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "einsum batch matmul",
             |x| Tensor::einsum("bij,bjk->bik", &[&x[0], &x[1]]),
             batch_mm(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "einsum ellipsis",
             |x| Tensor::einsum("...ij,...jk->...ik", &[&x[0], &x[1]]),
             ellipsis(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "einsum outer",
             |x| Tensor::einsum("i,j->ij", &[&x[0], &x[1]]),
             outer(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "einsum trace",
             |x| Tensor::einsum("ii->", &[&x[0]]),
             squares_2d(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "einsum transpose",
             |x| Tensor::einsum("ij->ji", &[&x[0]]),
             matrices_2d(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "einsum implicit",
             |x| Tensor::einsum("ij,jk", &[&x[0], &x[1]]),
             mm(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "einsum bilinear",
             |x| Tensor::einsum("i,ij,j->", &[&x[0], &x[1], &x[0]]),
             bilinear(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
     ]);
 }
 
@@ -962,10 +1234,10 @@ fn views_and_shapes_to_second_order() {
     use Domain::*;
     let m = matrices;
     assert_table(vec![
-        spec("select 0 0", |x| x[0].select(0, 0), m(), Any, 2),
-        spec("select -1 -1", |x| x[0].select(-1, -1), m(), Any, 2),
-        spec("index [0, 0]", |x| x[0].i(&[0, 0]), m(), Any, 2),
-        spec("index [-1]", |x| x[0].i(&[-1]), m(), Any, 2),
+        spec("select 0 0", |x| x[0].select(0, 0), m(), Any, 2).zeros(),
+        spec("select -1 -1", |x| x[0].select(-1, -1), m(), Any, 2).zeros(),
+        spec("index [0, 0]", |x| x[0].i(&[0, 0]), m(), Any, 2).zeros(),
+        spec("index [-1]", |x| x[0].i(&[-1]), m(), Any, 2).zeros(),
         spec(
             "expand",
             |x| x[0].expand(&[2, 3, 4]),
@@ -986,81 +1258,91 @@ fn views_and_shapes_to_second_order() {
             .collect(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "reshape",
             |x| x[0].reshape(&[x[0].numel()]),
             with_empty(),
             Any,
             2,
-        ),
-        spec("unsqueeze", |x| x[0].unsqueeze(1), with_empty(), Any, 2),
-        spec("squeeze", |x| x[0].squeeze(1), with_empty(), Any, 2),
-        spec("transpose", |x| x[0].transpose(0, -1), with_empty(), Any, 2),
-        spec("t", |x| x[0].t(), matrices_2d(), Any, 2),
+        )
+        .zeros(),
+        spec("unsqueeze", |x| x[0].unsqueeze(1), with_empty(), Any, 2).zeros(),
+        spec("squeeze", |x| x[0].squeeze(1), with_empty(), Any, 2).zeros(),
+        spec("transpose", |x| x[0].transpose(0, -1), with_empty(), Any, 2).zeros(),
+        spec("t", |x| x[0].t(), matrices_2d(), Any, 2).zeros(),
         spec(
             "permute",
             |x| x[0].permute(&(0..x[0].dim() as isize).rev().collect::<Vec<_>>()),
             with_empty(),
             Any,
             2,
-        ),
-        spec("m_t", |x| x[0].m_t(), with_empty(), Any, 2),
-        spec("flatten", |x| x[0].flatten(0, -1), with_empty(), Any, 2),
+        )
+        .zeros(),
+        spec("m_t", |x| x[0].m_t(), with_empty(), Any, 2).zeros(),
+        spec("flatten", |x| x[0].flatten(0, -1), with_empty(), Any, 2).zeros(),
         spec(
             "unflatten",
             |x| x[0].flatten(0, -1).unflatten(0, x[0].shape()),
             with_empty(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "slice step 2",
             |x| x[0].slice(-1, 0, isize::MAX, 2),
             with_empty(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "slice negative",
             |x| x[0].slice(0, -1, isize::MAX, 1),
             with_empty(),
             Any,
             2,
-        ),
-        spec("narrow", |x| x[0].narrow(0, 0, 1), m(), Any, 2),
+        )
+        .zeros(),
+        spec("narrow", |x| x[0].narrow(0, 0, 1), m(), Any, 2).zeros(),
         spec(
             "split",
             |x| x[0].split(1, 0).last().unwrap().mul_scalar(2.0),
             m(),
             Any,
             2,
-        ),
-        spec("chunk", |x| x[0].chunk(2, -1)[0].exp(), m(), Any, 2),
+        )
+        .zeros(),
+        spec("chunk", |x| x[0].chunk(2, -1)[0].exp(), m(), Any, 2).zeros(),
         spec(
             "cat",
             |x| Tensor::cat(&[&x[0], &x[0].exp(), &x[0]], 0),
             with_empty(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "cat last dim",
             |x| Tensor::cat(&[x[0].sin(), x[0].clone()], -1),
             with_empty(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "stack",
             |x| Tensor::stack(&[&x[0], &x[0].cos()], 1),
             with_empty(),
             Any,
             2,
-        ),
-        spec("flip", |x| x[0].flip(&[0, -1]), with_empty(), Any, 2),
-        spec("roll", |x| x[0].roll(&[1, -2], &[0, -1]), m(), Any, 2),
-        spec("roll flat", |x| x[0].roll(&[3], &[]), with_empty(), Any, 2),
+        )
+        .zeros(),
+        spec("flip", |x| x[0].flip(&[0, -1]), with_empty(), Any, 2).zeros(),
+        spec("roll", |x| x[0].roll(&[1, -2], &[0, -1]), m(), Any, 2).zeros(),
+        spec("roll flat", |x| x[0].roll(&[3], &[]), with_empty(), Any, 2).zeros(),
         spec(
             "repeat",
             |x| {
@@ -1074,14 +1356,16 @@ fn views_and_shapes_to_second_order() {
             with_empty(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "pad",
             |x| x[0].pad(&[1, 2, 0, 1], 0.5),
             with_empty(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "pad crop",
             |x| x[0].pad(&[0, -1], 0.0),
@@ -1091,14 +1375,16 @@ fn views_and_shapes_to_second_order() {
                 .collect(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "index_select",
             |x| x[0].index_select(0, &Tensor::new(vec![0, x[0].shape()[0] as i64 - 1, 0])),
             m(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "gather",
             |x| {
@@ -1115,14 +1401,16 @@ fn views_and_shapes_to_second_order() {
             m(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "gather dim 0",
             |x| x[0].gather(0, &cyclic_index(x[0].shape(), 0, 2, x[0].shape()[0])),
             m(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "scatter_add",
             |x| {
@@ -1135,7 +1423,8 @@ fn views_and_shapes_to_second_order() {
             m(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "scatter",
             |x| {
@@ -1153,7 +1442,8 @@ fn views_and_shapes_to_second_order() {
             m(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "index_add",
             |x| {
@@ -1166,14 +1456,16 @@ fn views_and_shapes_to_second_order() {
             m(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "masked_select",
             |x| x[0].masked_select(&x[0].gt_scalar(0.0)),
             with_empty(),
             NonZero,
             2,
-        ),
+        )
+        .none("the selection x > 0 changes at 0, its only special point"),
     ]);
 }
 
@@ -1275,23 +1567,30 @@ fn neural_network_functions_to_second_order() {
         ])
     };
     assert_table(vec![
-        spec("softmax", |x| x[0].softmax(-1), matrices(), Any, 2),
-        spec("softmax dim 0", |x| x[0].softmax(0), matrices(), Any, 2),
-        spec("log_softmax", |x| x[0].log_softmax(1), matrices(), Any, 2),
+        spec("softmax", |x| x[0].softmax(-1), matrices(), Any, 2)
+            .zeros()
+            .at(vec![vec![pt(
+                &[f64::NEG_INFINITY, 0.0, 0.0, 1.0, f64::NEG_INFINITY, 0.5],
+                &[2, 3],
+            )]]),
+        spec("softmax dim 0", |x| x[0].softmax(0), matrices(), Any, 2).zeros(),
+        spec("log_softmax", |x| x[0].log_softmax(1), matrices(), Any, 2).zeros(),
         spec(
             "log_softmax any rank",
             |x| x[0].log_softmax(0),
             unary_cases(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "cross_entropy indices",
             |x| nn::cross_entropy(&x[0], &class_targets(&x[0]), ClassOptions::default()),
             c(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "cross_entropy sum weight",
             |x| {
@@ -1308,7 +1607,8 @@ fn neural_network_functions_to_second_order() {
             c(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "cross_entropy ignore",
             |x| {
@@ -1321,7 +1621,8 @@ fn neural_network_functions_to_second_order() {
             c(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "cross_entropy smoothing",
             |x| {
@@ -1338,7 +1639,8 @@ fn neural_network_functions_to_second_order() {
             c(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "cross_entropy probabilities",
             |x| {
@@ -1354,7 +1656,8 @@ fn neural_network_functions_to_second_order() {
             c(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "cross_entropy spatial",
             |x| {
@@ -1370,7 +1673,8 @@ fn neural_network_functions_to_second_order() {
             spatial(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "nll_loss",
             |x| {
@@ -1383,42 +1687,48 @@ fn neural_network_functions_to_second_order() {
             c(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "mse_loss",
             |x| nn::mse_loss(&x[0], &x[1], Reduction::Mean),
             same_pairs(),
             Any,
             3,
-        ),
+        )
+        .zeros(),
         spec(
             "l1_loss",
             |x| nn::l1_loss(&x[0], &x[1].mul_scalar(0.0), Reduction::Sum),
             same_pairs(),
             NonZero,
             3,
-        ),
+        )
+        .none("kink where input == target (gradient 0 there, PyTorch's convention)"),
         spec(
             "smooth_l1_loss",
             |x| nn::smooth_l1_loss(&x[0], &x[1].mul_scalar(0.0), Reduction::Mean, 1.0),
             same_pairs(),
             NonZero,
             3,
-        ),
+        )
+        .zeros(),
         spec(
             "huber_loss",
             |x| nn::huber_loss(&x[0], &x[1].mul_scalar(0.0), Reduction::None, 1.0),
             same_pairs(),
             NonZero,
             3,
-        ),
+        )
+        .zeros(),
         spec(
             "binary_cross_entropy",
             |x| nn::binary_cross_entropy(&x[0].sigmoid(), &x[1].sigmoid(), None, Reduction::Mean),
             same_pairs(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "bce_with_logits",
             |x| {
@@ -1433,28 +1743,33 @@ fn neural_network_functions_to_second_order() {
             same_pairs(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "linear",
             |x| nn::linear(&x[0], &x[1], Some(&x[1].select(1, 0))),
             linear(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "layer_norm",
             |x| nn::layer_norm(&x[0], x[1].shape(), Some(&x[1]), Some(&x[1].cos()), 1e-5),
             norm(),
             Any,
             2,
-        ),
+        )
+        .fill(&[&[0.5], &ZEROS])
+        .at(vec![vec![pt(&[0.0; 6], &[2, 3]), v(&[0.0, 0.7, -1.3])]]),
         spec(
             "conv1d",
             |x| nn::conv1d(&x[0], &x[1], None, ConvOptions::default()),
             conv1(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "conv1d stride pad dilation",
             |x| {
@@ -1473,14 +1788,16 @@ fn neural_network_functions_to_second_order() {
             conv1(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "conv2d",
             |x| nn::conv2d(&x[0], &x[1], None, ConvOptions::default()),
             conv2(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "conv2d groups stride pad",
             |x| {
@@ -1499,7 +1816,8 @@ fn neural_network_functions_to_second_order() {
             grouped(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
     ]);
 }
 
@@ -1517,7 +1835,8 @@ fn composites_of_the_seeds_to_second_order() {
             square_pairs(),
             Any,
             2,
-        ),
+        )
+        .zeros(),
         spec(
             "s004-3 exp(3w + cos z) + 3(w^2 + sin 2z)",
             |x| {
@@ -1527,21 +1846,24 @@ fn composites_of_the_seeds_to_second_order() {
             same_pairs(),
             Any,
             3,
-        ),
+        )
+        .zeros(),
         spec(
             "s002-1 mean(3(x+2)^2)",
             |x| (&(&(&x[0] + 2.0) * &(&x[0] + 2.0)) * 3.0).mean(),
             unary_cases(),
             Any,
             3,
-        ),
+        )
+        .zeros(),
         spec(
             "s002-9 tanh to third order",
             |x| x[0].tanh(),
             unary_cases(),
             Any,
             3,
-        ),
+        )
+        .zeros(),
     ]);
 }
 

@@ -528,9 +528,11 @@ impl Binary for PowTensor {
     ) -> [Option<Tensor>; 2] {
         let (a, b) = (a.expect("saved"), b.expect("saved"));
         [
-            // where(b == 0, 0, grad * b * a^(b-1))
+            // where(b == 0, 0, grad * b * a^(b-1)), masked only where a == 0 too (0 * inf):
+            // elsewhere b * a^(b-1) is already 0 at b == 0, and keeps its derivative in b.
             n[0].then(|| {
-                (g * &(b * &a.pow_tensor(&b.sub_scalar(1.0)))).masked_fill(&b.eq_scalar(0.0), 0.0)
+                let zero = b.eq_scalar(0.0).logical_and(&a.eq_scalar(0.0));
+                (g * &(b * &a.pow_tensor(&b.sub_scalar(1.0)))).masked_fill(&zero, 0.0)
             }),
             // grad * where(a == 0 & b >= 0, 0, a^b * log(a))
             n[1].then(|| {

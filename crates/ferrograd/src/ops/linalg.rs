@@ -687,8 +687,16 @@ impl Tensor {
     }
 
     /// Determinant of a (batch of) square matrices (`torch.linalg.det`); its gradient is
-    /// `grad * det * inv(A)^T` (undefined at singular matrices). Panics on non-square input; see
+    /// `grad` times the cofactor matrix `adj(A)^T` (`det * inv(A)^T` where `A` is invertible),
+    /// exact to every order at singular matrices too. Panics on non-square input; see
     /// [`Tensor::try_det`].
+    ///
+    /// ```
+    /// use ferrograd::{DType, Tensor};
+    /// let a = Tensor::from_data([[1.0, 2.0], [2.0, 4.0]], DType::F64).requires_grad_(true);
+    /// a.det().backward(); // singular: the gradient is the cofactor matrix
+    /// assert_eq!(a.grad().unwrap().to_vec::<f64>(), vec![4.0, -2.0, -2.0, 1.0]);
+    /// ```
     ///
     /// ```
     /// assert_eq!(ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]).det().item(), -2.0);
@@ -719,16 +727,14 @@ impl Tensor {
                 s.save_output();
             },
             |a| {
+                // grad * cofactor(A), the cofactor matrix adj(A)^T (det(A) inv(A)^T where A is
+                // invertible), exact at singular matrices too.
                 let (x, y) = (&a.saved[0], &a.saved[1]);
-                let scale = (a.grad * y).unsqueeze(-1).unsqueeze(-1);
-                grads([Some(&scale * &x.inv().m_t())])
+                let scale = a.grad.unsqueeze(-1).unsqueeze(-1);
+                grads([Some(&scale * &cofactor(x, y))])
             },
-            // d det(A) = det(A) tr(inv(A) dA)
-            |j| {
-                let trace =
-                    (&self.inv().m_t() * j.t(0).expect("tangent")).sum_dims(&[-2, -1], false);
-                &trace * j.out()
-            },
+            // d det(A) = <cofactor(A), dA>
+            |j| (&cofactor(self, j.out()) * j.t(0).expect("tangent")).sum_dims(&[-2, -1], false),
         ))
     }
 
@@ -1024,4 +1030,92 @@ impl Tensor {
             Ok(result)
         }
     }
+}
+
+/// Pivots smaller than this fraction of the largest (partial-pivoting LU) mark a matrix as
+/// (nearly) singular for [`cofactor`], which then avoids the inverse.
+const NEARLY_SINGULAR: f64 = 1e-6;
+
+/// `min |u_kk| / max |u_kk|` over the pivots of a partial-pivoting LU of the row-major
+/// `n x n` matrix `a`: 0 for a singular matrix, small for a nearly singular one.
+fn pivot_ratio(a: &[f64], n: usize) -> f64 {
+    let mut m = a.to_vec();
+    let (mut lo, mut hi) = (f64::INFINITY, 0.0f64);
+    for k in 0..n {
+        let p = (k..n)
+            .max_by(|&i, &j| m[i * n + k].abs().total_cmp(&m[j * n + k].abs()))
+            .unwrap_or(k);
+        for j in 0..n {
+            m.swap(k * n + j, p * n + j);
+        }
+        let d = m[k * n + k];
+        lo = lo.min(d.abs());
+        hi = hi.max(d.abs());
+        if d == 0.0 {
+            continue;
+        }
+        for i in k + 1..n {
+            let f = m[i * n + k] / d;
+            for j in k + 1..n {
+                m[i * n + j] -= f * m[k * n + j];
+            }
+        }
+    }
+    if hi > 0.0 && lo.is_finite() {
+        lo / hi
+    } else {
+        0.0
+    }
+}
+
+/// The cofactor matrix `adj(A)^T` (the gradient of `det`) of a batch of square matrices `a`
+/// with determinants `det`, written in differentiable ops so that every derivative order of
+/// `det` is exact, at singular matrices too. Well-conditioned matrices use `det * inv(A)^T`;
+/// (nearly) singular ones the Faddeev-LeVerrier recursion, a polynomial in `A` that needs no
+/// inverse: `M_1 = I`, `M_{k+1} = A M_k - tr(A M_k) / k * I`, `adj(A) = (-1)^(n+1) M_n`.
+/// A mixed batch selects per matrix, each branch fed a harmless matrix (`I`, `0`) where it
+/// is not selected, so neither produces an infinity for the other's gradient.
+fn cofactor(a: &Tensor, det: &Tensor) -> Tensor {
+    let n = a.shape()[a.dim() - 1];
+    if n == 0 {
+        return a.zeros_like();
+    }
+    let values = a.values_f64();
+    let singular: Vec<bool> = values
+        .chunks(n * n)
+        .map(|m| pivot_ratio(m, n) < NEARLY_SINGULAR)
+        .collect();
+    let eye = Tensor::eye_with(n, a.dtype());
+    let regular = |m: &Tensor| &det.unsqueeze(-1).unsqueeze(-1) * &m.inv().m_t();
+    let polynomial = |m: &Tensor| {
+        let eye = eye.expand(m.shape());
+        let mut acc = eye.clone();
+        for k in 1..n {
+            let am = m.matmul(&acc);
+            let c = am
+                .diagonal(0, -2, -1)
+                .sum_dims(&[-1], true)
+                .unsqueeze(-1)
+                .div_scalar(-(k as f64));
+            acc = &am + &(&c * &eye);
+        }
+        let adj = if n % 2 == 1 { acc } else { acc.neg() };
+        adj.m_t()
+    };
+    if singular.iter().all(|&s| !s) {
+        return regular(a);
+    }
+    if singular.iter().all(|&s| s) {
+        return polynomial(a);
+    }
+    let mut mask_shape: Vec<usize> = a.shape()[..a.dim() - 2].to_vec();
+    mask_shape.extend([1, 1]);
+    let mask = Tensor::from_data(singular, crate::DType::Bool).reshape(&mask_shape);
+    let safe_regular = Tensor::where_(&mask, &eye, a);
+    let safe_polynomial = Tensor::where_(&mask, a, &a.zeros_like());
+    Tensor::where_(
+        &mask,
+        &polynomial(&safe_polynomial),
+        &regular(&safe_regular),
+    )
 }

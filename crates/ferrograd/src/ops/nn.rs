@@ -440,11 +440,14 @@ pub fn try_smooth_l1_loss(
     beta: f64,
 ) -> Result<Tensor> {
     same_shape("smooth_l1_loss", input, target)?;
-    let d = input.try_sub(target)?.abs();
+    let diff = input.try_sub(target)?;
+    let d = diff.abs();
     if beta == 0.0 {
         return Ok(reduce(d, reduction));
     }
-    let quad = d.square().mul_scalar(0.5 / beta);
+    // The quadratic branch squares the signed difference: |d|^2 through abs (derivative 0 at
+    // 0) would lose the second derivative 1 / beta where input == target.
+    let quad = diff.square().mul_scalar(0.5 / beta);
     let lin = d.sub_scalar(0.5 * beta);
     Ok(reduce(
         Tensor::where_(&d.lt_scalar(beta), &quad, &lin),
@@ -477,8 +480,10 @@ pub fn try_huber_loss(
     delta: f64,
 ) -> Result<Tensor> {
     same_shape("huber_loss", input, target)?;
-    let d = input.try_sub(target)?.abs();
-    let quad = d.square().mul_scalar(0.5);
+    let diff = input.try_sub(target)?;
+    let d = diff.abs();
+    // The signed difference squared: smooth where input == target (second derivative 1).
+    let quad = diff.square().mul_scalar(0.5);
     let lin = d.sub_scalar(0.5 * delta).mul_scalar(delta);
     Ok(reduce(
         Tensor::where_(&d.lt_scalar(delta), &quad, &lin),
@@ -562,7 +567,9 @@ pub fn try_binary_cross_entropy_with_logits(
 ) -> Result<Tensor> {
     same_shape("binary_cross_entropy_with_logits", input, target)?;
     // PyTorch: (1 - t) x + lw (log1p(exp(-|x|)) + max(-x, 0)), lw = 1 + (pos_weight - 1) t.
-    let softplus_neg = &input.abs().neg().exp().log1p() + &input.neg().clamp(Some(0.0), None);
+    // softplus(-x) is one primitive: its pieces |x| and max(-x, 0) have kinks at 0 that cancel
+    // in value but not in their derivatives' conventions.
+    let softplus_neg = super::unary(SoftplusNeg, &input.to_float());
     let lw = match pos_weight {
         Some(pw) => pw.sub_scalar(1.0).try_mul(target)?.add_scalar(1.0),
         None => target.ones_like(),
@@ -895,4 +902,20 @@ pub fn try_conv1d(
             e => e,
         })?
         .try_squeeze(2)
+}
+
+/// `softplus(-x) = log(1 + e^(-x))`, computed stably as `log1p(e^(-|x|)) + max(-x, 0)`, with
+/// the smooth derivative `-sigmoid(-x)` at every point (0 included) and every order.
+#[derive(Clone, Copy)]
+struct SoftplusNeg;
+impl super::Unary for SoftplusNeg {
+    const NAME: &'static str = "SoftplusBackward0";
+    const SAVES: super::Saves = super::Saves::Input;
+    fn f<T: crate::dtype::Float>(self, x: T) -> T {
+        let zero = T::zero();
+        (-x.abs()).exp().ln_1p() + if -x > zero { -x } else { zero }
+    }
+    fn df(self, x: &Tensor, g: &Tensor) -> Tensor {
+        -&(g * &x.neg().sigmoid())
+    }
 }
