@@ -2009,3 +2009,190 @@ fn conditioned(x: &Tensor) -> Tensor {
         .diag(0)
         .mul_scalar(3.0)
 }
+
+/// Iterated derivatives as the CLI's `--order` prints them: `d1 = grad(sum f, x)`,
+/// `d(k+1) = grad(sum dk, x)`, with respect to input `wrt` (zeros where a derivative no
+/// longer depends on `x`).
+fn iterated(f: &dyn Fn(&[Tensor]) -> Tensor, xs: &[Tensor], k: usize, wrt: usize) -> Vec<Vec<f64>> {
+    use ferrograd::autograd::grad;
+    let mut y = f(xs).sum();
+    let mut out = Vec::new();
+    for _ in 0..k {
+        let g = if y.requires_grad() {
+            grad(
+                &[&y],
+                &[&xs[wrt]],
+                ferrograd::GradOptions::new()
+                    .create_graph(true)
+                    .allow_unused(true),
+            )[0]
+            .clone()
+        } else {
+            None
+        };
+        let g = g.unwrap_or_else(|| xs[wrt].zeros_like());
+        out.push(g.to_vec::<f64>());
+        y = g.sum();
+    }
+    out
+}
+
+fn assert_close(what: &str, got: &[Vec<f64>], expected: &[&[f64]], tol: f64) {
+    assert_eq!(got.len(), expected.len(), "{what}");
+    for (k, (g, e)) in got.iter().zip(expected).enumerate() {
+        assert_eq!(g.len(), e.len(), "{what} d{}", k + 1);
+        for (a, b) in g.iter().zip(e.iter()) {
+            assert!(
+                (a - b).abs() <= tol * (1.0 + b.abs()),
+                "{what} d{}: {g:?}, expected {e:?}",
+                k + 1
+            );
+        }
+    }
+}
+
+/// The four defects of issue 12, at the issue's points; expected values from PyTorch 2.15
+/// (f64), each also a closed form (given in the comments).
+#[test]
+fn derivatives_at_the_special_points_of_issue_12() {
+    use ferrograd::nn::{self, Reduction};
+    // 1. norm(x, 2) at a zero entry: d1 = x / |x|, d2 = row sums of (I - u u^T) / |x|.
+    let x = v(&[0.0, -0.4]);
+    let d = iterated(&|x| x[0].norm_dims(2.0, &[], false), &[x], 3, 0);
+    assert_close(
+        "norm(x, 2)",
+        &d,
+        &[&[0.0, -1.0], &[2.5, 0.0], &[12.5, 6.25]],
+        1e-12,
+    );
+    let x = pt(&[0.0, 0.5, 1.0, 0.0], &[2, 2]);
+    let d = iterated(&|x| x[0].norm_dims(2.0, &[1], false), &[x], 3, 0);
+    assert_close(
+        "norm(x, 2, 1)",
+        &d,
+        &[
+            &[0.0, 1.0, 1.0, 0.0],
+            &[2.0, 0.0, 0.0, 1.0],
+            &[-8.0, -4.0, -1.0, -2.0],
+        ],
+        1e-12,
+    );
+    // 2. bce_with_logits at logit 0: d1 = sigmoid(x) - y, d2 = sigmoid'(x), d3 = sigmoid''.
+    let bce = |x: &[Tensor]| {
+        nn::binary_cross_entropy_with_logits(&x[0], &x[1], None, None, Reduction::Sum)
+    };
+    let d = iterated(&bce, &[v(&[0.0, 0.5]), v(&[0.3, 0.6])], 3, 0);
+    assert_close(
+        "bce_with_logits",
+        &d,
+        &[
+            &[0.2, 0.022459331201854615],
+            &[0.25, 0.2350037122015945],
+            &[0.0, -0.05755679485232075],
+        ],
+        1e-12,
+    );
+    // With pos_weight w: d1 = (1 - y + w y) sigmoid(x) - w y at 0 and -0.
+    let bce_pw = |x: &[Tensor]| {
+        nn::binary_cross_entropy_with_logits(
+            &x[0],
+            &x[1],
+            None,
+            Some(&Tensor::from_vec(vec![2.0, 0.5], &[2])),
+            Reduction::Sum,
+        )
+    };
+    let d = iterated(&bce_pw, &[v(&[0.0, -0.0]), v(&[0.3, 0.6])], 3, 0);
+    assert_close(
+        "bce_with_logits pos_weight",
+        &d,
+        &[&[0.05, 0.05], &[0.325, 0.175], &[0.0, 0.0]],
+        1e-12,
+    );
+    // 3. smooth_l1 and huber where input == target: d2 = 1 / beta and 1.
+    let sl1 = |x: &[Tensor]| nn::smooth_l1_loss(&x[0], &x[1], Reduction::Sum, 0.5);
+    let d = iterated(&sl1, &[v(&[0.3, -1.0]), v(&[0.3, -1.0])], 2, 0);
+    assert_close("smooth_l1_loss", &d, &[&[0.0, 0.0], &[2.0, 2.0]], 1e-12);
+    let huber = |x: &[Tensor]| nn::huber_loss(&x[0], &x[1], Reduction::Sum, 2.0);
+    let d = iterated(&huber, &[v(&[0.3, -1.0]), v(&[0.3, -1.0])], 2, 0);
+    assert_close("huber_loss", &d, &[&[0.0, 0.0], &[1.0, 1.0]], 1e-12);
+    // 4. det of a singular matrix: d1 = adj(A)^T, d2 = its derivative along all-ones.
+    let d = iterated(&|x| x[0].det(), &[pt(&[1.0, 2.0, 2.0, 4.0], &[2, 2])], 2, 0);
+    assert_close(
+        "det 2x2 rank 1",
+        &d,
+        &[&[4.0, -2.0, -2.0, 1.0], &[1.0, -1.0, -1.0, 1.0]],
+        1e-12,
+    );
+    let a = pt(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0], &[3, 3]);
+    let d = iterated(&|x| x[0].det(), &[a], 2, 0);
+    assert_close(
+        "det 3x3 rank 2",
+        &d,
+        &[
+            &[-3.0, 6.0, -3.0, 6.0, -12.0, 6.0, -3.0, 6.0, -3.0],
+            &[0.0; 9],
+        ],
+        1e-10,
+    );
+    // The zero 2x2 matrix (rank n - 2): adj = 0, and d2 of ad - bc along all-ones is
+    // [1, -1, -1, 1] (PyTorch's SVD rule gives NaN here).
+    let d = iterated(&|x| x[0].det(), &[pt(&[0.0; 4], &[2, 2])], 2, 0);
+    assert_close(
+        "det 2x2 zero",
+        &d,
+        &[&[0.0; 4], &[1.0, -1.0, -1.0, 1.0]],
+        1e-12,
+    );
+}
+
+/// Gradient conventions at kinks (where no derivative exists), PyTorch's: ties share the
+/// gradient, abs/l1 give 0 at 0, smooth_l1 and huber take the linear branch at |d| == beta.
+/// Expected values from PyTorch 2.15 (f64).
+#[test]
+fn derivative_conventions_at_kinks_are_pytorchs() {
+    use ferrograd::nn::{self, Reduction};
+    let d1 = |f: &dyn Fn(&[Tensor]) -> Tensor, xs: &[Tensor], wrt: usize| {
+        iterated(f, xs, 1, wrt).remove(0)
+    };
+    let a = || v(&[1.0, 0.0]);
+    assert_eq!(d1(&|x| x[0].maximum(&x[1]), &[a(), a()], 0), [0.5, 0.5]);
+    assert_eq!(d1(&|x| x[0].maximum(&x[1]), &[a(), a()], 1), [0.5, 0.5]);
+    assert_eq!(d1(&|x| x[0].minimum(&x[1]), &[a(), a()], 1), [0.5, 0.5]);
+    let t = || v(&[1.0, 2.0, 2.0]);
+    assert_eq!(d1(&|x| x[0].amax(&[], false), &[t()], 0), [0.0, 0.5, 0.5]);
+    assert_eq!(d1(&|x| x[0].max(), &[t()], 0), [0.0, 0.5, 0.5]);
+    let m = pt(&[2.0, 1.0, 2.0, 3.0], &[2, 2]);
+    assert_eq!(
+        d1(&|x| x[0].max_dim(0, false).0, &[m], 0),
+        [1.0, 0.0, 0.0, 1.0]
+    );
+    assert_eq!(d1(&|x| x[0].abs(), &[v(&[0.0, -0.0])], 0), [0.0, 0.0]);
+    assert_eq!(d1(&|x| x[0].pow(0.0), &[v(&[0.0])], 0), [0.0]);
+    let p2 = iterated(&|x| x[0].pow(2.0), &[v(&[0.0])], 2, 0);
+    assert_eq!(p2, [vec![0.0], vec![2.0]]);
+    let n = |p: f64, x: &[f64]| d1(&move |t| t[0].norm_dims(p, &[], false), &[v(x)], 0);
+    assert_eq!(n(f64::INFINITY, &[1.0, -2.0, 2.0]), [0.0, -0.5, 0.5]);
+    assert_eq!(n(f64::NEG_INFINITY, &[1.0, -1.0, 2.0]), [0.5, -0.5, 0.0]);
+    assert_eq!(n(1.0, &[0.0, 2.0]), [0.0, 1.0]);
+    assert_close("norm p=3", &[n(3.0, &[0.0, 2.0])], &[&[0.0, 1.0]], 1e-15);
+    assert_eq!(n(2.0, &[0.0, 0.0]), [0.0, 0.0]);
+    let c = || v(&[1.0, 1.0, 1.0]);
+    assert_eq!(d1(&|x| x[0].std(&[], 1.0, false), &[c()], 0), [0.0; 3]);
+    assert_eq!(d1(&|x| x[0].var(&[], 1.0, false), &[c()], 0), [0.0; 3]);
+    let l1 = |x: &[Tensor]| nn::l1_loss(&x[0], &x[1], Reduction::Sum);
+    assert_eq!(d1(&l1, &[v(&[0.0]), v(&[0.0])], 0), [0.0]);
+    // At |d| == beta (delta) the first derivative is +-1 and the second 0 (linear branch).
+    let sl1 = |x: &[Tensor]| nn::smooth_l1_loss(&x[0], &x[1], Reduction::Sum, 1.0);
+    let huber = |x: &[Tensor]| nn::huber_loss(&x[0], &x[1], Reduction::Sum, 1.0);
+    for f in [&sl1 as &dyn Fn(&[Tensor]) -> Tensor, &huber] {
+        let d = iterated(f, &[v(&[1.0, -1.0]), v(&[0.0, 0.0])], 2, 0);
+        assert_eq!(d, [vec![1.0, -1.0], vec![0.0, 0.0]]);
+    }
+    let p = iterated(&|x| x[0].prod(), &[v(&[0.0, 0.0, 3.0])], 2, 0);
+    assert_eq!(p, [vec![0.0, 0.0, 0.0], vec![3.0, 3.0, 0.0]]);
+    let cp = iterated(&|x| x[0].cumprod(0), &[v(&[2.0, 0.0, 3.0])], 2, 0);
+    assert_eq!(cp, [vec![1.0, 8.0, 0.0], vec![4.0, 6.0, 2.0]]);
+    let ln = |x: &[Tensor]| nn::layer_norm(&x[0], &[3], None, None, 1e-5);
+    assert_eq!(d1(&ln, &[pt(&[1.0, 1.0, 1.0], &[1, 3])], 0), [0.0; 3]);
+}
