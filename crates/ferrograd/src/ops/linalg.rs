@@ -1072,7 +1072,8 @@ fn pivot_ratio(a: &[f64], n: usize) -> f64 {
 /// with determinants `det`, written in differentiable ops so that every derivative order of
 /// `det` is exact, at singular matrices too. Well-conditioned matrices use `det * inv(A)^T`;
 /// (nearly) singular ones the Faddeev-LeVerrier recursion, a polynomial in `A` that needs no
-/// inverse: `M_1 = I`, `M_{k+1} = A M_k - tr(A M_k) / k * I`, `adj(A) = (-1)^(n+1) M_n`.
+/// inverse: `M_1 = I`, `M_{k+1} = A M_k - tr(A M_k) / k * I`, `adj(A) = (-1)^(n+1) M_n` (always
+/// for `n <= 3`, where it is the adjugate's closed form).
 /// A mixed batch selects per matrix, each branch fed a harmless matrix (`I`, `0`) where it
 /// is not selected, so neither produces an infinity for the other's gradient.
 fn cofactor(a: &Tensor, det: &Tensor) -> Tensor {
@@ -1080,11 +1081,17 @@ fn cofactor(a: &Tensor, det: &Tensor) -> Tensor {
     if n == 0 {
         return a.zeros_like();
     }
-    let values = a.values_f64();
-    let singular: Vec<bool> = values
-        .chunks(n * n)
-        .map(|m| pivot_ratio(m, n) < NEARLY_SINGULAR)
-        .collect();
+    // Up to 3x3 the recursion is the closed form of the adjugate (`tr(A) I - A` for 2x2),
+    // exact and stable at every matrix: no switch.
+    let values = if n <= 3 { Vec::new() } else { a.values_f64() };
+    let singular: Vec<bool> = if n <= 3 {
+        vec![true]
+    } else {
+        values
+            .chunks(n * n)
+            .map(|m| pivot_ratio(m, n) < NEARLY_SINGULAR)
+            .collect()
+    };
     let eye = Tensor::eye_with(n, a.dtype());
     let regular = |m: &Tensor| &det.unsqueeze(-1).unsqueeze(-1) * &m.inv().m_t();
     let polynomial = |m: &Tensor| {
