@@ -877,6 +877,14 @@ fn reductions_to_second_order() {
         )
         .at(vec![vec![pt(&[0.0, 1.0, -2.0, 0.0], &[2, 2])]]),
         spec(
+            "norm p=4",
+            |x| x[0].norm_dims(4.0, &[-1], false),
+            m(),
+            NonZero,
+            2,
+        )
+        .at(vec![vec![pt(&[0.0, 1.0, -2.0, 0.0], &[2, 2])]]),
+        spec(
             "norm p=0.5",
             |x| x[0].norm_dims(0.5, &[], false),
             m(),
