@@ -297,7 +297,10 @@ fn eval_value(node: &Node, env: &Env) -> Result<Value, SpannedError> {
         }
         Expr::Neg(a) => {
             let x = eval(a, env)?;
-            let e = Estimate::of(x.numel() as u128, format!("neg: a result of shape {:?}", x.shape()));
+            let e = Estimate::of(
+                x.numel() as u128,
+                format!("neg: a result of shape {:?}", x.shape()),
+            );
             env.budget.charge(&e).map_err(err)?;
             let r = x.neg();
             env.budget.record("neg", &r).map_err(err)?;
@@ -378,10 +381,9 @@ fn eval_value(node: &Node, env: &Env) -> Result<Value, SpannedError> {
             };
             estimate
                 .and_then(|e| {
-                    env.budget.charge(&e).map_err(|message| ArgError {
-                        message,
-                        arg: None,
-                    })
+                    env.budget
+                        .charge(&e)
+                        .map_err(|message| ArgError { message, arg: None })
                 })
                 .map_err(fail)?;
             let t = (f.call)(&call).map_err(fail)?;
@@ -463,8 +465,16 @@ fn matmul_estimate(name: &str, sa: &[usize], sb: &[usize]) -> (Estimate, Option<
     if sa.is_empty() || sb.is_empty() {
         return fallback();
     }
-    let a = if sa.len() == 1 { vec![1, sa[0]] } else { sa.to_vec() };
-    let b = if sb.len() == 1 { vec![sb[0], 1] } else { sb.to_vec() };
+    let a = if sa.len() == 1 {
+        vec![1, sa[0]]
+    } else {
+        sa.to_vec()
+    };
+    let b = if sb.len() == 1 {
+        vec![sb[0], 1]
+    } else {
+        sb.to_vec()
+    };
     let (m, k) = (a[a.len() - 2], a[a.len() - 1]);
     let (k2, n) = (b[b.len() - 2], b[b.len() - 1]);
     let Some(batch) = broadcast(&[a[..a.len() - 2].to_vec(), b[..b.len() - 2].to_vec()]) else {
@@ -540,17 +550,12 @@ fn solve_size(a: &Args<'_>, name: &str) -> R<Estimate> {
         return Ok(base);
     };
     let vector = sb.len() == 1 || (sb.len() + 1 == sa.len() && sb.last() == Some(&n));
-    let bm = if vector {
-        [&sb[..], &[1]].concat()
-    } else {
-        sb
-    };
+    let bm = if vector { [&sb[..], &[1]].concat() } else { sb };
     if sa.len() < 2 || bm.len() < 2 {
         return Ok(base);
     }
     let k = bm[bm.len() - 1];
-    let Some(batch) = broadcast(&[sa[..sa.len() - 2].to_vec(), bm[..bm.len() - 2].to_vec()])
-    else {
+    let Some(batch) = broadcast(&[sa[..sa.len() - 2].to_vec(), bm[..bm.len() - 2].to_vec()]) else {
         return Ok(base);
     };
     let count = numel(&batch);
@@ -619,7 +624,8 @@ fn einsum_size(a: &Args<'_>, name: &str) -> R<Estimate> {
     let mut ellipsis: Vec<usize> = Vec::new();
     for (term, shape) in lhs.split(',').zip(&shapes) {
         let (before, after) = term.split_once("...").unwrap_or((term, ""));
-        let (before, after): (Vec<char>, Vec<char>) = (before.chars().collect(), after.chars().collect());
+        let (before, after): (Vec<char>, Vec<char>) =
+            (before.chars().collect(), after.chars().collect());
         if before.len() + after.len() > shape.len() {
             continue; // the library refuses the equation
         }
@@ -647,7 +653,10 @@ fn einsum_size(a: &Args<'_>, name: &str) -> R<Estimate> {
     let inputs = shapes.iter().map(|s| numel(s)).max().unwrap_or(0);
     Ok(Estimate::of(
         product.max(inputs),
-        format!("{name}: the product of the operands over all {} subscripts", sizes.len()),
+        format!(
+            "{name}: the product of the operands over all {} subscripts",
+            sizes.len()
+        ),
     ))
 }
 
@@ -674,7 +683,9 @@ fn conv_size(a: &Args<'_>, name: &str) -> R<Estimate> {
             .collect::<Vec<_>>(),
     );
     let cols = Estimate::of(
-        n.saturating_mul(c).saturating_mul(kernel).saturating_mul(out),
+        n.saturating_mul(c)
+            .saturating_mul(kernel)
+            .saturating_mul(out),
         format!("{name}: the im2col columns"),
     );
     let result = Estimate::of(
@@ -743,9 +754,10 @@ fn exact(node: &Node, env: &Env) -> Option<Exact> {
                 (BinOp::Add, Int(x), Int(y)) => x.checked_add(y).map(Int),
                 (BinOp::Sub, Int(x), Int(y)) => x.checked_sub(y).map(Int),
                 (BinOp::Mul, Int(x), Int(y)) => x.checked_mul(y).map(Int),
-                (BinOp::Pow, Int(x), Int(y)) if y >= 0 => {
-                    u32::try_from(y).ok().and_then(|e| x.checked_pow(e)).map(Int)
-                }
+                (BinOp::Pow, Int(x), Int(y)) if y >= 0 => u32::try_from(y)
+                    .ok()
+                    .and_then(|e| x.checked_pow(e))
+                    .map(Int),
                 (op, x, y) => {
                     let (x, y) = (x.f64(), y.f64());
                     Some(Float(match op {
@@ -776,7 +788,7 @@ fn bad<T>(i: usize, message: String) -> R<T> {
     })
 }
 
-/// Largest integer a float32 holds exactly with all its neighbours (2^24).
+/// From 2^24 on, float32 skips integers: a value there may be a rounded one.
 const F32_EXACT: f64 = 16_777_216.0;
 
 impl Args<'_> {
@@ -789,12 +801,15 @@ impl Args<'_> {
     }
 
     fn t(&self, i: usize) -> R<Tensor> {
-        to_tensor(self.vals[i].clone(), self.env, &format!("argument {}", i + 1)).map_err(
-            |message| ArgError {
-                message,
-                arg: Some(i),
-            },
+        to_tensor(
+            self.vals[i].clone(),
+            self.env,
+            &format!("argument {}", i + 1),
         )
+        .map_err(|message| ArgError {
+            message,
+            arg: Some(i),
+        })
     }
 
     fn opt_t(&self, i: usize) -> R<Option<Tensor>> {
@@ -873,7 +888,7 @@ impl Args<'_> {
         self.numbers(i)?
             .into_iter()
             .map(|x| {
-                if f32 && x.abs() > F32_EXACT && x.is_finite() {
+                if f32 && x.abs() >= F32_EXACT && x.is_finite() {
                     bad(
                         i,
                         format!(

@@ -596,7 +596,7 @@ fn parse_over(text: &str) -> Res<Over> {
         None => 200,
     };
     // The width too must be finite: -1e308:1e308 has an infinite one.
-    if !(lo < hi && (hi - lo).is_finite()) || !(2..=1_000_000).contains(&n) {
+    if !(lo < hi && (hi - lo).is_finite() && (2..=1_000_000).contains(&n)) {
         return Err(Failure(format!(
             "--over {text}: need finite LO < HI with a finite width HI - LO, and 2 <= N <= 1000000"
         )));

@@ -247,11 +247,11 @@ mod tests {
         assert_eq!(js(&Tensor::scalar(3e20)), "3e20");
         assert_eq!(js(&Tensor::scalar(-0.5)), "-0.5");
         assert_eq!(
-            json(&Tensor::new([f32::NAN, f32::INFINITY, f32::NEG_INFINITY])),
+            js(&Tensor::new([f32::NAN, f32::INFINITY, f32::NEG_INFINITY])),
             "[\"NaN\", \"Infinity\", \"-Infinity\"]"
         );
         assert_eq!(
-            json(&Tensor::new([[1.0, 2.0], [3.0, 4.0]])),
+            js(&Tensor::new([[1.0, 2.0], [3.0, 4.0]])),
             "[[1.0, 2.0], [3.0, 4.0]]"
         );
         assert_eq!(js(&Tensor::full(&[2, 0], 1.0)), "[[], []]");
@@ -264,6 +264,9 @@ mod tests {
         assert_eq!(js(&Tensor::zeros(&[0, 3])), "[]");
         assert_eq!(js(&Tensor::zeros(&[3, 0, 2])), "[[], [], []]");
         let e = json(&Tensor::zeros(&[294_967_296, 0])).unwrap_err();
-        assert!(e.contains("shape [294967296, 0] would print 294967297"), "{e}");
+        assert!(
+            e.contains("shape [294967296, 0] would print 294967297"),
+            "{e}"
+        );
     }
 }

@@ -203,7 +203,10 @@ fn tokenize(src: &str) -> Result<Vec<(Tok, Span)>, SpannedError> {
             let text: String = chars[start..i].iter().collect();
             let span = Span { start, end: i };
             let integer = text.chars().all(|c| c.is_ascii_digit());
-            match (integer.then(|| text.parse::<i64>().ok()).flatten(), text.parse::<f64>()) {
+            match (
+                integer.then(|| text.parse::<i64>().ok()).flatten(),
+                text.parse::<f64>(),
+            ) {
                 (Some(i), _) => Tok::Int(i),
                 (None, Ok(v)) => Tok::Num(v),
                 (None, Err(_)) => {
@@ -532,10 +535,7 @@ mod tests {
         );
         assert_eq!(parse("2.0").unwrap().expr, Expr::Num(2.0));
         assert_eq!(parse("1e3").unwrap().expr, Expr::Num(1000.0));
-        assert_eq!(
-            parse("99999999999999999999").unwrap().expr,
-            Expr::Num(1e20)
-        );
+        assert_eq!(parse("99999999999999999999").unwrap().expr, Expr::Num(1e20));
         assert_eq!(p("einsum('ij,jk', a, b)"), "(einsum \"ij,jk\" a b)");
     }
 

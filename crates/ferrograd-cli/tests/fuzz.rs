@@ -77,7 +77,9 @@ fn integer(r: &mut Rng) -> String {
                 "2^24+1",
             ])
             .to_string(),
-        6 => r.pick(&["0.5", "-0.5", "nan", "inf", "-inf", "1e-300"]).to_string(),
+        6 => r
+            .pick(&["0.5", "-0.5", "nan", "inf", "-inf", "1e-300"])
+            .to_string(),
         _ => (1 + r.below(8)).to_string(),
     }
 }
@@ -101,7 +103,10 @@ fn literal(r: &mut Rng) -> String {
         0 => number(r),
         1 => format!(
             "[{}]",
-            (0..r.below(5)).map(|_| number(r)).collect::<Vec<_>>().join(", ")
+            (0..r.below(5))
+                .map(|_| number(r))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         2 => {
             let (rows, cols) = (1 + r.below(3), 1 + r.below(3));
@@ -120,8 +125,22 @@ fn literal(r: &mut Rng) -> String {
         4 => format!(
             "'{}'",
             r.pick(&[
-                "i,i", "ij,jk", "ij,jk->ik", "ii", "ii->i", "i,j,k->", "...,...", "ij->", "sum",
-                "mean", "none", "", "->", "i,i->ii", "aA", "abc,cd->abd",
+                "i,i",
+                "ij,jk",
+                "ij,jk->ik",
+                "ii",
+                "ii->i",
+                "i,j,k->",
+                "...,...",
+                "ij->",
+                "sum",
+                "mean",
+                "none",
+                "",
+                "->",
+                "i,i->ii",
+                "aA",
+                "abc,cd->abd",
             ])
         ),
         _ => integer(r),
@@ -144,7 +163,8 @@ fn variables() -> Vec<(&'static str, Tensor)> {
 fn expression(r: &mut Rng, names: &[&'static str], depth: usize) -> String {
     if depth == 0 || r.chance(25) {
         return if r.chance(50) {
-            r.pick(&["x", "y", "m", "z", "w", "b", "k", "x", "m"]).to_string()
+            r.pick(&["x", "y", "m", "z", "w", "b", "k", "x", "m"])
+                .to_string()
         } else {
             literal(r)
         };
@@ -330,14 +350,18 @@ fn random_expressions_end_in_a_value_or_an_error_within_the_budget() {
             }
             None => break,
         };
-        let dtype = if rng.chance(50) { DType::F32 } else { DType::F64 };
+        let dtype = if rng.chance(50) {
+            DType::F32
+        } else {
+            DType::F64
+        };
         to_worker.send(Some((cases, src.clone(), dtype))).unwrap();
         // A hang detector, not a timing check: a case takes milliseconds to a second.
         let outcome = match outcomes.recv_timeout(Duration::from_secs(300)) {
             Ok(o) => o,
-            Err(_) => panic!(
-                "case {cases} (seed {seed}, {dtype:?}) did not return within 300 s: {src:?}"
-            ),
+            Err(_) => {
+                panic!("case {cases} (seed {seed}, {dtype:?}) did not return within 300 s: {src:?}")
+            }
         };
         if let Some(message) = outcome.panicked {
             if KNOWN_LIBRARY_PANICS.iter().any(|k| message.contains(k)) {

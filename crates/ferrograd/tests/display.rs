@@ -184,7 +184,10 @@ fn empty_tensors_print_their_shape_not_their_elements() {
         "tensor([], size=(0, 3), dtype=torch.float64)"
     );
     assert_eq!(show(&Tensor::zeros(&[3, 0])), "tensor([], size=(3, 0))");
-    assert_eq!(show(&Tensor::zeros(&[2, 0, 4])), "tensor([], size=(2, 0, 4))");
+    assert_eq!(
+        show(&Tensor::zeros(&[2, 0, 4])),
+        "tensor([], size=(2, 0, 4))"
+    );
     assert_eq!(show(&Tensor::zeros(&[0, 0])), "tensor([], size=(0, 0))");
     assert_eq!(show(&Tensor::zeros(&[1, 0])), "tensor([], size=(1, 0))");
     assert_eq!(
@@ -197,7 +200,8 @@ fn empty_tensors_print_their_shape_not_their_elements() {
         show(&(&x * 2.0)),
         "tensor([], size=(2, 0), grad_fn=<MulBackward0>)"
     );
-    let big = Tensor::full_with(&[294_967_296, 0, 1 << 40, 3], 0.0, DType::F64).requires_grad_(true);
+    let big =
+        Tensor::full_with(&[294_967_296, 0, 1 << 40, 3], 0.0, DType::F64).requires_grad_(true);
     assert_eq!(
         show(&(&big * 2.0)),
         "tensor([], size=(294967296, 0, 1099511627776, 3), dtype=torch.float64,\n       grad_fn=<MulBackward0>)"
