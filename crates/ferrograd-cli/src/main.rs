@@ -657,6 +657,21 @@ fn plot(p: &Problem, over: &Over, order: usize, file: &Path) -> Res<()> {
             x.zeros_like()
         })
     };
+    // The plotted values must span a finite range, padded: a y-axis of infinite width (values
+    // near +-f64::MAX, as `x*1e307` over -10:10 has) makes the chart's mesh loop forever.
+    if let Ok((_, series)) = ferrograd::plot::derivatives(&f, over.lo, over.hi, over.n, order) {
+        let finite = series.iter().flatten().copied().filter(|v| v.is_finite());
+        let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+        let span = (hi - lo) * 1.2;
+        if lo <= hi && !(span.is_finite() && (hi.abs().max(lo.abs()) * 1.2).is_finite()) {
+            return Err(Failure(format!(
+                "--plot: the values and derivatives span [{lo:e}, {hi:e}], too wide for a chart; \
+                 narrow --over or scale EXPR"
+            )));
+        }
+    }
     let svg = ferrograd::plot::derivatives_svg(f, &p.source, over.lo, over.hi, over.n, order);
     if let Some(e) = failure.into_inner() {
         return Err(Failure::at(&p.source, e));

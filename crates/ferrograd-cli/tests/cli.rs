@@ -578,6 +578,16 @@ fn plots_over_infinite_widths_are_refused() {
         err.contains("outer: a result of shape [1000000, 1000000]"),
         "{err}"
     );
+    // Values near f64::MAX make a y-axis of infinite width: refused, not drawn forever.
+    let err = fails(&[
+        "grad",
+        "x*1e307",
+        "--plot",
+        "never.svg",
+        "--over",
+        "x=-10:10",
+    ]);
+    assert!(err.contains("too wide for a chart"), "{err}");
     assert!(!std::path::Path::new("never.svg").exists());
 }
 

@@ -17,6 +17,10 @@ mod parse;
 #[path = "../src/eval.rs"]
 mod eval;
 
+#[allow(dead_code)]
+#[path = "../src/output.rs"]
+mod output;
+
 use eval::{Env, Limits};
 use ferrograd::{DType, GradOptions, Tensor};
 use std::panic::AssertUnwindSafe;
@@ -212,6 +216,7 @@ fn expression(r: &mut Rng, names: &[&'static str], depth: usize) -> String {
 /// What one case did, for the checks.
 struct Outcome {
     largest: u64,
+    evaluated: bool,
     panicked: Option<String>,
 }
 
@@ -238,12 +243,15 @@ fn run(src: &str, dtype: DType) -> Outcome {
         .filter(|t| t.requires_grad())
         .cloned()
         .collect();
+    let evaluated = std::cell::Cell::new(false);
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
         let Ok(node) = parse::parse(src) else { return };
         let Ok(v) = eval::eval(&node, &env) else {
             return;
         };
+        evaluated.set(true);
         let _ = v.to_string();
+        let _ = output::json(&v);
         if !(v.dtype().is_floating_point() && v.requires_grad()) {
             return;
         }
@@ -278,6 +286,7 @@ fn run(src: &str, dtype: DType) -> Outcome {
     }));
     Outcome {
         largest: env.budget.largest(),
+        evaluated: evaluated.get(),
         panicked: result.err().map(|p| {
             p.downcast_ref::<String>()
                 .cloned()
@@ -341,6 +350,7 @@ fn random_expressions_end_in_a_value_or_an_error_within_the_budget() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ seed.wrapping_mul(0xff51_afd7_ed55_8ccd) | 1);
     let mut failures = Vec::new();
     let mut cases = 0usize;
+    let mut values = 0usize;
     loop {
         let src = match KNOWN.get(cases) {
             Some(s) => s.to_string(),
@@ -363,6 +373,7 @@ fn random_expressions_end_in_a_value_or_an_error_within_the_budget() {
                 panic!("case {cases} (seed {seed}, {dtype:?}) did not return within 300 s: {src:?}")
             }
         };
+        values += usize::from(outcome.evaluated);
         if let Some(message) = outcome.panicked {
             if KNOWN_LIBRARY_PANICS.iter().any(|k| message.contains(k)) {
                 eprintln!("known library panic, case {cases} ({dtype:?}): {src:?}: {message}");
@@ -383,7 +394,7 @@ fn random_expressions_end_in_a_value_or_an_error_within_the_budget() {
     to_worker.send(None).unwrap();
     worker.join().unwrap();
     let _ = std::panic::take_hook();
-    eprintln!("fuzz: {cases} cases (seed {seed})");
+    eprintln!("fuzz: {cases} cases (seed {seed}), {values} of them evaluated to a value");
     assert!(
         failures.is_empty(),
         "{} of {cases} cases failed:\n{}",
