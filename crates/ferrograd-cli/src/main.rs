@@ -54,7 +54,7 @@ Limits: every operation is sized before it runs, from the shapes of its argument
 with an error when its result or an intermediate it builds would have more than 2^26 elements
 (67108864), when it would take more than 2^33 multiply-adds, or when the whole evaluation would
 make more than 2^27 elements in all. Derivatives (--order, hessian) and plots whose graphs
-would make more than 2^29 elements are refused too; --order is at most 12 and --over at most
+would make more than 2^28 elements are refused too; --order is at most 12 and --over at most
 1000000 points over a finite interval.";
 
 #[derive(Parser)]
@@ -455,7 +455,7 @@ fn derivative_chain(
 
 /// The most elements the derivatives of one EXPR may make: those of order k are predicted from
 /// the elements EXPR's evaluation made and the growth of the graphs.
-const MAX_DERIVATIVE_ELEMENTS: u64 = 4 * eval::LIMITS.total;
+const MAX_DERIVATIVE_ELEMENTS: u64 = 2 * eval::LIMITS.total;
 
 /// The most (graph nodes x points) a plot may cost: each node of the derivatives' graphs holds
 /// a tensor of the points.
@@ -659,7 +659,7 @@ fn plot(p: &Problem, over: &Over, order: usize, file: &Path) -> Res<()> {
     };
     // The plotted values must span a finite range, padded: a y-axis of infinite width (values
     // near +-f64::MAX, as `x*1e307` over -10:10 has) makes the chart's mesh loop forever.
-    if let Ok((_, series)) = ferrograd::plot::derivatives(&f, over.lo, over.hi, over.n, order) {
+    if let Ok((_, series)) = ferrograd::plot::derivatives(f, over.lo, over.hi, over.n, order) {
         let finite = series.iter().flatten().copied().filter(|v| v.is_finite());
         let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
             (a.min(v), b.max(v))
