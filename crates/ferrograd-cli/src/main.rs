@@ -48,7 +48,14 @@ Examples:
 EXPR: numbers, names, + - * / ^ (or **), unary minus, @ (matmul), parentheses, lists
 [a, b] (stacked), strings 'ij,jk' (for einsum), and calls f(a, b, ...) of the functions
 listed by `ferrograd ops`. pi, e, inf, nan, true and false are constants unless --at gives
-them a value.";
+them a value. Integer arguments (sizes, dims, offsets) are read exactly from their literals.
+
+Limits: every operation is sized before it runs, from the shapes of its arguments, and refused
+with an error when its result or an intermediate it builds would have more than 2^26 elements
+(67108864), when it would take more than 2^33 multiply-adds, or when the whole evaluation would
+make more than 2^27 elements in all. Derivatives (--order, hessian) and plots whose graphs
+would make more than 2^28 elements are refused too; --order is at most 12 and --over at most
+1000000 points over a finite interval.";
 
 #[derive(Parser)]
 #[command(
@@ -162,8 +169,16 @@ fn main() -> ExitCode {
     };
     match outcome {
         Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
+            // A closed stdout (`| head`) is an error, not a panic.
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: cannot write the output: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Err(Failure(message)) => {
             eprintln!("error: {message}");
@@ -212,10 +227,7 @@ fn dtype_of(d: DTypeArg) -> DType {
 fn constant_value(flag: &str, text: &str, dtype: DType) -> Res<Tensor> {
     let fail = |e: SpannedError| Failure(format!("{flag}: {}", e.render(text)));
     let node = parse::parse(text).map_err(fail)?;
-    let env = Env {
-        vars: HashMap::new(),
-        dtype,
-    };
+    let env = Env::new(HashMap::new(), dtype);
     eval::eval(&node, &env).map_err(fail)
 }
 
@@ -297,7 +309,7 @@ fn problem(c: &Common, free: Option<&str>) -> Res<Problem> {
     Ok(Problem {
         source: c.expr.clone(),
         expr,
-        env: Env { vars, dtype },
+        env: Env::new(vars, dtype),
         wrt,
     })
 }
@@ -363,7 +375,7 @@ fn grad(args: GradArgs) -> Res<String> {
         return Ok(report.finish());
     }
     let value = eval::eval(&p.expr, &p.env).map_err(|e| Failure::at(&p.source, e))?;
-    report.value(&value);
+    report.value(&value)?;
     if let Some(file) = &args.common.graph {
         graph(&value, &p, file)?;
         report.note(format!("wrote {}", file.display()));
@@ -385,9 +397,10 @@ fn grad(args: GradArgs) -> Res<String> {
     }
     let xs: Vec<Tensor> = p.wrt.iter().map(|(_, t)| t.clone()).collect();
     let order = args.order as usize;
-    let (derivatives, _) = derivative_chain(&value, &xs, &seed, order)?;
+    let forward = p.env.budget.spent();
+    let (derivatives, _) = derivative_chain(&value, &xs, &seed, order, forward)?;
     for (k, ds) in derivatives.iter().enumerate() {
-        report.derivatives(k + 1, &p.wrt, ds);
+        report.derivatives(k + 1, &p.wrt, ds)?;
     }
     Ok(report.finish())
 }
@@ -395,21 +408,35 @@ fn grad(args: GradArgs) -> Res<String> {
 /// The derivatives of orders `1..=order` with respect to each x, as the seeds compute them:
 /// d1 = grad(value, x, seed), d(k+1) = grad(dk, x, ones, create_graph). Also returns the sum
 /// over orders of the largest graph, a measure of the work per element. Refuses an order whose
-/// graph is predicted to explode (see [`guard_growth`]).
+/// graph is predicted to explode (see [`guard_growth`]) or to make more than
+/// [`MAX_DERIVATIVE_ELEMENTS`]: `forward` is the number of elements the evaluation of `value`
+/// made, and an order whose graph has `g` times the nodes of `value`'s makes about `g` times as
+/// many.
 fn derivative_chain(
     value: &Tensor,
     xs: &[Tensor],
     seed: &Tensor,
     order: usize,
+    forward: u64,
 ) -> Res<(Vec<Vec<Tensor>>, usize)> {
     let size = ferrograd::autograd::graph_size;
+    let base = size(value).max(1);
     let mut out = vec![grads(value, xs, seed, order > 1)?];
     let mut sizes: Vec<usize> = out[0].iter().map(size).collect();
     let mut work = size(value) + sizes.iter().max().copied().unwrap_or(0);
     let mut previous: Option<Vec<usize>> = None;
     for k in 2..=order {
-        if let Some(before) = &previous {
-            guard_growth(k, order, &sizes, before)?;
+        let predicted = match &previous {
+            Some(before) => guard_growth(k, order, &sizes, before)?,
+            None => sizes.iter().copied().max().unwrap_or(0) as f64,
+        };
+        let elements = forward as f64 * predicted / base as f64;
+        if elements > MAX_DERIVATIVE_ELEMENTS as f64 {
+            return Err(Failure(format!(
+                "--order {order}: the derivative of order {k} would make about {elements:.0} elements \
+                 (its graph of about {predicted:.0} nodes over EXPR's {base}, which made {forward}), \
+                 over the limit of {MAX_DERIVATIVE_ELEMENTS}. Lower --order or use smaller inputs."
+            )));
         }
         let mut next = Vec::with_capacity(xs.len());
         for (d, x) in out[k - 2].iter().zip(xs) {
@@ -426,8 +453,13 @@ fn derivative_chain(
     Ok((out, work))
 }
 
-/// The most (graph nodes x points) a plot may cost: about a few seconds of elementwise work.
-const MAX_PLOT_WORK: usize = 2_000_000_000;
+/// The most elements the derivatives of one EXPR may make: those of order k are predicted from
+/// the elements EXPR's evaluation made and the growth of the graphs.
+const MAX_DERIVATIVE_ELEMENTS: u64 = 2 * eval::LIMITS.total;
+
+/// The most (graph nodes x points) a plot may cost: each node of the derivatives' graphs holds
+/// a tensor of the points.
+const MAX_PLOT_WORK: usize = MAX_DERIVATIVE_ELEMENTS as usize;
 
 /// The most backward nodes a derivative's graph may be expected to reach before `--order` is
 /// refused: each order multiplies the graph, and past this the answer takes seconds to minutes.
@@ -435,7 +467,9 @@ const MAX_GRAPH_NODES: usize = 1_000_000;
 
 /// Refuses order `k` when the graphs so far predict more than [`MAX_GRAPH_NODES`] nodes for it
 /// (the last size times its growth over the order before), instead of running for minutes.
-fn guard_growth(k: usize, order: usize, sizes: &[usize], previous: &[usize]) -> Res<()> {
+/// Returns the largest prediction.
+fn guard_growth(k: usize, order: usize, sizes: &[usize], previous: &[usize]) -> Res<f64> {
+    let mut largest = 0.0f64;
     for (&now, &before) in sizes.iter().zip(previous) {
         let growth = now as f64 / before.max(1) as f64;
         let predicted = now as f64 * growth.max(1.0);
@@ -446,15 +480,16 @@ fn guard_growth(k: usize, order: usize, sizes: &[usize], previous: &[usize]) -> 
                 k - 1
             )));
         }
+        largest = largest.max(predicted);
     }
-    Ok(())
+    Ok(largest)
 }
 
 fn hessian(c: Common) -> Res<String> {
     let p = problem(&c, None)?;
     let mut report = Report::new(c.json);
     let value = eval::eval(&p.expr, &p.env).map_err(|e| Failure::at(&p.source, e))?;
-    report.value(&value);
+    report.value(&value)?;
     if let Some(file) = &c.graph {
         graph(&value, &p, file)?;
         report.note(format!("wrote {}", file.display()));
@@ -470,14 +505,25 @@ fn hessian(c: Common) -> Res<String> {
         )));
     }
     let xs: Vec<Tensor> = p.wrt.iter().map(|(_, t)| t.clone()).collect();
-    report.derivatives(1, &p.wrt, &grads(&value, &xs, &value.ones_like(), false)?);
+    // The Hessian has n^2 entries and takes one backward pass (about the evaluation's elements)
+    // per variable element.
+    let n: u128 = xs.iter().map(|x| x.numel() as u128).sum();
+    let forward = p.env.budget.spent() as u128;
+    if n * n > eval::LIMITS.elements as u128
+        || n.saturating_mul(forward) > MAX_DERIVATIVE_ELEMENTS as u128
+    {
+        return Err(Failure(format!(
+            "hessian: {n} variable elements make a Hessian of {} entries through {n} backward passes of \
+             about {forward} elements each, over the limits ({} entries, {MAX_DERIVATIVE_ELEMENTS} elements)",
+            n * n,
+            eval::LIMITS.elements
+        )));
+    }
+    report.derivatives(1, &p.wrt, &grads(&value, &xs, &value.ones_like(), false)?)?;
     let failure: RefCell<Option<SpannedError>> = RefCell::new(None);
     let h = ferrograd::functional::try_hessian(
         |inputs| {
-            let mut env = Env {
-                vars: p.env.vars.clone(),
-                dtype: p.env.dtype,
-            };
+            let mut env = Env::new(p.env.vars.clone(), p.env.dtype);
             for ((name, _), t) in p.wrt.iter().zip(inputs) {
                 env.vars.insert(name.clone(), t.clone());
             }
@@ -492,7 +538,7 @@ fn hessian(c: Common) -> Res<String> {
     if let Some(e) = failure.into_inner() {
         return Err(Failure::at(&p.source, e));
     }
-    report.hessian(&p.wrt, &h);
+    report.hessian(&p.wrt, &h)?;
     Ok(report.finish())
 }
 
@@ -549,9 +595,10 @@ fn parse_over(text: &str) -> Res<Over> {
         Some(s) => s.trim().parse::<usize>().map_err(|_| fail())?,
         None => 200,
     };
-    if lo >= hi || !lo.is_finite() || !hi.is_finite() || !(2..=1_000_000).contains(&n) {
+    // The width too must be finite: -1e308:1e308 has an infinite one.
+    if !(lo < hi && (hi - lo).is_finite() && (2..=1_000_000).contains(&n)) {
         return Err(Failure(format!(
-            "--over {text}: need finite LO < HI and 2 <= N <= 1000000"
+            "--over {text}: need finite LO < HI with a finite width HI - LO, and 2 <= N <= 1000000"
         )));
     }
     Ok(Over {
@@ -581,15 +628,20 @@ fn plot(p: &Problem, over: &Over, order: usize, file: &Path) -> Res<()> {
     let env_at = |x: &Tensor| {
         let mut vars = constants.clone();
         vars.insert(over.name.clone(), x.clone());
-        Env {
-            vars,
-            dtype: DType::F64,
-        }
+        Env::new(vars, DType::F64)
     };
     let x0 = Tensor::full_with(&[], over.lo, DType::F64).requires_grad_(true);
-    let y0 = eval::eval(&p.expr, &env_at(&x0)).map_err(|e| Failure::at(&p.source, e))?;
+    let probe = env_at(&x0);
+    let y0 = eval::eval(&p.expr, &probe).map_err(|e| Failure::at(&p.source, e))?;
     if y0.dtype().is_floating_point() && y0.dim() == 0 {
-        let (_, work) = derivative_chain(&y0, std::slice::from_ref(&x0), &y0.ones_like(), order)?;
+        let forward = probe.budget.spent();
+        let (_, work) = derivative_chain(
+            &y0,
+            std::slice::from_ref(&x0),
+            &y0.ones_like(),
+            order,
+            forward,
+        )?;
         if work.saturating_mul(over.n) > MAX_PLOT_WORK {
             return Err(Failure(format!(
                 "--plot: {} points through derivative graphs of {work} nodes is too much work \
@@ -605,6 +657,21 @@ fn plot(p: &Problem, over: &Over, order: usize, file: &Path) -> Res<()> {
             x.zeros_like()
         })
     };
+    // The plotted values must span a finite range, padded: a y-axis of infinite width (values
+    // near +-f64::MAX, as `x*1e307` over -10:10 has) makes the chart's mesh loop forever.
+    if let Ok((_, series)) = ferrograd::plot::derivatives(f, over.lo, over.hi, over.n, order) {
+        let finite = series.iter().flatten().copied().filter(|v| v.is_finite());
+        let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+        let span = (hi - lo) * 1.2;
+        if lo <= hi && !(span.is_finite() && (hi.abs().max(lo.abs()) * 1.2).is_finite()) {
+            return Err(Failure(format!(
+                "--plot: the values and derivatives span [{lo:e}, {hi:e}], too wide for a chart; \
+                 narrow --over or scale EXPR"
+            )));
+        }
+    }
     let svg = ferrograd::plot::derivatives_svg(f, &p.source, over.lo, over.hi, over.n, order);
     if let Some(e) = failure.into_inner() {
         return Err(Failure::at(&p.source, e));

@@ -98,7 +98,11 @@ impl BinOp {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Expr {
+    /// A number literal with a fraction or an exponent (or too large for an `i64`).
     Num(f64),
+    /// An integer literal, kept exact (sizes, dims and offsets are read from it, not from a
+    /// float that rounds past 2^24 or 2^53).
+    Int(i64),
     Str(String),
     Name(String),
     List(Vec<Node>),
@@ -133,7 +137,7 @@ impl Node {
                         out.push((s.clone(), n.span));
                     }
                 }
-                Expr::Num(_) | Expr::Str(_) => {}
+                Expr::Num(_) | Expr::Int(_) | Expr::Str(_) => {}
                 Expr::Neg(a) => stack.push(a),
                 Expr::Binary(_, a, b) => {
                     stack.push(b);
@@ -149,6 +153,7 @@ impl Node {
 #[derive(Clone, Debug, PartialEq)]
 enum Tok {
     Num(f64),
+    Int(i64),
     Str(String),
     Name(String),
     Op(&'static str),
@@ -158,6 +163,7 @@ enum Tok {
 fn describe(t: &Tok) -> String {
     match t {
         Tok::Num(v) => format!("number {v}"),
+        Tok::Int(v) => format!("number {v}"),
         Tok::Str(s) => format!("string {s:?}"),
         Tok::Name(s) => format!("name '{s}'"),
         Tok::Op(o) => format!("'{o}'"),
@@ -196,9 +202,16 @@ fn tokenize(src: &str) -> Result<Vec<(Tok, Span)>, SpannedError> {
             }
             let text: String = chars[start..i].iter().collect();
             let span = Span { start, end: i };
-            match text.parse::<f64>() {
-                Ok(v) => Tok::Num(v),
-                Err(_) => return Err(SpannedError::new(format!("bad number '{text}'"), span)),
+            let integer = text.chars().all(|c| c.is_ascii_digit());
+            match (
+                integer.then(|| text.parse::<i64>().ok()).flatten(),
+                text.parse::<f64>(),
+            ) {
+                (Some(i), _) => Tok::Int(i),
+                (None, Ok(v)) => Tok::Num(v),
+                (None, Err(_)) => {
+                    return Err(SpannedError::new(format!("bad number '{text}'"), span))
+                }
             }
         } else if c.is_alphabetic() || c == '_' {
             while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
@@ -379,6 +392,9 @@ impl Parser {
             } else if let Expr::Num(v) = inner.expr {
                 // A negative literal is a constant, as in Python.
                 node(Expr::Num(-v), whole, inner.depth)
+            } else if let Expr::Int(v) = inner.expr {
+                // Literals are non-negative, so their negation cannot overflow.
+                node(Expr::Int(-v), whole, inner.depth)
             } else {
                 let depth = inner.depth + 1;
                 node(Expr::Neg(Box::new(inner)), whole, depth)
@@ -426,6 +442,7 @@ impl Parser {
         let (tok, span) = self.bump();
         match tok {
             Tok::Num(v) => node(Expr::Num(v), span, 1),
+            Tok::Int(v) => node(Expr::Int(v), span, 1),
             Tok::Str(s) => node(Expr::Str(s), span, 1),
             Tok::Name(name) => {
                 if self.is_op(&["("]).is_some() {
@@ -478,6 +495,7 @@ mod tests {
     fn show(n: &Node) -> String {
         match &n.expr {
             Expr::Num(v) => format!("{v}"),
+            Expr::Int(v) => format!("{v}"),
             Expr::Str(s) => format!("{s:?}"),
             Expr::Name(s) => s.clone(),
             Expr::List(xs) => format!("[{}]", xs.iter().map(show).collect::<Vec<_>>().join(" ")),
@@ -509,6 +527,15 @@ mod tests {
         assert_eq!(p("sum(x, [0, 1])"), "(sum x [0 1])");
         assert_eq!(p("f()"), "(f )");
         assert_eq!(p("1e-3 * .5"), "(* 0.001 0.5)");
+        // Integer literals stay exact past f32's and f64's integers.
+        assert_eq!(parse("16777217").unwrap().expr, Expr::Int(16_777_217));
+        assert_eq!(
+            parse("-9007199254740993").unwrap().expr,
+            Expr::Int(-9_007_199_254_740_993)
+        );
+        assert_eq!(parse("2.0").unwrap().expr, Expr::Num(2.0));
+        assert_eq!(parse("1e3").unwrap().expr, Expr::Num(1000.0));
+        assert_eq!(parse("99999999999999999999").unwrap().expr, Expr::Num(1e20));
         assert_eq!(p("einsum('ij,jk', a, b)"), "(einsum \"ij,jk\" a b)");
     }
 

@@ -375,9 +375,10 @@ fn ops_lists_the_functions() {
 
 #[test]
 fn sizes_typed_in_expr_cannot_ask_for_terabytes() {
+    // The limit is now 2^26 elements per tensor (was 10^8 for expand and repeat only).
     let err = fails(&["grad", "sum(repeat(x, [100000, 100000]))", "--at", "x=1"]);
     assert!(
-        err.starts_with("error: repeat: the result would have more than 100000000 elements"),
+        err.starts_with("error: repeat: a result repeating it [100000, 100000] times would have 10000000000 elements, over the limit of 67108864 elements per tensor"),
         "{err}"
     );
     let err = fails(&[
@@ -386,7 +387,7 @@ fn sizes_typed_in_expr_cannot_ask_for_terabytes() {
         "--at",
         "x=1",
     ]);
-    assert!(err.contains("more than 100000000 elements"), "{err}");
+    assert!(err.contains("over the limit of 67108864 elements"), "{err}");
     let err = fails(&[
         "grad",
         "sin(x)*exp(x)/(1+x^2)",
@@ -398,4 +399,201 @@ fn sizes_typed_in_expr_cannot_ask_for_terabytes() {
         "8",
     ]);
     assert!(err.contains("too much work"), "{err}");
+}
+
+/// Every input of issue 12's list ends in a result or a clear error, in bounded memory.
+#[test]
+fn every_op_is_sized_before_it_runs() {
+    let refused = |expr: &str, at: &str, wanted: &str| {
+        let err = fails(&["grad", expr, "--at", at]);
+        assert!(
+            err.starts_with("error: ") && err.contains(wanted),
+            "{expr}: {err}"
+        );
+    };
+    // Broadcasting three expanded vectors: 10^9 elements.
+    refused(
+        "sum(x*expand(x,[1000,1,1])*expand(x,[1,1000,1])*expand(x,[1,1,1000]))",
+        "x=[1]",
+        "mul: a result of shape [1000, 1000, 1000] would have 1000000000 elements, over the limit of 67108864 elements per tensor",
+    );
+    refused(
+        "diag(x, 65536)",
+        "x=[1]",
+        "diag: a result of shape [65537, 65537] would have 4295098369 elements",
+    );
+    refused(
+        "outer(expand(x,[100000]), expand(x,[100000]))",
+        "x=[1]",
+        "outer: a result of shape [100000, 100000] would have 10000000000 elements",
+    );
+    // einsum multiplies out every subscript before it sums: 'ij,jk' of 1000x1000 is 10^9.
+    refused(
+        "einsum('ij,jk->ik', expand(x,[1000,1000]), expand(x,[1000,1000]))",
+        "x=[1]",
+        "einsum: the product of the operands over all 3 subscripts would have 1000000000 elements",
+    );
+    // Sizes whose product wraps around 2^64 are refused, not wrapped to 0.
+    refused(
+        "expand(x, [4294967296, 4294967296])",
+        "x=[1]",
+        "would have 18446744073709551616 elements",
+    );
+    refused(
+        "reshape(x, [4294967296, 4294967296])",
+        "x=[]",
+        "reshape: shape '[4294967296, 4294967296]' is invalid for input of size 0",
+    );
+    // Work, not only size: a GEMM of 4096^3 and an LU of 3000^3.
+    refused(
+        "sum(expand(x,[4096,4096]) @ expand(x,[4096,4096]))",
+        "x=[1]",
+        "multiply-adds (or their equivalent), over the limit of 8589934592 per operation",
+    );
+    refused(
+        "det(expand(x,[3000,3000]))",
+        "x=[1]",
+        "over the limit of 8589934592 per operation",
+    );
+    // The whole evaluation is bounded too.
+    refused(
+        "sum(sin(expand(x,[8192,8192]))*2)",
+        "x=[1]",
+        "over the limit of 134217728 per evaluation",
+    );
+    // The same sizes within the limits compute.
+    let v = json(&[
+        "grad",
+        "sum(x*expand(x,[10,1,1])*expand(x,[1,10,1]))",
+        "--at",
+        "x=[1]",
+    ]);
+    assert_eq!(v["value"], 100.0);
+    assert_eq!(v["grad"]["x"], serde_json::json!([300.0]));
+    let v = json(&["grad", "sum(diag(x, 2))", "--at", "x=[1,2]"]);
+    assert_eq!(v["value"], 3.0);
+    // A Hessian of a million variables is 10^12 entries.
+    let err = fails(&["hessian", "sum(x)", "--at", "x=expand(1, [1000000])"]);
+    assert!(
+        err.contains("hessian: 1000000 variable elements make a Hessian of 1000000000000 entries"),
+        "{err}"
+    );
+}
+
+#[test]
+fn empty_tensors_print_their_shape_without_allocating_it() {
+    // PyTorch: print(torch.zeros(294967296, 0)) is tensor([], size=(294967296, 0)).
+    let out = ok(&["grad", "reshape(x, [294967296, 0])", "--at", "x=[]"]);
+    assert_eq!(
+        out,
+        "f = tensor([], size=(294967296, 0), grad_fn=<ViewBackward0>)\ndf/dx = tensor([])\n"
+    );
+    // As JSON it would be 294967296 empty lists: refused, not allocated.
+    let err = fails(&[
+        "grad",
+        "reshape(x, [294967296, 0])",
+        "--at",
+        "x=[]",
+        "--json",
+    ]);
+    assert!(
+        err.contains("would print 294967297 numbers and lists"),
+        "{err}"
+    );
+    let v = json(&["grad", "reshape(x, [3, 0])", "--at", "x=[]"]);
+    assert_eq!(v["value"], serde_json::json!([[], [], []]));
+}
+
+#[test]
+fn integer_arguments_are_exact() {
+    // 16777217 = 2^24 + 1 is not a float32: it must not round to 16777216.
+    let out = ok(&["grad", "reshape(x, [16777217, 0])", "--at", "x=[]"]);
+    assert!(
+        out.starts_with("f = tensor([], size=(16777217, 0)"),
+        "{out}"
+    );
+    let out = ok(&["grad", "reshape(x, [2^24 + 1, 0])", "--at", "x=[]"]);
+    assert!(
+        out.starts_with("f = tensor([], size=(16777217, 0)"),
+        "{out}"
+    );
+    // Past 2^53 too (f64 would round 9007199254740993 to ...992).
+    let out = ok(&["grad", "reshape(x, [9007199254740993, 0])", "--at", "x=[]"]);
+    assert!(
+        out.starts_with("f = tensor([], size=(9007199254740993, 0)"),
+        "{out}"
+    );
+    // Offsets: diag(x, 16777217) is refused for its size, named exactly.
+    let err = fails(&["grad", "diag(x, 16777217)", "--at", "x=[1]"]);
+    assert!(err.contains("shape [16777218, 16777218]"), "{err}");
+    // A float32 value past 2^24 is not taken as an exact integer.
+    let err = fails(&[
+        "grad",
+        "reshape(x, [n, 0])",
+        "--at",
+        "x=[]",
+        "--at",
+        "n=16777217",
+    ]);
+    assert!(
+        err.contains("past the integers float32 holds exactly"),
+        "{err}"
+    );
+    assert!(fails(&["grad", "sum(x, 0.5)", "--at", "x=[1]"]).contains("must be integers, got 0.5"));
+}
+
+#[test]
+fn plots_over_infinite_widths_are_refused() {
+    // -1e308:1e308 has finite ends but an infinite width: it used to hang.
+    let err = fails(&[
+        "grad",
+        "x",
+        "--plot",
+        "never.svg",
+        "--over",
+        "x=-1e308:1e308",
+    ]);
+    assert!(err.contains("finite width"), "{err}");
+    let err = fails(&["grad", "x", "--plot", "never.svg", "--over", "x=0:inf"]);
+    assert!(err.contains("finite"), "{err}");
+    let err = fails(&[
+        "grad",
+        "x",
+        "--plot",
+        "never.svg",
+        "--over",
+        "x=0:1:2000000",
+    ]);
+    assert!(err.contains("N <= 1000000"), "{err}");
+    // A non-elementwise EXPR over a million points is sized like any other.
+    let err = fails(&[
+        "grad",
+        "sum(outer(reshape(x, [-1]), reshape(x, [-1])))",
+        "--plot",
+        "never.svg",
+        "--over",
+        "x=0:1:1000000",
+    ]);
+    assert!(
+        err.contains("outer: a result of shape [1000000, 1000000]"),
+        "{err}"
+    );
+    // Values near f64::MAX make a y-axis of infinite width: refused, not drawn forever.
+    let err = fails(&[
+        "grad",
+        "x*1e307",
+        "--plot",
+        "never.svg",
+        "--over",
+        "x=-10:10",
+    ]);
+    assert!(err.contains("too wide for a chart"), "{err}");
+    assert!(!std::path::Path::new("never.svg").exists());
+}
+
+#[test]
+fn help_documents_the_limits() {
+    let help = ok(&["--help"]);
+    assert!(help.contains("2^26 elements"), "{help}");
+    assert!(help.contains("2^33 multiply-adds"), "{help}");
 }

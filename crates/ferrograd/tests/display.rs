@@ -166,3 +166,44 @@ fn integer_arithmetic_follows_pytorchs_promotion() {
     assert_eq!(show(&(&a / 2)), "tensor([0.5000, 1.0000, 1.5000])");
     assert_eq!(show(&(&a * &Tensor::new([2, 2, 2]))), "tensor([2, 4, 6])");
 }
+
+#[test]
+fn empty_tensors_print_their_shape_not_their_elements() {
+    // From PyTorch 2.15: print(torch.zeros(*shape, dtype=...)) for each shape.
+    assert_eq!(
+        show(&Tensor::zeros(&[294_967_296, 0])),
+        "tensor([], size=(294967296, 0))"
+    );
+    assert_eq!(
+        show(&Tensor::full_with(&[294_967_296, 0], 0.0, DType::F64)),
+        "tensor([], size=(294967296, 0), dtype=torch.float64)"
+    );
+    assert_eq!(show(&Tensor::zeros(&[0, 3])), "tensor([], size=(0, 3))");
+    assert_eq!(
+        show(&Tensor::full_with(&[0, 3], 0.0, DType::F64)),
+        "tensor([], size=(0, 3), dtype=torch.float64)"
+    );
+    assert_eq!(show(&Tensor::zeros(&[3, 0])), "tensor([], size=(3, 0))");
+    assert_eq!(
+        show(&Tensor::zeros(&[2, 0, 4])),
+        "tensor([], size=(2, 0, 4))"
+    );
+    assert_eq!(show(&Tensor::zeros(&[0, 0])), "tensor([], size=(0, 0))");
+    assert_eq!(show(&Tensor::zeros(&[1, 0])), "tensor([], size=(1, 0))");
+    assert_eq!(
+        show(&Tensor::full_with(&[0, 3], 0.0, DType::I64)),
+        "tensor([], size=(0, 3), dtype=torch.int64)"
+    );
+    let x = Tensor::zeros(&[2, 0]).requires_grad_(true);
+    assert_eq!(show(&x), "tensor([], size=(2, 0), requires_grad=True)");
+    assert_eq!(
+        show(&(&x * 2.0)),
+        "tensor([], size=(2, 0), grad_fn=<MulBackward0>)"
+    );
+    let big =
+        Tensor::full_with(&[294_967_296, 0, 1 << 40, 3], 0.0, DType::F64).requires_grad_(true);
+    assert_eq!(
+        show(&(&big * 2.0)),
+        "tensor([], size=(294967296, 0, 1099511627776, 3), dtype=torch.float64,\n       grad_fn=<MulBackward0>)"
+    );
+}
