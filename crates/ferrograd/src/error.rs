@@ -59,9 +59,10 @@ pub enum Error {
         rhs: Vec<usize>,
     },
     /// A tensor saved for backward was modified in place afterwards.
-    #[error("one of the variables needed for gradient computation has been modified by an inplace operation: {tensor}, is at version {version}; expected version {expected} instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with ferrograd::set_detect_anomaly(true).")]
+    #[error("one of the variables needed for gradient computation has been modified by an inplace operation: {tensor} is at version {version}; expected version {expected} instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with ferrograd::set_detect_anomaly(true).")]
     ModifiedByInplace {
-        /// The tensor, as PyTorch describes it (`[torch.FloatTensor [3]], which is output 0 of ExpBackward0`).
+        /// The tensor, as PyTorch describes it (`[torch.FloatTensor [3]], which is output 0 of
+        /// ExpBackward0,` with its producer, or `[torch.FloatTensor [3]]` for a leaf).
         tensor: String,
         /// Its version now.
         version: u64,

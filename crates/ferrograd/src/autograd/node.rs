@@ -226,7 +226,7 @@ impl Node {
                 };
                 let mut tensor = format!("[{kind} {:?}]", t.shape());
                 if let Some(p) = producer {
-                    tensor.push_str(&format!(", which is output 0 of {p}"));
+                    tensor.push_str(&format!(", which is output 0 of {p},"));
                 }
                 return Err(Error::ModifiedByInplace {
                     tensor,
@@ -300,14 +300,17 @@ impl Node {
             saved: &saved,
             needs,
         });
-        assert_eq!(
-            grads.len(),
-            self.next.len(),
-            "internal error: {} returned {} gradients for {} inputs",
-            self.name,
-            grads.len(),
-            self.next.len()
-        );
+        if grads.len() != self.next.len() {
+            return Err(Error::invalid(
+                "backward",
+                format!(
+                    "function {} returned an incorrect number of gradients (expected {}, got {})",
+                    self.name,
+                    self.next.len(),
+                    grads.len()
+                ),
+            ));
+        }
         Ok(grads)
     }
 
@@ -356,6 +359,15 @@ impl Node {
     /// The saved tensors still held (for graph pictures and tests).
     pub(crate) fn saved_tensors(&self) -> Vec<Tensor> {
         self.saved().tensors.to_vec()
+    }
+
+    /// The saved tensors, or PyTorch's error once a backward freed them.
+    pub(crate) fn try_saved_tensors(&self) -> Result<Vec<Tensor>> {
+        let s = self.saved();
+        if s.released {
+            return Err(Error::BackwardTwice);
+        }
+        Ok(s.tensors.to_vec())
     }
 
     fn drain_into(&mut self, stack: &mut Vec<Arc<Node>>) {

@@ -289,7 +289,10 @@ impl Tensor {
         let mut layout = self.layout().clone();
         layout.offset += if len > 0 { s * layout.strides[d] } else { 0 };
         layout.shape[d] = len;
-        layout.strides[d] *= step;
+        if len > 1 {
+            // In bounds: s + step < size, so the product is below the dimension's extent.
+            layout.strides[d] *= step;
+        }
         let out = self.view_with(layout);
         let in_shape = self.shape_vec();
         let map: IndexMap = Arc::new(move |p, o| {
@@ -330,7 +333,7 @@ impl Tensor {
     pub fn try_narrow(&self, dim: isize, start: usize, length: usize) -> Result<Tensor> {
         let d = normalize_dim("narrow", dim, self.dim().max(1))?;
         let size = self.shape().get(d).copied().unwrap_or(0);
-        if start + length > size {
+        if start.checked_add(length).is_none_or(|e| e > size) {
             return Err(Error::invalid(
                 "narrow",
                 format!("start ({start}) + length ({length}) exceeds dimension size ({size})."),
@@ -479,26 +482,34 @@ impl Tensor {
                 ));
             }
             dtype = dtype.promote(t.dtype());
-            total += t.shape()[d];
+            total = t.shape()[d]
+                .checked_add(total)
+                .ok_or_else(|| Error::invalid("cat", "numel: integer multiplication overflow"))?;
         }
         let mut shape: Shape = first.shape_vec();
         shape[d] = total;
-        let mut out = Tensor::full_with(&shape, 0.0, dtype);
+        crate::layout::check_alloc("cat", &shape, crate::storage::elem_size(dtype))?;
+        // One pass over the output: each input is written once into its slab along `d` (linear
+        // in the total size and the number of inputs).
+        let out = Tensor::try_full_with(&shape, 0.0, dtype)?;
         let mut lens = Vec::with_capacity(ts.len());
-        let mut start = 0;
-        for t in &ts {
-            let len = t.shape()[d];
-            out = kernels::put(
-                &out,
-                t,
-                |p, o| {
-                    o.copy_from_slice(p);
-                    o[d] += start;
-                },
-                false,
-            );
-            lens.push((start, len));
-            start += len;
+        {
+            let ol = out.layout().clone();
+            let mut o = out.storage().write_untracked();
+            let mut start = 0;
+            for t in &ts {
+                let len = t.shape()[d];
+                if len > 0 && t.numel() > 0 {
+                    let mut target = ol.clone();
+                    target.shape[d] = len;
+                    target.offset = start * ol.strides[d];
+                    let src = kernels::cast(t, dtype);
+                    let s = src.storage().read();
+                    kernels::write_buffer(&s, src.layout(), &mut o, &target);
+                }
+                lens.push((start, len));
+                start += len;
+            }
         }
         Ok(record(
             "CatBackward0",
@@ -678,7 +689,13 @@ impl Tensor {
         let src: Shape = std::iter::repeat_n(1, lead)
             .chain(self.shape().iter().copied())
             .collect();
-        let shape: Shape = src.iter().zip(repeats).map(|(&s, &r)| s * r).collect();
+        let shape: Shape = src
+            .iter()
+            .zip(repeats)
+            .map(|(&s, &r)| s.checked_mul(r))
+            .collect::<Option<_>>()
+            .ok_or_else(|| Error::invalid("repeat", "numel: integer multiplication overflow"))?;
+        crate::layout::check_alloc("repeat", &shape, crate::storage::elem_size(self.dtype()))?;
         let x = self.try_reshape(&src)?;
         let sizes = src.clone();
         let map: IndexMap = Arc::new(move |p, s| {
@@ -725,13 +742,18 @@ impl Tensor {
             let d = self.dim() - 1 - i;
             let (b, a) = (pair[0], pair[1]);
             let size = x.shape()[d] as isize;
-            let (cb, ca) = ((-b).max(0), (-a).max(0));
-            if cb + ca > size {
+            let overflow = || Error::invalid("pad", "numel: integer multiplication overflow");
+            // Crops and pads in checked arithmetic (a pad of isize::MIN has no negation).
+            let (cb, ca) = (
+                b.checked_neg().ok_or_else(overflow)?.max(0),
+                a.checked_neg().ok_or_else(overflow)?.max(0),
+            );
+            if cb.checked_add(ca).is_none_or(|c| c > size) {
                 return Err(Error::invalid(
                     "pad",
                     format!(
                         "cropping {} elements from dimension {d} of size {size}",
-                        cb + ca
+                        cb as i128 + ca as i128
                     ),
                 ));
             }
@@ -739,9 +761,12 @@ impl Tensor {
                 x = x.try_narrow(d as isize, cb as usize, (size - cb - ca) as usize)?;
             }
             before[d] = b.max(0) as usize;
-            shape[d] = x.shape()[d] + b.max(0) as usize + a.max(0) as usize;
+            shape[d] = x.shape()[d]
+                .checked_add(b.max(0) as usize)
+                .and_then(|s| s.checked_add(a.max(0) as usize))
+                .ok_or_else(overflow)?;
         }
-        let filled = Tensor::full_with(&shape, value, x.dtype());
+        let filled = Tensor::try_full_with(&shape, value, x.dtype())?;
         let offsets = before.clone();
         let out = kernels::put(
             &filled,

@@ -5,7 +5,7 @@ use crate::autograd::record;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::kernels;
-use crate::layout::{broadcast_shapes, numel, Shape};
+use crate::layout::{broadcast_shapes, Shape};
 use crate::tensor::Tensor;
 use smallvec::SmallVec;
 
@@ -118,6 +118,7 @@ impl Tensor {
                 ),
             ));
         }
+        crate::layout::check_shape("expand", shape)?;
         if shape == self.shape() {
             return Ok(self.clone());
         }
@@ -220,7 +221,7 @@ impl Tensor {
         op: &'static str,
         name: &'static str,
     ) -> Result<Tensor> {
-        if numel(shape) != self.numel() {
+        if crate::layout::checked_numel(shape) != Some(self.numel()) {
             return Err(Error::invalid(
                 op,
                 format!(
@@ -230,13 +231,14 @@ impl Tensor {
                 ),
             ));
         }
+        crate::layout::check_shape(op, shape)?;
         if shape == self.shape() {
             return Ok(self.clone());
         }
         let out = match self.layout().reshape_view(shape) {
             Some(l) => self.view_with(l),
             None => {
-                let c = kernels::copy(self);
+                let c = kernels::try_copy(op, self)?;
                 c.view_with(
                     c.layout()
                         .reshape_view(shape)
