@@ -84,6 +84,11 @@ pub enum Error {
     /// An in-place operation on a leaf that requires grad, outside `no_grad`.
     #[error("a leaf Variable that requires grad is being used in an in-place operation.")]
     LeafInplace,
+    /// An in-place operation on a view of a leaf that requires grad, outside `no_grad`.
+    #[error(
+        "a view of a leaf Variable that requires grad is being used in an in-place operation."
+    )]
+    ViewOfLeafInplace,
     /// Any other invalid argument: the operation's name and what is wrong, shapes included.
     #[error("{op}: {msg}")]
     Invalid {

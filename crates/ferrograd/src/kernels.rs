@@ -59,28 +59,30 @@ pub(crate) fn map_float_bulk(
                 let src = &v[r];
                 // SAFETY: each piece first runs a `simd::map` over all of `out` (which writes
                 // every element of it); the fix-up pass only overwrites some of them.
-                let out = unsafe { par_map(src.len(), |r, out| {
-                    use crate::fastmath::{self as fm, Bulk};
-                    let xs = &src[r];
-                    // One instantiation per function, so each is inlined and vectorised.
-                    match b {
-                        Bulk::Exp => simd::map(xs, out, &fm::exp_f32),
-                        Bulk::Tanh => simd::map(xs, out, &fm::tanh_f32),
-                        Bulk::Sin => simd::map(xs, out, &fm::sin_f32),
-                        Bulk::Cos => simd::map(xs, out, &fm::cos_f32),
-                    }
-                    // Inputs outside the fast function's domain, or NaN: a branch-free scan
-                    // (vectorised), then a fix-up pass only when there are any.
-                    let max = b.max_abs();
-                    let outside = |a: f32| a.abs() > max || a.is_nan();
-                    if xs.iter().fold(false, |any, &a| any | outside(a)) {
-                        for (o, &a) in out.iter_mut().zip(xs) {
-                            if outside(a) {
-                                o.write(b.exact(a));
+                let out = unsafe {
+                    par_map(src.len(), |r, out| {
+                        use crate::fastmath::{self as fm, Bulk};
+                        let xs = &src[r];
+                        // One instantiation per function, so each is inlined and vectorised.
+                        match b {
+                            Bulk::Exp => simd::map(xs, out, &fm::exp_f32),
+                            Bulk::Tanh => simd::map(xs, out, &fm::tanh_f32),
+                            Bulk::Sin => simd::map(xs, out, &fm::sin_f32),
+                            Bulk::Cos => simd::map(xs, out, &fm::cos_f32),
+                        }
+                        // Inputs outside the fast function's domain, or NaN: a branch-free scan
+                        // (vectorised), then a fix-up pass only when there are any.
+                        let max = b.max_abs();
+                        let outside = |a: f32| a.abs() > max || a.is_nan();
+                        if xs.iter().fold(false, |any, &a| any | outside(a)) {
+                            for (o, &a) in out.iter_mut().zip(xs) {
+                                if outside(a) {
+                                    o.write(b.exact(a));
+                                }
                             }
                         }
-                    }
-                }) };
+                    })
+                };
                 return Tensor::from_buffer(Buffer::F32(Data::from_vec(out)), x.shape());
             }
         }
@@ -459,17 +461,19 @@ fn zip_slices<T: Copy + Send + Sync, U: Copy + crate::pool::Pooled>(
     };
     // SAFETY: every arm writes each element of `out`: `simd::map`/`zip` (which assert that
     // `out` is as long as their inputs' range) or the loop over all of `out`.
-    Data::from_vec(unsafe { par_map(n, |r, out| match pair {
-        Pair::SliceSlice(x, y) => simd::zip(&x[r.clone()], &y[r], out, &f),
-        Pair::SliceScalar(x, q) => simd::map(&x[r], out, &|a| f(a, q)),
-        Pair::ScalarSlice(p, y) => simd::map(&y[r], out, &|b| f(p, b)),
-        Pair::Scalars(p, q) => {
-            let v = f(p, q);
-            for o in out {
-                o.write(v);
+    Data::from_vec(unsafe {
+        par_map(n, |r, out| match pair {
+            Pair::SliceSlice(x, y) => simd::zip(&x[r.clone()], &y[r], out, &f),
+            Pair::SliceScalar(x, q) => simd::map(&x[r], out, &|a| f(a, q)),
+            Pair::ScalarSlice(p, y) => simd::map(&y[r], out, &|b| f(p, b)),
+            Pair::Scalars(p, q) => {
+                let v = f(p, q);
+                for o in out {
+                    o.write(v);
+                }
             }
-        }
-    }) })
+        })
+    })
 }
 
 /// A copy of `x` converted to `dtype` (the same tensor, shared, if it already has it).
@@ -700,7 +704,10 @@ fn gemm_batched<T: Float + Element>(
             .and_then(|(x, y)| x.checked_add(y))
     };
     let inside = |at: &[usize], last: Option<usize>, len: usize| {
-        last.is_some_and(|l| at.iter().all(|&o| o.checked_add(l).is_some_and(|e| e < len)))
+        last.is_some_and(|l| {
+            at.iter()
+                .all(|&o| o.checked_add(l).is_some_and(|e| e < len))
+        })
     };
     let (last_a, last_b) = (last(m, k, sa), last(k, n, sb));
     assert!(

@@ -105,7 +105,10 @@ fn exact(shape: &[usize]) -> u128 {
     if shape.contains(&0) {
         return 0;
     }
-    shape.iter().try_fold(1u128, |a, &d| a.checked_mul(d as u128)).unwrap_or(u128::MAX)
+    shape
+        .iter()
+        .try_fold(1u128, |a, &d| a.checked_mul(d as u128))
+        .unwrap_or(u128::MAX)
 }
 
 /// Whether a tensor of `shape` can be described: its count and contiguous strides fit.
@@ -151,7 +154,9 @@ proptest! {
                         let r = if n <= 1 << 16 || n * 4 > MAX { v.try_reshape(&[n as usize]) } else { Ok(v.clone()) };
                         if n <= 1 << 16 {
                             prop_assert_eq!(r.map(|r| r.numel()).ok(), Some(n as usize));
-                        } else if n * 4 > MAX {
+                        } else if n * 4 > MAX && shape.as_slice() != [n as usize] {
+                            // A copy of 2^61 or more f32 elements (a reshape to the same
+                            // shape is the tensor itself).
                             prop_assert!(r.is_err());
                         }
                     }

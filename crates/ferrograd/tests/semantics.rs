@@ -46,10 +46,14 @@ impl Function for NoGrad {
 #[test]
 fn a_rule_with_the_wrong_number_or_shape_of_gradients_is_an_error_not_a_panic() {
     let a = Tensor::new([1.0, 2.0]).requires_grad_(true);
-    let e = apply(WrongCount, &[&a, &a]).sum().try_backward().unwrap_err();
+    let e = apply(WrongCount, &[&a, &a])
+        .sum()
+        .try_backward()
+        .unwrap_err();
     assert!(
-        e.to_string()
-            .contains("function MyFnBackward returned an incorrect number of gradients (expected 2, got 1)"),
+        e.to_string().contains(
+            "function MyFnBackward returned an incorrect number of gradients (expected 2, got 1)"
+        ),
         "{e}"
     );
     let e = apply(WrongShape, &[&a]).sum().try_backward().unwrap_err();
@@ -82,14 +86,20 @@ fn grad_needs_inputs_and_one_gradient_per_output() {
     let (a, b) = (x.mul_scalar(2.0).sum(), x.mul_scalar(3.0).sum());
     let none: [Tensor; 0] = [];
     let e = autograd::try_grad(&[&a], &none, GradOptions::new()).unwrap_err();
-    assert!(e.to_string().contains("grad requires non-empty inputs."), "{e}");
+    assert!(
+        e.to_string().contains("grad requires non-empty inputs."),
+        "{e}"
+    );
     let e = autograd::try_grad(
         &[&a, &b],
         &[&x],
         GradOptions::new().grad_outputs([Tensor::scalar(1.0)]),
     )
     .unwrap_err();
-    assert!(e.to_string().contains("got 2 tensors and 1 gradients"), "{e}");
+    assert!(
+        e.to_string().contains("got 2 tensors and 1 gradients"),
+        "{e}"
+    );
     // With one gradient per output: d(2x + 3x)/dx = 5.
     let g = autograd::grad(
         &[&a, &b],
@@ -128,17 +138,102 @@ fn the_version_error_has_no_stray_comma_for_a_leaf() {
 #[test]
 fn cat_and_stack_of_many_small_tensors_are_right_forward_and_backward() {
     let n = 200_000;
-    let x = Tensor::arange(n as f64).requires_grad_(true);
-    let parts: Vec<Tensor> = (0..n as isize).map(|i| x.select(0, i).unsqueeze(0)).collect();
+    let parts: Vec<Tensor> = (0..n)
+        .map(|i| Tensor::new([i as f32]).requires_grad_(true))
+        .collect();
     let c = Tensor::cat(&parts, 0);
     assert_eq!(c.shape(), &[n]);
     let v = c.to_vec::<f32>();
     assert!(v.iter().enumerate().all(|(i, &a)| a == i as f32));
-    // d/dx sum(c * c) = 2x.
+    // d/dp_i sum(c * c) = 2 p_i: the backward hands each input its own slice.
     (&c * &c).sum().backward();
-    let g = x.grad().unwrap().to_vec::<f32>();
-    assert!(g.iter().enumerate().all(|(i, &a)| a == 2.0 * i as f32));
-    let s = Tensor::stack(&parts[..1000], 1);
-    assert_eq!(s.shape(), &[1, 1000]);
-    assert_eq!(s.to_vec::<f32>()[999], 999.0);
+    assert!(parts
+        .iter()
+        .enumerate()
+        .all(|(i, p)| p.grad().unwrap().to_vec::<f32>() == vec![2.0 * i as f32]));
+    let s = Tensor::stack(&parts, 1);
+    assert_eq!(s.shape(), &[1, n]);
+    s.sum().backward();
+    assert_eq!(parts[7].grad().unwrap().item(), 14.0 + 1.0);
+    assert_eq!(s.to_vec::<f32>()[n - 1], (n - 1) as f32);
+}
+
+#[test]
+fn a_second_backward_through_a_freed_graph_is_an_error() {
+    // PyTorch's MulBackward0 saves the number 2 (as a tensor), so the first backward frees it.
+    let x = Tensor::new([1.0, 2.0]).requires_grad_(true);
+    let y = x.mul_scalar(2.0).sum();
+    y.backward();
+    assert_eq!(y.try_backward().unwrap_err(), Error::BackwardTwice);
+    assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![2.0, 2.0]);
+    // AddBackward0 saves nothing: PyTorch runs it twice, and so does this.
+    let z = x.add_scalar(1.0).sum();
+    z.backward();
+    z.backward();
+    assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![4.0, 4.0]);
+    // With retain_graph the second backward runs.
+    let w = x.div_scalar(2.0).sum();
+    w.backward_ext(None, true, false);
+    w.backward();
+    assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![5.0, 5.0]);
+}
+
+#[test]
+fn error_wording_follows_pytorch() {
+    let e = Tensor::zeros(&[3])
+        .try_select(0, 5)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "select(): index 5 out of range for tensor of size [3] at dimension 0"
+    );
+    let e = Tensor::zeros(&[3])
+        .try_index_select(0, &Tensor::new([3]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.ends_with("index out of range in self"), "{e}");
+    let empty = Tensor::zeros(&[0]);
+    assert_eq!(
+        empty.try_max().unwrap_err().to_string(),
+        "max(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument."
+    );
+    assert_eq!(
+        empty.try_amax(&[], false).unwrap_err().to_string(),
+        "amax(): Expected reduction dim 0 to have non-zero size."
+    );
+    assert_eq!(
+        empty.try_argmax(None, false).unwrap_err().to_string(),
+        "argmax(): Expected reduction dim to be specified for input.numel() == 0."
+    );
+    assert_eq!(
+        empty.try_argmax(Some(0), false).unwrap_err().to_string(),
+        "argmax(): Expected reduction dim 0 to have non-zero size."
+    );
+    let e = Tensor::zeros(&[2, 3])
+        .try_permute(&[0])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("input.dim() = 2 is not equal to len(dims) = 1"),
+        "{e}"
+    );
+    let e = Tensor::zeros(&[2, 3])
+        .try_permute(&[1, 1])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("permute(): duplicate dims are not allowed."),
+        "{e}"
+    );
+    let x = Tensor::zeros(&[2, 2]).requires_grad_(true);
+    assert_eq!(
+        x.select(0, 0).try_add_scalar_(1.0).unwrap_err(),
+        Error::ViewOfLeafInplace
+    );
+    assert_eq!(
+        Error::ViewOfLeafInplace.to_string(),
+        "a view of a leaf Variable that requires grad is being used in an in-place operation."
+    );
+    assert_eq!(x.to_vec::<f32>(), vec![0.0; 4], "state intact");
 }

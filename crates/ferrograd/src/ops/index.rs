@@ -102,7 +102,7 @@ impl Tensor {
     ///
     /// ```
     /// let e = ferrograd::Tensor::zeros(&[2, 3]).try_permute(&[0, 0]).unwrap_err();
-    /// assert!(e.to_string().contains("repeated dim"));
+    /// assert!(e.to_string().contains("permute(): duplicate dims are not allowed."));
     /// ```
     pub fn try_permute(&self, dims: &[isize]) -> Result<Tensor> {
         let n = self.dim();
@@ -110,7 +110,7 @@ impl Tensor {
             return Err(Error::invalid(
                 "permute",
                 format!(
-                    "number of dims don't match: the input has {n} dimensions but {} were given",
+                    "permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired ordering of dimensions i.e. input.dim() = {n} is not equal to len(dims) = {}",
                     dims.len()
                 ),
             ));
@@ -119,7 +119,10 @@ impl Tensor {
         for &d in dims {
             let d = normalize_dim("permute", d, n.max(1))?;
             if perm.contains(&d) {
-                return Err(Error::invalid("permute", "repeated dim in permutation"));
+                return Err(Error::invalid(
+                    "permute",
+                    "permute(): duplicate dims are not allowed.",
+                ));
             }
             perm.push(d);
         }
@@ -818,7 +821,7 @@ impl Tensor {
     /// ```
     /// use ferrograd::Tensor;
     /// let e = Tensor::zeros(&[2]).try_index_select(0, &Tensor::new([2])).unwrap_err();
-    /// assert!(e.to_string().contains("out of bounds"));
+    /// assert_eq!(e.to_string(), "index_select: index out of range in self");
     /// ```
     pub fn try_index_select(&self, dim: isize, index: &Tensor) -> Result<Tensor> {
         if index.dim() > 1 {
@@ -829,7 +832,15 @@ impl Tensor {
         }
         let d = normalize_dim("index_select", dim, self.dim().max(1))?;
         let size = self.shape().get(d).copied().unwrap_or(1);
-        let idx = Arc::new(kernels::index_values("index_select", index, size)?);
+        // PyTorch's wording for an index out of range here (an IndexError).
+        let idx = Arc::new(kernels::index_values("index_select", index, size).map_err(
+            |e| match e {
+                Error::Invalid { msg, .. } if msg.contains("out of bounds") => {
+                    Error::invalid("index_select", "index out of range in self")
+                }
+                e => e,
+            },
+        )?);
         let mut shape = self.shape_vec();
         if self.dim() == 0 {
             return Ok(take("IndexSelectBackward0", self, &[], Arc::new(|_, _| {})));

@@ -25,7 +25,7 @@ impl Tensor {
     ///
     /// ```
     /// let e = ferrograd::Tensor::zeros(&[3]).try_select(0, 3).unwrap_err();
-    /// assert_eq!(e.to_string(), "select: index 3 is out of bounds for dimension 0 with size 3");
+    /// assert_eq!(e.to_string(), "select(): index 3 out of range for tensor of size [3] at dimension 0");
     /// ```
     pub fn try_select(&self, dim: isize, index: isize) -> Result<Tensor> {
         if self.dim() == 0 {
@@ -39,8 +39,11 @@ impl Tensor {
         let i = if index < 0 { index + size } else { index };
         if i < 0 || i >= size {
             return Err(Error::invalid(
-                "select",
-                format!("index {index} is out of bounds for dimension {d} with size {size}"),
+                "select()",
+                format!(
+                    "index {index} out of range for tensor of size {:?} at dimension {d}",
+                    self.shape()
+                ),
             ));
         }
         let i = i as usize;
