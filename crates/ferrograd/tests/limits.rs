@@ -193,3 +193,14 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn index_arithmetic_with_extreme_arguments_does_not_wrap() {
+    let x = Tensor::arange(5.0);
+    // Shifts of isize::MAX and isize::MIN: the same as shifting by their residues mod 5
+    // (isize::MAX = 2^63 - 1 = 2 mod 5, isize::MIN = -2^63 = 2 mod 5).
+    let r = x.roll(&[isize::MAX, isize::MIN], &[0, 0]);
+    assert_eq!(r.to_vec::<f32>(), x.roll(&[4], &[0]).to_vec::<f32>());
+    assert!(x.try_split_sizes(&[usize::MAX, 6], 0).is_err());
+    assert!(x.try_unflatten(0, &[1 << 32, 1 << 32]).is_err());
+}

@@ -231,7 +231,7 @@ impl Tensor {
     /// ```
     pub fn try_unflatten(&self, dim: isize, sizes: &[usize]) -> Result<Tensor> {
         let d = normalize_dim("unflatten", dim, self.dim().max(1))?;
-        if sizes.iter().product::<usize>() != self.shape().get(d).copied().unwrap_or(1) {
+        if crate::layout::checked_numel(sizes) != Some(self.shape().get(d).copied().unwrap_or(1)) {
             return Err(Error::invalid(
                 "unflatten",
                 format!(
@@ -393,7 +393,8 @@ impl Tensor {
     pub fn try_split_sizes(&self, sizes: &[usize], dim: isize) -> Result<Vec<Tensor>> {
         let d = normalize_dim("split", dim, self.dim().max(1))?;
         let size = self.shape().get(d).copied().unwrap_or(0);
-        if sizes.iter().sum::<usize>() != size {
+        let total = sizes.iter().try_fold(0usize, |a, &s| a.checked_add(s));
+        if total != Some(size) {
             return Err(Error::invalid(
                 "split",
                 format!("split sizes {sizes:?} must sum to the size of dim {d} ({size})"),
@@ -650,7 +651,9 @@ impl Tensor {
         for (&s, &d) in shifts.iter().zip(dims) {
             let d = normalize_dim("roll", d, n)?;
             if self.dim() > 0 {
-                by[d] += s;
+                // Reduced modulo the size so that no sum of shifts overflows.
+                let size = (self.shape()[d] as isize).max(1);
+                by[d] = ((by[d] as i128 + s.rem_euclid(size) as i128) % size as i128) as isize;
             }
         }
         let shape = self.shape_vec();
