@@ -59,9 +59,10 @@ pub enum Error {
         rhs: Vec<usize>,
     },
     /// A tensor saved for backward was modified in place afterwards.
-    #[error("one of the variables needed for gradient computation has been modified by an inplace operation: {tensor}, is at version {version}; expected version {expected} instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with ferrograd::set_detect_anomaly(true).")]
+    #[error("one of the variables needed for gradient computation has been modified by an inplace operation: {tensor} is at version {version}; expected version {expected} instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with ferrograd::set_detect_anomaly(true).")]
     ModifiedByInplace {
-        /// The tensor, as PyTorch describes it (`[torch.FloatTensor [3]], which is output 0 of ExpBackward0`).
+        /// The tensor, as PyTorch describes it (`[torch.FloatTensor [3]], which is output 0 of
+        /// ExpBackward0,` with its producer, or `[torch.FloatTensor [3]]` for a leaf).
         tensor: String,
         /// Its version now.
         version: u64,
@@ -83,6 +84,11 @@ pub enum Error {
     /// An in-place operation on a leaf that requires grad, outside `no_grad`.
     #[error("a leaf Variable that requires grad is being used in an in-place operation.")]
     LeafInplace,
+    /// An in-place operation on a view of a leaf that requires grad, outside `no_grad`.
+    #[error(
+        "a view of a leaf Variable that requires grad is being used in an in-place operation."
+    )]
+    ViewOfLeafInplace,
     /// Any other invalid argument: the operation's name and what is wrong, shapes included.
     #[error("{op}: {msg}")]
     Invalid {

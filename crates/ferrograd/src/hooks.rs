@@ -190,7 +190,7 @@ pub(crate) fn run_hooks(hooks: &[TensorHook], g: Tensor) -> Result<Tensor> {
                 return Err(Error::invalid(
                     "hook",
                     format!(
-                        "hook returned a gradient of shape {:?} for a tensor whose gradient has shape {:?}",
+                        "hook 'hook' has changed the size of value (got {:?}, expected {:?})",
                         new.shape(),
                         g.shape()
                     ),

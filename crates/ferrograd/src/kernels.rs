@@ -57,28 +57,32 @@ pub(crate) fn map_float_bulk(
         if let (Buffer::F32(v), Some(r)) = (&*buf, x.layout().contiguous_range()) {
             if r.len() >= crate::fastmath::BULK_MIN {
                 let src = &v[r];
-                let out = par_map(src.len(), |r, out| {
-                    use crate::fastmath::{self as fm, Bulk};
-                    let xs = &src[r];
-                    // One instantiation per function, so each is inlined and vectorised.
-                    match b {
-                        Bulk::Exp => simd::map(xs, out, &fm::exp_f32),
-                        Bulk::Tanh => simd::map(xs, out, &fm::tanh_f32),
-                        Bulk::Sin => simd::map(xs, out, &fm::sin_f32),
-                        Bulk::Cos => simd::map(xs, out, &fm::cos_f32),
-                    }
-                    // Inputs outside the fast function's domain, or NaN: a branch-free scan
-                    // (vectorised), then a fix-up pass only when there are any.
-                    let max = b.max_abs();
-                    let outside = |a: f32| a.abs() > max || a.is_nan();
-                    if xs.iter().fold(false, |any, &a| any | outside(a)) {
-                        for (o, &a) in out.iter_mut().zip(xs) {
-                            if outside(a) {
-                                o.write(b.exact(a));
+                // SAFETY: each piece first runs a `simd::map` over all of `out` (which writes
+                // every element of it); the fix-up pass only overwrites some of them.
+                let out = unsafe {
+                    par_map(src.len(), |r, out| {
+                        use crate::fastmath::{self as fm, Bulk};
+                        let xs = &src[r];
+                        // One instantiation per function, so each is inlined and vectorised.
+                        match b {
+                            Bulk::Exp => simd::map(xs, out, &fm::exp_f32),
+                            Bulk::Tanh => simd::map(xs, out, &fm::tanh_f32),
+                            Bulk::Sin => simd::map(xs, out, &fm::sin_f32),
+                            Bulk::Cos => simd::map(xs, out, &fm::cos_f32),
+                        }
+                        // Inputs outside the fast function's domain, or NaN: a branch-free scan
+                        // (vectorised), then a fix-up pass only when there are any.
+                        let max = b.max_abs();
+                        let outside = |a: f32| a.abs() > max || a.is_nan();
+                        if xs.iter().fold(false, |any, &a| any | outside(a)) {
+                            for (o, &a) in out.iter_mut().zip(xs) {
+                                if outside(a) {
+                                    o.write(b.exact(a));
+                                }
                             }
                         }
-                    }
-                });
+                    })
+                };
                 return Tensor::from_buffer(Buffer::F32(Data::from_vec(out)), x.shape());
             }
         }
@@ -108,7 +112,9 @@ fn map_slice<T: Copy + Sync, U: Copy + crate::pool::Pooled>(
             &gathered
         }
     };
-    Data::from_vec(par_map(src.len(), |r, out| simd::map(&src[r], out, &f)))
+    // SAFETY: `simd::map` writes every element of `out` (it asserts `out` is as long as the
+    // input range).
+    Data::from_vec(unsafe { par_map(src.len(), |r, out| simd::map(&src[r], out, &f)) })
 }
 
 /// Elements per task of a parallel elementwise loop, and the size below which loops stay on
@@ -119,7 +125,12 @@ const PARALLEL_MIN: usize = 1 << 16;
 /// The `n` outputs of an elementwise loop: `piece(range, out)` writes the outputs of `range`
 /// into `out`, for consecutive ranges, in parallel (rayon) for large `n`. The output is written
 /// once, in place (no zero-filling first, no concatenation).
-pub(crate) fn par_map<U: crate::pool::Pooled>(
+///
+/// # Safety
+/// `piece` must initialise every element of the `out` slice it is given (the result's length
+/// is set to `n` without looking). The `simd` loops do: they assert that `out` is as long as
+/// their input and write each element.
+pub(crate) unsafe fn par_map<U: crate::pool::Pooled>(
     n: usize,
     piece: impl Fn(std::ops::Range<usize>, &mut [MaybeUninit<U>]) + Sync,
 ) -> Vec<U> {
@@ -135,8 +146,9 @@ pub(crate) fn par_map<U: crate::pool::Pooled>(
             .for_each(|(i, chunk)| piece(i * CHUNK..i * CHUNK + chunk.len(), chunk));
     }
     // SAFETY: the pieces cover `0..n` exactly (consecutive chunks of `spare`, whose length is
-    // `n`), and every `simd` loop below writes each element of the slice it is given, so the
-    // first `n` elements are initialised.
+    // `n`; `take(n)` has capacity for at least `n`, or the slicing above panicked), and by this
+    // function's contract each piece writes every element of its chunk, so the first `n`
+    // elements are initialised.
     unsafe { out.set_len(n) };
     out
 }
@@ -309,8 +321,10 @@ pub(crate) fn result_type(a: &Tensor, b: &Tensor) -> DType {
 }
 
 /// The broadcast shape of `a` and `b`, or PyTorch's error naming the dimension.
+/// The broadcast result is allocated by the callers, so its element count and bytes (at
+/// most 8 per element) must fit ([`crate::layout::check_alloc`]).
 pub(crate) fn broadcast(op: &'static str, a: &[usize], b: &[usize]) -> Result<Shape> {
-    broadcast_shapes(a, b).ok_or_else(|| {
+    let shape = broadcast_shapes(a, b).ok_or_else(|| {
         let n = a.len().max(b.len());
         let at = |s: &[usize], i: usize| {
             if i + s.len() >= n {
@@ -333,7 +347,9 @@ pub(crate) fn broadcast(op: &'static str, a: &[usize], b: &[usize]) -> Result<Sh
             lhs: a.to_vec(),
             rhs: b.to_vec(),
         }
-    })
+    })?;
+    crate::layout::check_alloc(op, &shape, 8)?;
+    Ok(shape)
 }
 
 /// Elementwise binary op with broadcasting and type promotion (floating result).
@@ -443,17 +459,21 @@ fn zip_slices<T: Copy + Send + Sync, U: Copy + crate::pool::Pooled>(
         (Operand::Owned(x), Operand::Slice(y)) => Pair::SliceSlice(x, y),
         (Operand::Owned(x), Operand::Owned(y)) => Pair::SliceSlice(x, y),
     };
-    Data::from_vec(par_map(n, |r, out| match pair {
-        Pair::SliceSlice(x, y) => simd::zip(&x[r.clone()], &y[r], out, &f),
-        Pair::SliceScalar(x, q) => simd::map(&x[r], out, &|a| f(a, q)),
-        Pair::ScalarSlice(p, y) => simd::map(&y[r], out, &|b| f(p, b)),
-        Pair::Scalars(p, q) => {
-            let v = f(p, q);
-            for o in out {
-                o.write(v);
+    // SAFETY: every arm writes each element of `out`: `simd::map`/`zip` (which assert that
+    // `out` is as long as their inputs' range) or the loop over all of `out`.
+    Data::from_vec(unsafe {
+        par_map(n, |r, out| match pair {
+            Pair::SliceSlice(x, y) => simd::zip(&x[r.clone()], &y[r], out, &f),
+            Pair::SliceScalar(x, q) => simd::map(&x[r], out, &|a| f(a, q)),
+            Pair::ScalarSlice(p, y) => simd::map(&y[r], out, &|b| f(p, b)),
+            Pair::Scalars(p, q) => {
+                let v = f(p, q);
+                for o in out {
+                    o.write(v);
+                }
             }
-        }
-    }))
+        })
+    })
 }
 
 /// A copy of `x` converted to `dtype` (the same tensor, shared, if it already has it).
@@ -470,6 +490,19 @@ pub(crate) fn cast(x: &Tensor, dtype: DType) -> Tensor {
         DType::I64 => Buffer::I64(map_slice(v, l, |a| Scalar::to_f64(a) as i64)),
     });
     Tensor::from_buffer(out, x.shape())
+}
+
+/// Fallible [`copy`]: a copy whose size cannot be allocated is an error, not an abort.
+pub(crate) fn try_copy(op: &'static str, x: &Tensor) -> Result<Tensor> {
+    crate::layout::check_alloc(op, x.shape(), crate::storage::elem_size(x.dtype()))?;
+    let buf = x.storage().read();
+    let out = match &*buf {
+        Buffer::F32(v) => Buffer::F32(crate::tensor::try_gather(v, x.layout())?.into()),
+        Buffer::F64(v) => Buffer::F64(crate::tensor::try_gather(v, x.layout())?.into()),
+        Buffer::Bool(v) => Buffer::Bool(crate::tensor::try_gather(v, x.layout())?.into()),
+        Buffer::I64(v) => Buffer::I64(crate::tensor::try_gather(v, x.layout())?.into()),
+    };
+    Ok(Tensor::from_buffer(out, x.shape()))
 }
 
 /// A contiguous copy with its own storage.
@@ -652,25 +685,42 @@ fn gemm_batched<T: Float + Element>(
     (m, k, n): (usize, usize, usize),
 ) -> Data<T> {
     use rayon::prelude::*;
+    // The output size, checked (the caller checked the shape; a wrapped product here would
+    // size the buffer below what the kernels write).
+    let total = a_at
+        .len()
+        .checked_mul(m)
+        .and_then(|t| t.checked_mul(n))
+        .expect("internal error: unchecked matmul output shape");
     if m == 0 || n == 0 || k == 0 {
-        return SmallVec::from_elem(T::zero(), a_at.len() * m * n);
+        return SmallVec::from_elem(T::zero(), total);
     }
-    // Every product reads inside its operand's buffer.
-    let last_a = (m - 1) * sa[0] + (k - 1) * sa[1];
-    let last_b = (k - 1) * sb[0] + (n - 1) * sb[1];
+    // Every product reads inside its operand's buffer (all sums checked: a wrapped one could
+    // pass the bound).
+    let last = |rows: usize, cols: usize, s: [usize; 2]| {
+        (rows - 1)
+            .checked_mul(s[0])
+            .zip((cols - 1).checked_mul(s[1]))
+            .and_then(|(x, y)| x.checked_add(y))
+    };
+    let inside = |at: &[usize], last: Option<usize>, len: usize| {
+        last.is_some_and(|l| {
+            at.iter()
+                .all(|&o| o.checked_add(l).is_some_and(|e| e < len))
+        })
+    };
+    let (last_a, last_b) = (last(m, k, sa), last(k, n, sb));
     assert!(
-        a_at.len() == b_at.len()
-            && a_at.iter().all(|&o| o + last_a < a.len())
-            && b_at.iter().all(|&o| o + last_b < b.len()),
+        a_at.len() == b_at.len() && inside(a_at, last_a, a.len()) && inside(b_at, last_b, b.len()),
         "internal error: batched layout outside buffer"
     );
-    let total = a_at.len() * m * n;
     let batch = a_at.len();
     let small = batch > 1 && (m * k * n < SMALL_GEMM || batch >= 2 * rayon::current_num_threads());
     let mut c: Vec<T> = crate::pool::take(total);
     let one = |(ci, (&oa, &ob)): (&mut [MaybeUninit<T>], (&usize, &usize))| {
         // SAFETY: every element `gemm_raw` reads, a[oa + i*sa0 + p*sa1] for i < m, p < k, is
-        // at most oa + last_a, checked above to be inside `a`; likewise b up to ob + last_b.
+        // at most oa + last_a (computed without overflow), checked above to be inside `a`;
+        // likewise b up to ob + last_b. m, k, n are positive (checked above).
         // `ci` is a disjoint chunk of m*n elements of the output's spare capacity that
         // nothing else aliases.
         unsafe {
@@ -768,21 +818,38 @@ fn gemm<T: Float + Element>(
     k: usize,
     n: usize,
 ) -> Data<T> {
+    // The output size, checked (a wrapped product would size the buffer below what the
+    // kernel writes).
+    let total = m
+        .checked_mul(n)
+        .expect("internal error: unchecked matmul output shape");
     if m == 0 || n == 0 || k == 0 {
-        return SmallVec::from_elem(T::zero(), m * n);
+        return SmallVec::from_elem(T::zero(), total);
     }
-    // The largest offset each operand's layout reaches must lie inside its buffer.
-    let last =
-        |l: &Layout| l.offset + (l.shape[0] - 1) * l.strides[0] + (l.shape[1] - 1) * l.strides[1];
+    // The largest offset each operand's layout reaches must lie inside its buffer (computed
+    // with checked arithmetic: a wrapped sum could pass the bound).
+    let inside = |l: &Layout, len: usize| {
+        (l.shape[0] - 1)
+            .checked_mul(l.strides[0])
+            .zip((l.shape[1] - 1).checked_mul(l.strides[1]))
+            .and_then(|(x, y)| x.checked_add(y))
+            .and_then(|s| s.checked_add(l.offset))
+            .is_some_and(|last| last < len)
+    };
     assert!(
-        last(la) < a.len() && last(lb) < b.len(),
+        la.shape.as_slice() == [m, k] && lb.shape.as_slice() == [k, n],
+        "internal error: matmul operand shapes"
+    );
+    assert!(
+        inside(la, a.len()) && inside(lb, b.len()),
         "internal error: layout outside buffer"
     );
-    let mut c: Vec<T> = crate::pool::take(m * n);
+    let mut c: Vec<T> = crate::pool::take(total);
     // SAFETY: `gemm_raw` reads a[offset + i*rs + p*cs] for i < m, p < k (and likewise b for
-    // p < k, j < n), whose maximum is `last(..)`, checked above to be in bounds. `c` has
-    // capacity for the m*n elements it writes, row-major, and nothing else aliases it;
-    // `gemm_raw` writes every one of them, so `set_len` is sound.
+    // p < k, j < n), whose maximum was checked above to be in bounds (the layouts' shapes are
+    // [m, k] and [k, n], all positive). `c` has capacity for the m*n = `total` elements it
+    // writes (computed without overflow), row-major, and nothing else aliases it; `gemm_raw`
+    // writes every one of them, so `set_len` is sound.
     unsafe {
         gemm_raw(
             (m, k, n),
@@ -793,7 +860,7 @@ fn gemm<T: Float + Element>(
             c.as_mut_ptr(),
             true,
         );
-        c.set_len(m * n);
+        c.set_len(total);
     }
     SmallVec::from_vec(c)
 }

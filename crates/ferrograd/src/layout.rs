@@ -3,25 +3,95 @@
 //! A [`Layout`] is pure bookkeeping (no data, no graph). Views such as transpose, select and
 //! expand are new layouts over the same storage.
 
+use crate::error::{Error, Result};
 use smallvec::SmallVec;
 
 /// Dimensions of a tensor; inline up to rank 4 so small tensors never allocate for their shape.
 pub type Shape = SmallVec<[usize; 4]>;
 
+/// The largest element count (and stride) a tensor may have: PyTorch's sizes are `int64`, and
+/// Rust allocations are at most `isize::MAX` bytes.
+pub(crate) const MAX_NUMEL: usize = isize::MAX as usize;
+
 /// Row-major strides of a contiguous tensor of `shape`.
+///
+/// Every shape stored in a layout went through [`check_shape`], so the products here cannot
+/// overflow; if an unchecked shape slips through, this panics instead of wrapping.
 pub(crate) fn contiguous_strides(shape: &[usize]) -> Shape {
     let mut strides: Shape = SmallVec::from_elem(0, shape.len());
     let mut acc = 1usize;
     for i in (0..shape.len()).rev() {
         strides[i] = acc;
-        acc *= shape[i].max(1);
+        if i > 0 {
+            acc = acc
+                .checked_mul(shape[i].max(1))
+                .filter(|&a| a <= MAX_NUMEL)
+                .unwrap_or_else(|| panic!("internal error: unchecked shape {shape:?}"));
+        }
     }
     strides
 }
 
-/// Number of elements of a shape (1 for a 0-d shape).
+/// Number of elements of a shape (1 for a 0-d shape), if it is at most [`MAX_NUMEL`]; a shape
+/// with a zero dimension has 0 elements whatever its other sizes.
+#[inline]
+pub(crate) fn checked_numel(shape: &[usize]) -> Option<usize> {
+    if shape.contains(&0) {
+        return Some(0);
+    }
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|&n| n <= MAX_NUMEL)
+}
+
+/// Number of elements of a shape (1 for a 0-d shape). The shape must have been checked
+/// ([`check_shape`]); an overflowing product panics rather than wrapping.
+#[inline]
 pub(crate) fn numel(shape: &[usize]) -> usize {
-    shape.iter().product()
+    checked_numel(shape).unwrap_or_else(|| panic!("internal error: unchecked shape {shape:?}"))
+}
+
+/// Checks that a tensor of `shape` can exist: its element count and its contiguous strides
+/// fit in `isize` (PyTorch: "numel: integer multiplication overflow"). Returns the element
+/// count. Every constructor, view, reshape, expand and broadcast result goes through this.
+pub(crate) fn check_shape(op: &'static str, shape: &[usize]) -> Result<usize> {
+    let overflow = || {
+        Error::invalid(
+            op,
+            format!("numel: integer multiplication overflow (shape {shape:?})"),
+        )
+    };
+    // Every size fits in PyTorch's int64, even in an empty shape.
+    if shape.iter().any(|&d| d > MAX_NUMEL) {
+        return Err(overflow());
+    }
+    let n = checked_numel(shape).ok_or_else(overflow)?;
+    // The strides of a contiguous layout multiply every dimension but the first (size-0
+    // dimensions counting as 1), which may overflow even when the element count is 0.
+    if n == 0 {
+        shape
+            .iter()
+            .skip(1)
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d.max(1)))
+            .filter(|&a| a <= MAX_NUMEL)
+            .ok_or_else(overflow)?;
+    }
+    Ok(n)
+}
+
+/// [`check_shape`] for a result that is allocated: its bytes (`elem_size` each) must also fit
+/// in `isize` (PyTorch: "Storage size calculation overflowed with sizes=..."). Returns the
+/// element count.
+pub(crate) fn check_alloc(op: &'static str, shape: &[usize], elem_size: usize) -> Result<usize> {
+    let n = check_shape(op, shape)?;
+    if n.checked_mul(elem_size).is_none_or(|b| b > MAX_NUMEL) {
+        return Err(Error::invalid(
+            op,
+            format!("Storage size calculation overflowed with sizes={shape:?}"),
+        ));
+    }
+    Ok(n)
 }
 
 /// NumPy broadcasting of two shapes, or `None` if they are incompatible.

@@ -75,12 +75,37 @@ impl Pooled for bool {}
 impl Pooled for i64 {}
 
 fn pooled_size<T>(capacity: usize) -> bool {
-    (MIN_BYTES..=MAX_BYTES).contains(&(capacity * std::mem::size_of::<T>()))
+    capacity
+        .checked_mul(std::mem::size_of::<T>())
+        .is_some_and(|b| (MIN_BYTES..=MAX_BYTES).contains(&b))
 }
 
 /// An empty vector with room for `n` elements: a cached one of about that size if there is
-/// one (capacity `n` to `n + n/8`), else a fresh allocation.
+/// one (capacity `n` to `n + n/8`), else a fresh allocation. An allocation that cannot
+/// succeed panics with PyTorch's message instead of aborting the process; see [`try_take`].
 pub(crate) fn take<T: Pooled>(n: usize) -> Vec<T> {
+    crate::unwrap(try_take(n))
+}
+
+/// The error for an allocation of `n` elements of `T` that failed.
+pub(crate) fn alloc_error<T>(n: usize) -> crate::Error {
+    let bytes = (n as u128) * std::mem::size_of::<T>() as u128;
+    crate::Error::invalid(
+        "alloc",
+        format!("DefaultCPUAllocator: not enough memory: you tried to allocate {bytes} bytes."),
+    )
+}
+
+/// A fresh vector with room for exactly `n` elements, or an error (never an abort) when the
+/// allocation cannot succeed.
+pub(crate) fn try_alloc<T>(n: usize) -> crate::Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| alloc_error::<T>(n))?;
+    Ok(v)
+}
+
+/// Fallible [`take`].
+pub(crate) fn try_take<T: Pooled>(n: usize) -> crate::Result<Vec<T>> {
     if pooled_size::<T>(n) {
         if let Some(pool) = T::pool() {
             let mut p = lock(pool);
@@ -88,11 +113,11 @@ pub(crate) fn take<T: Pooled>(n: usize) -> Vec<T> {
                 .iter()
                 .position(|v| v.capacity() >= n && v.capacity() <= n + n / 8)
             {
-                return p.swap_remove(i);
+                return Ok(p.swap_remove(i));
             }
         }
     }
-    Vec::with_capacity(n)
+    try_alloc(n)
 }
 
 /// Keeps a large buffer for reuse (emptied), evicting the oldest kept one when full, so the

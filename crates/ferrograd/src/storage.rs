@@ -16,14 +16,23 @@ pub(crate) const INLINE: usize = 4;
 pub(crate) type Data<T> = SmallVec<[T; INLINE]>;
 
 /// Collects `n` items into [`Data`]: inline when small; otherwise through `Vec`'s collect
-/// (which vectorizes) and moved, not copied, into the `SmallVec`.
+/// (which vectorizes) and moved, not copied, into the `SmallVec`. Panics (never aborts) if the
+/// allocation cannot succeed; see [`try_collect`].
 pub(crate) fn collect<T: crate::pool::Pooled, I: Iterator<Item = T>>(n: usize, it: I) -> Data<T> {
+    crate::unwrap(try_collect(n, it))
+}
+
+/// Fallible [`collect`]: an allocation that cannot succeed is an error.
+pub(crate) fn try_collect<T: crate::pool::Pooled, I: Iterator<Item = T>>(
+    n: usize,
+    it: I,
+) -> crate::Result<Data<T>> {
     if n <= INLINE {
-        it.collect()
+        Ok(it.collect())
     } else {
-        let mut v = crate::pool::take(n);
+        let mut v = crate::pool::try_take(n)?;
         v.extend(it);
-        Data::from_vec(v)
+        Ok(Data::from_vec(v))
     }
 }
 
@@ -121,20 +130,29 @@ impl Buffer {
         each_buffer!(self, v => v[i].to_f64())
     }
 
-    /// A buffer of `n` copies of `value` converted to `dtype`.
-    pub(crate) fn filled(dtype: DType, n: usize, value: f64) -> Buffer {
-        Buffer::from_f64s(dtype, std::iter::repeat_n(value, n))
+    /// A buffer of `n` copies of `value` converted to `dtype`; an allocation that cannot
+    /// succeed is an error.
+    pub(crate) fn try_filled(dtype: DType, n: usize, value: f64) -> crate::Result<Buffer> {
+        Buffer::try_from_f64s(dtype, std::iter::repeat_n(value, n))
     }
 
     /// Builds a buffer of `dtype` from `f64` values.
     pub(crate) fn from_f64s(dtype: DType, values: impl ExactSizeIterator<Item = f64>) -> Buffer {
+        crate::unwrap(Buffer::try_from_f64s(dtype, values))
+    }
+
+    /// Fallible [`Buffer::from_f64s`]: an allocation that cannot succeed is an error.
+    pub(crate) fn try_from_f64s(
+        dtype: DType,
+        values: impl ExactSizeIterator<Item = f64>,
+    ) -> crate::Result<Buffer> {
         let n = values.len();
-        match dtype {
-            DType::F32 => Buffer::F32(collect(n, values.map(f32::from_f64))),
-            DType::F64 => Buffer::F64(collect(n, values)),
-            DType::Bool => Buffer::Bool(collect(n, values.map(bool::from_f64))),
-            DType::I64 => Buffer::I64(collect(n, values.map(i64::from_f64))),
-        }
+        Ok(match dtype {
+            DType::F32 => Buffer::F32(try_collect(n, values.map(f32::from_f64))?),
+            DType::F64 => Buffer::F64(try_collect(n, values)?),
+            DType::Bool => Buffer::Bool(try_collect(n, values.map(bool::from_f64))?),
+            DType::I64 => Buffer::I64(try_collect(n, values.map(i64::from_f64))?),
+        })
     }
 }
 
@@ -215,4 +233,13 @@ impl Storage {
 /// Typed read access to a buffer's slice, panicking on an internal dtype mismatch.
 pub(crate) fn typed<T: Element>(buf: &Buffer) -> &[T] {
     T::slice(buf).expect("internal error: buffer dtype does not match the tensor's dtype")
+}
+
+/// Bytes per element of `dtype` in a [`Buffer`].
+pub(crate) fn elem_size(dtype: DType) -> usize {
+    match dtype {
+        DType::F32 => 4,
+        DType::F64 | DType::I64 => 8,
+        DType::Bool => 1,
+    }
 }

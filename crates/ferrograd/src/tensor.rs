@@ -3,8 +3,8 @@
 use crate::autograd::Node;
 use crate::dtype::{DType, Float};
 use crate::error::{Error, Result};
-use crate::layout::{numel, Layout, Shape};
-use crate::storage::{typed, Buffer, Element, Scalar, Storage};
+use crate::layout::{check_alloc, Layout, Shape};
+use crate::storage::{elem_size, typed, Buffer, Element, Scalar, Storage};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -262,8 +262,15 @@ impl ReadElement for bool {
 impl Tensor {
     // ----------------------------------------------------------------- construction
 
+    /// A contiguous tensor of `shape` over `buf`. The buffer exists, so its length is the
+    /// shape's element count, checked here (a mismatch would let a kernel index past it).
     pub(crate) fn from_buffer(buf: Buffer, shape: &[usize]) -> Tensor {
-        debug_assert_eq!(buf.len(), numel(shape));
+        assert_eq!(
+            crate::layout::checked_numel(shape),
+            Some(buf.len()),
+            "internal error: a buffer of {} elements for shape {shape:?}",
+            buf.len()
+        );
         let dtype = buf.dtype();
         Tensor::from_parts(
             Arc::new(Storage::new(buf)),
@@ -338,9 +345,13 @@ impl Tensor {
     /// ```
     pub fn try_from_data(data: impl TensorData, dtype: DType) -> Result<Tensor> {
         let shape = data.shape();
-        let mut values = Vec::with_capacity(numel(&shape));
+        let n = check_alloc("tensor", &shape, elem_size(dtype))?;
+        let mut values = Vec::new();
+        values
+            .try_reserve_exact(n)
+            .map_err(|_| crate::pool::alloc_error::<f64>(n))?;
         data.flatten_into(&mut values);
-        if values.len() != numel(&shape) {
+        if values.len() != n {
             return Err(Error::invalid(
                 "tensor",
                 format!(
@@ -350,7 +361,7 @@ impl Tensor {
             ));
         }
         Ok(Tensor::from_buffer(
-            Buffer::from_f64s(dtype, values.into_iter()),
+            Buffer::try_from_f64s(dtype, values.into_iter())?,
             &shape,
         ))
     }
@@ -375,7 +386,7 @@ impl Tensor {
     /// assert!(e.to_string().contains("shape [2, 2] is invalid for input of size 3"));
     /// ```
     pub fn try_from_vec<T: Float>(data: Vec<T>, shape: &[usize]) -> Result<Tensor> {
-        if data.len() != numel(shape) {
+        if crate::layout::checked_numel(shape) != Some(data.len()) {
             return Err(Error::invalid(
                 "from_vec",
                 format!(
@@ -404,7 +415,53 @@ impl Tensor {
     /// assert_eq!(t.to_vec::<f64>(), vec![1.5, 1.5]);
     /// ```
     pub fn full_with(shape: &[usize], value: f64, dtype: DType) -> Tensor {
-        Tensor::from_buffer(Buffer::filled(dtype, numel(shape), value), shape)
+        crate::unwrap(Tensor::try_full_with(shape, value, dtype))
+    }
+
+    /// Fallible [`Tensor::full_with`]: a shape whose element count overflows, or an
+    /// allocation that cannot succeed, is an error (PyTorch's messages), not an abort.
+    ///
+    /// ```
+    /// use ferrograd::{DType, Tensor};
+    /// let e = Tensor::try_full_with(&[1 << 32, 1 << 32], 0.0, DType::F32).unwrap_err();
+    /// assert!(e.to_string().contains("numel: integer multiplication overflow"));
+    /// let e = Tensor::try_full_with(&[usize::MAX / 4], 0.0, DType::F32).unwrap_err();
+    /// assert!(e.to_string().contains("Storage size calculation overflowed"));
+    /// ```
+    pub fn try_full_with(shape: &[usize], value: f64, dtype: DType) -> Result<Tensor> {
+        let n = check_alloc("full", shape, elem_size(dtype))?;
+        Ok(Tensor::from_buffer(
+            Buffer::try_filled(dtype, n, value)?,
+            shape,
+        ))
+    }
+
+    /// Fallible [`Tensor::full`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::try_full(&[usize::MAX, 2], 1.0).is_err());
+    /// ```
+    pub fn try_full(shape: &[usize], value: f64) -> Result<Tensor> {
+        Tensor::try_full_with(shape, value, DType::F32)
+    }
+
+    /// Fallible [`Tensor::zeros`].
+    ///
+    /// ```
+    /// let e = ferrograd::Tensor::try_zeros(&[1 << 32, 1 << 32]).unwrap_err();
+    /// assert!(e.to_string().contains("numel: integer multiplication overflow"));
+    /// ```
+    pub fn try_zeros(shape: &[usize]) -> Result<Tensor> {
+        Tensor::try_full(shape, 0.0)
+    }
+
+    /// Fallible [`Tensor::ones`].
+    ///
+    /// ```
+    /// assert!(ferrograd::Tensor::try_ones(&[usize::MAX / 2]).is_err());
+    /// ```
+    pub fn try_ones(shape: &[usize]) -> Result<Tensor> {
+        Tensor::try_full(shape, 1.0)
     }
 
     /// An `f32` tensor of `shape` filled with `value`.
@@ -505,8 +562,9 @@ impl Tensor {
             ));
         }
         let n = ((end - start) / step).ceil().max(0.0) as usize;
+        check_alloc("arange", &[n], elem_size(dtype))?;
         Ok(Tensor::from_buffer(
-            Buffer::from_f64s(dtype, (0..n).map(|i| start + i as f64 * step)),
+            Buffer::try_from_f64s(dtype, (0..n).map(|i| start + i as f64 * step))?,
             &[n],
         ))
     }
@@ -561,8 +619,22 @@ impl Tensor {
     /// assert_eq!(Tensor::eye_with(3, DType::F64).dtype(), DType::F64);
     /// ```
     pub fn eye_with(n: usize, dtype: DType) -> Tensor {
+        crate::unwrap(Tensor::try_eye_with(n, dtype))
+    }
+
+    /// Fallible [`Tensor::eye_with`]: `n * n` elements must fit.
+    ///
+    /// ```
+    /// use ferrograd::{DType, Tensor};
+    /// assert!(Tensor::try_eye_with(1 << 32, DType::F32).is_err());
+    /// ```
+    pub fn try_eye_with(n: usize, dtype: DType) -> Result<Tensor> {
+        check_alloc("eye", &[n, n], elem_size(dtype))?;
         let values = (0..n * n).map(|k| if k % (n + 1) == 0 { 1.0 } else { 0.0 });
-        Tensor::from_buffer(Buffer::from_f64s(dtype, values), &[n, n])
+        Ok(Tensor::from_buffer(
+            Buffer::try_from_f64s(dtype, values)?,
+            &[n, n],
+        ))
     }
 
     // ----------------------------------------------------------------- metadata
@@ -994,15 +1066,21 @@ impl Tensor {
     }
 }
 
-/// The elements of `data` read through `layout`, in row-major order.
+/// The elements of `data` read through `layout`, in row-major order. Panics (never aborts)
+/// if the copy cannot be allocated; see [`try_gather`].
 pub(crate) fn gather<T: Copy>(data: &[T], layout: &Layout) -> Vec<T> {
+    crate::unwrap(try_gather(data, layout))
+}
+
+/// Fallible [`gather`]: a copy that cannot be allocated is an error.
+pub(crate) fn try_gather<T: Copy>(data: &[T], layout: &Layout) -> Result<Vec<T>> {
     if let Some(r) = layout.contiguous_range() {
-        return data[r].to_vec();
+        return Ok(data[r].to_vec());
     }
     // Row by row over the last dimension: the odometer only runs once per row.
     let k = layout.shape.len();
     let (inner, stride) = (layout.shape[k - 1], layout.strides[k - 1]);
-    let mut out = Vec::with_capacity(layout.numel());
+    let mut out = crate::pool::try_alloc(layout.numel())?;
     let rows = crate::layout::Offsets::new(
         &layout.shape[..k - 1],
         &layout.strides[..k - 1],
@@ -1015,7 +1093,7 @@ pub(crate) fn gather<T: Copy>(data: &[T], layout: &Layout) -> Vec<T> {
             s => out.extend((0..inner).map(|i| data[base + i * s])),
         }
     }
-    out
+    Ok(out)
 }
 
 impl std::fmt::Debug for Tensor {

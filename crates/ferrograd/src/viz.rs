@@ -107,7 +107,7 @@ pub fn make_dot(output: &Tensor, params: &[(&str, &Tensor)], show_saved: bool) -
         }
         let (fid, _) = id_of(fn_key(&f));
         if show_saved {
-            for s in f.saved_tensors() {
+            for s in f.try_saved_tensors().unwrap_or_default() {
                 let (sid, new) = id_of(tensor_key(&s));
                 dot.edge(&fid, &sid, " [dir=none]");
                 if new {

@@ -363,7 +363,7 @@ fn shape_errors_name_the_operation_and_the_shapes() {
     let e = a.try_i(&[2]).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "select: index 2 is out of bounds for dimension 0 with size 2"
+        "select(): index 2 out of range for tensor of size [2, 3] at dimension 0"
     );
     let e = a.try_item().unwrap_err();
     assert_eq!(

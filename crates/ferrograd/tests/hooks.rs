@@ -73,7 +73,7 @@ fn a_hook_of_the_wrong_shape_is_an_error() {
     let e = y.sum().try_backward().unwrap_err();
     assert!(
         e.to_string()
-            .contains("hook returned a gradient of shape [3]"),
+            .contains("hook 'hook' has changed the size of value (got [3]"),
         "{e}"
     );
 }

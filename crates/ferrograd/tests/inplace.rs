@@ -57,7 +57,7 @@ fn modifying_a_saved_tensor_makes_backward_fail_with_pytorchs_message() {
     );
     assert!(e
         .to_string()
-        .contains("[torch.FloatTensor [2]], is at version 1"));
+        .contains("[torch.FloatTensor [2]] is at version 1"));
 }
 
 #[test]

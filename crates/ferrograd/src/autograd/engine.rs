@@ -59,8 +59,16 @@ fn accumulate(slot: &mut Option<Tensor>, g: Tensor, create_graph: bool) {
     });
 }
 
+/// PyTorch's warning for `backward(create_graph=True)` storing a gradient that has a graph
+/// in a tensor's own `.grad` (printed once per process).
+pub(crate) const CREATE_GRAPH_WARNING: &str = "UserWarning: Using backward() with create_graph=True will create a reference cycle between the parameter and its gradient which can cause a memory leak. We recommend using autograd.grad when creating the graph to avoid this. If you have to use this function, make sure to reset the .grad fields of your parameters to None after use to break the cycle and avoid the leak.";
+
 /// Stores `g` into a tensor's `.grad` with PyTorch's `AccumulateGrad` semantics.
 fn commit_grad(t: &Tensor, g: Tensor, create_graph: bool) {
+    if create_graph && g.requires_grad() {
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        WARNED.call_once(|| eprintln!("{CREATE_GRAPH_WARNING}"));
+    }
     let mut slot = t.grad_slot();
     match slot.take() {
         None => {
@@ -222,6 +230,19 @@ pub(crate) fn run(
     allow_unused: bool,
 ) -> Result<Vec<Option<Tensor>>> {
     // Seeds: validated before anything changes.
+    if let Some([]) = inputs {
+        return Err(Error::invalid("grad", "grad requires non-empty inputs."));
+    }
+    if !grad_outputs.is_empty() && grad_outputs.len() != outputs.len() {
+        return Err(Error::invalid(
+            "backward",
+            format!(
+                "got {} tensors and {} gradients",
+                outputs.len(),
+                grad_outputs.len()
+            ),
+        ));
+    }
     let mut seeds = Vec::with_capacity(outputs.len());
     for (i, out) in outputs.iter().enumerate() {
         if !out.requires_grad() {
@@ -390,26 +411,34 @@ pub(crate) fn run(
             check_anomaly(node, &grads)?;
         }
         for (k, slot) in graph.edges(i).iter().enumerate() {
-            let g = grads[k].take().filter(|_| needs[k]).map(|g| {
-                let meta = &node.inputs[k];
-                let g = if g.shape() == meta.shape.as_slice() {
-                    g
-                } else {
-                    g.try_sum_to(&meta.shape).unwrap_or_else(|e| {
-                        panic!(
-                            "internal error: {} returned a gradient of shape {:?} for an input of shape {:?}: {e}",
-                            node.name,
-                            g.shape(),
-                            meta.shape.as_slice()
-                        )
+            let g = match grads[k].take().filter(|_| needs[k]) {
+                None => None,
+                Some(g) => {
+                    let meta = &node.inputs[k];
+                    let g = if g.shape() == meta.shape.as_slice() {
+                        g
+                    } else {
+                        // A gradient that is a broadcast of the input's shape is summed to
+                        // it; any other shape is the rule's error (PyTorch's message).
+                        g.try_sum_to(&meta.shape).map_err(|_| {
+                            Error::invalid(
+                                "backward",
+                                format!(
+                                    "Function {} returned an invalid gradient at index {k} - got {:?} but expected shape compatible with {:?}",
+                                    node.name,
+                                    g.shape(),
+                                    meta.shape.as_slice()
+                                ),
+                            )
+                        })?
+                    };
+                    Some(if g.dtype() == meta.dtype {
+                        g
+                    } else {
+                        g.to_dtype(meta.dtype)
                     })
-                };
-                if g.dtype() == meta.dtype {
-                    g
-                } else {
-                    g.to_dtype(meta.dtype)
                 }
-            });
+            };
             match *slot {
                 Slot::Skip => {}
                 Slot::Node(j) => {
@@ -469,9 +498,13 @@ pub(crate) fn run(
                         .get(&tensor_key(t))
                         .and_then(|&k| leaf_grads[k].clone()),
                 };
-                // Reachable, but every path's rule gave no gradient: the gradient is zero.
-                g.or_else(|| (!allow_unused).then(|| t.zeros_like()))
+                // Reachable, but every path's rule gave no gradient: PyTorch's "unused" error
+                // unless allowed (then `None`).
+                match g {
+                    None if !allow_unused => Err(Error::UnusedInput),
+                    g => Ok(g),
+                }
             })
-            .collect()),
+            .collect::<Result<Vec<_>>>()?),
     }
 }

@@ -370,20 +370,33 @@ impl GradFn {
         }
     }
 
-    /// The tensors this node saved for its backward (empty once freed by a backward without
-    /// `retain_graph`).
+    /// The tensors this node saved for its backward. Panics once a backward without
+    /// `retain_graph` freed them (PyTorch raises); see [`GradFn::try_saved_tensors`].
     ///
     /// ```
     /// let x = ferrograd::Tensor::scalar(2.0).requires_grad_(true);
     /// let y = x.exp();
     /// assert_eq!(y.grad_fn().unwrap().saved_tensors().len(), 1);
-    /// y.backward();
-    /// assert!(y.grad_fn().unwrap().saved_tensors().is_empty());
     /// ```
     pub fn saved_tensors(&self) -> Vec<Tensor> {
+        crate::unwrap(self.try_saved_tensors())
+    }
+
+    /// Fallible [`GradFn::saved_tensors`]: after a backward without `retain_graph` freed
+    /// them, PyTorch's "Trying to backward through the graph a second time (or directly
+    /// access saved tensors after they have already been freed)..." error.
+    ///
+    /// ```
+    /// use ferrograd::{Error, Tensor};
+    /// let x = Tensor::scalar(2.0).requires_grad_(true);
+    /// let y = x.exp();
+    /// y.backward();
+    /// assert_eq!(y.grad_fn().unwrap().try_saved_tensors().unwrap_err(), Error::BackwardTwice);
+    /// ```
+    pub fn try_saved_tensors(&self) -> Result<Vec<Tensor>> {
         match &self.0 {
-            GradFnKind::Node(n) => n.saved_tensors(),
-            GradFnKind::Accumulate(_) => Vec::new(),
+            GradFnKind::Node(n) => n.try_saved_tensors(),
+            GradFnKind::Accumulate(_) => Ok(Vec::new()),
         }
     }
 

@@ -53,6 +53,9 @@ struct Saved {
     output_slot: Option<usize>,
     /// Set when saved tensors were freed (only nodes that saved something are ever released).
     released: bool,
+    /// Whether PyTorch's node saves a tensor where this one keeps a number (`x * 2`): it is
+    /// released by a backward even with no tensors saved.
+    saves_scalar: bool,
 }
 
 /// One recorded operation: its name, backward rule, saved tensors and input edges (in order).
@@ -87,6 +90,12 @@ impl Saver<'_> {
     pub(crate) fn save(&mut self, t: &Tensor) {
         self.saved.versions.push(t.storage().version());
         self.saved.tensors.push(t.clone());
+    }
+
+    /// Records that PyTorch's node saves a (wrapped-number) tensor here, which this node
+    /// keeps as a number: a backward frees the node all the same.
+    pub(crate) fn save_scalar(&mut self) {
+        self.saved.saves_scalar = true;
     }
 
     /// Saves the node's output.
@@ -167,6 +176,7 @@ where
             versions: SmallVec::new(),
             output_slot: None,
             released: false,
+            saves_scalar: false,
         },
     };
     save(&needs, &mut saver);
@@ -226,7 +236,7 @@ impl Node {
                 };
                 let mut tensor = format!("[{kind} {:?}]", t.shape());
                 if let Some(p) = producer {
-                    tensor.push_str(&format!(", which is output 0 of {p}"));
+                    tensor.push_str(&format!(", which is output 0 of {p},"));
                 }
                 return Err(Error::ModifiedByInplace {
                     tensor,
@@ -255,6 +265,7 @@ impl Node {
     pub(crate) fn release(&self) {
         let mut s = self.saved();
         if s.tensors.is_empty() {
+            s.released |= s.saves_scalar;
             return;
         }
         s.released = true;
@@ -300,14 +311,17 @@ impl Node {
             saved: &saved,
             needs,
         });
-        assert_eq!(
-            grads.len(),
-            self.next.len(),
-            "internal error: {} returned {} gradients for {} inputs",
-            self.name,
-            grads.len(),
-            self.next.len()
-        );
+        if grads.len() != self.next.len() {
+            return Err(Error::invalid(
+                "backward",
+                format!(
+                    "function {} returned an incorrect number of gradients (expected {}, got {})",
+                    self.name,
+                    self.next.len(),
+                    grads.len()
+                ),
+            ));
+        }
         Ok(grads)
     }
 
@@ -356,6 +370,15 @@ impl Node {
     /// The saved tensors still held (for graph pictures and tests).
     pub(crate) fn saved_tensors(&self) -> Vec<Tensor> {
         self.saved().tensors.to_vec()
+    }
+
+    /// The saved tensors, or PyTorch's error once a backward freed them.
+    pub(crate) fn try_saved_tensors(&self) -> Result<Vec<Tensor>> {
+        let s = self.saved();
+        if s.released {
+            return Err(Error::BackwardTwice);
+        }
+        Ok(s.tensors.to_vec())
     }
 
     fn drain_into(&mut self, stack: &mut Vec<Arc<Node>>) {

@@ -291,7 +291,7 @@ impl Unary for RSubScalar {
 pub(crate) struct MulScalar(pub(crate) f64);
 impl Unary for MulScalar {
     const NAME: &'static str = "MulBackward0";
-    const SAVES: Saves = Saves::Nothing;
+    const SAVES: Saves = Saves::Scalar;
     fn f<T: Float>(self, x: T) -> T {
         x * T::from_f64(self.0)
     }
@@ -305,7 +305,7 @@ impl Unary for MulScalar {
 pub(crate) struct DivScalar(pub(crate) f64);
 impl Unary for DivScalar {
     const NAME: &'static str = "DivBackward0";
-    const SAVES: Saves = Saves::Nothing;
+    const SAVES: Saves = Saves::Scalar;
     fn f<T: Float>(self, x: T) -> T {
         x / T::from_f64(self.0)
     }

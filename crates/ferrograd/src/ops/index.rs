@@ -102,7 +102,7 @@ impl Tensor {
     ///
     /// ```
     /// let e = ferrograd::Tensor::zeros(&[2, 3]).try_permute(&[0, 0]).unwrap_err();
-    /// assert!(e.to_string().contains("repeated dim"));
+    /// assert!(e.to_string().contains("permute(): duplicate dims are not allowed."));
     /// ```
     pub fn try_permute(&self, dims: &[isize]) -> Result<Tensor> {
         let n = self.dim();
@@ -110,7 +110,7 @@ impl Tensor {
             return Err(Error::invalid(
                 "permute",
                 format!(
-                    "number of dims don't match: the input has {n} dimensions but {} were given",
+                    "permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired ordering of dimensions i.e. input.dim() = {n} is not equal to len(dims) = {}",
                     dims.len()
                 ),
             ));
@@ -119,7 +119,10 @@ impl Tensor {
         for &d in dims {
             let d = normalize_dim("permute", d, n.max(1))?;
             if perm.contains(&d) {
-                return Err(Error::invalid("permute", "repeated dim in permutation"));
+                return Err(Error::invalid(
+                    "permute",
+                    "permute(): duplicate dims are not allowed.",
+                ));
             }
             perm.push(d);
         }
@@ -228,7 +231,7 @@ impl Tensor {
     /// ```
     pub fn try_unflatten(&self, dim: isize, sizes: &[usize]) -> Result<Tensor> {
         let d = normalize_dim("unflatten", dim, self.dim().max(1))?;
-        if sizes.iter().product::<usize>() != self.shape().get(d).copied().unwrap_or(1) {
+        if crate::layout::checked_numel(sizes) != Some(self.shape().get(d).copied().unwrap_or(1)) {
             return Err(Error::invalid(
                 "unflatten",
                 format!(
@@ -289,7 +292,10 @@ impl Tensor {
         let mut layout = self.layout().clone();
         layout.offset += if len > 0 { s * layout.strides[d] } else { 0 };
         layout.shape[d] = len;
-        layout.strides[d] *= step;
+        if len > 1 {
+            // In bounds: s + step < size, so the product is below the dimension's extent.
+            layout.strides[d] *= step;
+        }
         let out = self.view_with(layout);
         let in_shape = self.shape_vec();
         let map: IndexMap = Arc::new(move |p, o| {
@@ -330,7 +336,7 @@ impl Tensor {
     pub fn try_narrow(&self, dim: isize, start: usize, length: usize) -> Result<Tensor> {
         let d = normalize_dim("narrow", dim, self.dim().max(1))?;
         let size = self.shape().get(d).copied().unwrap_or(0);
-        if start + length > size {
+        if start.checked_add(length).is_none_or(|e| e > size) {
             return Err(Error::invalid(
                 "narrow",
                 format!("start ({start}) + length ({length}) exceeds dimension size ({size})."),
@@ -387,7 +393,8 @@ impl Tensor {
     pub fn try_split_sizes(&self, sizes: &[usize], dim: isize) -> Result<Vec<Tensor>> {
         let d = normalize_dim("split", dim, self.dim().max(1))?;
         let size = self.shape().get(d).copied().unwrap_or(0);
-        if sizes.iter().sum::<usize>() != size {
+        let total = sizes.iter().try_fold(0usize, |a, &s| a.checked_add(s));
+        if total != Some(size) {
             return Err(Error::invalid(
                 "split",
                 format!("split sizes {sizes:?} must sum to the size of dim {d} ({size})"),
@@ -479,26 +486,34 @@ impl Tensor {
                 ));
             }
             dtype = dtype.promote(t.dtype());
-            total += t.shape()[d];
+            total = t.shape()[d]
+                .checked_add(total)
+                .ok_or_else(|| Error::invalid("cat", "numel: integer multiplication overflow"))?;
         }
         let mut shape: Shape = first.shape_vec();
         shape[d] = total;
-        let mut out = Tensor::full_with(&shape, 0.0, dtype);
+        crate::layout::check_alloc("cat", &shape, crate::storage::elem_size(dtype))?;
+        // One pass over the output: each input is written once into its slab along `d` (linear
+        // in the total size and the number of inputs).
+        let out = Tensor::try_full_with(&shape, 0.0, dtype)?;
         let mut lens = Vec::with_capacity(ts.len());
-        let mut start = 0;
-        for t in &ts {
-            let len = t.shape()[d];
-            out = kernels::put(
-                &out,
-                t,
-                |p, o| {
-                    o.copy_from_slice(p);
-                    o[d] += start;
-                },
-                false,
-            );
-            lens.push((start, len));
-            start += len;
+        {
+            let ol = out.layout().clone();
+            let mut o = out.storage().write_untracked();
+            let mut start = 0;
+            for t in &ts {
+                let len = t.shape()[d];
+                if len > 0 && t.numel() > 0 {
+                    let mut target = ol.clone();
+                    target.shape[d] = len;
+                    target.offset = start * ol.strides[d];
+                    let src = kernels::cast(t, dtype);
+                    let s = src.storage().read();
+                    kernels::write_buffer(&s, src.layout(), &mut o, &target);
+                }
+                lens.push((start, len));
+                start += len;
+            }
         }
         Ok(record(
             "CatBackward0",
@@ -636,7 +651,9 @@ impl Tensor {
         for (&s, &d) in shifts.iter().zip(dims) {
             let d = normalize_dim("roll", d, n)?;
             if self.dim() > 0 {
-                by[d] += s;
+                // Reduced modulo the size so that no sum of shifts overflows.
+                let size = (self.shape()[d] as isize).max(1);
+                by[d] = ((by[d] as i128 + s.rem_euclid(size) as i128) % size as i128) as isize;
             }
         }
         let shape = self.shape_vec();
@@ -678,7 +695,13 @@ impl Tensor {
         let src: Shape = std::iter::repeat_n(1, lead)
             .chain(self.shape().iter().copied())
             .collect();
-        let shape: Shape = src.iter().zip(repeats).map(|(&s, &r)| s * r).collect();
+        let shape: Shape = src
+            .iter()
+            .zip(repeats)
+            .map(|(&s, &r)| s.checked_mul(r))
+            .collect::<Option<_>>()
+            .ok_or_else(|| Error::invalid("repeat", "numel: integer multiplication overflow"))?;
+        crate::layout::check_alloc("repeat", &shape, crate::storage::elem_size(self.dtype()))?;
         let x = self.try_reshape(&src)?;
         let sizes = src.clone();
         let map: IndexMap = Arc::new(move |p, s| {
@@ -725,13 +748,18 @@ impl Tensor {
             let d = self.dim() - 1 - i;
             let (b, a) = (pair[0], pair[1]);
             let size = x.shape()[d] as isize;
-            let (cb, ca) = ((-b).max(0), (-a).max(0));
-            if cb + ca > size {
+            let overflow = || Error::invalid("pad", "numel: integer multiplication overflow");
+            // Crops and pads in checked arithmetic (a pad of isize::MIN has no negation).
+            let (cb, ca) = (
+                b.checked_neg().ok_or_else(overflow)?.max(0),
+                a.checked_neg().ok_or_else(overflow)?.max(0),
+            );
+            if cb.checked_add(ca).is_none_or(|c| c > size) {
                 return Err(Error::invalid(
                     "pad",
                     format!(
                         "cropping {} elements from dimension {d} of size {size}",
-                        cb + ca
+                        cb as i128 + ca as i128
                     ),
                 ));
             }
@@ -739,9 +767,12 @@ impl Tensor {
                 x = x.try_narrow(d as isize, cb as usize, (size - cb - ca) as usize)?;
             }
             before[d] = b.max(0) as usize;
-            shape[d] = x.shape()[d] + b.max(0) as usize + a.max(0) as usize;
+            shape[d] = x.shape()[d]
+                .checked_add(b.max(0) as usize)
+                .and_then(|s| s.checked_add(a.max(0) as usize))
+                .ok_or_else(overflow)?;
         }
-        let filled = Tensor::full_with(&shape, value, x.dtype());
+        let filled = Tensor::try_full_with(&shape, value, x.dtype())?;
         let offsets = before.clone();
         let out = kernels::put(
             &filled,
@@ -793,7 +824,7 @@ impl Tensor {
     /// ```
     /// use ferrograd::Tensor;
     /// let e = Tensor::zeros(&[2]).try_index_select(0, &Tensor::new([2])).unwrap_err();
-    /// assert!(e.to_string().contains("out of bounds"));
+    /// assert_eq!(e.to_string(), "index_select: index out of range in self");
     /// ```
     pub fn try_index_select(&self, dim: isize, index: &Tensor) -> Result<Tensor> {
         if index.dim() > 1 {
@@ -804,7 +835,15 @@ impl Tensor {
         }
         let d = normalize_dim("index_select", dim, self.dim().max(1))?;
         let size = self.shape().get(d).copied().unwrap_or(1);
-        let idx = Arc::new(kernels::index_values("index_select", index, size)?);
+        // PyTorch's wording for an index out of range here (an IndexError).
+        let idx = Arc::new(kernels::index_values("index_select", index, size).map_err(
+            |e| match e {
+                Error::Invalid { msg, .. } if msg.contains("out of bounds") => {
+                    Error::invalid("index_select", "index out of range in self")
+                }
+                e => e,
+            },
+        )?);
         let mut shape = self.shape_vec();
         if self.dim() == 0 {
             return Ok(take("IndexSelectBackward0", self, &[], Arc::new(|_, _| {})));

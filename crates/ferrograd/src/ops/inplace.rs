@@ -72,6 +72,17 @@ impl Tensor {
         if graph && self.requires_grad() && self.is_leaf() {
             return Err(Error::LeafInplace);
         }
+        if graph && self.requires_grad() {
+            // A view whose node reads a leaf that requires grad and shares this storage.
+            let of_leaf = self.history().is_some_and(|n| {
+                n.next.iter().flatten().any(
+                    |e| matches!(e, crate::autograd::node::Edge::Leaf(t) if t.shares_storage(self)),
+                )
+            });
+            if of_leaf {
+                return Err(Error::ViewOfLeafInplace);
+            }
+        }
         let dual = |t: &Tensor| crate::forward_ad::tangent(t).is_some();
         if dual(self) || other.is_some_and(dual) {
             return Err(Error::invalid(

@@ -253,6 +253,11 @@ fn matmul_nd(op: &'static str, name: &'static str, a: &Tensor, b: &Tensor) -> Re
             ))
         }
     };
+    // The output (and each operand broadcast to the batch) must have a representable size.
+    for (shape, size) in [([m, n], 8), ([m, k], 0), ([k, n], 0)] {
+        let full: Shape = batch.iter().chain(&shape).copied().collect();
+        crate::layout::check_alloc(op, &full, size)?;
+    }
     let out = if batch.is_empty() {
         kernels::matmul2d(a, b)
     } else {

@@ -81,6 +81,9 @@ pub(crate) enum Saves {
     Input,
     /// The op's output.
     Output,
+    /// A number (kept by the rule), where PyTorch saves it as a tensor: the node is freed by
+    /// a backward like one with saved tensors (a second backward is PyTorch's error).
+    Scalar,
 }
 
 /// An elementwise unary primitive: forward `f` and backward `df` side by side.
@@ -108,6 +111,7 @@ pub(crate) fn unary<O: Unary>(op: O, x: &Tensor) -> Tensor {
         &[x],
         |_, s| match O::SAVES {
             Saves::Nothing => {}
+            Saves::Scalar => s.save_scalar(),
             Saves::Input => s.save(x),
             Saves::Output => s.save_output(),
         },
@@ -116,7 +120,7 @@ pub(crate) fn unary<O: Unary>(op: O, x: &Tensor) -> Tensor {
         |j| {
             let t = j.t(0).expect("the input has the tangent");
             match O::SAVES {
-                Saves::Nothing => op.df(t, t),
+                Saves::Nothing | Saves::Scalar => op.df(t, t),
                 Saves::Input => op.df(j.x(0), t),
                 Saves::Output => op.df(j.out(), t),
             }

@@ -20,17 +20,26 @@ fn kept_shape(x: &Tensor, mask: &[bool]) -> Shape {
     reduced_shape(x, mask, true)
 }
 
-/// An empty reduction without an identity (max of nothing) is an error, as in PyTorch.
-fn check_nonempty(op: &'static str, x: &Tensor, mask: &[bool]) -> Result<()> {
-    let empty = x.shape().iter().zip(mask).any(|(&d, &m)| m && d == 0);
-    if empty {
-        return Err(Error::invalid(
-            op,
-            format!(
-                "Expected reduction dim to have non-zero size (input shape {:?}); {op} of an empty set is undefined",
-                x.shape()
-            ),
-        ));
+/// An empty reduction without an identity (max of nothing) is an error, with PyTorch's
+/// message: `max()`/`argmax()` without a dim ask for one, others name the empty dim.
+fn check_nonempty(op: &'static str, x: &Tensor, mask: &[bool], dim_given: bool) -> Result<()> {
+    let empty = x.shape().iter().zip(mask).position(|(&d, &m)| m && d == 0);
+    if let Some(d) = empty {
+        let name = match op {
+            "max" => "max()",
+            "min" => "min()",
+            "amax" => "amax()",
+            "amin" => "amin()",
+            "argmax" => "argmax()",
+            "argmin" => "argmin()",
+            _ => op,
+        };
+        let msg = match (dim_given, op) {
+            (false, "max" | "min") => "Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.".to_string(),
+            (false, "argmax" | "argmin") => "Expected reduction dim to be specified for input.numel() == 0.".to_string(),
+            _ => format!("Expected reduction dim {d} to have non-zero size."),
+        };
+        return Err(Error::invalid(name, msg));
     }
     Ok(())
 }
@@ -143,7 +152,7 @@ impl Tensor {
         max: bool,
     ) -> Result<Tensor> {
         let mask = mask_of(op, self, dims)?;
-        check_nonempty(op, self, &mask)?;
+        check_nonempty(op, self, &mask, !matches!(op, "max" | "min"))?;
         let (values, row) = kernels::rows(self, &mask);
         let best: Vec<f64> = extremes(&values, row, max)
             .into_iter()
@@ -327,7 +336,7 @@ impl Tensor {
     ) -> Result<Tensor> {
         let dims: Vec<isize> = dim.into_iter().collect();
         let mask = mask_of(op, self, &dims)?;
-        check_nonempty(op, self, &mask)?;
+        check_nonempty(op, self, &mask, dim.is_some())?;
         let (values, row) = kernels::rows(self, &mask);
         let idx = extremes(&values, row, max).into_iter().map(|b| b.1 as f64);
         let shape = if dim.is_none() && !keepdim {

@@ -5,7 +5,7 @@ use crate::autograd::record;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::kernels;
-use crate::layout::{broadcast_shapes, numel, Shape};
+use crate::layout::{broadcast_shapes, Shape};
 use crate::tensor::Tensor;
 use smallvec::SmallVec;
 
@@ -25,7 +25,7 @@ impl Tensor {
     ///
     /// ```
     /// let e = ferrograd::Tensor::zeros(&[3]).try_select(0, 3).unwrap_err();
-    /// assert_eq!(e.to_string(), "select: index 3 is out of bounds for dimension 0 with size 3");
+    /// assert_eq!(e.to_string(), "select(): index 3 out of range for tensor of size [3] at dimension 0");
     /// ```
     pub fn try_select(&self, dim: isize, index: isize) -> Result<Tensor> {
         if self.dim() == 0 {
@@ -39,8 +39,11 @@ impl Tensor {
         let i = if index < 0 { index + size } else { index };
         if i < 0 || i >= size {
             return Err(Error::invalid(
-                "select",
-                format!("index {index} is out of bounds for dimension {d} with size {size}"),
+                "select()",
+                format!(
+                    "index {index} out of range for tensor of size {:?} at dimension {d}",
+                    self.shape()
+                ),
             ));
         }
         let i = i as usize;
@@ -118,6 +121,7 @@ impl Tensor {
                 ),
             ));
         }
+        crate::layout::check_shape("expand", shape)?;
         if shape == self.shape() {
             return Ok(self.clone());
         }
@@ -220,7 +224,7 @@ impl Tensor {
         op: &'static str,
         name: &'static str,
     ) -> Result<Tensor> {
-        if numel(shape) != self.numel() {
+        if crate::layout::checked_numel(shape) != Some(self.numel()) {
             return Err(Error::invalid(
                 op,
                 format!(
@@ -230,13 +234,14 @@ impl Tensor {
                 ),
             ));
         }
+        crate::layout::check_shape(op, shape)?;
         if shape == self.shape() {
             return Ok(self.clone());
         }
         let out = match self.layout().reshape_view(shape) {
             Some(l) => self.view_with(l),
             None => {
-                let c = kernels::copy(self);
+                let c = kernels::try_copy(op, self)?;
                 c.view_with(
                     c.layout()
                         .reshape_view(shape)
