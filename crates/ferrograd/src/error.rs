@@ -30,9 +30,12 @@ pub enum Error {
     /// The graph's saved tensors were freed by an earlier backward.
     #[error("Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed). Saved intermediate values of the graph are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or if you need to access saved tensors after calling backward.")]
     BackwardTwice,
-    /// An input of `grad` is not reachable from the outputs.
-    #[error("One of the differentiated Tensors appears to not have been used in the graph. Set allow_unused=True if this is the desired behavior.")]
-    UnusedInput,
+    /// An input of `grad` (at this position in `inputs`) gets no gradient from the outputs.
+    #[error("The differentiated Tensor at index {index} appears to not have been used in the graph. Set allow_unused=True if this is the desired behavior.")]
+    UnusedInput {
+        /// The input's position in `inputs`.
+        index: usize,
+    },
     /// An input of `grad` does not require grad.
     #[error("One of the differentiated Tensors does not require grad")]
     InputDoesNotRequireGrad,

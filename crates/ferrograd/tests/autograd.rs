@@ -307,7 +307,7 @@ fn grad_inputs_that_do_not_require_grad_or_are_unused() {
     let e = autograd::try_grad(&[&y], &[&u], GradOptions::new()).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "One of the differentiated Tensors appears to not have been used in the graph. Set allow_unused=True if this is the desired behavior."
+        "The differentiated Tensor at index 0 appears to not have been used in the graph. Set allow_unused=True if this is the desired behavior."
     );
     // Errors are raised before anything runs: the graph's saved tensors are still there.
     let g = autograd::grad(&[&y], &[&x, &u], GradOptions::new().allow_unused(true));

@@ -71,10 +71,10 @@ fn an_input_whose_rules_give_no_gradient_is_unused_unless_allowed() {
     let x = Tensor::new([1.0]).requires_grad_(true);
     let y = apply(NoGrad, &[&x]).sum();
     let e = autograd::try_grad(&[&y], &[&x], GradOptions::new().retain_graph(true)).unwrap_err();
-    assert_eq!(e, Error::UnusedInput);
+    assert_eq!(e, Error::UnusedInput { index: 0 });
     assert_eq!(
         e.to_string(),
-        "One of the differentiated Tensors appears to not have been used in the graph. Set allow_unused=True if this is the desired behavior."
+        "The differentiated Tensor at index 0 appears to not have been used in the graph. Set allow_unused=True if this is the desired behavior."
     );
     let g = autograd::grad(&[&y], &[&x], GradOptions::new().allow_unused(true));
     assert!(g[0].is_none());
@@ -87,7 +87,8 @@ fn grad_needs_inputs_and_one_gradient_per_output() {
     let none: [Tensor; 0] = [];
     let e = autograd::try_grad(&[&a], &none, GradOptions::new()).unwrap_err();
     assert!(
-        e.to_string().contains("grad requires non-empty inputs."),
+        e.to_string()
+            .contains("`inputs` argument to `grad()` cannot be empty."),
         "{e}"
     );
     let e = autograd::try_grad(
@@ -200,6 +201,10 @@ fn error_wording_follows_pytorch() {
     );
     assert_eq!(
         empty.try_amax(&[], false).unwrap_err().to_string(),
+        "amax(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument."
+    );
+    assert_eq!(
+        empty.try_amax(&[0], false).unwrap_err().to_string(),
         "amax(): Expected reduction dim 0 to have non-zero size."
     );
     assert_eq!(

@@ -231,7 +231,10 @@ pub(crate) fn run(
 ) -> Result<Vec<Option<Tensor>>> {
     // Seeds: validated before anything changes.
     if let Some([]) = inputs {
-        return Err(Error::invalid("grad", "grad requires non-empty inputs."));
+        return Err(Error::invalid(
+            "grad",
+            "`inputs` argument to `grad()` cannot be empty.",
+        ));
     }
     if !grad_outputs.is_empty() && grad_outputs.len() != outputs.len() {
         return Err(Error::invalid(
@@ -287,7 +290,7 @@ pub(crate) fn run(
     let needed: Vec<bool> = match inputs {
         None => vec![true; n],
         Some(inputs) => {
-            for t in inputs {
+            for (index, t) in inputs.iter().enumerate() {
                 let found = match &t.history() {
                     Some(f) => graph
                         .node_index
@@ -299,7 +302,7 @@ pub(crate) fn run(
                         .map(|&k| leaf_target[k] = true),
                 };
                 if found.is_none() && !allow_unused {
-                    return Err(Error::UnusedInput);
+                    return Err(Error::UnusedInput { index });
                 }
             }
             // Kahn order (parents before children), then mark from the children up.
@@ -487,7 +490,8 @@ pub(crate) fn run(
         }
         Some(inputs) => Ok(inputs
             .iter()
-            .map(|t| {
+            .enumerate()
+            .map(|(index, t)| {
                 let g = match &t.history() {
                     Some(f) => graph
                         .node_index
@@ -501,7 +505,7 @@ pub(crate) fn run(
                 // Reachable, but every path's rule gave no gradient: PyTorch's "unused" error
                 // unless allowed (then `None`).
                 match g {
-                    None if !allow_unused => Err(Error::UnusedInput),
+                    None if !allow_unused => Err(Error::UnusedInput { index }),
                     g => Ok(g),
                 }
             })

@@ -118,7 +118,7 @@ pub fn grad<O: Borrow<Tensor>, I: Borrow<Tensor>>(
 /// let x = Tensor::scalar(1.0).requires_grad_(true);
 /// let unused = Tensor::scalar(1.0).requires_grad_(true);
 /// let err = autograd::try_grad(&[&x * 2.0], &[unused], GradOptions::new()).unwrap_err();
-/// assert_eq!(err, Error::UnusedInput);
+/// assert_eq!(err, Error::UnusedInput { index: 0 });
 /// ```
 pub fn try_grad<O: Borrow<Tensor>, I: Borrow<Tensor>>(
     outputs: &[O],

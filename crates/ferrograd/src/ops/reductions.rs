@@ -35,7 +35,7 @@ fn check_nonempty(op: &'static str, x: &Tensor, mask: &[bool], dim_given: bool) 
             _ => op,
         };
         let msg = match (dim_given, op) {
-            (false, "max" | "min") => "Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.".to_string(),
+            (false, "max" | "min" | "amax" | "amin") => "Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.".to_string(),
             (false, "argmax" | "argmin") => "Expected reduction dim to be specified for input.numel() == 0.".to_string(),
             _ => format!("Expected reduction dim {d} to have non-zero size."),
         };
@@ -152,7 +152,12 @@ impl Tensor {
         max: bool,
     ) -> Result<Tensor> {
         let mask = mask_of(op, self, dims)?;
-        check_nonempty(op, self, &mask, !matches!(op, "max" | "min"))?;
+        check_nonempty(
+            op,
+            self,
+            &mask,
+            !dims.is_empty() && !matches!(op, "max" | "min"),
+        )?;
         let (values, row) = kernels::rows(self, &mask);
         let best: Vec<f64> = extremes(&values, row, max)
             .into_iter()
