@@ -2,6 +2,7 @@
 //! primitives whose rules select between operands: maximum, minimum, pow with a tensor
 //! exponent, atan2, hypot, remainder, fmod.
 
+use super::unary::{slope_backward, Slope};
 use super::{binary, grads, Binary};
 use crate::autograd::record;
 use crate::dtype::{DType, Float};
@@ -194,7 +195,8 @@ impl Tensor {
     }
 
     /// `x` clamped to `[min, max]` (either bound optional; NaN stays NaN). The gradient passes
-    /// where `min <= x <= max`, as in PyTorch.
+    /// strictly inside, where `min < x < max`: it is 0 at either bound and at NaN, as in
+    /// PyTorch 2.x. The derivative is itself differentiable (zero), to every order.
     ///
     /// ```
     /// let x = ferrograd::Tensor::new([-2.0, 0.5, 3.0]);
@@ -212,14 +214,8 @@ impl Tensor {
             y,
             &[self],
             |_, s| s.save(self),
-            move |a| {
-                let outside = clamp_outside(&a.saved[0], min, max);
-                grads([Some(a.grad.masked_fill(&outside, 0.0))])
-            },
-            |j| {
-                let outside = clamp_outside(self, min, max);
-                j.t(0).expect("tangent").masked_fill(&outside, 0.0)
-            },
+            move |a| grads([Some(clamp_backward(a.grad, &a.saved[0], min, max))]),
+            |j| clamp_backward(j.t(0).expect("tangent"), self, min, max),
         )
     }
 
@@ -372,6 +368,7 @@ impl Tensor {
     /// assert!(ferrograd::Tensor::ones(&[2]).try_remainder(&ferrograd::Tensor::ones(&[3])).is_err());
     /// ```
     pub fn try_remainder(&self, other: &Tensor) -> Result<Tensor> {
+        integer_divisor_nonzero("remainder", self, other)?;
         binary(Remainder::<true>, self, other)
     }
 
@@ -392,6 +389,7 @@ impl Tensor {
     /// assert!(ferrograd::Tensor::ones(&[2]).try_fmod(&ferrograd::Tensor::ones(&[3])).is_err());
     /// ```
     pub fn try_fmod(&self, other: &Tensor) -> Result<Tensor> {
+        integer_divisor_nonzero("fmod", self, other)?;
         binary(Remainder::<false>, self, other)
     }
 
@@ -446,6 +444,24 @@ impl Tensor {
         let high = end.try_sub(&diff.try_mul(&weight.rsub_scalar(1.0))?)?;
         Tensor::try_where_(&weight.lt_scalar(0.5), &low, &high)
     }
+}
+
+/// PyTorch's error for an integer (or bool) division by zero: with two non-floating operands
+/// the quotient is computed in integers, and a zero divisor raises `ZeroDivisionError`
+/// (floating operands give NaN instead, as IEEE arithmetic does).
+fn integer_divisor_nonzero(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
+    // Only where some quotient is computed: shapes that do not broadcast get binary's error,
+    // and an empty result divides nothing.
+    let computed = crate::layout::broadcast_shapes(a.shape(), b.shape())
+        .is_some_and(|s| !s.contains(&0));
+    if computed
+        && !a.dtype().is_floating_point()
+        && !b.dtype().is_floating_point()
+        && b.values_f64().contains(&0.0)
+    {
+        return Err(Error::invalid(op, "ZeroDivisionError"));
+    }
+    Ok(())
 }
 
 fn clamp_value<T: Float>(v: T, min: Option<f64>, max: Option<f64>) -> T {
@@ -560,7 +576,9 @@ impl Binary for Atan2 {
         n: [bool; 2],
     ) -> [Option<Tensor>; 2] {
         let (a, b) = (a.expect("saved"), b.expect("saved"));
+        // PyTorch: at the origin (a reciprocal of 0) both gradients are 0, not NaN.
         let recip = (&(a * a) + &(b * b)).reciprocal();
+        let recip = recip.masked_fill(&recip.abs().eq_scalar(f64::INFINITY), 0.0);
         [
             n[0].then(|| &(g * b) * &recip),
             n[1].then(|| &(g * &a.neg()) * &recip),
@@ -631,13 +649,12 @@ impl<const FLOOR: bool> Binary for Remainder<FLOOR> {
     }
 }
 
-/// Where the gradient of `clamp(x, min, max)` is zero: outside `[min, max]` (bounds included
-/// inside, as in PyTorch).
-fn clamp_outside(x: &Tensor, min: Option<f64>, max: Option<f64>) -> Tensor {
-    match (min, max) {
-        (Some(lo), Some(hi)) => x.ge_scalar(lo).logical_and(&x.le_scalar(hi)).logical_not(),
-        (Some(lo), None) => x.ge_scalar(lo).logical_not(),
-        (None, Some(hi)) => x.le_scalar(hi).logical_not(),
-        (None, None) => Tensor::full_with(&[], 0.0, DType::Bool),
-    }
+/// The gradient of `clamp(x, min, max)`: `grad` strictly inside the bounds, 0 at a bound, outside
+/// and at NaN (PyTorch's convention).
+fn clamp_backward(g: &Tensor, x: &Tensor, min: Option<f64>, max: Option<f64>) -> Tensor {
+    let slope = Slope::Clamp(
+        min.unwrap_or(f64::NEG_INFINITY),
+        max.unwrap_or(f64::INFINITY),
+    );
+    slope_backward(slope, g, x)
 }

@@ -125,7 +125,7 @@ impl Tensor {
             };
             return Err(Error::invalid(
                 "mm",
-                format!("{which} must be a matrix, got a {d}-D tensor"),
+                format!("{which} must be a matrix, got {d}-D tensor"),
             ));
         }
         matmul_nd("mm", "MmBackward0", self, other)
@@ -228,31 +228,11 @@ fn matmul_nd(op: &'static str, name: &'static str, a: &Tensor, b: &Tensor) -> Re
     let (ra, rb) = (a.dim(), b.dim());
     let (m, k) = (a.shape()[ra - 2], a.shape()[ra - 1]);
     let (k2, n) = (b.shape()[rb - 2], b.shape()[rb - 1]);
-    let batch = broadcast_shapes(&a.shape()[..ra - 2], &b.shape()[..rb - 2]);
-    let batch = match (k == k2, batch) {
-        (true, Some(batch)) => batch,
-        _ => {
-            return Err(Error::invalid(
-                op,
-                format!(
-                    "mat1 and mat2 shapes cannot be multiplied ({}x{} and {}x{}){}",
-                    m,
-                    k,
-                    k2,
-                    n,
-                    if ra > 2 || rb > 2 {
-                        format!(
-                            " with batch shapes {:?} and {:?}",
-                            &a.shape()[..ra - 2],
-                            &b.shape()[..rb - 2]
-                        )
-                    } else {
-                        String::new()
-                    }
-                ),
-            ))
-        }
-    };
+    // Batch dimensions that do not broadcast: PyTorch's broadcasting error.
+    let batch = kernels::broadcast(op, &a.shape()[..ra - 2], &b.shape()[..rb - 2])?;
+    if k != k2 {
+        return Err(Error::invalid(op, product_mismatch(op, name, a, b, &batch)));
+    }
     let out = if batch.is_empty() {
         kernels::matmul2d(a, b)
     } else {
@@ -310,6 +290,28 @@ fn matmul_nd(op: &'static str, name: &'static str, a: &Tensor, b: &Tensor) -> Re
     ))
 }
 
+/// PyTorch's wording for inner sizes that differ, by the kernel PyTorch runs: `mv` (a matrix, or
+/// a batch folded into one, times a vector), `mm` (a matrix, or a folded batch, times a matrix),
+/// or `bmm` (the broadcast batch, flattened, times a batch).
+fn product_mismatch(op: &str, name: &str, a: &Tensor, b: &Tensor, batch: &[usize]) -> String {
+    let (ra, rb) = (a.dim(), b.dim());
+    let (k, (k2, n)) = (a.shape()[ra - 1], (b.shape()[rb - 2], b.shape()[rb - 1]));
+    let rows: usize = a.shape()[..ra - 1].iter().product();
+    if op == "bmm" {
+        let (b1, b2) = (a.shape()[0], b.shape()[0]);
+        return format!("Expected size for first two dimensions of batch2 tensor to be: [{b1}, {k}] but got: [{b2}, {k2}].");
+    }
+    if name == "MvBackward0" {
+        // The vector operand was made a column `[k2, 1]`.
+        return format!("size mismatch, got input ({rows}), mat ({rows}x{k}), vec ({k2})");
+    }
+    if rb == 2 {
+        return format!("mat1 and mat2 shapes cannot be multiplied ({rows}x{k} and {k2}x{n})");
+    }
+    let flat: usize = batch.iter().product();
+    format!("Expected size for first two dimensions of batch2 tensor to be: [{flat}, {k}] but got: [{flat}, {k2}].")
+}
+
 /// Whether the last two dimensions of `t` are stored column by column (a transposed view of a
 /// contiguous matrix).
 fn column_major(t: &Tensor) -> bool {
@@ -345,6 +347,22 @@ fn batched(a: &Tensor, b: &Tensor, batch: &[usize], m: usize, k: usize, n: usize
         (m, k, n),
         &shape,
     )
+}
+
+/// PyTorch's error for an exactly singular matrix (LAPACK's `info > 0`) met by `op` (its API
+/// name, as PyTorch words it): the batch element is named when the input is a batch.
+fn singular(op: &'static str, dim: usize, (batch, pivot): (usize, usize)) -> Error {
+    let at = if dim > 2 {
+        format!("(Batch element {batch}): ")
+    } else {
+        String::new()
+    };
+    let what = if op.ends_with("inv") {
+        format!("The diagonal element {pivot} is zero, the inversion could not be completed because the input matrix is singular.")
+    } else {
+        "The solver failed because the input matrix is singular.".to_string()
+    };
+    Error::invalid(op, format!("{at}{what}"))
 }
 
 /// A `[..., n, n]` batch of square matrices, or PyTorch's error.
@@ -386,14 +404,18 @@ impl Tensor {
     /// assert!(ferrograd::Tensor::ones(&[4, 2, 3]).try_bmm(&ferrograd::Tensor::ones(&[1, 3, 5])).is_err());
     /// ```
     pub fn try_bmm(&self, other: &Tensor) -> Result<Tensor> {
-        if self.dim() != 3 || other.dim() != 3 || self.shape()[0] != other.shape()[0] {
+        for (t, which) in [(self, "batch1"), (other, "batch2")] {
+            if t.dim() != 3 {
+                return Err(Error::invalid(
+                    "bmm",
+                    format!("{which} must be a 3D tensor (got shape {:?})", t.shape()),
+                ));
+            }
+        }
+        if self.shape()[0] != other.shape()[0] || self.shape()[2] != other.shape()[1] {
             return Err(Error::invalid(
                 "bmm",
-                format!(
-                    "expected two 3-d tensors with the same batch size, got {:?} and {:?}",
-                    self.shape(),
-                    other.shape()
-                ),
+                product_mismatch("bmm", "BmmBackward0", self, other, &[]),
             ));
         }
         matmul_nd("bmm", "BmmBackward0", self, other)
@@ -641,8 +663,9 @@ impl Tensor {
         self.try_masked_fill(&mask, 0.0)
     }
 
-    /// Inverse of a (batch of) square matrices (`torch.linalg.inv`); singular matrices give
-    /// infinities/NaN. Panics on non-square input; see [`Tensor::try_inv`].
+    /// Inverse of a (batch of) square matrices (`torch.linalg.inv`). Panics on non-square or
+    /// exactly singular input (PyTorch's `linalg.inv: The diagonal element 2 is zero, ...`); see
+    /// [`Tensor::try_inv`].
     ///
     /// ```
     /// let a = ferrograd::Tensor::new([[2.0, 0.0], [0.0, 4.0]]);
@@ -663,7 +686,8 @@ impl Tensor {
         let eye: Vec<f64> = (0..batch * n * n)
             .map(|i| ((i % (n * n)) / n == i % n) as u8 as f64)
             .collect();
-        let x = kernels::lu_solve(&self.values_f64(), &eye, batch, n, n);
+        let x = kernels::lu_solve(&self.values_f64(), &eye, batch, n, n)
+            .map_err(|e| singular("linalg.inv", self.dim(), e))?;
         let out = Tensor::from_buffer(
             crate::storage::Buffer::from_f64s(self.dtype(), x.into_iter()),
             self.shape(),
@@ -790,7 +814,8 @@ impl Tensor {
             bm.try_expand(&sb)?.to_dtype(dtype),
         );
         let count = batch.iter().product::<usize>();
-        let x = kernels::lu_solve(&a.values_f64(), &bb.values_f64(), count, n, k);
+        let x = kernels::lu_solve(&a.values_f64(), &bb.values_f64(), count, n, k)
+            .map_err(|e| singular("torch.linalg.solve", self.dim(), e))?;
         let out = Tensor::from_buffer(crate::storage::Buffer::from_f64s(dtype, x.into_iter()), &sb);
         let out = record(
             "LinalgSolveExBackward0",
