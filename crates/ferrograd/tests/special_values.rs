@@ -482,3 +482,39 @@ fn max_and_min_route_the_gradient_to_the_nans() {
         close(&got[1], &[0.5, 0.0, 0.5], 0.0, "max tie");
     }
 }
+
+#[test]
+fn clamp_with_tensor_bounds_splits_ties_and_handles_nan_as_pytorch() {
+    // PyTorch 2.15, clamp(x, lo, hi) with tensors: value and the gradients of x, lo, hi.
+    let x = [0.0, 1.0, 0.5, -1.0, 2.0, NAN, 0.0, 1.0, -1.0, NAN, 0.0, 2.0, -1.0, 1.0];
+    let lo = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0, NAN, NAN];
+    let hi = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, NAN, 0.0, 1.0];
+    let want_y = [0.0, 1.0, 0.5, 0.0, 1.0, NAN, 0.0, 0.0, 0.0, NAN, 0.0, NAN, NAN, NAN];
+    let want = [
+        [0.5, 0.5, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+        [0.5, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        [0.0, 0.5, 0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0],
+    ];
+    for dtype in [DType::F64, DType::F32] {
+        let mk = |v: &[f64]| Tensor::from_data(v.to_vec(), dtype).requires_grad_(true);
+        let (xt, lt, ht) = (mk(&x), mk(&lo), mk(&hi));
+        let y = xt.clamp_tensor(Some(&lt), Some(&ht));
+        close(&y.to_dtype(DType::F64).to_vec::<f64>(), &want_y, 0.0, "clamp value");
+        let g = autograd::grad(&[y.sum()], &[&xt, &lt, &ht], GradOptions::new().create_graph(true));
+        for (k, w) in want.iter().enumerate() {
+            let gk = g[k].clone().unwrap();
+            close(&gk.to_dtype(DType::F64).to_vec::<f64>(), w, 0.0, &format!("clamp grad {k}"));
+            // The derivative is piecewise constant: its own derivative is zero, not an error.
+            let h = autograd::grad(&[gk.sum()], &[&xt], GradOptions::new().allow_unused(true));
+            if let Some(h) = &h[0] {
+                assert!(h.to_dtype(DType::F64).to_vec::<f64>().iter().all(|v| *v == 0.0));
+            }
+        }
+        // One bound is maximum / minimum exactly: ties split, NaN goes to both.
+        let (a, b) = (mk(&[0.0, 1.0, -1.0, NAN]), mk(&[0.0, 0.0, 0.0, 0.0]));
+        let y = a.clamp_tensor(Some(&b), None);
+        let g = autograd::grad(&[y.sum()], &[&a, &b], GradOptions::new());
+        close(&g[0].clone().unwrap().to_dtype(DType::F64).to_vec::<f64>(), &[0.5, 1.0, 0.0, 1.0], 0.0, "min-only x");
+        close(&g[1].clone().unwrap().to_dtype(DType::F64).to_vec::<f64>(), &[0.5, 0.0, 1.0, 1.0], 0.0, "min-only lo");
+    }
+}

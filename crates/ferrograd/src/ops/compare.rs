@@ -2,7 +2,7 @@
 //! primitives whose rules select between operands: maximum, minimum, pow with a tensor
 //! exponent, atan2, hypot, remainder, fmod.
 
-use super::unary::{slope_backward, Slope};
+use super::unary::{slope_backward, zero_backward, Slope};
 use super::{binary, grads, Binary};
 use crate::autograd::record;
 use crate::dtype::{DType, Float};
@@ -219,8 +219,11 @@ impl Tensor {
         )
     }
 
-    /// `x` clamped elementwise between tensor bounds (broadcast); each bound gets the gradient
-    /// where it is the result. Panics on shapes that do not broadcast; see
+    /// `x` clamped elementwise between tensor bounds (broadcast): `min(max(x, min), max)`, NaN
+    /// if any of the three is. The gradients are PyTorch 2.15's: with one bound they are
+    /// [`Tensor::maximum`]'s or [`Tensor::minimum`]'s (ties split in half); with both, a bound
+    /// gets the gradient where it is the result (half at a tie with `x`), and `x` the rest
+    /// (all of it where it is NaN). Panics on shapes that do not broadcast; see
     /// [`Tensor::try_clamp_tensor`].
     ///
     /// ```
@@ -240,14 +243,13 @@ impl Tensor {
     /// assert!(Tensor::zeros(&[2]).try_clamp_tensor(Some(&Tensor::zeros(&[3])), None).is_err());
     /// ```
     pub fn try_clamp_tensor(&self, min: Option<&Tensor>, max: Option<&Tensor>) -> Result<Tensor> {
-        let mut y = self.clone();
-        if let Some(lo) = min {
-            y = Tensor::try_where_(&y.try_lt(lo)?, lo, &y)?;
+        // PyTorch 2.15: one bound is maximum/minimum exactly (ties split, NaN propagates).
+        match (min, max) {
+            (None, None) => Ok(self.clone()),
+            (Some(lo), None) => self.try_maximum(lo),
+            (None, Some(hi)) => self.try_minimum(hi),
+            (Some(lo), Some(hi)) => clamp_both(self, lo, hi),
         }
-        if let Some(hi) = max {
-            y = Tensor::try_where_(&y.try_gt(hi)?, hi, &y)?;
-        }
-        Ok(y)
     }
 
     /// Elementwise maximum with broadcasting (NaN propagates; at ties each side gets half the
@@ -647,6 +649,53 @@ impl<const FLOOR: bool> Binary for Remainder<FLOOR> {
             }),
         ]
     }
+}
+
+/// `clamp(x, lo, hi)` for tensor bounds: `min(max(x, lo), hi)` (NaN if any is NaN), with
+/// PyTorch 2.15's gradients (`ClampBackward0`, checked against it on every combination of
+/// -inf, -1, 0, 0.5, 1, inf and NaN): `lo` gets the gradient where `x < lo <= hi` and half of
+/// it where `x == lo < hi`; `hi` where `x > hi >= lo` or `hi < lo`, half where `x == hi > lo`;
+/// `x` the rest where `lo <= x <= hi`, and all of it where `x` is NaN.
+fn clamp_both(x: &Tensor, lo: &Tensor, hi: &Tensor) -> Result<Tensor> {
+    let y = crate::with_no_grad(|| x.try_maximum(lo)?.try_minimum(hi))?;
+    let shares = move |x: &Tensor, lo: &Tensor, hi: &Tensor| -> [Tensor; 3] {
+        let f = |b: Tensor| b.to_dtype(x.dtype());
+        let ordered = lo.lt(hi);
+        let half = |b: Tensor| f(b.logical_and(&ordered)).mul_scalar(0.5);
+        let to_lo = &f(x.lt(lo).logical_and(&lo.le(hi))) + &half(x.eq(lo));
+        let to_hi = &f(x.gt(hi).logical_and(&lo.le(hi)).logical_or(&hi.lt(lo))) + &half(x.eq(hi));
+        let outside = x.lt(lo).logical_or(&x.gt(hi));
+        let rest = (&(&to_lo + &to_hi).rsub_scalar(1.0)).masked_fill(&outside, 0.0);
+        let to_x = rest.masked_fill(&x.ne(x), 1.0);
+        [to_x, to_lo, to_hi]
+    };
+    // `grad * share` (0 where the share is, even for a NaN gradient), recorded against the input
+    // with a zero derivative so that every order exists.
+    let part = |g: &Tensor, share: &Tensor, input: &Tensor| {
+        let gs = (g * share).masked_fill(&share.eq_scalar(0.0), 0.0);
+        &gs + &zero_backward(&gs.zeros_like(), input)
+    };
+    Ok(record(
+        "ClampBackward0",
+        y.detach(),
+        &[x, lo, hi],
+        |_, s| {
+            s.save(x);
+            s.save(lo);
+            s.save(hi);
+        },
+        move |a| {
+            let (x, lo, hi) = (&a.saved[0], &a.saved[1], &a.saved[2]);
+            let sh = shares(x, lo, hi);
+            let inputs = [x, lo, hi];
+            grads([0, 1, 2].map(|i| a.needs(i).then(|| part(a.grad, &sh[i], inputs[i]))))
+        },
+        |j| {
+            let n = j.out().dim();
+            let sh = shares(x, lo, hi);
+            j.sum([0, 1, 2].map(|i| j.t(i).map(|t| &j.align(t, n) * &sh[i])))
+        },
+    ))
 }
 
 /// The gradient of `clamp(x, min, max)`: `grad` strictly inside the bounds, 0 at a bound, outside

@@ -231,7 +231,7 @@ pub(crate) fn slope_backward(slope: Slope, g: &Tensor, x: &Tensor) -> Tensor {
 
 /// The zero gradient of a step function, recorded against `x` so that its derivatives (zeros)
 /// exist to every order under `create_graph` (as `abs`'s second derivative goes through `sign`).
-fn zero_backward(g: &Tensor, x: &Tensor) -> Tensor {
+pub(crate) fn zero_backward(g: &Tensor, x: &Tensor) -> Tensor {
     slope_backward(Slope::Zero, g, x)
 }
 
