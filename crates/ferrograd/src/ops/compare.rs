@@ -364,9 +364,14 @@ impl Tensor {
         crate::unwrap(self.try_remainder(other))
     }
 
-    /// Fallible [`Tensor::remainder`].
+    /// Fallible [`Tensor::remainder`]. Integer operands with a zero divisor are PyTorch's
+    /// `ZeroDivisionError` (floating ones give NaN).
     ///
     /// ```
+    /// use ferrograd::{DType, Tensor};
+    /// let a = Tensor::from_data(vec![5i64], DType::I64);
+    /// let e = a.try_remainder(&Tensor::from_data(vec![0i64], DType::I64)).unwrap_err();
+    /// assert_eq!(e.to_string(), "remainder: ZeroDivisionError");
     /// assert!(ferrograd::Tensor::ones(&[2]).try_remainder(&ferrograd::Tensor::ones(&[3])).is_err());
     /// ```
     pub fn try_remainder(&self, other: &Tensor) -> Result<Tensor> {
@@ -385,7 +390,8 @@ impl Tensor {
         crate::unwrap(self.try_fmod(other))
     }
 
-    /// Fallible [`Tensor::fmod`].
+    /// Fallible [`Tensor::fmod`]. Integer operands with a zero divisor are PyTorch's
+    /// `ZeroDivisionError` (floating ones give NaN).
     ///
     /// ```
     /// assert!(ferrograd::Tensor::ones(&[2]).try_fmod(&ferrograd::Tensor::ones(&[3])).is_err());

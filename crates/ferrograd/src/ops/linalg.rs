@@ -678,7 +678,10 @@ impl Tensor {
     /// Fallible [`Tensor::inv`].
     ///
     /// ```
-    /// assert!(ferrograd::Tensor::ones(&[2, 3]).try_inv().is_err());
+    /// use ferrograd::Tensor;
+    /// assert!(Tensor::ones(&[2, 3]).try_inv().is_err());
+    /// let e = Tensor::new([[1.0, 2.0], [2.0, 4.0]]).try_inv().unwrap_err();
+    /// assert_eq!(e.to_string(), "linalg.inv: The diagonal element 2 is zero, the inversion could not be completed because the input matrix is singular.");
     /// ```
     pub fn try_inv(&self) -> Result<Tensor> {
         let n = check_square("inv", self)?;
@@ -769,10 +772,13 @@ impl Tensor {
         crate::unwrap(self.try_solve(b))
     }
 
-    /// Fallible [`Tensor::solve`].
+    /// Fallible [`Tensor::solve`]. An exactly singular `self` is PyTorch's error.
     ///
     /// ```
-    /// assert!(ferrograd::Tensor::ones(&[2, 2]).try_solve(&ferrograd::Tensor::ones(&[3])).is_err());
+    /// use ferrograd::Tensor;
+    /// assert!(Tensor::ones(&[2, 2]).try_solve(&Tensor::ones(&[3])).is_err());
+    /// let e = Tensor::ones(&[2, 2]).try_solve(&Tensor::ones(&[2])).unwrap_err();
+    /// assert_eq!(e.to_string(), "torch.linalg.solve: The solver failed because the input matrix is singular.");
     /// ```
     pub fn try_solve(&self, b: &Tensor) -> Result<Tensor> {
         let n = check_square("solve", self)?;

@@ -487,7 +487,9 @@ pub fn try_huber_loss(
 }
 
 /// Binary cross-entropy of probabilities (`F.binary_cross_entropy`), each log clamped at -100
-/// as in PyTorch, with optional per-element weights. Panics if the shapes differ; see
+/// as in PyTorch, with optional per-element weights. Its derivatives are PyTorch's formulas, so
+/// a probability of exactly 0 or 1 (a sigmoid that rounded) gives finite gradients, not NaN.
+/// Panics if the shapes differ or a value is outside `[0, 1]`; see
 /// [`try_binary_cross_entropy`].
 ///
 /// ```

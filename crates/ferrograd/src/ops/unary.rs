@@ -394,10 +394,10 @@ impl Tensor {
         unary(Abs, self)
     }
 
-    /// -1, 0 or 1 by sign (NaN stays NaN); zero gradient.
+    /// -1, 0 or 1 by sign, and 0 at NaN (as `torch.sign`); zero gradient.
     ///
     /// ```
-    /// assert_eq!(ferrograd::Tensor::new([-2.0, 0.0, 3.0]).sign().to_vec::<f32>(), vec![-1.0, 0.0, 1.0]);
+    /// assert_eq!(ferrograd::Tensor::new([-2.0, 0.0, 3.0, f32::NAN]).sign().to_vec::<f32>(), vec![-1.0, 0.0, 1.0, 0.0]);
     /// ```
     pub fn sign(&self) -> Tensor {
         unary(Sign, self)
