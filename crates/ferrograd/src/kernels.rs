@@ -1140,21 +1140,23 @@ fn lu(a: &mut [f64], n: usize) -> (Vec<usize>, f64, bool) {
 }
 
 /// Solves `A X = B` for each matrix of a batch (`a`: `[b, n, n]`, `rhs`: `[b, n, k]`, both
-/// row-major `f64`). An exactly singular `A` is LAPACK's `info > 0`: `Err((batch element,
-/// 1-based index of the first zero diagonal element of U))`.
+/// row-major `f64`). A singular `A` gives infinities/NaN, as IEEE division does, and the first
+/// exactly singular one is reported as LAPACK's `info > 0`: `(batch element, 1-based index of
+/// the first zero diagonal element of U)`.
 pub(crate) fn lu_solve(
     a: &[f64],
     rhs: &[f64],
     batch: usize,
     n: usize,
     k: usize,
-) -> Result<Vec<f64>, (usize, usize)> {
+) -> (Vec<f64>, Option<(usize, usize)>) {
     let mut out = vec![0.0; batch * n * k];
+    let mut singular = None;
     for b in 0..batch {
         let mut m = a[b * n * n..(b + 1) * n * n].to_vec();
         let (piv, _, _) = lu(&mut m, n);
-        if let Some(i) = (0..n).find(|&i| m[i * n + i] == 0.0) {
-            return Err((b, i + 1));
+        if singular.is_none() {
+            singular = (0..n).find(|&i| m[i * n + i] == 0.0).map(|i| (b, i + 1));
         }
         for c in 0..k {
             // Forward substitution (unit lower), then backward (upper).
@@ -1175,7 +1177,7 @@ pub(crate) fn lu_solve(
             }
         }
     }
-    Ok(out)
+    (out, singular)
 }
 
 /// Determinants of a batch of `n x n` row-major `f64` matrices.

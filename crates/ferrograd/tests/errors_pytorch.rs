@@ -26,10 +26,16 @@ fn inv_and_solve_of_a_singular_matrix_are_pytorchs_linalg_errors() {
         let a = m(&[&[1.0, 2.0], &[2.0, 4.0]], dtype);
         assert_eq!(err(a.try_inv()), format!("linalg.inv: {INV_2}"));
         let one = Tensor::ones(&[2]).to_dtype(dtype);
-        assert_eq!(err(a.try_solve(&one)), format!("torch.linalg.solve: {SOLVE}"));
+        assert_eq!(
+            err(a.try_solve(&one)),
+            format!("torch.linalg.solve: {SOLVE}")
+        );
         // A 2-d A with a batch of right-hand sides is still one matrix.
         let rhs = Tensor::ones(&[3, 2, 1]).to_dtype(dtype);
-        assert_eq!(err(a.try_solve(&rhs)), format!("torch.linalg.solve: {SOLVE}"));
+        assert_eq!(
+            err(a.try_solve(&rhs)),
+            format!("torch.linalg.solve: {SOLVE}")
+        );
         // Batches name the first singular element.
         let eye = m(&[&[1.0, 0.0], &[0.0, 1.0]], dtype);
         let batch = Tensor::stack(&[&eye, &a], 0);
@@ -46,17 +52,42 @@ fn inv_and_solve_of_a_singular_matrix_are_pytorchs_linalg_errors() {
             format!("torch.linalg.solve: (Batch element 1): {SOLVE}")
         );
         // The first zero pivot of U, 1-based, as LAPACK's info.
-        assert_eq!(err(Tensor::zeros(&[3, 3]).to_dtype(dtype).try_inv()), format!("linalg.inv: {INV_1}"));
-        assert_eq!(err(m(&[&[0.0, 0.0], &[0.0, 1.0]], dtype).try_inv()), format!("linalg.inv: {INV_1}"));
-        assert_eq!(err(m(&[&[1.0, 0.0], &[0.0, 0.0]], dtype).try_inv()), format!("linalg.inv: {INV_2}"));
+        assert_eq!(
+            err(Tensor::zeros(&[3, 3]).to_dtype(dtype).try_inv()),
+            format!("linalg.inv: {INV_1}")
+        );
+        assert_eq!(
+            err(m(&[&[0.0, 0.0], &[0.0, 1.0]], dtype).try_inv()),
+            format!("linalg.inv: {INV_1}")
+        );
+        assert_eq!(
+            err(m(&[&[1.0, 0.0], &[0.0, 0.0]], dtype).try_inv()),
+            format!("linalg.inv: {INV_2}")
+        );
         // No exact zero pivot: no error (PyTorch also inverts this one, to huge values), and
         // NaN gives NaN, as in PyTorch.
-        let near = m(&[&[1.0, 2.0, 3.0], &[4.0, 5.0, 6.0], &[7.0, 8.0, 9.0]], dtype);
+        let near = m(
+            &[&[1.0, 2.0, 3.0], &[4.0, 5.0, 6.0], &[7.0, 8.0, 9.0]],
+            dtype,
+        );
         assert!(near.try_inv().is_ok());
-        let nan = m(&[&[f64::NAN, 0.0], &[0.0, 0.0]], dtype).try_inv().unwrap();
-        assert!(nan.to_dtype(DType::F64).to_vec::<f64>().iter().all(|v| v.is_nan()));
+        let nan = m(&[&[f64::NAN, 0.0], &[0.0, 0.0]], dtype)
+            .try_inv()
+            .unwrap();
+        assert!(nan
+            .to_dtype(DType::F64)
+            .to_vec::<f64>()
+            .iter()
+            .all(|v| v.is_nan()));
         // Empty matrices invert to empty ones; det of a singular matrix is fine (0).
-        assert_eq!(Tensor::zeros(&[0, 0]).to_dtype(dtype).try_inv().unwrap().shape(), &[0, 0]);
+        assert_eq!(
+            Tensor::zeros(&[0, 0])
+                .to_dtype(dtype)
+                .try_inv()
+                .unwrap()
+                .shape(),
+            &[0, 0]
+        );
         assert_eq!(a.try_det().unwrap().item(), 0.0);
     }
 }
@@ -82,7 +113,10 @@ fn integer_remainder_and_fmod_by_zero_raise_zero_division_error() {
     // A bool divisor is an integer one too.
     let five = Tensor::from_data(vec![5i64], DType::I64);
     let bools = Tensor::from_data(vec![true, false], DType::Bool);
-    assert_eq!(err(five.try_remainder(&bools)), "remainder: ZeroDivisionError");
+    assert_eq!(
+        err(five.try_remainder(&bools)),
+        "remainder: ZeroDivisionError"
+    );
     // Nothing is divided in an empty result; shapes that do not broadcast get that error.
     let empty = Tensor::from_data(Vec::<i64>::new(), DType::I64);
     let zero = Tensor::from_data(vec![0i64], DType::I64).reshape(&[]);
@@ -106,7 +140,14 @@ fn integer_remainder_and_fmod_by_zero_raise_zero_division_error() {
 fn binary_cross_entropy_rejects_values_outside_0_1() {
     use ferrograd::nn::try_binary_cross_entropy;
     let t = |v: f64| Tensor::from_data(vec![v], DType::F64);
-    let bce = |p: f64, y: f64| err(try_binary_cross_entropy(&t(p), &t(y), None, Default::default()));
+    let bce = |p: f64, y: f64| {
+        err(try_binary_cross_entropy(
+            &t(p),
+            &t(y),
+            None,
+            Default::default(),
+        ))
+    };
     let input = "binary_cross_entropy: all elements of input should be between 0 and 1";
     let target = "binary_cross_entropy: all elements of target should be between 0 and 1";
     assert_eq!(bce(1.5, 1.0), input);
@@ -120,8 +161,14 @@ fn binary_cross_entropy_rejects_values_outside_0_1() {
 fn matrix_product_shape_errors_use_pytorchs_wording() {
     let z = |s: &[usize]| Tensor::zeros(s);
     // bmm
-    assert_eq!(err(z(&[2, 3]).try_bmm(&z(&[2, 3, 4]))), "bmm: batch1 must be a 3D tensor (got shape [2, 3])");
-    assert_eq!(err(z(&[2, 2, 3]).try_bmm(&z(&[3, 4]))), "bmm: batch2 must be a 3D tensor (got shape [3, 4])");
+    assert_eq!(
+        err(z(&[2, 3]).try_bmm(&z(&[2, 3, 4]))),
+        "bmm: batch1 must be a 3D tensor (got shape [2, 3])"
+    );
+    assert_eq!(
+        err(z(&[2, 2, 3]).try_bmm(&z(&[3, 4]))),
+        "bmm: batch2 must be a 3D tensor (got shape [3, 4])"
+    );
     assert_eq!(
         err(z(&[2, 2, 3]).try_bmm(&z(&[3, 3, 4]))),
         "bmm: Expected size for first two dimensions of batch2 tensor to be: [2, 3] but got: [3, 3]."
@@ -131,19 +178,49 @@ fn matrix_product_shape_errors_use_pytorchs_wording() {
         "bmm: Expected size for first two dimensions of batch2 tensor to be: [2, 3] but got: [2, 4]."
     );
     // mm
-    assert_eq!(err(z(&[2, 3]).try_mm(&z(&[4, 5]))), "mm: mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)");
-    assert_eq!(err(z(&[3]).try_mm(&z(&[3, 5]))), "mm: self must be a matrix, got 1-D tensor");
-    assert_eq!(err(z(&[2, 3]).try_mm(&z(&[3]))), "mm: mat2 must be a matrix, got 1-D tensor");
-    assert_eq!(err(z(&[2, 2, 3]).try_mm(&z(&[3, 5]))), "mm: self must be a matrix, got 3-D tensor");
+    assert_eq!(
+        err(z(&[2, 3]).try_mm(&z(&[4, 5]))),
+        "mm: mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)"
+    );
+    assert_eq!(
+        err(z(&[3]).try_mm(&z(&[3, 5]))),
+        "mm: self must be a matrix, got 1-D tensor"
+    );
+    assert_eq!(
+        err(z(&[2, 3]).try_mm(&z(&[3]))),
+        "mm: mat2 must be a matrix, got 1-D tensor"
+    );
+    assert_eq!(
+        err(z(&[2, 2, 3]).try_mm(&z(&[3, 5]))),
+        "mm: self must be a matrix, got 3-D tensor"
+    );
     // mv
-    assert_eq!(err(z(&[2, 3]).try_mv(&z(&[4]))), "mv: size mismatch, got input (2), mat (2x3), vec (4)");
+    assert_eq!(
+        err(z(&[2, 3]).try_mv(&z(&[4]))),
+        "mv: size mismatch, got input (2), mat (2x3), vec (4)"
+    );
     // matmul: the kernel PyTorch folds each case into names the sizes.
     let mm = |a: &[usize], b: &[usize]| err(z(a).try_matmul(&z(b)));
-    assert_eq!(mm(&[2, 3], &[4, 5]), "matmul: mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)");
-    assert_eq!(mm(&[3], &[4, 5]), "matmul: mat1 and mat2 shapes cannot be multiplied (1x3 and 4x5)");
-    assert_eq!(mm(&[2, 2, 3], &[4, 5]), "matmul: mat1 and mat2 shapes cannot be multiplied (4x3 and 4x5)");
-    assert_eq!(mm(&[2, 3], &[4]), "mv: size mismatch, got input (2), mat (2x3), vec (4)");
-    assert_eq!(mm(&[2, 2, 3], &[4]), "matmul: size mismatch, got input (4), mat (4x3), vec (4)");
+    assert_eq!(
+        mm(&[2, 3], &[4, 5]),
+        "matmul: mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)"
+    );
+    assert_eq!(
+        mm(&[3], &[4, 5]),
+        "matmul: mat1 and mat2 shapes cannot be multiplied (1x3 and 4x5)"
+    );
+    assert_eq!(
+        mm(&[2, 2, 3], &[4, 5]),
+        "matmul: mat1 and mat2 shapes cannot be multiplied (4x3 and 4x5)"
+    );
+    assert_eq!(
+        mm(&[2, 3], &[4]),
+        "mv: size mismatch, got input (2), mat (2x3), vec (4)"
+    );
+    assert_eq!(
+        mm(&[2, 2, 3], &[4]),
+        "matmul: size mismatch, got input (4), mat (4x3), vec (4)"
+    );
     let bmm = |b: usize, k: usize, k2: usize| {
         format!("matmul: Expected size for first two dimensions of batch2 tensor to be: [{b}, {k}] but got: [{b}, {k2}].")
     };
@@ -155,5 +232,6 @@ fn matrix_product_shape_errors_use_pytorchs_wording() {
         "The size of tensor a (2) must match the size of tensor b (3) at non-singleton dimension 0"
     ));
     assert!(mm(&[3], &[4]).contains("inconsistent tensor size, expected tensor [3] and src [4]"));
-    assert!(mm(&[], &[4, 5]).contains("both arguments to matmul need to be at least 1D, but they are 0D and 2D"));
+    assert!(mm(&[], &[4, 5])
+        .contains("both arguments to matmul need to be at least 1D, but they are 0D and 2D"));
 }

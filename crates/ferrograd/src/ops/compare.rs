@@ -460,8 +460,8 @@ impl Tensor {
 fn integer_divisor_nonzero(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
     // Only where some quotient is computed: shapes that do not broadcast get binary's error,
     // and an empty result divides nothing.
-    let computed = crate::layout::broadcast_shapes(a.shape(), b.shape())
-        .is_some_and(|s| !s.contains(&0));
+    let computed =
+        crate::layout::broadcast_shapes(a.shape(), b.shape()).is_some_and(|s| !s.contains(&0));
     if computed
         && !a.dtype().is_floating_point()
         && !b.dtype().is_floating_point()
@@ -671,7 +671,9 @@ fn clamp_both(x: &Tensor, lo: &Tensor, hi: &Tensor) -> Result<Tensor> {
         let to_lo = &f(x.lt(lo).logical_and(&lo.le(hi))) + &half(x.eq(lo));
         let to_hi = &f(x.gt(hi).logical_and(&lo.le(hi)).logical_or(&hi.lt(lo))) + &half(x.eq(hi));
         let outside = x.lt(lo).logical_or(&x.gt(hi));
-        let rest = (&(&to_lo + &to_hi).rsub_scalar(1.0)).masked_fill(&outside, 0.0);
+        let rest = (&to_lo + &to_hi)
+            .rsub_scalar(1.0)
+            .masked_fill(&outside, 0.0);
         let to_x = rest.masked_fill(&x.ne(x), 1.0);
         [to_x, to_lo, to_hi]
     };

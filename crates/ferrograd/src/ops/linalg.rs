@@ -689,8 +689,10 @@ impl Tensor {
         let eye: Vec<f64> = (0..batch * n * n)
             .map(|i| ((i % (n * n)) / n == i % n) as u8 as f64)
             .collect();
-        let x = kernels::lu_solve(&self.values_f64(), &eye, batch, n, n)
-            .map_err(|e| singular("linalg.inv", self.dim(), e))?;
+        let (x, info) = kernels::lu_solve(&self.values_f64(), &eye, batch, n, n);
+        if let Some(e) = info {
+            return Err(singular("linalg.inv", self.dim(), e));
+        }
         let out = Tensor::from_buffer(
             crate::storage::Buffer::from_f64s(self.dtype(), x.into_iter()),
             self.shape(),
@@ -781,6 +783,13 @@ impl Tensor {
     /// assert_eq!(e.to_string(), "torch.linalg.solve: The solver failed because the input matrix is singular.");
     /// ```
     pub fn try_solve(&self, b: &Tensor) -> Result<Tensor> {
+        self.solve_with(b, true)
+    }
+
+    /// [`Tensor::try_solve`]; `check: false` (for the rules, whose `A` was already factored
+    /// without error in the forward: a transpose may round to an exact zero pivot where `A` did
+    /// not) gives infinities/NaN for a singular `A` instead of an error.
+    fn solve_with(&self, b: &Tensor, check: bool) -> Result<Tensor> {
         let n = check_square("solve", self)?;
         let vector = b.dim() == 1 || (b.dim() == self.dim() - 1 && b.shape()[b.dim() - 1] == n);
         let bm = if vector {
@@ -820,8 +829,10 @@ impl Tensor {
             bm.try_expand(&sb)?.to_dtype(dtype),
         );
         let count = batch.iter().product::<usize>();
-        let x = kernels::lu_solve(&a.values_f64(), &bb.values_f64(), count, n, k)
-            .map_err(|e| singular("torch.linalg.solve", self.dim(), e))?;
+        let (x, info) = kernels::lu_solve(&a.values_f64(), &bb.values_f64(), count, n, k);
+        if let (true, Some(e)) = (check, info) {
+            return Err(singular("torch.linalg.solve", self.dim(), e));
+        }
         let out = Tensor::from_buffer(crate::storage::Buffer::from_f64s(dtype, x.into_iter()), &sb);
         let out = record(
             "LinalgSolveExBackward0",
@@ -834,7 +845,7 @@ impl Tensor {
             |args| {
                 // gB = solve(A^T, grad); gA = -gB @ X^T
                 let (a, x) = (&args.saved[0], &args.saved[1]);
-                let gb = a.m_t().solve(args.grad);
+                let gb = crate::unwrap(a.m_t().solve_with(args.grad, false));
                 let ga = args.needs(0).then(|| -&gb.matmul(&x.m_t()));
                 grads([ga, args.needs(1).then_some(gb)])
             },
@@ -842,7 +853,7 @@ impl Tensor {
             |j| {
                 let x = j.out();
                 let rhs = j.sum([j.t(1).cloned(), j.t(0).map(|t| -&t.matmul(x))]);
-                a.solve(&rhs)
+                crate::unwrap(a.solve_with(&rhs, false))
             },
         );
         if vector {

@@ -47,9 +47,15 @@ fn c<T: Float>(v: f64) -> T {
 
 unary_op!(Abs, "AbsBackward0", Input, |x| x.abs(), |x, g| g * &x
     .sign());
-unary_op!(Sign, "SignBackward0", Input, |x| sign(x), |x, g| zero_backward(g, x));
-unary_op!(Floor, "FloorBackward0", Input, |x| x.floor(), |x, g| zero_backward(g, x));
-unary_op!(Ceil, "CeilBackward0", Input, |x| x.ceil(), |x, g| zero_backward(g, x));
+unary_op!(Sign, "SignBackward0", Input, |x| sign(x), |x, g| {
+    zero_backward(g, x)
+});
+unary_op!(Floor, "FloorBackward0", Input, |x| x.floor(), |x, g| {
+    zero_backward(g, x)
+});
+unary_op!(Ceil, "CeilBackward0", Input, |x| x.ceil(), |x, g| {
+    zero_backward(g, x)
+});
 unary_op!(
     Round,
     "RoundBackward0",
@@ -57,7 +63,9 @@ unary_op!(
     |x| T::from_f64(x.to_f64().round_ties_even()),
     |x, g| zero_backward(g, x)
 );
-unary_op!(Trunc, "TruncBackward0", Input, |x| x.trunc(), |x, g| zero_backward(g, x));
+unary_op!(Trunc, "TruncBackward0", Input, |x| x.trunc(), |x, g| {
+    zero_backward(g, x)
+});
 unary_op!(Exp2, "Exp2Backward0", Output, |x| x.exp2(), |y, g| g * &y
     .mul_scalar(LN_2));
 unary_op!(Expm1, "Expm1Backward0", Output, |x| x.exp_m1(), |y, g| g
