@@ -1207,12 +1207,24 @@ fn lu(a: &mut [f64], n: usize) -> (Vec<usize>, f64, bool) {
 }
 
 /// Solves `A X = B` for each matrix of a batch (`a`: `[b, n, n]`, `rhs`: `[b, n, k]`, both
-/// row-major `f64`); a singular `A` gives infinities/NaN, as IEEE division does.
-pub(crate) fn lu_solve(a: &[f64], rhs: &[f64], batch: usize, n: usize, k: usize) -> Vec<f64> {
+/// row-major `f64`). A singular `A` gives infinities/NaN, as IEEE division does, and the first
+/// exactly singular one is reported as LAPACK's `info > 0`: `(batch element, 1-based index of
+/// the first zero diagonal element of U)`.
+pub(crate) fn lu_solve(
+    a: &[f64],
+    rhs: &[f64],
+    batch: usize,
+    n: usize,
+    k: usize,
+) -> (Vec<f64>, Option<(usize, usize)>) {
     let mut out = vec![0.0; batch * n * k];
+    let mut singular = None;
     for b in 0..batch {
         let mut m = a[b * n * n..(b + 1) * n * n].to_vec();
         let (piv, _, _) = lu(&mut m, n);
+        if singular.is_none() {
+            singular = (0..n).find(|&i| m[i * n + i] == 0.0).map(|i| (b, i + 1));
+        }
         for c in 0..k {
             // Forward substitution (unit lower), then backward (upper).
             let mut y: Vec<f64> = (0..n).map(|i| rhs[b * n * k + piv[i] * k + c]).collect();
@@ -1232,7 +1244,7 @@ pub(crate) fn lu_solve(a: &[f64], rhs: &[f64], batch: usize, n: usize, k: usize)
             }
         }
     }
-    out
+    (out, singular)
 }
 
 /// Determinants of a batch of `n x n` row-major `f64` matrices.

@@ -2,6 +2,7 @@
 //! primitives whose rules select between operands: maximum, minimum, pow with a tensor
 //! exponent, atan2, hypot, remainder, fmod.
 
+use super::unary::{slope_backward, zero_backward, Slope};
 use super::{binary, grads, Binary};
 use crate::autograd::record;
 use crate::dtype::{DType, Float};
@@ -194,7 +195,8 @@ impl Tensor {
     }
 
     /// `x` clamped to `[min, max]` (either bound optional; NaN stays NaN). The gradient passes
-    /// where `min <= x <= max`, as in PyTorch.
+    /// strictly inside, where `min < x < max`: it is 0 at either bound and at NaN, as in
+    /// PyTorch 2.x. The derivative is itself differentiable (zero), to every order.
     ///
     /// ```
     /// let x = ferrograd::Tensor::new([-2.0, 0.5, 3.0]);
@@ -212,19 +214,16 @@ impl Tensor {
             y,
             &[self],
             |_, s| s.save(self),
-            move |a| {
-                let outside = clamp_outside(&a.saved[0], min, max);
-                grads([Some(a.grad.masked_fill(&outside, 0.0))])
-            },
-            |j| {
-                let outside = clamp_outside(self, min, max);
-                j.t(0).expect("tangent").masked_fill(&outside, 0.0)
-            },
+            move |a| grads([Some(clamp_backward(a.grad, &a.saved[0], min, max))]),
+            |j| clamp_backward(j.t(0).expect("tangent"), self, min, max),
         )
     }
 
-    /// `x` clamped elementwise between tensor bounds (broadcast); each bound gets the gradient
-    /// where it is the result. Panics on shapes that do not broadcast; see
+    /// `x` clamped elementwise between tensor bounds (broadcast): `min(max(x, min), max)`, NaN
+    /// if any of the three is. The gradients are PyTorch 2.15's: with one bound they are
+    /// [`Tensor::maximum`]'s or [`Tensor::minimum`]'s (ties split in half); with both, a bound
+    /// gets the gradient where it is the result (half at a tie with `x`), and `x` the rest
+    /// (all of it where it is NaN). Panics on shapes that do not broadcast; see
     /// [`Tensor::try_clamp_tensor`].
     ///
     /// ```
@@ -244,14 +243,13 @@ impl Tensor {
     /// assert!(Tensor::zeros(&[2]).try_clamp_tensor(Some(&Tensor::zeros(&[3])), None).is_err());
     /// ```
     pub fn try_clamp_tensor(&self, min: Option<&Tensor>, max: Option<&Tensor>) -> Result<Tensor> {
-        let mut y = self.clone();
-        if let Some(lo) = min {
-            y = Tensor::try_where_(&y.try_lt(lo)?, lo, &y)?;
+        // PyTorch 2.15: one bound is maximum/minimum exactly (ties split, NaN propagates).
+        match (min, max) {
+            (None, None) => Ok(self.clone()),
+            (Some(lo), None) => self.try_maximum(lo),
+            (None, Some(hi)) => self.try_minimum(hi),
+            (Some(lo), Some(hi)) => clamp_both(self, lo, hi),
         }
-        if let Some(hi) = max {
-            y = Tensor::try_where_(&y.try_gt(hi)?, hi, &y)?;
-        }
-        Ok(y)
     }
 
     /// Elementwise maximum with broadcasting (NaN propagates; at ties each side gets half the
@@ -366,12 +364,18 @@ impl Tensor {
         crate::unwrap(self.try_remainder(other))
     }
 
-    /// Fallible [`Tensor::remainder`].
+    /// Fallible [`Tensor::remainder`]. Integer operands with a zero divisor are PyTorch's
+    /// `ZeroDivisionError` (floating ones give NaN).
     ///
     /// ```
+    /// use ferrograd::{DType, Tensor};
+    /// let a = Tensor::from_data(vec![5i64], DType::I64);
+    /// let e = a.try_remainder(&Tensor::from_data(vec![0i64], DType::I64)).unwrap_err();
+    /// assert_eq!(e.to_string(), "remainder: ZeroDivisionError");
     /// assert!(ferrograd::Tensor::ones(&[2]).try_remainder(&ferrograd::Tensor::ones(&[3])).is_err());
     /// ```
     pub fn try_remainder(&self, other: &Tensor) -> Result<Tensor> {
+        integer_divisor_nonzero("remainder", self, other)?;
         binary(Remainder::<true>, self, other)
     }
 
@@ -386,12 +390,14 @@ impl Tensor {
         crate::unwrap(self.try_fmod(other))
     }
 
-    /// Fallible [`Tensor::fmod`].
+    /// Fallible [`Tensor::fmod`]. Integer operands with a zero divisor are PyTorch's
+    /// `ZeroDivisionError` (floating ones give NaN).
     ///
     /// ```
     /// assert!(ferrograd::Tensor::ones(&[2]).try_fmod(&ferrograd::Tensor::ones(&[3])).is_err());
     /// ```
     pub fn try_fmod(&self, other: &Tensor) -> Result<Tensor> {
+        integer_divisor_nonzero("fmod", self, other)?;
         binary(Remainder::<false>, self, other)
     }
 
@@ -446,6 +452,24 @@ impl Tensor {
         let high = end.try_sub(&diff.try_mul(&weight.rsub_scalar(1.0))?)?;
         Tensor::try_where_(&weight.lt_scalar(0.5), &low, &high)
     }
+}
+
+/// PyTorch's error for an integer (or bool) division by zero: with two non-floating operands
+/// the quotient is computed in integers, and a zero divisor raises `ZeroDivisionError`
+/// (floating operands give NaN instead, as IEEE arithmetic does).
+fn integer_divisor_nonzero(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
+    // Only where some quotient is computed: shapes that do not broadcast get binary's error,
+    // and an empty result divides nothing.
+    let computed =
+        crate::layout::broadcast_shapes(a.shape(), b.shape()).is_some_and(|s| !s.contains(&0));
+    if computed
+        && !a.dtype().is_floating_point()
+        && !b.dtype().is_floating_point()
+        && b.values_f64().contains(&0.0)
+    {
+        return Err(Error::invalid(op, "ZeroDivisionError"));
+    }
+    Ok(())
 }
 
 fn clamp_value<T: Float>(v: T, min: Option<f64>, max: Option<f64>) -> T {
@@ -562,7 +586,9 @@ impl Binary for Atan2 {
         n: [bool; 2],
     ) -> [Option<Tensor>; 2] {
         let (a, b) = (a.expect("saved"), b.expect("saved"));
+        // PyTorch: at the origin (a reciprocal of 0) both gradients are 0, not NaN.
         let recip = (&(a * a) + &(b * b)).reciprocal();
+        let recip = recip.masked_fill(&recip.abs().eq_scalar(f64::INFINITY), 0.0);
         [
             n[0].then(|| &(g * b) * &recip),
             n[1].then(|| &(g * &a.neg()) * &recip),
@@ -633,13 +659,61 @@ impl<const FLOOR: bool> Binary for Remainder<FLOOR> {
     }
 }
 
-/// Where the gradient of `clamp(x, min, max)` is zero: outside `[min, max]` (bounds included
-/// inside, as in PyTorch).
-fn clamp_outside(x: &Tensor, min: Option<f64>, max: Option<f64>) -> Tensor {
-    match (min, max) {
-        (Some(lo), Some(hi)) => x.ge_scalar(lo).logical_and(&x.le_scalar(hi)).logical_not(),
-        (Some(lo), None) => x.ge_scalar(lo).logical_not(),
-        (None, Some(hi)) => x.le_scalar(hi).logical_not(),
-        (None, None) => Tensor::full_with(&[], 0.0, DType::Bool),
-    }
+/// `clamp(x, lo, hi)` for tensor bounds: `min(max(x, lo), hi)` (NaN if any is NaN), with
+/// PyTorch 2.15's gradients (`ClampBackward0`, checked against it on every combination of
+/// -inf, -1, 0, 0.5, 1, inf and NaN): `lo` gets the gradient where `x < lo <= hi` and half of
+/// it where `x == lo < hi`; `hi` where `x > hi >= lo` or `hi < lo`, half where `x == hi > lo`;
+/// `x` the rest where `lo <= x <= hi`, and all of it where `x` is NaN.
+fn clamp_both(x: &Tensor, lo: &Tensor, hi: &Tensor) -> Result<Tensor> {
+    let y = crate::with_no_grad(|| x.try_maximum(lo)?.try_minimum(hi))?;
+    let shares = move |x: &Tensor, lo: &Tensor, hi: &Tensor| -> [Tensor; 3] {
+        let f = |b: Tensor| b.to_dtype(x.dtype());
+        let ordered = lo.lt(hi);
+        let half = |b: Tensor| f(b.logical_and(&ordered)).mul_scalar(0.5);
+        let to_lo = &f(x.lt(lo).logical_and(&lo.le(hi))) + &half(x.eq(lo));
+        let to_hi = &f(x.gt(hi).logical_and(&lo.le(hi)).logical_or(&hi.lt(lo))) + &half(x.eq(hi));
+        let outside = x.lt(lo).logical_or(&x.gt(hi));
+        let rest = (&to_lo + &to_hi)
+            .rsub_scalar(1.0)
+            .masked_fill(&outside, 0.0);
+        let to_x = rest.masked_fill(&x.ne(x), 1.0);
+        [to_x, to_lo, to_hi]
+    };
+    // `grad * share` (0 where the share is, even for a NaN gradient), recorded against the input
+    // with a zero derivative so that every order exists.
+    let part = |g: &Tensor, share: &Tensor, input: &Tensor| {
+        let gs = (g * share).masked_fill(&share.eq_scalar(0.0), 0.0);
+        &gs + &zero_backward(&gs.zeros_like(), input)
+    };
+    Ok(record(
+        "ClampBackward0",
+        y.detach(),
+        &[x, lo, hi],
+        |_, s| {
+            s.save(x);
+            s.save(lo);
+            s.save(hi);
+        },
+        move |a| {
+            let (x, lo, hi) = (&a.saved[0], &a.saved[1], &a.saved[2]);
+            let sh = shares(x, lo, hi);
+            let inputs = [x, lo, hi];
+            grads([0, 1, 2].map(|i| a.needs(i).then(|| part(a.grad, &sh[i], inputs[i]))))
+        },
+        |j| {
+            let n = j.out().dim();
+            let sh = shares(x, lo, hi);
+            j.sum([0, 1, 2].map(|i| j.t(i).map(|t| &j.align(t, n) * &sh[i])))
+        },
+    ))
+}
+
+/// The gradient of `clamp(x, min, max)`: `grad` strictly inside the bounds, 0 at a bound, outside
+/// and at NaN (PyTorch's convention).
+fn clamp_backward(g: &Tensor, x: &Tensor, min: Option<f64>, max: Option<f64>) -> Tensor {
+    let slope = Slope::Clamp(
+        min.unwrap_or(f64::NEG_INFINITY),
+        max.unwrap_or(f64::INFINITY),
+    );
+    slope_backward(slope, g, x)
 }

@@ -125,7 +125,7 @@ impl Tensor {
             };
             return Err(Error::invalid(
                 "mm",
-                format!("{which} must be a matrix, got a {d}-D tensor"),
+                format!("{which} must be a matrix, got {d}-D tensor"),
             ));
         }
         matmul_nd("mm", "MmBackward0", self, other)
@@ -228,31 +228,11 @@ fn matmul_nd(op: &'static str, name: &'static str, a: &Tensor, b: &Tensor) -> Re
     let (ra, rb) = (a.dim(), b.dim());
     let (m, k) = (a.shape()[ra - 2], a.shape()[ra - 1]);
     let (k2, n) = (b.shape()[rb - 2], b.shape()[rb - 1]);
-    let batch = broadcast_shapes(&a.shape()[..ra - 2], &b.shape()[..rb - 2]);
-    let batch = match (k == k2, batch) {
-        (true, Some(batch)) => batch,
-        _ => {
-            return Err(Error::invalid(
-                op,
-                format!(
-                    "mat1 and mat2 shapes cannot be multiplied ({}x{} and {}x{}){}",
-                    m,
-                    k,
-                    k2,
-                    n,
-                    if ra > 2 || rb > 2 {
-                        format!(
-                            " with batch shapes {:?} and {:?}",
-                            &a.shape()[..ra - 2],
-                            &b.shape()[..rb - 2]
-                        )
-                    } else {
-                        String::new()
-                    }
-                ),
-            ))
-        }
-    };
+    // Batch dimensions that do not broadcast: PyTorch's broadcasting error.
+    let batch = kernels::broadcast(op, &a.shape()[..ra - 2], &b.shape()[..rb - 2])?;
+    if k != k2 {
+        return Err(Error::invalid(op, product_mismatch(op, name, a, b, &batch)));
+    }
     // The output (and each operand broadcast to the batch) must have a representable size.
     for (shape, size) in [([m, n], 8), ([m, k], 0), ([k, n], 0)] {
         let full: Shape = batch.iter().chain(&shape).copied().collect();
@@ -315,6 +295,28 @@ fn matmul_nd(op: &'static str, name: &'static str, a: &Tensor, b: &Tensor) -> Re
     ))
 }
 
+/// PyTorch's wording for inner sizes that differ, by the kernel PyTorch runs: `mv` (a matrix, or
+/// a batch folded into one, times a vector), `mm` (a matrix, or a folded batch, times a matrix),
+/// or `bmm` (the broadcast batch, flattened, times a batch).
+fn product_mismatch(op: &str, name: &str, a: &Tensor, b: &Tensor, batch: &[usize]) -> String {
+    let (ra, rb) = (a.dim(), b.dim());
+    let (k, (k2, n)) = (a.shape()[ra - 1], (b.shape()[rb - 2], b.shape()[rb - 1]));
+    let rows: usize = a.shape()[..ra - 1].iter().product();
+    if op == "bmm" {
+        let (b1, b2) = (a.shape()[0], b.shape()[0]);
+        return format!("Expected size for first two dimensions of batch2 tensor to be: [{b1}, {k}] but got: [{b2}, {k2}].");
+    }
+    if name == "MvBackward0" {
+        // The vector operand was made a column `[k2, 1]`.
+        return format!("size mismatch, got input ({rows}), mat ({rows}x{k}), vec ({k2})");
+    }
+    if rb == 2 {
+        return format!("mat1 and mat2 shapes cannot be multiplied ({rows}x{k} and {k2}x{n})");
+    }
+    let flat: usize = batch.iter().product();
+    format!("Expected size for first two dimensions of batch2 tensor to be: [{flat}, {k}] but got: [{flat}, {k2}].")
+}
+
 /// Whether the last two dimensions of `t` are stored column by column (a transposed view of a
 /// contiguous matrix).
 fn column_major(t: &Tensor) -> bool {
@@ -350,6 +352,22 @@ fn batched(a: &Tensor, b: &Tensor, batch: &[usize], m: usize, k: usize, n: usize
         (m, k, n),
         &shape,
     )
+}
+
+/// PyTorch's error for an exactly singular matrix (LAPACK's `info > 0`) met by `op` (its API
+/// name, as PyTorch words it): the batch element is named when the input is a batch.
+fn singular(op: &'static str, dim: usize, (batch, pivot): (usize, usize)) -> Error {
+    let at = if dim > 2 {
+        format!("(Batch element {batch}): ")
+    } else {
+        String::new()
+    };
+    let what = if op.ends_with("inv") {
+        format!("The diagonal element {pivot} is zero, the inversion could not be completed because the input matrix is singular.")
+    } else {
+        "The solver failed because the input matrix is singular.".to_string()
+    };
+    Error::invalid(op, format!("{at}{what}"))
 }
 
 /// A `[..., n, n]` batch of square matrices, or PyTorch's error.
@@ -391,14 +409,18 @@ impl Tensor {
     /// assert!(ferrograd::Tensor::ones(&[4, 2, 3]).try_bmm(&ferrograd::Tensor::ones(&[1, 3, 5])).is_err());
     /// ```
     pub fn try_bmm(&self, other: &Tensor) -> Result<Tensor> {
-        if self.dim() != 3 || other.dim() != 3 || self.shape()[0] != other.shape()[0] {
+        for (t, which) in [(self, "batch1"), (other, "batch2")] {
+            if t.dim() != 3 {
+                return Err(Error::invalid(
+                    "bmm",
+                    format!("{which} must be a 3D tensor (got shape {:?})", t.shape()),
+                ));
+            }
+        }
+        if self.shape()[0] != other.shape()[0] || self.shape()[2] != other.shape()[1] {
             return Err(Error::invalid(
                 "bmm",
-                format!(
-                    "expected two 3-d tensors with the same batch size, got {:?} and {:?}",
-                    self.shape(),
-                    other.shape()
-                ),
+                product_mismatch("bmm", "BmmBackward0", self, other, &[]),
             ));
         }
         matmul_nd("bmm", "BmmBackward0", self, other)
@@ -646,8 +668,9 @@ impl Tensor {
         self.try_masked_fill(&mask, 0.0)
     }
 
-    /// Inverse of a (batch of) square matrices (`torch.linalg.inv`); singular matrices give
-    /// infinities/NaN. Panics on non-square input; see [`Tensor::try_inv`].
+    /// Inverse of a (batch of) square matrices (`torch.linalg.inv`). Panics on non-square or
+    /// exactly singular input (PyTorch's `linalg.inv: The diagonal element 2 is zero, ...`); see
+    /// [`Tensor::try_inv`].
     ///
     /// ```
     /// let a = ferrograd::Tensor::new([[2.0, 0.0], [0.0, 4.0]]);
@@ -660,7 +683,10 @@ impl Tensor {
     /// Fallible [`Tensor::inv`].
     ///
     /// ```
-    /// assert!(ferrograd::Tensor::ones(&[2, 3]).try_inv().is_err());
+    /// use ferrograd::Tensor;
+    /// assert!(Tensor::ones(&[2, 3]).try_inv().is_err());
+    /// let e = Tensor::new([[1.0, 2.0], [2.0, 4.0]]).try_inv().unwrap_err();
+    /// assert_eq!(e.to_string(), "linalg.inv: The diagonal element 2 is zero, the inversion could not be completed because the input matrix is singular.");
     /// ```
     pub fn try_inv(&self) -> Result<Tensor> {
         let n = check_square("inv", self)?;
@@ -668,7 +694,10 @@ impl Tensor {
         let eye: Vec<f64> = (0..batch * n * n)
             .map(|i| ((i % (n * n)) / n == i % n) as u8 as f64)
             .collect();
-        let x = kernels::lu_solve(&self.values_f64(), &eye, batch, n, n);
+        let (x, info) = kernels::lu_solve(&self.values_f64(), &eye, batch, n, n);
+        if let Some(e) = info {
+            return Err(singular("linalg.inv", self.dim(), e));
+        }
         let out = Tensor::from_buffer(
             crate::storage::Buffer::from_f64s(self.dtype(), x.into_iter()),
             self.shape(),
@@ -756,12 +785,22 @@ impl Tensor {
         crate::unwrap(self.try_solve(b))
     }
 
-    /// Fallible [`Tensor::solve`].
+    /// Fallible [`Tensor::solve`]. An exactly singular `self` is PyTorch's error.
     ///
     /// ```
-    /// assert!(ferrograd::Tensor::ones(&[2, 2]).try_solve(&ferrograd::Tensor::ones(&[3])).is_err());
+    /// use ferrograd::Tensor;
+    /// assert!(Tensor::ones(&[2, 2]).try_solve(&Tensor::ones(&[3])).is_err());
+    /// let e = Tensor::ones(&[2, 2]).try_solve(&Tensor::ones(&[2])).unwrap_err();
+    /// assert_eq!(e.to_string(), "torch.linalg.solve: The solver failed because the input matrix is singular.");
     /// ```
     pub fn try_solve(&self, b: &Tensor) -> Result<Tensor> {
+        self.solve_with(b, true)
+    }
+
+    /// [`Tensor::try_solve`]; `check: false` (for the rules, whose `A` was already factored
+    /// without error in the forward: a transpose may round to an exact zero pivot where `A` did
+    /// not) gives infinities/NaN for a singular `A` instead of an error.
+    fn solve_with(&self, b: &Tensor, check: bool) -> Result<Tensor> {
         let n = check_square("solve", self)?;
         let vector = b.dim() == 1 || (b.dim() == self.dim() - 1 && b.shape()[b.dim() - 1] == n);
         let bm = if vector {
@@ -801,7 +840,10 @@ impl Tensor {
             bm.try_expand(&sb)?.to_dtype(dtype),
         );
         let count = batch.iter().product::<usize>();
-        let x = kernels::lu_solve(&a.values_f64(), &bb.values_f64(), count, n, k);
+        let (x, info) = kernels::lu_solve(&a.values_f64(), &bb.values_f64(), count, n, k);
+        if let (true, Some(e)) = (check, info) {
+            return Err(singular("torch.linalg.solve", self.dim(), e));
+        }
         let out = Tensor::from_buffer(crate::storage::Buffer::from_f64s(dtype, x.into_iter()), &sb);
         let out = record(
             "LinalgSolveExBackward0",
@@ -814,7 +856,7 @@ impl Tensor {
             |args| {
                 // gB = solve(A^T, grad); gA = -gB @ X^T
                 let (a, x) = (&args.saved[0], &args.saved[1]);
-                let gb = a.m_t().solve(args.grad);
+                let gb = crate::unwrap(a.m_t().solve_with(args.grad, false));
                 let ga = args.needs(0).then(|| -&gb.matmul(&x.m_t()));
                 grads([ga, args.needs(1).then_some(gb)])
             },
@@ -822,7 +864,7 @@ impl Tensor {
             |j| {
                 let x = j.out();
                 let rhs = j.sum([j.t(1).cloned(), j.t(0).map(|t| -&t.matmul(x))]);
-                a.solve(&rhs)
+                crate::unwrap(a.solve_with(&rhs, false))
             },
         );
         if vector {

@@ -139,13 +139,13 @@ impl Tensor {
     }
 }
 
-/// `x - max(x)` along `d` (a constant shift; infinite maxima shift by 0).
+/// `x - max(x)` along `d` (a constant shift). An infinite maximum is subtracted too, as in
+/// PyTorch: a slice holding `+inf` (or only `-inf`) becomes NaN, and so does its softmax.
 fn shifted(x: &Tensor, d: isize) -> Result<Tensor> {
     if x.numel() == 0 {
         return Ok(x.clone());
     }
     let m = x.detach().try_amax(&[d], true)?;
-    let m = m.masked_fill(&m.abs().eq_scalar(f64::INFINITY), 0.0);
     x.try_sub(&m)
 }
 
@@ -492,7 +492,9 @@ pub fn try_huber_loss(
 }
 
 /// Binary cross-entropy of probabilities (`F.binary_cross_entropy`), each log clamped at -100
-/// as in PyTorch, with optional per-element weights. Panics if the shapes differ; see
+/// as in PyTorch, with optional per-element weights. Its derivatives are PyTorch's formulas, so
+/// a probability of exactly 0 or 1 (a sigmoid that rounded) gives finite gradients, not NaN.
+/// Panics if the shapes differ or a value is outside `[0, 1]`; see
 /// [`try_binary_cross_entropy`].
 ///
 /// ```
@@ -522,13 +524,115 @@ pub fn try_binary_cross_entropy(
     reduction: Reduction,
 ) -> Result<Tensor> {
     same_shape("binary_cross_entropy", input, target)?;
-    let log_p = input.log().clamp(Some(-100.0), None);
-    let log_q = input.rsub_scalar(1.0).log().clamp(Some(-100.0), None);
-    let mut loss = -&(&(target * &log_p) + &(&target.rsub_scalar(1.0) * &log_q));
+    for (t, what) in [(input, "input"), (target, "target")] {
+        if !t.values_f64().iter().all(|v| (0.0..=1.0).contains(v)) {
+            return Err(Error::invalid(
+                "binary_cross_entropy",
+                format!("all elements of {what} should be between 0 and 1"),
+            ));
+        }
+    }
+    let mut loss = bce::loss(input, target)?;
     if let Some(w) = weight {
         loss = loss.try_mul(w)?;
     }
     Ok(reduce(loss, reduction))
+}
+
+/// PyTorch's binary cross-entropy kernels and their derivatives, exactly: the elementwise loss
+/// `(t - 1) max(log1p(-p), -100) - t max(log p, -100)` (`BinaryCrossEntropyBackward0`), its
+/// backward `grad (p - t) / max((1 - p) p, 1e-12f)` and the double backward, so the loss at
+/// `p = 0` or `1` (a sigmoid that rounded) has PyTorch's finite values and gradients, not NaN.
+mod bce {
+    use super::super::{binary, grads, Binary};
+    use crate::autograd::record;
+    use crate::dtype::Float;
+    use crate::error::Result;
+    use crate::tensor::Tensor;
+
+    /// PyTorch's `EPSILON` in the backward kernel: the `float` 1e-12, whatever the dtype.
+    const EPS_F32: f64 = 1e-12f32 as f64;
+    /// The `double` 1e-12 of PyTorch's double-backward formulas.
+    const EPS: f64 = 1e-12;
+
+    #[derive(Clone, Copy)]
+    struct Loss;
+    impl Binary for Loss {
+        const NAME: &'static str = "BinaryCrossEntropyBackward0";
+        const OP: &'static str = "binary_cross_entropy";
+        fn f<T: Float>(self, p: T, t: T) -> T {
+            let m = T::from_f64(-100.0);
+            let lq = (-p).ln_1p();
+            let lp = p.ln();
+            let lq = if lq < m { m } else { lq };
+            let lp = if lp < m { m } else { lp };
+            (t - T::one()) * lq - t * lp
+        }
+        fn saves(_: [bool; 2]) -> [bool; 2] {
+            [true, true]
+        }
+        fn df(
+            self,
+            p: Option<&Tensor>,
+            t: Option<&Tensor>,
+            g: &Tensor,
+            n: [bool; 2],
+        ) -> [Option<Tensor>; 2] {
+            let (p, t) = (p.expect("saved"), t.expect("saved"));
+            [
+                n[0].then(|| backward(g, p, t)),
+                // PyTorch: -logit(p) * grad (infinite at p = 0 or 1).
+                n[1].then(|| -&(g * &(&p.log() - &p.neg().log1p()))),
+            ]
+        }
+    }
+
+    pub(super) fn loss(p: &Tensor, t: &Tensor) -> Result<Tensor> {
+        binary(Loss, p, t)
+    }
+
+    /// `max((1 - p) p, eps)`, a constant of the graph (PyTorch clamps without grad).
+    fn denom(p: &Tensor, eps: f64) -> Tensor {
+        crate::with_no_grad(|| (&p.rsub_scalar(1.0) * p).clamp(Some(eps), None)).detach()
+    }
+
+    /// `grad (p - t) / max((1 - p) p, 1e-12f)`, differentiable in all three
+    /// (`BinaryCrossEntropyBackwardBackward0`).
+    fn backward(g: &Tensor, p: &Tensor, t: &Tensor) -> Tensor {
+        let out = crate::with_no_grad(|| &(g * &(p - t)) / &denom(p, EPS_F32)).detach();
+        let partials = |gg: &Tensor, g: &Tensor, p: &Tensor, t: &Tensor, i: usize| -> Tensor {
+            let (pe, qe) = (p.add_scalar(EPS), p.rsub_scalar(1.0).add_scalar(EPS));
+            match i {
+                // d/d grad: (p - t) / ((p + eps)(1 - p + eps))
+                0 => &(gg * &(p - t)) / &(&pe * &qe),
+                // d/dp: (p^2 - 2 p t + t) / ((p + eps)^2 (1 - p + eps)^2)
+                1 => {
+                    let num = &(&(p * p) - &(p * t).mul_scalar(2.0)) + t;
+                    &(&(gg * g) * &num) / &(&pe.pow(2.0) * &qe.pow(2.0))
+                }
+                // d/dt: -1 / max((1 - p) p, 1e-12)
+                _ => -&(&(gg * g) / &denom(p, EPS)),
+            }
+        };
+        record(
+            "BinaryCrossEntropyBackwardBackward0",
+            out,
+            &[g, p, t],
+            |_, s| {
+                s.save(g);
+                s.save(p);
+                s.save(t);
+            },
+            move |a| {
+                let (g, p, t) = (&a.saved[0], &a.saved[1], &a.saved[2]);
+                grads([0, 1, 2].map(|i| a.needs(i).then(|| partials(a.grad, g, p, t, i))))
+            },
+            |j| {
+                let n = j.out().dim();
+                j.sum([0, 1, 2].map(|i| j.t(i).map(|ti| partials(&j.align(ti, n), g, p, t, i))))
+            },
+        )
+    }
 }
 
 /// Binary cross-entropy on logits (`F.binary_cross_entropy_with_logits`), computed stably,

@@ -44,6 +44,18 @@ fn check_nonempty(op: &'static str, x: &Tensor, mask: &[bool], dim_given: bool) 
     Ok(())
 }
 
+/// Where `x` attains the extreme `y`. For `max()`/`min()` of the whole tensor a NaN result is
+/// attained at the NaNs (PyTorch's `evenly_distribute_backward` routes the gradient there);
+/// amax/amin keep `x == y` (no element equals NaN: the gradient is NaN, as in PyTorch).
+fn ties(x: &Tensor, y: &Tensor, name: &str) -> Tensor {
+    let hits = x.eq(y);
+    if name == "MaxBackward1" || name == "MinBackward1" {
+        hits.logical_or(&x.ne(x).logical_and(&y.ne(y)))
+    } else {
+        hits
+    }
+}
+
 /// Per row: the extreme value (NaN wins, as in PyTorch) and the index of its first occurrence.
 fn extremes(values: &[f64], row: usize, max: bool) -> Vec<(f64, usize)> {
     values
@@ -183,14 +195,14 @@ impl Tensor {
                 move |a| {
                     // PyTorch: grad / count * (x == result), shared among ties.
                     let (x, y) = (&a.saved[0], a.saved[1].reshape(&kept));
-                    let hits = x.eq(&y).to_dtype(x.dtype());
+                    let hits = ties(x, &y, name).to_dtype(x.dtype());
                     let count = hits.sum_dims(&n_dims, true);
                     grads([Some(&(&a.grad.reshape(&kept) / &count) * &hits)])
                 }
             },
             |j| {
                 // The mean of the tangent over the ties.
-                let hits = self.eq(&j.out().reshape(&kept)).to_dtype(self.dtype());
+                let hits = ties(self, &j.out().reshape(&kept), name).to_dtype(self.dtype());
                 let count = hits.sum_dims(&n_dims, true);
                 let t = j.t(0).expect("tangent") * &hits;
                 let dims: Vec<usize> = n_dims.iter().map(|&d| d as usize).collect();
@@ -443,14 +455,19 @@ impl Tensor {
         if p == 1.0 {
             return x.try_sum_dims(dims, keepdim);
         }
-        // An even integer power needs no abs: x^p is smooth at x == 0 to every order, while
-        // |x|^p through abs (whose derivative is 0 at 0) loses the p-th derivative there.
-        let base = if p.fract() == 0.0 && (p / 2.0).fract() == 0.0 {
+        // For p < 1, |x|^p has an infinite slope at 0: PyTorch masks it to 0 there. An even
+        // integer power needs no abs: x^p is smooth at x == 0 to every order, while |x|^p
+        // through abs (whose derivative is 0 at 0) loses the p-th derivative there.
+        let xp = if p < 1.0 {
+            let zero = x.eq_scalar(0.0);
+            let safe = Tensor::where_(&zero, &x.ones_like(), &x);
+            Tensor::where_(&zero, &x.detach().pow(p), &safe.pow(p))
+        } else if p.fract() == 0.0 && (p / 2.0).fract() == 0.0 {
             self.to_float().pow(p)
         } else {
             x.pow(p)
         };
-        let s = base.try_sum_dims(dims, keepdim)?;
+        let s = xp.try_sum_dims(dims, keepdim)?;
         Ok(safe_root(&s, 1.0 / p))
     }
 

@@ -29,14 +29,15 @@ macro_rules! unary_op {
     };
 }
 
-/// PyTorch's `sign`: 0 at 0 (Rust's `signum` gives 1), NaN at NaN.
+/// PyTorch's `sign`, `(0 < x) - (x < 0)`: 0 at 0 (Rust's `signum` gives 1) and 0 at NaN (so
+/// `abs`'s gradient at NaN is 0, as in PyTorch).
 fn sign<T: Float>(x: T) -> T {
     if x > T::zero() {
         T::one()
     } else if x < T::zero() {
         -T::one()
     } else {
-        x * T::zero()
+        T::zero()
     }
 }
 
@@ -46,21 +47,25 @@ fn c<T: Float>(v: f64) -> T {
 
 unary_op!(Abs, "AbsBackward0", Input, |x| x.abs(), |x, g| g * &x
     .sign());
-unary_op!(Sign, "SignBackward0", Nothing, |x| sign(x), |s, g| g
-    .zeros_like());
-unary_op!(Floor, "FloorBackward0", Nothing, |x| x.floor(), |s, g| g
-    .zeros_like());
-unary_op!(Ceil, "CeilBackward0", Nothing, |x| x.ceil(), |s, g| g
-    .zeros_like());
+unary_op!(Sign, "SignBackward0", Input, |x| sign(x), |x, g| {
+    zero_backward(g, x)
+});
+unary_op!(Floor, "FloorBackward0", Input, |x| x.floor(), |x, g| {
+    zero_backward(g, x)
+});
+unary_op!(Ceil, "CeilBackward0", Input, |x| x.ceil(), |x, g| {
+    zero_backward(g, x)
+});
 unary_op!(
     Round,
     "RoundBackward0",
-    Nothing,
+    Input,
     |x| T::from_f64(x.to_f64().round_ties_even()),
-    |s, g| g.zeros_like()
+    |x, g| zero_backward(g, x)
 );
-unary_op!(Trunc, "TruncBackward0", Nothing, |x| x.trunc(), |s, g| g
-    .zeros_like());
+unary_op!(Trunc, "TruncBackward0", Input, |x| x.trunc(), |x, g| {
+    zero_backward(g, x)
+});
 unary_op!(Exp2, "Exp2Backward0", Output, |x| x.exp2(), |y, g| g * &y
     .mul_scalar(LN_2));
 unary_op!(Expm1, "Expm1Backward0", Output, |x| x.exp_m1(), |y, g| g
@@ -137,8 +142,106 @@ unary_op!(
     } else {
         T::zero()
     },
-    |y, g| g.masked_fill(&y.le_scalar(0.0), 0.0)
+    |y, g| slope_backward(Slope::Relu, g, y)
 );
+
+/// The slope of a piecewise-linear function on each of its pieces, as its backward uses it
+/// (PyTorch's conventions at the kinks and at NaN, each noted).
+#[derive(Clone, Copy)]
+pub(crate) enum Slope {
+    /// relu from its output `y`: 0 where `y <= 0` (so 0 at the kink), 1 elsewhere, NaN included
+    /// (`threshold_backward`).
+    Relu,
+    /// leaky_relu: 1 where `x > 0`, the negative slope elsewhere (at 0 and NaN too).
+    Leaky(f64),
+    /// hardtanh: 0 where `x <= min` or `x >= max` (the bounds included), 1 elsewhere, NaN
+    /// included.
+    Hardtanh(f64, f64),
+    /// A step function (sign, floor, round, ...): 0 everywhere, NaN included.
+    Zero,
+    /// clamp: 1 strictly inside `(min, max)` and 0 elsewhere: at either bound and at NaN (an
+    /// absent bound is infinite).
+    Clamp(f64, f64),
+}
+
+impl Slope {
+    fn at<T: Float>(self, x: T) -> T {
+        let inside = match self {
+            Slope::Relu => x > T::zero() || x.is_nan(),
+            Slope::Leaky(s) => return if x > T::zero() { T::one() } else { c(s) },
+            Slope::Hardtanh(lo, hi) => x.is_nan() || (x > c(lo) && x < c(hi)),
+            Slope::Clamp(lo, hi) => x > c(lo) && x < c(hi),
+            Slope::Zero => false,
+        };
+        if inside {
+            T::one()
+        } else {
+            T::zero()
+        }
+    }
+}
+
+/// `grad * slope(x)`: the backward of a piecewise-linear op, itself a differentiable primitive
+/// (as PyTorch's `ThresholdBackwardBackward0`, `HardtanhBackwardBackward0`, ...; `K` picks the
+/// node's name). Its derivative in `x` is zero, but recorded against `x` (again through this
+/// primitive, with a zero gradient), so under `create_graph` derivatives of every order are
+/// zeros, not "does not require grad" errors. Inputs: `[grad, x]`.
+#[derive(Clone, Copy)]
+pub(crate) struct SlopeBackward<const K: u8>(Slope);
+impl<const K: u8> Binary for SlopeBackward<K> {
+    const NAME: &'static str = match K {
+        0 => "ThresholdBackwardBackward0",
+        1 => "LeakyReluBackwardBackward0",
+        2 => "HardtanhBackwardBackward0",
+        // PyTorch's clamp backward is a `where` (recorded when the gradient requires grad).
+        3 => "WhereBackward0",
+        // PyTorch's derivative of a step function is an unrecorded `zeros_like`.
+        _ => "ZerosLikeBackward0",
+    };
+    const OP: &'static str = "slope_backward";
+    fn f<T: Float>(self, g: T, x: T) -> T {
+        let k = self.0.at(x);
+        // A zero slope gives an exact 0 (not 0 * inf = NaN), as a masked fill would.
+        if k == T::zero() {
+            T::zero()
+        } else {
+            g * k
+        }
+    }
+    fn saves(_: [bool; 2]) -> [bool; 2] {
+        [false, true]
+    }
+    fn df(
+        self,
+        _: Option<&Tensor>,
+        x: Option<&Tensor>,
+        g: &Tensor,
+        n: [bool; 2],
+    ) -> [Option<Tensor>; 2] {
+        let x = x.expect("slope_backward saves x");
+        [
+            n[0].then(|| slope_backward(self.0, g, x)),
+            n[1].then(|| slope_backward(self.0, &g.zeros_like(), x)),
+        ]
+    }
+}
+
+/// `grad * slope(x)` through [`SlopeBackward`], named as PyTorch names the node.
+pub(crate) fn slope_backward(slope: Slope, g: &Tensor, x: &Tensor) -> Tensor {
+    crate::unwrap(match slope {
+        Slope::Relu => binary(SlopeBackward::<0>(slope), g, x),
+        Slope::Leaky(_) => binary(SlopeBackward::<1>(slope), g, x),
+        Slope::Hardtanh(..) => binary(SlopeBackward::<2>(slope), g, x),
+        Slope::Clamp(..) => binary(SlopeBackward::<3>(slope), g, x),
+        Slope::Zero => binary(SlopeBackward::<4>(slope), g, x),
+    })
+}
+
+/// The zero gradient of a step function, recorded against `x` so that its derivatives (zeros)
+/// exist to every order under `create_graph` (as `abs`'s second derivative goes through `sign`).
+pub(crate) fn zero_backward(g: &Tensor, x: &Tensor) -> Tensor {
+    slope_backward(Slope::Zero, g, x)
+}
 
 /// `grad * (1 - y) * y`: sigmoid's backward, a differentiable primitive (PyTorch's second
 /// derivative of sigmoid runs `SigmoidBackwardBackward0`). Inputs: `[grad, y]`.
@@ -191,8 +294,12 @@ impl Unary for Softplus {
         }
     }
     fn df(self, x: &Tensor, g: &Tensor) -> Tensor {
+        // PyTorch: `beta x > threshold ? grad : grad * sigmoid(beta x)`, and a second
+        // derivative only where `beta x < threshold` (0 at `beta x == threshold`): the sigmoid
+        // reads `beta x` through a clamp at the threshold, whose gradient is 0 at the bound.
         let z = x.mul_scalar(self.beta);
-        g * &z.sigmoid().masked_fill(&z.gt_scalar(self.threshold), 1.0)
+        let zc = z.clamp(None, Some(self.threshold));
+        g * &zc.sigmoid().masked_fill(&z.gt_scalar(self.threshold), 1.0)
     }
 }
 
@@ -216,10 +323,7 @@ impl Unary for Hardtanh {
         }
     }
     fn df(self, x: &Tensor, g: &Tensor) -> Tensor {
-        g.masked_fill(
-            &x.le_scalar(self.min).logical_or(&x.ge_scalar(self.max)),
-            0.0,
-        )
+        slope_backward(Slope::Hardtanh(self.min, self.max), g, x)
     }
 }
 
@@ -237,7 +341,7 @@ impl Unary for LeakyRelu {
         }
     }
     fn df(self, x: &Tensor, g: &Tensor) -> Tensor {
-        Tensor::where_(&x.gt_scalar(0.0), g, &g.mul_scalar(self.0))
+        slope_backward(Slope::Leaky(self.0), g, x)
     }
 }
 
@@ -255,7 +359,12 @@ impl Unary for Elu {
         }
     }
     fn df(self, x: &Tensor, g: &Tensor) -> Tensor {
-        Tensor::where_(&x.gt_scalar(0.0), g, &(g * &x.exp().mul_scalar(self.0)))
+        // PyTorch: `x <= 0 ? grad * alpha * exp(x) : grad` (so `alpha` at 0 and 1 at NaN), and
+        // a second derivative `alpha * exp(x)` only where `x < 0` (0 at the kink and at NaN):
+        // the exponential reads `x` through `where(x < 0, x, 0)`, whose gradient is 0 at 0.
+        let neg = x.lt_scalar(0.0);
+        let xn = Tensor::where_(&neg, x, &x.zeros_like());
+        Tensor::where_(&x.le_scalar(0.0), &(g * &xn.exp().mul_scalar(self.0)), g)
     }
 }
 
@@ -293,10 +402,10 @@ impl Tensor {
         unary(Abs, self)
     }
 
-    /// -1, 0 or 1 by sign (NaN stays NaN); zero gradient.
+    /// -1, 0 or 1 by sign, and 0 at NaN (as `torch.sign`); zero gradient.
     ///
     /// ```
-    /// assert_eq!(ferrograd::Tensor::new([-2.0, 0.0, 3.0]).sign().to_vec::<f32>(), vec![-1.0, 0.0, 1.0]);
+    /// assert_eq!(ferrograd::Tensor::new([-2.0, 0.0, 3.0, f32::NAN]).sign().to_vec::<f32>(), vec![-1.0, 0.0, 1.0, 0.0]);
     /// ```
     pub fn sign(&self) -> Tensor {
         unary(Sign, self)
