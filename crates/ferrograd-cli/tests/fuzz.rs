@@ -315,10 +315,7 @@ const KNOWN: &[&str] = &[
 /// Panics inside the library (crates/ferrograd, other owners' files) that this fuzzer found and
 /// that are reported there, matched by their message: they are printed, not failed on, until the
 /// library fixes them; then they are removed here. Panics in the CLI are never listed.
-const KNOWN_LIBRARY_PANICS: &[&str] = &[
-    // `atan2(b, y)`: try_atan2 of a bool tensor panics in its `mul` instead of returning Err.
-    "arithmetic on two bool tensors is not supported",
-];
+const KNOWN_LIBRARY_PANICS: &[&str] = &[];
 
 #[test]
 fn random_expressions_end_in_a_value_or_an_error_within_the_budget() {

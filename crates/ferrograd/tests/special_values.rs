@@ -757,3 +757,27 @@ fn clamp_with_tensor_bounds_splits_ties_and_handles_nan_as_pytorch() {
         );
     }
 }
+
+#[test]
+fn binary_ops_with_a_bool_or_integer_operand_differentiate_the_float_one() {
+    // atan2(a, y) with a bool `a` = [true, false]: d/dy atan2(a, y) = -a / (a^2 + y^2), so
+    // at y = [2, 3]: [-1/5, 0] (and to second order d2/dy2 = 2 a y / (a^2 + y^2)^2 = [4/25, 0]).
+    let a = Tensor::from_data(vec![true, false], DType::Bool);
+    let y = Tensor::from_data(vec![2.0, 3.0], DType::F64).requires_grad_(true);
+    let z = a.atan2(&y);
+    let g = autograd::grad(&[z.sum()], &[&y], GradOptions::new().create_graph(true))[0]
+        .clone()
+        .unwrap();
+    close(&g.to_vec::<f64>(), &[-0.2, 0.0], 1e-15, "d/dy");
+    let g2 = autograd::grad(&[g.sum()], &[&y], GradOptions::new())[0]
+        .clone()
+        .unwrap();
+    close(&g2.to_vec::<f64>(), &[0.16, 0.0], 1e-15, "d2/dy2");
+    // The same with an int64 operand: hypot(k, y) = sqrt(k^2 + y^2), d/dy = y / hypot.
+    let k = Tensor::from_data(vec![3i64, 0], DType::I64);
+    let y = Tensor::from_data(vec![4.0, 2.0], DType::F64).requires_grad_(true);
+    let g = autograd::grad(&[k.hypot(&y).sum()], &[&y], GradOptions::new())[0]
+        .clone()
+        .unwrap();
+    close(&g.to_vec::<f64>(), &[0.8, 1.0], 1e-15, "d/dy hypot");
+}

@@ -152,6 +152,25 @@ pub(crate) trait Binary: Copy + Send + Sync + 'static {
 /// Applies a binary primitive and records it.
 pub(crate) fn binary<O: Binary>(op: O, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let out = kernels::zip_float(O::OP, a, b, |x, y| op.f(x, y), |x, y| op.f(x, y))?;
+    // A bool or integer operand of a floating result is saved (and read by the rules) in the
+    // result's dtype: it cannot require grad, and the rules' arithmetic on it must not fail
+    // (atan2(bool, float)'s gradient squares the bool operand).
+    let promote = |t: &Tensor| {
+        !t.dtype().is_floating_point() && out.dtype().is_floating_point()
+    };
+    let (pa, pb);
+    let a = if promote(a) {
+        pa = a.to_dtype(out.dtype());
+        &pa
+    } else {
+        a
+    };
+    let b = if promote(b) {
+        pb = b.to_dtype(out.dtype());
+        &pb
+    } else {
+        b
+    };
     // What was saved is decided by which inputs required grad in the forward; a backward may
     // need fewer (the engine prunes), so the rule reads the saved list with these flags.
     let keep = O::saves([a.requires_grad(), b.requires_grad()]);
