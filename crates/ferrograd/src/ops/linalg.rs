@@ -990,46 +990,130 @@ impl Tensor {
                 }
             }
         }
-        let mut product: Option<Tensor> = None;
-        for (t, s) in tensors.iter().zip(&subs) {
-            let perm: Vec<isize> = order
-                .iter()
-                .filter_map(|c| s.iter().position(|x| x == c).map(|p| p as isize))
-                .collect();
-            let t = t.try_permute(&perm)?;
-            // The permuted dims follow `order`; letters this operand lacks become size 1.
-            let mut dims = t.shape().iter();
-            let shape: Shape = order
-                .iter()
-                .map(|c| {
-                    if s.contains(c) {
-                        *dims.next().expect("one dim per letter")
-                    } else {
-                        1
-                    }
-                })
-                .collect();
-            let t = t.try_reshape(&shape)?;
-            product = Some(match product {
-                None => t,
-                Some(p) => p.try_mul(&t)?,
-            });
+        let size_of = |c: char| sizes[order.iter().position(|x| *x == c).expect("in order")];
+        if tensors.is_empty() {
+            return Err(bad("einsum needs at least one operand".into()));
         }
-        let product = product.ok_or_else(|| bad("einsum needs at least one operand".into()))?;
-        let contracted: Vec<isize> = (out.len()..order.len()).map(|d| d as isize).collect();
-        let result = if contracted.is_empty() {
-            product
-        } else {
-            product.try_sum_dims(&contracted, false)?
-        };
+        // Per operand: sum out the subscripts no other operand and not the output names.
+        let count = tensors.len();
+        let mut terms: Vec<(Tensor, Vec<char>)> = Vec::with_capacity(count);
+        for (i, (t, s)) in tensors.into_iter().zip(subs.iter()).enumerate() {
+            let elsewhere = |c: char| {
+                out.contains(&c)
+                    || subs
+                        .iter()
+                        .enumerate()
+                        .any(|(j, o)| j != i && o.contains(&c))
+            };
+            let mut s = s.clone();
+            let t = einsum_sum_out(t, &mut s, elsewhere)?;
+            terms.push((t, s));
+        }
+        // Contract pairwise, left to right, each pair as one (batched) matrix product.
+        let mut terms = terms.into_iter();
+        let (mut acc, mut acc_subs) = terms.next().expect("at least one operand");
+        for (i, (t, s)) in terms.enumerate() {
+            let later = &subs[i + 2..];
+            let needed = |c: char| out.contains(&c) || later.iter().any(|o| o.contains(&c));
+            (acc, acc_subs) = einsum_pair(acc, acc_subs, t, s, needed)?;
+        }
+        // Sum what is left outside the output, then put the output's letters in order.
+        let result = einsum_sum_out(acc, &mut acc_subs, |c| out.contains(&c))?;
+        let perm: Vec<isize> = out
+            .iter()
+            .map(|c| acc_subs.iter().position(|x| x == c).expect("output letter") as isize)
+            .collect();
+        let result = result.try_permute(&perm)?;
         // Broadcast size-1 output dimensions to the size other operands gave them.
-        let target: Shape = sizes[..out.len()].iter().copied().collect();
+        let target: Shape = out.iter().map(|&c| size_of(c)).collect();
         if result.shape() != target.as_slice() {
             result.try_expand(&target)
         } else {
             Ok(result)
         }
     }
+}
+
+/// Sums `t` (subscripts `s`) over every subscript that `keep` rejects, and removes those
+/// subscripts from `s`.
+fn einsum_sum_out(t: Tensor, s: &mut Vec<char>, keep: impl Fn(char) -> bool) -> Result<Tensor> {
+    let dims: Vec<isize> = (0..s.len())
+        .filter(|&d| !keep(s[d]))
+        .map(|d| d as isize)
+        .collect();
+    if dims.is_empty() {
+        return Ok(t);
+    }
+    s.retain(|&c| keep(c));
+    t.try_sum_dims(&dims, false)
+}
+
+/// One pairwise step of einsum: contracts `l` (subscripts `ls`) with `r` (subscripts `rs`)
+/// over the subscripts both have and nothing after them (`needed`) uses, as one matrix product
+/// `[batch.., m, k] @ [batch.., k, n]`; subscripts both have and later terms need are its batch
+/// (where one side has size 1 it broadcasts). Returns the product with subscripts
+/// `batch ++ l-only ++ r-only`.
+fn einsum_pair(
+    l: Tensor,
+    mut ls: Vec<char>,
+    r: Tensor,
+    mut rs: Vec<char>,
+    needed: impl Fn(char) -> bool,
+) -> Result<(Tensor, Vec<char>)> {
+    // What one side alone has and nothing later needs sums out now. A contracted subscript
+    // where one side has size 1 (broadcast) factors out: each side sums over it by itself.
+    let dim = |t: &Tensor, s: &[char], c: char| t.shape()[s.iter().position(|&x| x == c).expect("has c")];
+    let split: Vec<char> = ls
+        .iter()
+        .copied()
+        .filter(|&c| rs.contains(&c) && !needed(c) && dim(&l, &ls, c) != dim(&r, &rs, c))
+        .collect();
+    let (rs0, ls0) = (rs.clone(), ls.clone());
+    let l = einsum_sum_out(l, &mut ls, |c| {
+        !split.contains(&c) && (needed(c) || rs0.contains(&c))
+    })?;
+    let r = einsum_sum_out(r, &mut rs, |c| {
+        !split.contains(&c) && (needed(c) || ls0.contains(&c))
+    })?;
+    let batch: Vec<char> = ls.iter().copied().filter(|&c| rs.contains(&c) && needed(c)).collect();
+    let k: Vec<char> = ls.iter().copied().filter(|&c| rs.contains(&c) && !needed(c)).collect();
+    let m: Vec<char> = ls.iter().copied().filter(|c| !rs.contains(c)).collect();
+    let n: Vec<char> = rs.iter().copied().filter(|c| !ls.contains(c)).collect();
+    // Permute one side to `first ++ middle ++ last` and reshape it to `[batch.., middle, last]`.
+    let side = |t: &Tensor, s: &[char], middle: &[char], last: &[char]| -> Result<Tensor> {
+        let perm: Vec<isize> = batch
+            .iter()
+            .chain(middle)
+            .chain(last)
+            .map(|c| s.iter().position(|x| x == c).expect("has c") as isize)
+            .collect();
+        let numel = |cs: &[char]| cs.iter().map(|&c| dim(t, s, c)).product::<usize>();
+        let mut shape: Vec<usize> = batch.iter().map(|&c| dim(t, s, c)).collect();
+        shape.extend([numel(middle), numel(last)]);
+        t.try_permute(&perm)?.try_reshape(&shape)
+    };
+    let (lm, rm) = (side(&l, &ls, &m, &k)?, side(&r, &rs, &k, &n)?);
+    let dtype = lm.dtype().promote(rm.dtype());
+    let product = if dtype.is_floating_point() {
+        lm.to_dtype(dtype).try_matmul(&rm.to_dtype(dtype))?
+    } else {
+        // matmul is for floats only: integers multiply out this pair and sum over k.
+        lm.try_unsqueeze(-1)?
+            .try_mul(&rm.try_unsqueeze(-3)?)?
+            .try_sum_dims(&[-2], false)?
+    };
+    // Batch sizes broadcast (equal, or 1 on one side); m and n keep their operand's sizes.
+    let mut shape: Vec<usize> = batch
+        .iter()
+        .map(|&c| match (dim(&l, &ls, c), dim(&r, &rs, c)) {
+            (1, b) => b,
+            (a, _) => a,
+        })
+        .collect();
+    shape.extend(m.iter().map(|&c| dim(&l, &ls, c)));
+    shape.extend(n.iter().map(|&c| dim(&r, &rs, c)));
+    let subs: Vec<char> = batch.iter().chain(&m).chain(&n).copied().collect();
+    Ok((product.try_reshape(&shape)?, subs))
 }
 
 /// Pivots smaller than this fraction of the largest (partial-pivoting LU) mark a matrix as
