@@ -1062,7 +1062,8 @@ fn einsum_pair(
 ) -> Result<(Tensor, Vec<char>)> {
     // What one side alone has and nothing later needs sums out now. A contracted subscript
     // where one side has size 1 (broadcast) factors out: each side sums over it by itself.
-    let dim = |t: &Tensor, s: &[char], c: char| t.shape()[s.iter().position(|&x| x == c).expect("has c")];
+    let dim =
+        |t: &Tensor, s: &[char], c: char| t.shape()[s.iter().position(|&x| x == c).expect("has c")];
     let split: Vec<char> = ls
         .iter()
         .copied()
@@ -1075,8 +1076,16 @@ fn einsum_pair(
     let r = einsum_sum_out(r, &mut rs, |c| {
         !split.contains(&c) && (needed(c) || ls0.contains(&c))
     })?;
-    let batch: Vec<char> = ls.iter().copied().filter(|&c| rs.contains(&c) && needed(c)).collect();
-    let k: Vec<char> = ls.iter().copied().filter(|&c| rs.contains(&c) && !needed(c)).collect();
+    let batch: Vec<char> = ls
+        .iter()
+        .copied()
+        .filter(|&c| rs.contains(&c) && needed(c))
+        .collect();
+    let k: Vec<char> = ls
+        .iter()
+        .copied()
+        .filter(|&c| rs.contains(&c) && !needed(c))
+        .collect();
     let m: Vec<char> = ls.iter().copied().filter(|c| !rs.contains(c)).collect();
     let n: Vec<char> = rs.iter().copied().filter(|c| !ls.contains(c)).collect();
     // Permute one side to `first ++ middle ++ last` and reshape it to `[batch.., middle, last]`.
@@ -1231,7 +1240,10 @@ mod einsum_tests {
         let g = vals(got);
         assert_eq!(g.len(), want.len());
         for (a, b) in g.iter().zip(want) {
-            assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{g:?} != {want:?}");
+            assert!(
+                (a - b).abs() <= 1e-12 * (1.0 + b.abs()),
+                "{g:?} != {want:?}"
+            );
         }
     }
 
@@ -1351,7 +1363,10 @@ mod einsum_tests {
         let dot: f64 = uv.iter().map(|x| x * x).sum();
         close(&e("i,i->", &[&u, &u]), &[], &[dot]);
         close(&e("i->", &[&u]), &[], &[uv.iter().sum()]);
-        let (p, q) = (Tensor::from_vec(vec![3.0f64], &[]), Tensor::from_vec(vec![-0.5f64], &[]));
+        let (p, q) = (
+            Tensor::from_vec(vec![3.0f64], &[]),
+            Tensor::from_vec(vec![-0.5f64], &[]),
+        );
         close(&e(",->", &[&p, &q]), &[], &[-1.5]);
         // A scalar times a vector.
         let su: Vec<f64> = uv.iter().map(|x| 3.0 * x).collect();
@@ -1413,7 +1428,10 @@ mod einsum_tests {
         // Only the output broadcasts: i has size 2 and 1; j sums out of the second alone.
         let o = Tensor::ones(&[2]).to_dtype(DType::F64);
         close(
-            &e("i,ij->i", &[&o, &Tensor::ones(&[1, 4]).to_dtype(DType::F64)]),
+            &e(
+                "i,ij->i",
+                &[&o, &Tensor::ones(&[1, 4]).to_dtype(DType::F64)],
+            ),
             &[2],
             &[4.0, 4.0],
         );
@@ -1421,12 +1439,21 @@ mod einsum_tests {
 
     #[test]
     fn empty_dimensions() {
-        let z = e("ij,jk->ik", &[&Tensor::ones(&[2, 0]), &Tensor::ones(&[0, 3])]);
+        let z = e(
+            "ij,jk->ik",
+            &[&Tensor::ones(&[2, 0]), &Tensor::ones(&[0, 3])],
+        );
         assert_eq!(z.shape(), &[2, 3]);
         assert_eq!(z.to_vec::<f32>(), vec![0.0; 6]);
-        let z = e("ij,jk->ik", &[&Tensor::ones(&[0, 3]), &Tensor::ones(&[3, 2])]);
+        let z = e(
+            "ij,jk->ik",
+            &[&Tensor::ones(&[0, 3]), &Tensor::ones(&[3, 2])],
+        );
         assert_eq!(z.shape(), &[0, 2]);
-        let z = e("bij,bjk->bik", &[&Tensor::ones(&[0, 2, 3]), &Tensor::ones(&[1, 3, 2])]);
+        let z = e(
+            "bij,bjk->bik",
+            &[&Tensor::ones(&[0, 2, 3]), &Tensor::ones(&[1, 3, 2])],
+        );
         assert_eq!(z.shape(), &[0, 2, 2]);
         let z = e("i,i->", &[&Tensor::ones(&[0]), &Tensor::ones(&[0])]);
         assert_eq!((z.shape().len(), z.item()), (0, 0.0));
