@@ -834,6 +834,12 @@ impl Tensor {
     /// used once, sorted. Size-1 dimensions broadcast. Panics on a malformed equation or
     /// mismatched sizes; see [`Tensor::try_einsum`].
     ///
+    /// Like `torch.einsum` without opt_einsum, it takes each operand's diagonals and sums out
+    /// the subscripts only that operand has, then contracts the operands pairwise, left to
+    /// right, each pair as one (batched) [`Tensor::matmul`]; it never builds the product over
+    /// all subscripts. It is made of differentiable ops, so every derivative order and forward
+    /// mode follow.
+    ///
     /// ```
     /// use ferrograd::Tensor;
     /// let a = Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
