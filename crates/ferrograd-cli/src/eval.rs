@@ -5,7 +5,7 @@
 //! it is differentiable too; `cat` and `stack` take a list of tensors as their first argument.
 //!
 //! Every op runs under one [`Budget`]: before it runs, the size of its result and of the
-//! intermediates it builds (einsum's broadcast product, convolution's columns) and its work
+//! intermediates it builds (einsum's pairwise products, convolution's columns) and its work
 //! (matmul's `m*k*n`) are computed from the shapes of its arguments, with arithmetic that cannot
 //! overflow, and an op over the [`Limits`] is refused with an error instead of exhausting memory
 //! or time. Integer arguments (sizes, dims, offsets) are read exactly from the literals typed in
@@ -610,18 +610,31 @@ fn cat_size(a: &Args<'_>, name: &str) -> R<Estimate> {
     Ok(Estimate::of(n, format!("{name}: a result")))
 }
 
-/// einsum (as the library computes it) multiplies its operands out to one tensor over every
-/// subscript before it sums: its size is the product of all the subscripts' sizes.
+/// einsum (as the library computes it) sums out what one operand alone has, then contracts the
+/// operands pairwise, left to right, each pair as one matrix product `batch*m*k*n`: its largest
+/// tensor is the largest pairwise result, its work the largest pair's product over all the
+/// pair's subscripts (each at its largest size: an upper bound). Integer operands (no matmul)
+/// multiply each pair out, so for them that product is a tensor too.
 fn einsum_size(a: &Args<'_>, name: &str) -> R<Estimate> {
     let equation = a.string(0)?;
-    let lhs = equation.split("->").next().unwrap_or("");
+    let (lhs, rhs) = match equation.split_once("->") {
+        Some((l, r)) => (l, Some(r)),
+        None => (equation.as_str(), None),
+    };
     let shapes: Vec<Vec<usize>> = match &a.vals[1] {
         Value::List(items) => items.iter().map(|t| t.shape().to_vec()).collect(),
         _ => (1..a.len()).map(|i| shape_arg(a, i)).collect::<R<_>>()?,
     };
-    // Each letter at its largest size; the dims under `...`, right-aligned, at theirs.
-    let mut letters: HashMap<char, usize> = HashMap::new();
-    let mut ellipsis: Vec<usize> = Vec::new();
+    let floats = match &a.vals[1] {
+        Value::List(items) => items.iter().all(|t| t.dtype().is_floating_point()),
+        _ => a.vals[1..]
+            .iter()
+            .all(|v| matches!(v, Value::Tensor(t) if t.dtype().is_floating_point())),
+    };
+    // Each operand's subscripts; the dims under `...`, right-aligned, are chars from U+100.
+    let mut size: HashMap<char, usize> = HashMap::new();
+    let mut terms: Vec<Vec<char>> = Vec::new();
+    let mut ellipsis: Vec<char> = Vec::new();
     for (term, shape) in lhs.split(',').zip(&shapes) {
         let (before, after) = term.split_once("...").unwrap_or((term, ""));
         let (before, after): (Vec<char>, Vec<char>) =
@@ -629,35 +642,62 @@ fn einsum_size(a: &Args<'_>, name: &str) -> R<Estimate> {
         if before.len() + after.len() > shape.len() {
             continue; // the library refuses the equation
         }
-        for (c, &d) in before.iter().zip(shape) {
-            let e = letters.entry(*c).or_insert(0);
+        let middle = if term.contains("...") {
+            shape.len() - before.len() - after.len()
+        } else {
+            0
+        };
+        let dots = (0..middle)
+            .rev()
+            .map(|k| char::from_u32(0x100 + k as u32).unwrap_or('.'));
+        let letters: Vec<char> = before.into_iter().chain(dots).chain(after).collect();
+        for (c, &d) in letters.iter().zip(shape) {
+            let e = size.entry(*c).or_insert(0);
             *e = (*e).max(d);
-        }
-        for (c, &d) in after.iter().rev().zip(shape.iter().rev()) {
-            let e = letters.entry(*c).or_insert(0);
-            *e = (*e).max(d);
-        }
-        if term.contains("...") {
-            let middle = &shape[before.len()..shape.len() - after.len()];
-            if middle.len() > ellipsis.len() {
-                ellipsis.splice(0..0, vec![0; middle.len() - ellipsis.len()]);
-            }
-            let off = ellipsis.len() - middle.len();
-            for (k, &d) in middle.iter().enumerate() {
-                ellipsis[off + k] = ellipsis[off + k].max(d);
+            if !c.is_ascii() && !ellipsis.contains(c) {
+                ellipsis.push(*c);
             }
         }
+        terms.push(letters);
     }
-    let sizes: Vec<usize> = letters.values().copied().chain(ellipsis).collect();
-    let product = numel(&sizes);
+    let out: Vec<char> = match rhs {
+        Some(r) if r.contains("...") => r.chars().filter(|&c| c != '.').chain(ellipsis).collect(),
+        Some(r) => r.chars().collect(),
+        None => (size.keys().copied())
+            .filter(|c| !c.is_ascii() || terms.iter().flatten().filter(|x| *x == c).count() == 1)
+            .collect(),
+    };
+    let prod = |cs: &[char]| {
+        cs.iter().fold(1u128, |acc, c| {
+            acc.saturating_mul(size.get(c).copied().unwrap_or(0) as u128)
+        })
+    };
+    // What is kept after term `i`: the output's subscripts and those of later terms.
+    let kept = |c: &char, i: usize| out.contains(c) || terms[i + 1..].iter().any(|t| t.contains(c));
+    let (mut largest, mut work) = (prod(&out), 0u128);
+    let mut acc: Vec<char> = Vec::new();
+    for (i, t) in terms.iter().enumerate() {
+        let mut pair = acc.clone();
+        for c in t {
+            if !pair.contains(c) {
+                pair.push(*c);
+            }
+        }
+        if i > 0 {
+            work = work.max(prod(&pair));
+        }
+        acc = pair.into_iter().filter(|c| kept(c, i)).collect();
+        largest = largest.max(prod(&acc));
+    }
+    if !floats {
+        largest = largest.max(work);
+    }
     let inputs = shapes.iter().map(|s| numel(s)).max().unwrap_or(0);
     Ok(Estimate::of(
-        product.max(inputs),
-        format!(
-            "{name}: the product of the operands over all {} subscripts",
-            sizes.len()
-        ),
-    ))
+        largest.max(inputs),
+        format!("{name}: the largest of its pairwise products"),
+    )
+    .with_work(work))
 }
 
 /// Convolutions as im2col: the columns `[N, C, k..., out...]` and `O * C/g * k` multiply-adds
@@ -1875,6 +1915,15 @@ mod tests {
                 .item(),
             14.0
         );
+        // Pairwise: a 1000x1000 product, not a 10^9-element broadcast product.
+        let one = Tensor::ones(&[1]);
+        let p = run(
+            "einsum('ij,jk->ik', expand(o,[1000,1000]), expand(o,[1000,1000]))",
+            &[("o", one)],
+        )
+        .unwrap();
+        assert_eq!(p.shape(), &[1000, 1000]);
+        assert!(p.to_vec::<f32>().iter().all(|&v| v == 1000.0));
         assert_eq!(run("max(x)", &[("x", x.clone())]).unwrap().item(), 3.0);
         assert_eq!(
             run("max(x, 2*x)", &[("x", x.clone())]).unwrap().shape(),

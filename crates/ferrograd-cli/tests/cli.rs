@@ -427,11 +427,17 @@ fn every_op_is_sized_before_it_runs() {
         "x=[1]",
         "outer: a result of shape [100000, 100000] would have 10000000000 elements",
     );
-    // einsum multiplies out every subscript before it sums: 'ij,jk' of 1000x1000 is 10^9.
+    // einsum contracts pairwise: 'ij,jk' of 1000x1000 runs (eval.rs tests it); an outer
+    // product of 10^5 x 10^5 is 10^10 elements, and 'ij,jk' of 3000x3000 too much work.
     refused(
-        "einsum('ij,jk->ik', expand(x,[1000,1000]), expand(x,[1000,1000]))",
+        "einsum('i,j->ij', expand(x,[100000]), expand(x,[100000]))",
         "x=[1]",
-        "einsum: the product of the operands over all 3 subscripts would have 1000000000 elements",
+        "einsum: the largest of its pairwise products would have 10000000000 elements",
+    );
+    refused(
+        "einsum('ij,jk->ik', expand(x,[3000,3000]), expand(x,[3000,3000]))",
+        "x=[1]",
+        "einsum: the largest of its pairwise products would cost 27000000000 multiply-adds",
     );
     // Sizes whose product wraps around 2^64 are refused, not wrapped to 0.
     refused(

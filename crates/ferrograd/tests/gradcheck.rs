@@ -1089,6 +1089,54 @@ fn linear_algebra_to_second_order() {
                 .map(|n| (s(&[n]), if n == 2 { tr(&[n, n]) } else { s(&[n, n]) })),
         )
     };
+    let chain = || {
+        [
+            ([2, 3], [3, 4], [4, 2]),
+            ([1, 1], [1, 1], [1, 1]),
+            ([2, 2], [2, 1], [1, 3]),
+            ([1, 3], [3, 2], [2, 1]),
+            ([2, 0], [0, 2], [2, 2]),
+            ([3, 2], [2, 2], [2, 0]),
+            ([2, 2], [2, 2], [2, 2]),
+            ([1, 2], [2, 3], [3, 1]),
+            ([3, 1], [1, 1], [1, 3]),
+        ]
+        .map(|(a, b, c)| vec![s(&a), s(&b), s(&c)])
+        .into_iter()
+        .chain([vec![tr(&[2, 3]), s(&[3, 2]), tr(&[2, 2])]])
+        .collect::<Vec<_>>()
+    };
+    // Subscripts of size 1 on one side broadcast: contracted (j) and batch (b).
+    let broadcast = || {
+        pairs(&[
+            (s(&[2, 1, 3]), s(&[2, 1, 2])),
+            (s(&[1, 2, 3]), s(&[2, 3, 2])),
+            (s(&[2, 2, 1]), s(&[1, 3, 2])),
+            (s(&[3, 1, 1]), s(&[1, 2, 2])),
+            (s(&[1, 2, 2]), s(&[1, 2, 2])),
+            (s(&[2, 2, 3]), s(&[2, 3, 2])),
+            (s(&[1, 1, 1]), s(&[3, 1, 1])),
+            (s(&[2, 3, 1]), s(&[2, 2, 3])),
+            (s(&[1, 2, 1]), s(&[2, 3, 1])),
+            (s(&[2, 1, 2]), s(&[1, 2, 0])),
+        ])
+    };
+    let partial_trace = || {
+        [
+            [2, 2, 3],
+            [1, 1, 2],
+            [3, 3, 1],
+            [2, 2, 0],
+            [1, 1, 1],
+            [2, 2, 1],
+            [3, 3, 2],
+            [4, 4, 1],
+            [0, 0, 2],
+            [2, 2, 2],
+        ]
+        .map(|d| vec![s(&d)])
+        .to_vec()
+    };
     assert_table(vec![
         spec("dot", |x| x[0].dot(&x[1]), dot(), Any, 2).zeros(),
         spec("mm", |x| x[0].mm(&x[1]), mm(), Any, 2).zeros(),
@@ -1247,6 +1295,46 @@ fn linear_algebra_to_second_order() {
             "einsum bilinear",
             |x| Tensor::einsum("i,ij,j->", &[&x[0], &x[1], &x[0]]),
             bilinear(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "einsum chain",
+            |x| Tensor::einsum("ij,jk,kl->il", &[&x[0], &x[1], &x[2]]),
+            chain(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "einsum broadcast",
+            |x| Tensor::einsum("bij,bjk->bik", &[&x[0], &x[1]]),
+            broadcast(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "einsum diagonal",
+            |x| Tensor::einsum("ii->i", &[&x[0]]),
+            squares_2d(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "einsum partial trace",
+            |x| Tensor::einsum("iij->j", &[&x[0]]),
+            partial_trace(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "einsum transposed product",
+            |x| Tensor::einsum("ij,jk->ki", &[&x[0], &x[1]]),
+            mm(),
             Any,
             2,
         )

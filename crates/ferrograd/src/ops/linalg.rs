@@ -881,6 +881,12 @@ impl Tensor {
     /// used once, sorted. Size-1 dimensions broadcast. Panics on a malformed equation or
     /// mismatched sizes; see [`Tensor::try_einsum`].
     ///
+    /// Like `torch.einsum` without opt_einsum, it takes each operand's diagonals and sums out
+    /// the subscripts only that operand has, then contracts the operands pairwise, left to
+    /// right, each pair as one (batched) [`Tensor::matmul`]; it never builds the product over
+    /// all subscripts. It is made of differentiable ops, so every derivative order and forward
+    /// mode follow.
+    ///
     /// ```
     /// use ferrograd::Tensor;
     /// let a = Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
@@ -1037,46 +1043,139 @@ impl Tensor {
                 }
             }
         }
-        let mut product: Option<Tensor> = None;
-        for (t, s) in tensors.iter().zip(&subs) {
-            let perm: Vec<isize> = order
-                .iter()
-                .filter_map(|c| s.iter().position(|x| x == c).map(|p| p as isize))
-                .collect();
-            let t = t.try_permute(&perm)?;
-            // The permuted dims follow `order`; letters this operand lacks become size 1.
-            let mut dims = t.shape().iter();
-            let shape: Shape = order
-                .iter()
-                .map(|c| {
-                    if s.contains(c) {
-                        *dims.next().expect("one dim per letter")
-                    } else {
-                        1
-                    }
-                })
-                .collect();
-            let t = t.try_reshape(&shape)?;
-            product = Some(match product {
-                None => t,
-                Some(p) => p.try_mul(&t)?,
-            });
+        let size_of = |c: char| sizes[order.iter().position(|x| *x == c).expect("in order")];
+        if tensors.is_empty() {
+            return Err(bad("einsum needs at least one operand".into()));
         }
-        let product = product.ok_or_else(|| bad("einsum needs at least one operand".into()))?;
-        let contracted: Vec<isize> = (out.len()..order.len()).map(|d| d as isize).collect();
-        let result = if contracted.is_empty() {
-            product
-        } else {
-            product.try_sum_dims(&contracted, false)?
-        };
+        // Per operand: sum out the subscripts no other operand and not the output names.
+        let count = tensors.len();
+        let mut terms: Vec<(Tensor, Vec<char>)> = Vec::with_capacity(count);
+        for (i, (t, s)) in tensors.into_iter().zip(subs.iter()).enumerate() {
+            let elsewhere = |c: char| {
+                out.contains(&c)
+                    || subs
+                        .iter()
+                        .enumerate()
+                        .any(|(j, o)| j != i && o.contains(&c))
+            };
+            let mut s = s.clone();
+            let t = einsum_sum_out(t, &mut s, elsewhere)?;
+            terms.push((t, s));
+        }
+        // Contract pairwise, left to right, each pair as one (batched) matrix product.
+        let mut terms = terms.into_iter();
+        let (mut acc, mut acc_subs) = terms.next().expect("at least one operand");
+        for (i, (t, s)) in terms.enumerate() {
+            let later = &subs[i + 2..];
+            let needed = |c: char| out.contains(&c) || later.iter().any(|o| o.contains(&c));
+            (acc, acc_subs) = einsum_pair(acc, acc_subs, t, s, needed)?;
+        }
+        // Sum what is left outside the output, then put the output's letters in order.
+        let result = einsum_sum_out(acc, &mut acc_subs, |c| out.contains(&c))?;
+        let perm: Vec<isize> = out
+            .iter()
+            .map(|c| acc_subs.iter().position(|x| x == c).expect("output letter") as isize)
+            .collect();
+        let result = result.try_permute(&perm)?;
         // Broadcast size-1 output dimensions to the size other operands gave them.
-        let target: Shape = sizes[..out.len()].iter().copied().collect();
+        let target: Shape = out.iter().map(|&c| size_of(c)).collect();
         if result.shape() != target.as_slice() {
             result.try_expand(&target)
         } else {
             Ok(result)
         }
     }
+}
+
+/// Sums `t` (subscripts `s`) over every subscript that `keep` rejects, and removes those
+/// subscripts from `s`.
+fn einsum_sum_out(t: Tensor, s: &mut Vec<char>, keep: impl Fn(char) -> bool) -> Result<Tensor> {
+    let dims: Vec<isize> = (0..s.len())
+        .filter(|&d| !keep(s[d]))
+        .map(|d| d as isize)
+        .collect();
+    if dims.is_empty() {
+        return Ok(t);
+    }
+    s.retain(|&c| keep(c));
+    t.try_sum_dims(&dims, false)
+}
+
+/// One pairwise step of einsum: contracts `l` (subscripts `ls`) with `r` (subscripts `rs`)
+/// over the subscripts both have and nothing after them (`needed`) uses, as one matrix product
+/// `[batch.., m, k] @ [batch.., k, n]`; subscripts both have and later terms need are its batch
+/// (where one side has size 1 it broadcasts). Returns the product with subscripts
+/// `batch ++ l-only ++ r-only`.
+fn einsum_pair(
+    l: Tensor,
+    mut ls: Vec<char>,
+    r: Tensor,
+    mut rs: Vec<char>,
+    needed: impl Fn(char) -> bool,
+) -> Result<(Tensor, Vec<char>)> {
+    // What one side alone has and nothing later needs sums out now. A contracted subscript
+    // where one side has size 1 (broadcast) factors out: each side sums over it by itself.
+    let dim =
+        |t: &Tensor, s: &[char], c: char| t.shape()[s.iter().position(|&x| x == c).expect("has c")];
+    let split: Vec<char> = ls
+        .iter()
+        .copied()
+        .filter(|&c| rs.contains(&c) && !needed(c) && dim(&l, &ls, c) != dim(&r, &rs, c))
+        .collect();
+    let (rs0, ls0) = (rs.clone(), ls.clone());
+    let l = einsum_sum_out(l, &mut ls, |c| {
+        !split.contains(&c) && (needed(c) || rs0.contains(&c))
+    })?;
+    let r = einsum_sum_out(r, &mut rs, |c| {
+        !split.contains(&c) && (needed(c) || ls0.contains(&c))
+    })?;
+    let batch: Vec<char> = ls
+        .iter()
+        .copied()
+        .filter(|&c| rs.contains(&c) && needed(c))
+        .collect();
+    let k: Vec<char> = ls
+        .iter()
+        .copied()
+        .filter(|&c| rs.contains(&c) && !needed(c))
+        .collect();
+    let m: Vec<char> = ls.iter().copied().filter(|c| !rs.contains(c)).collect();
+    let n: Vec<char> = rs.iter().copied().filter(|c| !ls.contains(c)).collect();
+    // Permute one side to `first ++ middle ++ last` and reshape it to `[batch.., middle, last]`.
+    let side = |t: &Tensor, s: &[char], middle: &[char], last: &[char]| -> Result<Tensor> {
+        let perm: Vec<isize> = batch
+            .iter()
+            .chain(middle)
+            .chain(last)
+            .map(|c| s.iter().position(|x| x == c).expect("has c") as isize)
+            .collect();
+        let numel = |cs: &[char]| cs.iter().map(|&c| dim(t, s, c)).product::<usize>();
+        let mut shape: Vec<usize> = batch.iter().map(|&c| dim(t, s, c)).collect();
+        shape.extend([numel(middle), numel(last)]);
+        t.try_permute(&perm)?.try_reshape(&shape)
+    };
+    let (lm, rm) = (side(&l, &ls, &m, &k)?, side(&r, &rs, &k, &n)?);
+    let dtype = lm.dtype().promote(rm.dtype());
+    let product = if dtype.is_floating_point() {
+        lm.to_dtype(dtype).try_matmul(&rm.to_dtype(dtype))?
+    } else {
+        // matmul is for floats only: integers multiply out this pair and sum over k.
+        lm.try_unsqueeze(-1)?
+            .try_mul(&rm.try_unsqueeze(-3)?)?
+            .try_sum_dims(&[-2], false)?
+    };
+    // Batch sizes broadcast (equal, or 1 on one side); m and n keep their operand's sizes.
+    let mut shape: Vec<usize> = batch
+        .iter()
+        .map(|&c| match (dim(&l, &ls, c), dim(&r, &rs, c)) {
+            (1, b) => b,
+            (a, _) => a,
+        })
+        .collect();
+    shape.extend(m.iter().map(|&c| dim(&l, &ls, c)));
+    shape.extend(n.iter().map(|&c| dim(&r, &rs, c)));
+    let subs: Vec<char> = batch.iter().chain(&m).chain(&n).copied().collect();
+    Ok((product.try_reshape(&shape)?, subs))
 }
 
 /// Pivots smaller than this fraction of the largest (partial-pivoting LU) mark a matrix as
@@ -1172,4 +1271,266 @@ fn cofactor(a: &Tensor, det: &Tensor) -> Tensor {
         &polynomial(&safe_polynomial),
         &regular(&safe_regular),
     )
+}
+
+#[cfg(test)]
+mod einsum_tests {
+    //! einsum against explicit formulas (sums over indices written out as loops).
+    use crate::{DType, Tensor};
+
+    /// A `shape` tensor of f64 with values `f(flat index)`.
+    fn t(shape: &[usize], f: impl Fn(usize) -> f64) -> Tensor {
+        let n = shape.iter().product::<usize>();
+        Tensor::from_vec((0..n).map(f).collect::<Vec<f64>>(), shape)
+    }
+
+    fn vals(x: &Tensor) -> Vec<f64> {
+        x.to_vec::<f64>()
+    }
+
+    fn close(got: &Tensor, shape: &[usize], want: &[f64]) {
+        assert_eq!(got.shape(), shape);
+        let g = vals(got);
+        assert_eq!(g.len(), want.len());
+        for (a, b) in g.iter().zip(want) {
+            assert!(
+                (a - b).abs() <= 1e-12 * (1.0 + b.abs()),
+                "{g:?} != {want:?}"
+            );
+        }
+    }
+
+    fn e(eq: &str, ops: &[&Tensor]) -> Tensor {
+        Tensor::try_einsum(eq, ops).unwrap()
+    }
+
+    #[test]
+    fn matrix_products_and_transposes() {
+        let (m, k, n) = (2, 3, 4);
+        let a = t(&[m, k], |x| x as f64 - 2.5);
+        let b = t(&[k, n], |x| 0.5 * x as f64 + 1.0);
+        let (av, bv) = (vals(&a), vals(&b));
+        let mut c = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                c[i * n + j] = (0..k).map(|l| av[i * k + l] * bv[l * n + j]).sum();
+            }
+        }
+        close(&e("ij,jk->ik", &[&a, &b]), &[m, n], &c);
+        close(&e("ij,jk", &[&a, &b]), &[m, n], &c);
+        // The product transposed: c[j][i].
+        let ct: Vec<f64> = (0..n * m).map(|x| c[(x % m) * n + x / m]).collect();
+        close(&e("ij,jk->ki", &[&a, &b]), &[n, m], &ct);
+        // The operands in the other order.
+        close(&e("jk,ij->ik", &[&b, &a]), &[m, n], &c);
+        let at: Vec<f64> = (0..k * m).map(|x| av[(x % m) * k + x / m]).collect();
+        close(&e("ij->ji", &[&a]), &[k, m], &at);
+        // A 3-d transpose: y[c][b][a] = x[a][b][c].
+        let x = t(&[2, 3, 4], |v| v as f64);
+        let xv = vals(&x);
+        let mut y = Vec::new();
+        for c in 0..4 {
+            for b in 0..3 {
+                for a in 0..2 {
+                    y.push(xv[a * 12 + b * 4 + c]);
+                }
+            }
+        }
+        close(&e("ijk->kji", &[&x]), &[4, 3, 2], &y);
+    }
+
+    #[test]
+    fn batched_and_ellipsis() {
+        let (bn, m, k, n) = (3, 2, 4, 2);
+        let a = t(&[bn, m, k], |x| (x as f64).sin());
+        let b = t(&[bn, k, n], |x| (x as f64).cos());
+        let (av, bv) = (vals(&a), vals(&b));
+        let mut c = Vec::new();
+        for p in 0..bn {
+            for i in 0..m {
+                for j in 0..n {
+                    c.push(
+                        (0..k)
+                            .map(|l| av[p * m * k + i * k + l] * bv[p * k * n + l * n + j])
+                            .sum(),
+                    );
+                }
+            }
+        }
+        close(&e("bij,bjk->bik", &[&a, &b]), &[bn, m, n], &c);
+        close(&e("...ij,...jk->...ik", &[&a, &b]), &[bn, m, n], &c);
+        // A batch against one shared matrix: the ellipsis of one side is empty.
+        let b0 = t(&[k, n], |x| (x as f64).cos());
+        let b0v = vals(&b0);
+        let mut c0 = Vec::new();
+        for p in 0..bn {
+            for i in 0..m {
+                for j in 0..n {
+                    c0.push(
+                        (0..k)
+                            .map(|l| av[p * m * k + i * k + l] * b0v[l * n + j])
+                            .sum(),
+                    );
+                }
+            }
+        }
+        close(&e("...ij,...jk->...ik", &[&a, &b0]), &[bn, m, n], &c0);
+        // Batch size 1 broadcasts against 3.
+        let a1 = t(&[1, m, k], |x| x as f64);
+        let a1v = vals(&a1);
+        let mut c1 = Vec::new();
+        for p in 0..bn {
+            for i in 0..m {
+                for j in 0..n {
+                    c1.push(
+                        (0..k)
+                            .map(|l| a1v[i * k + l] * bv[p * k * n + l * n + j])
+                            .sum(),
+                    );
+                }
+            }
+        }
+        close(&e("bij,bjk->bik", &[&a1, &b]), &[bn, m, n], &c1);
+    }
+
+    #[test]
+    fn traces_diagonals_outer_and_scalars() {
+        let a = t(&[3, 3], |x| x as f64 * 1.5 - 2.0);
+        let av = vals(&a);
+        let diag: Vec<f64> = (0..3).map(|i| av[i * 4]).collect();
+        let trace: f64 = diag.iter().sum();
+        close(&e("ii->", &[&a]), &[], &[trace]);
+        close(&e("ii", &[&a]), &[], &[trace]);
+        close(&e("ii->i", &[&a]), &[3], &diag);
+        // iij->j: sum_i x[i][i][j].
+        let x = t(&[2, 2, 3], |v| v as f64 * v as f64);
+        let xv = vals(&x);
+        let want: Vec<f64> = (0..3).map(|j| xv[j] + xv[9 + j]).collect();
+        close(&e("iij->j", &[&x]), &[3], &want);
+        let u = t(&[3], |x| x as f64 + 1.0);
+        let w = t(&[2], |x| 2.0 - 3.0 * x as f64);
+        let (uv, wv) = (vals(&u), vals(&w));
+        let outer: Vec<f64> = (0..6).map(|x| uv[x / 2] * wv[x % 2]).collect();
+        close(&e("i,j->ij", &[&u, &w]), &[3, 2], &outer);
+        // 0-d outputs: a dot product, a sum, a product of scalars.
+        let dot: f64 = uv.iter().map(|x| x * x).sum();
+        close(&e("i,i->", &[&u, &u]), &[], &[dot]);
+        close(&e("i->", &[&u]), &[], &[uv.iter().sum()]);
+        let (p, q) = (
+            Tensor::from_vec(vec![3.0f64], &[]),
+            Tensor::from_vec(vec![-0.5f64], &[]),
+        );
+        close(&e(",->", &[&p, &q]), &[], &[-1.5]);
+        // A scalar times a vector.
+        let su: Vec<f64> = uv.iter().map(|x| 3.0 * x).collect();
+        close(&e(",i->i", &[&p, &u]), &[3], &su);
+        // x^T A x.
+        let q: f64 = (0..3)
+            .flat_map(|i| (0..3).map(move |j| (i, j)))
+            .map(|(i, j)| uv[i] * av[i * 3 + j] * uv[j])
+            .sum();
+        close(&e("i,ij,j->", &[&u, &a, &u]), &[], &[q]);
+    }
+
+    #[test]
+    fn three_operands() {
+        let a = t(&[2, 3], |x| x as f64 + 1.0);
+        let b = t(&[3, 4], |x| 1.0 - x as f64 * 0.25);
+        let c = t(&[4, 2], |x| (x as f64).sqrt());
+        let (av, bv, cv) = (vals(&a), vals(&b), vals(&c));
+        let mut want = vec![0.0; 4];
+        for i in 0..2 {
+            for l in 0..2 {
+                for j in 0..3 {
+                    for k in 0..4 {
+                        want[i * 2 + l] += av[i * 3 + j] * bv[j * 4 + k] * cv[k * 2 + l];
+                    }
+                }
+            }
+        }
+        close(&e("ij,jk,kl->il", &[&a, &b, &c]), &[2, 2], &want);
+        // A letter shared by the first and the last operand only: sum_j a[i][j] b[k] c[k][j].
+        let v = t(&[4], |x| x as f64 - 1.0);
+        let c2 = t(&[4, 3], |x| x as f64 * 0.5);
+        let (vv, c2v) = (vals(&v), vals(&c2));
+        let want: Vec<f64> = (0..2)
+            .map(|i| {
+                (0..3)
+                    .flat_map(|j| (0..4).map(move |k| (j, k)))
+                    .map(|(j, k)| av[i * 3 + j] * vv[k] * c2v[k * 3 + j])
+                    .sum()
+            })
+            .collect();
+        close(&e("ij,k,kj->i", &[&a, &v, &c2]), &[2], &want);
+    }
+
+    #[test]
+    fn size_one_subscripts_broadcast() {
+        // j has size 1 in A and 3 in B: sum_j A[i][0] B[j][k] (PyTorch agrees).
+        let a = t(&[2, 1], |x| x as f64 + 1.0);
+        let b = t(&[3, 4], |x| x as f64);
+        let (av, bv) = (vals(&a), vals(&b));
+        let want: Vec<f64> = (0..8)
+            .map(|x| av[x / 4] * (0..3).map(|j| bv[j * 4 + x % 4]).sum::<f64>())
+            .collect();
+        close(&e("ij,jk->ik", &[&a, &b]), &[2, 4], &want);
+        // An output letter of size 1 on one side and 3 on the other.
+        let s = Tensor::from_vec(vec![2.0f64], &[1]);
+        let u = t(&[3], |x| x as f64 + 1.0);
+        close(&e("i,i->i", &[&s, &u]), &[3], &[2.0, 4.0, 6.0]);
+        // Only the output broadcasts: i has size 2 and 1; j sums out of the second alone.
+        let o = Tensor::ones(&[2]).to_dtype(DType::F64);
+        close(
+            &e(
+                "i,ij->i",
+                &[&o, &Tensor::ones(&[1, 4]).to_dtype(DType::F64)],
+            ),
+            &[2],
+            &[4.0, 4.0],
+        );
+    }
+
+    #[test]
+    fn empty_dimensions() {
+        let z = e(
+            "ij,jk->ik",
+            &[&Tensor::ones(&[2, 0]), &Tensor::ones(&[0, 3])],
+        );
+        assert_eq!(z.shape(), &[2, 3]);
+        assert_eq!(z.to_vec::<f32>(), vec![0.0; 6]);
+        let z = e(
+            "ij,jk->ik",
+            &[&Tensor::ones(&[0, 3]), &Tensor::ones(&[3, 2])],
+        );
+        assert_eq!(z.shape(), &[0, 2]);
+        let z = e(
+            "bij,bjk->bik",
+            &[&Tensor::ones(&[0, 2, 3]), &Tensor::ones(&[1, 3, 2])],
+        );
+        assert_eq!(z.shape(), &[0, 2, 2]);
+        let z = e("i,i->", &[&Tensor::ones(&[0]), &Tensor::ones(&[0])]);
+        assert_eq!((z.shape().len(), z.item()), (0, 0.0));
+    }
+
+    #[test]
+    fn dtypes() {
+        let a = Tensor::from_data([[1i64, 2], [3, 4]], DType::I64);
+        let c = e("ij,jk->ik", &[&a, &a]);
+        assert_eq!(c.dtype(), DType::I64);
+        assert_eq!(c.to_vec::<i64>(), vec![7, 10, 15, 22]);
+        let f = Tensor::new([[1.0, 0.5], [2.0, -1.0]]);
+        let d = Tensor::from_data([[1.0, 2.0], [3.0, 4.0]], DType::F64);
+        let c = e("ij,jk->ik", &[&f, &d]);
+        assert_eq!(c.dtype(), DType::F64);
+        close(&c, &[2, 2], &[2.5, 4.0, -1.0, 0.0]);
+    }
+
+    #[test]
+    fn large_matrix_product_does_not_build_the_broadcast_product() {
+        // The full product over i, j, k would be 10^9 elements (4 GB); pairwise it is a matmul.
+        let a = Tensor::ones(&[1000, 1000]);
+        let c = e("ij,jk->ik", &[&a, &a]);
+        assert_eq!(c.shape(), &[1000, 1000]);
+        assert!(c.to_vec::<f32>().iter().all(|&x| x == 1000.0));
+    }
 }
