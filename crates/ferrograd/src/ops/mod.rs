@@ -155,9 +155,7 @@ pub(crate) fn binary<O: Binary>(op: O, a: &Tensor, b: &Tensor) -> Result<Tensor>
     // A bool or integer operand of a floating result is saved (and read by the rules) in the
     // result's dtype: it cannot require grad, and the rules' arithmetic on it must not fail
     // (atan2(bool, float)'s gradient squares the bool operand).
-    let promote = |t: &Tensor| {
-        !t.dtype().is_floating_point() && out.dtype().is_floating_point()
-    };
+    let promote = |t: &Tensor| !t.dtype().is_floating_point() && out.dtype().is_floating_point();
     let (pa, pb);
     let a = if promote(a) {
         pa = a.to_dtype(out.dtype());
