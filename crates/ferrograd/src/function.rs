@@ -193,6 +193,8 @@ pub fn try_apply<F: Function>(f: F, inputs: &[&Tensor]) -> crate::Result<Tensor>
         non_differentiable: false,
     };
     let missing = std::cell::Cell::new(false);
+    // (primal shape, tangent shape) of a `jvp` that returned a tangent of the wrong shape.
+    let wrong = std::cell::RefCell::new(None::<(Vec<usize>, Vec<usize>)>);
     let jf = f.clone();
     let out = record(
         name,
@@ -227,10 +229,15 @@ pub fn try_apply<F: Function>(f: F, inputs: &[&Tensor]) -> crate::Result<Tensor>
                             .map(|t| k.map_or_else(|| t.clone(), |k| t.select(0, k as isize)))
                     })
                     .collect();
-                jf.jvp(&ctx, &ts).unwrap_or_else(|| {
+                let t = jf.jvp(&ctx, &ts).unwrap_or_else(|| {
                     missing.set(true);
                     j.out().zeros_like()
-                })
+                });
+                if t.shape() != j.out().shape() {
+                    wrong.replace(Some((j.out().shape().to_vec(), t.shape().to_vec())));
+                    return j.out().zeros_like();
+                }
+                t
             };
             // A user rule sees one tangent per input; a batch runs it per member.
             match j.b() {
@@ -242,6 +249,14 @@ pub fn try_apply<F: Function>(f: F, inputs: &[&Tensor]) -> crate::Result<Tensor>
             }
         },
     );
+    if let Some((primal, tangent)) = wrong.take() {
+        return Err(crate::Error::invalid(
+            name,
+            format!(
+                "Trying to set a forward gradient that has a different size than that of the original Tensor, this is not supported. Tensor is of size {primal:?} while the given forward gradient is of size {tangent:?}."
+            ),
+        ));
+    }
     if missing.get() {
         return Err(crate::Error::invalid(
             name,

@@ -269,3 +269,34 @@ fn forward_over_reverse_through_saved_outputs_stays_differentiable_and_frees_its
     };
     assert!(weak.upgrade().is_none(), "the graph was leaked");
 }
+
+struct WrongJvp;
+impl Function for WrongJvp {
+    fn name(&self) -> &'static str {
+        "WrongJvpBackward"
+    }
+    fn forward(&self, _: &mut Context, x: &[Tensor]) -> Tensor {
+        x[0].mul_scalar(2.0)
+    }
+    fn backward(&self, _: &Context, g: &Tensor) -> Vec<Option<Tensor>> {
+        vec![Some(g.mul_scalar(2.0))]
+    }
+    fn jvp(&self, _: &Context, _: &[Option<Tensor>]) -> Option<Tensor> {
+        Some(Tensor::ones(&[3]).to_dtype(DType::F64))
+    }
+}
+
+#[test]
+fn a_custom_jvp_of_the_wrong_shape_is_pytorchs_error_not_a_panic() {
+    let _level = forward_ad::dual_level();
+    let x = forward_ad::make_dual(&f64s(&[1.0, 1.0], &[2]), &f64s(&[1.0, 1.0], &[2]));
+    let e = try_apply(WrongJvp, &[&x]).unwrap_err().to_string();
+    // PyTorch 2.15's wording for the same mistake.
+    assert!(
+        e.ends_with("Trying to set a forward gradient that has a different size than that of the original Tensor, this is not supported. Tensor is of size [2] while the given forward gradient is of size [3]."),
+        "{e}"
+    );
+    // Batched tangents: each member's tangent is checked too.
+    let xb = forward_ad::make_dual_batched(&f64s(&[1.0, 1.0], &[2]), &f64s(&[1.0; 4], &[2, 2]));
+    assert!(try_apply(WrongJvp, &[&xb]).is_err());
+}
