@@ -240,5 +240,10 @@ fn error_wording_follows_pytorch() {
         Error::ViewOfLeafInplace.to_string(),
         "a view of a leaf Variable that requires grad is being used in an in-place operation."
     );
+    // A view of a view of the leaf (PyTorch: the same message for `x.t()[0].add_(1)`).
+    assert_eq!(
+        x.t().select(0, 1).try_add_scalar_(1.0).unwrap_err(),
+        Error::ViewOfLeafInplace
+    );
     assert_eq!(x.to_vec::<f32>(), vec![0.0; 4], "state intact");
 }

@@ -73,11 +73,27 @@ impl Tensor {
             return Err(Error::LeafInplace);
         }
         if graph && self.requires_grad() {
-            // A view whose node reads a leaf that requires grad and shares this storage.
+            // A view (possibly of views: `x.t().select(0, 1)`) of a leaf that requires grad:
+            // a leaf sharing this storage among the few nodes above this one. View chains
+            // are short, so the walk is bounded (and iterative).
             let of_leaf = self.history().is_some_and(|n| {
-                n.next.iter().flatten().any(
-                    |e| matches!(e, crate::autograd::node::Edge::Leaf(t) if t.shares_storage(self)),
-                )
+                use crate::autograd::node::Edge;
+                let mut stack = vec![n];
+                let mut seen = 0;
+                while let Some(n) = stack.pop() {
+                    seen += 1;
+                    if seen > 64 {
+                        break;
+                    }
+                    for e in n.next.iter().flatten() {
+                        match e {
+                            Edge::Leaf(t) if t.shares_storage(self) => return true,
+                            Edge::Leaf(_) => {}
+                            Edge::Node(m) => stack.push(m.clone()),
+                        }
+                    }
+                }
+                false
             });
             if of_leaf {
                 return Err(Error::ViewOfLeafInplace);
