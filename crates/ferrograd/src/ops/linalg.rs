@@ -1339,57 +1339,50 @@ mod einsum_tests {
         close(&e("ijk->kji", &[&x]), &[4, 3, 2], &y);
     }
 
-    #[test]
-    fn batched_and_ellipsis() {
-        let (bn, m, k, n) = (3, 2, 4, 2);
-        let a = t(&[bn, m, k], |x| (x as f64).sin());
-        let b = t(&[bn, k, n], |x| (x as f64).cos());
-        let (av, bv) = (vals(&a), vals(&b));
+    /// `c[p, i, j] = sum_l a[p, i, l] b[p, l, j]` by explicit loops over row-major values; a
+    /// batch stride of 0 repeats one matrix across the batch.
+    #[allow(clippy::too_many_arguments)]
+    fn batched_product(
+        av: &[f64],
+        a_stride: usize,
+        bv: &[f64],
+        b_stride: usize,
+        bn: usize,
+        m: usize,
+        k: usize,
+        n: usize,
+    ) -> Vec<f64> {
         let mut c = Vec::new();
         for p in 0..bn {
             for i in 0..m {
                 for j in 0..n {
                     c.push(
                         (0..k)
-                            .map(|l| av[p * m * k + i * k + l] * bv[p * k * n + l * n + j])
+                            .map(|l| av[p * a_stride + i * k + l] * bv[p * b_stride + l * n + j])
                             .sum(),
                     );
                 }
             }
         }
+        c
+    }
+
+    #[test]
+    fn batched_and_ellipsis() {
+        let (bn, m, k, n) = (3, 2, 4, 2);
+        let a = t(&[bn, m, k], |x| (x as f64).sin());
+        let b = t(&[bn, k, n], |x| (x as f64).cos());
+        let (av, bv) = (vals(&a), vals(&b));
+        let c = batched_product(&av, m * k, &bv, k * n, bn, m, k, n);
         close(&e("bij,bjk->bik", &[&a, &b]), &[bn, m, n], &c);
         close(&e("...ij,...jk->...ik", &[&a, &b]), &[bn, m, n], &c);
         // A batch against one shared matrix: the ellipsis of one side is empty.
         let b0 = t(&[k, n], |x| (x as f64).cos());
-        let b0v = vals(&b0);
-        let mut c0 = Vec::new();
-        for p in 0..bn {
-            for i in 0..m {
-                for j in 0..n {
-                    c0.push(
-                        (0..k)
-                            .map(|l| av[p * m * k + i * k + l] * b0v[l * n + j])
-                            .sum(),
-                    );
-                }
-            }
-        }
+        let c0 = batched_product(&av, m * k, &vals(&b0), 0, bn, m, k, n);
         close(&e("...ij,...jk->...ik", &[&a, &b0]), &[bn, m, n], &c0);
         // Batch size 1 broadcasts against 3.
         let a1 = t(&[1, m, k], |x| x as f64);
-        let a1v = vals(&a1);
-        let mut c1 = Vec::new();
-        for p in 0..bn {
-            for i in 0..m {
-                for j in 0..n {
-                    c1.push(
-                        (0..k)
-                            .map(|l| a1v[i * k + l] * bv[p * k * n + l * n + j])
-                            .sum(),
-                    );
-                }
-            }
-        }
+        let c1 = batched_product(&vals(&a1), 0, &bv, k * n, bn, m, k, n);
         close(&e("bij,bjk->bik", &[&a1, &b]), &[bn, m, n], &c1);
     }
 
