@@ -1247,6 +1247,23 @@ pub(crate) fn lu_solve(
     (out, singular)
 }
 
+/// `min |u_kk| / max |u_kk|` over the pivots of the partial-pivoting LU ([`lu`]) of the
+/// row-major `n x n` matrix `a`: 0 for a singular matrix, small for a nearly singular one.
+pub(crate) fn lu_pivot_ratio(a: &[f64], n: usize) -> f64 {
+    let mut m = a.to_vec();
+    lu(&mut m, n);
+    let (lo, hi) = (0..n)
+        .map(|k| m[k * n + k].abs())
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), d| {
+            (lo.min(d), hi.max(d))
+        });
+    if hi > 0.0 && lo.is_finite() {
+        lo / hi
+    } else {
+        0.0
+    }
+}
+
 /// Determinants of a batch of `n x n` row-major `f64` matrices.
 pub(crate) fn lu_det(a: &[f64], batch: usize, n: usize) -> Vec<f64> {
     (0..batch)

@@ -1182,38 +1182,6 @@ fn einsum_pair(
 /// (nearly) singular for [`cofactor`], which then avoids the inverse.
 const NEARLY_SINGULAR: f64 = 1e-6;
 
-/// `min |u_kk| / max |u_kk|` over the pivots of a partial-pivoting LU of the row-major
-/// `n x n` matrix `a`: 0 for a singular matrix, small for a nearly singular one.
-fn pivot_ratio(a: &[f64], n: usize) -> f64 {
-    let mut m = a.to_vec();
-    let (mut lo, mut hi) = (f64::INFINITY, 0.0f64);
-    for k in 0..n {
-        let p = (k..n)
-            .max_by(|&i, &j| m[i * n + k].abs().total_cmp(&m[j * n + k].abs()))
-            .unwrap_or(k);
-        for j in 0..n {
-            m.swap(k * n + j, p * n + j);
-        }
-        let d = m[k * n + k];
-        lo = lo.min(d.abs());
-        hi = hi.max(d.abs());
-        if d == 0.0 {
-            continue;
-        }
-        for i in k + 1..n {
-            let f = m[i * n + k] / d;
-            for j in k + 1..n {
-                m[i * n + j] -= f * m[k * n + j];
-            }
-        }
-    }
-    if hi > 0.0 && lo.is_finite() {
-        lo / hi
-    } else {
-        0.0
-    }
-}
-
 /// The cofactor matrix `adj(A)^T` (the gradient of `det`) of a batch of square matrices `a`
 /// with determinants `det`, written in differentiable ops so that every derivative order of
 /// `det` is exact, at singular matrices too. Well-conditioned matrices use `det * inv(A)^T`;
@@ -1235,7 +1203,7 @@ fn cofactor(a: &Tensor, det: &Tensor) -> Tensor {
     } else {
         values
             .chunks(n * n)
-            .map(|m| pivot_ratio(m, n) < NEARLY_SINGULAR)
+            .map(|m| kernels::lu_pivot_ratio(m, n) < NEARLY_SINGULAR)
             .collect()
     };
     let eye = Tensor::eye_with(n, a.dtype());
