@@ -337,8 +337,7 @@ fn alias(name: &'static str, t: &Tensor) -> Tensor {
             name,
             t.view_with(t.layout().clone()),
             &[t],
-            |_, _| {},
-            |a| crate::ops::grads([Some(a.grad.clone())]),
+            |_, _| |a| crate::ops::grads([Some(a.grad.clone())]),
             |_| unreachable!("forward mode is suspended"),
         )
     })

@@ -201,23 +201,26 @@ pub fn try_apply<F: Function>(f: F, inputs: &[&Tensor]) -> crate::Result<Tensor>
         out,
         inputs,
         |_, s| {
-            for t in &saved {
-                if t.is_same(&raw) || (t.shares_storage(&raw) && t.layout() == raw.layout()) {
-                    s.save_output();
-                } else {
-                    s.save(t);
-                }
+            let handles: Vec<_> = saved
+                .iter()
+                .map(|t| {
+                    if t.is_same(&raw) || (t.shares_storage(&raw) && t.layout() == raw.layout()) {
+                        s.save_output()
+                    } else {
+                        s.save(t)
+                    }
+                })
+                .collect();
+            move |a| {
+                let ctx = Context {
+                    saved: handles.iter().map(|&h| a[h].clone()).collect(),
+                    needs: a.needs.to_vec(),
+                    non_differentiable: false,
+                };
+                // A wrong count is reported by the engine as PyTorch's error
+                // ("function ... returned an incorrect number of gradients").
+                f.backward(&ctx, a.grad).into_iter().collect()
             }
-        },
-        move |a| {
-            let ctx = Context {
-                saved: a.saved.to_vec(),
-                needs: a.needs.to_vec(),
-                non_differentiable: false,
-            };
-            // A wrong count is reported by the engine as PyTorch's error
-            // ("function ... returned an incorrect number of gradients").
-            f.backward(&ctx, a.grad).into_iter().collect()
         },
         |j| {
             let ctx = jvp_ctx();

@@ -15,15 +15,29 @@ pub(crate) type Grads = SmallVec<[Option<Tensor>; 2]>;
 pub(crate) struct BackwardArgs<'a> {
     /// Gradient of the loss with respect to the node's output.
     pub(crate) grad: &'a Tensor,
-    /// The tensors the forward saved, in the order it saved them.
-    pub(crate) saved: &'a [Tensor],
-    /// Whether each input needs a gradient (rules may skip the others).
+    /// The tensors the forward saved, read through the [`SavedTensor`] handles `save` returned
+    /// (`args[handle]`).
+    saved: &'a [Tensor],
+    /// Whether each input needs a gradient (rules may skip the others; the engine drops any
+    /// gradient returned for an input that needs none).
     pub(crate) needs: &'a [bool],
 }
 
 impl BackwardArgs<'_> {
     pub(crate) fn needs(&self, i: usize) -> bool {
         self.needs[i]
+    }
+}
+
+/// A typed handle to a tensor saved for a backward rule, returned by [`Saver::save`] and
+/// [`Saver::save_output`]; the rule reads the tensor back as `args[handle]`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SavedTensor(u8);
+
+impl std::ops::Index<SavedTensor> for BackwardArgs<'_> {
+    type Output = Tensor;
+    fn index(&self, h: SavedTensor) -> &Tensor {
+        &self.saved[h.0 as usize]
     }
 }
 
@@ -86,10 +100,17 @@ pub(crate) struct Saver<'a> {
 }
 
 impl Saver<'_> {
-    /// Saves an input (or any tensor computed in the forward).
-    pub(crate) fn save(&mut self, t: &Tensor) {
+    fn push(&mut self, t: Tensor) -> SavedTensor {
+        let k = self.saved.tensors.len();
+        let k = u8::try_from(k).expect("a node saves at most 255 tensors");
         self.saved.versions.push(t.storage().version());
-        self.saved.tensors.push(t.clone());
+        self.saved.tensors.push(t);
+        SavedTensor(k)
+    }
+
+    /// Saves an input (or any tensor computed in the forward) and returns its handle.
+    pub(crate) fn save(&mut self, t: &Tensor) -> SavedTensor {
+        self.push(t.clone())
     }
 
     /// Records that PyTorch's node saves a (wrapped-number) tensor here, which this node
@@ -98,34 +119,36 @@ impl Saver<'_> {
         self.saved.saves_scalar = true;
     }
 
-    /// Saves the node's output.
-    pub(crate) fn save_output(&mut self) {
+    /// Saves the node's output and returns its handle (under `create_graph` the rule reads it
+    /// with this node as its `grad_fn`, so the rule stays differentiable through it).
+    pub(crate) fn save_output(&mut self) -> SavedTensor {
         self.saved.output_slot = Some(self.saved.tensors.len());
-        self.saved.versions.push(self.out.storage().version());
-        self.saved.tensors.push(self.out.detach());
+        self.push(self.out.detach())
     }
 }
 
 /// Records `out = op(inputs)` in the graph when grad mode is on and an input requires grad,
-/// returning `out` with its `grad_fn` set. `save` runs only when recording, with the flags of
-/// which inputs need grad; `backward` maps the output's gradient to the inputs' gradients.
-/// In forward mode, `jvp` maps the inputs' tangents to the output's (see
+/// returning `out` with its `grad_fn` set: the one recording point of every primitive.
+///
+/// `rule` runs only when recording: given which inputs need grad, it saves what the backward
+/// needs through the [`Saver`] (getting typed [`SavedTensor`] handles) and returns the backward
+/// rule, a closure of those handles and plain data mapping the output's gradient to the
+/// inputs' gradients. In forward mode, `jvp` maps the inputs' tangents to the output's (see
 /// [`crate::forward_ad`]); it runs only when an input has a tangent.
 pub(crate) fn record<S, B, J>(
     name: &'static str,
     mut out: Tensor,
     inputs: &[&Tensor],
-    save: S,
-    backward: B,
+    rule: S,
     jvp: J,
 ) -> Tensor
 where
-    S: FnOnce(&[bool], &mut Saver),
+    S: FnOnce(&[bool], &mut Saver) -> B,
     B: Fn(&BackwardArgs) -> Grads + Send + Sync + 'static,
     J: FnOnce(&crate::forward_ad::Jvp) -> Tensor,
 {
     if crate::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad()) {
-        out = attach_node(name, out, inputs, save, backward);
+        out = attach_node(name, out, inputs, rule);
     }
     if crate::forward_ad::active() {
         if let Some(t) = crate::forward_ad::jvp_of(inputs, &out, jvp) {
@@ -141,15 +164,9 @@ where
 }
 
 /// The reverse-mode half of [`record`]: the node, linked to `out`.
-fn attach_node<S, B>(
-    name: &'static str,
-    mut out: Tensor,
-    inputs: &[&Tensor],
-    save: S,
-    backward: B,
-) -> Tensor
+fn attach_node<S, B>(name: &'static str, mut out: Tensor, inputs: &[&Tensor], rule: S) -> Tensor
 where
-    S: FnOnce(&[bool], &mut Saver),
+    S: FnOnce(&[bool], &mut Saver) -> B,
     B: Fn(&BackwardArgs) -> Grads + Send + Sync + 'static,
 {
     let needs: SmallVec<[bool; 4]> = inputs.iter().map(|t| t.requires_grad()).collect();
@@ -179,7 +196,7 @@ where
             saves_scalar: false,
         },
     };
-    save(&needs, &mut saver);
+    let backward = rule(&needs, &mut saver);
     let saved = saver.saved;
     let seq = SEQUENCE.with(|s| {
         let v = s.get();

@@ -175,14 +175,16 @@ impl Tensor {
             "WhereBackward0",
             out,
             &[a, b],
-            |_, s| s.save(&cond),
-            |args| {
-                let c = &args.saved[0];
-                grads([
-                    args.needs(0)
-                        .then(|| args.grad.masked_fill(&c.logical_not(), 0.0)),
-                    args.needs(1).then(|| args.grad.masked_fill(c, 0.0)),
-                ])
+            |_, s| {
+                let c = s.save(&cond);
+                move |args| {
+                    let c = &args[c];
+                    grads([
+                        args.needs(0)
+                            .then(|| args.grad.masked_fill(&c.logical_not(), 0.0)),
+                        args.needs(1).then(|| args.grad.masked_fill(c, 0.0)),
+                    ])
+                }
             },
             |j| {
                 let n = j.out().dim();
@@ -213,8 +215,10 @@ impl Tensor {
             "ClampBackward1",
             y,
             &[self],
-            |_, s| s.save(self),
-            move |a| grads([Some(clamp_backward(a.grad, &a.saved[0], min, max))]),
+            |_, s| {
+                let x = s.save(self);
+                move |a| grads([Some(clamp_backward(a.grad, &a[x], min, max))])
+            },
             |j| clamp_backward(j.t(0).expect("tangent"), self, min, max),
         )
     }
@@ -690,15 +694,13 @@ fn clamp_both(x: &Tensor, lo: &Tensor, hi: &Tensor) -> Result<Tensor> {
         y.detach(),
         &[x, lo, hi],
         |_, s| {
-            s.save(x);
-            s.save(lo);
-            s.save(hi);
-        },
-        move |a| {
-            let (x, lo, hi) = (&a.saved[0], &a.saved[1], &a.saved[2]);
-            let sh = shares(x, lo, hi);
-            let inputs = [x, lo, hi];
-            grads([0, 1, 2].map(|i| a.needs(i).then(|| part(a.grad, &sh[i], inputs[i]))))
+            let saved = [s.save(x), s.save(lo), s.save(hi)];
+            move |a| {
+                let [x, lo, hi] = saved.map(|h| &a[h]);
+                let sh = shares(x, lo, hi);
+                let inputs = [x, lo, hi];
+                grads([0, 1, 2].map(|i| a.needs(i).then(|| part(a.grad, &sh[i], inputs[i]))))
+            }
         },
         |j| {
             let n = j.out().dim();

@@ -443,8 +443,7 @@ impl Tensor {
             "SubBackward0",
             y,
             &[self],
-            |_, _| {},
-            |a| grads([Some(a.grad.clone())]),
+            |_, _| |a| grads([Some(a.grad.clone())]),
             |j| j.t(0).expect("tangent").clone(),
         )
     }

@@ -29,8 +29,7 @@ pub(crate) fn take(name: &'static str, x: &Tensor, out_shape: &[usize], map: Ind
         name,
         out,
         &[x],
-        |_, _| {},
-        move |a| grads([Some(put_add(a.grad, &in_shape, map.clone()))]),
+        |_, _| move |a| grads([Some(put_add(a.grad, &in_shape, map.clone()))]),
         |j| {
             take(
                 name,
@@ -72,8 +71,7 @@ fn put_into(
         name,
         out,
         &[src],
-        |_, _| {},
-        move |a| grads([Some(take("TakeBackward0", a.grad, &src_shape, map.clone()))]),
+        |_, _| move |a| grads([Some(take("TakeBackward0", a.grad, &src_shape, map.clone()))]),
         |j| {
             let t = j.t(0).expect("tangent");
             put_into(name, t, &j.shape(shape), j.index_map(&jmap), accumulate)
@@ -141,8 +139,7 @@ impl Tensor {
             "PermuteBackward0",
             out,
             &[self],
-            |_, _| {},
-            move |a| grads([Some(a.grad.permute(&inverse))]),
+            |_, _| move |a| grads([Some(a.grad.permute(&inverse))]),
             |j| {
                 let dims: Vec<isize> = (0..j.b() as isize)
                     .chain(perm.iter().map(|&d| j.dim(d)))
@@ -306,8 +303,7 @@ impl Tensor {
             "SliceBackward0",
             out,
             &[self],
-            |_, _| {},
-            move |a| grads([Some(put_add(a.grad, &in_shape, map.clone()))]),
+            |_, _| move |a| grads([Some(put_add(a.grad, &in_shape, map.clone()))]),
             |j| {
                 j.t(0)
                     .expect("tangent")
@@ -519,12 +515,13 @@ impl Tensor {
             "CatBackward0",
             out,
             &ts,
-            |_, _| {},
-            move |a| {
-                lens.iter()
-                    .zip(a.needs)
-                    .map(|(&(s, len), &need)| need.then(|| a.grad.narrow(d as isize, s, len)))
-                    .collect()
+            |_, _| {
+                move |a| {
+                    lens.iter()
+                        .zip(a.needs)
+                        .map(|(&(s, len), &need)| need.then(|| a.grad.narrow(d as isize, s, len)))
+                        .collect()
+                }
             },
             |j| {
                 let parts: Vec<Tensor> = (0..ts.len())
@@ -795,8 +792,7 @@ impl Tensor {
             "ConstantPadNdBackward0",
             out,
             &[&x],
-            |_, _| {},
-            move |a| grads([Some(take("TakeBackward0", a.grad, &x_shape, map.clone()))]),
+            |_, _| move |a| grads([Some(take("TakeBackward0", a.grad, &x_shape, map.clone()))]),
             |j| {
                 put_add(
                     j.t(0).expect("tangent"),

@@ -198,15 +198,16 @@ impl Tensor {
                     name,
                     fresh,
                     &inputs,
-                    |_, _| {},
-                    |a| {
-                        // The old value gets a zero gradient, the source the whole of it.
-                        let mut g: crate::autograd::Grads =
-                            smallvec::smallvec![a.needs(0).then(|| a.grad.zeros_like())];
-                        if a.needs.len() > 1 {
-                            g.push(a.needs(1).then(|| a.grad.clone()));
+                    |_, _| {
+                        |a| {
+                            // The old value gets a zero gradient, the source the whole of it.
+                            let mut g: crate::autograd::Grads =
+                                smallvec::smallvec![a.needs(0).then(|| a.grad.zeros_like())];
+                            if a.needs.len() > 1 {
+                                g.push(a.needs(1).then(|| a.grad.clone()));
+                            }
+                            g
                         }
-                        g
                     },
                     |_| unreachable!("dual tensors are refused before"),
                 ))

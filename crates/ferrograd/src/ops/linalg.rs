@@ -65,27 +65,19 @@ impl Tensor {
         });
         let prod = kernels::matmul2d(&a, &b);
         let out = prod.view_with(prod.layout().reshape_view(&[]).expect("contiguous"));
-        let fwd = [self.requires_grad(), other.requires_grad()];
         Ok(record(
             "DotBackward0",
             out,
             &[self, other],
-            |_, s| {
-                if fwd[1] {
-                    s.save(self);
+            |needs, s| {
+                let x = needs[1].then(|| s.save(self));
+                let y = needs[0].then(|| s.save(other));
+                move |a| {
+                    grads([
+                        y.filter(|_| a.needs(0)).map(|y| a.grad * &a[y]),
+                        x.filter(|_| a.needs(1)).map(|x| a.grad * &a[x]),
+                    ])
                 }
-                if fwd[0] {
-                    s.save(other);
-                }
-            },
-            move |a| {
-                let mut it = a.saved.iter();
-                let x = if fwd[1] { it.next() } else { None };
-                let y = if fwd[0] { it.next() } else { None };
-                grads([
-                    y.filter(|_| a.needs(0)).map(|y| a.grad * y),
-                    x.filter(|_| a.needs(1)).map(|x| a.grad * x),
-                ])
             },
             // The product rule; the sums run over the vectors' (last) dimension.
             |j| {
@@ -243,8 +235,6 @@ fn matmul_nd(op: &'static str, name: &'static str, a: &Tensor, b: &Tensor) -> Re
     } else {
         batched(a, b, &batch, m, k, n)
     };
-    // Each input's gradient needs the other input; the saved list follows the forward's flags.
-    let fwd = [a.requires_grad(), b.requires_grad()];
     // Each gradient is computed in its input's memory order: for a transposed view (`x @
     // w.t()`) the product is formed transposed, so the gradient reaching the weight through
     // the transpose is contiguous and is stored without a copy.
@@ -253,36 +243,30 @@ fn matmul_nd(op: &'static str, name: &'static str, a: &Tensor, b: &Tensor) -> Re
         name,
         out,
         &[a, b],
-        |_, s| {
-            if fwd[1] {
-                s.save(a);
+        |needs, s| {
+            let x = needs[1].then(|| s.save(a));
+            let y = needs[0].then(|| s.save(b));
+            move |args| {
+                let (x, y) = (x.map(|h| &args[h]), y.map(|h| &args[h]));
+                let g = args.grad;
+                let mt = |t: &Tensor| t.transpose(-1, -2);
+                grads([
+                    y.filter(|_| args.needs(0)).map(|y| {
+                        if col[0] {
+                            mt(&y.matmul(&mt(g)))
+                        } else {
+                            g.matmul(&mt(y))
+                        }
+                    }),
+                    x.filter(|_| args.needs(1)).map(|x| {
+                        if col[1] {
+                            mt(&mt(g).matmul(x))
+                        } else {
+                            mt(x).matmul(g)
+                        }
+                    }),
+                ])
             }
-            if fwd[0] {
-                s.save(b);
-            }
-        },
-        move |args| {
-            let mut it = args.saved.iter();
-            let x = if fwd[1] { it.next() } else { None };
-            let y = if fwd[0] { it.next() } else { None };
-            let g = args.grad;
-            let mt = |t: &Tensor| t.transpose(-1, -2);
-            grads([
-                y.filter(|_| args.needs(0)).map(|y| {
-                    if col[0] {
-                        mt(&y.matmul(&mt(g)))
-                    } else {
-                        g.matmul(&mt(y))
-                    }
-                }),
-                x.filter(|_| args.needs(1)).map(|x| {
-                    if col[1] {
-                        mt(&mt(g).matmul(x))
-                    } else {
-                        mt(x).matmul(g)
-                    }
-                }),
-            ])
         },
         // The product rule; a batch of tangents broadcasts as one more batch dimension.
         |j| {
@@ -527,8 +511,7 @@ impl Tensor {
             "DiagonalBackward0",
             out,
             &[self],
-            |_, _| {},
-            move |a| grads([Some(super::index::put_add(a.grad, &in_shape, map.clone()))]),
+            |_, _| move |a| grads([Some(super::index::put_add(a.grad, &in_shape, map.clone()))]),
             |j| {
                 j.t(0)
                     .expect("tangent")
@@ -706,11 +689,13 @@ impl Tensor {
             "LinalgInvExBackward0",
             out,
             &[self],
-            |_, s| s.save_output(),
-            |a| {
-                // PyTorch: -inv^T @ grad @ inv^T
-                let yt = a.saved[0].m_t();
-                grads([Some(-&yt.matmul(a.grad).matmul(&yt))])
+            |_, s| {
+                let inv = s.save_output();
+                move |a| {
+                    // PyTorch: -inv^T @ grad @ inv^T
+                    let yt = a[inv].m_t();
+                    grads([Some(-&yt.matmul(a.grad).matmul(&yt))])
+                }
             },
             // d inv(A) = -inv(A) dA inv(A)
             |j| {
@@ -757,15 +742,13 @@ impl Tensor {
             out,
             &[self],
             |_, s| {
-                s.save(self);
-                s.save_output();
-            },
-            |a| {
-                // grad * cofactor(A), the cofactor matrix adj(A)^T (det(A) inv(A)^T where A is
-                // invertible), exact at singular matrices too.
-                let (x, y) = (&a.saved[0], &a.saved[1]);
-                let scale = a.grad.unsqueeze(-1).unsqueeze(-1);
-                grads([Some(&scale * &cofactor(x, y))])
+                let (x, det) = (s.save(self), s.save_output());
+                move |a| {
+                    // grad * cofactor(A), the cofactor matrix adj(A)^T (det(A) inv(A)^T where A
+                    // is invertible), exact at singular matrices too.
+                    let scale = a.grad.unsqueeze(-1).unsqueeze(-1);
+                    grads([Some(&scale * &cofactor(&a[x], &a[det]))])
+                }
             },
             // d det(A) = <cofactor(A), dA>
             |j| (&cofactor(self, j.out()) * j.t(0).expect("tangent")).sum_dims(&[-2, -1], false),
@@ -850,15 +833,13 @@ impl Tensor {
             out,
             &[&a, &bb],
             |_, s| {
-                s.save(&a);
-                s.save_output();
-            },
-            |args| {
-                // gB = solve(A^T, grad); gA = -gB @ X^T
-                let (a, x) = (&args.saved[0], &args.saved[1]);
-                let gb = crate::unwrap(a.m_t().solve_with(args.grad, false));
-                let ga = args.needs(0).then(|| -&gb.matmul(&x.m_t()));
-                grads([ga, args.needs(1).then_some(gb)])
+                let (a, x) = (s.save(&a), s.save_output());
+                move |args| {
+                    // gB = solve(A^T, grad); gA = -gB @ X^T
+                    let gb = crate::unwrap(args[a].m_t().solve_with(args.grad, false));
+                    let ga = args.needs(0).then(|| -&gb.matmul(&args[x].m_t()));
+                    grads([ga, args.needs(1).then_some(gb)])
+                }
             },
             // A X = B, so A dX = dB - dA X.
             |j| {

@@ -109,13 +109,18 @@ pub(crate) fn unary<O: Unary>(op: O, x: &Tensor) -> Tensor {
         O::NAME,
         y,
         &[x],
-        |_, s| match O::SAVES {
-            Saves::Nothing => {}
-            Saves::Scalar => s.save_scalar(),
-            Saves::Input => s.save(x),
-            Saves::Output => s.save_output(),
+        |_, s| {
+            let saved = match O::SAVES {
+                Saves::Nothing => None,
+                Saves::Scalar => {
+                    s.save_scalar();
+                    None
+                }
+                Saves::Input => Some(s.save(x)),
+                Saves::Output => Some(s.save_output()),
+            };
+            move |a| smallvec![Some(op.df(saved.map_or(a.grad, |h| &a[h]), a.grad))]
         },
-        move |a| smallvec![Some(op.df(a.saved.first().unwrap_or(a.grad), a.grad))],
         // A diagonal Jacobian is its own transpose: the backward rule maps tangents too.
         |j| {
             let t = j.t(0).expect("the input has the tangent");
@@ -169,28 +174,21 @@ pub(crate) fn binary<O: Binary>(op: O, a: &Tensor, b: &Tensor) -> Result<Tensor>
     } else {
         b
     };
-    // What was saved is decided by which inputs required grad in the forward; a backward may
-    // need fewer (the engine prunes), so the rule reads the saved list with these flags.
-    let keep = O::saves([a.requires_grad(), b.requires_grad()]);
     Ok(record(
         O::NAME,
         out,
         &[a, b],
-        |_, s| {
-            if keep[0] {
-                s.save(a);
+        // What is saved is decided by which inputs require grad in the forward; a backward may
+        // need fewer (the engine prunes, and drops what is not needed).
+        |needs, s| {
+            let keep = O::saves([needs[0], needs[1]]);
+            let sa = keep[0].then(|| s.save(a));
+            let sb = keep[1].then(|| s.save(b));
+            move |args| {
+                let needs = [args.needs(0), args.needs(1)];
+                let [ga, gb] = op.df(sa.map(|h| &args[h]), sb.map(|h| &args[h]), args.grad, needs);
+                smallvec![ga, gb]
             }
-            if keep[1] {
-                s.save(b);
-            }
-        },
-        move |args| {
-            let needs = [args.needs(0), args.needs(1)];
-            let mut it = args.saved.iter();
-            let sa = if keep[0] { it.next() } else { None };
-            let sb = if keep[1] { it.next() } else { None };
-            let [ga, gb] = op.df(sa, sb, args.grad, needs);
-            smallvec![ga, gb.filter(|_| needs[1])]
         },
         // Elementwise: each input's Jacobian is diagonal (after broadcasting), so its backward
         // rule applied to its (aligned) tangent is its JVP term.

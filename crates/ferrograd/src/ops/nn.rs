@@ -79,11 +79,13 @@ impl Tensor {
             "SoftmaxBackward0",
             y.detach(),
             &[&x],
-            |_, s| s.save_output(),
-            move |a| {
-                // PyTorch: y * (grad - (grad * y).sum(dim, keepdim=True))
-                let y = &a.saved[0];
-                grads([Some(y * &(a.grad - &(a.grad * y).sum_dims(&[d], true)))])
+            |_, s| {
+                let y = s.save_output();
+                move |a| {
+                    // PyTorch: y * (grad - (grad * y).sum(dim, keepdim=True))
+                    let y = &a[y];
+                    grads([Some(y * &(a.grad - &(a.grad * y).sum_dims(&[d], true)))])
+                }
             },
             |j| {
                 let (y, t) = (j.out(), j.t(0).expect("tangent"));
@@ -122,11 +124,13 @@ impl Tensor {
             "LogSoftmaxBackward0",
             y.detach(),
             &[&x],
-            |_, s| s.save_output(),
-            move |a| {
-                // PyTorch: grad - exp(y) * grad.sum(dim, keepdim=True)
-                let y = &a.saved[0];
-                grads([Some(a.grad - &(&y.exp() * &a.grad.sum_dims(&[d], true)))])
+            |_, s| {
+                let y = s.save_output();
+                move |a| {
+                    // PyTorch: grad - exp(y) * grad.sum(dim, keepdim=True)
+                    let y = &a[y];
+                    grads([Some(a.grad - &(&y.exp() * &a.grad.sum_dims(&[d], true)))])
+                }
             },
             |j| {
                 let (y, t) = (j.out(), j.t(0).expect("tangent"));
@@ -619,13 +623,11 @@ mod bce {
             out,
             &[g, p, t],
             |_, s| {
-                s.save(g);
-                s.save(p);
-                s.save(t);
-            },
-            move |a| {
-                let (g, p, t) = (&a.saved[0], &a.saved[1], &a.saved[2]);
-                grads([0, 1, 2].map(|i| a.needs(i).then(|| partials(a.grad, g, p, t, i))))
+                let saved = [s.save(g), s.save(p), s.save(t)];
+                move |a| {
+                    let [g, p, t] = saved.map(|h| &a[h]);
+                    grads([0, 1, 2].map(|i| a.needs(i).then(|| partials(a.grad, g, p, t, i))))
+                }
             },
             |j| {
                 let n = j.out().dim();

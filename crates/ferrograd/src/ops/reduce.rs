@@ -24,8 +24,7 @@ impl Tensor {
             "SumBackward0",
             out,
             &[self],
-            |_, _| {},
-            move |a| grads([Some(a.grad.expand(&in_shape))]),
+            |_, _| move |a| grads([Some(a.grad.expand(&in_shape))]),
             |j| j.sum_all(j.t(0).expect("tangent")),
         )
     }
@@ -68,8 +67,7 @@ impl Tensor {
             "MeanBackward0",
             out,
             &[self],
-            |_, _| {},
-            move |a| grads([Some(a.grad.expand(&in_shape).div_scalar(n))]),
+            |_, _| move |a| grads([Some(a.grad.expand(&in_shape).div_scalar(n))]),
             |j| j.sum_all(j.t(0).expect("tangent")).div_scalar(n),
         )
     }
@@ -118,10 +116,11 @@ impl Tensor {
             name,
             out,
             &[self],
-            |_, _| {},
-            move |a| {
-                let g = a.grad.reshape(&kept).expand(&in_shape);
-                grads([Some(if mean { g.div_scalar(n as f64) } else { g })])
+            |_, _| {
+                move |a| {
+                    let g = a.grad.reshape(&kept).expand(&in_shape);
+                    grads([Some(if mean { g.div_scalar(n as f64) } else { g })])
+                }
             },
             |j| {
                 let t = j.t(0).expect("tangent");
@@ -159,13 +158,12 @@ impl Tensor {
             out,
             &[self],
             |_, s| {
-                s.save(self);
-                s.save_output();
-            },
-            |a| {
-                let (x, y) = (&a.saved[0], &a.saved[1]);
-                // PyTorch: grad * (self / norm).masked_fill_(norm == 0, 0)
-                grads([Some(a.grad * &(x / y).masked_fill(&y.eq_scalar(0.0), 0.0))])
+                let (x, y) = (s.save(self), s.save_output());
+                move |a| {
+                    let (x, y) = (&a[x], &a[y]);
+                    // PyTorch: grad * (self / norm).masked_fill_(norm == 0, 0)
+                    grads([Some(a.grad * &(x / y).masked_fill(&y.eq_scalar(0.0), 0.0))])
+                }
             },
             |j| {
                 let y = j.out();
@@ -207,8 +205,10 @@ impl Tensor {
             "MaskedFillBackward0",
             out,
             &[self],
-            |_, s| s.save(&mask),
-            |a| grads([Some(a.grad.masked_fill(&a.saved[0], 0.0))]),
+            |_, s| {
+                let m = s.save(&mask);
+                move |a| grads([Some(a.grad.masked_fill(&a[m], 0.0))])
+            },
             |j| j.t(0).expect("tangent").masked_fill(&mask, 0.0),
         ))
     }

@@ -187,14 +187,11 @@ impl Tensor {
             out,
             &[self],
             |_, s| {
-                s.save(self);
-                s.save_output();
-            },
-            {
+                let (x, y) = (s.save(self), s.save_output());
                 let (kept, n_dims) = (kept.clone(), n_dims.clone());
                 move |a| {
                     // PyTorch: grad / count * (x == result), shared among ties.
-                    let (x, y) = (&a.saved[0], a.saved[1].reshape(&kept));
+                    let (x, y) = (&a[x], a[y].reshape(&kept));
                     let hits = ties(x, &y, name).to_dtype(x.dtype());
                     let count = hits.sum_dims(&n_dims, true);
                     grads([Some(&(&a.grad.reshape(&kept) / &count) * &hits)])
@@ -534,10 +531,11 @@ impl Tensor {
             "CumsumBackward0",
             out,
             &[&x],
-            |_, _| {},
-            move |a| {
-                let di = d as isize;
-                grads([Some(a.grad.flip(&[di]).cumsum(di).flip(&[di]))])
+            |_, _| {
+                move |a| {
+                    let di = d as isize;
+                    grads([Some(a.grad.flip(&[di]).cumsum(di).flip(&[di]))])
+                }
             },
             |j| j.t(0).expect("tangent").cumsum(j.dim(d)),
         ))
@@ -569,8 +567,10 @@ impl Tensor {
             "CumprodBackward0",
             out,
             &[&x],
-            |_, s| s.save(&x),
-            move |a| grads([Some(cumprod_backward(&a.saved[0], a.grad, d))]),
+            |_, s| {
+                let x = s.save(&x);
+                move |a| grads([Some(cumprod_backward(&a[x], a.grad, d))])
+            },
             |j| cumprod_jvp(&x, j.out(), j.t(0).expect("tangent"), d, j.b()),
         ))
     }

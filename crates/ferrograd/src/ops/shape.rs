@@ -53,8 +53,7 @@ impl Tensor {
             "SelectBackward0",
             out,
             &[self],
-            |_, _| {},
-            move |a| grads([Some(select_backward(a.grad, &in_shape, d, i))]),
+            |_, _| move |a| grads([Some(select_backward(a.grad, &in_shape, d, i))]),
             |j| j.t(0).expect("tangent").select(j.dim(d), i as isize),
         ))
     }
@@ -131,8 +130,7 @@ impl Tensor {
             "ExpandBackward0",
             out,
             &[self],
-            |_, _| {},
-            move |a| grads([Some(a.grad.sum_to(&in_shape))]),
+            |_, _| move |a| grads([Some(a.grad.sum_to(&in_shape))]),
             |j| {
                 j.align(j.t(0).expect("tangent"), shape.len())
                     .expand(&j.shape(shape))
@@ -185,8 +183,7 @@ impl Tensor {
             "SumBackward1",
             out,
             &[self],
-            |_, _| {},
-            move |a| grads([Some(a.grad.expand(&in_shape))]),
+            |_, _| move |a| grads([Some(a.grad.expand(&in_shape))]),
             |j| {
                 let dims: Vec<usize> = (0..mask.len()).filter(|&d| mask[d]).collect();
                 j.t(0)
@@ -254,8 +251,7 @@ impl Tensor {
             name,
             out,
             &[self],
-            |_, _| {},
-            move |a| grads([Some(a.grad.reshape(&in_shape))]),
+            |_, _| move |a| grads([Some(a.grad.reshape(&in_shape))]),
             |j| j.t(0).expect("tangent").reshape(&j.shape(shape)),
         ))
     }
@@ -335,8 +331,7 @@ impl Tensor {
             "TransposeBackward0",
             out,
             &[self],
-            |_, _| {},
-            move |g| grads([Some(g.grad.transpose(a as isize, b as isize))]),
+            |_, _| move |g| grads([Some(g.grad.transpose(a as isize, b as isize))]),
             |j| j.t(0).expect("tangent").transpose(j.dim(a), j.dim(b)),
         ))
     }
@@ -375,8 +370,7 @@ impl Tensor {
             "TBackward0",
             out,
             &[self],
-            |_, _| {},
-            |a| grads([Some(a.grad.t())]),
+            |_, _| |a| grads([Some(a.grad.t())]),
             |j| j.t(0).expect("tangent").transpose(j.dim(0), j.dim(1)),
         ))
     }
@@ -396,8 +390,7 @@ impl Tensor {
             "CloneBackward0",
             out,
             &[self],
-            |_, _| {},
-            |a| grads([Some(a.grad.clone())]),
+            |_, _| |a| grads([Some(a.grad.clone())]),
             |j| j.t(0).expect("tangent").clone(),
         )
     }
@@ -440,8 +433,7 @@ impl Tensor {
             "ToCopyBackward0",
             out,
             &[self],
-            |_, _| {},
-            move |a| grads([Some(a.grad.to_dtype(src))]),
+            |_, _| move |a| grads([Some(a.grad.to_dtype(src))]),
             |j| j.t(0).expect("tangent").clone(),
         )
     }
@@ -455,8 +447,7 @@ fn select_backward(g: &Tensor, shape: &[usize], dim: usize, index: usize) -> Ten
         "SelectBackwardBackward0",
         out,
         &[g],
-        |_, _| {},
-        move |a| grads([Some(a.grad.select(dim as isize, index as isize))]),
+        |_, _| move |a| grads([Some(a.grad.select(dim as isize, index as isize))]),
         |j| {
             select_backward(
                 j.t(0).expect("tangent"),
