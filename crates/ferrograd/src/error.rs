@@ -92,6 +92,10 @@ pub enum Error {
         "a view of a leaf Variable that requires grad is being used in an in-place operation."
     )]
     ViewOfLeafInplace,
+    /// A call through the [registry](crate::registry) with a wrong number or type of arguments
+    /// (Python's `TypeError`); the message names the op and the parameter.
+    #[error("{0}")]
+    Argument(String),
     /// Any other invalid argument: the operation's name and what is wrong, shapes included.
     #[error("{op}: {msg}")]
     Invalid {

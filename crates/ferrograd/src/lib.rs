@@ -46,6 +46,8 @@
 
 #![warn(missing_docs)]
 
+#[macro_use]
+mod api;
 pub mod autograd;
 mod display;
 mod dtype;
@@ -61,6 +63,7 @@ mod ops;
 pub mod plot;
 mod pool;
 mod random;
+pub mod registry;
 mod storage;
 pub mod tape;
 mod tensor;

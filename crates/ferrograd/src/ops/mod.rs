@@ -22,6 +22,10 @@ use crate::kernels;
 use crate::tensor::Tensor;
 use smallvec::{smallvec, SmallVec};
 
+/// The registry's slices, one per module that declares ops with `api!` (see
+/// [`crate::registry`]).
+pub(crate) const REGISTRY: &[&[crate::registry::OpDef]] = &[reduce::REDUCE_OPS];
+
 /// Normalizes a possibly negative dimension index against `ndim` dimensions.
 pub(crate) fn normalize_dim(op: &'static str, dim: isize, ndim: usize) -> Result<usize> {
     let n = ndim as isize;

@@ -7,89 +7,92 @@ use crate::kernels;
 use crate::tensor::Tensor;
 use smallvec::SmallVec;
 
+api! {
+    REDUCE_OPS = impl Tensor {
+        /// Sum of all elements (a 0-d tensor).
+        ///
+        /// ```
+        /// let a = ferrograd::Tensor::new([1.0, 2.0, 3.0]).requires_grad_(true);
+        /// let s = (&a * &a).sum();
+        /// assert_eq!(s.to_string(), "tensor(14., grad_fn=<SumBackward0>)");
+        /// ```
+        pub fn sum(&self) -> Tensor {
+            self.sum_all(false)
+        }
+
+        /// Sum over the dimensions `dims` (negative counts from the end), keeping them as size 1
+        /// when `keepdim`.
+        ///
+        /// ```
+        /// let a = ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
+        /// assert_eq!(a.sum_dims(&[0], false).to_vec::<f32>(), vec![4.0, 6.0]);
+        /// assert_eq!(a.sum_dims(&[-1], true).shape(), &[2, 1]);
+        /// assert!(ferrograd::Tensor::zeros(&[2]).try_sum_dims(&[1], false).is_err());
+        /// ```
+        pub fn sum_dims / try_sum_dims(&self, dims: &[isize], keepdim: bool = false) -> Tensor {
+            self.reduce_dims("sum", "SumBackward1", dims, keepdim, false)
+        }
+
+        /// Mean of all elements (a 0-d tensor).
+        ///
+        /// ```
+        /// let z = ferrograd::Tensor::full(&[2, 2], 27.0).requires_grad_(true);
+        /// assert_eq!(z.mean().to_string(), "tensor(27., grad_fn=<MeanBackward0>)");
+        /// ```
+        pub fn mean(&self) -> Tensor {
+            self.sum_all(true)
+        }
+
+        /// Mean over `dims`, keeping them as size 1 when `keepdim`.
+        ///
+        /// ```
+        /// let a = ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
+        /// assert_eq!(a.mean_dims(&[1], false).to_vec::<f32>(), vec![1.5, 3.5]);
+        /// assert!(ferrograd::Tensor::zeros(&[2]).try_mean_dims(&[0, 0], false).is_err());
+        /// ```
+        pub fn mean_dims / try_mean_dims(&self, dims: &[isize], keepdim: bool = false) -> Tensor {
+            self.reduce_dims("mean", "MeanBackward1", dims, keepdim, true)
+        }
+    }
+}
+
 impl Tensor {
-    /// Sum of all elements (a 0-d tensor).
-    ///
-    /// ```
-    /// let a = ferrograd::Tensor::new([1.0, 2.0, 3.0]).requires_grad_(true);
-    /// let s = (&a * &a).sum();
-    /// assert_eq!(s.to_string(), "tensor(14., grad_fn=<SumBackward0>)");
-    /// ```
-    pub fn sum(&self) -> Tensor {
-        let mask: SmallVec<[bool; 4]> = SmallVec::from_elem(true, self.dim());
-        let s = kernels::sum_dims(self, &mask);
-        let out = s.view_with(s.layout().reshape_view(&[]).expect("contiguous"));
-        let in_shape = self.shape_vec();
-        record(
-            "SumBackward0",
-            out,
-            &[self],
-            |_, _| move |a| grads([Some(a.grad.expand(&in_shape))]),
-            |j| j.sum_all(j.t(0).expect("tangent")),
-        )
-    }
-
-    /// Sum over the dimensions `dims` (negative counts from the end), keeping them as size 1
-    /// when `keepdim`. Panics on a bad dimension; see [`Tensor::try_sum_dims`].
-    ///
-    /// ```
-    /// let a = ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
-    /// assert_eq!(a.sum_dims(&[0], false).to_vec::<f32>(), vec![4.0, 6.0]);
-    /// assert_eq!(a.sum_dims(&[-1], true).shape(), &[2, 1]);
-    /// ```
-    pub fn sum_dims(&self, dims: &[isize], keepdim: bool) -> Tensor {
-        crate::unwrap(self.try_sum_dims(dims, keepdim))
-    }
-
-    /// Fallible [`Tensor::sum_dims`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::zeros(&[2]).try_sum_dims(&[1], false).is_err());
-    /// ```
-    pub fn try_sum_dims(&self, dims: &[isize], keepdim: bool) -> Result<Tensor> {
-        self.reduce_dims("sum", "SumBackward1", dims, keepdim, false)
-    }
-
-    /// Mean of all elements (a 0-d tensor).
-    ///
-    /// ```
-    /// let z = ferrograd::Tensor::full(&[2, 2], 27.0).requires_grad_(true);
-    /// assert_eq!(z.mean().to_string(), "tensor(27., grad_fn=<MeanBackward0>)");
-    /// ```
-    pub fn mean(&self) -> Tensor {
+    /// `sum()` (`mean`: `mean()`), the 0-d reductions.
+    fn sum_all(&self, mean: bool) -> Tensor {
         let n = self.numel() as f64;
         let mask: SmallVec<[bool; 4]> = SmallVec::from_elem(true, self.dim());
         let s = kernels::sum_dims(self, &mask);
-        let s = with_no_record(|| s.div_scalar(n));
+        let s = if mean {
+            with_no_record(|| s.div_scalar(n))
+        } else {
+            s
+        };
         let out = s.view_with(s.layout().reshape_view(&[]).expect("contiguous"));
         let in_shape = self.shape_vec();
+        let (name, scale) = if mean {
+            ("MeanBackward0", n)
+        } else {
+            ("SumBackward0", 1.0)
+        };
         record(
-            "MeanBackward0",
+            name,
             out,
             &[self],
-            |_, _| move |a| grads([Some(a.grad.expand(&in_shape).div_scalar(n))]),
-            |j| j.sum_all(j.t(0).expect("tangent")).div_scalar(n),
+            |_, _| {
+                move |a| {
+                    let g = a.grad.expand(&in_shape);
+                    grads([Some(if mean { g.div_scalar(scale) } else { g })])
+                }
+            },
+            move |j| {
+                let s = j.sum_all(j.t(0).expect("tangent"));
+                if mean {
+                    s.div_scalar(scale)
+                } else {
+                    s
+                }
+            },
         )
-    }
-
-    /// Mean over `dims`, keeping them as size 1 when `keepdim`. Panics on a bad dimension;
-    /// see [`Tensor::try_mean_dims`].
-    ///
-    /// ```
-    /// let a = ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
-    /// assert_eq!(a.mean_dims(&[1], false).to_vec::<f32>(), vec![1.5, 3.5]);
-    /// ```
-    pub fn mean_dims(&self, dims: &[isize], keepdim: bool) -> Tensor {
-        crate::unwrap(self.try_mean_dims(dims, keepdim))
-    }
-
-    /// Fallible [`Tensor::mean_dims`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::zeros(&[2]).try_mean_dims(&[0, 0], false).is_err());
-    /// ```
-    pub fn try_mean_dims(&self, dims: &[isize], keepdim: bool) -> Result<Tensor> {
-        self.reduce_dims("mean", "MeanBackward1", dims, keepdim, true)
     }
 
     fn reduce_dims(
