@@ -95,9 +95,10 @@ pub trait Float:
     fn erfc(self) -> Self;
     /// Widens to `f64` exactly.
     fn to_f64(self) -> f64;
-    /// A contiguous tensor owning `data` (the caller has checked the size).
+    /// A buffer owning `data`.
     #[doc(hidden)]
-    fn make_tensor(data: Vec<Self>, shape: &[usize]) -> crate::Tensor;
+    #[allow(private_interfaces)]
+    fn into_buffer(data: Vec<Self>) -> crate::storage::Buffer;
 }
 
 impl Float for f32 {
@@ -114,8 +115,9 @@ impl Float for f32 {
     fn to_f64(self) -> f64 {
         self as f64
     }
-    fn make_tensor(data: Vec<Self>, shape: &[usize]) -> crate::Tensor {
-        crate::Tensor::from_buffer(crate::storage::Buffer::F32(data.into()), shape)
+    #[allow(private_interfaces)]
+    fn into_buffer(data: Vec<Self>) -> crate::storage::Buffer {
+        crate::storage::Buffer::F32(data.into())
     }
 }
 
@@ -133,7 +135,8 @@ impl Float for f64 {
     fn to_f64(self) -> f64 {
         self
     }
-    fn make_tensor(data: Vec<Self>, shape: &[usize]) -> crate::Tensor {
-        crate::Tensor::from_buffer(crate::storage::Buffer::F64(data.into()), shape)
+    #[allow(private_interfaces)]
+    fn into_buffer(data: Vec<Self>) -> crate::storage::Buffer {
+        crate::storage::Buffer::F64(data.into())
     }
 }

@@ -31,22 +31,14 @@
 //!   is here, as the engine is the one place that sums broadcast gradients.
 
 use crate::error::{Error, Result};
-use crate::ops::index::IndexMap;
+use crate::layout::IndexMap;
 use crate::tensor::Tensor;
 use smallvec::SmallVec;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-/// A tangent and the dual level it belongs to.
-#[derive(Clone)]
-pub(crate) struct Tangent {
-    pub(crate) level: u64,
-    pub(crate) value: Tensor,
-    /// For the copy a node keeps with its saved output: the tangent's own `grad_fn`, held
-    /// weakly (`value` is then detached), since that graph may lead back to the node.
-    pub(crate) weak_fn: Option<std::sync::Weak<crate::autograd::Node>>,
-}
+pub(crate) use crate::graph::Tangent;
 
 impl Tangent {
     pub(crate) fn new(level: u64, value: Tensor) -> Tangent {
@@ -337,7 +329,7 @@ fn alias(name: &'static str, t: &Tensor) -> Tensor {
             name,
             t.view_with(t.layout().clone()),
             &[t],
-            |_, _| |a| crate::ops::grads([Some(a.grad.clone())]),
+            |_, _| |a| smallvec::smallvec![Some(a.grad.clone())],
             |_| unreachable!("forward mode is suspended"),
         )
     })

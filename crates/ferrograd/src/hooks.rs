@@ -13,20 +13,8 @@ use crate::tensor::{Tensor, TensorImpl};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
-/// A gradient hook: returns `Some(new_gradient)` to replace the gradient, `None` to keep it.
-pub type TensorHook = Arc<dyn Fn(&Tensor) -> Option<Tensor> + Send + Sync>;
-
-/// A node post-hook: sees the gradients the node computed for its inputs and the gradient of
-/// its output; returns `Some(replacements)` (one per input) or `None`.
-pub type PostHook =
-    Arc<dyn Fn(&[Option<Tensor>], &Tensor) -> Option<Vec<Option<Tensor>>> + Send + Sync>;
-
-/// Hooks registered on one graph node.
-#[derive(Default)]
-pub(crate) struct NodeHooks {
-    pub(crate) pre: Vec<(u64, TensorHook)>,
-    pub(crate) post: Vec<(u64, PostHook)>,
-}
+pub(crate) use crate::graph::NodeHooks;
+pub use crate::graph::{PostHook, TensorHook};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 

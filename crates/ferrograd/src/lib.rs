@@ -56,6 +56,7 @@ mod fastmath;
 pub mod forward_ad;
 pub mod function;
 pub mod functional;
+mod graph;
 pub mod hooks;
 mod kernels;
 mod layout;

@@ -2,6 +2,7 @@
 //! ([`grad`], [`Tensor::backward`] and friends, [`GradFn`]).
 
 mod engine;
+mod leaf;
 pub(crate) mod mode;
 pub(crate) mod node;
 

@@ -2,92 +2,12 @@
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::layout::Shape;
+pub(crate) use crate::graph::{drop_nodes, BackwardArgs, Edge, Grads, Node, SavedTensor};
+use crate::graph::{InputMeta, Saved};
 use crate::tensor::{Tensor, TensorImpl};
 use smallvec::SmallVec;
 use std::cell::Cell;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-
-/// Gradients returned by a backward rule, one per input (`None`: no gradient for that input).
-pub(crate) type Grads = SmallVec<[Option<Tensor>; 2]>;
-
-/// What a backward rule sees.
-pub(crate) struct BackwardArgs<'a> {
-    /// Gradient of the loss with respect to the node's output.
-    pub(crate) grad: &'a Tensor,
-    /// The tensors the forward saved, read through the [`SavedTensor`] handles `save` returned
-    /// (`args[handle]`).
-    saved: &'a [Tensor],
-    /// Whether each input needs a gradient (rules may skip the others; the engine drops any
-    /// gradient returned for an input that needs none).
-    pub(crate) needs: &'a [bool],
-}
-
-impl BackwardArgs<'_> {
-    pub(crate) fn needs(&self, i: usize) -> bool {
-        self.needs[i]
-    }
-}
-
-/// A typed handle to a tensor saved for a backward rule, returned by [`Saver::save`] and
-/// [`Saver::save_output`]; the rule reads the tensor back as `args[handle]`.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct SavedTensor(u8);
-
-impl std::ops::Index<SavedTensor> for BackwardArgs<'_> {
-    type Output = Tensor;
-    fn index(&self, h: SavedTensor) -> &Tensor {
-        &self.saved[h.0 as usize]
-    }
-}
-
-/// A backward rule. It captures plain data only (shapes, scalars): tensors it needs are saved
-/// on the node, so they can be freed after backward and dropped without recursion.
-pub(crate) type BackwardFn = Box<dyn Fn(&BackwardArgs) -> Grads + Send + Sync>;
-
-/// Where the gradient of one input goes.
-pub(crate) enum Edge {
-    /// The input was produced by another node.
-    Node(Arc<Node>),
-    /// The input is a leaf that requires grad (PyTorch's `AccumulateGrad`).
-    Leaf(Tensor),
-}
-
-/// Shape and dtype of an input, so the engine can reduce a broadcast gradient to it.
-pub(crate) struct InputMeta {
-    pub(crate) shape: Shape,
-    pub(crate) dtype: DType,
-}
-
-struct Saved {
-    tensors: SmallVec<[Tensor; 2]>,
-    /// The storage version of each saved tensor when it was saved.
-    versions: SmallVec<[u64; 2]>,
-    /// Which saved tensor is the node's own output (kept without `grad_fn`, to avoid a cycle).
-    output_slot: Option<usize>,
-    /// Set when saved tensors were freed (only nodes that saved something are ever released).
-    released: bool,
-    /// Whether PyTorch's node saves a tensor where this one keeps a number (`x * 2`): it is
-    /// released by a backward even with no tensors saved.
-    saves_scalar: bool,
-}
-
-/// One recorded operation: its name, backward rule, saved tensors and input edges (in order).
-pub struct Node {
-    pub(crate) name: &'static str,
-    pub(crate) seq: u64,
-    backward: BackwardFn,
-    pub(crate) next: SmallVec<[Option<Edge>; 2]>,
-    pub(crate) inputs: SmallVec<[InputMeta; 2]>,
-    saved: Mutex<Saved>,
-    owner: Mutex<Option<Weak<TensorImpl>>>,
-    has_owner: std::sync::atomic::AtomicBool,
-    /// Where the forward ran, recorded in anomaly mode.
-    pub(crate) trace: Option<Box<str>>,
-    /// Pre/post hooks; allocated on first registration (most nodes have none).
-    hooks: Mutex<Option<Box<crate::hooks::NodeHooks>>>,
-    has_hooks: std::sync::atomic::AtomicBool,
-}
 
 thread_local! {
     static SEQUENCE: Cell<u64> = const { Cell::new(0) };
@@ -396,46 +316,5 @@ impl Node {
             return Err(Error::BackwardTwice);
         }
         Ok(s.tensors.to_vec())
-    }
-
-    fn drain_into(&mut self, stack: &mut Vec<Arc<Node>>) {
-        for edge in self.next.drain(..).flatten() {
-            match edge {
-                Edge::Node(n) => stack.push(n),
-                Edge::Leaf(t) => t.release_into(stack),
-            }
-        }
-        let saved = std::mem::take(
-            &mut self
-                .saved
-                .get_mut()
-                .unwrap_or_else(|e| e.into_inner())
-                .tensors,
-        );
-        for t in saved {
-            t.release_into(stack);
-        }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let mut stack = Vec::new();
-        self.drain_into(&mut stack);
-        drop_nodes(stack);
-    }
-}
-
-/// Drops nodes without recursion: a node whose last handle is dropped here hands its own
-/// children to the same explicit stack instead of dropping them inside its destructor.
-pub(crate) fn drop_nodes(mut stack: Vec<Arc<Node>>) {
-    while let Some(mut n) = stack.pop() {
-        // Drained in place where possible: moving a node out of its Arc copies it.
-        if let Some(node) = Arc::get_mut(&mut n) {
-            node.drain_into(&mut stack);
-        } else if let Some(mut node) = Arc::into_inner(n) {
-            // Only weak handles remain (a tangent's link back to its node).
-            node.drain_into(&mut stack);
-        }
     }
 }

@@ -18,7 +18,7 @@ use std::borrow::Borrow;
 use std::sync::Arc;
 
 /// An index map: fills the source multi-index for an output multi-index.
-pub(crate) type IndexMap = Arc<dyn Fn(&[usize], &mut [usize]) + Send + Sync>;
+pub(crate) use crate::layout::IndexMap;
 
 /// `out[p] = x[map(p)]` for `p` in `out_shape`, recorded; the backward is [`put_add`].
 pub(crate) fn take(name: &'static str, x: &Tensor, out_shape: &[usize], map: IndexMap) -> Tensor {

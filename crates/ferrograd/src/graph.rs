@@ -1,0 +1,164 @@
+//! The graph's data: what a tensor carries for autograd (the node that produced it, its hooks,
+//! its forward-mode tangent) and what a node holds (its backward rule, input edges, saved
+//! tensors). This is the tensor layer's half of autograd, as PyTorch's `c10` holds the autograd
+//! metadata its `torch::autograd` fills in: the types live here, below the tensor, so the tensor
+//! needs nothing from the autograd layer; their behaviour (recording, the engine, forward mode,
+//! hook orchestration) is implemented above, in `autograd`, `forward_ad` and `hooks`.
+//!
+//! Dropping is data-structure behaviour and lives here: nodes and tensors drop without
+//! recursion, however deep the graph.
+
+use crate::dtype::DType;
+use crate::layout::Shape;
+use crate::tensor::{Tensor, TensorImpl};
+use smallvec::SmallVec;
+use std::sync::{Arc, Mutex, Weak};
+
+/// Gradients returned by a backward rule, one per input (`None`: no gradient for that input).
+pub(crate) type Grads = SmallVec<[Option<Tensor>; 2]>;
+
+/// What a backward rule sees.
+pub(crate) struct BackwardArgs<'a> {
+    /// Gradient of the loss with respect to the node's output.
+    pub(crate) grad: &'a Tensor,
+    /// The tensors the forward saved, read through the [`SavedTensor`] handles `save` returned
+    /// (`args[handle]`).
+    pub(crate) saved: &'a [Tensor],
+    /// Whether each input needs a gradient (rules may skip the others; the engine drops any
+    /// gradient returned for an input that needs none).
+    pub(crate) needs: &'a [bool],
+}
+
+impl BackwardArgs<'_> {
+    pub(crate) fn needs(&self, i: usize) -> bool {
+        self.needs[i]
+    }
+}
+
+/// A typed handle to a tensor saved for a backward rule, returned by [`Saver::save`] and
+/// [`Saver::save_output`]; the rule reads the tensor back as `args[handle]`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SavedTensor(pub(crate) u8);
+
+impl std::ops::Index<SavedTensor> for BackwardArgs<'_> {
+    type Output = Tensor;
+    fn index(&self, h: SavedTensor) -> &Tensor {
+        &self.saved[h.0 as usize]
+    }
+}
+
+/// A backward rule. It captures plain data only (shapes, scalars): tensors it needs are saved
+/// on the node, so they can be freed after backward and dropped without recursion.
+pub(crate) type BackwardFn = Box<dyn Fn(&BackwardArgs) -> Grads + Send + Sync>;
+
+/// Where the gradient of one input goes.
+pub(crate) enum Edge {
+    /// The input was produced by another node.
+    Node(Arc<Node>),
+    /// The input is a leaf that requires grad (PyTorch's `AccumulateGrad`).
+    Leaf(Tensor),
+}
+
+/// Shape and dtype of an input, so the engine can reduce a broadcast gradient to it.
+pub(crate) struct InputMeta {
+    pub(crate) shape: Shape,
+    pub(crate) dtype: DType,
+}
+
+pub(crate) struct Saved {
+    pub(crate) tensors: SmallVec<[Tensor; 2]>,
+    /// The storage version of each saved tensor when it was saved.
+    pub(crate) versions: SmallVec<[u64; 2]>,
+    /// Which saved tensor is the node's own output (kept without `grad_fn`, to avoid a cycle).
+    pub(crate) output_slot: Option<usize>,
+    /// Set when saved tensors were freed (only nodes that saved something are ever released).
+    pub(crate) released: bool,
+    /// Whether PyTorch's node saves a tensor where this one keeps a number (`x * 2`): it is
+    /// released by a backward even with no tensors saved.
+    pub(crate) saves_scalar: bool,
+}
+
+/// One recorded operation: its name, backward rule, saved tensors and input edges (in order).
+pub struct Node {
+    pub(crate) name: &'static str,
+    pub(crate) seq: u64,
+    pub(crate) backward: BackwardFn,
+    pub(crate) next: SmallVec<[Option<Edge>; 2]>,
+    pub(crate) inputs: SmallVec<[InputMeta; 2]>,
+    pub(crate) saved: Mutex<Saved>,
+    pub(crate) owner: Mutex<Option<Weak<TensorImpl>>>,
+    pub(crate) has_owner: std::sync::atomic::AtomicBool,
+    /// Where the forward ran, recorded in anomaly mode.
+    pub(crate) trace: Option<Box<str>>,
+    /// Pre/post hooks; allocated on first registration (most nodes have none).
+    pub(crate) hooks: Mutex<Option<Box<NodeHooks>>>,
+    pub(crate) has_hooks: std::sync::atomic::AtomicBool,
+}
+
+/// A gradient hook: returns `Some(new_gradient)` to replace the gradient, `None` to keep it.
+pub type TensorHook = Arc<dyn Fn(&Tensor) -> Option<Tensor> + Send + Sync>;
+
+/// A node post-hook: sees the gradients the node computed for its inputs and the gradient of
+/// its output; returns `Some(replacements)` (one per input) or `None`.
+pub type PostHook =
+    Arc<dyn Fn(&[Option<Tensor>], &Tensor) -> Option<Vec<Option<Tensor>>> + Send + Sync>;
+
+/// Hooks registered on one graph node.
+#[derive(Default)]
+pub(crate) struct NodeHooks {
+    pub(crate) pre: Vec<(u64, TensorHook)>,
+    pub(crate) post: Vec<(u64, PostHook)>,
+}
+
+/// A tangent and the dual level it belongs to.
+#[derive(Clone)]
+pub(crate) struct Tangent {
+    pub(crate) level: u64,
+    pub(crate) value: Tensor,
+    /// For the copy a node keeps with its saved output: the tangent's own `grad_fn`, held
+    /// weakly (`value` is then detached), since that graph may lead back to the node.
+    pub(crate) weak_fn: Option<std::sync::Weak<Node>>,
+}
+
+impl Node {
+    fn drain_into(&mut self, stack: &mut Vec<Arc<Node>>) {
+        for edge in self.next.drain(..).flatten() {
+            match edge {
+                Edge::Node(n) => stack.push(n),
+                Edge::Leaf(t) => t.release_into(stack),
+            }
+        }
+        let saved = std::mem::take(
+            &mut self
+                .saved
+                .get_mut()
+                .unwrap_or_else(|e| e.into_inner())
+                .tensors,
+        );
+        for t in saved {
+            t.release_into(stack);
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let mut stack = Vec::new();
+        self.drain_into(&mut stack);
+        drop_nodes(stack);
+    }
+}
+
+/// Drops nodes without recursion: a node whose last handle is dropped here hands its own
+/// children to the same explicit stack instead of dropping them inside its destructor.
+pub(crate) fn drop_nodes(mut stack: Vec<Arc<Node>>) {
+    while let Some(mut n) = stack.pop() {
+        // Drained in place where possible: moving a node out of its Arc copies it.
+        if let Some(node) = Arc::get_mut(&mut n) {
+            node.drain_into(&mut stack);
+        } else if let Some(mut node) = Arc::into_inner(n) {
+            // Only weak handles remain (a tangent's link back to its node).
+            node.drain_into(&mut stack);
+        }
+    }
+}
