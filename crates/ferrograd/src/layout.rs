@@ -286,6 +286,10 @@ impl Iterator for Offsets<'_> {
 
 impl ExactSizeIterator for Offsets<'_> {}
 
+/// Maps a position of an index op's output to the position of its input it reads (`take`) or
+/// of the output it adds into (`put_add`), both as multi-indices.
+pub(crate) type IndexMap = std::sync::Arc<dyn Fn(&[usize], &mut [usize]) + Send + Sync>;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,7 +327,3 @@ mod tests {
         assert_eq!(past_end.contiguous_range(), Some(0..0));
     }
 }
-
-/// Maps a position of an index op's output to the position of its input it reads (`take`) or
-/// of the output it adds into (`put_add`), both as multi-indices.
-pub(crate) type IndexMap = std::sync::Arc<dyn Fn(&[usize], &mut [usize]) + Send + Sync>;
