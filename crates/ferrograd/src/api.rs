@@ -27,8 +27,9 @@
 //!
 //! The forms: `NAME = impl Tensor { .. }` for methods (`&self` first) and associated functions
 //! (no `self`), `NAME = mod name { .. }` for free functions of the module `name`, and
-//! `impl AnyType { .. }` (no name, no registry rows) for twins whose arguments bindings cannot
-//! pass as values (closures, option structs). Only doc comments
+//! `impl AnyType { .. }` and `mod { .. }` (no name, no registry rows) for twins of types and
+//! modules outside the ops layer, or whose arguments bindings cannot pass as values (closures,
+//! option structs). Only doc comments
 //! may precede an item. Bodies are ordinary Rust (rustfmt does not format inside macros, so
 //! keep them short: call a private helper for anything long).
 
@@ -59,6 +60,15 @@ macro_rules! api {
             $( api!(@fn Static [$($doc),*] $name [$($try)?] ($($params)*) -> $ret $body); )*
         }
     };
+    // Free functions, twins only.
+    (mod {
+        $(
+            $(#[doc = $doc:expr])*
+            pub fn $name:ident $(/ $try:ident)? ( $($params:tt)* ) -> $ret:ty $body:block
+        )*
+    }) => {
+        $( api!(@fn Free [$($doc),*] $name [$($try)?] ($($params)*) -> $ret $body); )*
+    };
     ($ops:ident = mod $module:ident {
         $(
             $(#[doc = $doc:expr])*
@@ -73,7 +83,7 @@ macro_rules! api {
 
     // ---- the functions: a twin pair, or one infallible function.
     (@fn $scope:ident [$($doc:expr),*] $name:ident [$try:ident]
-        (&$this:ident $(, $a:ident : $t:ty $(= $d:expr)?)*) -> $ret:ty $body:block) => {
+        (&$this:ident $(, $a:ident : $t:ty $(= $d:expr)?)* $(,)?) -> $ret:ty $body:block) => {
         $(#[doc = $doc])*
         #[doc = ""]
         #[doc = concat!("Panics with the error's message on bad input; [`Self::", stringify!($try), "`] returns it.")]
@@ -85,12 +95,12 @@ macro_rules! api {
         pub fn $try(&$this $(, $a: $t)*) -> $crate::error::Result<$ret> $body
     };
     (@fn $scope:ident [$($doc:expr),*] $name:ident []
-        (&$this:ident $(, $a:ident : $t:ty $(= $d:expr)?)*) -> $ret:ty $body:block) => {
+        (&$this:ident $(, $a:ident : $t:ty $(= $d:expr)?)* $(,)?) -> $ret:ty $body:block) => {
         $(#[doc = $doc])*
         pub fn $name(&$this $(, $a: $t)*) -> $ret $body
     };
     (@fn Static [$($doc:expr),*] $name:ident [$try:ident]
-        ($($a:ident : $t:ty $(= $d:expr)?),*) -> $ret:ty $body:block) => {
+        ($($a:ident : $t:ty $(= $d:expr)?),* $(,)?) -> $ret:ty $body:block) => {
         $(#[doc = $doc])*
         #[doc = ""]
         #[doc = concat!("Panics with the error's message on bad input; [`Self::", stringify!($try), "`] returns it.")]
@@ -102,7 +112,7 @@ macro_rules! api {
         pub fn $try($($a: $t),*) -> $crate::error::Result<$ret> $body
     };
     (@fn Free [$($doc:expr),*] $name:ident [$try:ident]
-        ($($a:ident : $t:ty $(= $d:expr)?),*) -> $ret:ty $body:block) => {
+        ($($a:ident : $t:ty $(= $d:expr)?),* $(,)?) -> $ret:ty $body:block) => {
         $(#[doc = $doc])*
         #[doc = ""]
         #[doc = concat!("Panics with the error's message on bad input; [`", stringify!($try), "`] returns it.")]
@@ -114,14 +124,14 @@ macro_rules! api {
         pub fn $try($($a: $t),*) -> $crate::error::Result<$ret> $body
     };
     (@fn $scope:ident [$($doc:expr),*] $name:ident []
-        ($($a:ident : $t:ty $(= $d:expr)?),*) -> $ret:ty $body:block) => {
+        ($($a:ident : $t:ty $(= $d:expr)?),* $(,)?) -> $ret:ty $body:block) => {
         $(#[doc = $doc])*
         pub fn $name($($a: $t),*) -> $ret $body
     };
 
     // ---- the registry rows.
     (@row $scope:ident $module:expr, [$($doc:expr),*] $name:ident [$($try:ident)?]
-        (&$this:ident $(, $a:ident : $t:ty $(= $d:expr)?)*) -> $ret:ty) => {
+        (&$this:ident $(, $a:ident : $t:ty $(= $d:expr)?)* $(,)?) -> $ret:ty) => {
         $crate::registry::OpDef {
             name: stringify!($name),
             module: $module,
@@ -158,7 +168,7 @@ macro_rules! api {
         }
     };
     (@row $scope:ident $module:expr, [$($doc:expr),*] $name:ident [$($try:ident)?]
-        ($($a:ident : $t:ty $(= $d:expr)?),*) -> $ret:ty) => {
+        ($($a:ident : $t:ty $(= $d:expr)?),* $(,)?) -> $ret:ty) => {
         $crate::registry::OpDef {
             name: stringify!($name),
             module: $module,

@@ -119,38 +119,115 @@ impl Drop for DualLevel {
     }
 }
 
-/// Opens a dual level (`with fwAD.dual_level():`). Panics if one is already open on this
-/// thread; see [`try_dual_level`].
-///
-/// ```
-/// let _level = ferrograd::forward_ad::dual_level();
-/// ```
-pub fn dual_level() -> DualLevel {
-    crate::unwrap(try_dual_level())
-}
+api! {
+    mod {
+        /// Opens a dual level (`with fwAD.dual_level():`).
+        ///
+        /// ```
+        /// let _level = ferrograd::forward_ad::dual_level();
+        /// ```
+        ///
+        /// ```
+        /// use ferrograd::forward_ad;
+        /// let _outer = forward_ad::dual_level();
+        /// let e = forward_ad::try_dual_level().err().unwrap();
+        /// assert!(e.to_string().contains("Nested forward mode AD is not supported"));
+        /// ```
+        pub fn dual_level / try_dual_level() -> DualLevel {
+            if OPEN.with(|o| o.get()) != 0 {
+                return Err(Error::invalid(
+                    "dual_level",
+                    "Nested forward mode AD is not supported at the moment",
+                ));
+            }
+            let id = NEXT_LEVEL.fetch_add(1, Ordering::Relaxed);
+            OPEN.with(|o| o.set(id));
+            LEVEL.with(|l| l.set(id));
+            Ok(DualLevel {
+                id,
+                _not_send: std::marker::PhantomData,
+            })
+        }
 
-/// Fallible [`dual_level`]: nested levels are refused, as in PyTorch.
-///
-/// ```
-/// use ferrograd::forward_ad;
-/// let _outer = forward_ad::dual_level();
-/// let e = forward_ad::try_dual_level().err().unwrap();
-/// assert!(e.to_string().contains("Nested forward mode AD is not supported"));
-/// ```
-pub fn try_dual_level() -> Result<DualLevel> {
-    if OPEN.with(|o| o.get()) != 0 {
-        return Err(Error::invalid(
-            "dual_level",
-            "Nested forward mode AD is not supported at the moment",
-        ));
+        /// A dual tensor: `primal`'s value with `tangent` attached (`fwAD.make_dual`). The result is
+        /// a view of `primal`, differentiable with respect to it in reverse mode.
+        ///
+        /// ```
+        /// use ferrograd::{forward_ad, Tensor};
+        /// let _level = forward_ad::dual_level();
+        /// let x = forward_ad::make_dual(&Tensor::new([1.0, 2.0]), &Tensor::new([1.0, 1.0]));
+        /// let (_, t) = forward_ad::unpack_dual(&(&x * &x));
+        /// assert_eq!(t.unwrap().to_vec::<f32>(), vec![2.0, 4.0]);
+        /// ```
+        ///
+        /// ```
+        /// use ferrograd::{forward_ad, Tensor};
+        /// let e = forward_ad::try_make_dual(&Tensor::new([1.0]), &Tensor::new([1.0])).unwrap_err();
+        /// assert!(e.to_string().contains("no level exists"));
+        /// let _level = forward_ad::dual_level();
+        /// let e = forward_ad::try_make_dual(&Tensor::new([1.0, 2.0]), &Tensor::new([1.0])).unwrap_err();
+        /// assert!(e.to_string().contains("Tensor is of size [2] while the given forward gradient is of size [1]"));
+        /// ```
+        pub fn make_dual / try_make_dual(primal: &Tensor, tangent: &Tensor) -> Tensor {
+            if tangent.shape() != primal.shape() {
+                check_level("make_dual")?;
+                return Err(Error::invalid(
+                    "make_dual",
+                    format!(
+                        "Trying to set a forward gradient that has a different size than that of the original Tensor, this is not supported. Tensor is of size {:?} while the given forward gradient is of size {:?}.",
+                        primal.shape(),
+                        tangent.shape()
+                    ),
+                ));
+            }
+            attach("make_dual", primal, tangent)
+        }
+
+        /// A dual tensor carrying `B` tangents at once: `tangents` has shape `[B, ..primal.shape]`.
+        /// Every operation maps all `B` tangents in the same pass (a vectorized JVP); one level holds
+        /// one batch size.
+        ///
+        /// ```
+        /// use ferrograd::{forward_ad, Tensor};
+        /// let _level = forward_ad::dual_level();
+        /// let x = forward_ad::make_dual_batched(&Tensor::new([1.0, 2.0]), &Tensor::eye(2));
+        /// let (_, j) = forward_ad::unpack_dual(&x.pow(2.0));
+        /// assert_eq!(j.unwrap().to_vec::<f32>(), vec![2.0, 0.0, 0.0, 4.0]); // the Jacobian's columns
+        /// ```
+        ///
+        /// ```
+        /// use ferrograd::{forward_ad, Tensor};
+        /// let _level = forward_ad::dual_level();
+        /// let _x = forward_ad::make_dual_batched(&Tensor::new([1.0]), &Tensor::ones(&[3, 1]));
+        /// let e = forward_ad::try_make_dual_batched(&Tensor::new([1.0]), &Tensor::ones(&[2, 1]));
+        /// assert!(e.unwrap_err().to_string().contains("batch size 2"));
+        /// ```
+        pub fn make_dual_batched / try_make_dual_batched(primal: &Tensor, tangents: &Tensor) -> Tensor {
+            check_level("make_dual_batched")?;
+            if tangents.dim() != primal.dim() + 1 || tangents.shape()[1..] != *primal.shape() {
+                return Err(Error::invalid(
+                    "make_dual_batched",
+                    format!(
+                        "tangents of shape {:?} are not a batch of tangents for a primal of shape {:?} (expected [B, {}])",
+                        tangents.shape(),
+                        primal.shape(),
+                        primal.shape().iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+            let b = tangents.shape()[0];
+            let level_batch = BATCH.with(|c| c.get());
+            if level_batch != 0 && level_batch != b {
+                return Err(Error::invalid(
+                    "make_dual_batched",
+                    format!("this dual level holds batches of {level_batch} tangents; got batch size {b}"),
+                ));
+            }
+            let out = attach("make_dual_batched", primal, tangents)?;
+            BATCH.with(|c| c.set(b));
+            Ok(out)
+        }
     }
-    let id = NEXT_LEVEL.fetch_add(1, Ordering::Relaxed);
-    OPEN.with(|o| o.set(id));
-    LEVEL.with(|l| l.set(id));
-    Ok(DualLevel {
-        id,
-        _not_send: std::marker::PhantomData,
-    })
 }
 
 /// Whether a dual level is open on this thread (operations propagate tangents).
@@ -195,97 +272,6 @@ pub(crate) fn tangent(t: &Tensor) -> Option<&Tensor> {
         .as_ref()
         .filter(|tg| tg.level == level)
         .map(|tg| &tg.value)
-}
-
-/// A dual tensor: `primal`'s value with `tangent` attached (`fwAD.make_dual`). The result is
-/// a view of `primal`, differentiable with respect to it in reverse mode. Panics on misuse;
-/// see [`try_make_dual`].
-///
-/// ```
-/// use ferrograd::{forward_ad, Tensor};
-/// let _level = forward_ad::dual_level();
-/// let x = forward_ad::make_dual(&Tensor::new([1.0, 2.0]), &Tensor::new([1.0, 1.0]));
-/// let (_, t) = forward_ad::unpack_dual(&(&x * &x));
-/// assert_eq!(t.unwrap().to_vec::<f32>(), vec![2.0, 4.0]);
-/// ```
-pub fn make_dual(primal: &Tensor, tangent: &Tensor) -> Tensor {
-    crate::unwrap(try_make_dual(primal, tangent))
-}
-
-/// Fallible [`make_dual`]: fails outside a dual level, on a non-floating primal, on a tangent
-/// of another shape, or on a primal that already has a tangent at this level.
-///
-/// ```
-/// use ferrograd::{forward_ad, Tensor};
-/// let e = forward_ad::try_make_dual(&Tensor::new([1.0]), &Tensor::new([1.0])).unwrap_err();
-/// assert!(e.to_string().contains("no level exists"));
-/// let _level = forward_ad::dual_level();
-/// let e = forward_ad::try_make_dual(&Tensor::new([1.0, 2.0]), &Tensor::new([1.0])).unwrap_err();
-/// assert!(e.to_string().contains("Tensor is of size [2] while the given forward gradient is of size [1]"));
-/// ```
-pub fn try_make_dual(primal: &Tensor, tangent: &Tensor) -> Result<Tensor> {
-    if tangent.shape() != primal.shape() {
-        check_level("make_dual")?;
-        return Err(Error::invalid(
-            "make_dual",
-            format!(
-                "Trying to set a forward gradient that has a different size than that of the original Tensor, this is not supported. Tensor is of size {:?} while the given forward gradient is of size {:?}.",
-                primal.shape(),
-                tangent.shape()
-            ),
-        ));
-    }
-    attach("make_dual", primal, tangent)
-}
-
-/// A dual tensor carrying `B` tangents at once: `tangents` has shape `[B, ..primal.shape]`.
-/// Every operation maps all `B` tangents in the same pass (a vectorized JVP); one level holds
-/// one batch size. Panics on misuse; see [`try_make_dual_batched`].
-///
-/// ```
-/// use ferrograd::{forward_ad, Tensor};
-/// let _level = forward_ad::dual_level();
-/// let x = forward_ad::make_dual_batched(&Tensor::new([1.0, 2.0]), &Tensor::eye(2));
-/// let (_, j) = forward_ad::unpack_dual(&x.pow(2.0));
-/// assert_eq!(j.unwrap().to_vec::<f32>(), vec![2.0, 0.0, 0.0, 4.0]); // the Jacobian's columns
-/// ```
-pub fn make_dual_batched(primal: &Tensor, tangents: &Tensor) -> Tensor {
-    crate::unwrap(try_make_dual_batched(primal, tangents))
-}
-
-/// Fallible [`make_dual_batched`].
-///
-/// ```
-/// use ferrograd::{forward_ad, Tensor};
-/// let _level = forward_ad::dual_level();
-/// let _x = forward_ad::make_dual_batched(&Tensor::new([1.0]), &Tensor::ones(&[3, 1]));
-/// let e = forward_ad::try_make_dual_batched(&Tensor::new([1.0]), &Tensor::ones(&[2, 1]));
-/// assert!(e.unwrap_err().to_string().contains("batch size 2"));
-/// ```
-pub fn try_make_dual_batched(primal: &Tensor, tangents: &Tensor) -> Result<Tensor> {
-    check_level("make_dual_batched")?;
-    if tangents.dim() != primal.dim() + 1 || tangents.shape()[1..] != *primal.shape() {
-        return Err(Error::invalid(
-            "make_dual_batched",
-            format!(
-                "tangents of shape {:?} are not a batch of tangents for a primal of shape {:?} (expected [B, {}])",
-                tangents.shape(),
-                primal.shape(),
-                primal.shape().iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
-            ),
-        ));
-    }
-    let b = tangents.shape()[0];
-    let level_batch = BATCH.with(|c| c.get());
-    if level_batch != 0 && level_batch != b {
-        return Err(Error::invalid(
-            "make_dual_batched",
-            format!("this dual level holds batches of {level_batch} tangents; got batch size {b}"),
-        ));
-    }
-    let out = attach("make_dual_batched", primal, tangents)?;
-    BATCH.with(|c| c.set(b));
-    Ok(out)
 }
 
 fn check_level(op: &'static str) -> Result<u64> {

@@ -98,42 +98,6 @@ impl GradientTape {
         }
     }
 
-    /// Starts tracking `t` (a leaf: it is made to require grad). Tensors that already require
-    /// grad (TensorFlow's trainable variables) are tracked without watching. Panics on a computed
-    /// tensor that does not require grad; see [`GradientTape::try_watch`].
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::scalar(1.0);
-    /// ferrograd::tape::GradientTape::new().watch(&x);
-    /// assert!(x.requires_grad());
-    /// ```
-    pub fn watch(&self, t: &Tensor) {
-        crate::unwrap(self.try_watch(t))
-    }
-
-    /// Fallible [`GradientTape::watch`].
-    ///
-    /// ```
-    /// let b = ferrograd::Tensor::new([true]);
-    /// assert!(ferrograd::tape::GradientTape::new().try_watch(&b).is_err());
-    /// ```
-    pub fn try_watch(&self, t: &Tensor) -> Result<()> {
-        if !t.requires_grad() {
-            if !t.is_leaf() {
-                return Err(Error::invalid(
-                    "watch",
-                    "cannot watch a tensor that was computed without recording; watch its inputs before computing it",
-                ));
-            }
-            t.try_requires_grad_(true)?;
-        }
-        let mut w = self.watched.lock().unwrap_or_else(|e| e.into_inner());
-        if !w.iter().any(|x| x.is_same(t)) {
-            w.push(t.clone());
-        }
-        Ok(())
-    }
-
     /// The watched tensors, in the order they were watched.
     ///
     /// ```
@@ -160,44 +124,6 @@ impl GradientTape {
     /// ```
     pub fn stop_recording(&self) -> crate::GradModeGuard {
         crate::no_grad()
-    }
-
-    /// Gradients of `target` (summed over its elements, as TensorFlow does) with respect to
-    /// `sources`; `None` for unconnected sources. Panics on misuse; see
-    /// [`GradientTape::try_gradient`].
-    ///
-    /// ```
-    /// use ferrograd::{tape::GradientTape, Tensor};
-    /// let x = Tensor::new([1.0, 2.0]);
-    /// let u = Tensor::scalar(1.0);
-    /// let t = GradientTape::new();
-    /// t.watch(&x);
-    /// t.watch(&u);
-    /// let g = t.gradient(&x.pow(2.0), &[&x, &u]);
-    /// assert_eq!(g[0].as_ref().unwrap().to_vec::<f32>(), vec![2.0, 4.0]);
-    /// assert!(g[1].is_none());
-    /// ```
-    pub fn gradient(&self, target: &Tensor, sources: &[&Tensor]) -> Vec<Option<Tensor>> {
-        crate::unwrap(self.try_gradient(target, sources))
-    }
-
-    /// Fallible [`GradientTape::gradient`].
-    ///
-    /// ```
-    /// use ferrograd::{tape::GradientTape, Tensor};
-    /// let x = Tensor::scalar(1.0);
-    /// let t = GradientTape::new();
-    /// t.watch(&x);
-    /// let y = x.exp();
-    /// t.gradient(&y, &[&x]);
-    /// assert!(t.try_gradient(&y, &[&x]).unwrap_err().to_string().contains("non-persistent"));
-    /// ```
-    pub fn try_gradient(
-        &self,
-        target: &Tensor,
-        sources: &[&Tensor],
-    ) -> Result<Vec<Option<Tensor>>> {
-        self.gradient_ext(target, sources, None, UnconnectedGradients::None)
     }
 
     /// [`GradientTape::gradient`] with `output_gradients` (the target's seed, default ones) and
@@ -263,105 +189,6 @@ impl GradientTape {
             .collect())
     }
 
-    /// The Jacobian of `target` with respect to `source`, shaped `target.shape ++ source.shape`
-    /// (`tape.jacobian`). Panics on misuse; see [`GradientTape::try_jacobian`].
-    ///
-    /// ```
-    /// use ferrograd::{tape::GradientTape, Tensor};
-    /// let x = Tensor::new([1.0, 2.0]);
-    /// let t = GradientTape::new();
-    /// t.watch(&x);
-    /// let j = t.jacobian(&x.pow(2.0), &x);
-    /// assert_eq!(j.to_vec::<f32>(), vec![2.0, 0.0, 0.0, 4.0]);
-    /// ```
-    pub fn jacobian(&self, target: &Tensor, source: &Tensor) -> Tensor {
-        crate::unwrap(self.try_jacobian(target, source))
-    }
-
-    /// Fallible [`GradientTape::jacobian`].
-    ///
-    /// ```
-    /// use ferrograd::{tape::GradientTape, Tensor};
-    /// let x = Tensor::new([1.0]);
-    /// let t = GradientTape::new();
-    /// t.watch(&x);
-    /// let y = x.exp();
-    /// t.jacobian(&y, &x);
-    /// assert!(t.try_jacobian(&y, &x).is_err());
-    /// ```
-    pub fn try_jacobian(&self, target: &Tensor, source: &Tensor) -> Result<Tensor> {
-        self.use_once()?;
-        let mut shape = target.shape().to_vec();
-        shape.extend_from_slice(source.shape());
-        if !target.requires_grad() || !source.requires_grad() || target.numel() == 0 {
-            return Ok(Tensor::full_with(&shape, 0.0, source.dtype()));
-        }
-        let create_graph = LIVE_TAPES.with(|n| n.get()) > 1;
-        let mut rows = Vec::with_capacity(target.numel());
-        for k in 0..target.numel() {
-            let mut v = vec![0.0; target.numel()];
-            v[k] = 1.0;
-            let seed = Tensor::from_vec(v, target.shape()).to_dtype(target.dtype());
-            let g = try_grad(
-                &[target],
-                &[source],
-                GradOptions::new()
-                    .grad_outputs([seed])
-                    .retain_graph(true)
-                    .create_graph(create_graph)
-                    .allow_unused(true),
-            )?;
-            rows.push(g[0].clone().unwrap_or_else(|| source.zeros_like()));
-        }
-        Tensor::try_stack(&rows, 0)?.try_reshape(&shape)
-    }
-
-    /// Per-example Jacobians: `target` `[B, ...]` and `source` `[B, ...]` give `[B, target...,
-    /// source...]` (`tape.batch_jacobian`), assuming example `b` of the target depends only on
-    /// example `b` of the source. Panics on misuse; see [`GradientTape::try_batch_jacobian`].
-    ///
-    /// ```
-    /// use ferrograd::{tape::GradientTape, Tensor};
-    /// let x = Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
-    /// let t = GradientTape::new();
-    /// t.watch(&x);
-    /// let j = t.batch_jacobian(&x.pow(2.0).sum_dims(&[1], true), &x);
-    /// assert_eq!(j.shape(), &[2, 1, 2]);
-    /// assert_eq!(j.to_vec::<f32>(), vec![2.0, 4.0, 6.0, 8.0]);
-    /// ```
-    pub fn batch_jacobian(&self, target: &Tensor, source: &Tensor) -> Tensor {
-        crate::unwrap(self.try_batch_jacobian(target, source))
-    }
-
-    /// Fallible [`GradientTape::batch_jacobian`].
-    ///
-    /// ```
-    /// use ferrograd::{tape::GradientTape, Tensor};
-    /// let t = GradientTape::persistent();
-    /// assert!(t.try_batch_jacobian(&Tensor::zeros(&[2]), &Tensor::zeros(&[3, 1])).is_err());
-    /// ```
-    pub fn try_batch_jacobian(&self, target: &Tensor, source: &Tensor) -> Result<Tensor> {
-        if target.dim() == 0 || source.dim() == 0 || target.shape()[0] != source.shape()[0] {
-            return Err(Error::invalid(
-                "batch_jacobian",
-                format!(
-                    "target and source need the same leading (batch) dimension, got {:?} and {:?}",
-                    target.shape(),
-                    source.shape()
-                ),
-            ));
-        }
-        let full = self.try_jacobian(target, source)?; // [B, t..., B, s...]
-        let b = target.shape()[0];
-        let per: Vec<Tensor> = (0..b)
-            .map(|i| {
-                full.try_select(0, i as isize)?
-                    .try_select(target.dim() as isize - 1, i as isize)
-            })
-            .collect::<Result<_>>()?;
-        Tensor::try_stack(&per, 0)
-    }
-
     fn use_once(&self) -> Result<()> {
         let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
         if *used && !self.persistent {
@@ -372,5 +199,160 @@ impl GradientTape {
         }
         *used = true;
         Ok(())
+    }
+}
+
+api! {
+    impl GradientTape {
+        /// Starts tracking `t` (a leaf: it is made to require grad). Tensors that already require
+        /// grad (TensorFlow's trainable variables) are tracked without watching.
+        ///
+        /// ```
+        /// let x = ferrograd::Tensor::scalar(1.0);
+        /// ferrograd::tape::GradientTape::new().watch(&x);
+        /// assert!(x.requires_grad());
+        /// ```
+        ///
+        /// ```
+        /// let b = ferrograd::Tensor::new([true]);
+        /// assert!(ferrograd::tape::GradientTape::new().try_watch(&b).is_err());
+        /// ```
+        pub fn watch / try_watch(&self, t: &Tensor) -> () {
+            if !t.requires_grad() {
+                if !t.is_leaf() {
+                    return Err(Error::invalid(
+                        "watch",
+                        "cannot watch a tensor that was computed without recording; watch its inputs before computing it",
+                    ));
+                }
+                t.try_requires_grad_(true)?;
+            }
+            let mut w = self.watched.lock().unwrap_or_else(|e| e.into_inner());
+            if !w.iter().any(|x| x.is_same(t)) {
+                w.push(t.clone());
+            }
+            Ok(())
+        }
+
+        /// Gradients of `target` (summed over its elements, as TensorFlow does) with respect to
+        /// `sources`; `None` for unconnected sources.
+        ///
+        /// ```
+        /// use ferrograd::{tape::GradientTape, Tensor};
+        /// let x = Tensor::new([1.0, 2.0]);
+        /// let u = Tensor::scalar(1.0);
+        /// let t = GradientTape::new();
+        /// t.watch(&x);
+        /// t.watch(&u);
+        /// let g = t.gradient(&x.pow(2.0), &[&x, &u]);
+        /// assert_eq!(g[0].as_ref().unwrap().to_vec::<f32>(), vec![2.0, 4.0]);
+        /// assert!(g[1].is_none());
+        /// ```
+        ///
+        /// ```
+        /// use ferrograd::{tape::GradientTape, Tensor};
+        /// let x = Tensor::scalar(1.0);
+        /// let t = GradientTape::new();
+        /// t.watch(&x);
+        /// let y = x.exp();
+        /// t.gradient(&y, &[&x]);
+        /// assert!(t.try_gradient(&y, &[&x]).unwrap_err().to_string().contains("non-persistent"));
+        /// ```
+        pub fn gradient / try_gradient(
+            &self,
+            target: &Tensor,
+            sources: &[&Tensor],
+        ) -> Vec<Option<Tensor>> {
+            self.gradient_ext(target, sources, None, UnconnectedGradients::None)
+        }
+
+        /// The Jacobian of `target` with respect to `source`, shaped `target.shape ++ source.shape`
+        /// (`tape.jacobian`).
+        ///
+        /// ```
+        /// use ferrograd::{tape::GradientTape, Tensor};
+        /// let x = Tensor::new([1.0, 2.0]);
+        /// let t = GradientTape::new();
+        /// t.watch(&x);
+        /// let j = t.jacobian(&x.pow(2.0), &x);
+        /// assert_eq!(j.to_vec::<f32>(), vec![2.0, 0.0, 0.0, 4.0]);
+        /// ```
+        ///
+        /// ```
+        /// use ferrograd::{tape::GradientTape, Tensor};
+        /// let x = Tensor::new([1.0]);
+        /// let t = GradientTape::new();
+        /// t.watch(&x);
+        /// let y = x.exp();
+        /// t.jacobian(&y, &x);
+        /// assert!(t.try_jacobian(&y, &x).is_err());
+        /// ```
+        pub fn jacobian / try_jacobian(&self, target: &Tensor, source: &Tensor) -> Tensor {
+            self.use_once()?;
+            let mut shape = target.shape().to_vec();
+            shape.extend_from_slice(source.shape());
+            if !target.requires_grad() || !source.requires_grad() || target.numel() == 0 {
+                return Ok(Tensor::full_with(&shape, 0.0, source.dtype()));
+            }
+            let create_graph = LIVE_TAPES.with(|n| n.get()) > 1;
+            let mut rows = Vec::with_capacity(target.numel());
+            for k in 0..target.numel() {
+                let mut v = vec![0.0; target.numel()];
+                v[k] = 1.0;
+                let seed = Tensor::from_vec(v, target.shape()).to_dtype(target.dtype());
+                let g = try_grad(
+                    &[target],
+                    &[source],
+                    GradOptions::new()
+                        .grad_outputs([seed])
+                        .retain_graph(true)
+                        .create_graph(create_graph)
+                        .allow_unused(true),
+                )?;
+                rows.push(g[0].clone().unwrap_or_else(|| source.zeros_like()));
+            }
+            Tensor::try_stack(&rows, 0)?.try_reshape(&shape)
+        }
+
+        /// Per-example Jacobians: `target` `[B, ...]` and `source` `[B, ...]` give `[B, target...,
+        /// source...]` (`tape.batch_jacobian`), assuming example `b` of the target depends only on
+        /// example `b` of the source.
+        ///
+        /// ```
+        /// use ferrograd::{tape::GradientTape, Tensor};
+        /// let x = Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
+        /// let t = GradientTape::new();
+        /// t.watch(&x);
+        /// let j = t.batch_jacobian(&x.pow(2.0).sum_dims(&[1], true), &x);
+        /// assert_eq!(j.shape(), &[2, 1, 2]);
+        /// assert_eq!(j.to_vec::<f32>(), vec![2.0, 4.0, 6.0, 8.0]);
+        /// ```
+        ///
+        /// ```
+        /// use ferrograd::{tape::GradientTape, Tensor};
+        /// let t = GradientTape::persistent();
+        /// assert!(t.try_batch_jacobian(&Tensor::zeros(&[2]), &Tensor::zeros(&[3, 1])).is_err());
+        /// ```
+        pub fn batch_jacobian / try_batch_jacobian(&self, target: &Tensor, source: &Tensor) -> Tensor {
+            if target.dim() == 0 || source.dim() == 0 || target.shape()[0] != source.shape()[0] {
+                return Err(Error::invalid(
+                    "batch_jacobian",
+                    format!(
+                        "target and source need the same leading (batch) dimension, got {:?} and {:?}",
+                        target.shape(),
+                        source.shape()
+                    ),
+                ));
+            }
+            let full = self.try_jacobian(target, source)?; // [B, t..., B, s...]
+            let b = target.shape()[0];
+            let per: Vec<Tensor> = (0..b)
+                .map(|i| {
+                    full.try_select(0, i as isize)?
+                        .try_select(target.dim() as isize - 1, i as isize)
+                })
+                .collect::<Result<_>>()?;
+            Tensor::try_stack(&per, 0)
+        }
     }
 }

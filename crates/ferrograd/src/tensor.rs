@@ -301,71 +301,6 @@ impl Tensor {
         }))
     }
 
-    /// A tensor from nested arrays/`Vec`s or a number: `f32` for floats (PyTorch's default
-    /// dtype), `i64` for integers, bool for bools. Panics on ragged data; see
-    /// [`Tensor::try_new`].
-    ///
-    /// ```
-    /// use ferrograd::Tensor;
-    /// let a = Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
-    /// assert_eq!(a.to_string(), "tensor([[1., 2.],\n        [3., 4.]])");
-    /// ```
-    pub fn new(data: impl TensorData) -> Tensor {
-        let dtype = data.default_dtype();
-        Tensor::from_data(data, dtype)
-    }
-
-    /// Like [`Tensor::new`], returning an error for ragged data.
-    ///
-    /// ```
-    /// use ferrograd::Tensor;
-    /// assert!(Tensor::try_new(vec![vec![1.0], vec![1.0, 2.0]]).is_err());
-    /// ```
-    pub fn try_new(data: impl TensorData) -> Result<Tensor> {
-        let dtype = data.default_dtype();
-        Tensor::try_from_data(data, dtype)
-    }
-
-    /// A tensor of `dtype` from nested arrays/`Vec`s or a number. Panics on ragged data.
-    ///
-    /// ```
-    /// use ferrograd::{DType, Tensor};
-    /// let x = Tensor::from_data([1.0, 2.0], DType::F64);
-    /// assert_eq!(x.to_string(), "tensor([1., 2.], dtype=torch.float64)");
-    /// ```
-    pub fn from_data(data: impl TensorData, dtype: DType) -> Tensor {
-        crate::unwrap(Tensor::try_from_data(data, dtype))
-    }
-
-    /// Fallible [`Tensor::from_data`].
-    ///
-    /// ```
-    /// use ferrograd::{DType, Tensor};
-    /// assert!(Tensor::try_from_data(vec![vec![1.0, 2.0], vec![3.0]], DType::F32).is_err());
-    /// ```
-    pub fn try_from_data(data: impl TensorData, dtype: DType) -> Result<Tensor> {
-        let shape = data.shape();
-        let n = check_alloc("tensor", &shape, elem_size(dtype))?;
-        let mut values = Vec::new();
-        values
-            .try_reserve_exact(n)
-            .map_err(|_| crate::pool::alloc_error::<f64>(n))?;
-        data.flatten_into(&mut values);
-        if values.len() != n {
-            return Err(Error::invalid(
-                "tensor",
-                format!(
-                    "expected sequence of equal-length rows for shape {shape:?}, got {} elements",
-                    values.len()
-                ),
-            ));
-        }
-        Ok(Tensor::from_buffer(
-            Buffer::try_from_f64s(dtype, values.into_iter())?,
-            &shape,
-        ))
-    }
-
     /// A tensor owning `data` with the given `shape` (dtype from `T`). Panics if the sizes
     /// disagree; see [`Tensor::try_from_vec`].
     ///
@@ -405,90 +340,6 @@ impl Tensor {
     /// ```
     pub fn scalar(value: f32) -> Tensor {
         Tensor::from(value)
-    }
-
-    /// A tensor of `shape` filled with `value`, of `dtype`.
-    ///
-    /// ```
-    /// use ferrograd::{DType, Tensor};
-    /// let t = Tensor::full_with(&[2], 1.5, DType::F64);
-    /// assert_eq!(t.to_vec::<f64>(), vec![1.5, 1.5]);
-    /// ```
-    pub fn full_with(shape: &[usize], value: f64, dtype: DType) -> Tensor {
-        crate::unwrap(Tensor::try_full_with(shape, value, dtype))
-    }
-
-    /// Fallible [`Tensor::full_with`]: a shape whose element count overflows, or an
-    /// allocation that cannot succeed, is an error (PyTorch's messages), not an abort.
-    ///
-    /// ```
-    /// use ferrograd::{DType, Tensor};
-    /// let e = Tensor::try_full_with(&[1 << 32, 1 << 32], 0.0, DType::F32).unwrap_err();
-    /// assert!(e.to_string().contains("numel: integer multiplication overflow"));
-    /// let e = Tensor::try_full_with(&[usize::MAX / 4], 0.0, DType::F32).unwrap_err();
-    /// assert!(e.to_string().contains("Storage size calculation overflowed"));
-    /// ```
-    pub fn try_full_with(shape: &[usize], value: f64, dtype: DType) -> Result<Tensor> {
-        let n = check_alloc("full", shape, elem_size(dtype))?;
-        Ok(Tensor::from_buffer(
-            Buffer::try_filled(dtype, n, value)?,
-            shape,
-        ))
-    }
-
-    /// Fallible [`Tensor::full`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::try_full(&[usize::MAX, 2], 1.0).is_err());
-    /// ```
-    pub fn try_full(shape: &[usize], value: f64) -> Result<Tensor> {
-        Tensor::try_full_with(shape, value, DType::F32)
-    }
-
-    /// Fallible [`Tensor::zeros`].
-    ///
-    /// ```
-    /// let e = ferrograd::Tensor::try_zeros(&[1 << 32, 1 << 32]).unwrap_err();
-    /// assert!(e.to_string().contains("numel: integer multiplication overflow"));
-    /// ```
-    pub fn try_zeros(shape: &[usize]) -> Result<Tensor> {
-        Tensor::try_full(shape, 0.0)
-    }
-
-    /// Fallible [`Tensor::ones`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::try_ones(&[usize::MAX / 2]).is_err());
-    /// ```
-    pub fn try_ones(shape: &[usize]) -> Result<Tensor> {
-        Tensor::try_full(shape, 1.0)
-    }
-
-    /// An `f32` tensor of `shape` filled with `value`.
-    ///
-    /// ```
-    /// assert_eq!(ferrograd::Tensor::full(&[3], 2.0).to_string(), "tensor([2., 2., 2.])");
-    /// ```
-    pub fn full(shape: &[usize], value: f64) -> Tensor {
-        Tensor::full_with(shape, value, DType::F32)
-    }
-
-    /// An `f32` tensor of zeros.
-    ///
-    /// ```
-    /// assert_eq!(ferrograd::Tensor::zeros(&[2]).to_string(), "tensor([0., 0.])");
-    /// ```
-    pub fn zeros(shape: &[usize]) -> Tensor {
-        Tensor::full(shape, 0.0)
-    }
-
-    /// An `f32` tensor of ones.
-    ///
-    /// ```
-    /// assert_eq!(ferrograd::Tensor::ones(&[2, 2]).sum().item(), 4.0);
-    /// ```
-    pub fn ones(shape: &[usize]) -> Tensor {
-        Tensor::full(shape, 1.0)
     }
 
     /// Zeros with this tensor's shape and dtype.
@@ -612,31 +463,6 @@ impl Tensor {
         Tensor::eye_with(n, DType::F32)
     }
 
-    /// The `n x n` identity matrix of `dtype`.
-    ///
-    /// ```
-    /// use ferrograd::{DType, Tensor};
-    /// assert_eq!(Tensor::eye_with(3, DType::F64).dtype(), DType::F64);
-    /// ```
-    pub fn eye_with(n: usize, dtype: DType) -> Tensor {
-        crate::unwrap(Tensor::try_eye_with(n, dtype))
-    }
-
-    /// Fallible [`Tensor::eye_with`]: `n * n` elements must fit.
-    ///
-    /// ```
-    /// use ferrograd::{DType, Tensor};
-    /// assert!(Tensor::try_eye_with(1 << 32, DType::F32).is_err());
-    /// ```
-    pub fn try_eye_with(n: usize, dtype: DType) -> Result<Tensor> {
-        check_alloc("eye", &[n, n], elem_size(dtype))?;
-        let values = (0..n * n).map(|k| if k % (n + 1) == 0 { 1.0 } else { 0.0 });
-        Ok(Tensor::from_buffer(
-            Buffer::try_from_f64s(dtype, values)?,
-            &[n, n],
-        ))
-    }
-
     // ----------------------------------------------------------------- metadata
 
     /// The dimensions.
@@ -751,37 +577,6 @@ impl Tensor {
         T::read_all(self)
     }
 
-    /// The value of a one-element tensor as `f64` (an `f32` widens exactly, so formatting it
-    /// with [`PyFloat`](crate::PyFloat) prints what Python prints). Panics otherwise; see
-    /// [`Tensor::try_item`].
-    ///
-    /// ```
-    /// assert_eq!(ferrograd::Tensor::new([2.5]).item(), 2.5);
-    /// ```
-    pub fn item(&self) -> f64 {
-        crate::unwrap(self.try_item())
-    }
-
-    /// Fallible [`Tensor::item`].
-    ///
-    /// ```
-    /// let e = ferrograd::Tensor::zeros(&[4]).try_item().unwrap_err();
-    /// assert_eq!(e.to_string(), "item: a Tensor with 4 elements cannot be converted to Scalar");
-    /// ```
-    pub fn try_item(&self) -> Result<f64> {
-        if self.numel() != 1 {
-            return Err(Error::invalid(
-                "item",
-                format!(
-                    "a Tensor with {} elements cannot be converted to Scalar",
-                    self.numel()
-                ),
-            ));
-        }
-        let buf = self.0.storage.read();
-        Ok(buf.get_f64(self.0.layout.offset))
-    }
-
     /// Element values widened to `f64`, in row-major order (any dtype).
     pub(crate) fn values_f64(&self) -> Vec<f64> {
         let buf = self.0.storage.read();
@@ -891,6 +686,175 @@ impl Tensor {
     /// The shape as an owned `Shape`.
     pub(crate) fn shape_vec(&self) -> Shape {
         self.0.layout.shape.clone()
+    }
+}
+
+api! {
+    impl Tensor {
+        /// An `f32` tensor of `shape` filled with `value`.
+        ///
+        /// ```
+        /// assert_eq!(ferrograd::Tensor::full(&[3], 2.0).to_string(), "tensor([2., 2., 2.])");
+        /// ```
+        ///
+        /// ```
+        /// assert!(ferrograd::Tensor::try_full(&[usize::MAX, 2], 1.0).is_err());
+        /// ```
+        pub fn full / try_full(shape: &[usize], value: f64) -> Tensor {
+            Tensor::try_full_with(shape, value, DType::F32)
+        }
+
+        /// An `f32` tensor of zeros.
+        ///
+        /// ```
+        /// assert_eq!(ferrograd::Tensor::zeros(&[2]).to_string(), "tensor([0., 0.])");
+        /// ```
+        ///
+        /// ```
+        /// let e = ferrograd::Tensor::try_zeros(&[1 << 32, 1 << 32]).unwrap_err();
+        /// assert!(e.to_string().contains("numel: integer multiplication overflow"));
+        /// ```
+        pub fn zeros / try_zeros(shape: &[usize]) -> Tensor {
+            Tensor::try_full(shape, 0.0)
+        }
+
+        /// An `f32` tensor of ones.
+        ///
+        /// ```
+        /// assert_eq!(ferrograd::Tensor::ones(&[2, 2]).sum().item(), 4.0);
+        /// ```
+        ///
+        /// ```
+        /// assert!(ferrograd::Tensor::try_ones(&[usize::MAX / 2]).is_err());
+        /// ```
+        pub fn ones / try_ones(shape: &[usize]) -> Tensor {
+            Tensor::try_full(shape, 1.0)
+        }
+    }
+}
+
+api! {
+    impl Tensor {
+        /// A tensor from nested arrays/`Vec`s or a number: `f32` for floats (PyTorch's default
+        /// dtype), `i64` for integers, bool for bools.
+        ///
+        /// ```
+        /// use ferrograd::Tensor;
+        /// let a = Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
+        /// assert_eq!(a.to_string(), "tensor([[1., 2.],\n        [3., 4.]])");
+        /// ```
+        ///
+        /// ```
+        /// use ferrograd::Tensor;
+        /// assert!(Tensor::try_new(vec![vec![1.0], vec![1.0, 2.0]]).is_err());
+        /// ```
+        pub fn new / try_new(data: impl TensorData) -> Tensor {
+            let dtype = data.default_dtype();
+            Tensor::try_from_data(data, dtype)
+        }
+
+        /// A tensor of `dtype` from nested arrays/`Vec`s or a number. Panics on ragged data.
+        ///
+        /// ```
+        /// use ferrograd::{DType, Tensor};
+        /// let x = Tensor::from_data([1.0, 2.0], DType::F64);
+        /// assert_eq!(x.to_string(), "tensor([1., 2.], dtype=torch.float64)");
+        /// ```
+        ///
+        /// ```
+        /// use ferrograd::{DType, Tensor};
+        /// assert!(Tensor::try_from_data(vec![vec![1.0, 2.0], vec![3.0]], DType::F32).is_err());
+        /// ```
+        pub fn from_data / try_from_data(data: impl TensorData, dtype: DType) -> Tensor {
+            let shape = data.shape();
+            let n = check_alloc("tensor", &shape, elem_size(dtype))?;
+            let mut values = Vec::new();
+            values
+                .try_reserve_exact(n)
+                .map_err(|_| crate::pool::alloc_error::<f64>(n))?;
+            data.flatten_into(&mut values);
+            if values.len() != n {
+                return Err(Error::invalid(
+                    "tensor",
+                    format!(
+                        "expected sequence of equal-length rows for shape {shape:?}, got {} elements",
+                        values.len()
+                    ),
+                ));
+            }
+            Ok(Tensor::from_buffer(
+                Buffer::try_from_f64s(dtype, values.into_iter())?,
+                &shape,
+            ))
+        }
+
+        /// A tensor of `shape` filled with `value`, of `dtype`.
+        ///
+        /// ```
+        /// use ferrograd::{DType, Tensor};
+        /// let t = Tensor::full_with(&[2], 1.5, DType::F64);
+        /// assert_eq!(t.to_vec::<f64>(), vec![1.5, 1.5]);
+        /// ```
+        ///
+        /// ```
+        /// use ferrograd::{DType, Tensor};
+        /// let e = Tensor::try_full_with(&[1 << 32, 1 << 32], 0.0, DType::F32).unwrap_err();
+        /// assert!(e.to_string().contains("numel: integer multiplication overflow"));
+        /// let e = Tensor::try_full_with(&[usize::MAX / 4], 0.0, DType::F32).unwrap_err();
+        /// assert!(e.to_string().contains("Storage size calculation overflowed"));
+        /// ```
+        pub fn full_with / try_full_with(shape: &[usize], value: f64, dtype: DType) -> Tensor {
+            let n = check_alloc("full", shape, elem_size(dtype))?;
+            Ok(Tensor::from_buffer(
+                Buffer::try_filled(dtype, n, value)?,
+                shape,
+            ))
+        }
+
+        /// The `n x n` identity matrix of `dtype`.
+        ///
+        /// ```
+        /// use ferrograd::{DType, Tensor};
+        /// assert_eq!(Tensor::eye_with(3, DType::F64).dtype(), DType::F64);
+        /// ```
+        ///
+        /// ```
+        /// use ferrograd::{DType, Tensor};
+        /// assert!(Tensor::try_eye_with(1 << 32, DType::F32).is_err());
+        /// ```
+        pub fn eye_with / try_eye_with(n: usize, dtype: DType) -> Tensor {
+            check_alloc("eye", &[n, n], elem_size(dtype))?;
+            let values = (0..n * n).map(|k| if k % (n + 1) == 0 { 1.0 } else { 0.0 });
+            Ok(Tensor::from_buffer(
+                Buffer::try_from_f64s(dtype, values)?,
+                &[n, n],
+            ))
+        }
+
+        /// The value of a one-element tensor as `f64` (an `f32` widens exactly, so formatting it
+        /// with [`PyFloat`](crate::PyFloat) prints what Python prints).
+        ///
+        /// ```
+        /// assert_eq!(ferrograd::Tensor::new([2.5]).item(), 2.5);
+        /// ```
+        ///
+        /// ```
+        /// let e = ferrograd::Tensor::zeros(&[4]).try_item().unwrap_err();
+        /// assert_eq!(e.to_string(), "item: a Tensor with 4 elements cannot be converted to Scalar");
+        /// ```
+        pub fn item / try_item(&self) -> f64 {
+            if self.numel() != 1 {
+                return Err(Error::invalid(
+                    "item",
+                    format!(
+                        "a Tensor with {} elements cannot be converted to Scalar",
+                        self.numel()
+                    ),
+                ));
+            }
+            let buf = self.0.storage.read();
+            Ok(buf.get_f64(self.0.layout.offset))
+        }
     }
 }
 
