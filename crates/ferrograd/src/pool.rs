@@ -80,7 +80,6 @@ fn pooled_size<T>(capacity: usize) -> bool {
         .is_some_and(|b| (MIN_BYTES..=MAX_BYTES).contains(&b))
 }
 
-
 /// The error for an allocation of `n` elements of `T` that failed.
 pub(crate) fn alloc_error<T>(n: usize) -> crate::Error {
     let bytes = (n as u128) * std::mem::size_of::<T>() as u128;

@@ -369,7 +369,11 @@ pub(in crate::kernels) mod simd {
     use std::mem::MaybeUninit;
 
     /// `out[i] = f(x[i])`.
-    pub(in crate::kernels) fn map<T: Copy, U>(x: &[T], out: &mut [MaybeUninit<U>], f: &impl Fn(T) -> U) {
+    pub(in crate::kernels) fn map<T: Copy, U>(
+        x: &[T],
+        out: &mut [MaybeUninit<U>],
+        f: &impl Fn(T) -> U,
+    ) {
         #[cfg(target_arch = "x86_64")]
         match level() {
             // SAFETY: `map_avx512` is this same loop compiled with AVX-512 (F, VL, DQ, BW),

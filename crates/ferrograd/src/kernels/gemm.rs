@@ -240,4 +240,3 @@ fn gemm<T: Float + Element + Pooled>(
     }
     Ok(SmallVec::from_vec(c))
 }
-

@@ -142,7 +142,10 @@ pub(crate) fn put(
     let (src, lsrc) = if src.dtype() == base.dtype() {
         (src, lsrc)
     } else {
-        cast_src = (cast(src, lsrc, base.dtype())?, Layout::contiguous(&lsrc.shape));
+        cast_src = (
+            cast(src, lsrc, base.dtype())?,
+            Layout::contiguous(&lsrc.shape),
+        );
         (&cast_src.0, &cast_src.1)
     };
     let mut pairs = crate::pool::try_alloc(lsrc.numel())?;

@@ -98,15 +98,14 @@ pub(crate) fn lu_pivot_ratio(a: &[f64], n: usize) -> f64 {
 /// Determinants of a batch of `n x n` row-major `f64` matrices.
 pub(crate) fn lu_det(a: &[f64], batch: usize, n: usize) -> Result<Vec<f64>> {
     let mut out = crate::pool::try_alloc(batch)?;
-    out.extend((0..batch)
-        .map(|b| {
-            let mut m = a[b * n * n..(b + 1) * n * n].to_vec();
-            let (_, sign, singular) = lu(&mut m, n);
-            if singular {
-                0.0
-            } else {
-                (0..n).fold(sign, |acc, i| acc * m[i * n + i])
-            }
-        }));
+    out.extend((0..batch).map(|b| {
+        let mut m = a[b * n * n..(b + 1) * n * n].to_vec();
+        let (_, sign, singular) = lu(&mut m, n);
+        if singular {
+            0.0
+        } else {
+            (0..n).fold(sign, |acc, i| acc * m[i * n + i])
+        }
+    }));
     Ok(out)
 }

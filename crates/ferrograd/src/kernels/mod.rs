@@ -3,14 +3,17 @@
 //! A kernel reads [`Buffer`](crate::storage::Buffer)s (or typed slices) through
 //! [`Layout`](crate::layout::Layout)s and returns a new contiguous buffer (row-major, of the
 //! shape the caller names or the kernel documents), as
-//! `(&Buffer, &Layout, ...) -> Result<Buffer>`. Kernels know nothing of `Tensor`, locks,
+//! `(&Buffer, &Layout, ...) -> Result<Buffer>`. Kernels know nothing of tensors, locks,
 //! graphs, autograd or `ops`: the files here import only `dtype`, `error`, `layout`, `storage`
-//! and `pool`, and each other. Every allocation is fallible (an impossible size is
-//! PyTorch's allocator error, never a panic or an abort), so a `try_` op gets the `Err`.
+//! and `pool`, and each other. Every allocation the size of a result or of a whole operand
+//! is fallible (an impossible size is PyTorch's allocator error, never a panic or an abort),
+//! so a `try_` op gets the `Err`; only small scratch (one matrix of an LU, index vectors of
+//! rank length) uses the infallible allocator.
 //!
 //! Argument checks that users can get wrong (shapes that do not broadcast, a bool operand of
-//! arithmetic) are made by the tensor layer ([`crate::raw`]) before a kernel runs; what a
-//! kernel still asserts is internal consistency.
+//! arithmetic) are made by the tensor layer (`raw.rs`, which locks a tensor's storage, runs a
+//! kernel and wraps the buffer in a new tensor) before a kernel runs; what a kernel still
+//! asserts is internal consistency.
 //!
 //! - [`elementwise`]: maps, zips with broadcasting, casts, copies, `where`/`masked_fill`, and
 //!   the run-time dispatched SIMD loops.
@@ -155,4 +158,39 @@ fn collect_vec<T: Pooled>(n: usize, it: impl Iterator<Item = T>) -> Result<Vec<T
     let mut v = crate::pool::try_take(n)?;
     v.extend(it);
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The kernel layer sits below tensors: its files name no crate module but these.
+    #[test]
+    fn kernels_import_only_the_layers_below() {
+        const ALLOWED: [&str; 6] = ["dtype", "error", "layout", "storage", "pool", "kernels"];
+        let files = [
+            ("mod.rs", include_str!("mod.rs")),
+            ("elementwise.rs", include_str!("elementwise.rs")),
+            ("reduce.rs", include_str!("reduce.rs")),
+            ("gemm.rs", include_str!("gemm.rs")),
+            ("index.rs", include_str!("index.rs")),
+            ("lu.rs", include_str!("lu.rs")),
+            ("fastmath.rs", include_str!("fastmath.rs")),
+        ];
+        let prefix = concat!("crate", "::");
+        for (name, src) in files {
+            for (at, _) in src.match_indices(prefix) {
+                let rest = &src[at + prefix.len()..];
+                let module: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                assert!(
+                    ALLOWED.contains(&module.as_str()),
+                    "kernels/{name} imports the crate module {module:?}"
+                );
+            }
+            for word in [concat!("Ten", "sor"), concat!("super::", "super")] {
+                assert!(!src.contains(word), "kernels/{name} mentions {word}");
+            }
+        }
+    }
 }

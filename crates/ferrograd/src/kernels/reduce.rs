@@ -140,10 +140,7 @@ pub(crate) fn rows(buf: &Buffer, l: &Layout, reduce: &[bool]) -> Result<(Vec<f64
         .filter(|&d| reduce[d])
         .map(|d| l.shape[d])
         .product();
-    let values = collect_vec(
-        permuted.numel(),
-        permuted.offsets().map(|o| buf.get_f64(o)),
-    )?;
+    let values = collect_vec(permuted.numel(), permuted.offsets().map(|o| buf.get_f64(o)))?;
     Ok((values, row))
 }
 

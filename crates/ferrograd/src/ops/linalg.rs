@@ -4,8 +4,8 @@ use super::grads;
 use crate::autograd::record;
 use crate::error::{Error, Result};
 use crate::kernels;
-use crate::raw;
 use crate::layout::{broadcast_shapes, Shape};
+use crate::raw;
 use crate::tensor::Tensor;
 use std::borrow::Borrow;
 
@@ -331,7 +331,14 @@ fn column_major(t: &Tensor) -> bool {
 
 /// Batched product: one 2-d product per broadcast batch index, each read in place through
 /// its strides, all written into one output buffer.
-fn batched(a: &Tensor, b: &Tensor, batch: &[usize], m: usize, k: usize, n: usize) -> Result<Tensor> {
+fn batched(
+    a: &Tensor,
+    b: &Tensor,
+    batch: &[usize],
+    m: usize,
+    k: usize,
+    n: usize,
+) -> Result<Tensor> {
     let mut sa: Shape = batch.into();
     sa.extend([m, k]);
     let mut sb: Shape = batch.into();

@@ -4,8 +4,8 @@ use super::{grads, normalize_dim};
 use crate::autograd::record;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::raw;
 use crate::layout::{broadcast_shapes, Shape};
+use crate::raw;
 use crate::tensor::Tensor;
 use smallvec::SmallVec;
 
