@@ -447,6 +447,9 @@ pub(in crate::kernels) mod simd {
         })
     }
 
+    // The four loops below are `map_loop`/`zip_loop` compiled with more instruction sets.
+    // Safety contract of each: the CPU has every feature it enables (`level()` checks).
+
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
     unsafe fn map_avx512<T: Copy, U>(x: &[T], out: &mut [MaybeUninit<U>], f: &impl Fn(T) -> U) {

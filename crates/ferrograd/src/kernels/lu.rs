@@ -4,6 +4,10 @@
 use super::zeros;
 use crate::error::Result;
 
+/// An exactly singular matrix of a batch: (batch element, 1-based index of the first zero
+/// diagonal element of U), LAPACK's `info > 0`.
+pub(crate) type Singular = (usize, usize);
+
 /// LU factorization with partial pivoting of the row-major `n x n` matrix `a` (in place):
 /// returns the pivot rows and the permutation's sign, or `None` if a pivot is exactly zero.
 fn lu(a: &mut [f64], n: usize) -> (Vec<usize>, f64, bool) {
@@ -47,7 +51,7 @@ pub(crate) fn lu_solve(
     batch: usize,
     n: usize,
     k: usize,
-) -> Result<(Vec<f64>, Option<(usize, usize)>)> {
+) -> Result<(Vec<f64>, Option<Singular>)> {
     let mut out = zeros(batch * n * k, 0.0)?;
     let mut singular = None;
     for b in 0..batch {
