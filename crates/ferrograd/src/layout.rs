@@ -120,6 +120,88 @@ pub(crate) fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Shape> {
     Some(out)
 }
 
+/// The broadcast shape of `a` and `b`, or PyTorch's error naming the dimension.
+/// The broadcast result is allocated by the callers, so its element count and bytes (at
+/// most 8 per element) must fit ([`check_alloc`]).
+pub(crate) fn broadcast(op: &'static str, a: &[usize], b: &[usize]) -> Result<Shape> {
+    let shape = broadcast_shapes(a, b).ok_or_else(|| {
+        let n = a.len().max(b.len());
+        let at = |s: &[usize], i: usize| {
+            if i + s.len() >= n {
+                s[i + s.len() - n]
+            } else {
+                1
+            }
+        };
+        let dim = (0..n)
+            .find(|&i| {
+                let (x, y) = (at(a, i), at(b, i));
+                x != y && x != 1 && y != 1
+            })
+            .unwrap_or(0);
+        Error::Broadcast {
+            op,
+            a: at(a, dim),
+            b: at(b, dim),
+            dim,
+            lhs: a.to_vec(),
+            rhs: b.to_vec(),
+        }
+    })?;
+    check_alloc(op, &shape, 8)?;
+    Ok(shape)
+}
+
+/// Normalizes a possibly negative dimension index against `ndim` dimensions.
+pub(crate) fn normalize_dim(op: &'static str, dim: isize, ndim: usize) -> Result<usize> {
+    let n = ndim as isize;
+    let d = if dim < 0 { dim + n } else { dim };
+    if d < 0 || d >= n {
+        return Err(Error::invalid(
+            op,
+            format!(
+                "Dimension out of range (expected to be in range of [{}, {}], but got {dim})",
+                -n,
+                n - 1
+            ),
+        ));
+    }
+    Ok(d as usize)
+}
+
+/// Which of `ndim` dimensions the possibly negative indices `dims` name (each at most once;
+/// an empty `dims` names none).
+pub(crate) fn reduce_mask(
+    op: &'static str,
+    ndim: usize,
+    dims: &[isize],
+) -> Result<SmallVec<[bool; 4]>> {
+    let mut mask: SmallVec<[bool; 4]> = SmallVec::from_elem(false, ndim);
+    for &d in dims {
+        let i = normalize_dim(op, d, ndim.max(1))?;
+        if ndim == 0 {
+            continue;
+        }
+        if mask[i] {
+            return Err(Error::invalid(
+                op,
+                format!("dim {i} appears multiple times in the list of dims"),
+            ));
+        }
+        mask[i] = true;
+    }
+    Ok(mask)
+}
+
+/// `shape` with the dimensions flagged in `reduce` set to 1 (a reduction with `keepdim`).
+pub(crate) fn keepdim_shape(shape: &[usize], reduce: &[bool]) -> Shape {
+    shape
+        .iter()
+        .zip(reduce)
+        .map(|(&d, &r)| if r { 1 } else { d })
+        .collect()
+}
+
 /// Shape, strides (in elements) and offset of a tensor inside its storage.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Layout {

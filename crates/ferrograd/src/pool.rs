@@ -80,13 +80,6 @@ fn pooled_size<T>(capacity: usize) -> bool {
         .is_some_and(|b| (MIN_BYTES..=MAX_BYTES).contains(&b))
 }
 
-/// An empty vector with room for `n` elements: a cached one of about that size if there is
-/// one (capacity `n` to `n + n/8`), else a fresh allocation. An allocation that cannot
-/// succeed panics with PyTorch's message instead of aborting the process; see [`try_take`].
-pub(crate) fn take<T: Pooled>(n: usize) -> Vec<T> {
-    crate::unwrap(try_take(n))
-}
-
 /// The error for an allocation of `n` elements of `T` that failed.
 pub(crate) fn alloc_error<T>(n: usize) -> crate::Error {
     let bytes = (n as u128) * std::mem::size_of::<T>() as u128;
@@ -104,7 +97,9 @@ pub(crate) fn try_alloc<T>(n: usize) -> crate::Result<Vec<T>> {
     Ok(v)
 }
 
-/// Fallible [`take`].
+/// An empty vector with room for `n` elements: a cached one of about that size if there is
+/// one (capacity `n` to `n + n/8`), else a fresh allocation; an allocation that cannot
+/// succeed is an error (PyTorch's message), never an abort.
 pub(crate) fn try_take<T: Pooled>(n: usize) -> crate::Result<Vec<T>> {
     if pooled_size::<T>(n) {
         if let Some(pool) = T::pool() {
@@ -152,19 +147,19 @@ mod tests {
     #[test]
     fn large_buffers_come_back_and_small_ones_do_not() {
         let n = MIN_BYTES / 4 + 1000;
-        let v: Vec<f32> = take(n);
+        let v: Vec<f32> = try_take(n).unwrap();
         let ptr = v.as_ptr();
         give(v);
         // Another thread's test may take it first; then a fresh one is equally fine.
-        let w: Vec<f32> = take(n);
+        let w: Vec<f32> = try_take(n).unwrap();
         assert!(w.capacity() >= n && w.is_empty());
         if w.as_ptr() == ptr {
             assert_eq!(w.capacity(), n);
         }
-        let small: Vec<f64> = take(10);
+        let small: Vec<f64> = try_take(10).unwrap();
         assert_eq!(small.capacity(), 10);
         give(small); // not kept: below MIN_BYTES
-        let flags: Vec<bool> = take(MIN_BYTES);
+        let flags: Vec<bool> = try_take(MIN_BYTES).unwrap();
         give(flags); // no cache for bool
     }
 

@@ -666,7 +666,7 @@ impl Tensor {
         // storage: it is read-locked while this one is write-locked. Otherwise (the same
         // storage, or strided) it is first copied into its own contiguous storage.
         if Arc::ptr_eq(&self.0.storage, &add.0.storage) || !add.is_contiguous() {
-            add = crate::kernels::copy(&add);
+            add = crate::raw::copy(&add);
         }
         let from = add.layout().contiguous_range().expect("contiguous");
         let src = add.storage().read();
@@ -859,33 +859,9 @@ api! {
 }
 
 /// The elements of `data` read through `layout`, in row-major order. Panics (never aborts)
-/// if the copy cannot be allocated; see [`try_gather`].
+/// if the copy cannot be allocated; see [`crate::kernels::gather`].
 pub(crate) fn gather<T: Copy>(data: &[T], layout: &Layout) -> Vec<T> {
-    crate::unwrap(try_gather(data, layout))
-}
-
-/// Fallible [`gather`]: a copy that cannot be allocated is an error.
-pub(crate) fn try_gather<T: Copy>(data: &[T], layout: &Layout) -> Result<Vec<T>> {
-    if let Some(r) = layout.contiguous_range() {
-        return Ok(data[r].to_vec());
-    }
-    // Row by row over the last dimension: the odometer only runs once per row.
-    let k = layout.shape.len();
-    let (inner, stride) = (layout.shape[k - 1], layout.strides[k - 1]);
-    let mut out = crate::pool::try_alloc(layout.numel())?;
-    let rows = crate::layout::Offsets::new(
-        &layout.shape[..k - 1],
-        &layout.strides[..k - 1],
-        layout.offset,
-    );
-    for base in rows {
-        match stride {
-            1 => out.extend_from_slice(&data[base..base + inner]),
-            0 => out.extend(std::iter::repeat_n(data[base], inner)),
-            s => out.extend((0..inner).map(|i| data[base + i * s])),
-        }
-    }
-    Ok(out)
+    crate::unwrap(crate::kernels::gather(data, layout))
 }
 
 impl std::fmt::Debug for Tensor {

@@ -20,10 +20,7 @@ const LAYERS: &[(&str, &[&str])] = &[
 ];
 
 /// Files not yet moved to their layer, each with the reason. Empty is the goal.
-const PENDING: &[(&str, &str)] = &[(
-    "kernels.rs",
-    "kernels still take and return Tensor: being split into src/kernels/ on buffers and layouts",
-)];
+const PENDING: &[(&str, &str)] = &[];
 
 fn src() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")

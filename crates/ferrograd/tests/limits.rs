@@ -204,3 +204,48 @@ fn index_arithmetic_with_extreme_arguments_does_not_wrap() {
     assert!(x.try_split_sizes(&[usize::MAX, 6], 0).is_err());
     assert!(x.try_unflatten(0, &[1 << 32, 1 << 32]).is_err());
 }
+
+/// PyTorch's allocator message for `bytes`.
+fn no_memory(bytes: u128) -> String {
+    format!("DefaultCPUAllocator: not enough memory: you tried to allocate {bytes} bytes.")
+}
+
+#[test]
+fn kernels_that_cannot_allocate_their_result_give_try_ops_the_error() {
+    // Views of one element whose results are representable (the shape checks pass) but need
+    // 2^47 bytes or more, more than a 47-bit address space holds: the kernel's allocation
+    // fails, and every try_ op returns PyTorch's allocator error instead of panicking.
+    let f32s = Tensor::ones(&[1]).expand(&[1 << 45]);
+    let f32_bytes = no_memory(1 << 47);
+    let one = Tensor::ones(&[1]);
+    let e = err(f32s.try_add(&one));
+    assert!(e.contains(&f32_bytes), "{e}");
+    let e = err(f32s.try_masked_fill(&Tensor::new([true]), 0.0));
+    assert!(e.contains(&f32_bytes), "{e}");
+    let e = err(Tensor::try_where_(&Tensor::new([true]), &f32s, &one));
+    assert!(e.contains(&f32_bytes), "{e}");
+    let e = err(Tensor::ones(&[1, 1])
+        .expand(&[1 << 45, 2])
+        .try_sum_dims(&[1], true));
+    assert!(e.contains(&f32_bytes), "{e}");
+    let a = Tensor::ones(&[1, 1]).expand(&[1 << 23, 1]);
+    let b = Tensor::ones(&[1, 1]).expand(&[1, 1 << 22]);
+    let e = err(a.try_matmul(&b));
+    assert!(e.contains(&f32_bytes), "{e}");
+    // A bool result of 2^47 elements.
+    let e = err(Tensor::ones(&[1]).expand(&[1 << 47]).try_eq(&one));
+    assert!(e.contains(&no_memory(1 << 47)), "{e}");
+    // Kernels that work in f64 (2^48 bytes for 2^45 values).
+    let e = err(f32s.try_cumsum(0));
+    assert!(e.contains(&no_memory(1 << 48)), "{e}");
+    let e = f32s.try_max_dim(0, false).unwrap_err().to_string();
+    assert!(e.contains(&no_memory(1 << 48)), "{e}");
+}
+
+#[test]
+#[should_panic(
+    expected = "DefaultCPUAllocator: not enough memory: you tried to allocate 140737488355328 bytes."
+)]
+fn an_infallible_op_that_cannot_allocate_panics_with_the_message() {
+    Tensor::ones(&[1]).expand(&[1 << 45]).exp();
+}

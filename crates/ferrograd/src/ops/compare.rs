@@ -7,7 +7,7 @@ use super::{binary, grads, Binary};
 use crate::autograd::record;
 use crate::dtype::{DType, Float};
 use crate::error::{Error, Result};
-use crate::kernels;
+use crate::raw;
 use crate::tensor::Tensor;
 
 /// Declares a comparison: tensor and scalar forms with their `try_` twin.
@@ -24,7 +24,7 @@ macro_rules! comparison {
         /// assert!(ferrograd::Tensor::zeros(&[2]).try_eq(&ferrograd::Tensor::zeros(&[3])).is_err());
         /// ```
         pub fn $try_name(&self, other: &Tensor) -> Result<Tensor> {
-            kernels::compare($op, self, other, $cmp)
+            raw::compare($op, self, other, $cmp)
         }
 
         #[doc = concat!("[`Tensor::", stringify!($name), "`] against a number (cast to this tensor's dtype).")]
@@ -35,7 +35,7 @@ macro_rules! comparison {
         /// ```
         pub fn $scalar(&self, value: f64) -> Tensor {
             let v = Tensor::full_with(&[], value, self.dtype());
-            crate::unwrap(kernels::compare($op, self, &v, $cmp))
+            crate::unwrap(raw::compare($op, self, &v, $cmp))
         }
     };
 }
@@ -169,7 +169,7 @@ impl Tensor {
                 format!("condition must be a bool tensor, got {}", cond.dtype()),
             ));
         }
-        let out = kernels::where_select(cond, a, b)?;
+        let out = raw::where_select(cond, a, b)?;
         let cond = cond.clone();
         Ok(record(
             "WhereBackward0",
@@ -206,7 +206,7 @@ impl Tensor {
     /// assert_eq!(x.clamp(None, Some(0.0)).to_vec::<f32>(), vec![-2.0, 0.0, 0.0]);
     /// ```
     pub fn clamp(&self, min: Option<f64>, max: Option<f64>) -> Tensor {
-        let y = kernels::map_float(
+        let y = raw::map_float(
             self,
             |v| clamp_value(v, min, max),
             |v| clamp_value(v, min, max),

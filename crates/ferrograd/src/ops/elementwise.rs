@@ -4,8 +4,8 @@ use super::{binary, grads, unary, Binary, Saves, Unary};
 use crate::autograd::record;
 use crate::dtype::Float;
 use crate::error::Result;
-use crate::fastmath;
-use crate::kernels;
+use crate::kernels::fastmath;
+use crate::raw;
 use crate::tensor::Tensor;
 
 // ------------------------------------------------------------------ binary primitives
@@ -438,7 +438,7 @@ impl Tensor {
         if let Some(t) = self.int_scalar_op(s, |a, s| a - s) {
             return t;
         }
-        let y = kernels::map_float(self, |v| v - s as f32, |v| v - s);
+        let y = raw::map_float(self, |v| v - s as f32, |v| v - s);
         record(
             "SubBackward0",
             y,

@@ -12,6 +12,7 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::kernels;
 use crate::layout::{Layout, Shape};
+use crate::raw;
 use crate::tensor::Tensor;
 use smallvec::SmallVec;
 use std::borrow::Borrow;
@@ -22,7 +23,7 @@ pub(crate) use crate::layout::IndexMap;
 
 /// `out[p] = x[map(p)]` for `p` in `out_shape`, recorded; the backward is [`put_add`].
 pub(crate) fn take(name: &'static str, x: &Tensor, out_shape: &[usize], map: IndexMap) -> Tensor {
-    let out = kernels::take(x, out_shape, |p, s| map(p, s));
+    let out = raw::take(x, out_shape, |p, s| map(p, s));
     let in_shape = x.shape_vec();
     let jmap = map.clone();
     record(
@@ -64,7 +65,7 @@ fn put_into(
     accumulate: bool,
 ) -> Tensor {
     let zeros = Tensor::full_with(shape, 0.0, src.dtype());
-    let out = kernels::put(&zeros, src, |p, d| map(p, d), accumulate);
+    let out = raw::put(&zeros, src, |p, d| map(p, d), accumulate);
     let src_shape = src.shape_vec();
     let jmap = map.clone();
     record(
@@ -503,7 +504,7 @@ impl Tensor {
                     let mut target = ol.clone();
                     target.shape[d] = len;
                     target.offset = start * ol.strides[d];
-                    let src = kernels::cast(t, dtype);
+                    let src = raw::try_cast(t, dtype)?;
                     let s = src.storage().read();
                     kernels::write_buffer(&s, src.layout(), &mut o, &target);
                 }
@@ -593,7 +594,7 @@ impl Tensor {
     /// assert!(ferrograd::Tensor::zeros(&[2]).try_flip(&[1]).is_err());
     /// ```
     pub fn try_flip(&self, dims: &[isize]) -> Result<Tensor> {
-        let mask = kernels::reduce_mask("flip", self.dim(), dims)?;
+        let mask = crate::layout::reduce_mask("flip", self.dim(), dims)?;
         let shape = self.shape_vec();
         let sizes = shape.clone();
         let map: IndexMap = Arc::new(move |p, s| {
@@ -771,7 +772,7 @@ impl Tensor {
         }
         let filled = Tensor::try_full_with(&shape, value, x.dtype())?;
         let offsets = before.clone();
-        let out = kernels::put(
+        let out = raw::try_put(
             &filled,
             &x,
             |p, o| {
@@ -780,7 +781,7 @@ impl Tensor {
                 }
             },
             false,
-        );
+        )?;
         let x_shape = x.shape_vec();
         let map: IndexMap = Arc::new(move |p, s| {
             for k in 0..p.len() {
@@ -832,7 +833,7 @@ impl Tensor {
         let d = normalize_dim("index_select", dim, self.dim().max(1))?;
         let size = self.shape().get(d).copied().unwrap_or(1);
         // PyTorch's wording for an index out of range here (an IndexError).
-        let idx = Arc::new(kernels::index_values("index_select", index, size).map_err(
+        let idx = Arc::new(raw::index_values("index_select", index, size).map_err(
             |e| match e {
                 Error::Invalid { msg, .. } if msg.contains("out of bounds") => {
                     Error::invalid("index_select", "index out of range in self")
@@ -904,7 +905,7 @@ impl Tensor {
             ));
         }
         let size = self.shape().get(d).copied().unwrap_or(1);
-        let idx = kernels::index_values(op, index, size)?;
+        let idx = raw::index_values(op, index, size)?;
         let ishape = index.shape_vec();
         Ok(Arc::new(move |p, s| {
             s.copy_from_slice(&p[..s.len()]);
@@ -962,12 +963,12 @@ impl Tensor {
     pub fn try_scatter(&self, dim: isize, index: &Tensor, src: &Tensor) -> Result<Tensor> {
         let map = self.scatter_map("scatter", dim, index, Some(src))?;
         let src = src.leading_block(index.shape())?;
-        let written = kernels::put(
+        let written = raw::try_put(
             &Tensor::full_with(self.shape(), 0.0, DType::Bool),
             &Tensor::full_with(src.shape(), 1.0, DType::Bool),
             |p, d| map(p, d),
             false,
-        );
+        )?;
         let kept = self.try_masked_fill(&written, 0.0)?;
         // Each overwritten place receives exactly one src value (the last), as `put` does.
         let placed = place(&src, self.shape(), map);
@@ -995,7 +996,7 @@ impl Tensor {
     pub fn try_index_add(&self, dim: isize, index: &Tensor, src: &Tensor) -> Result<Tensor> {
         let d = normalize_dim("index_add", dim, self.dim().max(1))?;
         let size = self.shape().get(d).copied().unwrap_or(1);
-        let idx = Arc::new(kernels::index_values("index_add", index, size)?);
+        let idx = Arc::new(raw::index_values("index_add", index, size)?);
         let mut expected = self.shape_vec();
         if !expected.is_empty() {
             expected[d] = idx.len();
@@ -1047,7 +1048,7 @@ impl Tensor {
                 ),
             ));
         }
-        let shape = kernels::broadcast("masked_select", self.shape(), mask.shape())?;
+        let shape = crate::layout::broadcast("masked_select", self.shape(), mask.shape())?;
         let x = self.try_expand(&shape)?;
         let m = mask.expand(&shape).contiguous_vec::<bool>();
         let picks: Vec<usize> = m

@@ -42,6 +42,7 @@
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::kernels;
+use crate::raw;
 use crate::tensor::Tensor;
 use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 use std::sync::Arc;
@@ -140,7 +141,7 @@ impl Tensor {
         let value = if graph {
             value.to_dtype(self.dtype())
         } else {
-            kernels::cast(&value, self.dtype())
+            raw::try_cast(&value, self.dtype())?
         };
         // A fresh result covering a whole contiguous tensor trades buffers with it instead of
         // being copied (the SGD step `p.sub_(&(g * lr))` copied 3% of W3's time). Views of this
@@ -407,7 +408,7 @@ impl Tensor {
                     ),
                 )
             })?;
-            Ok(kernels::cast(&v.detach(), self.dtype()))
+            raw::try_cast(&v.detach(), self.dtype())
         })
     }
 

@@ -5,6 +5,7 @@ use crate::autograd::record;
 use crate::error::{Error, Result};
 use crate::kernels;
 use crate::layout::{broadcast_shapes, Shape};
+use crate::raw;
 use crate::tensor::Tensor;
 use std::borrow::Borrow;
 
@@ -63,7 +64,7 @@ impl Tensor {
             l.strides.push(1);
             l
         });
-        let prod = kernels::matmul2d(&a, &b);
+        let prod = raw::matmul2d(&a, &b)?;
         let out = prod.view_with(prod.layout().reshape_view(&[]).expect("contiguous"));
         Ok(record(
             "DotBackward0",
@@ -221,7 +222,7 @@ fn matmul_nd(op: &'static str, name: &'static str, a: &Tensor, b: &Tensor) -> Re
     let (m, k) = (a.shape()[ra - 2], a.shape()[ra - 1]);
     let (k2, n) = (b.shape()[rb - 2], b.shape()[rb - 1]);
     // Batch dimensions that do not broadcast: PyTorch's broadcasting error.
-    let batch = kernels::broadcast(op, &a.shape()[..ra - 2], &b.shape()[..rb - 2])?;
+    let batch = crate::layout::broadcast(op, &a.shape()[..ra - 2], &b.shape()[..rb - 2])?;
     if k != k2 {
         return Err(Error::invalid(op, product_mismatch(op, name, a, b, &batch)));
     }
@@ -231,9 +232,9 @@ fn matmul_nd(op: &'static str, name: &'static str, a: &Tensor, b: &Tensor) -> Re
         crate::layout::check_alloc(op, &full, size)?;
     }
     let out = if batch.is_empty() {
-        kernels::matmul2d(a, b)
+        raw::matmul2d(a, b)?
     } else {
-        batched(a, b, &batch, m, k, n)
+        batched(a, b, &batch, m, k, n)?
     };
     // Each gradient is computed in its input's memory order: for a transposed view (`x @
     // w.t()`) the product is formed transposed, so the gradient reaching the weight through
@@ -314,7 +315,14 @@ fn column_major(t: &Tensor) -> bool {
 
 /// Batched product: one 2-d product per broadcast batch index, each read in place through
 /// its strides, all written into one output buffer.
-fn batched(a: &Tensor, b: &Tensor, batch: &[usize], m: usize, k: usize, n: usize) -> Tensor {
+fn batched(
+    a: &Tensor,
+    b: &Tensor,
+    batch: &[usize],
+    m: usize,
+    k: usize,
+    n: usize,
+) -> Result<Tensor> {
     let mut sa: Shape = batch.into();
     sa.extend([m, k]);
     let mut sb: Shape = batch.into();
@@ -326,7 +334,7 @@ fn batched(a: &Tensor, b: &Tensor, batch: &[usize], m: usize, k: usize, n: usize
     let ob: Vec<usize> = crate::layout::Offsets::new(batch, &lb.strides[..bd], lb.offset).collect();
     let mut shape: Shape = batch.into();
     shape.extend([m, n]);
-    kernels::matmul_batched(
+    raw::matmul_batched(
         a,
         &oa,
         [la.strides[bd], la.strides[bd + 1]],
@@ -677,7 +685,7 @@ impl Tensor {
         let eye: Vec<f64> = (0..batch * n * n)
             .map(|i| ((i % (n * n)) / n == i % n) as u8 as f64)
             .collect();
-        let (x, info) = kernels::lu_solve(&self.values_f64(), &eye, batch, n, n);
+        let (x, info) = kernels::lu_solve(&self.values_f64(), &eye, batch, n, n)?;
         if let Some(e) = info {
             return Err(singular("linalg.inv", self.dim(), e));
         }
@@ -732,7 +740,7 @@ impl Tensor {
     pub fn try_det(&self) -> Result<Tensor> {
         let n = check_square("det", self)?;
         let batch = self.numel() / (n * n).max(1);
-        let d = kernels::lu_det(&self.values_f64(), batch, n);
+        let d = kernels::lu_det(&self.values_f64(), batch, n)?;
         let out = Tensor::from_buffer(
             crate::storage::Buffer::from_f64s(self.dtype(), d.into_iter()),
             &self.shape()[..self.dim() - 2],
@@ -823,7 +831,7 @@ impl Tensor {
             bm.try_expand(&sb)?.to_dtype(dtype),
         );
         let count = batch.iter().product::<usize>();
-        let (x, info) = kernels::lu_solve(&a.values_f64(), &bb.values_f64(), count, n, k);
+        let (x, info) = kernels::lu_solve(&a.values_f64(), &bb.values_f64(), count, n, k)?;
         if let (true, Some(e)) = (check, info) {
             return Err(singular("torch.linalg.solve", self.dim(), e));
         }

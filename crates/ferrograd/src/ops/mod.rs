@@ -17,8 +17,8 @@ mod unary;
 
 use crate::autograd::{record, Grads};
 use crate::dtype::Float;
-use crate::error::{Error, Result};
-use crate::kernels;
+use crate::error::Result;
+use crate::raw;
 use crate::tensor::Tensor;
 use smallvec::{smallvec, SmallVec};
 
@@ -26,22 +26,7 @@ use smallvec::{smallvec, SmallVec};
 /// [`crate::registry`]).
 pub(crate) const REGISTRY: &[&[crate::registry::OpDef]] = &[reduce::REDUCE_OPS];
 
-/// Normalizes a possibly negative dimension index against `ndim` dimensions.
-pub(crate) fn normalize_dim(op: &'static str, dim: isize, ndim: usize) -> Result<usize> {
-    let n = ndim as isize;
-    let d = if dim < 0 { dim + n } else { dim };
-    if d < 0 || d >= n {
-        return Err(Error::invalid(
-            op,
-            format!(
-                "Dimension out of range (expected to be in range of [{}, {}], but got {dim})",
-                -n,
-                n - 1
-            ),
-        ));
-    }
-    Ok(d as usize)
-}
+pub(crate) use crate::layout::normalize_dim;
 
 /// Which dimensions a reduction over `dims` reduces (negative dims allowed; empty means all).
 pub(crate) fn reduce_mask(
@@ -49,7 +34,7 @@ pub(crate) fn reduce_mask(
     x: &Tensor,
     dims: &[isize],
 ) -> Result<SmallVec<[bool; 4]>> {
-    let mut m = kernels::reduce_mask(op, x.dim(), dims)?;
+    let mut m = crate::layout::reduce_mask(op, x.dim(), dims)?;
     if dims.is_empty() {
         m.iter_mut().for_each(|b| *b = true);
     }
@@ -101,14 +86,14 @@ pub(crate) trait Unary: Copy + Send + Sync + 'static {
     /// The gradient with respect to the input, from the saved tensor and incoming gradient `g`.
     fn df(self, saved: &Tensor, g: &Tensor) -> Tensor;
     /// A vectorisable `f32` forward for large tensors (see `fastmath`), if there is one.
-    fn bulk_f32(self) -> Option<crate::fastmath::Bulk> {
+    fn bulk_f32(self) -> Option<crate::kernels::fastmath::Bulk> {
         None
     }
 }
 
 /// Applies an elementwise unary primitive and records it.
 pub(crate) fn unary<O: Unary>(op: O, x: &Tensor) -> Tensor {
-    let y = kernels::map_float_bulk(x, op.bulk_f32(), |v| op.f(v), |v| op.f(v));
+    let y = raw::map_float_bulk(x, op.bulk_f32(), |v| op.f(v), |v| op.f(v));
     record(
         O::NAME,
         y,
@@ -160,7 +145,7 @@ pub(crate) trait Binary: Copy + Send + Sync + 'static {
 
 /// Applies a binary primitive and records it.
 pub(crate) fn binary<O: Binary>(op: O, a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    let out = kernels::zip_float(O::OP, a, b, |x, y| op.f(x, y), |x, y| op.f(x, y))?;
+    let out = raw::zip_float(O::OP, a, b, |x, y| op.f(x, y), |x, y| op.f(x, y))?;
     // A bool or integer operand of a floating result is saved (and read by the rules) in the
     // result's dtype: it cannot require grad, and the rules' arithmetic on it must not fail
     // (atan2(bool, float)'s gradient squares the bool operand).

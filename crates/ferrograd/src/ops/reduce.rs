@@ -3,7 +3,7 @@
 use super::grads;
 use crate::autograd::record;
 use crate::error::{Error, Result};
-use crate::kernels;
+use crate::raw;
 use crate::tensor::Tensor;
 use smallvec::SmallVec;
 
@@ -61,7 +61,7 @@ impl Tensor {
     fn sum_all(&self, mean: bool) -> Tensor {
         let n = self.numel() as f64;
         let mask: SmallVec<[bool; 4]> = SmallVec::from_elem(true, self.dim());
-        let s = kernels::sum_dims(self, &mask);
+        let s = raw::sum_dims(self, &mask);
         let s = if mean {
             with_no_record(|| s.div_scalar(n))
         } else {
@@ -105,7 +105,7 @@ impl Tensor {
     ) -> Result<Tensor> {
         let mask = super::reduce_mask(op, self, dims)?;
         let n = super::reduced_count(self, &mask);
-        let s = kernels::sum_dims(self, &mask);
+        let s = raw::try_sum_dims(self, &mask)?;
         let s = if mean {
             with_no_record(|| s.div_scalar(n as f64))
         } else {
@@ -155,7 +155,7 @@ impl Tensor {
     /// ```
     pub fn norm(&self) -> Tensor {
         let x = self.to_float();
-        let out = kernels::norm2(&x);
+        let out = raw::norm2(&x);
         record(
             "LinalgVectorNormBackward0",
             out,
@@ -202,7 +202,7 @@ impl Tensor {
                 format!("expected a bool mask, got {}", mask.dtype()),
             ));
         }
-        let out = kernels::masked_fill(self, mask, value)?;
+        let out = raw::masked_fill(self, mask, value)?;
         let mask = mask.clone();
         Ok(record(
             "MaskedFillBackward0",

@@ -7,8 +7,8 @@ use super::index::{take, IndexMap};
 use crate::autograd::record;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::kernels;
 use crate::layout::Shape;
+use crate::raw;
 use crate::storage::Buffer;
 use crate::tensor::Tensor;
 use smallvec::SmallVec;
@@ -170,7 +170,7 @@ impl Tensor {
             &mask,
             !dims.is_empty() && !matches!(op, "max" | "min"),
         )?;
-        let (values, row) = kernels::rows(self, &mask);
+        let (values, row) = raw::rows(self, &mask)?;
         let best: Vec<f64> = extremes(&values, row, max)
             .into_iter()
             .map(|b| b.0)
@@ -351,7 +351,7 @@ impl Tensor {
         let dims: Vec<isize> = dim.into_iter().collect();
         let mask = mask_of(op, self, &dims)?;
         check_nonempty(op, self, &mask, dim.is_some())?;
-        let (values, row) = kernels::rows(self, &mask);
+        let (values, row) = raw::rows(self, &mask)?;
         let idx = extremes(&values, row, max).into_iter().map(|b| b.1 as f64);
         let shape = if dim.is_none() && !keepdim {
             Shape::new()
@@ -526,7 +526,7 @@ impl Tensor {
             return Ok(x.deep_clone());
         }
         let d = super::normalize_dim("cumsum", dim, x.dim())?;
-        let out = kernels::cumulative(&x, d, false);
+        let out = raw::cumulative(&x, d, false)?;
         Ok(record(
             "CumsumBackward0",
             out,
@@ -562,7 +562,7 @@ impl Tensor {
             return Ok(x.deep_clone());
         }
         let d = super::normalize_dim("cumprod", dim, x.dim())?;
-        let out = kernels::cumulative(&x, d, true);
+        let out = raw::cumulative(&x, d, true)?;
         Ok(record(
             "CumprodBackward0",
             out,

@@ -4,8 +4,8 @@ use super::{grads, normalize_dim};
 use crate::autograd::record;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::kernels;
 use crate::layout::{broadcast_shapes, Shape};
+use crate::raw;
 use crate::tensor::Tensor;
 use smallvec::SmallVec;
 
@@ -171,7 +171,7 @@ impl Tensor {
         let mask: SmallVec<[bool; 4]> = (0..self.dim())
             .map(|i| i < lead || (shape[i - lead] == 1 && self.shape()[i] != 1))
             .collect();
-        let summed = kernels::sum_dims(self, &mask);
+        let summed = raw::try_sum_dims(self, &mask)?;
         let out = summed.view_with(
             summed
                 .layout()
@@ -238,7 +238,7 @@ impl Tensor {
         let out = match self.layout().reshape_view(shape) {
             Some(l) => self.view_with(l),
             None => {
-                let c = kernels::try_copy(op, self)?;
+                let c = raw::try_copy(op, self)?;
                 c.view_with(
                     c.layout()
                         .reshape_view(shape)
@@ -385,7 +385,7 @@ impl Tensor {
     /// assert_eq!(copy.to_vec::<f32>(), vec![1.0, 2.0]);
     /// ```
     pub fn deep_clone(&self) -> Tensor {
-        let out = kernels::copy(self);
+        let out = raw::copy(self);
         record(
             "CloneBackward0",
             out,
@@ -424,7 +424,7 @@ impl Tensor {
         if self.dtype() == dtype {
             return self.clone();
         }
-        let out = kernels::cast(self, dtype);
+        let out = raw::cast(self, dtype);
         if !dtype.is_floating_point() {
             return out;
         }
@@ -442,7 +442,7 @@ impl Tensor {
 /// Zeros of `shape` with `g` placed at `index` along `dim` (the backward of select), itself
 /// differentiable: its backward selects again.
 fn select_backward(g: &Tensor, shape: &[usize], dim: usize, index: usize) -> Tensor {
-    let out = kernels::select_scatter(g, shape, dim, index);
+    let out = raw::select_scatter(g, shape, dim, index);
     record(
         "SelectBackwardBackward0",
         out,

@@ -1,0 +1,181 @@
+//! Reduction kernels: sums over dimensions, pairwise summation, the 2-norm, rows for
+//! extremes, cumulative sums and products.
+
+use super::elementwise::cast;
+use super::index::gather;
+use super::{collect_vec, zeros};
+use crate::dtype::{DType, Float};
+use crate::error::Result;
+use crate::layout::{keepdim_shape, numel, Layout, Offsets, Shape};
+use crate::pool::Pooled;
+use crate::storage::Buffer;
+
+/// Sum over the dimensions flagged in `reduce`, keeping them as size 1 (the result has
+/// `keepdim_shape(layout.shape, reduce)`). Bools and integers sum to `i64`, as in PyTorch.
+pub(crate) fn sum_dims(buf: &Buffer, layout: &Layout, reduce: &[bool]) -> Result<Buffer> {
+    let out_shape = keepdim_shape(&layout.shape, reduce);
+    Ok(match buf {
+        Buffer::F32(v) => Buffer::F32(sum_dims_slice(v, layout, &out_shape)?.into()),
+        Buffer::F64(v) => Buffer::F64(sum_dims_slice(v, layout, &out_shape)?.into()),
+        _ => {
+            // PyTorch sums bools and integers as int64 (exact here below 2^53).
+            let wide = cast(buf, layout, DType::F64)?;
+            let summed = sum_dims(&wide, &Layout::contiguous(&layout.shape), reduce)?;
+            cast(&summed, &Layout::contiguous(&out_shape), DType::I64)?
+        }
+    })
+}
+
+fn sum_dims_slice<T: Float + Pooled>(
+    data: &[T],
+    layout: &Layout,
+    out_shape: &[usize],
+) -> Result<Vec<T>> {
+    let n_out = numel(out_shape);
+    if n_out == 1 {
+        let s = match layout.contiguous_range() {
+            Some(r) => pairwise_sum(&data[r]),
+            None => pairwise_sum(&gather(data, layout)?),
+        };
+        return zeros(1, s);
+    }
+    if n_out == 0 || layout.numel() == 0 {
+        return zeros(n_out, T::zero());
+    }
+    if let Some(r) = layout.contiguous_range() {
+        let x = &data[r];
+        let shape = &layout.shape;
+        let k = shape.len();
+        debug_assert_eq!(out_shape.len(), k);
+        // Trailing dimensions reduced: one pairwise sum per row.
+        let lead = out_shape.iter().rposition(|&d| d != 1).map_or(0, |i| i + 1);
+        if out_shape[..lead] == shape[..lead] {
+            let inner: usize = shape[lead..].iter().product();
+            return collect_vec(n_out, x.chunks(inner.max(1)).map(pairwise_sum));
+        }
+        // Leading dimensions reduced (a bias gradient): rows added into the output, a loop
+        // the compiler vectorises.
+        let tail = out_shape.iter().position(|&d| d != 1).unwrap_or(k);
+        if out_shape[tail..] == shape[tail..] {
+            let mut out = zeros(n_out, T::zero())?;
+            for row in x.chunks(n_out) {
+                for (o, &v) in out.iter_mut().zip(row) {
+                    *o = *o + v;
+                }
+            }
+            return Ok(out);
+        }
+    }
+    let mut out = zeros(n_out, T::zero())?;
+    // Walk the input once; the output index uses stride 0 along reduced dimensions.
+    let out_strides = crate::layout::contiguous_strides(out_shape);
+    let bstrides: Shape = out_strides
+        .iter()
+        .zip(out_shape)
+        .map(|(&s, &d)| if d == 1 { 0 } else { s })
+        .collect();
+    let src = Offsets::new(&layout.shape, &layout.strides, layout.offset);
+    let dst = Offsets::new(&layout.shape, &bstrides, 0);
+    for (i, o) in src.zip(dst) {
+        out[o] = out[o] + data[i];
+    }
+    Ok(out)
+}
+
+/// Pairwise summation (error O(log n) ulp instead of O(n)), like PyTorch's cascade sum.
+pub(crate) fn pairwise_sum<T: Float>(v: &[T]) -> T {
+    const BLOCK: usize = 128;
+    // Halves this long are summed on two threads: the same tree, so the same bits.
+    const PARALLEL: usize = 1 << 18;
+    if v.len() <= BLOCK {
+        v.iter().fold(T::zero(), |acc, &x| acc + x)
+    } else {
+        let mid = v.len() / 2;
+        let (a, b) = if v.len() >= PARALLEL {
+            rayon::join(|| pairwise_sum(&v[..mid]), || pairwise_sum(&v[mid..]))
+        } else {
+            (pairwise_sum(&v[..mid]), pairwise_sum(&v[mid..]))
+        };
+        a + b
+    }
+}
+
+/// The 2-norm of all elements of a floating buffer (a one-element buffer, 0-d): squares
+/// accumulated with fused multiply-adds (one rounding per element, as PyTorch's compiled
+/// kernel does) in blocks combined pairwise, then the square root.
+pub(crate) fn norm2(buf: &Buffer, layout: &Layout) -> Result<Buffer> {
+    fn norm<T: Float>(v: &[T], layout: &Layout) -> Result<T> {
+        let data = gather(v, layout)?;
+        fn block<T: Float>(v: &[T]) -> T {
+            if v.len() <= 128 {
+                v.iter().fold(T::zero(), |acc, &a| a.mul_add(a, acc))
+            } else {
+                let mid = v.len() / 2;
+                block(&v[..mid]) + block(&v[mid..])
+            }
+        }
+        Ok(block(&data).sqrt())
+    }
+    Ok(match buf {
+        Buffer::F32(v) => Buffer::F32(smallvec::smallvec![norm(v, layout)?]),
+        Buffer::F64(v) => Buffer::F64(smallvec::smallvec![norm(v, layout)?]),
+        _ => unreachable!("norm of a non-floating tensor"),
+    })
+}
+
+/// The elements as rows: the dimensions flagged in `reduce` moved to the end, each row one
+/// reduction, values widened to `f64`. Returns the rows' values and the row length.
+pub(crate) fn rows(buf: &Buffer, l: &Layout, reduce: &[bool]) -> Result<(Vec<f64>, usize)> {
+    let dim = l.shape.len();
+    let order: Vec<usize> = (0..dim)
+        .filter(|&d| !reduce[d])
+        .chain((0..dim).filter(|&d| reduce[d]))
+        .collect();
+    let permuted = Layout {
+        shape: order.iter().map(|&d| l.shape[d]).collect(),
+        strides: order.iter().map(|&d| l.strides[d]).collect(),
+        offset: l.offset,
+    };
+    let row: usize = (0..dim)
+        .filter(|&d| reduce[d])
+        .map(|d| l.shape[d])
+        .product();
+    let values = collect_vec(permuted.numel(), permuted.offsets().map(|o| buf.get_f64(o)))?;
+    Ok((values, row))
+}
+
+/// Cumulative sum or (`product`) product along `dim` of a floating buffer, in its dtype
+/// (contiguous, of `layout`'s shape).
+pub(crate) fn cumulative(
+    buf: &Buffer,
+    layout: &Layout,
+    dim: usize,
+    product: bool,
+) -> Result<Buffer> {
+    let shape = &layout.shape;
+    let n = numel(shape);
+    let len = shape[dim];
+    let inner: usize = shape[dim + 1..].iter().product();
+    let v = collect_vec(n, layout.offsets().map(|o| buf.get_f64(o)))?;
+    let mut out = zeros(n, 0.0)?;
+    let dtype = buf.dtype();
+    let round = |a: f64| {
+        if dtype == DType::F32 {
+            a as f32 as f64
+        } else {
+            a
+        }
+    };
+    for outer in 0..n / (len * inner).max(1) {
+        for i in 0..inner {
+            let mut acc = if product { 1.0 } else { 0.0 };
+            for k in 0..len {
+                let p = (outer * len + k) * inner + i;
+                // Rounded to the dtype at each step, as an accumulation in that dtype would.
+                acc = round(if product { acc * v[p] } else { acc + v[p] });
+                out[p] = acc;
+            }
+        }
+    }
+    Buffer::try_from_f64s(dtype, out.into_iter())
+}

@@ -1,0 +1,291 @@
+//! Untracked computations on tensors: kernels applied to a tensor's storage and layout, no
+//! graph.
+//!
+//! Each function here checks what a user can get wrong (shapes that do not broadcast, dtypes
+//! an op does not take) with PyTorch's message, locks the operands' storages for reading,
+//! runs a [`kernels`] function on their buffers and layouts, and wraps the buffer it returns
+//! in a new contiguous [`Tensor`] with no history. `ops` records the result in the graph.
+//!
+//! Twins follow the crate's error policy: a function returning `Result` gives every failure,
+//! an allocation that cannot succeed included, as the `Err`; the others are used by ops that
+//! cannot fail on valid tensors and panic with the same message (PyTorch's allocator error).
+
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::kernels;
+use crate::storage::Buffer;
+use crate::tensor::Tensor;
+use std::sync::Arc;
+
+/// Runs `f` with read access to the buffers of `a` and `b` (one lock when they share storage).
+pub(crate) fn read2<R>(a: &Tensor, b: &Tensor, f: impl FnOnce(&Buffer, &Buffer) -> R) -> R {
+    if Arc::ptr_eq(a.storage(), b.storage()) {
+        let g = a.storage().read();
+        f(&g, &g)
+    } else {
+        let ga = a.storage().read();
+        let gb = b.storage().read();
+        f(&ga, &gb)
+    }
+}
+
+/// [`read2`] for three tensors: each distinct storage is locked once (a second read lock on
+/// one `RwLock` from one thread could wait behind a queued writer forever).
+fn read3<R>(
+    a: &Tensor,
+    b: &Tensor,
+    c: &Tensor,
+    f: impl FnOnce(&Buffer, &Buffer, &Buffer) -> R,
+) -> R {
+    if Arc::ptr_eq(a.storage(), c.storage()) {
+        read2(a, b, |x, y| f(x, y, x))
+    } else if Arc::ptr_eq(b.storage(), c.storage()) {
+        read2(a, b, |x, y| f(x, y, y))
+    } else {
+        let gc = c.storage().read();
+        read2(a, b, |x, y| f(x, y, &gc))
+    }
+}
+
+/// A new tensor of `shape` over `buf` (a kernel's result), or the kernel's error.
+fn wrap(buf: Result<Buffer>, shape: &[usize]) -> Result<Tensor> {
+    buf.map(|b| Tensor::from_buffer(b, shape))
+}
+
+/// The dtype of a binary op's result (PyTorch promotion: a 0-d operand does not widen a
+/// dimensioned one of the same category).
+pub(crate) fn result_type(a: &Tensor, b: &Tensor) -> DType {
+    kernels::promote_types(a.dtype(), a.dim() == 0, b.dtype(), b.dim() == 0)
+}
+
+/// Elementwise map of a floating tensor (a bool or integer tensor is read as `f32`).
+pub(crate) fn map_float(
+    x: &Tensor,
+    f32f: impl Fn(f32) -> f32 + Sync,
+    f64f: impl Fn(f64) -> f64 + Sync,
+) -> Tensor {
+    let out = kernels::map_float(&x.storage().read(), x.layout(), f32f, f64f);
+    crate::unwrap(wrap(out, x.shape()))
+}
+
+/// [`map_float`] with `bulk`'s vectorisable `f32` function for large contiguous `f32`
+/// tensors (see [`kernels::map_float_bulk`]).
+pub(crate) fn map_float_bulk(
+    x: &Tensor,
+    bulk: Option<kernels::fastmath::Bulk>,
+    f32f: impl Fn(f32) -> f32 + Sync,
+    f64f: impl Fn(f64) -> f64 + Sync,
+) -> Tensor {
+    let out = kernels::map_float_bulk(&x.storage().read(), x.layout(), bulk, f32f, f64f);
+    crate::unwrap(wrap(out, x.shape()))
+}
+
+/// Elementwise binary op with broadcasting and type promotion (floating result; integers are
+/// computed exactly in `f64` below 2^53 and cast back).
+pub(crate) fn zip_float(
+    op: &'static str,
+    a: &Tensor,
+    b: &Tensor,
+    f32f: impl Fn(f32, f32) -> f32 + Sync,
+    f64f: impl Fn(f64, f64) -> f64 + Sync,
+) -> Result<Tensor> {
+    let shape = crate::layout::broadcast(op, a.shape(), b.shape())?;
+    let dtype = result_type(a, b);
+    if dtype == DType::Bool {
+        return Err(Error::invalid(
+            op,
+            "arithmetic on two bool tensors is not supported; convert one with to_dtype",
+        ));
+    }
+    let out = read2(a, b, |ba, bb| {
+        kernels::zip_float(ba, a.layout(), bb, b.layout(), &shape, dtype, f32f, f64f)
+    });
+    wrap(out, &shape)
+}
+
+/// Elementwise comparison with broadcasting, producing a bool tensor.
+pub(crate) fn compare(
+    op: &'static str,
+    a: &Tensor,
+    b: &Tensor,
+    f: impl Fn(f64, f64) -> bool + Sync,
+) -> Result<Tensor> {
+    let shape = crate::layout::broadcast(op, a.shape(), b.shape())?;
+    let dtype = result_type(a, b);
+    let out = read2(a, b, |ba, bb| {
+        kernels::compare(ba, a.layout(), bb, b.layout(), &shape, dtype, f)
+    });
+    wrap(out, &shape)
+}
+
+/// A copy of `x` converted to `dtype` (the same tensor, shared, if it already has it).
+pub(crate) fn cast(x: &Tensor, dtype: DType) -> Tensor {
+    crate::unwrap(try_cast(x, dtype))
+}
+
+/// Fallible [`cast`]: a copy that cannot be allocated is an error.
+pub(crate) fn try_cast(x: &Tensor, dtype: DType) -> Result<Tensor> {
+    if x.dtype() == dtype {
+        return Ok(x.clone());
+    }
+    let out = kernels::cast(&x.storage().read(), x.layout(), dtype);
+    wrap(out, x.shape())
+}
+
+/// Fallible [`copy`]: a copy whose size cannot be allocated is an error, not an abort.
+pub(crate) fn try_copy(op: &'static str, x: &Tensor) -> Result<Tensor> {
+    crate::layout::check_alloc(op, x.shape(), crate::storage::elem_size(x.dtype()))?;
+    let out = kernels::copy(&x.storage().read(), x.layout());
+    wrap(out, x.shape())
+}
+
+/// A contiguous copy with its own storage.
+pub(crate) fn copy(x: &Tensor) -> Tensor {
+    let out = kernels::copy(&x.storage().read(), x.layout());
+    crate::unwrap(wrap(out, x.shape()))
+}
+
+/// Sum over the dimensions flagged in `reduce`, keeping them as size 1.
+pub(crate) fn sum_dims(x: &Tensor, reduce: &[bool]) -> Tensor {
+    crate::unwrap(try_sum_dims(x, reduce))
+}
+
+/// Fallible [`sum_dims`]: a result that cannot be allocated is an error.
+pub(crate) fn try_sum_dims(x: &Tensor, reduce: &[bool]) -> Result<Tensor> {
+    let out = kernels::sum_dims(&x.storage().read(), x.layout(), reduce);
+    wrap(out, &crate::layout::keepdim_shape(x.shape(), reduce))
+}
+
+/// The 2-norm of all elements of a floating tensor (0-d).
+pub(crate) fn norm2(x: &Tensor) -> Tensor {
+    let out = kernels::norm2(&x.storage().read(), x.layout());
+    crate::unwrap(wrap(out, &[]))
+}
+
+/// `a @ b` for 2-d `a` (m x k) and `b` (k x n) of one floating dtype, read through their
+/// strides (transposed views need no copy).
+pub(crate) fn matmul2d(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let (m, n) = (a.shape()[0], b.shape()[1]);
+    let out = read2(a, b, |ba, bb| {
+        kernels::matmul2d(ba, a.layout(), bb, b.layout())
+    });
+    wrap(out, &[m, n])
+}
+
+/// A batch of products `a[i] @ b[i]` read in place (see [`kernels::matmul_batched`]), as a
+/// tensor of `shape` (`[batch.., m, n]`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul_batched(
+    a: &Tensor,
+    a_at: &[usize],
+    sa: [usize; 2],
+    b: &Tensor,
+    b_at: &[usize],
+    sb: [usize; 2],
+    mkn: (usize, usize, usize),
+    shape: &[usize],
+) -> Result<Tensor> {
+    let out = read2(a, b, |ba, bb| {
+        kernels::matmul_batched(ba, a_at, sa, bb, b_at, sb, mkn)
+    });
+    wrap(out, shape)
+}
+
+/// Zeros of `shape` with `src` written at index `index` of dimension `dim`.
+pub(crate) fn select_scatter(src: &Tensor, shape: &[usize], dim: usize, index: usize) -> Tensor {
+    let out = kernels::select_scatter(&src.storage().read(), src.layout(), shape, dim, index);
+    crate::unwrap(wrap(out, shape))
+}
+
+/// `where(mask, value, x)`: `x` with `value` wherever the (broadcast) mask is true.
+pub(crate) fn masked_fill(x: &Tensor, mask: &Tensor, value: f64) -> Result<Tensor> {
+    let shape = crate::layout::broadcast("masked_fill", x.shape(), mask.shape())?;
+    if shape.as_slice() != x.shape() {
+        return Err(Error::invalid(
+            "masked_fill",
+            format!(
+                "mask of shape {:?} cannot be broadcast to the input's shape {:?}",
+                mask.shape(),
+                x.shape()
+            ),
+        ));
+    }
+    let out = read2(x, mask, |bx, bm| {
+        kernels::masked_fill(bx, x.layout(), bm, mask.layout(), value)
+    });
+    wrap(out, &shape)
+}
+
+/// `a` where `cond` (a bool tensor), else `b`; all three broadcast, `a` and `b` promoted to
+/// one dtype.
+pub(crate) fn where_select(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let shape = crate::layout::broadcast("where", cond.shape(), a.shape())?;
+    let shape = crate::layout::broadcast("where", &shape, b.shape())?;
+    let dtype = result_type(a, b);
+    let out = read3(cond, a, b, |bc, ba, bb| {
+        kernels::where_select(
+            bc,
+            cond.layout(),
+            ba,
+            a.layout(),
+            bb,
+            b.layout(),
+            &shape,
+            dtype,
+        )
+    });
+    wrap(out, &shape)
+}
+
+/// A new tensor of `out_shape` with `out[p] = src[source(p)]`: `source` maps each output
+/// multi-index to a source multi-index (which the caller guarantees is in bounds).
+pub(crate) fn take(
+    src: &Tensor,
+    out_shape: &[usize],
+    source: impl Fn(&[usize], &mut [usize]),
+) -> Tensor {
+    let out = kernels::take(&src.storage().read(), src.layout(), out_shape, source);
+    crate::unwrap(wrap(out, out_shape))
+}
+
+/// A contiguous copy of `base` with every element `p` of `src` written (or, with `accumulate`,
+/// added) at `dest(p)`, a multi-index of `base`. `src` is cast to `base`'s dtype.
+pub(crate) fn put(
+    base: &Tensor,
+    src: &Tensor,
+    dest: impl Fn(&[usize], &mut [usize]),
+    accumulate: bool,
+) -> Tensor {
+    crate::unwrap(try_put(base, src, dest, accumulate))
+}
+
+/// Fallible [`put`]: a result that cannot be allocated is an error.
+pub(crate) fn try_put(
+    base: &Tensor,
+    src: &Tensor,
+    dest: impl Fn(&[usize], &mut [usize]),
+    accumulate: bool,
+) -> Result<Tensor> {
+    let out = read2(base, src, |bb, bs| {
+        kernels::put(bb, base.layout(), bs, src.layout(), dest, accumulate)
+    });
+    wrap(out, base.shape())
+}
+
+/// The integer values of an index tensor, checked against `bound` (negative values count from
+/// the end, as in PyTorch's index_select/gather).
+pub(crate) fn index_values(op: &'static str, index: &Tensor, bound: usize) -> Result<Vec<usize>> {
+    kernels::index_values(op, &index.storage().read(), index.layout(), bound)
+}
+
+/// The tensor as rows: the dimensions flagged in `reduce` moved to the end, each row one
+/// reduction, values widened to `f64`. Returns the rows' values and the row length.
+pub(crate) fn rows(x: &Tensor, reduce: &[bool]) -> Result<(Vec<f64>, usize)> {
+    kernels::rows(&x.storage().read(), x.layout(), reduce)
+}
+
+/// Cumulative sum or (`product`) product along `dim`, in the tensor's floating dtype.
+pub(crate) fn cumulative(x: &Tensor, dim: usize, product: bool) -> Result<Tensor> {
+    let out = kernels::cumulative(&x.storage().read(), x.layout(), dim, product);
+    wrap(out, x.shape())
+}
