@@ -1,10 +1,9 @@
-//! The backward engine: op-agnostic, iterative, and the one place where broadcast gradients are
-//! summed back to their inputs' shapes. A pass is [`Graph::discover`] (the reachable graph, by
-//! an explicit stack, in `graph.rs`), [`prune`] (with `inputs`, only the nodes that lead to one run), a reverse
-//! sweep newest first like PyTorch ([`Sweep::step`] runs one node, [`route`] fits each gradient
-//! to its input, [`accumulate`] adds it to a slot), then [`commit`] into `.grad` or a return,
-//! at the end, so an error changes no `.grad`. The callers validate the arguments
-//! (`validate.rs`); hooks run in `hooks.rs`, the anomaly check in `mode.rs`.
+//! The backward engine, op-agnostic and iterative: [`Graph::discover`] (`graph.rs`), [`prune`]
+//! (with `inputs`, only nodes leading to one run), a reverse sweep newest first like PyTorch
+//! ([`Sweep::step`] runs a node, [`route`] sums a broadcast gradient to its input's shape, the
+//! one place that does, [`accumulate`] adds it to a slot), then [`commit`] into `.grad` at the
+//! end, so an error changes no `.grad`. Arguments are checked in `validate.rs`; hooks run in
+//! `hooks.rs`, the anomaly check in `mode.rs`.
 
 use super::graph::{Graph, Item};
 use super::node::{Grads, Node};
@@ -13,10 +12,9 @@ use crate::hooks::{after_node, before_node, run_tensor_hooks};
 use crate::tensor::Tensor;
 use std::collections::BinaryHeap;
 
-/// One backward pass, its arguments validated.
+/// One backward pass, its arguments validated (`seeds`: one per output, of its shape and dtype).
 pub(crate) struct Pass<'a> {
     pub(crate) outputs: &'a [Tensor],
-    /// One gradient per output, of its shape and dtype.
     pub(crate) seeds: Vec<Tensor>,
     /// `None`: every leaf; `Some`: only these tensors, through the nodes that lead to them.
     pub(crate) inputs: Option<&'a [Tensor]>,
@@ -54,8 +52,7 @@ fn accumulate(slot: &mut Option<Tensor>, g: Tensor, create_graph: bool, grad: bo
     });
 }
 
-/// Adds `g` into `t.grad`, with PyTorch's warning (once per process) when `create_graph`
-/// leaves a graph in it.
+/// Adds `g` into `t.grad`, with PyTorch's warning (once) when `create_graph` leaves a graph.
 fn commit(t: &Tensor, g: Tensor, create_graph: bool) {
     if create_graph && g.requires_grad() {
         static WARNED: std::sync::Once = std::sync::Once::new();
@@ -96,9 +93,8 @@ fn prune(g: &Graph, inputs: Option<&[Tensor]>, strict: bool) -> Result<Targets> 
     }
     let (mut d, mut order) = (g.deps.clone(), Vec::with_capacity(n));
     order.extend((0..n).filter(|&i| d[i] == 0));
-    let mut k = 0;
-    while let Some(&i) = order.get(k) {
-        k += 1;
+    for k in 0.. {
+        let Some(&i) = order.get(k) else { break };
         for &j in g.edges(i).iter().flatten() {
             d[j] -= 1;
             if d[j] == 0 {
@@ -112,13 +108,12 @@ fn prune(g: &Graph, inputs: Option<&[Tensor]>, strict: bool) -> Result<Targets> 
     Ok(t)
 }
 
-/// The state of the reverse sweep.
+/// The reverse sweep: each item's summed gradient (a target node's stays after it ran, for
+/// `grad`) and the retained gradients to commit (`backward`).
 #[derive(Default)]
 struct Sweep {
     deps: Vec<usize>,
-    /// Each item's summed gradient (a target node's stays after it ran, for `grad`).
     grads: Vec<Option<Tensor>>,
-    /// Retained gradients to commit (`backward`).
     retained: Vec<(Tensor, Tensor)>,
     ready: BinaryHeap<(u64, usize)>,
     needs: Vec<bool>,
