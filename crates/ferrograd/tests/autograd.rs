@@ -229,7 +229,7 @@ fn gradients_are_cast_to_the_input_dtype() {
     let y = Tensor::from_data([3.0, 4.0], DType::F64).requires_grad_(true);
     let z = &x * &y; // f64
     assert_eq!(z.dtype(), DType::F64);
-    z.backward_with(&BackwardOptions::new().gradient(&Tensor::new([1.0, 1.0])))
+    z.backward_with(&BackwardOptions::new().gradient(Tensor::new([1.0, 1.0])))
         .unwrap();
     assert_eq!(x.grad().unwrap().dtype(), DType::F32);
     assert_eq!(y.grad().unwrap().dtype(), DType::F64);
@@ -326,7 +326,7 @@ fn gradient_shape_mismatch() {
     let x = Tensor::arange(3.0).requires_grad_(true);
     let y = &x * 2.0;
     let e = y
-        .backward_with(&BackwardOptions::new().gradient(&Tensor::ones(&[2])))
+        .backward_with(&BackwardOptions::new().gradient(Tensor::ones(&[2])))
         .unwrap_err();
     assert_eq!(
         e.to_string(),

@@ -131,7 +131,7 @@ pub fn s002_6() -> Vec<String> {
     show!(out, opt(a.grad()));
     let a = Tensor::new([[1.0, 2.0], [3.0, 4.0]]).requires_grad_(true);
     let b = a.mm(&a);
-    b.backward_with(&BackwardOptions::new().gradient(&Tensor::new([[1.0, 0.0], [0.0, 0.0]])))
+    b.backward_with(&BackwardOptions::new().gradient(Tensor::new([[1.0, 0.0], [0.0, 0.0]])))
         .unwrap();
     show!(out, opt(a.grad()));
     out
@@ -154,7 +154,7 @@ pub fn s002_8() -> Vec<String> {
     let y = x.tanh();
     let a = first_grad(&[&y], &[&x], GradOptions::new().create_graph(true));
     show!(out, y, a);
-    a.backward_with(&BackwardOptions::new().gradient(&x.ones_like()))
+    a.backward_with(&BackwardOptions::new().gradient(x.ones_like()))
         .unwrap();
     show!(out, opt(x.grad()));
     let x = Tensor::scalar(-2.0).requires_grad_(true);
@@ -166,7 +166,7 @@ pub fn s002_8() -> Vec<String> {
             .grad_outputs([x.ones_like()])
             .create_graph(true),
     );
-    a.backward_with(&BackwardOptions::new().gradient(&x.ones_like()))
+    a.backward_with(&BackwardOptions::new().gradient(x.ones_like()))
         .unwrap();
     show!(out, opt(x.grad()));
     out
@@ -239,12 +239,12 @@ pub fn s003_3() -> Vec<String> {
     let mut out = Vec::new();
     let x = Tensor::arange(3.0).requires_grad_(true);
     let y = &x * &x;
-    y.backward_with(&BackwardOptions::new().gradient(&Tensor::new([1.0, 1.0, 1.0])))
+    y.backward_with(&BackwardOptions::new().gradient(Tensor::new([1.0, 1.0, 1.0])))
         .unwrap();
     show!(out, opt(x.grad()));
     let x = Tensor::arange(3.0).requires_grad_(true);
     let y = &x * &x;
-    y.backward_with(&BackwardOptions::new().gradient(&Tensor::new([1.0, 1.0, 0.0])))
+    y.backward_with(&BackwardOptions::new().gradient(Tensor::new([1.0, 1.0, 0.0])))
         .unwrap();
     show!(out, opt(x.grad()));
     out
@@ -256,7 +256,7 @@ pub fn s003_4() -> Vec<String> {
     let b = Tensor::new([6.0, 4.0]).requires_grad_(true);
     let q = &(3.0 * &a.pow(3.0)) - &b.pow(2.0);
     // An integer (int64) seed gradient, as in the notebook: it is cast to Q's dtype.
-    q.backward_with(&BackwardOptions::new().gradient(&Tensor::new([1, 1])))
+    q.backward_with(&BackwardOptions::new().gradient(Tensor::new([1, 1])))
         .unwrap();
     show!(out, opt(a.grad()), opt(b.grad()));
     out
