@@ -521,7 +521,7 @@ fn hessian(c: Common) -> Res<String> {
     }
     report.derivatives(1, &p.wrt, &grads(&value, &xs, &value.ones_like(), false)?)?;
     let failure: RefCell<Option<SpannedError>> = RefCell::new(None);
-    let h = ferrograd::functional::try_hessian(
+    let h = ferrograd::functional::try_hessian_many(
         |inputs| {
             let mut env = Env::new(p.env.vars.clone(), p.env.dtype);
             for ((name, _), t) in p.wrt.iter().zip(inputs) {

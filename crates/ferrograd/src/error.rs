@@ -5,7 +5,7 @@
 /// ```
 /// use ferrograd::{Error, Tensor};
 /// let y = Tensor::new([1.0, 2.0]).requires_grad_(true).mul_scalar(2.0);
-/// let err = y.try_backward().unwrap_err();
+/// let err = y.backward_with(&ferrograd::BackwardOptions::new()).unwrap_err();
 /// assert_eq!(err, Error::ImplicitGradNonScalar);
 /// assert_eq!(err.to_string(), "grad can be implicitly created only for scalar outputs");
 /// ```

@@ -37,7 +37,7 @@ pub struct Options {
     pub strict: bool,
 }
 
-/// How [`jacobian_with`] builds the Jacobian.
+/// How [`jacobian_many_with`] builds the Jacobian.
 ///
 /// ```
 /// assert_ne!(ferrograd::functional::Strategy::Reverse, ferrograd::functional::Strategy::Forward);
@@ -335,64 +335,90 @@ fn jvp_at(
     ))
 }
 
-/// The Jacobian of `f` at `inputs`: one tensor per input, of shape `output.shape ++
-/// input.shape` (`torch.autograd.functional.jacobian`), by the cheaper of rows and columns.
-/// Panics on misuse; see [`try_jacobian`].
+/// The Jacobian of `f` at one tensor `x`: one tensor of shape `f(x).shape ++ x.shape`
+/// (`torch.autograd.functional.jacobian` for a tensor input), by the cheaper of rows and
+/// columns. For several inputs, options or a strategy, see [`jacobian_many`] and
+/// [`jacobian_many_with`]. Panics on misuse; see [`try_jacobian`].
 ///
 /// ```
 /// use ferrograd::{functional, Tensor};
-/// let j = functional::jacobian(|x| x[0].pow(2.0), &[Tensor::new([1.0, 2.0])], Default::default());
-/// assert_eq!(j[0].to_vec::<f32>(), vec![2.0, 0.0, 0.0, 4.0]);
+/// let j = functional::jacobian(|x| x.pow(2.0), &Tensor::new([1.0, 2.0]));
+/// assert_eq!(j.shape(), &[2, 2]);
+/// assert_eq!(j.to_vec::<f32>(), vec![2.0, 0.0, 0.0, 4.0]);
 /// ```
-pub fn jacobian(
-    f: impl Fn(&[Tensor]) -> Tensor,
-    inputs: &[Tensor],
-    options: Options,
-) -> Vec<Tensor> {
-    crate::unwrap(try_jacobian(f, inputs, options))
+pub fn jacobian(f: impl Fn(&Tensor) -> Tensor, x: &Tensor) -> Tensor {
+    crate::unwrap(try_jacobian(f, x))
 }
 
 /// Fallible [`jacobian`].
 ///
 /// ```
 /// use ferrograd::{functional, Tensor};
-/// let strict = functional::Options { strict: true, ..Default::default() };
-/// assert!(functional::try_jacobian(|x| x[0].zeros_like(), &[Tensor::new([1.0])], strict).is_err());
+/// assert!(functional::try_jacobian(|x| x.exp(), &Tensor::new([1.0])).is_ok());
 /// ```
-pub fn try_jacobian(
+pub fn try_jacobian(f: impl Fn(&Tensor) -> Tensor, x: &Tensor) -> Result<Tensor> {
+    let j = try_jacobian_many(|xs| f(&xs[0]), std::slice::from_ref(x), Options::default())?;
+    Ok(j.into_iter().next().expect("one input, one Jacobian"))
+}
+
+/// The Jacobian of `f` at `inputs`: one tensor per input, of shape `output.shape ++
+/// input.shape` (`torch.autograd.functional.jacobian`), by the cheaper of rows and columns.
+/// Panics on misuse; see [`try_jacobian_many`].
+///
+/// ```
+/// use ferrograd::{functional, Tensor};
+/// let j = functional::jacobian_many(|x| x[0].pow(2.0), &[Tensor::new([1.0, 2.0])], Default::default());
+/// assert_eq!(j[0].to_vec::<f32>(), vec![2.0, 0.0, 0.0, 4.0]);
+/// ```
+pub fn jacobian_many(
+    f: impl Fn(&[Tensor]) -> Tensor,
+    inputs: &[Tensor],
+    options: Options,
+) -> Vec<Tensor> {
+    crate::unwrap(try_jacobian_many(f, inputs, options))
+}
+
+/// Fallible [`jacobian_many`].
+///
+/// ```
+/// use ferrograd::{functional, Tensor};
+/// let strict = functional::Options { strict: true, ..Default::default() };
+/// assert!(functional::try_jacobian_many(|x| x[0].zeros_like(), &[Tensor::new([1.0])], strict).is_err());
+/// ```
+pub fn try_jacobian_many(
     f: impl Fn(&[Tensor]) -> Tensor,
     inputs: &[Tensor],
     options: Options,
 ) -> Result<Vec<Tensor>> {
-    try_jacobian_with(f, inputs, options, Strategy::Auto)
+    try_jacobian_many_with(f, inputs, options, Strategy::Auto)
 }
 
-/// [`jacobian`] with an explicit [`Strategy`]. Panics on misuse; see [`try_jacobian_with`].
+/// [`jacobian_many`] with an explicit [`Strategy`]. Panics on misuse; see [`try_jacobian_many_with`].
 ///
 /// ```
 /// use ferrograd::{functional::{self, Strategy}, Tensor};
 /// let f = |x: &[Tensor]| x[0].sin();
 /// let x = [Tensor::new([0.0, 1.0])];
-/// let rows = functional::jacobian_with(f, &x, Default::default(), Strategy::Reverse);
-/// let cols = functional::jacobian_with(f, &x, Default::default(), Strategy::Forward);
+/// let rows = functional::jacobian_many_with(f, &x, Default::default(), Strategy::Reverse);
+/// let cols = functional::jacobian_many_with(f, &x, Default::default(), Strategy::Forward);
 /// assert_eq!(rows[0].to_vec::<f32>(), cols[0].to_vec::<f32>());
 /// ```
-pub fn jacobian_with(
+pub fn jacobian_many_with(
     f: impl Fn(&[Tensor]) -> Tensor,
     inputs: &[Tensor],
     options: Options,
     strategy: Strategy,
 ) -> Vec<Tensor> {
-    crate::unwrap(try_jacobian_with(f, inputs, options, strategy))
+    crate::unwrap(try_jacobian_many_with(f, inputs, options, strategy))
 }
 
-/// Fallible [`jacobian_with`].
+/// Fallible [`jacobian_many_with`].
 ///
 /// ```
 /// use ferrograd::{functional::{self, Strategy}, Tensor};
-/// assert!(functional::try_jacobian_with(|x| x[0].exp(), &[Tensor::new([1.0])], Default::default(), Strategy::Forward).is_ok());
+/// assert!(functional::try_jacobian_many_with(|x| x[0].exp(), &[Tensor::new([1.0])], Default::default(), Strategy::Forward).is_ok());
 /// ```
-pub fn try_jacobian_with(
+pub fn try_jacobian_many_with(
     f: impl Fn(&[Tensor]) -> Tensor,
     inputs: &[Tensor],
     options: Options,
@@ -565,29 +591,56 @@ fn scalar_output(op: &'static str, out: &Tensor) -> Result<()> {
     Ok(())
 }
 
-/// The Hessian of a scalar `f` at `inputs`: `h[i][j]` has shape `x_i.shape ++ x_j.shape`
-/// (`torch.autograd.functional.hessian`). Panics on misuse; see [`try_hessian`].
+/// The Hessian of a scalar `f` at one tensor `x`: one tensor of shape `x.shape ++ x.shape`
+/// (`torch.autograd.functional.hessian` for a tensor input). For several inputs or options, see
+/// [`hessian_many`]. Panics on misuse; see [`try_hessian`].
 ///
 /// ```
 /// use ferrograd::{functional, Tensor};
-/// let h = functional::hessian(|x| x[0].pow(3.0).sum(), &[Tensor::new([1.0, 2.0])], Default::default());
+/// let h = functional::hessian(|x| x.pow(3.0).sum(), &Tensor::new([1.0, 2.0]));
+/// assert_eq!(h.shape(), &[2, 2]);
+/// assert_eq!(h.to_vec::<f32>(), vec![6.0, 0.0, 0.0, 12.0]);
+/// ```
+pub fn hessian(f: impl Fn(&Tensor) -> Tensor, x: &Tensor) -> Tensor {
+    crate::unwrap(try_hessian(f, x))
+}
+
+/// Fallible [`hessian`]: `f` must return one element.
+///
+/// ```
+/// use ferrograd::{functional, Tensor};
+/// let e = functional::try_hessian(|x| x.exp(), &Tensor::new([1.0, 2.0])).unwrap_err();
+/// assert!(e.to_string().contains("should return a single element Tensor"));
+/// ```
+pub fn try_hessian(f: impl Fn(&Tensor) -> Tensor, x: &Tensor) -> Result<Tensor> {
+    let h = try_hessian_many(|xs| f(&xs[0]), std::slice::from_ref(x), Options::default())?;
+    let row = h.into_iter().next().expect("one input, one row");
+    Ok(row.into_iter().next().expect("one input, one block"))
+}
+
+/// The Hessian of a scalar `f` at `inputs`: `h[i][j]` has shape `x_i.shape ++ x_j.shape`
+/// (`torch.autograd.functional.hessian`). Panics on misuse; see [`try_hessian_many`].
+///
+/// ```
+/// use ferrograd::{functional, Tensor};
+/// let h = functional::hessian_many(|x| x[0].pow(3.0).sum(), &[Tensor::new([1.0, 2.0])], Default::default());
 /// assert_eq!(h[0][0].to_vec::<f32>(), vec![6.0, 0.0, 0.0, 12.0]);
 /// ```
-pub fn hessian(
+pub fn hessian_many(
     f: impl Fn(&[Tensor]) -> Tensor,
     inputs: &[Tensor],
     options: Options,
 ) -> Vec<Vec<Tensor>> {
-    crate::unwrap(try_hessian(f, inputs, options))
+    crate::unwrap(try_hessian_many(f, inputs, options))
 }
 
-/// Fallible [`hessian`].
+/// Fallible [`hessian_many`].
 ///
 /// ```
 /// use ferrograd::{functional, Tensor};
-/// assert!(functional::try_hessian(|x| x[0].exp(), &[Tensor::new([1.0, 2.0])], Default::default()).is_err());
+/// assert!(functional::try_hessian_many(|x| x[0].exp(), &[Tensor::new([1.0, 2.0])], Default::default()).is_err());
 /// ```
-pub fn try_hessian(
+pub fn try_hessian_many(
     f: impl Fn(&[Tensor]) -> Tensor,
     inputs: &[Tensor],
     options: Options,

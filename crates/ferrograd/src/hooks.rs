@@ -8,6 +8,7 @@
 //! A hook owns what it captures. A hook that captures a strong handle to its own tensor makes a
 //! reference cycle (the tensor owns its hooks), so capture [`Tensor::downgrade`] instead.
 
+use crate::autograd::{Grads, Node};
 use crate::error::{Error, Result};
 use crate::tensor::{Tensor, TensorImpl};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -188,4 +189,58 @@ pub(crate) fn run_hooks(hooks: &[TensorHook], g: Tensor) -> Result<Tensor> {
         }
     }
     Ok(g)
+}
+
+/// Runs the hooks around a node's output gradient `grad` before the node's rule: the output
+/// tensor's hooks in order, then its retained gradient (pushed to `retained`, for `backward`)
+/// takes their result, then the node's pre-hooks. Returns the gradient and the node's
+/// post-hooks, taken together with the pre-hooks, for [`after_node`].
+pub(crate) fn before_node(
+    node: &Node,
+    mut grad: Option<Tensor>,
+    retained: Option<&mut Vec<(Tensor, Tensor)>>,
+) -> Result<(Option<Tensor>, Vec<PostHook>)> {
+    if let Some(t) = node.owner() {
+        if let Some(g) = grad.take() {
+            grad = Some(run_tensor_hooks(&t, g)?);
+        }
+        if let (Some(retained), true, Some(g)) = (retained, t.retains_grad(), &grad) {
+            let g = g.clone();
+            retained.push((t, g));
+        }
+    }
+    let (pre, post) = node.hook_lists();
+    if !pre.is_empty() {
+        if let Some(g) = grad.take() {
+            grad = Some(run_hooks(&pre, g)?);
+        }
+    }
+    Ok((grad, post))
+}
+
+/// Runs a node's post-hooks (from [`before_node`]) after its rule: each sees the gradients for
+/// the node's inputs and its output's gradient, and may replace the former (as many).
+pub(crate) fn after_node(
+    node: &Node,
+    post: &[PostHook],
+    mut grads: Grads,
+    grad: &Tensor,
+) -> Result<Grads> {
+    for h in post {
+        if let Some(new) = h(&grads, grad) {
+            if new.len() != grads.len() {
+                return Err(Error::invalid(
+                    "hook",
+                    format!(
+                        "a post-hook of {} returned {} gradients for {} inputs",
+                        node.name,
+                        new.len(),
+                        grads.len()
+                    ),
+                ));
+            }
+            grads = new.into_iter().collect();
+        }
+    }
+    Ok(grads)
 }

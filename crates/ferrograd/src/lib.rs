@@ -37,10 +37,14 @@
 //! changes nothing: no `.grad` is written and the graph is left as it was. Operations that cannot
 //! fail (elementwise math on any tensor) have no `try_` twin.
 //!
+//! Backward has two entry points instead of a twin pair: [`Tensor::backward`] (no options)
+//! panics, and [`Tensor::backward_with`] (with [`BackwardOptions`]) returns the `Result`; the
+//! same for many outputs is [`autograd::backward`], which returns the `Result` too.
+//!
 //! ```
-//! use ferrograd::Tensor;
+//! use ferrograd::{BackwardOptions, Tensor};
 //! let y = Tensor::new([1.0, 2.0]).requires_grad_(true).mul_scalar(2.0);
-//! let err = y.try_backward().unwrap_err();
+//! let err = y.backward_with(&BackwardOptions::new()).unwrap_err();
 //! assert_eq!(err.to_string(), "grad can be implicitly created only for scalar outputs");
 //! ```
 
@@ -75,7 +79,7 @@ pub use autograd::mode::{
     detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad, set_detect_anomaly,
     set_grad_enabled, with_enable_grad, with_no_grad, AnomalyGuard, GradModeGuard,
 };
-pub use autograd::{GradFn, GradOptions};
+pub use autograd::{BackwardOptions, GradFn, GradOptions};
 pub use display::PyFloat;
 pub use dtype::{DType, Float};
 pub use error::{Error, Result};

@@ -1,7 +1,7 @@
 //! Autograd semantics (PyTorch's), misuse errors with their messages, and state left intact
 //! after every error. Expected values come from mathematics or from PyTorch.
 
-use ferrograd::{autograd, no_grad, DType, Error, GradOptions, Tensor};
+use ferrograd::{autograd, no_grad, BackwardOptions, DType, Error, GradOptions, Tensor};
 
 fn vals(t: &Tensor) -> Vec<f64> {
     t.to_vec::<f64>()
@@ -36,9 +36,11 @@ fn a_handle_to_grad_sees_in_place_accumulation_but_a_deep_clone_does_not() {
 fn the_seed_gradient_is_copied_not_aliased_into_grad() {
     let x = Tensor::new([1.0, 2.0]).requires_grad_(true);
     let seed = Tensor::new([1.0, 1.0]);
-    x.backward_with(&seed); // backward on a leaf: grad = seed
+    x.backward_with(&BackwardOptions::new().gradient(&seed))
+        .unwrap(); // backward on a leaf: grad = seed
     assert_eq!(vals(&x.grad().unwrap()), vec![1.0, 1.0]);
-    x.backward_with(&seed);
+    x.backward_with(&BackwardOptions::new().gradient(&seed))
+        .unwrap();
     assert_eq!(
         vals(&seed),
         vec![1.0, 1.0],
@@ -51,9 +53,10 @@ fn the_seed_gradient_is_copied_not_aliased_into_grad() {
 fn retain_graph_allows_a_second_backward_and_its_absence_gives_pytorchs_error() {
     let x = Tensor::scalar(3.0).requires_grad_(true);
     let y = x.exp() * 2.0;
-    y.backward_ext(None, true, false);
+    y.backward_with(&BackwardOptions::new().retain_graph(true))
+        .unwrap();
     y.backward();
-    let e = y.try_backward().unwrap_err();
+    let e = y.backward_with(&BackwardOptions::new()).unwrap_err();
     assert_eq!(e, Error::BackwardTwice);
     assert!(e.to_string().starts_with(
         "Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed)."
@@ -114,7 +117,9 @@ fn third_derivative_of_tanh_matches_the_closed_form() {
 #[test]
 fn create_graph_through_accumulate_keeps_dot_grad_differentiable() {
     let x = Tensor::scalar(3.0).requires_grad_(true);
-    x.pow(3.0).backward_ext(None, false, true);
+    x.pow(3.0)
+        .backward_with(&BackwardOptions::new().create_graph(true))
+        .unwrap();
     let g = x.grad().unwrap();
     assert_eq!(g.item(), 27.0);
     assert!(g.requires_grad());
@@ -224,7 +229,8 @@ fn gradients_are_cast_to_the_input_dtype() {
     let y = Tensor::from_data([3.0, 4.0], DType::F64).requires_grad_(true);
     let z = &x * &y; // f64
     assert_eq!(z.dtype(), DType::F64);
-    z.backward_with(&Tensor::new([1.0, 1.0]));
+    z.backward_with(&BackwardOptions::new().gradient(Tensor::new([1.0, 1.0])))
+        .unwrap();
     assert_eq!(x.grad().unwrap().dtype(), DType::F32);
     assert_eq!(y.grad().unwrap().dtype(), DType::F64);
     assert_eq!(vals(&x.grad().unwrap()), vec![3.0, 4.0]);
@@ -265,7 +271,7 @@ fn tensors_are_send_and_sync_and_graphs_cross_threads() {
 fn non_scalar_backward_without_gradient() {
     let x = Tensor::new([1.0, 2.0]).requires_grad_(true);
     let y = &x * 2.0;
-    let e = y.try_backward().unwrap_err();
+    let e = y.backward_with(&BackwardOptions::new()).unwrap_err();
     assert_eq!(
         e.to_string(),
         "grad can be implicitly created only for scalar outputs"
@@ -280,7 +286,7 @@ fn non_scalar_backward_without_gradient() {
 #[test]
 fn backward_of_a_tensor_that_does_not_require_grad() {
     let x = Tensor::new([1.0, 2.0]);
-    let e = x.sum().try_backward().unwrap_err();
+    let e = x.sum().backward_with(&BackwardOptions::new()).unwrap_err();
     assert_eq!(
         e.to_string(),
         "element 0 of tensors does not require grad and does not have a grad_fn"
@@ -319,7 +325,9 @@ fn grad_inputs_that_do_not_require_grad_or_are_unused() {
 fn gradient_shape_mismatch() {
     let x = Tensor::arange(3.0).requires_grad_(true);
     let y = &x * 2.0;
-    let e = y.try_backward_with(&Tensor::ones(&[2])).unwrap_err();
+    let e = y
+        .backward_with(&BackwardOptions::new().gradient(Tensor::ones(&[2])))
+        .unwrap_err();
     assert_eq!(
         e.to_string(),
         "Mismatch in shape: grad_output[0] has a shape of [2] and output[0] has a shape of [3]."

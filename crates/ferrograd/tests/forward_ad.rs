@@ -234,7 +234,7 @@ fn forward_over_reverse_through_saved_outputs_stays_differentiable_and_frees_its
         create_graph: true,
         ..Default::default()
     };
-    let h = functional::hessian(
+    let h = functional::hessian_many(
         |x| &x[0].exp().sum() + &x[0].tanh().sum(),
         std::slice::from_ref(&x),
         cg,

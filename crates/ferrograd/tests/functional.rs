@@ -55,9 +55,9 @@ fn functions() -> Vec<(&'static str, F, Vec<Tensor>)> {
 #[test]
 fn jacobian_by_rows_equals_by_columns_and_finite_differences() {
     for (name, f, x) in functions() {
-        let rows = functional::jacobian_with(f, &x, Options::default(), Strategy::Reverse);
-        let cols = functional::jacobian_with(f, &x, Options::default(), Strategy::Forward);
-        let auto = functional::jacobian(f, &x, Options::default());
+        let rows = functional::jacobian_many_with(f, &x, Options::default(), Strategy::Reverse);
+        let cols = functional::jacobian_many_with(f, &x, Options::default(), Strategy::Forward);
+        let auto = functional::jacobian_many(f, &x, Options::default());
         for i in 0..x.len() {
             assert!(
                 close(&rows[i], &cols[i], 1e-12),
@@ -95,7 +95,7 @@ fn jacobian_by_rows_equals_by_columns_and_finite_differences() {
 #[test]
 fn jvp_and_vjp_are_the_jacobian_applied_to_vectors() {
     for (name, f, x) in functions() {
-        let jac = functional::jacobian(f, &x, Options::default());
+        let jac = functional::jacobian_many(f, &x, Options::default());
         let out = f(&x);
         let m = out.numel();
         // vjp with v = ones: column sums of J.
@@ -130,7 +130,7 @@ fn hessians_are_symmetric_and_the_jacobian_of_the_gradient() {
         (&x[0].pow(3.0).sum() * &x[1].sin().sum()) + (&x[0].unsqueeze(1) * &x[1]).exp().sum()
     };
     let x = vec![f64s(&[0.3, -0.2], &[2]), f64s(&[0.5, 1.0, -0.7], &[3])];
-    let h = functional::hessian(f, &x, Options::default());
+    let h = functional::hessian_many(f, &x, Options::default());
     for i in 0..2 {
         for j in 0..2 {
             let (ni, nj) = (x[i].numel(), x[j].numel());
@@ -150,7 +150,7 @@ fn hessians_are_symmetric_and_the_jacobian_of_the_gradient() {
             );
             g[i].clone().unwrap()
         };
-        let jg = functional::jacobian(gi, &x, Options::default());
+        let jg = functional::jacobian_many(gi, &x, Options::default());
         for j in 0..2 {
             assert!(
                 close(&h[i][j], &jg[j], 1e-10),
@@ -287,9 +287,10 @@ fn vectorized_jacobians_equal_one_product_at_a_time_and_stacked_products() {
         let out = f(&x);
         let m = out.numel();
         for strategy in [Strategy::Reverse, Strategy::Forward] {
-            let fast = functional::jacobian_with(f, &x, Options::default(), strategy);
-            let slow =
-                one_at_a_time(|| functional::jacobian_with(f, &x, Options::default(), strategy));
+            let fast = functional::jacobian_many_with(f, &x, Options::default(), strategy);
+            let slow = one_at_a_time(|| {
+                functional::jacobian_many_with(f, &x, Options::default(), strategy)
+            });
             for i in 0..x.len() {
                 assert!(
                     close(&fast[i], &slow[i], 1e-12),
@@ -347,8 +348,8 @@ fn vectorized_hessians_equal_reverse_over_reverse_and_keep_create_graph() {
         (&x[0].pow(3.0).sum() * &x[1].sin().sum()) + (&x[0].unsqueeze(1) * &x[1]).exp().sum()
     };
     let x = vec![f64s(&[0.3, -0.2], &[2]), f64s(&[0.5, 1.0, -0.7], &[3])];
-    let fast = functional::hessian(f, &x, Options::default());
-    let slow = one_at_a_time(|| functional::hessian(f, &x, Options::default()));
+    let fast = functional::hessian_many(f, &x, Options::default());
+    let slow = one_at_a_time(|| functional::hessian_many(f, &x, Options::default()));
     for i in 0..2 {
         for j in 0..2 {
             assert!(close(&fast[i][j], &slow[i][j], 1e-12), "H[{i}][{j}]");
@@ -366,7 +367,7 @@ fn vectorized_hessians_equal_reverse_over_reverse_and_keep_create_graph() {
         create_graph: true,
         ..Default::default()
     };
-    let h = functional::hessian(|x| x[0].pow(4.0).sum(), std::slice::from_ref(&x), cg);
+    let h = functional::hessian_many(|x| x[0].pow(4.0).sum(), std::slice::from_ref(&x), cg);
     assert!(close(
         &h[0][0],
         &f64s(&[3.0, 0.0, 0.0, 12.0], &[2, 2]),
@@ -380,7 +381,7 @@ fn vectorized_hessians_equal_reverse_over_reverse_and_keep_create_graph() {
     ));
     // The Jacobian by columns too.
     let y = f64s(&[0.5, -1.0], &[2]).requires_grad_(true);
-    let j = functional::jacobian_with(
+    let j = functional::jacobian_many_with(
         |x| x[0].pow(3.0),
         std::slice::from_ref(&y),
         cg,
@@ -388,4 +389,60 @@ fn vectorized_hessians_equal_reverse_over_reverse_and_keep_create_graph() {
     );
     j[0].sum().backward();
     assert!(close(&y.grad().unwrap(), &f64s(&[3.0, -6.0], &[2]), 1e-12));
+}
+
+#[test]
+fn one_tensor_jacobian_and_hessian_of_a_0d_input_are_0d() {
+    // f = sin: J = cos x, H = -sin x, both of shape [] ++ [] = [].
+    let x = Tensor::from_data(0.5, DType::F64);
+    let j = functional::jacobian(|x| x.sin(), &x);
+    let h = functional::hessian(|x| x.sin(), &x);
+    assert_eq!((j.shape(), h.shape()), (&[][..], &[][..]));
+    assert!((j.item() - 0.5f64.cos()).abs() < 1e-15);
+    assert!((h.item() + 0.5f64.sin()).abs() < 1e-15);
+}
+
+#[test]
+fn one_tensor_jacobian_of_a_vector_valued_f_has_shape_out_then_in() {
+    // f(x) = exp(x) * sum(x): J_ij = exp(x_i) (delta_ij sum(x) + 1), shape [3] ++ [3].
+    let xv = [0.1, -0.5, 1.2];
+    let x = f64s(&xv, &[3]);
+    let j = functional::jacobian(|x| &x.exp() * &x.sum(), &x);
+    let s: f64 = xv.iter().sum();
+    let mut want = vec![0.0; 9];
+    for i in 0..3 {
+        for k in 0..3 {
+            want[i * 3 + k] = xv[i].exp() * (if i == k { s } else { 0.0 } + 1.0);
+        }
+    }
+    assert!(close(&j, &f64s(&want, &[3, 3]), 1e-14), "{j}");
+    // A 2-d input and a 1-d output: row sums of x^2 have J[i, k, l] = 2 x[k, l] delta_ik.
+    let xv = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+    let x = f64s(&xv, &[2, 3]);
+    let j = functional::jacobian(|x| x.pow(2.0).sum_dims(&[1], false), &x);
+    let mut want = vec![0.0; 12];
+    for i in 0..2 {
+        for l in 0..3 {
+            want[i * 6 + i * 3 + l] = 2.0 * xv[i * 3 + l];
+        }
+    }
+    assert!(close(&j, &f64s(&want, &[2, 2, 3]), 1e-14), "{j}");
+}
+
+#[test]
+fn one_tensor_hessian_of_a_2d_input_has_shape_in_then_in() {
+    // f(X) = sum(X^3) + sum(X)^2: H[(i,j),(k,l)] = 6 X_ij delta + 2, shape [2, 3] ++ [2, 3].
+    let xv = [0.5, -1.0, 2.0, 0.0, 1.5, -0.25];
+    let x = f64s(&xv, &[2, 3]);
+    let h = functional::hessian(|x| &x.pow(3.0).sum() + &x.sum().pow(2.0), &x);
+    let mut want = vec![2.0; 36];
+    for (p, v) in xv.iter().enumerate() {
+        want[p * 6 + p] += 6.0 * v;
+    }
+    assert!(close(&h, &f64s(&want, &[2, 3, 2, 3]), 1e-13), "{h}");
+    // A vector-valued f has no Hessian: PyTorch's message.
+    let e = functional::try_hessian(|x| x.exp(), &x).unwrap_err();
+    assert!(e
+        .to_string()
+        .contains("should return a single element Tensor, got shape [2, 3]"));
 }

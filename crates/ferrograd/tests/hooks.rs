@@ -1,6 +1,6 @@
 //! Tensor hooks: replacement, order (including retain_grad), leaves, removal, grad(), leaks.
 
-use ferrograd::{autograd, GradOptions, Tensor};
+use ferrograd::{autograd, BackwardOptions, GradOptions, Tensor};
 use std::sync::{Arc, Mutex};
 
 #[test]
@@ -70,7 +70,7 @@ fn a_hook_of_the_wrong_shape_is_an_error() {
     let x = Tensor::new([1.0, 2.0]).requires_grad_(true);
     let y = &x * 2.0;
     let _h = y.register_hook(|_| Some(Tensor::zeros(&[3])));
-    let e = y.sum().try_backward().unwrap_err();
+    let e = y.sum().backward_with(&BackwardOptions::new()).unwrap_err();
     assert!(
         e.to_string()
             .contains("hook 'hook' has changed the size of value (got [3]"),

@@ -1,6 +1,6 @@
 //! In-place ops: version counters, PyTorch's errors, SGD steps under no_grad, views.
 
-use ferrograd::{no_grad, Error, Tensor};
+use ferrograd::{no_grad, BackwardOptions, Error, Tensor};
 
 #[test]
 fn sgd_steps_under_no_grad_minimize_a_quadratic() {
@@ -31,7 +31,7 @@ fn modifying_a_saved_tensor_makes_backward_fail_with_pytorchs_message() {
         let _g = no_grad();
         y.mul_scalar_(2.0);
     }
-    let e = z.try_backward().unwrap_err();
+    let e = z.backward_with(&BackwardOptions::new()).unwrap_err();
     assert_eq!(
         e.to_string(),
         "one of the variables needed for gradient computation has been modified by an inplace operation: [torch.FloatTensor [3]], which is output 0 of ExpBackward0, is at version 1; expected version 0 instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with ferrograd::set_detect_anomaly(true)."
@@ -43,7 +43,7 @@ fn modifying_a_saved_tensor_makes_backward_fail_with_pytorchs_message() {
     let b = Tensor::new([3.0, 4.0]).requires_grad_(true);
     let c = (&a * &b).sum(); // saves a for b's gradient
     a.add_scalar_(1.0);
-    let e = c.try_backward().unwrap_err();
+    let e = c.backward_with(&BackwardOptions::new()).unwrap_err();
     assert!(
         matches!(
             e,
@@ -112,7 +112,7 @@ fn views_see_in_place_writes_and_share_the_version_counter() {
     let loss = (&col * &w).sum();
     x.select(0, 0).fill_(5.0);
     assert!(matches!(
-        loss.try_backward(),
+        loss.backward_with(&BackwardOptions::new()),
         Err(Error::ModifiedByInplace { .. })
     ));
 }
@@ -134,7 +134,10 @@ fn in_place_ops_check_shapes_and_dtypes() {
 #[test]
 fn zero_grad_works_after_a_create_graph_backward() {
     let x = Tensor::new([2.0]).requires_grad_(true);
-    x.pow(3.0).sum().backward_ext(None, false, true);
+    x.pow(3.0)
+        .sum()
+        .backward_with(&BackwardOptions::new().create_graph(true))
+        .unwrap();
     assert!(x.grad().unwrap().requires_grad());
     x.zero_grad();
     let g = x.grad().unwrap();
@@ -202,7 +205,11 @@ fn rebased_tensors_keep_pytorchs_version_errors_and_refuse_views() {
     let x = Tensor::new([1.0, 2.0]).requires_grad_(true);
     let y = x.exp();
     y.add_scalar_(1.0);
-    let e = y.sum().try_backward().unwrap_err().to_string();
+    let e = y
+        .sum()
+        .backward_with(&BackwardOptions::new())
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("output 0 of ExpBackward0, is at version 1; expected version 0"),
         "{e}"
@@ -266,7 +273,10 @@ fn whole_tensor_updates_trade_buffers_but_keep_in_place_semantics() {
     let w = Tensor::new([3.0, 4.0]);
     let y = (&x * &w).sum(); // saves w
     w.add_(&Tensor::new([1.0, 1.0]));
-    let e = y.try_backward().unwrap_err().to_string();
+    let e = y
+        .backward_with(&BackwardOptions::new())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("modified by an inplace operation"), "{e}");
 
     // Gradient accumulation into an existing .grad reads the new contribution in place.

@@ -2,7 +2,7 @@
 //! are PyTorch's wording; values come from mathematics.
 
 use ferrograd::function::{apply, Context, Function};
-use ferrograd::{autograd, Error, GradOptions, Tensor};
+use ferrograd::{autograd, BackwardOptions, Error, GradOptions, Tensor};
 
 struct WrongShape;
 impl Function for WrongShape {
@@ -48,7 +48,7 @@ fn a_rule_with_the_wrong_number_or_shape_of_gradients_is_an_error_not_a_panic() 
     let a = Tensor::new([1.0, 2.0]).requires_grad_(true);
     let e = apply(WrongCount, &[&a, &a])
         .sum()
-        .try_backward()
+        .backward_with(&BackwardOptions::new())
         .unwrap_err();
     assert!(
         e.to_string().contains(
@@ -56,7 +56,10 @@ fn a_rule_with_the_wrong_number_or_shape_of_gradients_is_an_error_not_a_panic() 
         ),
         "{e}"
     );
-    let e = apply(WrongShape, &[&a]).sum().try_backward().unwrap_err();
+    let e = apply(WrongShape, &[&a])
+        .sum()
+        .backward_with(&BackwardOptions::new())
+        .unwrap_err();
     assert!(
         e.to_string().contains(
             "Function MyFnBackward returned an invalid gradient at index 0 - got [3] but expected shape compatible with [2]"
@@ -129,7 +132,10 @@ fn the_version_error_has_no_stray_comma_for_a_leaf() {
     let w = Tensor::new([1.0, 2.0, 3.0]);
     let y = (&x * &w).sum();
     w.add_scalar_(1.0);
-    let e = y.try_backward().unwrap_err().to_string();
+    let e = y
+        .backward_with(&BackwardOptions::new())
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("[torch.FloatTensor [3]] is at version 1; expected version 0 instead."),
         "{e}"
@@ -165,7 +171,10 @@ fn a_second_backward_through_a_freed_graph_is_an_error() {
     let x = Tensor::new([1.0, 2.0]).requires_grad_(true);
     let y = x.mul_scalar(2.0).sum();
     y.backward();
-    assert_eq!(y.try_backward().unwrap_err(), Error::BackwardTwice);
+    assert_eq!(
+        y.backward_with(&BackwardOptions::new()).unwrap_err(),
+        Error::BackwardTwice
+    );
     assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![2.0, 2.0]);
     // AddBackward0 saves nothing: PyTorch runs it twice, and so does this.
     let z = x.add_scalar(1.0).sum();
@@ -174,7 +183,8 @@ fn a_second_backward_through_a_freed_graph_is_an_error() {
     assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![4.0, 4.0]);
     // With retain_graph the second backward runs.
     let w = x.div_scalar(2.0).sum();
-    w.backward_ext(None, true, false);
+    w.backward_with(&BackwardOptions::new().retain_graph(true))
+        .unwrap();
     w.backward();
     assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![5.0, 5.0]);
 }

@@ -1,7 +1,7 @@
 //! The seed computations of `shared/seed-cases.md`, in Rust. Each case returns the lines the
 //! PyTorch program prints; `examples/seeds` prints them and `tests/seeds.rs` checks them.
 
-use ferrograd::{autograd, no_grad, DType, GradOptions, PyFloat, Tensor};
+use ferrograd::{autograd, no_grad, BackwardOptions, DType, GradOptions, PyFloat, Tensor};
 
 /// Python's `print(a, b, ...)`: arguments joined by one space, one entry per printed line.
 macro_rules! show {
@@ -131,7 +131,8 @@ pub fn s002_6() -> Vec<String> {
     show!(out, opt(a.grad()));
     let a = Tensor::new([[1.0, 2.0], [3.0, 4.0]]).requires_grad_(true);
     let b = a.mm(&a);
-    b.backward_with(&Tensor::new([[1.0, 0.0], [0.0, 0.0]]));
+    b.backward_with(&BackwardOptions::new().gradient(Tensor::new([[1.0, 0.0], [0.0, 0.0]])))
+        .unwrap();
     show!(out, opt(a.grad()));
     out
 }
@@ -153,7 +154,8 @@ pub fn s002_8() -> Vec<String> {
     let y = x.tanh();
     let a = first_grad(&[&y], &[&x], GradOptions::new().create_graph(true));
     show!(out, y, a);
-    a.backward_with(&x.ones_like());
+    a.backward_with(&BackwardOptions::new().gradient(x.ones_like()))
+        .unwrap();
     show!(out, opt(x.grad()));
     let x = Tensor::scalar(-2.0).requires_grad_(true);
     let y = x.tanh();
@@ -164,7 +166,8 @@ pub fn s002_8() -> Vec<String> {
             .grad_outputs([x.ones_like()])
             .create_graph(true),
     );
-    a.backward_with(&x.ones_like());
+    a.backward_with(&BackwardOptions::new().gradient(x.ones_like()))
+        .unwrap();
     show!(out, opt(x.grad()));
     out
 }
@@ -182,13 +185,16 @@ pub fn s002_9() -> Vec<String> {
     };
     let a = first_grad(&[&y], &[&x], with_graph());
     let b = first_grad(&[&a], &[&x], with_graph());
-    y.backward_ext(Some(&ox), true, false);
+    y.backward_with(&BackwardOptions::new().gradient(&ox).retain_graph(true))
+        .unwrap();
     let g1 = x.grad().unwrap().deep_clone();
     x.grad().unwrap().zero_();
-    a.backward_ext(Some(&ox), true, false);
+    a.backward_with(&BackwardOptions::new().gradient(&ox).retain_graph(true))
+        .unwrap();
     let g2 = x.grad().unwrap().deep_clone();
     x.grad().unwrap().zero_();
-    b.backward_ext(Some(&ox), true, false);
+    b.backward_with(&BackwardOptions::new().gradient(&ox).retain_graph(true))
+        .unwrap();
     let g3 = x.grad().unwrap().deep_clone();
     for i in [0, 49, 99] {
         let at = |t: &Tensor| PyFloat(t.i(&[i]).item());
@@ -233,11 +239,13 @@ pub fn s003_3() -> Vec<String> {
     let mut out = Vec::new();
     let x = Tensor::arange(3.0).requires_grad_(true);
     let y = &x * &x;
-    y.backward_with(&Tensor::new([1.0, 1.0, 1.0]));
+    y.backward_with(&BackwardOptions::new().gradient(Tensor::new([1.0, 1.0, 1.0])))
+        .unwrap();
     show!(out, opt(x.grad()));
     let x = Tensor::arange(3.0).requires_grad_(true);
     let y = &x * &x;
-    y.backward_with(&Tensor::new([1.0, 1.0, 0.0]));
+    y.backward_with(&BackwardOptions::new().gradient(Tensor::new([1.0, 1.0, 0.0])))
+        .unwrap();
     show!(out, opt(x.grad()));
     out
 }
@@ -248,7 +256,8 @@ pub fn s003_4() -> Vec<String> {
     let b = Tensor::new([6.0, 4.0]).requires_grad_(true);
     let q = &(3.0 * &a.pow(3.0)) - &b.pow(2.0);
     // An integer (int64) seed gradient, as in the notebook: it is cast to Q's dtype.
-    q.backward_with(&Tensor::new([1, 1]));
+    q.backward_with(&BackwardOptions::new().gradient(Tensor::new([1, 1])))
+        .unwrap();
     show!(out, opt(a.grad()), opt(b.grad()));
     out
 }

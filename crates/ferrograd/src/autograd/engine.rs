@@ -1,514 +1,250 @@
-//! The backward engine: op-agnostic, iterative, and the one place where broadcast gradients are
-//! reduced to their inputs' shapes.
-//!
-//! 1. Discover the graph from the outputs' nodes with an explicit stack, counting for each node
-//!    how many edges point at it.
-//! 2. For `grad(inputs=...)`, mark the nodes that lead to an input; the rest never run.
-//! 3. Run nodes when all their consumers are done, newest first (PyTorch's order, so sums of
-//!    several gradient contributions round the same way), accumulating gradients per node.
-//! 4. Commit leaf gradients (`backward`) or return the inputs' gradients (`grad`) at the end, so
-//!    an error leaves `.grad` untouched.
+//! The backward engine, op-agnostic and iterative: [`Graph::discover`] (`graph.rs`), [`prune`]
+//! (with `inputs`, only nodes leading to one run), a reverse sweep newest first like PyTorch
+//! ([`Sweep::step`] runs a node, [`route`] sums a broadcast gradient to its input's shape, the
+//! one place that does, [`accumulate`] adds it to a slot), then [`commit`] into `.grad` at the
+//! end, so an error changes no `.grad`. Arguments are checked in `validate.rs`; hooks run in
+//! `hooks.rs`, the anomaly check in `mode.rs`.
 
-use super::node::{Edge, Node};
+use super::discover::{Graph, Item};
+use super::node::{Grads, Node};
 use crate::error::{Error, Result};
-use crate::tensor::{Tensor, TensorImpl};
+use crate::hooks::{after_node, before_node, run_tensor_hooks};
+use crate::tensor::Tensor;
 use std::collections::BinaryHeap;
-use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Arc;
 
-/// Hashes pointer keys with one multiply: the engine's maps are keyed by node and tensor
-/// addresses, for which SipHash's DoS resistance buys nothing and costs most of the lookup.
-#[derive(Default)]
-struct PtrHasher(u64);
-
-impl Hasher for PtrHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
-    fn write_usize(&mut self, v: usize) {
-        // Fibonacci hashing; the high bits are well mixed, and hashbrown uses the top 7 bits.
-        self.0 = (v as u64 ^ (v as u64 >> 32)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
+/// One backward pass, its arguments validated (`seeds`: one per output, of its shape and dtype).
+pub(crate) struct Pass<'a> {
+    pub(crate) outputs: &'a [Tensor],
+    pub(crate) seeds: Vec<Tensor>,
+    /// `None`: every leaf; `Some`: only these tensors, through the nodes that lead to them.
+    pub(crate) inputs: Option<&'a [Tensor]>,
+    /// Accumulate into `.grad` (`backward`, with retained gradients), or return the inputs'.
+    pub(crate) into_grad: bool,
+    pub(crate) retain_graph: bool,
+    pub(crate) create_graph: bool,
+    /// An input without a gradient is an error (`grad` without `allow_unused`).
+    pub(crate) strict: bool,
 }
 
-type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<PtrHasher>>;
-
-/// Adds a gradient contribution into a slot, in place when nobody else can see the buffer.
-fn accumulate(slot: &mut Option<Tensor>, g: Tensor, create_graph: bool) {
+/// The one accumulation policy (PyTorch's `AccumulateGrad`), for the engine's buffers and for
+/// `.grad` (`grad`). The first gradient is kept, but `.grad` copies one another handle can see
+/// (unless `create_graph` keeps it in the graph). Later ones are added in place only into a
+/// contiguous, graph-free sum no one else can see (a `.grad` is the user's by design, as in
+/// PyTorch), never under `create_graph` or in forward mode (an in-place sum would drop the
+/// graph or the tangents); otherwise out of place.
+fn accumulate(slot: &mut Option<Tensor>, g: Tensor, create_graph: bool, grad: bool) {
     *slot = Some(match slot.take() {
+        None if grad && !create_graph && !(g.is_unshared() && g.is_contiguous()) => {
+            crate::with_no_grad(|| g.detach().deep_clone())
+        }
         None => g,
-        Some(acc) => {
-            // In place only outside forward mode: an in-place sum would drop the tangents.
+        Some(acc)
             if !create_graph
-                && acc.is_unshared()
+                && !crate::forward_ad::active()
                 && acc.is_contiguous()
                 && !acc.requires_grad()
-                && !crate::forward_ad::active()
-            {
-                acc.accumulate_(&g);
-                acc
-            } else {
-                &acc + &g
-            }
+                && (grad || acc.is_unshared()) =>
+        {
+            acc.accumulate_(&g);
+            acc
         }
+        Some(acc) => &acc + &g,
     });
 }
 
-/// PyTorch's warning for `backward(create_graph=True)` storing a gradient that has a graph
-/// in a tensor's own `.grad` (printed once per process).
-pub(crate) const CREATE_GRAPH_WARNING: &str = "UserWarning: Using backward() with create_graph=True will create a reference cycle between the parameter and its gradient which can cause a memory leak. We recommend using autograd.grad when creating the graph to avoid this. If you have to use this function, make sure to reset the .grad fields of your parameters to None after use to break the cycle and avoid the leak.";
-
-/// Stores `g` into a tensor's `.grad` with PyTorch's `AccumulateGrad` semantics.
-fn commit_grad(t: &Tensor, g: Tensor, create_graph: bool) {
+/// Adds `g` into `t.grad`, with PyTorch's warning (once) when `create_graph` leaves a graph.
+fn commit(t: &Tensor, g: Tensor, create_graph: bool) {
     if create_graph && g.requires_grad() {
         static WARNED: std::sync::Once = std::sync::Once::new();
-        WARNED.call_once(|| eprintln!("{CREATE_GRAPH_WARNING}"));
+        WARNED.call_once(|| eprintln!("UserWarning: Using backward() with create_graph=True will create a reference cycle between the parameter and its gradient which can cause a memory leak. We recommend using autograd.grad when creating the graph to avoid this. If you have to use this function, make sure to reset the .grad fields of your parameters to None after use to break the cycle and avoid the leak."));
     }
-    let mut slot = t.grad_slot();
-    match slot.take() {
-        None => {
-            let keep = if create_graph || (g.is_unshared() && g.is_contiguous()) {
-                g
-            } else {
-                crate::with_no_grad(|| g.detach().deep_clone())
-            };
-            *slot = Some(keep);
-        }
-        Some(old) => {
-            if !create_graph
-                && old.is_contiguous()
-                && !old.requires_grad()
-                && !crate::forward_ad::active()
-            {
-                old.accumulate_(&g);
-                *slot = Some(old);
-            } else {
-                *slot = Some(&old + &g);
-            }
-        }
+    accumulate(&mut t.grad_slot(), g, create_graph, true);
+}
+
+/// Which items get a gradient, and which are needed (a node runs only if it leads to a target).
+struct Targets {
+    target: Vec<bool>,
+    needed: Vec<bool>,
+}
+
+impl Targets {
+    fn wants(&self, e: Option<usize>) -> bool {
+        e.is_some_and(|j| self.needed[j])
     }
 }
 
-/// Anomaly mode: the first gradient with NaN (or infinite) values fails, naming the node.
-fn check_anomaly(node: &Node, grads: &[Option<Tensor>]) -> Result<()> {
-    for (index, g) in grads.iter().enumerate() {
-        let Some(g) = g else { continue };
-        let values = g.values_f64();
-        let kind = if values.iter().any(|v| v.is_nan()) {
-            "nan"
-        } else if values.iter().any(|v| v.is_infinite()) {
-            "inf"
-        } else {
-            continue;
-        };
-        let trace = node
-            .trace
-            .as_ref()
-            .map(|t| format!("\nTraceback of forward call that caused the error:\n{t}"))
-            .unwrap_or_default();
-        return Err(Error::Anomaly {
-            name: node.name,
-            index,
-            kind,
-            trace,
-        });
-    }
-    Ok(())
-}
-
-fn tensor_key(t: &Tensor) -> *const TensorImpl {
-    Arc::as_ptr(&t.0)
-}
-
-/// Where one edge of a discovered node leads, resolved once at discovery.
-#[derive(Clone, Copy)]
-enum Slot {
-    /// The input does not require grad.
-    Skip,
-    /// Index of the input's node.
-    Node(usize),
-    /// Index of the leaf in the discovered leaves.
-    Leaf(usize),
-}
-
-/// The part of the graph reachable from the outputs, with every edge resolved to an index.
-struct Graph {
-    nodes: Vec<Arc<Node>>,
-    /// `edges[ranges[i].0..ranges[i].1]` are node `i`'s edges, in input order.
-    ranges: Vec<(usize, usize)>,
-    edges: Vec<Slot>,
-    /// How many edges point at each node.
-    deps: Vec<usize>,
-    leaves: Vec<Tensor>,
-    node_index: HashMap<*const Node, usize>,
-    leaf_index: HashMap<*const TensorImpl, usize>,
-}
-
-impl Graph {
-    fn node(&mut self, f: &Arc<Node>, stack: &mut Vec<usize>) -> usize {
-        let next = self.nodes.len();
-        let i = *self.node_index.entry(Arc::as_ptr(f)).or_insert(next);
-        if i == next {
-            self.nodes.push(f.clone());
-            self.ranges.push((0, 0));
-            self.deps.push(0);
-            stack.push(i);
-        }
-        i
-    }
-
-    fn leaf(&mut self, t: &Tensor) -> usize {
-        let next = self.leaves.len();
-        let i = *self.leaf_index.entry(tensor_key(t)).or_insert(next);
-        if i == next {
-            self.leaves.push(t.clone());
-        }
-        i
-    }
-
-    /// Iterative discovery from the outputs' nodes.
-    fn discover(outputs: &[Tensor]) -> Graph {
-        let mut g = Graph {
-            nodes: Vec::new(),
-            ranges: Vec::new(),
-            edges: Vec::new(),
-            deps: Vec::new(),
-            leaves: Vec::new(),
-            node_index: HashMap::default(),
-            leaf_index: HashMap::default(),
-        };
-        let mut stack = Vec::new();
-        for out in outputs {
-            match &out.history() {
-                Some(f) => {
-                    g.node(f, &mut stack);
-                }
-                None => {
-                    g.leaf(out);
-                }
-            }
-        }
-        while let Some(i) = stack.pop() {
-            let node = g.nodes[i].clone();
-            let start = g.edges.len();
-            for edge in node.next.iter() {
-                let slot = match edge {
-                    None => Slot::Skip,
-                    Some(Edge::Node(child)) => {
-                        let j = g.node(child, &mut stack);
-                        g.deps[j] += 1;
-                        Slot::Node(j)
-                    }
-                    Some(Edge::Leaf(t)) => Slot::Leaf(g.leaf(t)),
-                };
-                g.edges.push(slot);
-            }
-            g.ranges[i] = (start, g.edges.len());
-        }
-        g
-    }
-
-    fn edges(&self, i: usize) -> &[Slot] {
-        let (a, b) = self.ranges[i];
-        &self.edges[a..b]
-    }
-}
-
-/// Runs the backward pass. `inputs: None` accumulates into leaves' `.grad` (`backward`);
-/// `Some` returns the gradients of those tensors instead (`autograd::grad`).
-pub(crate) fn run(
-    outputs: &[Tensor],
-    grad_outputs: &[Option<Tensor>],
-    inputs: Option<&[Tensor]>,
-    retain_graph: bool,
-    create_graph: bool,
-    allow_unused: bool,
-) -> Result<Vec<Option<Tensor>>> {
-    // Seeds: validated before anything changes.
-    if let Some([]) = inputs {
-        return Err(Error::invalid(
-            "grad",
-            "`inputs` argument to `grad()` cannot be empty.",
-        ));
-    }
-    if !grad_outputs.is_empty() && grad_outputs.len() != outputs.len() {
-        return Err(Error::invalid(
-            "backward",
-            format!(
-                "got {} tensors and {} gradients",
-                outputs.len(),
-                grad_outputs.len()
-            ),
-        ));
-    }
-    let mut seeds = Vec::with_capacity(outputs.len());
-    for (i, out) in outputs.iter().enumerate() {
-        if !out.requires_grad() {
-            return Err(Error::NoGradFn(i));
-        }
-        let seed = match grad_outputs.get(i).and_then(|g| g.as_ref()) {
-            Some(g) => {
-                if g.shape() != out.shape() {
-                    return Err(Error::GradShapeMismatch {
-                        index: i,
-                        grad: g.shape().to_vec(),
-                        output: out.shape().to_vec(),
-                    });
-                }
-                if g.dtype() == out.dtype() {
-                    g.clone()
-                } else {
-                    g.to_dtype(out.dtype())
-                }
-            }
-            None => {
-                if out.numel() != 1 {
-                    return Err(Error::ImplicitGradNonScalar);
-                }
-                out.ones_like()
-            }
-        };
-        seeds.push(seed);
-    }
-    if let Some(inputs) = inputs {
-        if inputs.iter().any(|t| !t.requires_grad()) {
-            return Err(Error::InputDoesNotRequireGrad);
+/// Marks the targets and what leads to one (Kahn order, then from the children up).
+fn prune(g: &Graph, inputs: Option<&[Tensor]>, strict: bool) -> Result<Targets> {
+    let n = g.items.len();
+    let mut target = vec![inputs.is_none(); n];
+    for (index, x) in inputs.unwrap_or_default().iter().enumerate() {
+        match g.find(x) {
+            Some(i) => target[i] = true,
+            None if strict => return Err(Error::UnusedInput { index }),
+            None => {}
         }
     }
-
-    let mut graph = Graph::discover(outputs);
-    let n = graph.nodes.len();
-
-    // Targets of `grad`: which node or leaf each input is, and which nodes lead to one.
-    let mut node_target = vec![false; n];
-    let mut leaf_target = vec![inputs.is_none(); graph.leaves.len()];
-    let needed: Vec<bool> = match inputs {
-        None => vec![true; n],
-        Some(inputs) => {
-            for (index, t) in inputs.iter().enumerate() {
-                let found = match &t.history() {
-                    Some(f) => graph
-                        .node_index
-                        .get(&Arc::as_ptr(f))
-                        .map(|&i| node_target[i] = true),
-                    None => graph
-                        .leaf_index
-                        .get(&tensor_key(t))
-                        .map(|&k| leaf_target[k] = true),
-                };
-                if found.is_none() && !allow_unused {
-                    return Err(Error::UnusedInput { index });
-                }
-            }
-            // Kahn order (parents before children), then mark from the children up.
-            let mut d = graph.deps.clone();
-            let mut order: Vec<usize> = (0..n).filter(|&i| d[i] == 0).collect();
-            let mut k = 0;
-            while k < order.len() {
-                let i = order[k];
-                k += 1;
-                for slot in graph.edges(i) {
-                    if let Slot::Node(j) = *slot {
-                        d[j] -= 1;
-                        if d[j] == 0 {
-                            order.push(j);
-                        }
-                    }
-                }
-            }
-            let mut needed = node_target.clone();
-            for &i in order.iter().rev() {
-                needed[i] = needed[i]
-                    || graph.edges(i).iter().any(|s| match *s {
-                        Slot::Skip => false,
-                        Slot::Node(j) => needed[j],
-                        Slot::Leaf(k) => leaf_target[k],
-                    });
-            }
-            needed
-        }
+    let mut t = Targets {
+        needed: target.clone(),
+        target,
     };
-    for i in (0..n).filter(|&i| needed[i]) {
-        graph.nodes[i].validate()?;
+    if inputs.is_none() {
+        return Ok(t);
     }
+    let (mut d, mut order) = (g.deps.clone(), Vec::with_capacity(n));
+    order.extend((0..n).filter(|&i| d[i] == 0));
+    for k in 0.. {
+        let Some(&i) = order.get(k) else { break };
+        for &j in g.edges(i).iter().flatten() {
+            d[j] -= 1;
+            if d[j] == 0 {
+                order.push(j);
+            }
+        }
+    }
+    for &i in order.iter().rev() {
+        t.needed[i] = t.target[i] || g.edges(i).iter().any(|&e| t.wants(e));
+    }
+    Ok(t)
+}
 
-    // Execution, newest node first among the ready ones.
-    let _mode = crate::set_grad_enabled(create_graph);
-    let mut deps = std::mem::take(&mut graph.deps);
-    let mut buffers: Vec<Option<Tensor>> = vec![None; n];
-    let mut leaf_grads: Vec<Option<Tensor>> = vec![None; graph.leaves.len()];
-    for (out, seed) in outputs.iter().zip(seeds) {
-        match &out.history() {
-            Some(f) => {
-                let i = graph.node_index[&Arc::as_ptr(f)];
-                accumulate(&mut buffers[i], seed, create_graph);
-            }
-            None => {
-                let k = graph.leaf_index[&tensor_key(out)];
-                accumulate(&mut leaf_grads[k], seed, create_graph);
-            }
+/// The reverse sweep: each item's summed gradient (a target node's stays after it ran, for
+/// `grad`) and the retained gradients to commit (`backward`).
+#[derive(Default)]
+struct Sweep {
+    deps: Vec<usize>,
+    grads: Vec<Option<Tensor>>,
+    retained: Vec<(Tensor, Tensor)>,
+    ready: BinaryHeap<(u64, usize)>,
+    needs: Vec<bool>,
+}
+
+/// Runs a pass: `Ok(vec![])` after committing into `.grad`, or the inputs' gradients.
+pub(crate) fn run(mut p: Pass) -> Result<Vec<Option<Tensor>>> {
+    let mut g = Graph::discover(p.outputs);
+    let t = prune(&g, p.inputs, p.strict)?;
+    let n = g.items.len();
+    for f in (0..n).filter(|&i| t.needed[i]).filter_map(|i| g.node(i)) {
+        f.validate()?;
+    }
+    let _mode = crate::set_grad_enabled(p.create_graph);
+    let (deps, grads) = (std::mem::take(&mut g.deps), vec![None; n]);
+    let mut s = Sweep {
+        deps,
+        grads,
+        ..Sweep::default()
+    };
+    for (out, seed) in p.outputs.iter().zip(std::mem::take(&mut p.seeds)) {
+        s.deliver(g.find(out), Some(seed), p.create_graph);
+    }
+    for i in 0..n {
+        if s.deps[i] == 0 {
+            s.push(&g, &t, i);
         }
     }
-    let mut node_results: Vec<Option<Tensor>> = vec![None; if inputs.is_some() { n } else { 0 }];
-    let mut retained: Vec<(Tensor, Tensor)> = Vec::new();
-    let mut ready: BinaryHeap<(u64, usize)> = (0..n)
-        .filter(|&i| deps[i] == 0 && needed[i])
-        .map(|i| (graph.nodes[i].seq, i))
-        .collect();
-    let mut needs: Vec<bool> = Vec::new();
-    while let Some((_, i)) = ready.pop() {
-        let node = &graph.nodes[i];
-        let mut grad = buffers[i].take();
-        if let Some(t) = node.owner() {
-            // The output tensor's hooks, in order; its retained gradient sees their result.
-            if let Some(g) = grad.take() {
-                grad = Some(crate::hooks::run_tensor_hooks(&t, g)?);
-            }
-            if let (true, true, Some(g)) = (inputs.is_none(), t.retains_grad(), &grad) {
-                retained.push((t.clone(), g.clone()));
-            }
+    while let Some((_, i)) = s.ready.pop() {
+        s.step(&g, &t, i, &p)?;
+    }
+    // Leaves' hooks run on their total gradient, then it is committed or returned.
+    for (item, gx) in g.items.iter().zip(s.grads.iter_mut()) {
+        if let (Item::Leaf(x), true) = (item, gx.is_some()) {
+            *gx = gx.take().map(|v| run_tensor_hooks(x, v)).transpose()?;
         }
-        let (pre, post) = node.hook_lists();
-        if !pre.is_empty() {
-            if let Some(g) = grad.take() {
-                grad = Some(crate::hooks::run_hooks(&pre, g)?);
+    }
+    if p.into_grad {
+        let leaves = g
+            .items
+            .into_iter()
+            .zip(s.grads)
+            .filter_map(|(item, gx)| match item {
+                Item::Leaf(x) => Some((x, gx?)),
+                Item::Node(_) => None,
+            });
+        for (x, gx) in leaves.chain(s.retained) {
+            commit(&x, gx, p.create_graph);
+        }
+        return Ok(Vec::new());
+    }
+    let inputs = p.inputs.unwrap_or_default().iter().enumerate();
+    // An input that no rule gave a gradient: PyTorch's "unused" error unless allowed.
+    let found = inputs.map(
+        |(index, x)| match g.find(x).and_then(|i| s.grads[i].clone()) {
+            None if p.strict => Err(Error::UnusedInput { index }),
+            gx => Ok(gx),
+        },
+    );
+    found.collect()
+}
+
+impl Sweep {
+    /// Runs node `i`: hooks, its rule (for the inputs that need a gradient), post-hooks and the
+    /// anomaly check; then each input's gradient goes to its slot.
+    fn step(&mut self, g: &Graph, t: &Targets, i: usize, p: &Pass) -> Result<()> {
+        let node = g.node(i).expect("only nodes are ready");
+        let retained = p.into_grad.then_some(&mut self.retained);
+        let (grad, post) = before_node(node, self.grads[i].take(), retained)?;
+        if t.target[i] && !p.into_grad {
+            self.grads[i] = grad.clone();
+        }
+        self.needs.clear();
+        self.needs.extend(g.edges(i).iter().map(|&e| t.wants(e)));
+        let mut grads: Grads = match &grad {
+            Some(gr) if self.needs.contains(&true) => {
+                node.apply(gr, &self.needs, p.create_graph)?
             }
-        }
-        if node_target[i] {
-            node_results[i] = grad.clone();
-        }
-        needs.clear();
-        needs.extend(graph.edges(i).iter().map(|s| match *s {
-            Slot::Skip => false,
-            Slot::Node(j) => needed[j],
-            Slot::Leaf(k) => leaf_target[k],
-        }));
-        let mut grads = match &grad {
-            Some(g) if needs.iter().any(|&b| b) => node.apply(g, &needs, create_graph)?,
             _ => smallvec::smallvec![None; node.next.len()],
         };
-        if let (false, Some(g)) = (post.is_empty(), &grad) {
-            for h in &post {
-                if let Some(new) = h(&grads, g) {
-                    if new.len() != grads.len() {
-                        return Err(Error::invalid(
-                            "hook",
-                            format!(
-                                "a post-hook of {} returned {} gradients for {} inputs",
-                                node.name,
-                                new.len(),
-                                grads.len()
-                            ),
-                        ));
-                    }
-                    grads = new.into_iter().collect();
+        if let Some(gr) = &grad {
+            grads = after_node(node, &post, grads, gr)?;
+        }
+        super::mode::check_anomaly(node, &grads)?;
+        for (k, &e) in g.edges(i).iter().enumerate() {
+            let gk = grads[k].take().filter(|_| self.needs[k]);
+            let gk = gk.map(|gk| route(node, k, gk)).transpose()?;
+            self.deliver(e, gk, p.create_graph);
+            if let Some(j) = e {
+                self.deps[j] -= 1;
+                if self.deps[j] == 0 {
+                    self.push(g, t, j);
                 }
             }
         }
-        if crate::is_anomaly_enabled() {
-            check_anomaly(node, &grads)?;
-        }
-        for (k, slot) in graph.edges(i).iter().enumerate() {
-            let g = match grads[k].take().filter(|_| needs[k]) {
-                None => None,
-                Some(g) => {
-                    let meta = &node.inputs[k];
-                    let g = if g.shape() == meta.shape.as_slice() {
-                        g
-                    } else {
-                        // A gradient that is a broadcast of the input's shape is summed to
-                        // it; any other shape is the rule's error (PyTorch's message).
-                        g.try_sum_to(&meta.shape).map_err(|_| {
-                            Error::invalid(
-                                "backward",
-                                format!(
-                                    "Function {} returned an invalid gradient at index {k} - got {:?} but expected shape compatible with {:?}",
-                                    node.name,
-                                    g.shape(),
-                                    meta.shape.as_slice()
-                                ),
-                            )
-                        })?
-                    };
-                    Some(if g.dtype() == meta.dtype {
-                        g
-                    } else {
-                        g.to_dtype(meta.dtype)
-                    })
-                }
-            };
-            match *slot {
-                Slot::Skip => {}
-                Slot::Node(j) => {
-                    if !needed[j] {
-                        continue;
-                    }
-                    if let Some(g) = g {
-                        accumulate(&mut buffers[j], g, create_graph);
-                    }
-                    deps[j] -= 1;
-                    if deps[j] == 0 {
-                        ready.push((graph.nodes[j].seq, j));
-                    }
-                }
-                Slot::Leaf(l) => {
-                    if let Some(g) = g {
-                        accumulate(&mut leaf_grads[l], g, create_graph);
-                    }
-                }
-            }
-        }
-        if !retain_graph {
+        if !p.retain_graph {
             node.release();
         }
+        Ok(())
     }
 
-    // Leaves' hooks run on their total gradient, then it is committed or returned.
-    for (t, g) in graph.leaves.iter().zip(leaf_grads.iter_mut()) {
-        if let Some(v) = g.take() {
-            *g = Some(crate::hooks::run_tensor_hooks(t, v)?);
+    /// Queues item `i`, all of whose consumers ran, if it is a node that has to run.
+    fn push(&mut self, g: &Graph, t: &Targets, i: usize) {
+        if let (Some(f), true) = (g.node(i), t.needed[i]) {
+            self.ready.push((f.seq, i));
         }
     }
 
-    // Commit.
-    match inputs {
-        None => {
-            for (t, g) in graph.leaves.iter().zip(leaf_grads) {
-                if let Some(g) = g {
-                    commit_grad(t, g, create_graph);
-                }
-            }
-            for (t, g) in retained {
-                commit_grad(&t, g, create_graph);
-            }
-            Ok(Vec::new())
+    /// Adds a gradient into an item's buffer.
+    fn deliver(&mut self, e: Option<usize>, gk: Option<Tensor>, create_graph: bool) {
+        if let (Some(j), Some(gk)) = (e, gk) {
+            accumulate(&mut self.grads[j], gk, create_graph, false);
         }
-        Some(inputs) => Ok(inputs
-            .iter()
-            .enumerate()
-            .map(|(index, t)| {
-                let g = match &t.history() {
-                    Some(f) => graph
-                        .node_index
-                        .get(&Arc::as_ptr(f))
-                        .and_then(|&i| node_results[i].clone()),
-                    None => graph
-                        .leaf_index
-                        .get(&tensor_key(t))
-                        .and_then(|&k| leaf_grads[k].clone()),
-                };
-                // Reachable, but every path's rule gave no gradient: PyTorch's "unused" error
-                // unless allowed (then `None`).
-                match g {
-                    None if !allow_unused => Err(Error::UnusedInput { index }),
-                    g => Ok(g),
-                }
-            })
-            .collect::<Result<Vec<_>>>()?),
     }
+}
+
+/// Fits the gradient for input `k` of `node` to the input's shape and dtype: a broadcast of the
+/// input's shape is summed to it (the one place that does); any other shape is the rule's
+/// error (PyTorch's message).
+fn route(node: &Node, k: usize, g: Tensor) -> Result<Tensor> {
+    let (shape, dtype) = (node.inputs[k].shape.as_slice(), node.inputs[k].dtype);
+    let g = match g.shape() == shape {
+        true => g,
+        false => g.try_sum_to(shape).map_err(|_| {
+            let e = format!("Function {} returned an invalid gradient at index {k} - got {:?} but expected shape compatible with {shape:?}", node.name, g.shape());
+            Error::invalid("backward", e)
+        })?,
+    };
+    Ok(if g.dtype() == dtype {
+        g
+    } else {
+        g.to_dtype(dtype)
+    })
 }

@@ -1,10 +1,13 @@
 //! Reverse-mode automatic differentiation: graph nodes, the engine, and the public entry points
-//! ([`grad`], [`Tensor::backward`] and friends, [`GradFn`]).
+//! ([`grad`], [`backward`], [`Tensor::backward`], [`Tensor::backward_with`], [`GradFn`]).
 
 mod engine;
+mod discover;
 mod leaf;
 pub(crate) mod mode;
 pub(crate) mod node;
+mod ptr_map;
+mod validate;
 
 pub(crate) use node::{record, Grads, Node};
 
@@ -126,15 +129,19 @@ pub fn try_grad<O: Borrow<Tensor>, I: Borrow<Tensor>>(
     inputs: &[I],
     options: GradOptions,
 ) -> Result<Vec<Option<Tensor>>> {
-    let grads = options.grad_outputs.unwrap_or_default();
-    engine::run(
-        &owned(outputs),
-        &grads,
-        Some(&owned(inputs)),
-        options.retain_graph.unwrap_or(options.create_graph),
-        options.create_graph,
-        options.allow_unused,
-    )
+    let (outputs, inputs) = (owned(outputs), owned(inputs));
+    validate::not_empty("grad", &inputs)?;
+    let seeds = validate::seeds(&outputs, options.grad_outputs.as_deref().unwrap_or(&[]))?;
+    validate::require_grad("grad", &inputs)?;
+    engine::run(engine::Pass {
+        outputs: &outputs,
+        seeds,
+        inputs: Some(&inputs),
+        into_grad: false,
+        retain_graph: options.retain_graph.unwrap_or(options.create_graph),
+        create_graph: options.create_graph,
+        strict: !options.allow_unused,
+    })
 }
 
 /// The number of backward nodes `output`'s graph holds (every distinct node reachable from its
@@ -149,66 +156,170 @@ pub fn try_grad<O: Borrow<Tensor>, I: Borrow<Tensor>>(
 /// assert_eq!(autograd::graph_size(&(&x.exp() * &x)), 3); // Mul, Exp, AccumulateGrad
 /// ```
 pub fn graph_size(output: &Tensor) -> usize {
-    let mut seen = std::collections::HashSet::new();
-    let mut stack: Vec<GradFn> = output.grad_fn().into_iter().collect();
-    while let Some(f) = stack.pop() {
-        if seen.insert(f.key()) {
-            stack.extend(f.next_functions().into_iter().flatten());
-        }
+    match output.has_history() {
+        true => discover::Graph::discover(std::slice::from_ref(output))
+            .items
+            .len(),
+        false => 0,
     }
-    seen.len()
+}
+
+/// Options of [`Tensor::backward_with`] and [`backward`]: PyTorch's keyword arguments of
+/// `Tensor.backward` and `torch.autograd.backward`, built like [`GradOptions`].
+///
+/// ```
+/// use ferrograd::{BackwardOptions, Tensor};
+/// let (a, b) = (Tensor::scalar(2.0).requires_grad_(true), Tensor::scalar(3.0).requires_grad_(true));
+/// let y = &a * &b;
+/// y.backward_with(&BackwardOptions::new().inputs([&a]).retain_graph(true)).unwrap();
+/// assert_eq!(a.grad().unwrap().item(), 3.0);
+/// assert!(b.grad().is_none()); // only the listed tensors get a gradient
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct BackwardOptions {
+    /// Gradients of the outputs, one per output (`gradient` of `Tensor.backward`, `grad_tensors`
+    /// of `torch.autograd.backward`); `None` entries, or no vector: ones, for one-element
+    /// outputs only. Cast to the output's dtype.
+    pub gradients: Option<Vec<Option<Tensor>>>,
+    /// Keep saved tensors for another backward (`None`: the value of `create_graph`).
+    pub retain_graph: Option<bool>,
+    /// Record the backward pass itself, so `.grad` can be differentiated again.
+    pub create_graph: bool,
+    /// Accumulate only into these tensors' `.grad` (PyTorch's `inputs=`): leaves, or non-leaves,
+    /// which then retain their gradient (as after [`Tensor::retain_grad`]). Only the nodes that
+    /// lead to them run, so other tensors' hooks and retained gradients stay untouched.
+    pub inputs: Option<Vec<Tensor>>,
+}
+
+impl BackwardOptions {
+    /// The defaults: implicit gradients, `retain_graph = create_graph = false`, every leaf.
+    ///
+    /// ```
+    /// assert!(ferrograd::BackwardOptions::new().inputs.is_none());
+    /// ```
+    pub fn new() -> BackwardOptions {
+        BackwardOptions::default()
+    }
+
+    /// Sets the gradient of the one output (`Tensor.backward(gradient)`), for non-scalar
+    /// outputs.
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::arange(3.0).requires_grad_(true);
+    /// let o = ferrograd::BackwardOptions::new().gradient(ferrograd::Tensor::new([1.0, 1.0, 0.0]));
+    /// (&x * &x).backward_with(&o).unwrap();
+    /// assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![0.0, 2.0, 0.0]);
+    /// ```
+    pub fn gradient(self, gradient: impl Borrow<Tensor>) -> BackwardOptions {
+        self.gradients([gradient])
+    }
+
+    /// Sets the outputs' gradients, one per output (`grad_tensors`).
+    ///
+    /// ```
+    /// use ferrograd::{autograd, BackwardOptions, Tensor};
+    /// let x = Tensor::new([1.0, 2.0]).requires_grad_(true);
+    /// let o = BackwardOptions::new().gradients([Tensor::ones(&[2]), Tensor::full(&[2], 2.0)]);
+    /// autograd::backward(&[&x * 3.0, x.clone()], &o).unwrap();
+    /// assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![5.0, 5.0]);
+    /// ```
+    pub fn gradients<T: Borrow<Tensor>>(
+        mut self,
+        gradients: impl IntoIterator<Item = T>,
+    ) -> BackwardOptions {
+        let g = gradients.into_iter().map(|g| Some(g.borrow().clone()));
+        self.gradients = Some(g.collect());
+        self
+    }
+
+    /// Sets `retain_graph`.
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::scalar(1.0).requires_grad_(true);
+    /// let y = x.exp();
+    /// y.backward_with(&ferrograd::BackwardOptions::new().retain_graph(true)).unwrap();
+    /// y.backward(); // allowed: the graph was retained
+    /// assert_eq!(x.grad().unwrap().item(), 2.0 * 1f32.exp() as f64);
+    /// ```
+    pub fn retain_graph(mut self, retain: bool) -> BackwardOptions {
+        self.retain_graph = Some(retain);
+        self
+    }
+
+    /// Sets `create_graph` (and, unless set, `retain_graph`).
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::scalar(2.0).requires_grad_(true);
+    /// x.pow(3.0).backward_with(&ferrograd::BackwardOptions::new().create_graph(true)).unwrap();
+    /// let dx = x.grad().unwrap(); // 3x^2, itself differentiable
+    /// x.set_grad(None);
+    /// dx.backward();
+    /// assert_eq!(x.grad().unwrap().item(), 12.0);
+    /// ```
+    pub fn create_graph(mut self, create: bool) -> BackwardOptions {
+        self.create_graph = create;
+        self
+    }
+
+    /// Sets `inputs`: only these tensors' `.grad` is accumulated into.
+    ///
+    /// ```
+    /// use ferrograd::{BackwardOptions, Tensor};
+    /// let x = Tensor::scalar(2.0).requires_grad_(true);
+    /// let y = x.pow(2.0);
+    /// y.pow(3.0).backward_with(&BackwardOptions::new().inputs([&y])).unwrap();
+    /// assert_eq!(y.grad().unwrap().item(), 48.0); // 3y^2 at y = 4
+    /// assert!(y.retains_grad() && x.grad().is_none());
+    /// ```
+    pub fn inputs<T: Borrow<Tensor>>(
+        mut self,
+        inputs: impl IntoIterator<Item = T>,
+    ) -> BackwardOptions {
+        self.inputs = Some(inputs.into_iter().map(|t| t.borrow().clone()).collect());
+        self
+    }
 }
 
 /// Accumulates the gradients of `outputs` into the `.grad` of the leaves they depend on
-/// (`torch.autograd.backward`). Panics on misuse; see [`try_backward`].
+/// (`torch.autograd.backward`), or of `options.inputs` only. Fallible, like
+/// [`Tensor::backward_with`]: on error no `.grad` is changed.
 ///
 /// ```
-/// use ferrograd::{autograd, Tensor};
+/// use ferrograd::{autograd, BackwardOptions, Error, Tensor};
 /// let x = Tensor::new([1.0, 2.0]).requires_grad_(true);
-/// autograd::backward(&[x.pow(2.0).sum(), x.sum()], None, false, false);
+/// autograd::backward(&[x.pow(2.0).sum(), x.sum()], &BackwardOptions::new()).unwrap();
 /// assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![3.0, 5.0]);
+/// let e = autograd::backward(&[Tensor::new([1.0])], &BackwardOptions::new());
+/// assert_eq!(e, Err(Error::NoGradFn(0)));
 /// ```
-pub fn backward<O: Borrow<Tensor>>(
-    outputs: &[O],
-    grad_outputs: Option<&[Option<Tensor>]>,
-    retain_graph: bool,
-    create_graph: bool,
-) {
-    crate::unwrap(try_backward(
-        outputs,
-        grad_outputs,
-        retain_graph,
-        create_graph,
-    ))
-}
-
-/// Fallible [`backward`]; on error no `.grad` is changed.
-///
-/// ```
-/// use ferrograd::{autograd, Error, Tensor};
-/// let x = Tensor::new([1.0, 2.0]);
-/// assert_eq!(autograd::try_backward(&[x], None, false, false), Err(Error::NoGradFn(0)));
-/// ```
-pub fn try_backward<O: Borrow<Tensor>>(
-    outputs: &[O],
-    grad_outputs: Option<&[Option<Tensor>]>,
-    retain_graph: bool,
-    create_graph: bool,
-) -> Result<()> {
-    engine::run(
-        &owned(outputs),
-        grad_outputs.unwrap_or(&[]),
-        None,
-        retain_graph || create_graph,
-        create_graph,
-        false,
-    )
-    .map(|_| ())
+pub fn backward<O: Borrow<Tensor>>(outputs: &[O], options: &BackwardOptions) -> Result<()> {
+    let outputs = owned(outputs);
+    let inputs = options.inputs.as_deref();
+    if let Some(inputs) = inputs {
+        validate::not_empty("backward", inputs)?;
+    }
+    let seeds = validate::seeds(&outputs, options.gradients.as_deref().unwrap_or(&[]))?;
+    if let Some(inputs) = inputs {
+        validate::require_grad("backward", inputs)?;
+        // As in PyTorch, a non-leaf input keeps its gradient from now on (a no-op for leaves).
+        inputs.iter().try_for_each(|t| t.try_retain_grad())?;
+    }
+    let pass = engine::Pass {
+        outputs: &outputs,
+        seeds,
+        inputs,
+        into_grad: true,
+        retain_graph: options.retain_graph.unwrap_or(options.create_graph),
+        create_graph: options.create_graph,
+        strict: false,
+    };
+    engine::run(pass).map(|_| ())
 }
 
 impl Tensor {
     /// Backward from a one-element tensor: accumulates `d self / d leaf` into every leaf's
-    /// `.grad`. Panics on misuse; see [`Tensor::try_backward`].
+    /// `.grad`. Panics on misuse (with the error's message); the fallible form, with options,
+    /// is [`Tensor::backward_with`].
     ///
     /// ```
     /// let a = ferrograd::Tensor::new([1.0, 2.0, 3.0]).requires_grad_(true);
@@ -216,79 +327,24 @@ impl Tensor {
     /// assert_eq!(a.grad().unwrap().to_vec::<f32>(), vec![2.0, 4.0, 6.0]);
     /// ```
     pub fn backward(&self) {
-        crate::unwrap(self.try_backward())
+        crate::unwrap(backward(&[self], &BackwardOptions::new()))
     }
 
-    /// Fallible [`Tensor::backward`].
+    /// Backward with PyTorch's options ([`BackwardOptions`]: `gradient`, `retain_graph`,
+    /// `create_graph`, `inputs`); fallible: on error no `.grad` is changed.
     ///
     /// ```
-    /// use ferrograd::{Error, Tensor};
-    /// let y = Tensor::new([1.0, 2.0]).requires_grad_(true).mul_scalar(2.0);
-    /// assert_eq!(y.try_backward(), Err(Error::ImplicitGradNonScalar));
-    /// ```
-    pub fn try_backward(&self) -> Result<()> {
-        try_backward(&[self], None, false, false)
-    }
-
-    /// Backward with an explicit gradient of the same shape as `self` (cast to `self`'s dtype),
-    /// for non-scalar outputs. Panics on misuse; see [`Tensor::try_backward_with`].
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::arange(3.0).requires_grad_(true);
-    /// (&x * &x).backward_with(&ferrograd::Tensor::new([1.0, 1.0, 0.0]));
-    /// assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![0.0, 2.0, 0.0]);
-    /// ```
-    pub fn backward_with(&self, gradient: &Tensor) {
-        crate::unwrap(self.try_backward_with(gradient))
-    }
-
-    /// Fallible [`Tensor::backward_with`].
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::arange(3.0).requires_grad_(true);
-    /// let e = (&x * 2.0).try_backward_with(&ferrograd::Tensor::ones(&[2])).unwrap_err();
+    /// use ferrograd::{BackwardOptions, Error, Tensor};
+    /// let x = Tensor::arange(3.0).requires_grad_(true);
+    /// let y = &x * 2.0;
+    /// assert_eq!(y.backward_with(&BackwardOptions::new()), Err(Error::ImplicitGradNonScalar));
+    /// let e = y.backward_with(&BackwardOptions::new().gradient(Tensor::ones(&[2]))).unwrap_err();
     /// assert_eq!(e.to_string(), "Mismatch in shape: grad_output[0] has a shape of [2] and output[0] has a shape of [3].");
+    /// y.backward_with(&BackwardOptions::new().gradient(Tensor::ones(&[3]))).unwrap();
+    /// assert_eq!(y.backward_with(&BackwardOptions::new().gradient(Tensor::ones(&[3]))), Err(Error::BackwardTwice));
     /// ```
-    pub fn try_backward_with(&self, gradient: &Tensor) -> Result<()> {
-        self.try_backward_ext(Some(gradient), false, false)
-    }
-
-    /// Backward with every option: an optional gradient, `retain_graph` (keep saved tensors for
-    /// another backward) and `create_graph` (record the backward pass, for higher derivatives).
-    /// Panics on misuse; see [`Tensor::try_backward_ext`].
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::scalar(1.0).requires_grad_(true);
-    /// let y = x.exp();
-    /// y.backward_ext(None, true, false);
-    /// y.backward_ext(None, false, false); // allowed: the graph was retained
-    /// assert_eq!(x.grad().unwrap().item(), 2.0 * 1f32.exp() as f64);
-    /// ```
-    pub fn backward_ext(&self, gradient: Option<&Tensor>, retain_graph: bool, create_graph: bool) {
-        crate::unwrap(self.try_backward_ext(gradient, retain_graph, create_graph))
-    }
-
-    /// Fallible [`Tensor::backward_ext`].
-    ///
-    /// ```
-    /// use ferrograd::{Error, Tensor};
-    /// let x = Tensor::scalar(1.0).requires_grad_(true);
-    /// let y = x.exp();
-    /// y.backward();
-    /// assert_eq!(y.try_backward_ext(None, false, false), Err(Error::BackwardTwice));
-    /// ```
-    pub fn try_backward_ext(
-        &self,
-        gradient: Option<&Tensor>,
-        retain_graph: bool,
-        create_graph: bool,
-    ) -> Result<()> {
-        try_backward(
-            &[self],
-            Some(&[gradient.cloned()]),
-            retain_graph,
-            create_graph,
-        )
+    pub fn backward_with(&self, options: &BackwardOptions) -> Result<()> {
+        backward(&[self], options)
     }
 }
 

@@ -1,5 +1,8 @@
-//! Thread-local grad mode (`torch.no_grad`, `torch.enable_grad`, `torch.set_grad_enabled`).
+//! Thread-local grad mode (`torch.no_grad`, `torch.enable_grad`, `torch.set_grad_enabled`) and
+//! anomaly mode (`torch.autograd.set_detect_anomaly`) with its check of backward results.
 
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
 use std::cell::Cell;
 
 thread_local! {
@@ -123,7 +126,7 @@ pub fn is_anomaly_enabled() -> bool {
 /// use ferrograd::{set_detect_anomaly, Tensor};
 /// set_detect_anomaly(true);
 /// let x = Tensor::new([0.0]).requires_grad_(true);
-/// let err = x.sqrt().mul_scalar(0.0).sum().try_backward().unwrap_err();
+/// let err = x.sqrt().mul_scalar(0.0).sum().backward_with(&Default::default()).unwrap_err();
 /// assert!(err.to_string().starts_with("Function 'SqrtBackward0' returned nan values in its 0th output."));
 /// set_detect_anomaly(false);
 /// ```
@@ -159,4 +162,35 @@ impl Drop for AnomalyGuard {
     fn drop(&mut self) {
         ANOMALY.with(|a| a.set(self.previous));
     }
+}
+
+/// In anomaly mode, the first of a node's gradients with NaN (or infinite) values is an error
+/// naming the node and where its forward ran; a no-op otherwise.
+pub(crate) fn check_anomaly(node: &super::Node, grads: &[Option<Tensor>]) -> Result<()> {
+    if !is_anomaly_enabled() {
+        return Ok(());
+    }
+    for (index, g) in grads.iter().enumerate() {
+        let Some(g) = g else { continue };
+        let values = g.values_f64();
+        let kind = if values.iter().any(|v| v.is_nan()) {
+            "nan"
+        } else if values.iter().any(|v| v.is_infinite()) {
+            "inf"
+        } else {
+            continue;
+        };
+        let trace = node
+            .trace
+            .as_ref()
+            .map(|t| format!("\nTraceback of forward call that caused the error:\n{t}"))
+            .unwrap_or_default();
+        return Err(Error::Anomaly {
+            name: node.name,
+            index,
+            kind,
+            trace,
+        });
+    }
+    Ok(())
 }
