@@ -1,15 +1,18 @@
 //! Indexing and rearranging: permute, slicing, cat/stack/split, flip, roll, repeat, pad,
 //! index_select, gather, scatter, index_add, masked_select.
 //!
-//! Most are one primitive pair. `Take` (`out[p] = x[M(p)]` for an index map `M`) and its
+//! The primitives are declared in the structural form (see [`super::shape`]): `Permute`,
+//! `Slice`, `Cat`, `Pad`, `Take`, `Put`; the rest are composites. Most are one primitive pair. `Take` (`out[p] = x[M(p)]` for an index map `M`) and its
 //! adjoint `PutAdd` (`out[M(p)] += g[p]` into zeros) are each other's backward. So every op
 //! expressed as a `Take` (index_select, gather, flip, roll, masked_select) has a gradient
 //! that is right even when indices repeat, and derivatives of every order.
 
+use super::shape::{structural, structural_ok, tangent, Structural};
 use super::{grads, normalize_dim};
-use crate::autograd::record;
+use crate::autograd::Grads;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::forward_ad::Jvp;
 use crate::kernels;
 use crate::layout::{Layout, Shape};
 use crate::tensor::Tensor;
@@ -22,23 +25,45 @@ pub(crate) type IndexMap = Arc<dyn Fn(&[usize], &mut [usize]) + Send + Sync>;
 
 /// `out[p] = x[map(p)]` for `p` in `out_shape`, recorded; the backward is [`put_add`].
 pub(crate) fn take(name: &'static str, x: &Tensor, out_shape: &[usize], map: IndexMap) -> Tensor {
-    let out = kernels::take(x, out_shape, |p, s| map(p, s));
-    let in_shape = x.shape_vec();
-    let jmap = map.clone();
-    record(
-        name,
-        out,
-        &[x],
-        |_, _| move |a| grads([Some(put_add(a.grad, &in_shape, map.clone()))]),
-        |j| {
-            take(
-                name,
-                j.t(0).expect("tangent"),
-                &j.shape(out_shape),
-                j.index_map(&jmap),
-            )
+    let (from, to) = (x.shape_vec(), Shape::from_slice(out_shape));
+    structural_ok(
+        Take {
+            name,
+            from,
+            to,
+            map,
         },
+        &[x],
     )
+}
+
+/// `out[p] = x[map(p)]` for `p` in `to`, of an input of shape `from`, recorded as `name`.
+#[derive(Clone)]
+struct Take {
+    name: &'static str,
+    from: Shape,
+    to: Shape,
+    map: IndexMap,
+}
+
+impl Structural for Take {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn forward(&self, x: &[&Tensor]) -> Result<Tensor> {
+        Ok(kernels::take(x[0], &self.to, |p, s| (self.map)(p, s)))
+    }
+    fn backward(&self, g: &Tensor, _: &[bool]) -> Grads {
+        grads([Some(put_add(g, &self.from, self.map.clone()))])
+    }
+    fn jvp(&self, j: &Jvp) -> Tensor {
+        take(
+            self.name,
+            tangent(j),
+            &j.shape(&self.to),
+            j.index_map(&self.map),
+        )
+    }
 }
 
 /// Zeros of `shape` with `g[p]` added at `map(p)` for every `p` of `g`, recorded; the
@@ -63,20 +88,210 @@ fn put_into(
     map: IndexMap,
     accumulate: bool,
 ) -> Tensor {
-    let zeros = Tensor::full_with(shape, 0.0, src.dtype());
-    let out = kernels::put(&zeros, src, |p, d| map(p, d), accumulate);
-    let src_shape = src.shape_vec();
-    let jmap = map.clone();
-    record(
+    let (from, to) = (src.shape_vec(), Shape::from_slice(shape));
+    let put = Put {
         name,
-        out,
-        &[src],
-        |_, _| move |a| grads([Some(take("TakeBackward0", a.grad, &src_shape, map.clone()))]),
-        |j| {
-            let t = j.t(0).expect("tangent");
-            put_into(name, t, &j.shape(shape), j.index_map(&jmap), accumulate)
-        },
-    )
+        from,
+        to,
+        map,
+        accumulate,
+    };
+    structural_ok(put, &[src])
+}
+
+/// Zeros of shape `to` with `src[p]` (`src` of shape `from`) put at `map(p)`, summed where
+/// positions repeat (`accumulate`) or the last one kept.
+#[derive(Clone)]
+struct Put {
+    name: &'static str,
+    from: Shape,
+    to: Shape,
+    map: IndexMap,
+    accumulate: bool,
+}
+
+impl Structural for Put {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn forward(&self, x: &[&Tensor]) -> Result<Tensor> {
+        let zeros = Tensor::full_with(&self.to, 0.0, x[0].dtype());
+        Ok(kernels::put(
+            &zeros,
+            x[0],
+            |p, d| (self.map)(p, d),
+            self.accumulate,
+        ))
+    }
+    fn backward(&self, g: &Tensor, _: &[bool]) -> Grads {
+        grads([Some(take("TakeBackward0", g, &self.from, self.map.clone()))])
+    }
+    fn jvp(&self, j: &Jvp) -> Tensor {
+        let map = j.index_map(&self.map);
+        put_into(
+            self.name,
+            tangent(j),
+            &j.shape(&self.to),
+            map,
+            self.accumulate,
+        )
+    }
+}
+
+/// `x.permute(perm)` for a permutation `perm` (a view).
+#[derive(Clone)]
+struct Permute {
+    perm: Vec<usize>,
+}
+
+impl Structural for Permute {
+    fn name(&self) -> &'static str {
+        "PermuteBackward0"
+    }
+    fn forward(&self, x: &[&Tensor]) -> Result<Tensor> {
+        let l = x[0].layout();
+        Ok(x[0].view_with(Layout {
+            shape: self.perm.iter().map(|&d| l.shape[d]).collect(),
+            strides: self.perm.iter().map(|&d| l.strides[d]).collect(),
+            offset: l.offset,
+        }))
+    }
+    fn backward(&self, g: &Tensor, _: &[bool]) -> Grads {
+        let mut inverse = vec![0isize; self.perm.len()];
+        for (i, &d) in self.perm.iter().enumerate() {
+            inverse[d] = i as isize;
+        }
+        grads([Some(g.permute(&inverse))])
+    }
+    fn jvp(&self, j: &Jvp) -> Tensor {
+        let dims: Vec<isize> = (0..j.b() as isize)
+            .chain(self.perm.iter().map(|&d| j.dim(d)))
+            .collect();
+        tangent(j).permute(&dims)
+    }
+}
+
+/// `x.slice(dim, start, end, step)` with the bounds clamped (`len` elements; a view) of an
+/// input of shape `from`.
+#[derive(Clone)]
+struct Slice {
+    dim: usize,
+    start: usize,
+    end: usize,
+    step: usize,
+    len: usize,
+    from: Shape,
+}
+
+impl Structural for Slice {
+    fn name(&self) -> &'static str {
+        "SliceBackward0"
+    }
+    fn forward(&self, x: &[&Tensor]) -> Result<Tensor> {
+        let (d, len) = (self.dim, self.len);
+        let mut layout = x[0].layout().clone();
+        layout.offset += if len > 0 {
+            self.start * layout.strides[d]
+        } else {
+            0
+        };
+        layout.shape[d] = len;
+        if len > 1 {
+            // In bounds: start + step < size, so the product is below the dimension's extent.
+            layout.strides[d] *= self.step;
+        }
+        Ok(x[0].view_with(layout))
+    }
+    fn backward(&self, g: &Tensor, _: &[bool]) -> Grads {
+        let (d, s, step) = (self.dim, self.start, self.step);
+        let map: IndexMap = Arc::new(move |p, o| {
+            o.copy_from_slice(p);
+            o[d] = s + p[d] * step;
+        });
+        grads([Some(put_add(g, &self.from, map))])
+    }
+    fn jvp(&self, j: &Jvp) -> Tensor {
+        let (s, e) = (self.start as isize, self.end as isize);
+        tangent(j).slice(j.dim(self.dim), s, e, self.step)
+    }
+}
+
+/// `Tensor::cat` of inputs of dtype promoting to `dtype` along `dim`, input `i` at
+/// `lens[i] = (start, length)` of an output of `shape`.
+#[derive(Clone)]
+struct Cat {
+    dim: usize,
+    lens: Vec<(usize, usize)>,
+    dtype: DType,
+    shape: Shape,
+}
+
+impl Structural for Cat {
+    fn name(&self) -> &'static str {
+        "CatBackward0"
+    }
+    fn forward(&self, x: &[&Tensor]) -> Result<Tensor> {
+        // One pass over the output: each input is written once into its slab along `dim`
+        // (linear in the total size and the number of inputs).
+        let out = Tensor::try_full_with(&self.shape, 0.0, self.dtype)?;
+        {
+            let ol = out.layout().clone();
+            let mut o = out.storage().write_untracked();
+            for (t, &(start, len)) in x.iter().zip(&self.lens) {
+                if len > 0 && t.numel() > 0 {
+                    let mut target = ol.clone();
+                    target.shape[self.dim] = len;
+                    target.offset = start * ol.strides[self.dim];
+                    let src = kernels::cast(t, self.dtype);
+                    let s = src.storage().read();
+                    kernels::write_buffer(&s, src.layout(), &mut o, &target);
+                }
+            }
+        }
+        Ok(out)
+    }
+    fn backward(&self, g: &Tensor, needs: &[bool]) -> Grads {
+        self.lens
+            .iter()
+            .zip(needs)
+            .map(|(&(s, len), &need)| need.then(|| g.narrow(self.dim as isize, s, len)))
+            .collect()
+    }
+    fn jvp(&self, j: &Jvp) -> Tensor {
+        let parts: Vec<Tensor> = (0..self.lens.len())
+            .map(|i| match j.t(i) {
+                Some(t) => t.clone(),
+                None => Tensor::full_with(&j.shape(j.x(i).shape()), 0.0, self.dtype),
+            })
+            .collect();
+        Tensor::cat(&parts, j.dim(self.dim))
+    }
+}
+
+/// Constant padding: the (cropped) input of shape `from` placed at `map(p)` in a tensor of
+/// shape `to` filled with `value`.
+#[derive(Clone)]
+struct Pad {
+    from: Shape,
+    to: Shape,
+    value: f64,
+    map: IndexMap,
+}
+
+impl Structural for Pad {
+    fn name(&self) -> &'static str {
+        "ConstantPadNdBackward0"
+    }
+    fn forward(&self, x: &[&Tensor]) -> Result<Tensor> {
+        let filled = Tensor::try_full_with(&self.to, self.value, x[0].dtype())?;
+        Ok(kernels::put(&filled, x[0], |p, o| (self.map)(p, o), false))
+    }
+    fn backward(&self, g: &Tensor, _: &[bool]) -> Grads {
+        grads([Some(take("TakeBackward0", g, &self.from, self.map.clone()))])
+    }
+    fn jvp(&self, j: &Jvp) -> Tensor {
+        put_add(tangent(j), &j.shape(&self.to), j.index_map(&self.map))
+    }
 }
 
 /// Row-major strides, to turn a multi-index into a position in a flat index list.
@@ -120,29 +335,7 @@ api! {
                 }
                 perm.push(d);
             }
-            let l = self.layout();
-            let layout = Layout {
-                shape: perm.iter().map(|&d| l.shape[d]).collect(),
-                strides: perm.iter().map(|&d| l.strides[d]).collect(),
-                offset: l.offset,
-            };
-            let mut inverse = vec![0isize; n];
-            for (i, &d) in perm.iter().enumerate() {
-                inverse[d] = i as isize;
-            }
-            let out = self.view_with(layout);
-            Ok(record(
-                "PermuteBackward0",
-                out,
-                &[self],
-                |_, _| move |a| grads([Some(a.grad.permute(&inverse))]),
-                |j| {
-                    let dims: Vec<isize> = (0..j.b() as isize)
-                        .chain(perm.iter().map(|&d| j.dim(d)))
-                        .collect();
-                    j.t(0).expect("tangent").permute(&dims)
-                },
-            ))
+            structural(Permute { perm }, &[self])
         }
 
         /// The last two dimensions swapped (`x.mT`). Panics below 2 dimensions; see
@@ -262,30 +455,8 @@ api! {
             let clamp = |v: isize| (if v < 0 { v + size } else { v }).clamp(0, size) as usize;
             let (s, e) = (clamp(start), clamp(end).max(clamp(start)));
             let len = (e - s).div_ceil(step);
-            let mut layout = self.layout().clone();
-            layout.offset += if len > 0 { s * layout.strides[d] } else { 0 };
-            layout.shape[d] = len;
-            if len > 1 {
-                // In bounds: s + step < size, so the product is below the dimension's extent.
-                layout.strides[d] *= step;
-            }
-            let out = self.view_with(layout);
-            let in_shape = self.shape_vec();
-            let map: IndexMap = Arc::new(move |p, o| {
-                o.copy_from_slice(p);
-                o[d] = s + p[d] * step;
-            });
-            Ok(record(
-                "SliceBackward0",
-                out,
-                &[self],
-                |_, _| move |a| grads([Some(put_add(a.grad, &in_shape, map.clone()))]),
-                |j| {
-                    j.t(0)
-                        .expect("tangent")
-                        .slice(j.dim(d), s as isize, e as isize, step)
-                },
-            ))
+            let (dim, start, end, from) = (d, s, e, self.shape_vec());
+            structural(Slice { dim, start, end, step, len, from }, &[self])
         }
 
         /// `length` elements from `start` along `dim` (a view). Panics if out of range; see
@@ -564,38 +735,12 @@ api! {
                     .and_then(|s| s.checked_add(a.max(0) as usize))
                     .ok_or_else(overflow)?;
             }
-            let filled = Tensor::try_full_with(&shape, value, x.dtype())?;
-            let offsets = before.clone();
-            let out = kernels::put(
-                &filled,
-                &x,
-                |p, o| {
-                    for k in 0..p.len() {
-                        o[k] = p[k] + offsets[k];
-                    }
-                },
-                false,
-            );
-            let x_shape = x.shape_vec();
             let map: IndexMap = Arc::new(move |p, s| {
                 for k in 0..p.len() {
                     s[k] = p[k] + before[k];
                 }
             });
-            let jmap = map.clone();
-            Ok(record(
-                "ConstantPadNdBackward0",
-                out,
-                &[&x],
-                |_, _| move |a| grads([Some(take("TakeBackward0", a.grad, &x_shape, map.clone()))]),
-                |j| {
-                    put_add(
-                        j.t(0).expect("tangent"),
-                        &j.shape(&shape),
-                        j.index_map(&jmap),
-                    )
-                },
-            ))
+            structural(Pad { from: x.shape_vec(), to: shape, value, map }, &[&x])
         }
 
         /// The slices at `index` (int64, 1-d) along `dim`, in that order (repeats allowed).
@@ -848,50 +993,13 @@ api! {
             let mut shape: Shape = first.shape_vec();
             shape[d] = total;
             crate::layout::check_alloc("cat", &shape, crate::storage::elem_size(dtype))?;
-            // One pass over the output: each input is written once into its slab along `d` (linear
-            // in the total size and the number of inputs).
-            let out = Tensor::try_full_with(&shape, 0.0, dtype)?;
-            let mut lens = Vec::with_capacity(ts.len());
-            {
-                let ol = out.layout().clone();
-                let mut o = out.storage().write_untracked();
-                let mut start = 0;
-                for t in &ts {
-                    let len = t.shape()[d];
-                    if len > 0 && t.numel() > 0 {
-                        let mut target = ol.clone();
-                        target.shape[d] = len;
-                        target.offset = start * ol.strides[d];
-                        let src = kernels::cast(t, dtype);
-                        let s = src.storage().read();
-                        kernels::write_buffer(&s, src.layout(), &mut o, &target);
-                    }
-                    lens.push((start, len));
-                    start += len;
-                }
-            }
-            Ok(record(
-                "CatBackward0",
-                out,
-                &ts,
-                |_, _| {
-                    move |a| {
-                        lens.iter()
-                            .zip(a.needs)
-                            .map(|(&(s, len), &need)| need.then(|| a.grad.narrow(d as isize, s, len)))
-                            .collect()
-                    }
-                },
-                |j| {
-                    let parts: Vec<Tensor> = (0..ts.len())
-                        .map(|i| match j.t(i) {
-                            Some(t) => t.clone(),
-                            None => Tensor::full_with(&j.shape(ts[i].shape()), 0.0, dtype),
-                        })
-                        .collect();
-                    Tensor::cat(&parts, j.dim(d))
-                },
-            ))
+            let mut start = 0;
+            let lens = ts.iter().map(|t| {
+                start += t.shape()[d];
+                (start - t.shape()[d], t.shape()[d])
+            });
+            let lens = lens.collect();
+            structural(Cat { dim: d, lens, dtype, shape }, &ts)
         }
 
         /// Stacks equally shaped tensors along a new dimension `dim`.

@@ -999,7 +999,6 @@ impl Tensor {
     }
 }
 
-
 /// Sums `t` (subscripts `s`) over every subscript that `keep` rejects, and removes those
 /// subscripts from `s`.
 fn einsum_sum_out(t: Tensor, s: &mut Vec<char>, keep: impl Fn(char) -> bool) -> Result<Tensor> {

@@ -1,13 +1,97 @@
-//! Views and copies: select/indexing, expand, reshape, transpose, dtype conversion, clone.
+//! Views and copies: select/indexing, expand, reshape, transpose, dtype conversion, clone;
+//! and the structural form, the one declaration form of view and index primitives.
+//!
+//! # The structural form
+//!
+//! A view or index primitive is one small struct implementing [`Structural`]: its fields are
+//! the forward-time parameters (computed and validated once, by the op's public body), and the
+//! impl declares, side by side, PyTorch's node name, the forward (a new layout of the input, or
+//! an index kernel), the backward rule and the JVP rule. [`structural`] applies it: it runs the
+//! forward and records the node, the struct being the rules' only capture. Both rules are
+//! written with differentiable ops, so every derivative order works in either mode.
+//!
+//! Adding a primitive is: the struct, its four items, and one `structural(..)` call in the op's
+//! `api!` body. `transpose` (from this file):
+//!
+//! ```text
+//! /// `x.transpose(a, b)` for normalized, distinct `a` and `b` (a view).
+//! #[derive(Clone)]
+//! struct Transpose { a: usize, b: usize }
+//!
+//! impl Structural for Transpose {
+//!     fn name(&self) -> &'static str { "TransposeBackward0" }
+//!     fn forward(&self, x: &[&Tensor]) -> Result<Tensor> {
+//!         Ok(x[0].view_with(x[0].layout().transpose(self.a, self.b)))
+//!     }
+//!     fn backward(&self, g: &Tensor, _needs: &[bool]) -> Grads {
+//!         grads([Some(g.transpose(self.a as isize, self.b as isize))])
+//!     }
+//!     fn jvp(&self, j: &Jvp) -> Tensor {
+//!         // A batch of tangents has `j.b()` leading dimensions: `j.dim` shifts past them.
+//!         tangent(j).transpose(j.dim(self.a), j.dim(self.b))
+//!     }
+//! }
+//!
+//! // In `api!`: pub fn transpose / try_transpose(&self, dim0: isize, dim1: isize) -> Tensor {
+//! //     let (a, b) = ...; // validate, take the no-op early exits
+//! //     structural(Transpose { a, b }, &[self])
+//! // }
+//! ```
+//!
+//! Multi-input primitives (`cat`) take every differentiable input in `x` and return one
+//! gradient per input from `backward` (`needs[i]`: whether input `i` needs one). Non-tensor
+//! inputs (an `index` tensor) are fields. Composites (`narrow`, `stack`, `flatten`, `gather`,
+//! ...) need no struct: they call primitives.
 
 use super::{grads, normalize_dim};
-use crate::autograd::record;
+use crate::autograd::{record, Grads};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::forward_ad::Jvp;
 use crate::kernels;
 use crate::layout::{broadcast_shapes, Shape};
 use crate::tensor::Tensor;
 use smallvec::SmallVec;
+
+/// A view or index primitive (see the [module docs](self)): the struct's fields are its
+/// forward-time parameters, the rules read them.
+pub(crate) trait Structural: Clone + Send + Sync + 'static {
+    /// PyTorch's name of the node.
+    fn name(&self) -> &'static str;
+    /// The output from the differentiable inputs (a view: a new layout; or an index kernel's
+    /// result).
+    fn forward(&self, x: &[&Tensor]) -> Result<Tensor>;
+    /// The inputs' gradients from the output's gradient `g`.
+    fn backward(&self, g: &Tensor, needs: &[bool]) -> Grads;
+    /// The output's tangent from the inputs' (`j.t(i)`; see [`tangent`]).
+    fn jvp(&self, j: &Jvp) -> Tensor;
+}
+
+/// Applies a structural primitive to its differentiable inputs: the forward, recorded with its
+/// rules (the struct is cloned into the node only when recording).
+pub(crate) fn structural<O: Structural>(op: O, x: &[&Tensor]) -> Result<Tensor> {
+    let out = op.forward(x)?;
+    Ok(record(
+        op.name(),
+        out,
+        x,
+        |_, _| {
+            let op = op.clone();
+            move |a| op.backward(a.grad, a.needs)
+        },
+        |j| op.jvp(j),
+    ))
+}
+
+/// The tangent of a single-input primitive's input.
+pub(crate) fn tangent<'a>(j: &'a Jvp) -> &'a Tensor {
+    j.t(0).expect("the input has the tangent")
+}
+
+/// [`structural`] for primitives that cannot fail in the forward.
+pub(crate) fn structural_ok<O: Structural>(op: O, x: &[&Tensor]) -> Tensor {
+    crate::unwrap(structural(op, x))
+}
 
 api! {
     SHAPE_OPS = impl Tensor {
@@ -42,16 +126,8 @@ api! {
                     ),
                 ));
             }
-            let i = i as usize;
-            let out = self.view_with(self.layout().select(d, i));
-            let in_shape = self.shape_vec();
-            Ok(record(
-                "SelectBackward0",
-                out,
-                &[self],
-                |_, _| move |a| grads([Some(select_backward(a.grad, &in_shape, d, i))]),
-                |j| j.t(0).expect("tangent").select(j.dim(d), i as isize),
-            ))
+            let (dim, index, shape) = (d, i as usize, self.shape_vec());
+            structural(Select { dim, index, shape }, &[self])
         }
 
         /// Element (or sub-tensor) indexing, PyTorch's `B[0, 0]`: one index per leading dimension,
@@ -110,18 +186,8 @@ api! {
             if shape == self.shape() {
                 return Ok(self.clone());
             }
-            let out = self.view_with(self.layout().broadcast_to(shape));
-            let in_shape = self.shape_vec();
-            Ok(record(
-                "ExpandBackward0",
-                out,
-                &[self],
-                |_, _| move |a| grads([Some(a.grad.sum_to(&in_shape))]),
-                |j| {
-                    j.align(j.t(0).expect("tangent"), shape.len())
-                        .expand(&j.shape(shape))
-                },
-            ))
+            let (from, to) = (self.shape_vec(), Shape::from_slice(shape));
+            structural(Expand { from, to }, &[self])
         }
 
         /// Sums a broadcast tensor back to `shape` (the inverse of [`Tensor::expand`]): the
@@ -152,27 +218,8 @@ api! {
             let mask: SmallVec<[bool; 4]> = (0..self.dim())
                 .map(|i| i < lead || (shape[i - lead] == 1 && self.shape()[i] != 1))
                 .collect();
-            let summed = kernels::sum_dims(self, &mask);
-            let out = summed.view_with(
-                summed
-                    .layout()
-                    .reshape_view(shape)
-                    .expect("a fresh sum is contiguous"),
-            );
-            let in_shape = self.shape_vec();
-            Ok(record(
-                "SumBackward1",
-                out,
-                &[self],
-                |_, _| move |a| grads([Some(a.grad.expand(&in_shape))]),
-                |j| {
-                    let dims: Vec<usize> = (0..mask.len()).filter(|&d| mask[d]).collect();
-                    j.t(0)
-                        .expect("tangent")
-                        .sum_dims(&j.dims(&dims), true)
-                        .reshape(&j.shape(shape))
-                },
-            ))
+            let (from, to) = (self.shape_vec(), Shape::from_slice(shape));
+            structural(SumTo { mask, from, to }, &[self])
         }
 
         /// The same elements with another shape (a view when the layout allows, else a copy).
@@ -246,14 +293,7 @@ api! {
             if a == b || self.dim() < 2 {
                 return Ok(self.clone());
             }
-            let out = self.view_with(self.layout().transpose(a, b));
-            Ok(record(
-                "TransposeBackward0",
-                out,
-                &[self],
-                |_, _| move |g| grads([Some(g.grad.transpose(a as isize, b as isize))]),
-                |j| j.t(0).expect("tangent").transpose(j.dim(a), j.dim(b)),
-            ))
+            structural(Transpose { a, b }, &[self])
         }
 
         /// The transpose of a tensor of at most 2 dimensions (a view; `x.t()` / `x.T`).
@@ -280,14 +320,7 @@ api! {
             if self.dim() < 2 {
                 return Ok(self.clone());
             }
-            let out = self.view_with(self.layout().transpose(0, 1));
-            Ok(record(
-                "TBackward0",
-                out,
-                &[self],
-                |_, _| |a| grads([Some(a.grad.t())]),
-                |j| j.t(0).expect("tangent").transpose(j.dim(0), j.dim(1)),
-            ))
+            structural(T, &[self])
         }
 
         /// A copy with its own contiguous storage, recorded in the graph: PyTorch's
@@ -300,14 +333,7 @@ api! {
         /// assert_eq!(copy.to_vec::<f32>(), vec![1.0, 2.0]);
         /// ```
         pub fn deep_clone(&self) -> Tensor {
-            let out = kernels::copy(self);
-            record(
-                "CloneBackward0",
-                out,
-                &[self],
-                |_, _| |a| grads([Some(a.grad.clone())]),
-                |j| j.t(0).expect("tangent").clone(),
-            )
+            structural_ok(DeepClone, &[self])
         }
 
         /// This tensor with contiguous storage (itself when already contiguous).
@@ -339,18 +365,11 @@ api! {
             if self.dtype() == dtype {
                 return self.clone();
             }
-            let out = kernels::cast(self, dtype);
             if !dtype.is_floating_point() {
-                return out;
+                return kernels::cast(self, dtype);
             }
-            let src = self.dtype();
-            record(
-                "ToCopyBackward0",
-                out,
-                &[self],
-                |_, _| move |a| grads([Some(a.grad.to_dtype(src))]),
-                |j| j.t(0).expect("tangent").clone(),
-            )
+            let (from, to) = (self.dtype(), dtype);
+            structural_ok(ToDtype { from, to }, &[self])
         }
     }
 }
@@ -376,44 +395,242 @@ impl Tensor {
         if shape == self.shape() {
             return Ok(self.clone());
         }
-        let out = match self.layout().reshape_view(shape) {
-            Some(l) => self.view_with(l),
-            None => {
-                let c = kernels::try_copy(op, self)?;
-                c.view_with(
-                    c.layout()
-                        .reshape_view(shape)
-                        .expect("a fresh copy is contiguous"),
-                )
-            }
+        let (from, to) = (self.shape_vec(), Shape::from_slice(shape));
+        structural(Reshape { op, name, from, to }, &[self])
+    }
+}
+
+/// `x.select(dim, index)` (a view of an input of `shape`).
+#[derive(Clone)]
+struct Select {
+    dim: usize,
+    index: usize,
+    shape: Shape,
+}
+
+impl Structural for Select {
+    fn name(&self) -> &'static str {
+        "SelectBackward0"
+    }
+    fn forward(&self, x: &[&Tensor]) -> Result<Tensor> {
+        Ok(x[0].view_with(x[0].layout().select(self.dim, self.index)))
+    }
+    fn backward(&self, g: &Tensor, _: &[bool]) -> Grads {
+        let back = SelectBackward {
+            dim: self.dim,
+            index: self.index,
+            shape: self.shape.clone(),
         };
-        let in_shape = self.shape_vec();
-        Ok(record(
-            name,
-            out,
-            &[self],
-            |_, _| move |a| grads([Some(a.grad.reshape(&in_shape))]),
-            |j| j.t(0).expect("tangent").reshape(&j.shape(shape)),
-        ))
+        grads([Some(structural_ok(back, &[g]))])
+    }
+    fn jvp(&self, j: &Jvp) -> Tensor {
+        tangent(j).select(j.dim(self.dim), self.index as isize)
     }
 }
 
 /// Zeros of `shape` with `g` placed at `index` along `dim` (the backward of select), itself
 /// differentiable: its backward selects again.
-fn select_backward(g: &Tensor, shape: &[usize], dim: usize, index: usize) -> Tensor {
-    let out = kernels::select_scatter(g, shape, dim, index);
-    record(
-        "SelectBackwardBackward0",
-        out,
-        &[g],
-        |_, _| move |a| grads([Some(a.grad.select(dim as isize, index as isize))]),
-        |j| {
-            select_backward(
-                j.t(0).expect("tangent"),
-                &j.shape(shape),
-                dim + j.b(),
-                index,
-            )
-        },
-    )
+#[derive(Clone)]
+struct SelectBackward {
+    dim: usize,
+    index: usize,
+    shape: Shape,
+}
+
+impl Structural for SelectBackward {
+    fn name(&self) -> &'static str {
+        "SelectBackwardBackward0"
+    }
+    fn forward(&self, x: &[&Tensor]) -> Result<Tensor> {
+        Ok(kernels::select_scatter(
+            x[0],
+            &self.shape,
+            self.dim,
+            self.index,
+        ))
+    }
+    fn backward(&self, g: &Tensor, _: &[bool]) -> Grads {
+        grads([Some(g.select(self.dim as isize, self.index as isize))])
+    }
+    fn jvp(&self, j: &Jvp) -> Tensor {
+        let batched = SelectBackward {
+            dim: self.dim + j.b(),
+            index: self.index,
+            shape: j.shape(&self.shape).into_iter().collect(),
+        };
+        structural_ok(batched, &[tangent(j)])
+    }
+}
+
+/// `x.expand(to)` of an input of shape `from` (a view with stride 0 on new dimensions).
+#[derive(Clone)]
+struct Expand {
+    from: Shape,
+    to: Shape,
+}
+
+impl Structural for Expand {
+    fn name(&self) -> &'static str {
+        "ExpandBackward0"
+    }
+    fn forward(&self, x: &[&Tensor]) -> Result<Tensor> {
+        Ok(x[0].view_with(x[0].layout().broadcast_to(&self.to)))
+    }
+    fn backward(&self, g: &Tensor, _: &[bool]) -> Grads {
+        grads([Some(g.sum_to(&self.from))])
+    }
+    fn jvp(&self, j: &Jvp) -> Tensor {
+        j.align(tangent(j), self.to.len())
+            .expand(&j.shape(&self.to))
+    }
+}
+
+/// `x.sum_to(to)` of an input of shape `from`, summing the dimensions in `mask`.
+#[derive(Clone)]
+struct SumTo {
+    mask: SmallVec<[bool; 4]>,
+    from: Shape,
+    to: Shape,
+}
+
+impl Structural for SumTo {
+    fn name(&self) -> &'static str {
+        "SumBackward1"
+    }
+    fn forward(&self, x: &[&Tensor]) -> Result<Tensor> {
+        let summed = kernels::sum_dims(x[0], &self.mask);
+        Ok(summed.view_with(
+            summed
+                .layout()
+                .reshape_view(&self.to)
+                .expect("a fresh sum is contiguous"),
+        ))
+    }
+    fn backward(&self, g: &Tensor, _: &[bool]) -> Grads {
+        grads([Some(g.expand(&self.from))])
+    }
+    fn jvp(&self, j: &Jvp) -> Tensor {
+        let dims: Vec<usize> = (0..self.mask.len()).filter(|&d| self.mask[d]).collect();
+        tangent(j)
+            .sum_dims(&j.dims(&dims), true)
+            .reshape(&j.shape(&self.to))
+    }
+}
+
+/// `x.reshape(to)` of an input of shape `from` (a view when the layout allows, else a copy),
+/// recorded as `name` (reshape, squeeze, unsqueeze).
+#[derive(Clone)]
+struct Reshape {
+    op: &'static str,
+    name: &'static str,
+    from: Shape,
+    to: Shape,
+}
+
+impl Structural for Reshape {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn forward(&self, x: &[&Tensor]) -> Result<Tensor> {
+        Ok(match x[0].layout().reshape_view(&self.to) {
+            Some(l) => x[0].view_with(l),
+            None => {
+                let c = kernels::try_copy(self.op, x[0])?;
+                c.view_with(
+                    c.layout()
+                        .reshape_view(&self.to)
+                        .expect("a fresh copy is contiguous"),
+                )
+            }
+        })
+    }
+    fn backward(&self, g: &Tensor, _: &[bool]) -> Grads {
+        grads([Some(g.reshape(&self.from))])
+    }
+    fn jvp(&self, j: &Jvp) -> Tensor {
+        tangent(j).reshape(&j.shape(&self.to))
+    }
+}
+
+/// `x.transpose(a, b)` for normalized, distinct `a` and `b` (a view).
+#[derive(Clone)]
+struct Transpose {
+    a: usize,
+    b: usize,
+}
+
+impl Structural for Transpose {
+    fn name(&self) -> &'static str {
+        "TransposeBackward0"
+    }
+    fn forward(&self, x: &[&Tensor]) -> Result<Tensor> {
+        Ok(x[0].view_with(x[0].layout().transpose(self.a, self.b)))
+    }
+    fn backward(&self, g: &Tensor, _: &[bool]) -> Grads {
+        grads([Some(g.transpose(self.a as isize, self.b as isize))])
+    }
+    fn jvp(&self, j: &Jvp) -> Tensor {
+        // A batch of tangents has `j.b()` leading dimensions: `j.dim` shifts past them.
+        tangent(j).transpose(j.dim(self.a), j.dim(self.b))
+    }
+}
+
+/// `x.t()` of a 2-d tensor (a view).
+#[derive(Clone)]
+struct T;
+
+impl Structural for T {
+    fn name(&self) -> &'static str {
+        "TBackward0"
+    }
+    fn forward(&self, x: &[&Tensor]) -> Result<Tensor> {
+        Ok(x[0].view_with(x[0].layout().transpose(0, 1)))
+    }
+    fn backward(&self, g: &Tensor, _: &[bool]) -> Grads {
+        grads([Some(g.t())])
+    }
+    fn jvp(&self, j: &Jvp) -> Tensor {
+        tangent(j).transpose(j.dim(0), j.dim(1))
+    }
+}
+
+/// PyTorch's `x.clone()`: a contiguous copy.
+#[derive(Clone)]
+struct DeepClone;
+
+impl Structural for DeepClone {
+    fn name(&self) -> &'static str {
+        "CloneBackward0"
+    }
+    fn forward(&self, x: &[&Tensor]) -> Result<Tensor> {
+        Ok(kernels::copy(x[0]))
+    }
+    fn backward(&self, g: &Tensor, _: &[bool]) -> Grads {
+        grads([Some(g.clone())])
+    }
+    fn jvp(&self, j: &Jvp) -> Tensor {
+        tangent(j).clone()
+    }
+}
+
+/// A conversion between floating dtypes.
+#[derive(Clone)]
+struct ToDtype {
+    from: DType,
+    to: DType,
+}
+
+impl Structural for ToDtype {
+    fn name(&self) -> &'static str {
+        "ToCopyBackward0"
+    }
+    fn forward(&self, x: &[&Tensor]) -> Result<Tensor> {
+        Ok(kernels::cast(x[0], self.to))
+    }
+    fn backward(&self, g: &Tensor, _: &[bool]) -> Grads {
+        grads([Some(g.to_dtype(self.from))])
+    }
+    fn jvp(&self, j: &Jvp) -> Tensor {
+        tangent(j).clone()
+    }
 }
