@@ -26,10 +26,12 @@
 //!   bindings and the coverage tests.
 //!
 //! The forms: `NAME = impl Tensor { .. }` for methods (`&self` first) and associated functions
-//! (no `self`), `NAME = mod name { .. }` for free functions of the module `name`, and
-//! `impl AnyType { .. }` and `mod { .. }` (no name, no registry rows) for twins of types and
-//! modules outside the ops layer, or whose arguments bindings cannot pass as values (closures,
-//! option structs). Only doc comments
+//! (no `self`), `NAME = impl<T: Borrow<Tensor> = Tensor> Tensor { .. }` for associated
+//! functions generic over one parameter (the rows bind it to the type after `=`),
+//! `NAME = mod name { .. }` for free functions of the module `name`, and `impl AnyType { .. }`
+//! and `mod { .. }` (no name, no registry rows) for twins of types and modules outside the ops
+//! layer, or whose arguments bindings cannot pass as values (closures, option structs). Only
+//! doc comments
 //! may precede an item. Bodies are ordinary Rust (rustfmt does not format inside macros, so
 //! keep them short: call a private helper for anything long).
 
@@ -47,6 +49,23 @@ macro_rules! api {
         pub(crate) const $ops: &[$crate::registry::OpDef] = &[
             $( api!(@row Static "", [$($doc),*] $name [$($try)?] ($($params)*) -> $ret), )*
         ];
+    };
+    // Associated functions generic over one parameter (`<T: Borrow<Tensor>>`, so that callers
+    // pass `&[a, b]` or `&[&a, &b]`): the registry rows bind it to the concrete type named after
+    // `=` (`impl<T: Borrow<Tensor> = Tensor> Tensor { .. }`).
+    ($ops:ident = impl<$g:ident : $bound:path = $concrete:ty> Tensor {
+        $(
+            $(#[doc = $doc:expr])*
+            pub fn $name:ident $(/ $try:ident)? ( $($params:tt)* ) -> $ret:ty $body:block
+        )*
+    }) => {
+        impl $crate::tensor::Tensor {
+            $( api!(@gfn [$($doc),*] <$g: $bound> $name [$($try)?] ($($params)*) -> $ret $body); )*
+        }
+        pub(crate) const $ops: &[$crate::registry::OpDef] = {
+            type $g = $concrete;
+            &[ $( api!(@row Static "", [$($doc),*] $name [$($try)?] ($($params)*) -> $ret), )* ]
+        };
     };
     // Twins only, no registry rows: methods of any type whose arguments bindings cannot pass
     // as values (closures, option structs), e.g. the tape's or forward mode's.
@@ -127,6 +146,18 @@ macro_rules! api {
         ($($a:ident : $t:ty $(= $d:expr)?),* $(,)?) -> $ret:ty $body:block) => {
         $(#[doc = $doc])*
         pub fn $name($($a: $t),*) -> $ret $body
+    };
+    (@gfn [$($doc:expr),*] <$g:ident : $bound:path> $name:ident [$try:ident]
+        ($($a:ident : $t:ty $(= $d:expr)?),*) -> $ret:ty $body:block) => {
+        $(#[doc = $doc])*
+        #[doc = ""]
+        #[doc = concat!("Panics with the error's message on bad input; [`Self::", stringify!($try), "`] returns it.")]
+        #[track_caller]
+        pub fn $name<$g: $bound>($($a: $t),*) -> $ret {
+            $crate::unwrap(Self::$try($($a),*))
+        }
+        #[doc = concat!("Fallible [`Self::", stringify!($name), "`]: bad input is an `Err` with the message the panicking form would give.")]
+        pub fn $try<$g: $bound>($($a: $t),*) -> $crate::error::Result<$ret> $body
     };
 
     // ---- the registry rows.

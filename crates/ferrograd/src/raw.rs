@@ -238,28 +238,20 @@ pub(crate) fn where_select(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tens
 }
 
 /// A new tensor of `out_shape` with `out[p] = src[source(p)]`: `source` maps each output
-/// multi-index to a source multi-index (which the caller guarantees is in bounds).
+/// multi-index to a source multi-index (which the caller guarantees is in bounds). A result
+/// that cannot be allocated is an error.
 pub(crate) fn take(
     src: &Tensor,
     out_shape: &[usize],
     source: impl Fn(&[usize], &mut [usize]),
-) -> Tensor {
+) -> Result<Tensor> {
     let out = kernels::take(&src.storage().read(), src.layout(), out_shape, source);
-    crate::unwrap(wrap(out, out_shape))
+    wrap(out, out_shape)
 }
 
 /// A contiguous copy of `base` with every element `p` of `src` written (or, with `accumulate`,
-/// added) at `dest(p)`, a multi-index of `base`. `src` is cast to `base`'s dtype.
-pub(crate) fn put(
-    base: &Tensor,
-    src: &Tensor,
-    dest: impl Fn(&[usize], &mut [usize]),
-    accumulate: bool,
-) -> Tensor {
-    crate::unwrap(try_put(base, src, dest, accumulate))
-}
-
-/// Fallible [`put`]: a result that cannot be allocated is an error.
+/// added) at `dest(p)`, a multi-index of `base`. `src` is cast to `base`'s dtype. A result
+/// that cannot be allocated is an error.
 pub(crate) fn try_put(
     base: &Tensor,
     src: &Tensor,

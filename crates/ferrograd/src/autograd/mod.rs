@@ -1,8 +1,8 @@
 //! Reverse-mode automatic differentiation: graph nodes, the engine, and the public entry points
 //! ([`grad`], [`backward`], [`Tensor::backward`], [`Tensor::backward_with`], [`GradFn`]).
 
-mod engine;
 mod discover;
+mod engine;
 mod leaf;
 pub(crate) mod mode;
 pub(crate) mod node;

@@ -57,6 +57,188 @@ enum Kind {
     Replace(&'static str),
 }
 
+api! {
+    INPLACE_OPS = impl Tensor {
+        /// `self += other` in place (broadcasting `other` to `self`). Panics on misuse; see
+        /// [`Tensor::try_add_`].
+        ///
+        /// ```
+        /// let x = ferrograd::Tensor::new([1.0, 2.0]);
+        /// x.add_(&ferrograd::Tensor::scalar(1.0));
+        /// assert_eq!(x.to_vec::<f32>(), vec![2.0, 3.0]);
+        /// ```
+        ///
+        /// /// Fallible [`Tensor::add_`]; the tensor is unchanged on error.
+        ///
+        /// ```
+        /// let w = ferrograd::Tensor::new([1.0]).requires_grad_(true);
+        /// let e = w.try_add_(&ferrograd::Tensor::new([1.0])).unwrap_err();
+        /// assert_eq!(e.to_string(), "a leaf Variable that requires grad is being used in an in-place operation.");
+        /// ```
+        pub fn add_ / try_add_(&self, other: &Tensor) -> Tensor {
+            self.assign_with("add_", Some(other), Kind::Update, |x| x.try_add(other))
+        }
+
+        /// `self -= other` in place. Panics on misuse; see [`Tensor::try_sub_`].
+        ///
+        /// ```
+        /// let x = ferrograd::Tensor::new([1.0, 2.0]);
+        /// x.sub_(&ferrograd::Tensor::new([1.0, 1.0]));
+        /// assert_eq!(x.to_vec::<f32>(), vec![0.0, 1.0]);
+        /// ```
+        ///
+        /// ```
+        /// assert!(ferrograd::Tensor::zeros(&[2]).try_sub_(&ferrograd::Tensor::zeros(&[3])).is_err());
+        /// ```
+        pub fn sub_ / try_sub_(&self, other: &Tensor) -> Tensor {
+            self.assign_with("sub_", Some(other), Kind::Update, |x| x.try_sub(other))
+        }
+
+        /// `self *= other` in place. Panics on misuse; see [`Tensor::try_mul_`].
+        ///
+        /// ```
+        /// let x = ferrograd::Tensor::new([1.0, 2.0]);
+        /// x.mul_(&ferrograd::Tensor::scalar(3.0));
+        /// assert_eq!(x.to_vec::<f32>(), vec![3.0, 6.0]);
+        /// ```
+        ///
+        /// ```
+        /// let e = ferrograd::Tensor::zeros(&[2]).try_mul_(&ferrograd::Tensor::zeros(&[2, 2])).unwrap_err();
+        /// assert!(e.to_string().contains("output with shape [2] doesn't match the broadcast shape [2, 2]"));
+        /// ```
+        pub fn mul_ / try_mul_(&self, other: &Tensor) -> Tensor {
+            self.assign_with("mul_", Some(other), Kind::Update, |x| x.try_mul(other))
+        }
+
+        /// `self /= other` in place. Panics on misuse; see [`Tensor::try_div_`].
+        ///
+        /// ```
+        /// let x = ferrograd::Tensor::new([1.0, 2.0]);
+        /// x.div_(&ferrograd::Tensor::scalar(2.0));
+        /// assert_eq!(x.to_vec::<f32>(), vec![0.5, 1.0]);
+        /// ```
+        ///
+        /// ```
+        /// let e = ferrograd::Tensor::new([1, 2]).try_div_(&ferrograd::Tensor::new([2, 2])).unwrap_err();
+        /// assert!(e.to_string().contains("can't be cast"));
+        /// ```
+        pub fn div_ / try_div_(&self, other: &Tensor) -> Tensor {
+            self.assign_with("div_", Some(other), Kind::Update, |x| {
+                if x.dtype().is_floating_point() || other.dtype().is_floating_point() {
+                    x.try_div(other)
+                } else {
+                    x.to_dtype(DType::F32).try_div(other)
+                }
+            })
+        }
+
+        /// `self += s` in place for a number `s`. Panics on misuse; see [`Tensor::try_add_scalar_`].
+        ///
+        /// ```
+        /// let x = ferrograd::Tensor::new([1.0]);
+        /// x.add_scalar_(0.5);
+        /// assert_eq!(x.to_vec::<f32>(), vec![1.5]);
+        /// ```
+        ///
+        /// ```
+        /// assert!(ferrograd::Tensor::new([1.0]).requires_grad_(true).try_add_scalar_(1.0).is_err());
+        /// ```
+        pub fn add_scalar_ / try_add_scalar_(&self, s: f64) -> Tensor {
+            self.assign_with("add_", None, Kind::Update, |x| Ok(x.add_scalar(s)))
+        }
+
+        /// `self *= s` in place for a number `s`. Panics on misuse; see [`Tensor::try_mul_scalar_`].
+        ///
+        /// ```
+        /// let x = ferrograd::Tensor::new([1.5]);
+        /// x.mul_scalar_(2.0);
+        /// assert_eq!(x.to_vec::<f32>(), vec![3.0]);
+        /// ```
+        ///
+        /// ```
+        /// assert!(ferrograd::Tensor::new([1.0]).requires_grad_(true).try_mul_scalar_(2.0).is_err());
+        /// ```
+        pub fn mul_scalar_ / try_mul_scalar_(&self, s: f64) -> Tensor {
+            self.assign_with("mul_", None, Kind::Update, |x| Ok(x.mul_scalar(s)))
+        }
+
+        /// Clamps in place to `[min, max]`. Panics on misuse; see [`Tensor::try_clamp_`].
+        ///
+        /// ```
+        /// let x = ferrograd::Tensor::new([-2.0, 2.0]);
+        /// x.clamp_(Some(-1.0), Some(1.0));
+        /// assert_eq!(x.to_vec::<f32>(), vec![-1.0, 1.0]);
+        /// ```
+        ///
+        /// ```
+        /// assert!(ferrograd::Tensor::new([1.0]).requires_grad_(true).try_clamp_(None, Some(0.0)).is_err());
+        /// ```
+        pub fn clamp_ / try_clamp_(&self, min: Option<f64> = None, max: Option<f64> = None) -> Tensor {
+            self.assign_with("clamp_", None, Kind::Update, |x| Ok(x.clamp(min, max)))
+        }
+
+        /// Copies `src` (broadcast to this shape, cast to this dtype) into this tensor. Panics on
+        /// misuse; see [`Tensor::try_copy_`].
+        ///
+        /// ```
+        /// let x = ferrograd::Tensor::zeros(&[2, 2]);
+        /// x.t().copy_(&ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]));
+        /// assert_eq!(x.to_vec::<f32>(), vec![1.0, 3.0, 2.0, 4.0]);
+        /// ```
+        ///
+        /// ```
+        /// assert!(ferrograd::Tensor::zeros(&[2]).try_copy_(&ferrograd::Tensor::zeros(&[3])).is_err());
+        /// ```
+        pub fn copy_ / try_copy_(&self, src: &Tensor) -> Tensor {
+            self.assign_with("copy_", Some(src), Kind::Replace("CopyBackwards"), |_| {
+                let v = src.try_expand(self.shape()).map_err(|_| {
+                    Error::invalid(
+                        "copy_",
+                        format!(
+                            "The size of tensor a ({:?}) must match the size of tensor b ({:?})",
+                            self.shape(),
+                            src.shape()
+                        ),
+                    )
+                })?;
+                raw::try_cast(&v.detach(), self.dtype())
+            })
+        }
+
+        /// Sets every element to `value` in place. Panics on a leaf that requires grad outside
+        /// `no_grad`; see [`Tensor::try_fill_`].
+        ///
+        /// ```
+        /// let g = ferrograd::Tensor::zeros(&[2]);
+        /// g.fill_(4.0);
+        /// assert_eq!(g.to_vec::<f32>(), vec![4.0, 4.0]);
+        /// ```
+        ///
+        /// ```
+        /// assert!(ferrograd::Tensor::new([1.0]).requires_grad_(true).try_fill_(0.0).is_err());
+        /// ```
+        pub fn fill_ / try_fill_(&self, value: f64) -> Tensor {
+            self.fill_named(value, "fill_", "FillBackward0")
+        }
+
+        /// Sets every element to zero in place (like `x.grad.zero_()`). Panics on a leaf that
+        /// requires grad outside `no_grad`; see [`Tensor::try_zero_`].
+        ///
+        /// ```
+        /// let g = ferrograd::Tensor::ones(&[3]);
+        /// g.zero_();
+        /// assert_eq!(g.to_vec::<f32>(), vec![0.0; 3]);
+        /// ```
+        ///
+        /// ```
+        /// assert!(ferrograd::Tensor::new([1.0]).requires_grad_(true).try_zero_().is_err());
+        /// ```
+        pub fn zero_ / try_zero_(&self) -> Tensor {
+            self.fill_named(0.0, "zero_", "ZeroBackward0")
+        }
+    }
+}
+
 impl Tensor {
     /// Writes `compute(self)`'s result (broadcast to this tensor's shape, cast to its dtype)
     /// into this tensor's storage, after the autograd checks. On a tensor in a recorded graph
@@ -226,232 +408,6 @@ impl Tensor {
                 .count()
         });
         std::sync::Arc::strong_count(self.storage()) > 1 + own_saved
-    }
-
-    /// `self += other` in place (broadcasting `other` to `self`). Panics on misuse; see
-    /// [`Tensor::try_add_`].
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::new([1.0, 2.0]);
-    /// x.add_(&ferrograd::Tensor::scalar(1.0));
-    /// assert_eq!(x.to_vec::<f32>(), vec![2.0, 3.0]);
-    /// ```
-    pub fn add_(&self, other: &Tensor) -> Tensor {
-        crate::unwrap(self.try_add_(other))
-    }
-
-    /// Fallible [`Tensor::add_`]; the tensor is unchanged on error.
-    ///
-    /// ```
-    /// let w = ferrograd::Tensor::new([1.0]).requires_grad_(true);
-    /// let e = w.try_add_(&ferrograd::Tensor::new([1.0])).unwrap_err();
-    /// assert_eq!(e.to_string(), "a leaf Variable that requires grad is being used in an in-place operation.");
-    /// ```
-    pub fn try_add_(&self, other: &Tensor) -> Result<Tensor> {
-        self.assign_with("add_", Some(other), Kind::Update, |x| x.try_add(other))
-    }
-
-    /// `self -= other` in place. Panics on misuse; see [`Tensor::try_sub_`].
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::new([1.0, 2.0]);
-    /// x.sub_(&ferrograd::Tensor::new([1.0, 1.0]));
-    /// assert_eq!(x.to_vec::<f32>(), vec![0.0, 1.0]);
-    /// ```
-    pub fn sub_(&self, other: &Tensor) -> Tensor {
-        crate::unwrap(self.try_sub_(other))
-    }
-
-    /// Fallible [`Tensor::sub_`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::zeros(&[2]).try_sub_(&ferrograd::Tensor::zeros(&[3])).is_err());
-    /// ```
-    pub fn try_sub_(&self, other: &Tensor) -> Result<Tensor> {
-        self.assign_with("sub_", Some(other), Kind::Update, |x| x.try_sub(other))
-    }
-
-    /// `self *= other` in place. Panics on misuse; see [`Tensor::try_mul_`].
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::new([1.0, 2.0]);
-    /// x.mul_(&ferrograd::Tensor::scalar(3.0));
-    /// assert_eq!(x.to_vec::<f32>(), vec![3.0, 6.0]);
-    /// ```
-    pub fn mul_(&self, other: &Tensor) -> Tensor {
-        crate::unwrap(self.try_mul_(other))
-    }
-
-    /// Fallible [`Tensor::mul_`].
-    ///
-    /// ```
-    /// let e = ferrograd::Tensor::zeros(&[2]).try_mul_(&ferrograd::Tensor::zeros(&[2, 2])).unwrap_err();
-    /// assert!(e.to_string().contains("output with shape [2] doesn't match the broadcast shape [2, 2]"));
-    /// ```
-    pub fn try_mul_(&self, other: &Tensor) -> Result<Tensor> {
-        self.assign_with("mul_", Some(other), Kind::Update, |x| x.try_mul(other))
-    }
-
-    /// `self /= other` in place. Panics on misuse; see [`Tensor::try_div_`].
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::new([1.0, 2.0]);
-    /// x.div_(&ferrograd::Tensor::scalar(2.0));
-    /// assert_eq!(x.to_vec::<f32>(), vec![0.5, 1.0]);
-    /// ```
-    pub fn div_(&self, other: &Tensor) -> Tensor {
-        crate::unwrap(self.try_div_(other))
-    }
-
-    /// Fallible [`Tensor::div_`].
-    ///
-    /// ```
-    /// let e = ferrograd::Tensor::new([1, 2]).try_div_(&ferrograd::Tensor::new([2, 2])).unwrap_err();
-    /// assert!(e.to_string().contains("can't be cast"));
-    /// ```
-    pub fn try_div_(&self, other: &Tensor) -> Result<Tensor> {
-        self.assign_with("div_", Some(other), Kind::Update, |x| {
-            if x.dtype().is_floating_point() || other.dtype().is_floating_point() {
-                x.try_div(other)
-            } else {
-                x.to_dtype(DType::F32).try_div(other)
-            }
-        })
-    }
-
-    /// `self += s` in place for a number `s`. Panics on misuse; see [`Tensor::try_add_scalar_`].
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::new([1.0]);
-    /// x.add_scalar_(0.5);
-    /// assert_eq!(x.to_vec::<f32>(), vec![1.5]);
-    /// ```
-    pub fn add_scalar_(&self, s: f64) -> Tensor {
-        crate::unwrap(self.try_add_scalar_(s))
-    }
-
-    /// Fallible [`Tensor::add_scalar_`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::new([1.0]).requires_grad_(true).try_add_scalar_(1.0).is_err());
-    /// ```
-    pub fn try_add_scalar_(&self, s: f64) -> Result<Tensor> {
-        self.assign_with("add_", None, Kind::Update, |x| Ok(x.add_scalar(s)))
-    }
-
-    /// `self *= s` in place for a number `s`. Panics on misuse; see [`Tensor::try_mul_scalar_`].
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::new([1.5]);
-    /// x.mul_scalar_(2.0);
-    /// assert_eq!(x.to_vec::<f32>(), vec![3.0]);
-    /// ```
-    pub fn mul_scalar_(&self, s: f64) -> Tensor {
-        crate::unwrap(self.try_mul_scalar_(s))
-    }
-
-    /// Fallible [`Tensor::mul_scalar_`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::new([1.0]).requires_grad_(true).try_mul_scalar_(2.0).is_err());
-    /// ```
-    pub fn try_mul_scalar_(&self, s: f64) -> Result<Tensor> {
-        self.assign_with("mul_", None, Kind::Update, |x| Ok(x.mul_scalar(s)))
-    }
-
-    /// Clamps in place to `[min, max]`. Panics on misuse; see [`Tensor::try_clamp_`].
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::new([-2.0, 2.0]);
-    /// x.clamp_(Some(-1.0), Some(1.0));
-    /// assert_eq!(x.to_vec::<f32>(), vec![-1.0, 1.0]);
-    /// ```
-    pub fn clamp_(&self, min: Option<f64>, max: Option<f64>) -> Tensor {
-        crate::unwrap(self.try_clamp_(min, max))
-    }
-
-    /// Fallible [`Tensor::clamp_`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::new([1.0]).requires_grad_(true).try_clamp_(None, Some(0.0)).is_err());
-    /// ```
-    pub fn try_clamp_(&self, min: Option<f64>, max: Option<f64>) -> Result<Tensor> {
-        self.assign_with("clamp_", None, Kind::Update, |x| Ok(x.clamp(min, max)))
-    }
-
-    /// Copies `src` (broadcast to this shape, cast to this dtype) into this tensor. Panics on
-    /// misuse; see [`Tensor::try_copy_`].
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::zeros(&[2, 2]);
-    /// x.t().copy_(&ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]));
-    /// assert_eq!(x.to_vec::<f32>(), vec![1.0, 3.0, 2.0, 4.0]);
-    /// ```
-    pub fn copy_(&self, src: &Tensor) -> Tensor {
-        crate::unwrap(self.try_copy_(src))
-    }
-
-    /// Fallible [`Tensor::copy_`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::zeros(&[2]).try_copy_(&ferrograd::Tensor::zeros(&[3])).is_err());
-    /// ```
-    pub fn try_copy_(&self, src: &Tensor) -> Result<Tensor> {
-        self.assign_with("copy_", Some(src), Kind::Replace("CopyBackwards"), |_| {
-            let v = src.try_expand(self.shape()).map_err(|_| {
-                Error::invalid(
-                    "copy_",
-                    format!(
-                        "The size of tensor a ({:?}) must match the size of tensor b ({:?})",
-                        self.shape(),
-                        src.shape()
-                    ),
-                )
-            })?;
-            raw::try_cast(&v.detach(), self.dtype())
-        })
-    }
-
-    /// Sets every element to `value` in place. Panics on a leaf that requires grad outside
-    /// `no_grad`; see [`Tensor::try_fill_`].
-    ///
-    /// ```
-    /// let g = ferrograd::Tensor::zeros(&[2]);
-    /// g.fill_(4.0);
-    /// assert_eq!(g.to_vec::<f32>(), vec![4.0, 4.0]);
-    /// ```
-    pub fn fill_(&self, value: f64) -> Tensor {
-        crate::unwrap(self.try_fill_(value))
-    }
-
-    /// Fallible [`Tensor::fill_`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::new([1.0]).requires_grad_(true).try_fill_(0.0).is_err());
-    /// ```
-    pub fn try_fill_(&self, value: f64) -> Result<Tensor> {
-        self.fill_named(value, "fill_", "FillBackward0")
-    }
-
-    /// Sets every element to zero in place (like `x.grad.zero_()`). Panics on a leaf that
-    /// requires grad outside `no_grad`; see [`Tensor::try_zero_`].
-    ///
-    /// ```
-    /// let g = ferrograd::Tensor::ones(&[3]);
-    /// g.zero_();
-    /// assert_eq!(g.to_vec::<f32>(), vec![0.0; 3]);
-    /// ```
-    pub fn zero_(&self) -> Tensor {
-        crate::unwrap(self.try_zero_())
-    }
-
-    /// Fallible [`Tensor::zero_`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::new([1.0]).requires_grad_(true).try_zero_().is_err());
-    /// ```
-    pub fn try_zero_(&self) -> Result<Tensor> {
-        self.fill_named(0.0, "zero_", "ZeroBackward0")
     }
 
     fn fill_named(&self, value: f64, op: &'static str, node: &'static str) -> Result<Tensor> {

@@ -9,193 +9,717 @@ use crate::raw;
 use crate::tensor::Tensor;
 use std::borrow::Borrow;
 
-impl Tensor {
-    /// Inner product of two 1-d tensors of the same length and dtype.
-    /// Panics otherwise; see [`Tensor::try_dot`].
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::arange(4.0).requires_grad_(true);
-    /// assert_eq!(x.dot(&x).to_string(), "tensor(14., grad_fn=<DotBackward0>)");
-    /// ```
-    pub fn dot(&self, other: &Tensor) -> Tensor {
-        crate::unwrap(self.try_dot(other))
-    }
-
-    /// Fallible [`Tensor::dot`].
-    ///
-    /// ```
-    /// let e = ferrograd::Tensor::zeros(&[3]).try_dot(&ferrograd::Tensor::zeros(&[4])).unwrap_err();
-    /// assert!(e.to_string().contains("inconsistent tensor size"));
-    /// ```
-    pub fn try_dot(&self, other: &Tensor) -> Result<Tensor> {
-        if self.dim() != 1 || other.dim() != 1 {
-            return Err(Error::invalid(
-                "dot",
-                format!(
-                    "1D tensors expected, but got {}D and {}D tensors",
-                    self.dim(),
-                    other.dim()
-                ),
-            ));
-        }
-        same_float_dtype("dot", self, other)?;
-        if self.numel() != other.numel() {
-            return Err(Error::invalid(
-                "dot",
-                format!(
-                    "inconsistent tensor size, expected tensor [{}] and src [{}] to have the same number of elements, but got {} and {} elements respectively",
-                    self.numel(),
-                    other.numel(),
-                    self.numel(),
-                    other.numel()
-                ),
-            ));
-        }
-        let n = self.numel();
-        let a = self.view_with(self.layout().reshape_view(&[1, n]).unwrap_or_else(|| {
-            let mut l = self.layout().clone();
-            l.shape.insert(0, 1);
-            l.strides.insert(0, 0);
-            l
-        }));
-        let b = other.view_with({
-            let mut l = other.layout().clone();
-            l.shape.push(1);
-            l.strides.push(1);
-            l
-        });
-        let prod = raw::matmul2d(&a, &b)?;
-        let out = prod.view_with(prod.layout().reshape_view(&[]).expect("contiguous"));
-        Ok(record(
-            "DotBackward0",
-            out,
-            &[self, other],
-            |needs, s| {
-                let x = needs[1].then(|| s.save(self));
-                let y = needs[0].then(|| s.save(other));
-                move |a| {
-                    grads([
-                        y.filter(|_| a.needs(0)).map(|y| a.grad * &a[y]),
-                        x.filter(|_| a.needs(1)).map(|x| a.grad * &a[x]),
+api! {
+    LINALG_OPS = impl Tensor {
+        /// Inner product of two 1-d tensors of the same length and dtype.
+        /// Panics otherwise; see [`Tensor::try_dot`].
+        ///
+        /// ```
+        /// let x = ferrograd::Tensor::arange(4.0).requires_grad_(true);
+        /// assert_eq!(x.dot(&x).to_string(), "tensor(14., grad_fn=<DotBackward0>)");
+        /// ```
+        ///
+        /// ```
+        /// let e = ferrograd::Tensor::zeros(&[3]).try_dot(&ferrograd::Tensor::zeros(&[4])).unwrap_err();
+        /// assert!(e.to_string().contains("inconsistent tensor size"));
+        /// ```
+        pub fn dot / try_dot(&self, other: &Tensor) -> Tensor {
+            if self.dim() != 1 || other.dim() != 1 {
+                return Err(Error::invalid(
+                    "dot",
+                    format!(
+                        "1D tensors expected, but got {}D and {}D tensors",
+                        self.dim(),
+                        other.dim()
+                    ),
+                ));
+            }
+            same_float_dtype("dot", self, other)?;
+            if self.numel() != other.numel() {
+                return Err(Error::invalid(
+                    "dot",
+                    format!(
+                        "inconsistent tensor size, expected tensor [{}] and src [{}] to have the same number of elements, but got {} and {} elements respectively",
+                        self.numel(),
+                        other.numel(),
+                        self.numel(),
+                        other.numel()
+                    ),
+                ));
+            }
+            let n = self.numel();
+            let a = self.view_with(self.layout().reshape_view(&[1, n]).unwrap_or_else(|| {
+                let mut l = self.layout().clone();
+                l.shape.insert(0, 1);
+                l.strides.insert(0, 0);
+                l
+            }));
+            let b = other.view_with({
+                let mut l = other.layout().clone();
+                l.shape.push(1);
+                l.strides.push(1);
+                l
+            });
+            let prod = raw::matmul2d(&a, &b)?;
+            let out = prod.view_with(prod.layout().reshape_view(&[]).expect("contiguous"));
+            Ok(record(
+                "DotBackward0",
+                out,
+                &[self, other],
+                |needs, s| {
+                    let x = needs[1].then(|| s.save(self));
+                    let y = needs[0].then(|| s.save(other));
+                    move |a| {
+                        grads([
+                            y.filter(|_| a.needs(0)).map(|y| a.grad * &a[y]),
+                            x.filter(|_| a.needs(1)).map(|x| a.grad * &a[x]),
+                        ])
+                    }
+                },
+                // The product rule; the sums run over the vectors' (last) dimension.
+                |j| {
+                    j.sum([
+                        j.t(0).map(|t| (t * other).sum_dims(&[-1], false)),
+                        j.t(1).map(|t| (self * t).sum_dims(&[-1], false)),
                     ])
-                }
-            },
-            // The product rule; the sums run over the vectors' (last) dimension.
-            |j| {
-                j.sum([
-                    j.t(0).map(|t| (t * other).sum_dims(&[-1], false)),
-                    j.t(1).map(|t| (self * t).sum_dims(&[-1], false)),
-                ])
-            },
-        ))
-    }
-
-    /// Matrix product of two 2-d tensors of the same dtype. Panics on mismatched shapes; see
-    /// [`Tensor::try_mm`].
-    ///
-    /// ```
-    /// let a = ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]).requires_grad_(true);
-    /// let b = a.mm(&a);
-    /// assert_eq!(b.to_string(), "tensor([[ 7., 10.],\n        [15., 22.]], grad_fn=<MmBackward0>)");
-    /// ```
-    pub fn mm(&self, other: &Tensor) -> Tensor {
-        crate::unwrap(self.try_mm(other))
-    }
-
-    /// Fallible [`Tensor::mm`].
-    ///
-    /// ```
-    /// let e = ferrograd::Tensor::zeros(&[2, 3]).try_mm(&ferrograd::Tensor::zeros(&[2, 3])).unwrap_err();
-    /// assert_eq!(e.to_string(), "mm: mat1 and mat2 shapes cannot be multiplied (2x3 and 2x3)");
-    /// ```
-    pub fn try_mm(&self, other: &Tensor) -> Result<Tensor> {
-        if self.dim() != 2 || other.dim() != 2 {
-            let which = if self.dim() != 2 { "self" } else { "mat2" };
-            let d = if self.dim() != 2 {
-                self.dim()
-            } else {
-                other.dim()
-            };
-            return Err(Error::invalid(
-                "mm",
-                format!("{which} must be a matrix, got {d}-D tensor"),
-            ));
+                },
+            ))
         }
-        matmul_nd("mm", "MmBackward0", self, other)
-    }
 
-    /// Matrix-vector product of a 2-d and a 1-d tensor. Panics on mismatched shapes; see
-    /// [`Tensor::try_mv`].
-    ///
-    /// ```
-    /// let a = ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
-    /// assert_eq!(a.mv(&ferrograd::Tensor::new([1.0, 1.0])).to_vec::<f32>(), vec![3.0, 7.0]);
-    /// ```
-    pub fn mv(&self, vec: &Tensor) -> Tensor {
-        crate::unwrap(self.try_mv(vec))
-    }
-
-    /// Fallible [`Tensor::mv`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::zeros(&[2, 3]).try_mv(&ferrograd::Tensor::zeros(&[2])).is_err());
-    /// ```
-    pub fn try_mv(&self, vec: &Tensor) -> Result<Tensor> {
-        if self.dim() != 2 || vec.dim() != 1 {
-            return Err(Error::invalid(
-                "mv",
-                format!(
-                    "vector + matrix @ vector expected, got {}, {}",
-                    self.dim(),
-                    vec.dim()
-                ),
-            ));
-        }
-        let col = vec.unsqueeze(1);
-        Ok(matmul_nd("mv", "MvBackward0", self, &col)?.squeeze(1))
-    }
-
-    /// Matrix product with NumPy's rules: 1-d x 1-d is a dot product, a 1-d operand is
-    /// treated as a row (left) or column (right) vector and that dimension removed, and
-    /// operands of 3 or more dimensions are batches of matrices whose batch dimensions
-    /// broadcast. Panics on mismatched shapes; see [`Tensor::try_matmul`].
-    ///
-    /// ```
-    /// let w = ferrograd::Tensor::new([[1.0, 0.5], [0.2, 0.1]]);
-    /// assert_eq!(w.matmul(&w).to_vec::<f32>(), vec![1.1, 0.55, 0.22, 0.11]);
-    /// let batch = ferrograd::Tensor::ones(&[4, 2, 3]).matmul(&ferrograd::Tensor::ones(&[3, 5]));
-    /// assert_eq!(batch.shape(), &[4, 2, 5]);
-    /// ```
-    pub fn matmul(&self, other: &Tensor) -> Tensor {
-        crate::unwrap(self.try_matmul(other))
-    }
-
-    /// Fallible [`Tensor::matmul`].
-    ///
-    /// ```
-    /// let e = ferrograd::Tensor::zeros(&[2, 3]).try_matmul(&ferrograd::Tensor::zeros(&[2, 3])).unwrap_err();
-    /// assert!(e.to_string().contains("shapes cannot be multiplied (2x3 and 2x3)"));
-    /// ```
-    pub fn try_matmul(&self, other: &Tensor) -> Result<Tensor> {
-        match (self.dim(), other.dim()) {
-            (0, _) | (_, 0) => Err(Error::invalid(
-                "matmul",
-                format!(
-                    "both arguments to matmul need to be at least 1D, but they are {}D and {}D",
-                    self.dim(),
+        /// Matrix product of two 2-d tensors of the same dtype. Panics on mismatched shapes; see
+        /// [`Tensor::try_mm`].
+        ///
+        /// ```
+        /// let a = ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]).requires_grad_(true);
+        /// let b = a.mm(&a);
+        /// assert_eq!(b.to_string(), "tensor([[ 7., 10.],\n        [15., 22.]], grad_fn=<MmBackward0>)");
+        /// ```
+        ///
+        /// ```
+        /// let e = ferrograd::Tensor::zeros(&[2, 3]).try_mm(&ferrograd::Tensor::zeros(&[2, 3])).unwrap_err();
+        /// assert_eq!(e.to_string(), "mm: mat1 and mat2 shapes cannot be multiplied (2x3 and 2x3)");
+        /// ```
+        pub fn mm / try_mm(&self, other: &Tensor) -> Tensor {
+            if self.dim() != 2 || other.dim() != 2 {
+                let which = if self.dim() != 2 { "self" } else { "mat2" };
+                let d = if self.dim() != 2 {
+                    self.dim()
+                } else {
                     other.dim()
-                ),
-            )),
-            (1, 1) => self.try_dot(other),
-            (2, 1) => self.try_mv(other),
-            (1, _) => {
-                Ok(matmul_nd("matmul", "MmBackward0", &self.unsqueeze(0), other)?.squeeze(-2))
+                };
+                return Err(Error::invalid(
+                    "mm",
+                    format!("{which} must be a matrix, got {d}-D tensor"),
+                ));
             }
-            (_, 1) => {
-                Ok(matmul_nd("matmul", "MvBackward0", self, &other.unsqueeze(1))?.squeeze(-1))
+            matmul_nd("mm", "MmBackward0", self, other)
+        }
+
+        /// Matrix-vector product of a 2-d and a 1-d tensor. Panics on mismatched shapes; see
+        /// [`Tensor::try_mv`].
+        ///
+        /// ```
+        /// let a = ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
+        /// assert_eq!(a.mv(&ferrograd::Tensor::new([1.0, 1.0])).to_vec::<f32>(), vec![3.0, 7.0]);
+        /// ```
+        ///
+        /// ```
+        /// assert!(ferrograd::Tensor::zeros(&[2, 3]).try_mv(&ferrograd::Tensor::zeros(&[2])).is_err());
+        /// ```
+        pub fn mv / try_mv(&self, vec: &Tensor) -> Tensor {
+            if self.dim() != 2 || vec.dim() != 1 {
+                return Err(Error::invalid(
+                    "mv",
+                    format!(
+                        "vector + matrix @ vector expected, got {}, {}",
+                        self.dim(),
+                        vec.dim()
+                    ),
+                ));
             }
-            (2, 2) => matmul_nd("matmul", "MmBackward0", self, other),
-            _ => matmul_nd("matmul", "BmmBackward0", self, other),
+            let col = vec.unsqueeze(1);
+            Ok(matmul_nd("mv", "MvBackward0", self, &col)?.squeeze(1))
+        }
+
+        /// Matrix product with NumPy's rules: 1-d x 1-d is a dot product, a 1-d operand is
+        /// treated as a row (left) or column (right) vector and that dimension removed, and
+        /// operands of 3 or more dimensions are batches of matrices whose batch dimensions
+        /// broadcast. Panics on mismatched shapes; see [`Tensor::try_matmul`].
+        ///
+        /// ```
+        /// let w = ferrograd::Tensor::new([[1.0, 0.5], [0.2, 0.1]]);
+        /// assert_eq!(w.matmul(&w).to_vec::<f32>(), vec![1.1, 0.55, 0.22, 0.11]);
+        /// let batch = ferrograd::Tensor::ones(&[4, 2, 3]).matmul(&ferrograd::Tensor::ones(&[3, 5]));
+        /// assert_eq!(batch.shape(), &[4, 2, 5]);
+        /// ```
+        ///
+        /// ```
+        /// let e = ferrograd::Tensor::zeros(&[2, 3]).try_matmul(&ferrograd::Tensor::zeros(&[2, 3])).unwrap_err();
+        /// assert!(e.to_string().contains("shapes cannot be multiplied (2x3 and 2x3)"));
+        /// ```
+        pub fn matmul / try_matmul(&self, other: &Tensor) -> Tensor {
+            match (self.dim(), other.dim()) {
+                (0, _) | (_, 0) => Err(Error::invalid(
+                    "matmul",
+                    format!(
+                        "both arguments to matmul need to be at least 1D, but they are {}D and {}D",
+                        self.dim(),
+                        other.dim()
+                    ),
+                )),
+                (1, 1) => self.try_dot(other),
+                (2, 1) => self.try_mv(other),
+                (1, _) => {
+                    Ok(matmul_nd("matmul", "MmBackward0", &self.unsqueeze(0), other)?.squeeze(-2))
+                }
+                (_, 1) => {
+                    Ok(matmul_nd("matmul", "MvBackward0", self, &other.unsqueeze(1))?.squeeze(-1))
+                }
+                (2, 2) => matmul_nd("matmul", "MmBackward0", self, other),
+                _ => matmul_nd("matmul", "BmmBackward0", self, other),
+            }
+        }
+
+        /// Batched matrix product of two 3-d tensors with equal batch sizes (`torch.bmm`).
+        /// Panics otherwise; see [`Tensor::try_bmm`].
+        ///
+        /// ```
+        /// let c = ferrograd::Tensor::ones(&[4, 2, 3]).bmm(&ferrograd::Tensor::ones(&[4, 3, 5]));
+        /// assert_eq!(c.shape(), &[4, 2, 5]);
+        /// ```
+        ///
+        /// ```
+        /// assert!(ferrograd::Tensor::ones(&[4, 2, 3]).try_bmm(&ferrograd::Tensor::ones(&[1, 3, 5])).is_err());
+        /// ```
+        pub fn bmm / try_bmm(&self, other: &Tensor) -> Tensor {
+            for (t, which) in [(self, "batch1"), (other, "batch2")] {
+                if t.dim() != 3 {
+                    return Err(Error::invalid(
+                        "bmm",
+                        format!("{which} must be a 3D tensor (got shape {:?})", t.shape()),
+                    ));
+                }
+            }
+            if self.shape()[0] != other.shape()[0] || self.shape()[2] != other.shape()[1] {
+                return Err(Error::invalid(
+                    "bmm",
+                    product_mismatch("bmm", "BmmBackward0", self, other, &[]),
+                ));
+            }
+            matmul_nd("bmm", "BmmBackward0", self, other)
+        }
+
+        /// Outer product of two 1-d tensors (`torch.outer`).
+        /// Panics otherwise; see [`Tensor::try_outer`].
+        ///
+        /// ```
+        /// let o = ferrograd::Tensor::new([1.0, 2.0]).outer(&ferrograd::Tensor::new([3.0, 4.0, 5.0]));
+        /// assert_eq!(o.shape(), &[2, 3]);
+        /// ```
+        ///
+        /// ```
+        /// assert!(ferrograd::Tensor::ones(&[2, 2]).try_outer(&ferrograd::Tensor::ones(&[2])).is_err());
+        /// ```
+        pub fn outer / try_outer(&self, other: &Tensor) -> Tensor {
+            if self.dim() != 1 || other.dim() != 1 {
+                return Err(Error::invalid(
+                    "outer",
+                    format!(
+                        "expected 1-d tensors, got {:?} and {:?}",
+                        self.shape(),
+                        other.shape()
+                    ),
+                ));
+            }
+            self.try_unsqueeze(1)?.try_mul(&other.try_unsqueeze(0)?)
+        }
+
+        /// The diagonal `offset` above (negative: below) the main one, taken over dimensions
+        /// `dim1` and `dim2` and appended last (a view, `torch.diagonal`).
+        /// Panics on bad dims; see [`Tensor::try_diagonal`].
+        ///
+        /// ```
+        /// let a = ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
+        /// assert_eq!(a.diagonal(0, 0, 1).to_vec::<f32>(), vec![1.0, 4.0]);
+        /// assert_eq!(a.diagonal(1, 0, 1).to_vec::<f32>(), vec![2.0]);
+        /// ```
+        ///
+        /// ```
+        /// assert!(ferrograd::Tensor::ones(&[2, 2]).try_diagonal(0, 0, 0).is_err());
+        /// ```
+        pub fn diagonal / try_diagonal(&self, offset: isize = 0, dim1: isize = 0, dim2: isize = 1) -> Tensor {
+            let n = self.dim();
+            let d1 = super::normalize_dim("diagonal", dim1, n.max(1))?;
+            let d2 = super::normalize_dim("diagonal", dim2, n.max(1))?;
+            if d1 == d2 || n < 2 {
+                return Err(Error::invalid(
+                    "diagonal",
+                    "diagonal dimensions cannot be identical and need a 2-d input",
+                ));
+            }
+            let l = self.layout();
+            let (r, c) = (l.shape[d1] as isize, l.shape[d2] as isize);
+            let len = if offset >= 0 {
+                (c - offset).min(r)
+            } else {
+                (r + offset).min(c)
+            }
+            .max(0) as usize;
+            let start = if len == 0 {
+                0
+            } else if offset >= 0 {
+                offset as usize * l.strides[d2]
+            } else {
+                (-offset) as usize * l.strides[d1]
+            };
+            let keep: Vec<usize> = (0..n).filter(|&k| k != d1 && k != d2).collect();
+            let mut shape: Shape = keep.iter().map(|&k| l.shape[k]).collect();
+            let mut strides: Shape = keep.iter().map(|&k| l.strides[k]).collect();
+            shape.push(len);
+            strides.push(l.strides[d1] + l.strides[d2]);
+            let out = self.view_with(crate::layout::Layout {
+                shape,
+                strides,
+                offset: l.offset + start,
+            });
+            let in_shape = self.shape_vec();
+            let map: super::index::IndexMap = std::sync::Arc::new(move |p, s| {
+                let i = p[p.len() - 1];
+                for (j, &k) in keep.iter().enumerate() {
+                    s[k] = p[j];
+                }
+                let (a, b) = if offset >= 0 {
+                    (i, i + offset as usize)
+                } else {
+                    (i + (-offset) as usize, i)
+                };
+                s[d1] = a;
+                s[d2] = b;
+            });
+            Ok(record(
+                "DiagonalBackward0",
+                out,
+                &[self],
+                |_, _| move |a| grads([Some(super::index::put_add(a.grad, &in_shape, map.clone()))]),
+                |j| {
+                    j.t(0)
+                        .expect("tangent")
+                        .diagonal(offset, j.dim(d1), j.dim(d2))
+                },
+            ))
+        }
+
+        /// `torch.diag`: a 1-d tensor becomes a square matrix with it on diagonal `offset`; a 2-d
+        /// tensor gives its diagonal `offset`. Panics on other ranks; see [`Tensor::try_diag`].
+        ///
+        /// ```
+        /// let d = ferrograd::Tensor::new([1.0, 2.0]).diag(0);
+        /// assert_eq!(d.to_vec::<f32>(), vec![1.0, 0.0, 0.0, 2.0]);
+        /// ```
+        ///
+        /// ```
+        /// assert!(ferrograd::Tensor::ones(&[2, 2, 2]).try_diag(0).is_err());
+        /// ```
+        pub fn diag / try_diag(&self, offset: isize = 0) -> Tensor {
+            match self.dim() {
+                1 => {
+                    let n = self.shape()[0] + offset.unsigned_abs();
+                    let map: super::index::IndexMap = std::sync::Arc::new(move |p, s| {
+                        let i = p[0];
+                        if offset >= 0 {
+                            s[0] = i;
+                            s[1] = i + offset as usize;
+                        } else {
+                            s[0] = i + (-offset) as usize;
+                            s[1] = i;
+                        }
+                    });
+                    Ok(super::index::put_add(self, &[n, n], map))
+                }
+                2 => self.try_diagonal(offset, 0, 1),
+                d => Err(Error::invalid(
+                    "diag",
+                    format!("diag(): Supports 1D or 2D tensors. Got {d}D"),
+                )),
+            }
+        }
+
+        /// Sum of the main diagonal of a 2-d tensor (`torch.trace`).
+        /// Panics on other ranks; see [`Tensor::try_trace`].
+        ///
+        /// ```
+        /// assert_eq!(ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]).trace().item(), 5.0);
+        /// ```
+        ///
+        /// ```
+        /// assert!(ferrograd::Tensor::ones(&[2]).try_trace().is_err());
+        /// ```
+        pub fn trace / try_trace(&self) -> Tensor {
+            if self.dim() != 2 {
+                return Err(Error::invalid(
+                    "trace",
+                    format!(
+                        "trace: expected a matrix, but got tensor with dim {}",
+                        self.dim()
+                    ),
+                ));
+            }
+            Ok(self.try_diagonal(0, 0, 1)?.sum())
+        }
+
+        /// The lower triangle (on and below diagonal `k`) of the last two dimensions, zeros
+        /// elsewhere. Panics below 2 dimensions; see [`Tensor::try_tril`].
+        ///
+        /// ```
+        /// let t = ferrograd::Tensor::ones(&[2, 2]).tril(0);
+        /// assert_eq!(t.to_vec::<f32>(), vec![1.0, 0.0, 1.0, 1.0]);
+        /// ```
+        ///
+        /// ```
+        /// assert!(ferrograd::Tensor::ones(&[2]).try_tril(0).is_err());
+        /// ```
+        pub fn tril / try_tril(&self, k: isize = 0) -> Tensor {
+            self.triangle("tril", k, |r, c, k| c - r > k)
+        }
+
+        /// The upper triangle (on and above diagonal `k`) of the last two dimensions.
+        /// Panics below 2 dimensions; see [`Tensor::try_triu`].
+        ///
+        /// ```
+        /// let t = ferrograd::Tensor::ones(&[2, 2]).triu(1);
+        /// assert_eq!(t.to_vec::<f32>(), vec![0.0, 1.0, 0.0, 0.0]);
+        /// ```
+        ///
+        /// ```
+        /// assert!(ferrograd::Tensor::ones(&[2]).try_triu(0).is_err());
+        /// ```
+        pub fn triu / try_triu(&self, k: isize = 0) -> Tensor {
+            self.triangle("triu", k, |r, c, k| c - r < k)
+        }
+
+        /// Inverse of a (batch of) square matrices (`torch.linalg.inv`). Panics on non-square or
+        /// exactly singular input (PyTorch's `linalg.inv: The diagonal element 2 is zero, ...`); see
+        /// [`Tensor::try_inv`].
+        ///
+        /// ```
+        /// let a = ferrograd::Tensor::new([[2.0, 0.0], [0.0, 4.0]]);
+        /// assert_eq!(a.inv().to_vec::<f32>(), vec![0.5, 0.0, 0.0, 0.25]);
+        /// ```
+        ///
+        /// ```
+        /// use ferrograd::Tensor;
+        /// assert!(Tensor::ones(&[2, 3]).try_inv().is_err());
+        /// let e = Tensor::new([[1.0, 2.0], [2.0, 4.0]]).try_inv().unwrap_err();
+        /// assert_eq!(e.to_string(), "linalg.inv: The diagonal element 2 is zero, the inversion could not be completed because the input matrix is singular.");
+        /// ```
+        pub fn inv / try_inv(&self) -> Tensor {
+            let n = check_square("inv", self)?;
+            let batch = self.numel() / (n * n).max(1);
+            let eye: Vec<f64> = (0..batch * n * n)
+                .map(|i| ((i % (n * n)) / n == i % n) as u8 as f64)
+                .collect();
+            let (x, info) = kernels::lu_solve(&self.values_f64(), &eye, batch, n, n)?;
+            if let Some(e) = info {
+                return Err(singular("linalg.inv", self.dim(), e));
+            }
+            let out = Tensor::from_buffer(
+                crate::storage::Buffer::from_f64s(self.dtype(), x.into_iter()),
+                self.shape(),
+            );
+            Ok(record(
+                "LinalgInvExBackward0",
+                out,
+                &[self],
+                |_, s| {
+                    let inv = s.save_output();
+                    move |a| {
+                        // PyTorch: -inv^T @ grad @ inv^T
+                        let yt = a[inv].m_t();
+                        grads([Some(-&yt.matmul(a.grad).matmul(&yt))])
+                    }
+                },
+                // d inv(A) = -inv(A) dA inv(A)
+                |j| {
+                    let y = j.out();
+                    -&y.matmul(j.t(0).expect("tangent")).matmul(y)
+                },
+            ))
+        }
+
+        /// Determinant of a (batch of) square matrices (`torch.linalg.det`); its gradient is
+        /// `grad` times the cofactor matrix `adj(A)^T` (`det * inv(A)^T` where `A` is invertible),
+        /// exact to every order at singular matrices too. Panics on non-square input; see
+        /// [`Tensor::try_det`].
+        ///
+        /// ```
+        /// use ferrograd::{DType, Tensor};
+        /// let a = Tensor::from_data([[1.0, 2.0], [2.0, 4.0]], DType::F64).requires_grad_(true);
+        /// a.det().backward(); // singular: the gradient is the cofactor matrix
+        /// assert_eq!(a.grad().unwrap().to_vec::<f64>(), vec![4.0, -2.0, -2.0, 1.0]);
+        /// ```
+        ///
+        /// ```
+        /// assert_eq!(ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]).det().item(), -2.0);
+        /// ```
+        ///
+        /// ```
+        /// assert!(ferrograd::Tensor::ones(&[3]).try_det().is_err());
+        /// ```
+        pub fn det / try_det(&self) -> Tensor {
+            let n = check_square("det", self)?;
+            let batch = self.numel() / (n * n).max(1);
+            let d = kernels::lu_det(&self.values_f64(), batch, n)?;
+            let out = Tensor::from_buffer(
+                crate::storage::Buffer::from_f64s(self.dtype(), d.into_iter()),
+                &self.shape()[..self.dim() - 2],
+            );
+            Ok(record(
+                "LinalgDetBackward0",
+                out,
+                &[self],
+                |_, s| {
+                    let (x, det) = (s.save(self), s.save_output());
+                    move |a| {
+                        // grad * cofactor(A), the cofactor matrix adj(A)^T (det(A) inv(A)^T where A
+                        // is invertible), exact at singular matrices too.
+                        let scale = a.grad.unsqueeze(-1).unsqueeze(-1);
+                        grads([Some(&scale * &cofactor(&a[x], &a[det]))])
+                    }
+                },
+                // d det(A) = <cofactor(A), dA>
+                |j| (&cofactor(self, j.out()) * j.t(0).expect("tangent")).sum_dims(&[-2, -1], false),
+            ))
+        }
+
+        /// The solution `X` of `self @ X = b` (`torch.linalg.solve`): `self` is `[..., n, n]`, `b`
+        /// is `[..., n, k]` or `[..., n]` (a vector), batch dimensions broadcast. Panics on
+        /// mismatched shapes; see [`Tensor::try_solve`].
+        ///
+        /// ```
+        /// let a = ferrograd::Tensor::new([[2.0, 0.0], [0.0, 4.0]]);
+        /// let x = a.solve(&ferrograd::Tensor::new([2.0, 2.0]));
+        /// assert_eq!(x.to_vec::<f32>(), vec![1.0, 0.5]);
+        /// ```
+        ///
+        /// An exactly singular `self` is PyTorch's error.
+        ///
+        /// ```
+        /// use ferrograd::Tensor;
+        /// assert!(Tensor::ones(&[2, 2]).try_solve(&Tensor::ones(&[3])).is_err());
+        /// let e = Tensor::ones(&[2, 2]).try_solve(&Tensor::ones(&[2])).unwrap_err();
+        /// assert_eq!(e.to_string(), "torch.linalg.solve: The solver failed because the input matrix is singular.");
+        /// ```
+        pub fn solve / try_solve(&self, b: &Tensor) -> Tensor {
+            self.solve_with(b, true)
+        }
+    }
+}
+
+api! {
+    LINALG_LISTS = impl<T: Borrow<Tensor> = Tensor> Tensor {
+        /// Einstein summation (`torch.einsum`): `"ij,jk->ik"`, `"bij,bjk->bik"`, `"i,j->ij"`,
+        /// `"ii->"`, `"ij->ji"`, `"...ij,...jk->...ik"`; without `->` the output is the letters
+        /// used once, sorted. Size-1 dimensions broadcast. Panics on a malformed equation or
+        /// mismatched sizes; see [`Tensor::try_einsum`].
+        ///
+        /// Like `torch.einsum` without opt_einsum, it takes each operand's diagonals and sums out
+        /// the subscripts only that operand has, then contracts the operands pairwise, left to
+        /// right, each pair as one (batched) [`Tensor::matmul`]; it never builds the product over
+        /// all subscripts. It is made of differentiable ops, so every derivative order and forward
+        /// mode follow.
+        ///
+        /// ```
+        /// use ferrograd::Tensor;
+        /// let a = Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
+        /// assert_eq!(Tensor::einsum("ij,jk->ik", &[&a, &a]).to_vec::<f32>(), a.mm(&a).to_vec::<f32>());
+        /// assert_eq!(Tensor::einsum("ii", &[&a]).item(), 5.0);
+        /// ```
+        ///
+        /// ```
+        /// use ferrograd::Tensor;
+        /// let e = Tensor::try_einsum("ij,jk->ik", &[Tensor::ones(&[2, 3]), Tensor::ones(&[2, 3])]).unwrap_err();
+        /// assert!(e.to_string().contains("subscript j has size 2"));
+        /// ```
+        pub fn einsum / try_einsum(equation: &str, operands: &[T]) -> Tensor {
+            let ops: Vec<&Tensor> = operands.iter().map(|t| t.borrow()).collect();
+            let eq: String = equation.chars().filter(|c| !c.is_whitespace()).collect();
+            let (lhs, rhs) = match eq.split_once("->") {
+                Some((l, r)) => (l.to_string(), Some(r.to_string())),
+                None => (eq.clone(), None),
+            };
+            let terms: Vec<&str> = lhs.split(',').collect();
+            let bad = |msg: String| Error::invalid("einsum", msg);
+            if terms.len() != ops.len() {
+                return Err(bad(format!(
+                    "{} operands were given but the equation \"{equation}\" names {}",
+                    ops.len(),
+                    terms.len()
+                )));
+            }
+            // Ellipsis dimensions get placeholder subscripts, right-aligned across operands.
+            let ell =
+                |term: &str, ndim: usize| -> Result<Vec<char>> {
+                    let letters: Vec<char> = term.replace("...", "").chars().collect();
+                    if let Some(c) = letters.iter().find(|c| !c.is_ascii_alphabetic()) {
+                        return Err(bad(format!("invalid subscript '{c}' in \"{equation}\"")));
+                    }
+                    if term.contains("...") {
+                        let extra = ndim.checked_sub(letters.len()).ok_or_else(|| {
+                            bad(format!(
+                                "operand with subscripts \"{term}\" has only {ndim} dimensions"
+                            ))
+                        })?;
+                        let (before, after) = term.split_once("...").expect("contains ...");
+                        Ok(before
+                            .chars()
+                            .chain((0..extra).map(|i| {
+                                char::from_u32(0x100 + (64 - extra + i) as u32).expect("valid")
+                            }))
+                            .chain(after.chars())
+                            .collect())
+                    } else {
+                        Ok(letters)
+                    }
+                };
+            let mut subs: Vec<Vec<char>> = Vec::with_capacity(ops.len());
+            for (t, op) in terms.iter().zip(&ops) {
+                let s = ell(t, op.dim())?;
+                if s.len() != op.dim() {
+                    return Err(bad(format!(
+                        "the number of subscripts in \"{t}\" ({}) does not match the number of dimensions ({}) of operand {:?}",
+                        s.len(),
+                        op.dim(),
+                        op.shape()
+                    )));
+                }
+                subs.push(s);
+            }
+            let ellipsis: Vec<char> = {
+                let mut e: Vec<char> = subs
+                    .iter()
+                    .flatten()
+                    .filter(|c| !c.is_ascii())
+                    .copied()
+                    .collect();
+                e.sort();
+                e.dedup();
+                e
+            };
+            let out: Vec<char> = match &rhs {
+                Some(r) => {
+                    let mut o: Vec<char> = Vec::new();
+                    let (before, after) = r.split_once("...").unwrap_or((r.as_str(), ""));
+                    o.extend(before.chars());
+                    if r.contains("...") {
+                        o.extend(ellipsis.iter());
+                    }
+                    o.extend(after.chars());
+                    for (i, c) in o.iter().enumerate() {
+                        if o[..i].contains(c) {
+                            return Err(bad(format!("output subscript {c} appears more than once")));
+                        }
+                        if !subs.iter().flatten().any(|x| x == c) {
+                            return Err(bad(format!(
+                                "output subscript {c} does not appear in the inputs"
+                            )));
+                        }
+                    }
+                    o
+                }
+                None => {
+                    let mut once: Vec<char> = subs
+                        .iter()
+                        .flatten()
+                        .filter(|c| {
+                            c.is_ascii() && subs.iter().flatten().filter(|x| x == c).count() == 1
+                        })
+                        .copied()
+                        .collect();
+                    once.sort();
+                    ellipsis.iter().copied().chain(once).collect()
+                }
+            };
+            // Letters repeated within one operand: take their diagonal.
+            let mut tensors: Vec<Tensor> = Vec::with_capacity(ops.len());
+            for (op, s) in ops.iter().zip(subs.iter_mut()) {
+                let mut t = (*op).clone();
+                while let Some((i, j)) =
+                    (0..s.len()).find_map(|i| (i + 1..s.len()).find(|&j| s[j] == s[i]).map(|j| (i, j)))
+                {
+                    t = t.try_diagonal(0, i as isize, j as isize)?;
+                    let c = s[i];
+                    s.remove(j);
+                    s.remove(i);
+                    s.push(c);
+                }
+                tensors.push(t);
+            }
+            // One letter order: the output's, then the contracted ones.
+            let mut order = out.clone();
+            for c in subs.iter().flatten() {
+                if !order.contains(c) {
+                    order.push(*c);
+                }
+            }
+            // Each subscript's size: equal across operands, or 1 (broadcast); 0 stays 0.
+            let mut sizes: Vec<usize> = vec![1; order.len()];
+            for (t, s) in tensors.iter().zip(&subs) {
+                for (k, c) in s.iter().enumerate() {
+                    let pos = order.iter().position(|x| x == c).expect("in order");
+                    let n = t.shape()[k];
+                    if sizes[pos] != 1 && n != 1 && sizes[pos] != n {
+                        return Err(bad(format!(
+                            "subscript {c} has size {n} for operand {:?} which does not broadcast with previously seen size {}",
+                            t.shape(),
+                            sizes[pos]
+                        )));
+                    }
+                    if n != 1 {
+                        sizes[pos] = n;
+                    }
+                }
+            }
+            let size_of = |c: char| sizes[order.iter().position(|x| *x == c).expect("in order")];
+            if tensors.is_empty() {
+                return Err(bad("einsum needs at least one operand".into()));
+            }
+            // Per operand: sum out the subscripts no other operand and not the output names.
+            let count = tensors.len();
+            let mut terms: Vec<(Tensor, Vec<char>)> = Vec::with_capacity(count);
+            for (i, (t, s)) in tensors.into_iter().zip(subs.iter()).enumerate() {
+                let elsewhere = |c: char| {
+                    out.contains(&c)
+                        || subs
+                            .iter()
+                            .enumerate()
+                            .any(|(j, o)| j != i && o.contains(&c))
+                };
+                let mut s = s.clone();
+                let t = einsum_sum_out(t, &mut s, elsewhere)?;
+                terms.push((t, s));
+            }
+            // Contract pairwise, left to right, each pair as one (batched) matrix product.
+            let mut terms = terms.into_iter();
+            let (mut acc, mut acc_subs) = terms.next().expect("at least one operand");
+            for (i, (t, s)) in terms.enumerate() {
+                let later = &subs[i + 2..];
+                let needed = |c: char| out.contains(&c) || later.iter().any(|o| o.contains(&c));
+                (acc, acc_subs) = einsum_pair(acc, acc_subs, t, s, needed)?;
+            }
+            // Sum what is left outside the output, then put the output's letters in order.
+            let result = einsum_sum_out(acc, &mut acc_subs, |c| out.contains(&c))?;
+            let perm: Vec<isize> = out
+                .iter()
+                .map(|c| acc_subs.iter().position(|x| x == c).expect("output letter") as isize)
+                .collect();
+            let result = result.try_permute(&perm)?;
+            // Broadcast size-1 output dimensions to the size other operands gave them.
+            let target: Shape = out.iter().map(|&c| size_of(c)).collect();
+            if result.shape() != target.as_slice() {
+                result.try_expand(&target)
+            } else {
+                Ok(result)
+            }
         }
     }
 }
@@ -384,258 +908,6 @@ fn check_square(op: &'static str, a: &Tensor) -> Result<usize> {
 }
 
 impl Tensor {
-    /// Batched matrix product of two 3-d tensors with equal batch sizes (`torch.bmm`).
-    /// Panics otherwise; see [`Tensor::try_bmm`].
-    ///
-    /// ```
-    /// let c = ferrograd::Tensor::ones(&[4, 2, 3]).bmm(&ferrograd::Tensor::ones(&[4, 3, 5]));
-    /// assert_eq!(c.shape(), &[4, 2, 5]);
-    /// ```
-    pub fn bmm(&self, other: &Tensor) -> Tensor {
-        crate::unwrap(self.try_bmm(other))
-    }
-
-    /// Fallible [`Tensor::bmm`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::ones(&[4, 2, 3]).try_bmm(&ferrograd::Tensor::ones(&[1, 3, 5])).is_err());
-    /// ```
-    pub fn try_bmm(&self, other: &Tensor) -> Result<Tensor> {
-        for (t, which) in [(self, "batch1"), (other, "batch2")] {
-            if t.dim() != 3 {
-                return Err(Error::invalid(
-                    "bmm",
-                    format!("{which} must be a 3D tensor (got shape {:?})", t.shape()),
-                ));
-            }
-        }
-        if self.shape()[0] != other.shape()[0] || self.shape()[2] != other.shape()[1] {
-            return Err(Error::invalid(
-                "bmm",
-                product_mismatch("bmm", "BmmBackward0", self, other, &[]),
-            ));
-        }
-        matmul_nd("bmm", "BmmBackward0", self, other)
-    }
-
-    /// Outer product of two 1-d tensors (`torch.outer`).
-    /// Panics otherwise; see [`Tensor::try_outer`].
-    ///
-    /// ```
-    /// let o = ferrograd::Tensor::new([1.0, 2.0]).outer(&ferrograd::Tensor::new([3.0, 4.0, 5.0]));
-    /// assert_eq!(o.shape(), &[2, 3]);
-    /// ```
-    pub fn outer(&self, other: &Tensor) -> Tensor {
-        crate::unwrap(self.try_outer(other))
-    }
-
-    /// Fallible [`Tensor::outer`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::ones(&[2, 2]).try_outer(&ferrograd::Tensor::ones(&[2])).is_err());
-    /// ```
-    pub fn try_outer(&self, other: &Tensor) -> Result<Tensor> {
-        if self.dim() != 1 || other.dim() != 1 {
-            return Err(Error::invalid(
-                "outer",
-                format!(
-                    "expected 1-d tensors, got {:?} and {:?}",
-                    self.shape(),
-                    other.shape()
-                ),
-            ));
-        }
-        self.try_unsqueeze(1)?.try_mul(&other.try_unsqueeze(0)?)
-    }
-
-    /// The diagonal `offset` above (negative: below) the main one, taken over dimensions
-    /// `dim1` and `dim2` and appended last (a view, `torch.diagonal`).
-    /// Panics on bad dims; see [`Tensor::try_diagonal`].
-    ///
-    /// ```
-    /// let a = ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
-    /// assert_eq!(a.diagonal(0, 0, 1).to_vec::<f32>(), vec![1.0, 4.0]);
-    /// assert_eq!(a.diagonal(1, 0, 1).to_vec::<f32>(), vec![2.0]);
-    /// ```
-    pub fn diagonal(&self, offset: isize, dim1: isize, dim2: isize) -> Tensor {
-        crate::unwrap(self.try_diagonal(offset, dim1, dim2))
-    }
-
-    /// Fallible [`Tensor::diagonal`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::ones(&[2, 2]).try_diagonal(0, 0, 0).is_err());
-    /// ```
-    pub fn try_diagonal(&self, offset: isize, dim1: isize, dim2: isize) -> Result<Tensor> {
-        let n = self.dim();
-        let d1 = super::normalize_dim("diagonal", dim1, n.max(1))?;
-        let d2 = super::normalize_dim("diagonal", dim2, n.max(1))?;
-        if d1 == d2 || n < 2 {
-            return Err(Error::invalid(
-                "diagonal",
-                "diagonal dimensions cannot be identical and need a 2-d input",
-            ));
-        }
-        let l = self.layout();
-        let (r, c) = (l.shape[d1] as isize, l.shape[d2] as isize);
-        let len = if offset >= 0 {
-            (c - offset).min(r)
-        } else {
-            (r + offset).min(c)
-        }
-        .max(0) as usize;
-        let start = if len == 0 {
-            0
-        } else if offset >= 0 {
-            offset as usize * l.strides[d2]
-        } else {
-            (-offset) as usize * l.strides[d1]
-        };
-        let keep: Vec<usize> = (0..n).filter(|&k| k != d1 && k != d2).collect();
-        let mut shape: Shape = keep.iter().map(|&k| l.shape[k]).collect();
-        let mut strides: Shape = keep.iter().map(|&k| l.strides[k]).collect();
-        shape.push(len);
-        strides.push(l.strides[d1] + l.strides[d2]);
-        let out = self.view_with(crate::layout::Layout {
-            shape,
-            strides,
-            offset: l.offset + start,
-        });
-        let in_shape = self.shape_vec();
-        let map: super::index::IndexMap = std::sync::Arc::new(move |p, s| {
-            let i = p[p.len() - 1];
-            for (j, &k) in keep.iter().enumerate() {
-                s[k] = p[j];
-            }
-            let (a, b) = if offset >= 0 {
-                (i, i + offset as usize)
-            } else {
-                (i + (-offset) as usize, i)
-            };
-            s[d1] = a;
-            s[d2] = b;
-        });
-        Ok(record(
-            "DiagonalBackward0",
-            out,
-            &[self],
-            |_, _| move |a| grads([Some(super::index::put_add(a.grad, &in_shape, map.clone()))]),
-            |j| {
-                j.t(0)
-                    .expect("tangent")
-                    .diagonal(offset, j.dim(d1), j.dim(d2))
-            },
-        ))
-    }
-
-    /// `torch.diag`: a 1-d tensor becomes a square matrix with it on diagonal `offset`; a 2-d
-    /// tensor gives its diagonal `offset`. Panics on other ranks; see [`Tensor::try_diag`].
-    ///
-    /// ```
-    /// let d = ferrograd::Tensor::new([1.0, 2.0]).diag(0);
-    /// assert_eq!(d.to_vec::<f32>(), vec![1.0, 0.0, 0.0, 2.0]);
-    /// ```
-    pub fn diag(&self, offset: isize) -> Tensor {
-        crate::unwrap(self.try_diag(offset))
-    }
-
-    /// Fallible [`Tensor::diag`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::ones(&[2, 2, 2]).try_diag(0).is_err());
-    /// ```
-    pub fn try_diag(&self, offset: isize) -> Result<Tensor> {
-        match self.dim() {
-            1 => {
-                let n = self.shape()[0] + offset.unsigned_abs();
-                let map: super::index::IndexMap = std::sync::Arc::new(move |p, s| {
-                    let i = p[0];
-                    if offset >= 0 {
-                        s[0] = i;
-                        s[1] = i + offset as usize;
-                    } else {
-                        s[0] = i + (-offset) as usize;
-                        s[1] = i;
-                    }
-                });
-                Ok(super::index::put_add(self, &[n, n], map))
-            }
-            2 => self.try_diagonal(offset, 0, 1),
-            d => Err(Error::invalid(
-                "diag",
-                format!("diag(): Supports 1D or 2D tensors. Got {d}D"),
-            )),
-        }
-    }
-
-    /// Sum of the main diagonal of a 2-d tensor (`torch.trace`).
-    /// Panics on other ranks; see [`Tensor::try_trace`].
-    ///
-    /// ```
-    /// assert_eq!(ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]).trace().item(), 5.0);
-    /// ```
-    pub fn trace(&self) -> Tensor {
-        crate::unwrap(self.try_trace())
-    }
-
-    /// Fallible [`Tensor::trace`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::ones(&[2]).try_trace().is_err());
-    /// ```
-    pub fn try_trace(&self) -> Result<Tensor> {
-        if self.dim() != 2 {
-            return Err(Error::invalid(
-                "trace",
-                format!(
-                    "trace: expected a matrix, but got tensor with dim {}",
-                    self.dim()
-                ),
-            ));
-        }
-        Ok(self.try_diagonal(0, 0, 1)?.sum())
-    }
-
-    /// The lower triangle (on and below diagonal `k`) of the last two dimensions, zeros
-    /// elsewhere. Panics below 2 dimensions; see [`Tensor::try_tril`].
-    ///
-    /// ```
-    /// let t = ferrograd::Tensor::ones(&[2, 2]).tril(0);
-    /// assert_eq!(t.to_vec::<f32>(), vec![1.0, 0.0, 1.0, 1.0]);
-    /// ```
-    pub fn tril(&self, k: isize) -> Tensor {
-        crate::unwrap(self.try_tril(k))
-    }
-
-    /// Fallible [`Tensor::tril`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::ones(&[2]).try_tril(0).is_err());
-    /// ```
-    pub fn try_tril(&self, k: isize) -> Result<Tensor> {
-        self.triangle("tril", k, |r, c, k| c - r > k)
-    }
-
-    /// The upper triangle (on and above diagonal `k`) of the last two dimensions.
-    /// Panics below 2 dimensions; see [`Tensor::try_triu`].
-    ///
-    /// ```
-    /// let t = ferrograd::Tensor::ones(&[2, 2]).triu(1);
-    /// assert_eq!(t.to_vec::<f32>(), vec![0.0, 1.0, 0.0, 0.0]);
-    /// ```
-    pub fn triu(&self, k: isize) -> Tensor {
-        crate::unwrap(self.try_triu(k))
-    }
-
-    /// Fallible [`Tensor::triu`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::ones(&[2]).try_triu(0).is_err());
-    /// ```
-    pub fn try_triu(&self, k: isize) -> Result<Tensor> {
-        self.triangle("triu", k, |r, c, k| c - r < k)
-    }
-
     fn triangle(
         &self,
         op: &'static str,
@@ -657,135 +929,6 @@ impl Tensor {
             .collect();
         let mask = Tensor::from_data(mask, crate::DType::Bool).try_reshape(&[r, c])?;
         self.try_masked_fill(&mask, 0.0)
-    }
-
-    /// Inverse of a (batch of) square matrices (`torch.linalg.inv`). Panics on non-square or
-    /// exactly singular input (PyTorch's `linalg.inv: The diagonal element 2 is zero, ...`); see
-    /// [`Tensor::try_inv`].
-    ///
-    /// ```
-    /// let a = ferrograd::Tensor::new([[2.0, 0.0], [0.0, 4.0]]);
-    /// assert_eq!(a.inv().to_vec::<f32>(), vec![0.5, 0.0, 0.0, 0.25]);
-    /// ```
-    pub fn inv(&self) -> Tensor {
-        crate::unwrap(self.try_inv())
-    }
-
-    /// Fallible [`Tensor::inv`].
-    ///
-    /// ```
-    /// use ferrograd::Tensor;
-    /// assert!(Tensor::ones(&[2, 3]).try_inv().is_err());
-    /// let e = Tensor::new([[1.0, 2.0], [2.0, 4.0]]).try_inv().unwrap_err();
-    /// assert_eq!(e.to_string(), "linalg.inv: The diagonal element 2 is zero, the inversion could not be completed because the input matrix is singular.");
-    /// ```
-    pub fn try_inv(&self) -> Result<Tensor> {
-        let n = check_square("inv", self)?;
-        let batch = self.numel() / (n * n).max(1);
-        let eye: Vec<f64> = (0..batch * n * n)
-            .map(|i| ((i % (n * n)) / n == i % n) as u8 as f64)
-            .collect();
-        let (x, info) = kernels::lu_solve(&self.values_f64(), &eye, batch, n, n)?;
-        if let Some(e) = info {
-            return Err(singular("linalg.inv", self.dim(), e));
-        }
-        let out = Tensor::from_buffer(
-            crate::storage::Buffer::from_f64s(self.dtype(), x.into_iter()),
-            self.shape(),
-        );
-        Ok(record(
-            "LinalgInvExBackward0",
-            out,
-            &[self],
-            |_, s| {
-                let inv = s.save_output();
-                move |a| {
-                    // PyTorch: -inv^T @ grad @ inv^T
-                    let yt = a[inv].m_t();
-                    grads([Some(-&yt.matmul(a.grad).matmul(&yt))])
-                }
-            },
-            // d inv(A) = -inv(A) dA inv(A)
-            |j| {
-                let y = j.out();
-                -&y.matmul(j.t(0).expect("tangent")).matmul(y)
-            },
-        ))
-    }
-
-    /// Determinant of a (batch of) square matrices (`torch.linalg.det`); its gradient is
-    /// `grad` times the cofactor matrix `adj(A)^T` (`det * inv(A)^T` where `A` is invertible),
-    /// exact to every order at singular matrices too. Panics on non-square input; see
-    /// [`Tensor::try_det`].
-    ///
-    /// ```
-    /// use ferrograd::{DType, Tensor};
-    /// let a = Tensor::from_data([[1.0, 2.0], [2.0, 4.0]], DType::F64).requires_grad_(true);
-    /// a.det().backward(); // singular: the gradient is the cofactor matrix
-    /// assert_eq!(a.grad().unwrap().to_vec::<f64>(), vec![4.0, -2.0, -2.0, 1.0]);
-    /// ```
-    ///
-    /// ```
-    /// assert_eq!(ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]).det().item(), -2.0);
-    /// ```
-    pub fn det(&self) -> Tensor {
-        crate::unwrap(self.try_det())
-    }
-
-    /// Fallible [`Tensor::det`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::ones(&[3]).try_det().is_err());
-    /// ```
-    pub fn try_det(&self) -> Result<Tensor> {
-        let n = check_square("det", self)?;
-        let batch = self.numel() / (n * n).max(1);
-        let d = kernels::lu_det(&self.values_f64(), batch, n)?;
-        let out = Tensor::from_buffer(
-            crate::storage::Buffer::from_f64s(self.dtype(), d.into_iter()),
-            &self.shape()[..self.dim() - 2],
-        );
-        Ok(record(
-            "LinalgDetBackward0",
-            out,
-            &[self],
-            |_, s| {
-                let (x, det) = (s.save(self), s.save_output());
-                move |a| {
-                    // grad * cofactor(A), the cofactor matrix adj(A)^T (det(A) inv(A)^T where A
-                    // is invertible), exact at singular matrices too.
-                    let scale = a.grad.unsqueeze(-1).unsqueeze(-1);
-                    grads([Some(&scale * &cofactor(&a[x], &a[det]))])
-                }
-            },
-            // d det(A) = <cofactor(A), dA>
-            |j| (&cofactor(self, j.out()) * j.t(0).expect("tangent")).sum_dims(&[-2, -1], false),
-        ))
-    }
-
-    /// The solution `X` of `self @ X = b` (`torch.linalg.solve`): `self` is `[..., n, n]`, `b`
-    /// is `[..., n, k]` or `[..., n]` (a vector), batch dimensions broadcast. Panics on
-    /// mismatched shapes; see [`Tensor::try_solve`].
-    ///
-    /// ```
-    /// let a = ferrograd::Tensor::new([[2.0, 0.0], [0.0, 4.0]]);
-    /// let x = a.solve(&ferrograd::Tensor::new([2.0, 2.0]));
-    /// assert_eq!(x.to_vec::<f32>(), vec![1.0, 0.5]);
-    /// ```
-    pub fn solve(&self, b: &Tensor) -> Tensor {
-        crate::unwrap(self.try_solve(b))
-    }
-
-    /// Fallible [`Tensor::solve`]. An exactly singular `self` is PyTorch's error.
-    ///
-    /// ```
-    /// use ferrograd::Tensor;
-    /// assert!(Tensor::ones(&[2, 2]).try_solve(&Tensor::ones(&[3])).is_err());
-    /// let e = Tensor::ones(&[2, 2]).try_solve(&Tensor::ones(&[2])).unwrap_err();
-    /// assert_eq!(e.to_string(), "torch.linalg.solve: The solver failed because the input matrix is singular.");
-    /// ```
-    pub fn try_solve(&self, b: &Tensor) -> Result<Tensor> {
-        self.solve_with(b, true)
     }
 
     /// [`Tensor::try_solve`]; `check: false` (for the rules, whose `A` was already factored
@@ -860,218 +1003,6 @@ impl Tensor {
             out.try_squeeze(-1)
         } else {
             Ok(out)
-        }
-    }
-}
-
-impl Tensor {
-    /// Einstein summation (`torch.einsum`): `"ij,jk->ik"`, `"bij,bjk->bik"`, `"i,j->ij"`,
-    /// `"ii->"`, `"ij->ji"`, `"...ij,...jk->...ik"`; without `->` the output is the letters
-    /// used once, sorted. Size-1 dimensions broadcast. Panics on a malformed equation or
-    /// mismatched sizes; see [`Tensor::try_einsum`].
-    ///
-    /// Like `torch.einsum` without opt_einsum, it takes each operand's diagonals and sums out
-    /// the subscripts only that operand has, then contracts the operands pairwise, left to
-    /// right, each pair as one (batched) [`Tensor::matmul`]; it never builds the product over
-    /// all subscripts. It is made of differentiable ops, so every derivative order and forward
-    /// mode follow.
-    ///
-    /// ```
-    /// use ferrograd::Tensor;
-    /// let a = Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
-    /// assert_eq!(Tensor::einsum("ij,jk->ik", &[&a, &a]).to_vec::<f32>(), a.mm(&a).to_vec::<f32>());
-    /// assert_eq!(Tensor::einsum("ii", &[&a]).item(), 5.0);
-    /// ```
-    pub fn einsum<T: Borrow<Tensor>>(equation: &str, operands: &[T]) -> Tensor {
-        crate::unwrap(Tensor::try_einsum(equation, operands))
-    }
-
-    /// Fallible [`Tensor::einsum`].
-    ///
-    /// ```
-    /// use ferrograd::Tensor;
-    /// let e = Tensor::try_einsum("ij,jk->ik", &[Tensor::ones(&[2, 3]), Tensor::ones(&[2, 3])]).unwrap_err();
-    /// assert!(e.to_string().contains("subscript j has size 2"));
-    /// ```
-    pub fn try_einsum<T: Borrow<Tensor>>(equation: &str, operands: &[T]) -> Result<Tensor> {
-        let ops: Vec<&Tensor> = operands.iter().map(|t| t.borrow()).collect();
-        let eq: String = equation.chars().filter(|c| !c.is_whitespace()).collect();
-        let (lhs, rhs) = match eq.split_once("->") {
-            Some((l, r)) => (l.to_string(), Some(r.to_string())),
-            None => (eq.clone(), None),
-        };
-        let terms: Vec<&str> = lhs.split(',').collect();
-        let bad = |msg: String| Error::invalid("einsum", msg);
-        if terms.len() != ops.len() {
-            return Err(bad(format!(
-                "{} operands were given but the equation \"{equation}\" names {}",
-                ops.len(),
-                terms.len()
-            )));
-        }
-        // Ellipsis dimensions get placeholder subscripts, right-aligned across operands.
-        let ell =
-            |term: &str, ndim: usize| -> Result<Vec<char>> {
-                let letters: Vec<char> = term.replace("...", "").chars().collect();
-                if let Some(c) = letters.iter().find(|c| !c.is_ascii_alphabetic()) {
-                    return Err(bad(format!("invalid subscript '{c}' in \"{equation}\"")));
-                }
-                if term.contains("...") {
-                    let extra = ndim.checked_sub(letters.len()).ok_or_else(|| {
-                        bad(format!(
-                            "operand with subscripts \"{term}\" has only {ndim} dimensions"
-                        ))
-                    })?;
-                    let (before, after) = term.split_once("...").expect("contains ...");
-                    Ok(before
-                        .chars()
-                        .chain((0..extra).map(|i| {
-                            char::from_u32(0x100 + (64 - extra + i) as u32).expect("valid")
-                        }))
-                        .chain(after.chars())
-                        .collect())
-                } else {
-                    Ok(letters)
-                }
-            };
-        let mut subs: Vec<Vec<char>> = Vec::with_capacity(ops.len());
-        for (t, op) in terms.iter().zip(&ops) {
-            let s = ell(t, op.dim())?;
-            if s.len() != op.dim() {
-                return Err(bad(format!(
-                    "the number of subscripts in \"{t}\" ({}) does not match the number of dimensions ({}) of operand {:?}",
-                    s.len(),
-                    op.dim(),
-                    op.shape()
-                )));
-            }
-            subs.push(s);
-        }
-        let ellipsis: Vec<char> = {
-            let mut e: Vec<char> = subs
-                .iter()
-                .flatten()
-                .filter(|c| !c.is_ascii())
-                .copied()
-                .collect();
-            e.sort();
-            e.dedup();
-            e
-        };
-        let out: Vec<char> = match &rhs {
-            Some(r) => {
-                let mut o: Vec<char> = Vec::new();
-                let (before, after) = r.split_once("...").unwrap_or((r.as_str(), ""));
-                o.extend(before.chars());
-                if r.contains("...") {
-                    o.extend(ellipsis.iter());
-                }
-                o.extend(after.chars());
-                for (i, c) in o.iter().enumerate() {
-                    if o[..i].contains(c) {
-                        return Err(bad(format!("output subscript {c} appears more than once")));
-                    }
-                    if !subs.iter().flatten().any(|x| x == c) {
-                        return Err(bad(format!(
-                            "output subscript {c} does not appear in the inputs"
-                        )));
-                    }
-                }
-                o
-            }
-            None => {
-                let mut once: Vec<char> = subs
-                    .iter()
-                    .flatten()
-                    .filter(|c| {
-                        c.is_ascii() && subs.iter().flatten().filter(|x| x == c).count() == 1
-                    })
-                    .copied()
-                    .collect();
-                once.sort();
-                ellipsis.iter().copied().chain(once).collect()
-            }
-        };
-        // Letters repeated within one operand: take their diagonal.
-        let mut tensors: Vec<Tensor> = Vec::with_capacity(ops.len());
-        for (op, s) in ops.iter().zip(subs.iter_mut()) {
-            let mut t = (*op).clone();
-            while let Some((i, j)) =
-                (0..s.len()).find_map(|i| (i + 1..s.len()).find(|&j| s[j] == s[i]).map(|j| (i, j)))
-            {
-                t = t.try_diagonal(0, i as isize, j as isize)?;
-                let c = s[i];
-                s.remove(j);
-                s.remove(i);
-                s.push(c);
-            }
-            tensors.push(t);
-        }
-        // One letter order: the output's, then the contracted ones.
-        let mut order = out.clone();
-        for c in subs.iter().flatten() {
-            if !order.contains(c) {
-                order.push(*c);
-            }
-        }
-        // Each subscript's size: equal across operands, or 1 (broadcast); 0 stays 0.
-        let mut sizes: Vec<usize> = vec![1; order.len()];
-        for (t, s) in tensors.iter().zip(&subs) {
-            for (k, c) in s.iter().enumerate() {
-                let pos = order.iter().position(|x| x == c).expect("in order");
-                let n = t.shape()[k];
-                if sizes[pos] != 1 && n != 1 && sizes[pos] != n {
-                    return Err(bad(format!(
-                        "subscript {c} has size {n} for operand {:?} which does not broadcast with previously seen size {}",
-                        t.shape(),
-                        sizes[pos]
-                    )));
-                }
-                if n != 1 {
-                    sizes[pos] = n;
-                }
-            }
-        }
-        let size_of = |c: char| sizes[order.iter().position(|x| *x == c).expect("in order")];
-        if tensors.is_empty() {
-            return Err(bad("einsum needs at least one operand".into()));
-        }
-        // Per operand: sum out the subscripts no other operand and not the output names.
-        let count = tensors.len();
-        let mut terms: Vec<(Tensor, Vec<char>)> = Vec::with_capacity(count);
-        for (i, (t, s)) in tensors.into_iter().zip(subs.iter()).enumerate() {
-            let elsewhere = |c: char| {
-                out.contains(&c)
-                    || subs
-                        .iter()
-                        .enumerate()
-                        .any(|(j, o)| j != i && o.contains(&c))
-            };
-            let mut s = s.clone();
-            let t = einsum_sum_out(t, &mut s, elsewhere)?;
-            terms.push((t, s));
-        }
-        // Contract pairwise, left to right, each pair as one (batched) matrix product.
-        let mut terms = terms.into_iter();
-        let (mut acc, mut acc_subs) = terms.next().expect("at least one operand");
-        for (i, (t, s)) in terms.enumerate() {
-            let later = &subs[i + 2..];
-            let needed = |c: char| out.contains(&c) || later.iter().any(|o| o.contains(&c));
-            (acc, acc_subs) = einsum_pair(acc, acc_subs, t, s, needed)?;
-        }
-        // Sum what is left outside the output, then put the output's letters in order.
-        let result = einsum_sum_out(acc, &mut acc_subs, |c| out.contains(&c))?;
-        let perm: Vec<isize> = out
-            .iter()
-            .map(|c| acc_subs.iter().position(|x| x == c).expect("output letter") as isize)
-            .collect();
-        let result = result.try_permute(&perm)?;
-        // Broadcast size-1 output dimensions to the size other operands gave them.
-        let target: Shape = out.iter().map(|&c| size_of(c)).collect();
-        if result.shape() != target.as_slice() {
-            result.try_expand(&target)
-        } else {
-            Ok(result)
         }
     }
 }

@@ -24,7 +24,15 @@ use smallvec::{smallvec, SmallVec};
 
 /// The registry's slices, one per module that declares ops with `api!` (see
 /// [`crate::registry`]).
-pub(crate) const REGISTRY: &[&[crate::registry::OpDef]] = &[reduce::REDUCE_OPS];
+pub(crate) const REGISTRY: &[&[crate::registry::OpDef]] = &[
+    reduce::REDUCE_OPS,
+    shape::SHAPE_OPS,
+    index::INDEX_OPS,
+    index::INDEX_LISTS,
+    inplace::INPLACE_OPS,
+    linalg::LINALG_OPS,
+    linalg::LINALG_LISTS,
+];
 
 pub(crate) use crate::layout::normalize_dim;
 
