@@ -28,7 +28,8 @@
 //! The forms: `NAME = impl Tensor { .. }` for methods (`&self` first) and associated functions
 //! (no `self`), `NAME = mod name { .. }` for free functions of the module `name`, and
 //! `impl AnyType { .. }` (no name, no registry rows) for twins whose arguments bindings cannot
-//! pass as values (closures, option structs). Only doc comments
+//! pass as values (closures, option structs), and `mod name { .. }` (no name, no registry rows)
+//! for such free functions. Only doc comments
 //! may precede an item. Bodies are ordinary Rust (rustfmt does not format inside macros, so
 //! keep them short: call a private helper for anything long).
 
@@ -58,6 +59,16 @@ macro_rules! api {
         impl $ty {
             $( api!(@fn Static [$($doc),*] $name [$($try)?] ($($params)*) -> $ret $body); )*
         }
+    };
+    // Twins only, no registry rows, for free functions whose arguments bindings cannot pass
+    // (option structs): a registered wrapper with the PyTorch keywords gives the row.
+    (mod $module:ident {
+        $(
+            $(#[doc = $doc:expr])*
+            pub fn $name:ident $(/ $try:ident)? ( $($params:tt)* ) -> $ret:ty $body:block
+        )*
+    }) => {
+        $( api!(@fn Free [$($doc),*] $name [$($try)?] ($($params)*) -> $ret $body); )*
     };
     ($ops:ident = mod $module:ident {
         $(
@@ -149,8 +160,8 @@ macro_rules! api {
                 ];
                 let bound = $crate::registry::bind(OP, params, args)?;
                 let mut it = bound.iter();
-                let this: &$crate::tensor::Tensor = $crate::registry::next(OP, &mut it)?;
-                $( let $a: $t = $crate::registry::next(OP, &mut it)?; )*
+                let this: &$crate::tensor::Tensor = $crate::registry::next(OP, "self", &mut it)?;
+                $( let $a: $t = $crate::registry::next(OP, stringify!($a), &mut it)?; )*
                 Ok($crate::registry::IntoValue::into_value(
                     api!(@invoke this.[$name $($try)?]($($a),*))
                 ))
@@ -173,7 +184,7 @@ macro_rules! api {
                 let bound = $crate::registry::bind(OP, params, args)?;
                 #[allow(unused_mut, unused_variables)]
                 let mut it = bound.iter();
-                $( let $a: $t = $crate::registry::next(OP, &mut it)?; )*
+                $( let $a: $t = $crate::registry::next(OP, stringify!($a), &mut it)?; )*
                 Ok($crate::registry::IntoValue::into_value(
                     api!(@invoke $scope [$name $($try)?]($($a),*))
                 ))
