@@ -24,8 +24,13 @@ use smallvec::{smallvec, SmallVec};
 
 /// The registry's slices, one per module that declares ops with `api!` (see
 /// [`crate::registry`]).
-pub(crate) const REGISTRY: &[&[crate::registry::OpDef]] =
-    &[reduce::REDUCE_OPS, reductions::REDUCTIONS_OPS];
+pub(crate) const REGISTRY: &[&[crate::registry::OpDef]] = &[
+    reduce::REDUCE_OPS,
+    reductions::REDUCTIONS_OPS,
+    nn::NN_OPS,
+    nn::NN_TENSOR_OPS,
+    nn::NN_KEYWORD_OPS,
+];
 
 /// Normalizes a possibly negative dimension index against `ndim` dimensions.
 pub(crate) fn normalize_dim(op: &'static str, dim: isize, ndim: usize) -> Result<usize> {
