@@ -97,7 +97,10 @@ fn pytorch_names_and_defaults() {
     );
     // The defaults are PyTorch's: var is unbiased, amax reduces everything.
     let x = Value::Tensor(Tensor::new([1.0, 2.0, 3.0, 4.0]));
-    let v = t(registry::get("var").unwrap().call(&[x.clone()]).unwrap());
+    let v = t(registry::get("var")
+        .unwrap()
+        .call(std::slice::from_ref(&x))
+        .unwrap());
     assert!((v.item() - 5.0 / 3.0).abs() < 1e-6);
     let m = t(registry::get("amax").unwrap().call(&[x]).unwrap());
     assert_eq!((m.shape().to_vec(), m.item()), (vec![], 4.0));
