@@ -79,8 +79,10 @@ macro_rules! api {
             $( api!(@fn Static [$($doc),*] $name [$($try)?] ($($params)*) -> $ret $body); )*
         }
     };
-    // Free functions, twins only.
-    (mod {
+    // Free functions, twins only; `mod name` for free functions whose arguments bindings
+    // cannot pass (option structs), where a registered wrapper with the PyTorch keywords gives
+    // the row.
+    (mod $($module:ident)? {
         $(
             $(#[doc = $doc:expr])*
             pub fn $name:ident $(/ $try:ident)? ( $($params:tt)* ) -> $ret:ty $body:block
@@ -190,8 +192,8 @@ macro_rules! api {
                 ];
                 let bound = $crate::registry::bind(OP, params, args)?;
                 let mut it = bound.iter();
-                let this: &$crate::tensor::Tensor = $crate::registry::next(OP, &mut it)?;
-                $( let $a: $t = $crate::registry::next(OP, &mut it)?; )*
+                let this: &$crate::tensor::Tensor = $crate::registry::next(OP, "self", &mut it)?;
+                $( let $a: $t = $crate::registry::next(OP, stringify!($a), &mut it)?; )*
                 Ok($crate::registry::IntoValue::into_value(
                     api!(@invoke this.[$name $($try)?]($($a),*))
                 ))
@@ -214,7 +216,7 @@ macro_rules! api {
                 let bound = $crate::registry::bind(OP, params, args)?;
                 #[allow(unused_mut, unused_variables)]
                 let mut it = bound.iter();
-                $( let $a: $t = $crate::registry::next(OP, &mut it)?; )*
+                $( let $a: $t = $crate::registry::next(OP, stringify!($a), &mut it)?; )*
                 Ok($crate::registry::IntoValue::into_value(
                     api!(@invoke $scope [$name $($try)?]($($a),*))
                 ))

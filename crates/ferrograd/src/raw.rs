@@ -145,12 +145,8 @@ pub(crate) fn copy(x: &Tensor) -> Tensor {
     crate::unwrap(wrap(out, x.shape()))
 }
 
-/// Sum over the dimensions flagged in `reduce`, keeping them as size 1.
-pub(crate) fn sum_dims(x: &Tensor, reduce: &[bool]) -> Tensor {
-    crate::unwrap(try_sum_dims(x, reduce))
-}
-
-/// Fallible [`sum_dims`]: a result that cannot be allocated is an error.
+/// Sum over the dimensions flagged in `reduce`, keeping them as size 1; a result that cannot be
+/// allocated is an error.
 pub(crate) fn try_sum_dims(x: &Tensor, reduce: &[bool]) -> Result<Tensor> {
     let out = kernels::sum_dims(&x.storage().read(), x.layout(), reduce);
     wrap(out, &crate::layout::keepdim_shape(x.shape(), reduce))

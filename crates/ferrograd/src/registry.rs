@@ -1,4 +1,4 @@
-//! The registry of public operations: every op declared with [`api!`](crate::api) appears here
+//! The registry of public operations: every op declared with `api!` appears here
 //! with its name, parameters (names, kinds, defaults), documentation and a dynamic entry point,
 //! so the CLI, the Python bindings and the coverage tests read one list instead of keeping
 //! tables of their own.
@@ -346,6 +346,11 @@ pub trait FromValue<'a>: Sized {
     fn from_value(v: &'a Value) -> Option<Self>;
     /// This value as a [`Value`] (for defaults).
     fn to_value(&self) -> Value;
+    /// Why a value of the right kind is refused (an unknown name, such as a reduction
+    /// `"avg"`), for the error naming the parameter.
+    fn refusal(v: &Value) -> String {
+        format!("expected {}, got {}", Self::KIND.name(), python_literal(v))
+    }
 }
 
 /// A Rust result type a registered op can return.
@@ -407,6 +412,41 @@ from_value! {
         |v| optional(v), |s| s.map_or(Value::None, |t| t.to_value());
 }
 
+/// A reduction by PyTorch's name: `"none"`, `"mean"` or `"sum"`; another name is refused with
+/// PyTorch's message.
+impl<'a> FromValue<'a> for crate::nn::Reduction {
+    const KIND: Kind = Kind::Str;
+    fn from_value(v: &'a Value) -> Option<Self> {
+        use crate::nn::Reduction;
+        match v {
+            Value::Str(s) => match s.as_str() {
+                "none" => Some(Reduction::None),
+                "mean" => Some(Reduction::Mean),
+                "sum" => Some(Reduction::Sum),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+    fn to_value(&self) -> Value {
+        use crate::nn::Reduction;
+        Value::Str(
+            match self {
+                Reduction::None => "none",
+                Reduction::Mean => "mean",
+                Reduction::Sum => "sum",
+            }
+            .into(),
+        )
+    }
+    fn refusal(v: &Value) -> String {
+        match v {
+            Value::Str(s) => format!("{s} is not a valid value for reduction"),
+            v => format!("expected str, got {}", v.type_name()),
+        }
+    }
+}
+
 fn optional<'a, T: FromValue<'a>>(v: &'a Value) -> Option<Option<T>> {
     match v {
         Value::None => Some(None),
@@ -463,17 +503,20 @@ impl IntoValue for () {
     }
 }
 
-/// Reads the next argument of a bound argument list (after [`bind`]): an `Err` naming the op,
-/// never a panic, if a conversion is missing.
+/// Reads the next argument (parameter `param`) of a bound argument list (after [`bind`]): an
+/// `Err` naming the op and the parameter, never a panic, if the value is refused (an unknown
+/// name) or a conversion is missing.
 #[doc(hidden)]
 pub fn next<'a, T: FromValue<'a>>(
     op: &'static str,
+    param: &'static str,
     args: &mut std::slice::Iter<'a, Value>,
 ) -> Result<T> {
-    args.next().and_then(T::from_value).ok_or_else(|| {
+    let v = args.next().ok_or_else(|| {
         Error::Argument(format!(
-            "{op}(): an argument has no conversion to {}",
-            T::KIND.name()
+            "{op}(): argument '{param}' is missing after binding"
         ))
-    })
+    })?;
+    T::from_value(v)
+        .ok_or_else(|| Error::Argument(format!("{op}(): argument '{param}': {}", T::refusal(v))))
 }

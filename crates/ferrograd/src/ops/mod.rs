@@ -32,6 +32,10 @@ pub(crate) const REGISTRY: &[&[crate::registry::OpDef]] = &[
     inplace::INPLACE_OPS,
     linalg::LINALG_OPS,
     linalg::LINALG_LISTS,
+    reductions::REDUCTIONS_OPS,
+    nn::NN_OPS,
+    nn::NN_TENSOR_OPS,
+    nn::NN_KEYWORD_OPS,
 ];
 
 pub(crate) use crate::layout::normalize_dim;

@@ -1,14 +1,23 @@
-//! Neural-network functions (`torch.nn.functional`): softmax and log_softmax (primitives with
-//! PyTorch's rules), losses, linear, dropout, layer_norm, and convolutions (im2col through the
-//! `Take` primitive plus a batched matmul, so every derivative order works with no extra rule).
+//! Neural-network functions (`torch.nn.functional`): softmax and log_softmax (primitives of the
+//! reduction form, see `ops/reduce.rs`, with PyTorch's rules), losses, linear, dropout,
+//! layer_norm, and convolutions (im2col through the `Take` primitive plus a batched matmul, so
+//! every derivative order works with no extra rule).
+//!
+//! Every public function is one `api!` item. Those taking an options struct
+//! ([`ClassOptions`], [`ConvOptions`]) are twins only in Rust; their registry rows are
+//! wrappers with PyTorch's keyword arguments (`weight`, `ignore_index`, `reduction`,
+//! `label_smoothing`; `stride`, `padding`, `dilation`, `groups`) that build the options.
 
 use super::index::{take, IndexMap};
-use super::{grads, normalize_dim};
-use crate::autograd::record;
+use super::reduce::{reduce as reduce_over, Dims, Over, Reduce};
+use crate::autograd::node::{BackwardArgs, SavedTensor, Saver};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::forward_ad::Jvp;
 use crate::tensor::Tensor;
 use std::sync::Arc;
+
+pub(crate) use registered::NN_KEYWORD_OPS;
 
 /// How a loss combines its elementwise terms (`reduction=` in PyTorch).
 ///
@@ -51,95 +60,90 @@ fn same_shape(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
     Ok(())
 }
 
-impl Tensor {
-    /// Softmax along `dim`, computed stably (shifted by the maximum). Panics on a bad dim; see
-    /// [`Tensor::try_softmax`].
-    ///
-    /// ```
-    /// let p = ferrograd::Tensor::new([1000.0, 1000.0]).softmax(0);
-    /// assert_eq!(p.to_vec::<f32>(), vec![0.5, 0.5]);
-    /// ```
-    pub fn softmax(&self, dim: isize) -> Tensor {
-        crate::unwrap(self.try_softmax(dim))
-    }
+/// `softmax` and `log_softmax` along one dim (reduction-form primitives with PyTorch's rules).
+#[derive(Clone, Copy)]
+struct Softmax {
+    log: bool,
+}
 
-    /// Fallible [`Tensor::softmax`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::zeros(&[2]).try_softmax(1).is_err());
-    /// ```
-    pub fn try_softmax(&self, dim: isize) -> Result<Tensor> {
-        let x = self.to_float();
-        let d = normalize_dim("softmax", dim, x.dim().max(1))? as isize;
-        let y = crate::with_no_grad(|| -> Result<Tensor> {
-            let e = shifted(&x.detach(), d)?.exp();
-            e.try_div(&e.try_sum_dims(&[d], true)?)
-        })?;
-        Ok(record(
-            "SoftmaxBackward0",
-            y.detach(),
-            &[&x],
-            |_, s| {
-                let y = s.save_output();
-                move |a| {
-                    // PyTorch: y * (grad - (grad * y).sum(dim, keepdim=True))
-                    let y = &a[y];
-                    grads([Some(y * &(a.grad - &(a.grad * y).sum_dims(&[d], true)))])
-                }
-            },
-            |j| {
-                let (y, t) = (j.out(), j.t(0).expect("tangent"));
-                if x.dim() == 0 {
-                    return t.zeros_like(); // softmax of one element is 1
-                }
-                y * &(t - &(t * y).sum_dims(&[j.dim(d as usize)], true))
-            },
-        ))
+impl Reduce for Softmax {
+    type Saved = SavedTensor;
+    fn op(self) -> &'static str {
+        if self.log {
+            "log_softmax"
+        } else {
+            "softmax"
+        }
     }
-
-    /// `log(softmax(x))` along `dim`, computed stably (no `log(0)` for large logits). Panics on
-    /// a bad dim; see [`Tensor::try_log_softmax`].
-    ///
-    /// ```
-    /// let l = ferrograd::Tensor::new([0.0, 1000.0]).log_softmax(0);
-    /// assert_eq!(l.to_vec::<f32>(), vec![-1000.0, 0.0]);
-    /// ```
-    pub fn log_softmax(&self, dim: isize) -> Tensor {
-        crate::unwrap(self.try_log_softmax(dim))
+    fn name(self, _: &Over) -> &'static str {
+        if self.log {
+            "LogSoftmaxBackward0"
+        } else {
+            "SoftmaxBackward0"
+        }
     }
-
-    /// Fallible [`Tensor::log_softmax`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::zeros(&[2]).try_log_softmax(-2).is_err());
-    /// ```
-    pub fn try_log_softmax(&self, dim: isize) -> Result<Tensor> {
-        let x = self.to_float();
-        let d = normalize_dim("log_softmax", dim, x.dim().max(1))? as isize;
+    fn forward(self, x: &Tensor, over: &Over) -> Result<Tensor> {
+        let d = over.dims[0] as isize;
         let y = crate::with_no_grad(|| -> Result<Tensor> {
             let z = shifted(&x.detach(), d)?;
-            z.try_sub(&z.exp().try_sum_dims(&[d], true)?.log())
+            if self.log {
+                z.try_sub(&z.exp().try_sum_dims(&[d], true)?.log())
+            } else {
+                let e = z.exp();
+                e.try_div(&e.try_sum_dims(&[d], true)?)
+            }
         })?;
-        Ok(record(
-            "LogSoftmaxBackward0",
-            y.detach(),
-            &[&x],
-            |_, s| {
-                let y = s.save_output();
-                move |a| {
-                    // PyTorch: grad - exp(y) * grad.sum(dim, keepdim=True)
-                    let y = &a[y];
-                    grads([Some(a.grad - &(&y.exp() * &a.grad.sum_dims(&[d], true)))])
-                }
-            },
-            |j| {
-                let (y, t) = (j.out(), j.t(0).expect("tangent"));
-                if x.dim() == 0 {
-                    return t.zeros_like();
-                }
-                t - &(&y.exp() * t).sum_dims(&[j.dim(d as usize)], true)
-            },
-        ))
+        Ok(y.detach())
+    }
+    fn save(self, s: &mut Saver, _: &Tensor) -> SavedTensor {
+        s.save_output()
+    }
+    fn backward(self, a: &BackwardArgs, &y: &SavedTensor, g: &Tensor, over: &Over) -> Tensor {
+        let (y, d) = (&a[y], over.dims[0] as isize);
+        if self.log {
+            // PyTorch: grad - exp(y) * grad.sum(dim, keepdim=True)
+            g - &(&y.exp() * &g.sum_dims(&[d], true))
+        } else {
+            // PyTorch: y * (grad - (grad * y).sum(dim, keepdim=True))
+            y * &(g - &(g * y).sum_dims(&[d], true))
+        }
+    }
+    fn jvp(self, j: &Jvp, t: &Tensor, over: &Over) -> Tensor {
+        if over.input.is_empty() {
+            return t.zeros_like(); // softmax of one element is 1
+        }
+        let (y, d) = (j.out(), j.dim(over.dims[0]));
+        if self.log {
+            t - &(&y.exp() * t).sum_dims(&[d], true)
+        } else {
+            y * &(t - &(t * y).sum_dims(&[d], true))
+        }
+    }
+}
+
+api! {
+    NN_TENSOR_OPS = impl Tensor {
+        /// Softmax along `dim`, computed stably (shifted by the maximum).
+        ///
+        /// ```
+        /// let p = ferrograd::Tensor::new([1000.0, 1000.0]).softmax(0);
+        /// assert_eq!(p.to_vec::<f32>(), vec![0.5, 0.5]);
+        /// assert!(ferrograd::Tensor::zeros(&[2]).try_softmax(1).is_err());
+        /// ```
+        pub fn softmax / try_softmax(&self, dim: isize) -> Tensor {
+            reduce_over(Softmax { log: false }, &self.to_float(), Dims::Along(dim))
+        }
+
+        /// `log(softmax(x))` along `dim`, computed stably (no `log(0)` for large logits).
+        ///
+        /// ```
+        /// let l = ferrograd::Tensor::new([0.0, 1000.0]).log_softmax(0);
+        /// assert_eq!(l.to_vec::<f32>(), vec![-1000.0, 0.0]);
+        /// assert!(ferrograd::Tensor::zeros(&[2]).try_log_softmax(-2).is_err());
+        /// ```
+        pub fn log_softmax / try_log_softmax(&self, dim: isize) -> Tensor {
+            reduce_over(Softmax { log: true }, &self.to_float(), Dims::Along(dim))
+        }
     }
 }
 
@@ -188,6 +192,197 @@ impl Default for ClassOptions {
     }
 }
 
+api! {
+    NN_OPS = mod nn {
+        /// Mean squared error (`F.mse_loss`).
+        ///
+        /// ```
+        /// use ferrograd::{nn, Tensor};
+        /// assert_eq!(nn::mse_loss(&Tensor::new([1.0, 3.0]), &Tensor::new([0.0, 0.0]), Default::default()).item(), 5.0);
+        /// assert!(nn::try_mse_loss(&Tensor::zeros(&[2]), &Tensor::zeros(&[3]), Default::default()).is_err());
+        /// ```
+        pub fn mse_loss / try_mse_loss(input: &Tensor, target: &Tensor, reduction: Reduction = Reduction::Mean) -> Tensor {
+            mse_loss_impl(input, target, reduction)
+        }
+
+        /// Mean absolute error (`F.l1_loss`).
+        ///
+        /// ```
+        /// use ferrograd::{nn, Tensor};
+        /// assert_eq!(nn::l1_loss(&Tensor::new([1.0, -3.0]), &Tensor::new([0.0, 0.0]), Default::default()).item(), 2.0);
+        /// assert!(nn::try_l1_loss(&Tensor::zeros(&[2]), &Tensor::zeros(&[3]), Default::default()).is_err());
+        /// ```
+        pub fn l1_loss / try_l1_loss(input: &Tensor, target: &Tensor, reduction: Reduction = Reduction::Mean) -> Tensor {
+            l1_loss_impl(input, target, reduction)
+        }
+
+        /// Smooth L1 (`F.smooth_l1_loss`): `0.5 d^2 / beta` where `|d| < beta`, else `|d| - beta / 2`.
+        ///
+        /// ```
+        /// use ferrograd::{nn, Tensor};
+        /// let l = nn::smooth_l1_loss(&Tensor::new([0.5, 3.0]), &Tensor::new([0.0, 0.0]), nn::Reduction::None, 1.0);
+        /// assert_eq!(l.to_vec::<f32>(), vec![0.125, 2.5]);
+        /// assert!(nn::try_smooth_l1_loss(&Tensor::zeros(&[2]), &Tensor::zeros(&[3]), Default::default(), 1.0).is_err());
+        /// ```
+        pub fn smooth_l1_loss / try_smooth_l1_loss(input: &Tensor, target: &Tensor, reduction: Reduction = Reduction::Mean, beta: f64 = 1.0) -> Tensor {
+            smooth_l1_loss_impl(input, target, reduction, beta)
+        }
+
+        /// Huber loss (`F.huber_loss`): `0.5 d^2` where `|d| < delta`, else `delta (|d| - delta / 2)`.
+        ///
+        /// ```
+        /// use ferrograd::{nn, Tensor};
+        /// let l = nn::huber_loss(&Tensor::new([0.5, 3.0]), &Tensor::new([0.0, 0.0]), nn::Reduction::None, 2.0);
+        /// assert_eq!(l.to_vec::<f32>(), vec![0.125, 4.0]);
+        /// assert!(nn::try_huber_loss(&Tensor::zeros(&[2]), &Tensor::zeros(&[3]), Default::default(), 1.0).is_err());
+        /// ```
+        pub fn huber_loss / try_huber_loss(input: &Tensor, target: &Tensor, reduction: Reduction = Reduction::Mean, delta: f64 = 1.0) -> Tensor {
+            huber_loss_impl(input, target, reduction, delta)
+        }
+
+        /// Binary cross-entropy of probabilities (`F.binary_cross_entropy`), each log clamped at -100
+        /// as in PyTorch, with optional per-element weights. Its derivatives are PyTorch's formulas, so
+        /// a probability of exactly 0 or 1 (a sigmoid that rounded) gives finite gradients, not NaN.
+        ///
+        /// ```
+        /// use ferrograd::{nn, Tensor};
+        /// let l = nn::binary_cross_entropy(&Tensor::new([0.5]), &Tensor::new([1.0]), None, Default::default());
+        /// assert!((l.item() - 2f64.ln()).abs() < 1e-6);
+        /// assert!(nn::try_binary_cross_entropy(&Tensor::zeros(&[2]), &Tensor::zeros(&[3]), None, Default::default()).is_err());
+        /// ```
+        pub fn binary_cross_entropy / try_binary_cross_entropy(input: &Tensor, target: &Tensor, weight: Option<&Tensor> = None, reduction: Reduction = Reduction::Mean) -> Tensor {
+            binary_cross_entropy_impl(input, target, weight, reduction)
+        }
+
+        /// Binary cross-entropy on logits (`F.binary_cross_entropy_with_logits`), computed stably, with
+        /// optional per-element `weight` and `pos_weight` (broadcast over the last dimension).
+        ///
+        /// ```
+        /// use ferrograd::{nn, Tensor};
+        /// let l = nn::binary_cross_entropy_with_logits(&Tensor::new([100.0]), &Tensor::new([0.0]), None, None, Default::default());
+        /// assert_eq!(l.item(), 100.0);
+        /// assert!(nn::try_binary_cross_entropy_with_logits(&Tensor::zeros(&[2]), &Tensor::zeros(&[3]), None, None, Default::default()).is_err());
+        /// ```
+        pub fn binary_cross_entropy_with_logits / try_binary_cross_entropy_with_logits(input: &Tensor, target: &Tensor, weight: Option<&Tensor> = None, pos_weight: Option<&Tensor> = None, reduction: Reduction = Reduction::Mean) -> Tensor {
+            binary_cross_entropy_with_logits_impl(input, target, weight, pos_weight, reduction)
+        }
+
+        /// `input @ weight^T + bias` (`F.linear`), `weight` is `[out, in]`.
+        ///
+        /// ```
+        /// use ferrograd::{nn, Tensor};
+        /// let y = nn::linear(&Tensor::ones(&[2, 3]), &Tensor::ones(&[4, 3]), Some(&Tensor::zeros(&[4])));
+        /// assert_eq!(y.shape(), &[2, 4]);
+        /// assert!(nn::try_linear(&Tensor::ones(&[2, 3]), &Tensor::ones(&[4, 2]), None).is_err());
+        /// ```
+        pub fn linear / try_linear(input: &Tensor, weight: &Tensor, bias: Option<&Tensor> = None) -> Tensor {
+            linear_impl(input, weight, bias)
+        }
+
+        /// Dropout (`F.dropout`): in training, zeroes each element with probability `p` (from the
+        /// generator that [`manual_seed`](crate::manual_seed) seeds) and scales the rest by
+        /// `1 / (1 - p)`; the identity otherwise.
+        ///
+        /// ```
+        /// use ferrograd::{nn, Tensor};
+        /// let x = Tensor::ones(&[1000]);
+        /// assert_eq!(nn::dropout(&x, 0.5, false).sum().item(), 1000.0);
+        /// let y = nn::dropout(&x, 0.5, true);
+        /// assert!(y.to_vec::<f32>().iter().all(|&v| v == 0.0 || v == 2.0));
+        /// assert!(ferrograd::nn::try_dropout(&ferrograd::Tensor::ones(&[2]), 1.5, true).is_err());
+        /// ```
+        pub fn dropout / try_dropout(input: &Tensor, p: f64 = 0.5, training: bool = true) -> Tensor {
+            dropout_impl(input, p, training)
+        }
+
+        /// Layer normalization over the trailing `normalized_shape` dimensions (`F.layer_norm`):
+        /// `(input - mean) / sqrt(var + eps) * weight + bias`, biased variance.
+        ///
+        /// ```
+        /// use ferrograd::{nn, Tensor};
+        /// let y = nn::layer_norm(&Tensor::new([[1.0, 3.0]]), &[2], None, None, 1e-5);
+        /// assert!((y.to_vec::<f32>()[1] - 1.0).abs() < 1e-4);
+        /// assert!(nn::try_layer_norm(&Tensor::ones(&[2, 3]), &[2], None, None, 1e-5).is_err());
+        /// ```
+        pub fn layer_norm / try_layer_norm(input: &Tensor, normalized_shape: &[usize], weight: Option<&Tensor> = None, bias: Option<&Tensor> = None, eps: f64 = 1e-5) -> Tensor {
+            layer_norm_impl(input, normalized_shape, weight, bias, eps)
+        }
+    }
+}
+
+api! {
+    mod nn {
+        /// Negative log-likelihood of class-index targets given log-probabilities (`F.nll_loss`):
+        /// `input` is `[N, C]` (or `[C]`, or `[N, C, d1, ...]`), `target` int64 `[N]` (or `[]`,
+        /// `[N, d1, ...]`). The registry row (and the bindings) take PyTorch's keywords `weight`,
+        /// `ignore_index` and `reduction` in place of the options.
+        ///
+        /// ```
+        /// use ferrograd::{nn, Tensor};
+        /// let logp = Tensor::new([[0.5f64.ln(), 0.5f64.ln()], [0.25f64.ln(), 0.75f64.ln()]]);
+        /// let loss = nn::nll_loss(&logp, &Tensor::new([0, 1]), nn::ClassOptions::default());
+        /// assert!((loss.item() - (-(0.5f64.ln()) - 0.75f64.ln()) / 2.0).abs() < 1e-6);
+        /// let e = nn::try_nll_loss(&Tensor::zeros(&[1, 2]), &Tensor::new([2]), Default::default()).unwrap_err();
+        /// assert!(e.to_string().contains("Target 2 is out of bounds"));
+        /// ```
+        pub fn nll_loss / try_nll_loss(input: &Tensor, target: &Tensor, options: ClassOptions) -> Tensor {
+            nll_loss_impl(input, target, options)
+        }
+
+        /// Cross-entropy between logits and targets (`F.cross_entropy`): class-index targets (int64) or
+        /// class probabilities (the input's shape), with class weights, `ignore_index`, label smoothing
+        /// and a reduction. `input` is `[N, C]`, `[C]` or `[N, C, d1, ...]`. The registry row (and the
+        /// bindings) take PyTorch's keywords `weight`, `ignore_index`, `reduction` and
+        /// `label_smoothing` in place of the options.
+        ///
+        /// ```
+        /// use ferrograd::{nn, Tensor};
+        /// let logits = Tensor::new([[2.0, 0.0], [0.0, 2.0]]).requires_grad_(true);
+        /// let loss = nn::cross_entropy(&logits, &Tensor::new([0, 1]), Default::default());
+        /// assert!((loss.item() - (1.0 + (-2.0f64).exp()).ln()).abs() < 1e-6);
+        /// loss.backward();
+        /// assert!(nn::try_cross_entropy(&Tensor::zeros(&[2, 3]), &Tensor::zeros(&[2, 2]), Default::default()).is_err());
+        /// ```
+        pub fn cross_entropy / try_cross_entropy(input: &Tensor, target: &Tensor, options: ClassOptions) -> Tensor {
+            cross_entropy_impl(input, target, options)
+        }
+
+        /// 2-d convolution (cross-correlation, as PyTorch): `input` `[N, C, H, W]` (or `[C, H, W]`),
+        /// `weight` `[O, C / groups, kH, kW]`, optional `bias` `[O]`. The registry row (and the
+        /// bindings) take PyTorch's keywords `stride`, `padding`, `dilation` (an int or two) and
+        /// `groups` in place of the options.
+        ///
+        /// ```
+        /// use ferrograd::{nn, Tensor};
+        /// let x = Tensor::ones(&[1, 1, 4, 4]);
+        /// let w = Tensor::ones(&[2, 1, 3, 3]);
+        /// let y = nn::conv2d(&x, &w, None, nn::ConvOptions { padding: [1, 1], ..Default::default() });
+        /// assert_eq!(y.shape(), &[1, 2, 4, 4]);
+        /// assert_eq!(y.to_vec::<f32>()[5], 9.0);
+        /// let e = nn::try_conv2d(&Tensor::ones(&[1, 2, 4, 4]), &Tensor::ones(&[1, 3, 3, 3]), None, Default::default());
+        /// assert!(e.unwrap_err().to_string().contains("expected input"));
+        /// ```
+        pub fn conv2d / try_conv2d(input: &Tensor, weight: &Tensor, bias: Option<&Tensor>, options: ConvOptions) -> Tensor {
+            conv2d_impl(input, weight, bias, options)
+        }
+
+        /// 1-d convolution: `input` `[N, C, L]` (or `[C, L]`), `weight` `[O, C / groups, k]`; the
+        /// options' second entries apply. The registry row (and the bindings) take PyTorch's keywords
+        /// `stride`, `padding`, `dilation` (an int or a list of one) and `groups` in place of the
+        /// options.
+        ///
+        /// ```
+        /// use ferrograd::{nn, Tensor};
+        /// let y = nn::conv1d(&Tensor::ones(&[1, 1, 5]), &Tensor::ones(&[1, 1, 2]), None, Default::default());
+        /// assert_eq!(y.to_vec::<f32>(), vec![2.0; 4]);
+        /// assert!(nn::try_conv1d(&Tensor::ones(&[1, 1, 2]), &Tensor::ones(&[1, 1, 3]), None, Default::default()).is_err());
+        /// ```
+        pub fn conv1d / try_conv1d(input: &Tensor, weight: &Tensor, bias: Option<&Tensor>, options: ConvOptions) -> Tensor {
+            conv1d_impl(input, weight, bias, options)
+        }
+    }
+}
+
 /// Moves the class dimension (1, or 0 for an unbatched input) last and flattens the rest:
 /// `[N, C, d1, ...]` to `[N * d1 * ..., C]`.
 fn classes_last(input: &Tensor) -> Result<Tensor> {
@@ -231,28 +426,7 @@ fn class_index(t: &[i64], ignore_index: i64, dtype: DType) -> (Tensor, Tensor) {
     (idx, keep)
 }
 
-/// Negative log-likelihood of class-index targets given log-probabilities (`F.nll_loss`):
-/// `input` is `[N, C]` (or `[C]`, or `[N, C, d1, ...]`), `target` int64 `[N]` (or `[]`,
-/// `[N, d1, ...]`). Panics on bad shapes or class indices; see [`try_nll_loss`].
-///
-/// ```
-/// use ferrograd::{nn, Tensor};
-/// let logp = Tensor::new([[0.5f64.ln(), 0.5f64.ln()], [0.25f64.ln(), 0.75f64.ln()]]);
-/// let loss = nn::nll_loss(&logp, &Tensor::new([0, 1]), nn::ClassOptions::default());
-/// assert!((loss.item() - (-(0.5f64.ln()) - 0.75f64.ln()) / 2.0).abs() < 1e-6);
-/// ```
-pub fn nll_loss(input: &Tensor, target: &Tensor, options: ClassOptions) -> Tensor {
-    crate::unwrap(try_nll_loss(input, target, options))
-}
-
-/// Fallible [`nll_loss`].
-///
-/// ```
-/// use ferrograd::{nn, Tensor};
-/// let e = nn::try_nll_loss(&Tensor::zeros(&[1, 2]), &Tensor::new([2]), Default::default()).unwrap_err();
-/// assert!(e.to_string().contains("Target 2 is out of bounds"));
-/// ```
-pub fn try_nll_loss(input: &Tensor, target: &Tensor, options: ClassOptions) -> Result<Tensor> {
+fn nll_loss_impl(input: &Tensor, target: &Tensor, options: ClassOptions) -> Result<Tensor> {
     if !input.dtype().is_floating_point() {
         return Err(Error::invalid(
             "nll_loss",
@@ -301,29 +475,7 @@ pub fn try_nll_loss(input: &Tensor, target: &Tensor, options: ClassOptions) -> R
     })
 }
 
-/// Cross-entropy between logits and targets (`F.cross_entropy`): class-index targets (int64)
-/// or class probabilities (the input's shape), with class weights, `ignore_index`, label
-/// smoothing and a reduction. `input` is `[N, C]`, `[C]` or `[N, C, d1, ...]`. Panics on bad
-/// shapes or indices; see [`try_cross_entropy`].
-///
-/// ```
-/// use ferrograd::{nn, Tensor};
-/// let logits = Tensor::new([[2.0, 0.0], [0.0, 2.0]]).requires_grad_(true);
-/// let loss = nn::cross_entropy(&logits, &Tensor::new([0, 1]), Default::default());
-/// assert!((loss.item() - (1.0 + (-2.0f64).exp()).ln()).abs() < 1e-6);
-/// loss.backward();
-/// ```
-pub fn cross_entropy(input: &Tensor, target: &Tensor, options: ClassOptions) -> Tensor {
-    crate::unwrap(try_cross_entropy(input, target, options))
-}
-
-/// Fallible [`cross_entropy`].
-///
-/// ```
-/// use ferrograd::{nn, Tensor};
-/// assert!(nn::try_cross_entropy(&Tensor::zeros(&[2, 3]), &Tensor::zeros(&[2, 2]), Default::default()).is_err());
-/// ```
-pub fn try_cross_entropy(input: &Tensor, target: &Tensor, options: ClassOptions) -> Result<Tensor> {
+fn cross_entropy_impl(input: &Tensor, target: &Tensor, options: ClassOptions) -> Result<Tensor> {
     let class_dim = if input.dim() == 1 { 0 } else { 1 };
     let logp = input.to_float().try_log_softmax(class_dim)?;
     let c = logp.shape().get(class_dim as usize).copied().unwrap_or(0);
@@ -377,67 +529,17 @@ pub fn try_cross_entropy(input: &Tensor, target: &Tensor, options: ClassOptions)
     Ok(&nll.mul_scalar(1.0 - eps) + &smooth.mul_scalar(eps / c as f64))
 }
 
-/// Mean squared error (`F.mse_loss`). Panics if the shapes differ; see [`try_mse_loss`].
-///
-/// ```
-/// use ferrograd::{nn, Tensor};
-/// assert_eq!(nn::mse_loss(&Tensor::new([1.0, 3.0]), &Tensor::new([0.0, 0.0]), Default::default()).item(), 5.0);
-/// ```
-pub fn mse_loss(input: &Tensor, target: &Tensor, reduction: Reduction) -> Tensor {
-    crate::unwrap(try_mse_loss(input, target, reduction))
-}
-
-/// Fallible [`mse_loss`].
-///
-/// ```
-/// use ferrograd::{nn, Tensor};
-/// assert!(nn::try_mse_loss(&Tensor::zeros(&[2]), &Tensor::zeros(&[3]), Default::default()).is_err());
-/// ```
-pub fn try_mse_loss(input: &Tensor, target: &Tensor, reduction: Reduction) -> Result<Tensor> {
+fn mse_loss_impl(input: &Tensor, target: &Tensor, reduction: Reduction) -> Result<Tensor> {
     same_shape("mse_loss", input, target)?;
     Ok(reduce(input.try_sub(target)?.square(), reduction))
 }
 
-/// Mean absolute error (`F.l1_loss`). Panics if the shapes differ; see [`try_l1_loss`].
-///
-/// ```
-/// use ferrograd::{nn, Tensor};
-/// assert_eq!(nn::l1_loss(&Tensor::new([1.0, -3.0]), &Tensor::new([0.0, 0.0]), Default::default()).item(), 2.0);
-/// ```
-pub fn l1_loss(input: &Tensor, target: &Tensor, reduction: Reduction) -> Tensor {
-    crate::unwrap(try_l1_loss(input, target, reduction))
-}
-
-/// Fallible [`l1_loss`].
-///
-/// ```
-/// use ferrograd::{nn, Tensor};
-/// assert!(nn::try_l1_loss(&Tensor::zeros(&[2]), &Tensor::zeros(&[3]), Default::default()).is_err());
-/// ```
-pub fn try_l1_loss(input: &Tensor, target: &Tensor, reduction: Reduction) -> Result<Tensor> {
+fn l1_loss_impl(input: &Tensor, target: &Tensor, reduction: Reduction) -> Result<Tensor> {
     same_shape("l1_loss", input, target)?;
     Ok(reduce(input.try_sub(target)?.abs(), reduction))
 }
 
-/// Smooth L1 (`F.smooth_l1_loss`): `0.5 d^2 / beta` where `|d| < beta`, else `|d| - beta / 2`.
-/// Panics if the shapes differ; see [`try_smooth_l1_loss`].
-///
-/// ```
-/// use ferrograd::{nn, Tensor};
-/// let l = nn::smooth_l1_loss(&Tensor::new([0.5, 3.0]), &Tensor::new([0.0, 0.0]), nn::Reduction::None, 1.0);
-/// assert_eq!(l.to_vec::<f32>(), vec![0.125, 2.5]);
-/// ```
-pub fn smooth_l1_loss(input: &Tensor, target: &Tensor, reduction: Reduction, beta: f64) -> Tensor {
-    crate::unwrap(try_smooth_l1_loss(input, target, reduction, beta))
-}
-
-/// Fallible [`smooth_l1_loss`].
-///
-/// ```
-/// use ferrograd::{nn, Tensor};
-/// assert!(nn::try_smooth_l1_loss(&Tensor::zeros(&[2]), &Tensor::zeros(&[3]), Default::default(), 1.0).is_err());
-/// ```
-pub fn try_smooth_l1_loss(
+fn smooth_l1_loss_impl(
     input: &Tensor,
     target: &Tensor,
     reduction: Reduction,
@@ -459,25 +561,7 @@ pub fn try_smooth_l1_loss(
     ))
 }
 
-/// Huber loss (`F.huber_loss`): `0.5 d^2` where `|d| < delta`, else `delta (|d| - delta / 2)`.
-/// Panics if the shapes differ; see [`try_huber_loss`].
-///
-/// ```
-/// use ferrograd::{nn, Tensor};
-/// let l = nn::huber_loss(&Tensor::new([0.5, 3.0]), &Tensor::new([0.0, 0.0]), nn::Reduction::None, 2.0);
-/// assert_eq!(l.to_vec::<f32>(), vec![0.125, 4.0]);
-/// ```
-pub fn huber_loss(input: &Tensor, target: &Tensor, reduction: Reduction, delta: f64) -> Tensor {
-    crate::unwrap(try_huber_loss(input, target, reduction, delta))
-}
-
-/// Fallible [`huber_loss`].
-///
-/// ```
-/// use ferrograd::{nn, Tensor};
-/// assert!(nn::try_huber_loss(&Tensor::zeros(&[2]), &Tensor::zeros(&[3]), Default::default(), 1.0).is_err());
-/// ```
-pub fn try_huber_loss(
+fn huber_loss_impl(
     input: &Tensor,
     target: &Tensor,
     reduction: Reduction,
@@ -495,33 +579,7 @@ pub fn try_huber_loss(
     ))
 }
 
-/// Binary cross-entropy of probabilities (`F.binary_cross_entropy`), each log clamped at -100
-/// as in PyTorch, with optional per-element weights. Its derivatives are PyTorch's formulas, so
-/// a probability of exactly 0 or 1 (a sigmoid that rounded) gives finite gradients, not NaN.
-/// Panics if the shapes differ or a value is outside `[0, 1]`; see
-/// [`try_binary_cross_entropy`].
-///
-/// ```
-/// use ferrograd::{nn, Tensor};
-/// let l = nn::binary_cross_entropy(&Tensor::new([0.5]), &Tensor::new([1.0]), None, Default::default());
-/// assert!((l.item() - 2f64.ln()).abs() < 1e-6);
-/// ```
-pub fn binary_cross_entropy(
-    input: &Tensor,
-    target: &Tensor,
-    weight: Option<&Tensor>,
-    reduction: Reduction,
-) -> Tensor {
-    crate::unwrap(try_binary_cross_entropy(input, target, weight, reduction))
-}
-
-/// Fallible [`binary_cross_entropy`].
-///
-/// ```
-/// use ferrograd::{nn, Tensor};
-/// assert!(nn::try_binary_cross_entropy(&Tensor::zeros(&[2]), &Tensor::zeros(&[3]), None, Default::default()).is_err());
-/// ```
-pub fn try_binary_cross_entropy(
+fn binary_cross_entropy_impl(
     input: &Tensor,
     target: &Tensor,
     weight: Option<&Tensor>,
@@ -637,34 +695,7 @@ mod bce {
     }
 }
 
-/// Binary cross-entropy on logits (`F.binary_cross_entropy_with_logits`), computed stably,
-/// with optional per-element `weight` and `pos_weight` (broadcast over the last dimension).
-/// Panics if the shapes differ; see [`try_binary_cross_entropy_with_logits`].
-///
-/// ```
-/// use ferrograd::{nn, Tensor};
-/// let l = nn::binary_cross_entropy_with_logits(&Tensor::new([100.0]), &Tensor::new([0.0]), None, None, Default::default());
-/// assert_eq!(l.item(), 100.0);
-/// ```
-pub fn binary_cross_entropy_with_logits(
-    input: &Tensor,
-    target: &Tensor,
-    weight: Option<&Tensor>,
-    pos_weight: Option<&Tensor>,
-    reduction: Reduction,
-) -> Tensor {
-    crate::unwrap(try_binary_cross_entropy_with_logits(
-        input, target, weight, pos_weight, reduction,
-    ))
-}
-
-/// Fallible [`binary_cross_entropy_with_logits`].
-///
-/// ```
-/// use ferrograd::{nn, Tensor};
-/// assert!(nn::try_binary_cross_entropy_with_logits(&Tensor::zeros(&[2]), &Tensor::zeros(&[3]), None, None, Default::default()).is_err());
-/// ```
-pub fn try_binary_cross_entropy_with_logits(
+fn binary_cross_entropy_with_logits_impl(
     input: &Tensor,
     target: &Tensor,
     weight: Option<&Tensor>,
@@ -687,25 +718,7 @@ pub fn try_binary_cross_entropy_with_logits(
     Ok(reduce(loss, reduction))
 }
 
-/// `x @ weight^T + bias` (`F.linear`), `weight` is `[out, in]`. Panics on mismatched shapes;
-/// see [`try_linear`].
-///
-/// ```
-/// use ferrograd::{nn, Tensor};
-/// let y = nn::linear(&Tensor::ones(&[2, 3]), &Tensor::ones(&[4, 3]), Some(&Tensor::zeros(&[4])));
-/// assert_eq!(y.shape(), &[2, 4]);
-/// ```
-pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
-    crate::unwrap(try_linear(x, weight, bias))
-}
-
-/// Fallible [`linear`].
-///
-/// ```
-/// use ferrograd::{nn, Tensor};
-/// assert!(nn::try_linear(&Tensor::ones(&[2, 3]), &Tensor::ones(&[4, 2]), None).is_err());
-/// ```
-pub fn try_linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+fn linear_impl(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
     let y = x.try_matmul(&weight.try_t()?)?;
     match bias {
         Some(b) => y.try_add(b),
@@ -713,27 +726,7 @@ pub fn try_linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<
     }
 }
 
-/// Dropout (`F.dropout`): in training, zeroes each element with probability `p` (from the
-/// generator that [`manual_seed`](crate::manual_seed) seeds) and scales the rest by
-/// `1 / (1 - p)`; the identity otherwise. Panics unless `0 <= p <= 1`; see [`try_dropout`].
-///
-/// ```
-/// use ferrograd::{nn, Tensor};
-/// let x = Tensor::ones(&[1000]);
-/// assert_eq!(nn::dropout(&x, 0.5, false).sum().item(), 1000.0);
-/// let y = nn::dropout(&x, 0.5, true);
-/// assert!(y.to_vec::<f32>().iter().all(|&v| v == 0.0 || v == 2.0));
-/// ```
-pub fn dropout(x: &Tensor, p: f64, training: bool) -> Tensor {
-    crate::unwrap(try_dropout(x, p, training))
-}
-
-/// Fallible [`dropout`].
-///
-/// ```
-/// assert!(ferrograd::nn::try_dropout(&ferrograd::Tensor::ones(&[2]), 1.5, true).is_err());
-/// ```
-pub fn try_dropout(x: &Tensor, p: f64, training: bool) -> Result<Tensor> {
+fn dropout_impl(x: &Tensor, p: f64, training: bool) -> Result<Tensor> {
     if !(0.0..=1.0).contains(&p) {
         return Err(Error::invalid(
             "dropout",
@@ -750,32 +743,7 @@ pub fn try_dropout(x: &Tensor, p: f64, training: bool) -> Result<Tensor> {
     Ok(x.masked_fill(&keep.logical_not(), 0.0).div_scalar(1.0 - p))
 }
 
-/// Layer normalization over the trailing `normalized_shape` dimensions (`F.layer_norm`):
-/// `(x - mean) / sqrt(var + eps) * weight + bias`, biased variance. Panics if the trailing
-/// dimensions differ; see [`try_layer_norm`].
-///
-/// ```
-/// use ferrograd::{nn, Tensor};
-/// let y = nn::layer_norm(&Tensor::new([[1.0, 3.0]]), &[2], None, None, 1e-5);
-/// assert!((y.to_vec::<f32>()[1] - 1.0).abs() < 1e-4);
-/// ```
-pub fn layer_norm(
-    x: &Tensor,
-    normalized_shape: &[usize],
-    weight: Option<&Tensor>,
-    bias: Option<&Tensor>,
-    eps: f64,
-) -> Tensor {
-    crate::unwrap(try_layer_norm(x, normalized_shape, weight, bias, eps))
-}
-
-/// Fallible [`layer_norm`].
-///
-/// ```
-/// use ferrograd::{nn, Tensor};
-/// assert!(nn::try_layer_norm(&Tensor::ones(&[2, 3]), &[2], None, None, 1e-5).is_err());
-/// ```
-pub fn try_layer_norm(
+fn layer_norm_impl(
     x: &Tensor,
     normalized_shape: &[usize],
     weight: Option<&Tensor>,
@@ -832,35 +800,7 @@ impl Default for ConvOptions {
     }
 }
 
-/// 2-d convolution (cross-correlation, as PyTorch): `input` `[N, C, H, W]` (or `[C, H, W]`),
-/// `weight` `[O, C / groups, kH, kW]`, optional `bias` `[O]`. Panics on mismatched shapes; see
-/// [`try_conv2d`].
-///
-/// ```
-/// use ferrograd::{nn, Tensor};
-/// let x = Tensor::ones(&[1, 1, 4, 4]);
-/// let w = Tensor::ones(&[2, 1, 3, 3]);
-/// let y = nn::conv2d(&x, &w, None, nn::ConvOptions { padding: [1, 1], ..Default::default() });
-/// assert_eq!(y.shape(), &[1, 2, 4, 4]);
-/// assert_eq!(y.to_vec::<f32>()[5], 9.0);
-/// ```
-pub fn conv2d(
-    input: &Tensor,
-    weight: &Tensor,
-    bias: Option<&Tensor>,
-    options: ConvOptions,
-) -> Tensor {
-    crate::unwrap(try_conv2d(input, weight, bias, options))
-}
-
-/// Fallible [`conv2d`].
-///
-/// ```
-/// use ferrograd::{nn, Tensor};
-/// let e = nn::try_conv2d(&Tensor::ones(&[1, 2, 4, 4]), &Tensor::ones(&[1, 3, 3, 3]), None, Default::default());
-/// assert!(e.unwrap_err().to_string().contains("expected input"));
-/// ```
-pub fn try_conv2d(
+fn conv2d_impl(
     input: &Tensor,
     weight: &Tensor,
     bias: Option<&Tensor>,
@@ -954,30 +894,7 @@ pub fn try_conv2d(
     }
 }
 
-/// 1-d convolution: `input` `[N, C, L]` (or `[C, L]`), `weight` `[O, C / groups, k]`; the
-/// options' second entries apply. Panics on mismatched shapes; see [`try_conv1d`].
-///
-/// ```
-/// use ferrograd::{nn, Tensor};
-/// let y = nn::conv1d(&Tensor::ones(&[1, 1, 5]), &Tensor::ones(&[1, 1, 2]), None, Default::default());
-/// assert_eq!(y.to_vec::<f32>(), vec![2.0; 4]);
-/// ```
-pub fn conv1d(
-    input: &Tensor,
-    weight: &Tensor,
-    bias: Option<&Tensor>,
-    options: ConvOptions,
-) -> Tensor {
-    crate::unwrap(try_conv1d(input, weight, bias, options))
-}
-
-/// Fallible [`conv1d`].
-///
-/// ```
-/// use ferrograd::{nn, Tensor};
-/// assert!(nn::try_conv1d(&Tensor::ones(&[1, 1, 2]), &Tensor::ones(&[1, 1, 3]), None, Default::default()).is_err());
-/// ```
-pub fn try_conv1d(
+fn conv1d_impl(
     input: &Tensor,
     weight: &Tensor,
     bias: Option<&Tensor>,
@@ -1023,5 +940,79 @@ impl super::Unary for SoftplusNeg {
     }
     fn df(self, x: &Tensor, g: &Tensor) -> Tensor {
         -&(g * &x.neg().sigmoid())
+    }
+}
+
+/// Registry rows with PyTorch's keyword arguments for the ops that take an options struct in
+/// Rust: each builds the options and calls the Rust op.
+#[allow(dead_code)] // the panicking twins: the rows call the `try_` forms
+mod registered {
+    use super::{ClassOptions, ConvOptions, Reduction};
+    use crate::error::{Error, Result};
+    use crate::tensor::Tensor;
+
+    api! {
+        NN_KEYWORD_OPS = mod nn {
+            /// Negative log-likelihood of class-index targets given log-probabilities
+            /// (`F.nll_loss`) with PyTorch's keyword arguments; in Rust `nn::nll_loss` with
+            /// `nn::ClassOptions`.
+            pub fn nll_loss / try_nll_loss(input: &Tensor, target: &Tensor, weight: Option<&Tensor> = None, ignore_index: i64 = -100, reduction: Reduction = Reduction::Mean) -> Tensor {
+                let options = ClassOptions { weight: weight.cloned(), reduction, ignore_index, label_smoothing: 0.0 };
+                super::try_nll_loss(input, target, options)
+            }
+
+            /// Cross-entropy between logits and class-index or class-probability targets
+            /// (`F.cross_entropy`) with PyTorch's keyword arguments; in Rust
+            /// `nn::cross_entropy` with `nn::ClassOptions`.
+            pub fn cross_entropy / try_cross_entropy(input: &Tensor, target: &Tensor, weight: Option<&Tensor> = None, ignore_index: i64 = -100, reduction: Reduction = Reduction::Mean, label_smoothing: f64 = 0.0) -> Tensor {
+                let options = ClassOptions { weight: weight.cloned(), reduction, ignore_index, label_smoothing };
+                super::try_cross_entropy(input, target, options)
+            }
+
+            /// 2-d convolution (`F.conv2d`) with PyTorch's keyword arguments (`stride`,
+            /// `padding`, `dilation`: an int or two); in Rust `nn::conv2d` with
+            /// `nn::ConvOptions`.
+            pub fn conv2d / try_conv2d(input: &Tensor, weight: &Tensor, bias: Option<&Tensor> = None, stride: &[usize] = &[1], padding: &[usize] = &[0], dilation: &[usize] = &[1], groups: usize = 1) -> Tensor {
+                let options = conv_options("conv2d", 2, [stride, padding, dilation], groups)?;
+                super::try_conv2d(input, weight, bias, options)
+            }
+
+            /// 1-d convolution (`F.conv1d`) with PyTorch's keyword arguments (`stride`,
+            /// `padding`, `dilation`: an int or a list of one); in Rust `nn::conv1d` with
+            /// `nn::ConvOptions`.
+            pub fn conv1d / try_conv1d(input: &Tensor, weight: &Tensor, bias: Option<&Tensor> = None, stride: &[usize] = &[1], padding: &[usize] = &[0], dilation: &[usize] = &[1], groups: usize = 1) -> Tensor {
+                let options = conv_options("conv1d", 1, [stride, padding, dilation], groups)?;
+                super::try_conv1d(input, weight, bias, options)
+            }
+        }
+    }
+
+    /// The options of an `n`-d convolution (1 or 2) from PyTorch's `stride`, `padding` and
+    /// `dilation` (one value, or `n`), with PyTorch's message for another count.
+    fn conv_options(
+        op: &'static str,
+        n: usize,
+        [stride, padding, dilation]: [&[usize]; 3],
+        groups: usize,
+    ) -> Result<ConvOptions> {
+        let pick = |name: &str, v: &[usize], unused: usize| -> Result<[usize; 2]> {
+            match *v {
+                [a] if n == 2 => Ok([a, a]),
+                [a] => Ok([unused, a]),
+                [a, b] if n == 2 => Ok([a, b]),
+                _ => Err(Error::invalid(
+                    op,
+                    format!(
+                        "expected {name} to be a single integer value or a list of {n} values to match the convolution dimensions, but got {name}={v:?}"
+                    ),
+                )),
+            }
+        };
+        Ok(ConvOptions {
+            stride: pick("stride", stride, 1)?,
+            padding: pick("padding", padding, 0)?,
+            dilation: pick("dilation", dilation, 1)?,
+            groups,
+        })
     }
 }

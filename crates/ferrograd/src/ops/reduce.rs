@@ -1,11 +1,298 @@
-//! Reductions: sum, mean, the 2-norm; comparisons and masking used by their rules.
+//! The reduction form ([`Reduce`], [`reduce`]) and the reductions declared with it here: sum,
+//! mean, the 2-norm; `masked_fill`, used by their rules.
+//!
+//! # The reduction form
+//!
+//! A reduction primitive (an op over some dimensions of one tensor: a sum, a maximum, a running
+//! product, a softmax) is one `impl Reduce`, declaring together its node name, its forward over
+//! the reduced dimensions, what it saves (typed [`SavedTensor`] handles), its backward rule and
+//! its JVP rule. [`reduce`] does the rest once for all of them: it checks the dims argument
+//! ([`Dims`]) and works out the mask, the count and the output and kept shapes ([`Over`]), runs
+//! the op's check and forward, gives the result the output shape (`keepdim` or not), records
+//! the node, reshapes the incoming gradient to the kept shape (reduced dimensions as size 1,
+//! which broadcasts against the input) before the rule sees it, and calls the JVP rule with
+//! the input's tangent. Composites (var, std, logsumexp, prod, p-norms) are written with
+//! primitives and need no rule.
+//!
+//! Worked example: a new primitive `amax` (gradient shared among the ties) is
+//!
+//! ```text
+//! #[derive(Clone, Copy)]
+//! struct Amax;
+//! impl Reduce for Amax {
+//!     type Saved = (SavedTensor, SavedTensor);           // what the rule reads back
+//!     fn op(self) -> &'static str { "amax" }             // the name in error messages
+//!     fn name(self, _: &Over) -> &'static str { "AmaxBackward0" } // PyTorch's node
+//!     fn forward(self, x: &Tensor, over: &Over) -> Result<Tensor> {
+//!         Ok(raw::amax(x, &over.mask))               // any shape with the output's numel
+//!     }
+//!     fn save(self, s: &mut Saver, x: &Tensor) -> Self::Saved {
+//!         (s.save(x), s.save_output())
+//!     }
+//!     fn backward(self, a: &BackwardArgs, &(x, y): &Self::Saved, g: &Tensor, over: &Over) -> Tensor {
+//!         // g has the kept shape; the saved output is reshaped to it with over.keep
+//!         let hits = a[x].eq(&over.keep(&a[y])).to_dtype(a[x].dtype());
+//!         &(g / &hits.sum_dims(&over.idims(), true)) * &hits
+//!     }
+//!     fn jvp(self, j: &Jvp, t: &Tensor, over: &Over) -> Tensor {
+//!         ... // the output's tangent; over.sum_tangent(j, t) sums over the reduced dims
+//!     }
+//! }
+//! // and the public op, one api! item:
+//! pub fn amax / try_amax(&self, dim: &[isize] = &[], keepdim: bool = false) -> Tensor {
+//!     reduce(Amax, self, Dims::List(dim, keepdim))
+//! }
+//! ```
+//!
+//! `Dims::All` is the whole-tensor form (`sum()`: a 0-d result, kept shape `[]`),
+//! `Dims::List(dims, keepdim)` a list of dims (empty: all) and `Dims::Along(dim)` one dim whose
+//! size stays (running sums, softmax). The ops' `check` (default: none) rejects what the
+//! forward cannot do (a maximum of nothing) before anything runs.
 
 use super::grads;
+use crate::autograd::node::{BackwardArgs, SavedTensor, Saver};
 use crate::autograd::record;
 use crate::error::{Error, Result};
+use crate::forward_ad::Jvp;
+use crate::layout::Shape;
 use crate::raw;
 use crate::tensor::Tensor;
 use smallvec::SmallVec;
+
+/// Which dimensions a reduction call reduces, as its caller passes them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Dims<'a> {
+    /// The whole tensor, to a 0-d result (`sum()`).
+    All,
+    /// These dims (negative counts from the end; empty: all), kept as size 1 when `keepdim`.
+    List(&'a [isize], bool),
+    /// One dim, whose size the result keeps (`cumsum(dim)`, `softmax(dim)`); a 0-d input
+    /// accepts dim 0 and -1, as in PyTorch.
+    Along(isize),
+}
+
+/// The dimensions one reduction call reduces, worked out once by [`reduce`] for the op's
+/// forward and rules.
+#[derive(Clone, Debug)]
+pub(crate) struct Over {
+    /// Which input dimensions are reduced.
+    pub(crate) mask: SmallVec<[bool; 4]>,
+    /// The reduced dimensions, ascending (for `Dims::Along`, the one dim, 0 for a 0-d input).
+    pub(crate) dims: SmallVec<[usize; 4]>,
+    /// How many input elements each output element combines.
+    pub(crate) count: usize,
+    /// The input's shape.
+    pub(crate) input: Shape,
+    /// The output's shape with the reduced dims kept as size 1, which broadcasts against the
+    /// input (`[]` for `Dims::All`); the rule's gradient has this shape.
+    pub(crate) kept: Shape,
+    /// The output's shape.
+    pub(crate) out: Shape,
+    /// Whether the output keeps the reduced dims as size 1.
+    pub(crate) keepdim: bool,
+    /// `Dims::All`: a whole-tensor reduction.
+    pub(crate) all: bool,
+    /// Whether the caller named dims (a non-empty list, or one dim).
+    pub(crate) given: bool,
+}
+
+impl Over {
+    fn new(op: &'static str, x: &Tensor, dims: Dims) -> Result<Over> {
+        let input = x.shape_vec();
+        let (mask, keepdim, all, given) = match dims {
+            Dims::All => (SmallVec::from_elem(true, x.dim()), false, true, false),
+            Dims::List(d, keepdim) => {
+                (super::reduce_mask(op, x, d)?, keepdim, false, !d.is_empty())
+            }
+            Dims::Along(d) => {
+                let d = super::normalize_dim(op, d, x.dim().max(1))?;
+                let mut mask = SmallVec::from_elem(false, x.dim());
+                if let Some(m) = mask.get_mut(d) {
+                    *m = true;
+                }
+                let count = input.get(d).copied().unwrap_or(1);
+                return Ok(Over {
+                    mask,
+                    dims: SmallVec::from_elem(d, 1),
+                    count,
+                    kept: input.clone(),
+                    out: input.clone(),
+                    input,
+                    keepdim: true,
+                    all: false,
+                    given: true,
+                });
+            }
+        };
+        let dims = (0..mask.len()).filter(|&d| mask[d]).collect();
+        let count = super::reduced_count(x, &mask);
+        let (kept, out) = if all {
+            (Shape::new(), Shape::new())
+        } else {
+            (
+                super::reduced_shape(x, &mask, true),
+                super::reduced_shape(x, &mask, keepdim),
+            )
+        };
+        Ok(Over {
+            mask,
+            dims,
+            count,
+            input,
+            kept,
+            out,
+            keepdim,
+            all,
+            given,
+        })
+    }
+
+    /// The reduced dims as `isize` (arguments of other ops).
+    pub(crate) fn idims(&self) -> Vec<isize> {
+        self.dims.iter().map(|&d| d as isize).collect()
+    }
+
+    /// `t` (the output's shape, or the kept one) in the kept shape.
+    pub(crate) fn keep(&self, t: &Tensor) -> Tensor {
+        t.reshape(&self.kept)
+    }
+
+    /// The sum of a tangent over the reduced dims, at the output's tangent shape.
+    pub(crate) fn sum_tangent(&self, j: &Jvp, t: &Tensor) -> Tensor {
+        if self.all {
+            return j.sum_all(t);
+        }
+        // A 0-d input reduces over nothing (an empty list would sum the batch too).
+        if self.dims.is_empty() {
+            return t.clone();
+        }
+        t.sum_dims(&j.dims(&self.dims), self.keepdim)
+    }
+}
+
+/// A reduction primitive, declared in one place: see the [module docs](self).
+pub(crate) trait Reduce: Copy + Send + Sync + 'static {
+    /// What the backward rule reads back: typed handles from [`Reduce::save`].
+    type Saved: Send + Sync + 'static;
+    /// The op's name in error messages (`"amax"`).
+    fn op(self) -> &'static str;
+    /// PyTorch's name of the node (it may depend on the form: `SumBackward0` for `sum()`).
+    fn name(self, over: &Over) -> &'static str;
+    /// Rejects input the forward cannot reduce (after the dims were checked).
+    fn check(self, _x: &Tensor, _over: &Over) -> Result<()> {
+        Ok(())
+    }
+    /// The forward kernel: the reduced values, contiguous, in any shape with the output's
+    /// number of elements (the form gives them the output's shape).
+    fn forward(self, x: &Tensor, over: &Over) -> Result<Tensor>;
+    /// Saves what the backward needs (runs only when the node is recorded).
+    fn save(self, s: &mut Saver, x: &Tensor) -> Self::Saved;
+    /// The input's gradient from the output's gradient `g`, given at `over.kept`.
+    fn backward(self, a: &BackwardArgs, saved: &Self::Saved, g: &Tensor, over: &Over) -> Tensor;
+    /// The output's tangent (at the output's tangent shape) from the input's tangent `t`.
+    fn jvp(self, j: &Jvp, t: &Tensor, over: &Over) -> Tensor;
+}
+
+/// Applies a reduction primitive to `x` over `dims` and records it: the one place that
+/// checks dims, shapes the result and the gradient, and records the node.
+pub(crate) fn reduce<R: Reduce>(op: R, x: &Tensor, dims: Dims) -> Result<Tensor> {
+    let over = Over::new(op.op(), x, dims)?;
+    op.check(x, &over)?;
+    let y = op.forward(x, &over)?;
+    // A fresh handle in the output's shape (the kernel's result is contiguous).
+    let out = y.view_with(
+        y.layout()
+            .reshape_view(&over.out)
+            .expect("a contiguous result"),
+    );
+    Ok(record(
+        op.name(&over),
+        out,
+        &[x],
+        |_, s| {
+            let saved = op.save(s, x);
+            let over = over.clone();
+            move |a| grads([Some(op.backward(a, &saved, &over.keep(a.grad), &over))])
+        },
+        |j| op.jvp(j, j.t(0).expect("the input has the tangent"), &over),
+    ))
+}
+
+/// `sum` and `mean`, over all elements or over dims.
+#[derive(Clone, Copy)]
+struct Sum {
+    mean: bool,
+}
+
+impl Sum {
+    fn scale(self, t: Tensor, over: &Over) -> Tensor {
+        if self.mean {
+            t.div_scalar(over.count as f64)
+        } else {
+            t
+        }
+    }
+}
+
+impl Reduce for Sum {
+    type Saved = ();
+    fn op(self) -> &'static str {
+        if self.mean {
+            "mean"
+        } else {
+            "sum"
+        }
+    }
+    fn name(self, over: &Over) -> &'static str {
+        match (self.mean, over.all) {
+            (false, true) => "SumBackward0",
+            (false, false) => "SumBackward1",
+            (true, true) => "MeanBackward0",
+            (true, false) => "MeanBackward1",
+        }
+    }
+    fn forward(self, x: &Tensor, over: &Over) -> Result<Tensor> {
+        let s = raw::try_sum_dims(x, &over.mask)?;
+        Ok(with_no_record(|| self.scale(s, over)))
+    }
+    fn save(self, _: &mut Saver, _: &Tensor) {}
+    fn backward(self, _: &BackwardArgs, _: &(), g: &Tensor, over: &Over) -> Tensor {
+        self.scale(g.expand(&over.input), over)
+    }
+    fn jvp(self, j: &Jvp, t: &Tensor, over: &Over) -> Tensor {
+        self.scale(over.sum_tangent(j, t), over)
+    }
+}
+
+/// The 2-norm of all elements (`torch.norm(x)`); its gradient at 0 is 0.
+#[derive(Clone, Copy)]
+struct Norm2;
+
+impl Reduce for Norm2 {
+    type Saved = (SavedTensor, SavedTensor);
+    fn op(self) -> &'static str {
+        "norm"
+    }
+    fn name(self, _: &Over) -> &'static str {
+        "LinalgVectorNormBackward0"
+    }
+    fn forward(self, x: &Tensor, _: &Over) -> Result<Tensor> {
+        Ok(raw::norm2(x))
+    }
+    fn save(self, s: &mut Saver, x: &Tensor) -> Self::Saved {
+        (s.save(x), s.save_output())
+    }
+    fn backward(self, a: &BackwardArgs, &(x, y): &Self::Saved, g: &Tensor, _: &Over) -> Tensor {
+        // PyTorch: grad * (self / norm).masked_fill_(norm == 0, 0)
+        let (x, y) = (&a[x], &a[y]);
+        g * &(x / y).masked_fill(&y.eq_scalar(0.0), 0.0)
+    }
+    fn jvp(self, j: &Jvp, t: &Tensor, _: &Over) -> Tensor {
+        let y = j.out();
+        let unit = (j.x(0) / y).masked_fill(&y.eq_scalar(0.0), 0.0);
+        j.sum_all(&(t * &unit))
+    }
+}
 
 api! {
     REDUCE_OPS = impl Tensor {
@@ -17,7 +304,7 @@ api! {
         /// assert_eq!(s.to_string(), "tensor(14., grad_fn=<SumBackward0>)");
         /// ```
         pub fn sum(&self) -> Tensor {
-            self.sum_all(false)
+            reduce(Sum { mean: false }, self, Dims::All).expect("a whole-tensor sum")
         }
 
         /// Sum over the dimensions `dims` (negative counts from the end), keeping them as size 1
@@ -30,7 +317,7 @@ api! {
         /// assert!(ferrograd::Tensor::zeros(&[2]).try_sum_dims(&[1], false).is_err());
         /// ```
         pub fn sum_dims / try_sum_dims(&self, dims: &[isize], keepdim: bool = false) -> Tensor {
-            self.reduce_dims("sum", "SumBackward1", dims, keepdim, false)
+            reduce(Sum { mean: false }, self, Dims::List(dims, keepdim))
         }
 
         /// Mean of all elements (a 0-d tensor).
@@ -40,7 +327,7 @@ api! {
         /// assert_eq!(z.mean().to_string(), "tensor(27., grad_fn=<MeanBackward0>)");
         /// ```
         pub fn mean(&self) -> Tensor {
-            self.sum_all(true)
+            reduce(Sum { mean: true }, self, Dims::All).expect("a whole-tensor mean")
         }
 
         /// Mean over `dims`, keeping them as size 1 when `keepdim`.
@@ -51,151 +338,41 @@ api! {
         /// assert!(ferrograd::Tensor::zeros(&[2]).try_mean_dims(&[0, 0], false).is_err());
         /// ```
         pub fn mean_dims / try_mean_dims(&self, dims: &[isize], keepdim: bool = false) -> Tensor {
-            self.reduce_dims("mean", "MeanBackward1", dims, keepdim, true)
+            reduce(Sum { mean: true }, self, Dims::List(dims, keepdim))
+        }
+
+        /// The Euclidean (2-)norm of all elements: the vector norm, or the Frobenius norm of a
+        /// matrix (`torch.norm(x, p=2)`). Its gradient at 0 is 0, as in PyTorch.
+        ///
+        /// ```
+        /// let x = ferrograd::Tensor::new([3.0, 4.0]).requires_grad_(true);
+        /// let n = x.norm();
+        /// assert_eq!(n.to_string(), "tensor(5., grad_fn=<LinalgVectorNormBackward0>)");
+        /// n.backward();
+        /// assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![0.6, 0.8]);
+        /// ```
+        pub fn norm(&self) -> Tensor {
+            reduce(Norm2, &self.to_float(), Dims::All).expect("a whole-tensor norm")
+        }
+
+        /// `self` with `value` wherever `mask` (a bool tensor broadcastable to `self`) is true;
+        /// the gradient flows only to the kept elements.
+        ///
+        /// ```
+        /// let x = ferrograd::Tensor::new([1.0, 2.0]);
+        /// let m = ferrograd::Tensor::new([true, false]);
+        /// assert_eq!(x.masked_fill(&m, 0.0).to_vec::<f32>(), vec![0.0, 2.0]);
+        /// let m = ferrograd::Tensor::new([true, false, true]);
+        /// assert!(ferrograd::Tensor::zeros(&[2]).try_masked_fill(&m, 0.0).is_err());
+        /// ```
+        pub fn masked_fill / try_masked_fill(&self, mask: &Tensor, value: f64) -> Tensor {
+            self.masked_fill_impl(mask, value)
         }
     }
 }
 
 impl Tensor {
-    /// `sum()` (`mean`: `mean()`), the 0-d reductions.
-    fn sum_all(&self, mean: bool) -> Tensor {
-        let n = self.numel() as f64;
-        let mask: SmallVec<[bool; 4]> = SmallVec::from_elem(true, self.dim());
-        let s = raw::sum_dims(self, &mask);
-        let s = if mean {
-            with_no_record(|| s.div_scalar(n))
-        } else {
-            s
-        };
-        let out = s.view_with(s.layout().reshape_view(&[]).expect("contiguous"));
-        let in_shape = self.shape_vec();
-        let (name, scale) = if mean {
-            ("MeanBackward0", n)
-        } else {
-            ("SumBackward0", 1.0)
-        };
-        record(
-            name,
-            out,
-            &[self],
-            |_, _| {
-                move |a| {
-                    let g = a.grad.expand(&in_shape);
-                    grads([Some(if mean { g.div_scalar(scale) } else { g })])
-                }
-            },
-            move |j| {
-                let s = j.sum_all(j.t(0).expect("tangent"));
-                if mean {
-                    s.div_scalar(scale)
-                } else {
-                    s
-                }
-            },
-        )
-    }
-
-    fn reduce_dims(
-        &self,
-        op: &'static str,
-        name: &'static str,
-        dims: &[isize],
-        keepdim: bool,
-        mean: bool,
-    ) -> Result<Tensor> {
-        let mask = super::reduce_mask(op, self, dims)?;
-        let n = super::reduced_count(self, &mask);
-        let s = raw::try_sum_dims(self, &mask)?;
-        let s = if mean {
-            with_no_record(|| s.div_scalar(n as f64))
-        } else {
-            s
-        };
-        let out_shape = super::reduced_shape(self, &mask, keepdim);
-        let out = s.view_with(s.layout().reshape_view(&out_shape).expect("contiguous"));
-        let in_shape = self.shape_vec();
-        let kept = super::reduced_shape(self, &mask, true);
-        Ok(record(
-            name,
-            out,
-            &[self],
-            |_, _| {
-                move |a| {
-                    let g = a.grad.reshape(&kept).expand(&in_shape);
-                    grads([Some(if mean { g.div_scalar(n as f64) } else { g })])
-                }
-            },
-            |j| {
-                let t = j.t(0).expect("tangent");
-                let dims: Vec<usize> = (0..mask.len()).filter(|&d| mask[d]).collect();
-                // A 0-d input reduces over nothing (an empty list would sum the batch too).
-                let s = if dims.is_empty() {
-                    t.clone()
-                } else {
-                    t.sum_dims(&j.dims(&dims), keepdim)
-                };
-                if mean {
-                    s.div_scalar(n as f64)
-                } else {
-                    s
-                }
-            },
-        ))
-    }
-
-    /// The Euclidean (2-)norm of all elements: the vector norm, or the Frobenius norm of a
-    /// matrix (`torch.norm(x, p=2)`). Its gradient at 0 is 0, as in PyTorch.
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::new([3.0, 4.0]).requires_grad_(true);
-    /// let n = x.norm();
-    /// assert_eq!(n.to_string(), "tensor(5., grad_fn=<LinalgVectorNormBackward0>)");
-    /// n.backward();
-    /// assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![0.6, 0.8]);
-    /// ```
-    pub fn norm(&self) -> Tensor {
-        let x = self.to_float();
-        let out = raw::norm2(&x);
-        record(
-            "LinalgVectorNormBackward0",
-            out,
-            &[self],
-            |_, s| {
-                let (x, y) = (s.save(self), s.save_output());
-                move |a| {
-                    let (x, y) = (&a[x], &a[y]);
-                    // PyTorch: grad * (self / norm).masked_fill_(norm == 0, 0)
-                    grads([Some(a.grad * &(x / y).masked_fill(&y.eq_scalar(0.0), 0.0))])
-                }
-            },
-            |j| {
-                let y = j.out();
-                let unit = (&x / y).masked_fill(&y.eq_scalar(0.0), 0.0);
-                j.sum_all(&(j.t(0).expect("tangent") * &unit))
-            },
-        )
-    }
-
-    /// `self` with `value` wherever `mask` (a bool tensor broadcastable to `self`) is true;
-    /// the gradient flows only to the kept elements. Panics on a bad mask; see
-    /// [`Tensor::try_masked_fill`].
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::new([1.0, 2.0]);
-    /// let m = ferrograd::Tensor::new([true, false]);
-    /// assert_eq!(x.masked_fill(&m, 0.0).to_vec::<f32>(), vec![0.0, 2.0]);
-    /// ```
-    pub fn masked_fill(&self, mask: &Tensor, value: f64) -> Tensor {
-        crate::unwrap(self.try_masked_fill(mask, value))
-    }
-
-    /// Fallible [`Tensor::masked_fill`].
-    ///
-    /// ```
-    /// let m = ferrograd::Tensor::new([true, false, true]);
-    /// assert!(ferrograd::Tensor::zeros(&[2]).try_masked_fill(&m, 0.0).is_err());
-    /// ```
-    pub fn try_masked_fill(&self, mask: &Tensor, value: f64) -> Result<Tensor> {
+    fn masked_fill_impl(&self, mask: &Tensor, value: f64) -> Result<Tensor> {
         if mask.dtype() != crate::DType::Bool {
             return Err(Error::invalid(
                 "masked_fill",

@@ -1,12 +1,17 @@
 //! Reductions beyond sum and mean: max/min (values and indices), amax/amin, argmax/argmin,
 //! var/std, p-norms, logsumexp, cumsum/cumprod, prod, all/any. Every one takes dims (negative
 //! allowed; empty means all) and `keepdim` where PyTorch does.
+//!
+//! The primitives (amax/amin/max/min, cumsum, cumprod) are declared with the reduction form of
+//! [`super::reduce`] (one `impl Reduce` each: node name, forward, saved handles, backward and
+//! JVP rules); the rest are composites of primitives and need no rule.
 
-use super::grads;
 use super::index::{take, IndexMap};
-use crate::autograd::record;
+use super::reduce::{reduce, Dims, Over, Reduce};
+use crate::autograd::node::{BackwardArgs, SavedTensor, Saver};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::forward_ad::Jvp;
 use crate::layout::Shape;
 use crate::raw;
 use crate::storage::Buffer;
@@ -15,10 +20,6 @@ use smallvec::SmallVec;
 use std::sync::Arc;
 
 use super::{reduce_mask as mask_of, reduced_count, reduced_shape};
-
-fn kept_shape(x: &Tensor, mask: &[bool]) -> Shape {
-    reduced_shape(x, mask, true)
-}
 
 /// An empty reduction without an identity (max of nothing) is an error, with PyTorch's
 /// message: `max()`/`argmax()` without a dim ask for one, others name the empty dim.
@@ -75,86 +76,109 @@ fn extremes(values: &[f64], row: usize, max: bool) -> Vec<(f64, usize)> {
         .collect()
 }
 
+/// amax/amin (`max()`/`min()` of the whole tensor too): the extreme over the reduced dims, its
+/// gradient shared equally among the ties.
+#[derive(Clone, Copy)]
+struct Extreme {
+    op: &'static str,
+    name: &'static str,
+    max: bool,
+}
+
+impl Reduce for Extreme {
+    type Saved = (SavedTensor, SavedTensor);
+    fn op(self) -> &'static str {
+        self.op
+    }
+    fn name(self, _: &Over) -> &'static str {
+        self.name
+    }
+    fn check(self, x: &Tensor, over: &Over) -> Result<()> {
+        let given = over.given && !matches!(self.op, "max" | "min");
+        check_nonempty(self.op, x, &over.mask, given)
+    }
+    fn forward(self, x: &Tensor, over: &Over) -> Result<Tensor> {
+        let (values, row) = raw::rows(x, &over.mask)?;
+        let best = extremes(&values, row, self.max).into_iter().map(|b| b.0);
+        Ok(Tensor::from_buffer(
+            Buffer::from_f64s(x.dtype(), best.collect::<Vec<_>>().into_iter()),
+            &over.out,
+        ))
+    }
+    fn save(self, s: &mut Saver, x: &Tensor) -> Self::Saved {
+        (s.save(x), s.save_output())
+    }
+    fn backward(self, a: &BackwardArgs, &(x, y): &Self::Saved, g: &Tensor, over: &Over) -> Tensor {
+        // PyTorch: grad / count * (x == result), shared among ties.
+        let (x, y) = (&a[x], over.keep(&a[y]));
+        let hits = ties(x, &y, self.name).to_dtype(x.dtype());
+        let count = hits.sum_dims(&over.idims(), true);
+        &(g / &count) * &hits
+    }
+    fn jvp(self, j: &Jvp, t: &Tensor, over: &Over) -> Tensor {
+        // The mean of the tangent over the ties.
+        let x = j.x(0);
+        let hits = ties(x, &over.keep(j.out()), self.name).to_dtype(x.dtype());
+        let count = hits.sum_dims(&over.idims(), true);
+        let t = t * &hits;
+        let s = if over.dims.is_empty() {
+            t
+        } else {
+            t.sum_dims(&j.dims(&over.dims), true)
+        };
+        (&s / &count).reshape(&j.shape(j.out().shape()))
+    }
+}
+
+/// `cumsum` and `cumprod` along one dim; cumprod's rules are exact with zeros (no division).
+#[derive(Clone, Copy)]
+struct Cumulative {
+    product: bool,
+}
+
+impl Reduce for Cumulative {
+    type Saved = Option<SavedTensor>;
+    fn op(self) -> &'static str {
+        if self.product {
+            "cumprod"
+        } else {
+            "cumsum"
+        }
+    }
+    fn name(self, _: &Over) -> &'static str {
+        if self.product {
+            "CumprodBackward0"
+        } else {
+            "CumsumBackward0"
+        }
+    }
+    fn forward(self, x: &Tensor, over: &Over) -> Result<Tensor> {
+        raw::cumulative(x, over.dims[0], self.product)
+    }
+    fn save(self, s: &mut Saver, x: &Tensor) -> Self::Saved {
+        self.product.then(|| s.save(x))
+    }
+    fn backward(self, a: &BackwardArgs, x: &Self::Saved, g: &Tensor, over: &Over) -> Tensor {
+        let d = over.dims[0];
+        match x {
+            Some(x) => cumprod_backward(&a[*x], g, d),
+            None => {
+                let di = d as isize;
+                g.flip(&[di]).cumsum(di).flip(&[di])
+            }
+        }
+    }
+    fn jvp(self, j: &Jvp, t: &Tensor, over: &Over) -> Tensor {
+        let d = over.dims[0];
+        if self.product {
+            cumprod_jvp(j.x(0), j.out(), t, d, j.b())
+        } else {
+            t.cumsum(j.dim(d))
+        }
+    }
+}
+
 impl Tensor {
-    /// Maximum over `dims` (empty: all), gradient shared equally among ties (`torch.amax`).
-    /// Panics on bad dims or an empty reduction; see [`Tensor::try_amax`].
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::new([[1.0, 5.0], [7.0, 2.0]]);
-    /// assert_eq!(x.amax(&[1], false).to_vec::<f32>(), vec![5.0, 7.0]);
-    /// assert_eq!(x.amax(&[], false).item(), 7.0);
-    /// ```
-    pub fn amax(&self, dims: &[isize], keepdim: bool) -> Tensor {
-        crate::unwrap(self.try_amax(dims, keepdim))
-    }
-
-    /// Fallible [`Tensor::amax`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::zeros(&[0]).try_amax(&[0], false).is_err());
-    /// ```
-    pub fn try_amax(&self, dims: &[isize], keepdim: bool) -> Result<Tensor> {
-        self.extreme("amax", "AmaxBackward0", dims, keepdim, true)
-    }
-
-    /// Minimum over `dims` (empty: all), gradient shared equally among ties (`torch.amin`).
-    /// Panics on bad dims or an empty reduction; see [`Tensor::try_amin`].
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::new([[1.0, 5.0], [7.0, 2.0]]);
-    /// assert_eq!(x.amin(&[0], true).to_vec::<f32>(), vec![1.0, 2.0]);
-    /// ```
-    pub fn amin(&self, dims: &[isize], keepdim: bool) -> Tensor {
-        crate::unwrap(self.try_amin(dims, keepdim))
-    }
-
-    /// Fallible [`Tensor::amin`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::zeros(&[2]).try_amin(&[1], false).is_err());
-    /// ```
-    pub fn try_amin(&self, dims: &[isize], keepdim: bool) -> Result<Tensor> {
-        self.extreme("amin", "AminBackward0", dims, keepdim, false)
-    }
-
-    /// The largest element (`torch.max(x)`), gradient shared equally among ties.
-    /// Panics on an empty tensor; see [`Tensor::try_max`].
-    ///
-    /// ```
-    /// assert_eq!(ferrograd::Tensor::new([1.0, 3.0]).max().item(), 3.0);
-    /// ```
-    pub fn max(&self) -> Tensor {
-        crate::unwrap(self.try_max())
-    }
-
-    /// Fallible [`Tensor::max`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::zeros(&[0]).try_max().is_err());
-    /// ```
-    pub fn try_max(&self) -> Result<Tensor> {
-        self.extreme("max", "MaxBackward1", &[], false, true)
-    }
-
-    /// The smallest element (`torch.min(x)`), gradient shared equally among ties.
-    /// Panics on an empty tensor; see [`Tensor::try_min`].
-    ///
-    /// ```
-    /// assert_eq!(ferrograd::Tensor::new([1.0, 3.0]).min().item(), 1.0);
-    /// ```
-    pub fn min(&self) -> Tensor {
-        crate::unwrap(self.try_min())
-    }
-
-    /// Fallible [`Tensor::min`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::zeros(&[0]).try_min().is_err());
-    /// ```
-    pub fn try_min(&self) -> Result<Tensor> {
-        self.extreme("min", "MinBackward1", &[], false, false)
-    }
-
     fn extreme(
         &self,
         op: &'static str,
@@ -163,97 +187,15 @@ impl Tensor {
         keepdim: bool,
         max: bool,
     ) -> Result<Tensor> {
-        let mask = mask_of(op, self, dims)?;
-        check_nonempty(
-            op,
-            self,
-            &mask,
-            !dims.is_empty() && !matches!(op, "max" | "min"),
-        )?;
-        let (values, row) = raw::rows(self, &mask)?;
-        let best: Vec<f64> = extremes(&values, row, max)
-            .into_iter()
-            .map(|b| b.0)
-            .collect();
-        let shape = reduced_shape(self, &mask, keepdim);
-        let out = Tensor::from_buffer(Buffer::from_f64s(self.dtype(), best.into_iter()), &shape);
-        let kept = kept_shape(self, &mask);
-        let n_dims: Vec<isize> = (0..self.dim())
-            .filter(|&d| mask[d])
-            .map(|d| d as isize)
-            .collect();
-        Ok(record(
-            name,
-            out,
-            &[self],
-            |_, s| {
-                let (x, y) = (s.save(self), s.save_output());
-                let (kept, n_dims) = (kept.clone(), n_dims.clone());
-                move |a| {
-                    // PyTorch: grad / count * (x == result), shared among ties.
-                    let (x, y) = (&a[x], a[y].reshape(&kept));
-                    let hits = ties(x, &y, name).to_dtype(x.dtype());
-                    let count = hits.sum_dims(&n_dims, true);
-                    grads([Some(&(&a.grad.reshape(&kept) / &count) * &hits)])
-                }
-            },
-            |j| {
-                // The mean of the tangent over the ties.
-                let hits = ties(self, &j.out().reshape(&kept), name).to_dtype(self.dtype());
-                let count = hits.sum_dims(&n_dims, true);
-                let t = j.t(0).expect("tangent") * &hits;
-                let dims: Vec<usize> = n_dims.iter().map(|&d| d as usize).collect();
-                let s = if dims.is_empty() {
-                    t
-                } else {
-                    t.sum_dims(&j.dims(&dims), true)
-                };
-                (&s / &count).reshape(&j.shape(j.out().shape()))
-            },
-        ))
+        reduce(Extreme { op, name, max }, self, Dims::List(dims, keepdim))
     }
 
-    /// Maximum along `dim` with the index of its first occurrence (`torch.max(x, dim)`); the
-    /// gradient goes to that element. Panics on a bad dim or an empty dim; see
-    /// [`Tensor::try_max_dim`].
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::new([[1.0, 5.0], [7.0, 2.0]]);
-    /// let (values, indices) = x.max_dim(1, false);
-    /// assert_eq!(values.to_vec::<f32>(), vec![5.0, 7.0]);
-    /// assert_eq!(indices.to_vec::<i64>(), vec![1, 0]);
-    /// ```
-    pub fn max_dim(&self, dim: isize, keepdim: bool) -> (Tensor, Tensor) {
-        crate::unwrap(self.try_max_dim(dim, keepdim))
-    }
-
-    /// Fallible [`Tensor::max_dim`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::zeros(&[2, 0]).try_max_dim(1, false).is_err());
-    /// ```
-    pub fn try_max_dim(&self, dim: isize, keepdim: bool) -> Result<(Tensor, Tensor)> {
-        self.extreme_dim("max", "MaxBackward0", dim, keepdim, true)
-    }
-
-    /// Minimum along `dim` with the index of its first occurrence (`torch.min(x, dim)`).
-    /// Panics on a bad dim or an empty dim; see [`Tensor::try_min_dim`].
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::new([[1.0, 5.0], [7.0, 2.0]]);
-    /// assert_eq!(x.min_dim(0, false).1.to_vec::<i64>(), vec![0, 1]);
-    /// ```
-    pub fn min_dim(&self, dim: isize, keepdim: bool) -> (Tensor, Tensor) {
-        crate::unwrap(self.try_min_dim(dim, keepdim))
-    }
-
-    /// Fallible [`Tensor::min_dim`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::zeros(&[2]).try_min_dim(3, false).is_err());
-    /// ```
-    pub fn try_min_dim(&self, dim: isize, keepdim: bool) -> Result<(Tensor, Tensor)> {
-        self.extreme_dim("min", "MinBackward0", dim, keepdim, false)
+    fn cumulative(&self, dim: isize, product: bool) -> Result<Tensor> {
+        let x = self.to_float();
+        if x.dim() == 0 {
+            return Ok(x.deep_clone());
+        }
+        reduce(Cumulative { product }, &x, Dims::Along(dim))
     }
 
     fn extreme_dim(
@@ -300,47 +242,6 @@ impl Tensor {
         }
     }
 
-    /// Index of the first maximum along `dim` (`None`: of the flattened tensor), as int64.
-    /// Panics on a bad or empty dim; see [`Tensor::try_argmax`].
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::new([[1.0, 5.0], [7.0, 2.0]]);
-    /// assert_eq!(x.argmax(None, false).item(), 2.0);
-    /// assert_eq!(x.argmax(Some(1), false).to_vec::<i64>(), vec![1, 0]);
-    /// ```
-    pub fn argmax(&self, dim: Option<isize>, keepdim: bool) -> Tensor {
-        crate::unwrap(self.try_argmax(dim, keepdim))
-    }
-
-    /// Fallible [`Tensor::argmax`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::zeros(&[0]).try_argmax(None, false).is_err());
-    /// ```
-    pub fn try_argmax(&self, dim: Option<isize>, keepdim: bool) -> Result<Tensor> {
-        self.arg_extreme("argmax", dim, keepdim, true)
-    }
-
-    /// Index of the first minimum along `dim` (`None`: of the flattened tensor), as int64.
-    /// Panics on a bad or empty dim; see [`Tensor::try_argmin`].
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::new([3.0, 1.0, 1.0]);
-    /// assert_eq!(x.argmin(None, false).item(), 1.0);
-    /// ```
-    pub fn argmin(&self, dim: Option<isize>, keepdim: bool) -> Tensor {
-        crate::unwrap(self.try_argmin(dim, keepdim))
-    }
-
-    /// Fallible [`Tensor::argmin`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::zeros(&[2]).try_argmin(Some(1), false).is_err());
-    /// ```
-    pub fn try_argmin(&self, dim: Option<isize>, keepdim: bool) -> Result<Tensor> {
-        self.arg_extreme("argmin", dim, keepdim, false)
-    }
-
     fn arg_extreme(
         &self,
         op: &'static str,
@@ -366,24 +267,7 @@ impl Tensor {
         ))
     }
 
-    /// Variance over `dims` (empty: all) with `correction` (1: unbiased, as PyTorch's default).
-    /// Panics on bad dims; see [`Tensor::try_var`].
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::new([1.0, 2.0, 3.0, 4.0]);
-    /// assert_eq!(x.var(&[], 1.0, false).item() as f32, 5.0 / 3.0);
-    /// assert_eq!(x.var(&[], 0.0, false).item(), 1.25);
-    /// ```
-    pub fn var(&self, dims: &[isize], correction: f64, keepdim: bool) -> Tensor {
-        crate::unwrap(self.try_var(dims, correction, keepdim))
-    }
-
-    /// Fallible [`Tensor::var`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::zeros(&[2]).try_var(&[1], 1.0, false).is_err());
-    /// ```
-    pub fn try_var(&self, dims: &[isize], correction: f64, keepdim: bool) -> Result<Tensor> {
+    fn var_impl(&self, dims: &[isize], correction: f64, keepdim: bool) -> Result<Tensor> {
         let mask = mask_of("var", self, dims)?;
         let all: Vec<isize> = (0..self.dim())
             .filter(|&d| mask[d])
@@ -396,46 +280,7 @@ impl Tensor {
         Ok(ss.div_scalar((n as f64 - correction).max(0.0)))
     }
 
-    /// Standard deviation over `dims` with `correction`; its gradient is 0 where it is 0 (as in
-    /// PyTorch). Panics on bad dims; see [`Tensor::try_std`].
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::new([2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]);
-    /// assert_eq!(x.std(&[], 0.0, false).item(), 2.0);
-    /// ```
-    pub fn std(&self, dims: &[isize], correction: f64, keepdim: bool) -> Tensor {
-        crate::unwrap(self.try_std(dims, correction, keepdim))
-    }
-
-    /// Fallible [`Tensor::std`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::zeros(&[2]).try_std(&[2], 1.0, false).is_err());
-    /// ```
-    pub fn try_std(&self, dims: &[isize], correction: f64, keepdim: bool) -> Result<Tensor> {
-        Ok(safe_root(&self.try_var(dims, correction, keepdim)?, 0.5))
-    }
-
-    /// The p-norm over `dims` (empty: all): `p` = 2 (Euclidean/Frobenius), 1, `f64::INFINITY`,
-    /// `f64::NEG_INFINITY`, 0 (count of non-zeros) or any other `p`. The gradient at a zero norm
-    /// is 0, as in PyTorch. Panics on bad dims; see [`Tensor::try_norm_dims`].
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::new([[3.0, -4.0], [0.0, 0.0]]);
-    /// assert_eq!(x.norm_dims(2.0, &[1], false).to_vec::<f32>(), vec![5.0, 0.0]);
-    /// assert_eq!(x.norm_dims(1.0, &[], false).item(), 7.0);
-    /// assert_eq!(x.norm_dims(f64::INFINITY, &[], false).item(), 4.0);
-    /// ```
-    pub fn norm_dims(&self, p: f64, dims: &[isize], keepdim: bool) -> Tensor {
-        crate::unwrap(self.try_norm_dims(p, dims, keepdim))
-    }
-
-    /// Fallible [`Tensor::norm_dims`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::zeros(&[2]).try_norm_dims(2.0, &[1], false).is_err());
-    /// ```
-    pub fn try_norm_dims(&self, p: f64, dims: &[isize], keepdim: bool) -> Result<Tensor> {
+    fn norm_impl(&self, p: f64, dims: &[isize], keepdim: bool) -> Result<Tensor> {
         let x = self.to_float().abs();
         if p == f64::INFINITY {
             return x.try_amax(dims, keepdim);
@@ -468,23 +313,7 @@ impl Tensor {
         Ok(safe_root(&s, 1.0 / p))
     }
 
-    /// `log(sum(exp(x)))` over `dims` (empty: all), computed stably (shifted by the maximum);
-    /// `-inf` for all `-inf` inputs. Panics on bad dims; see [`Tensor::try_logsumexp`].
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::new([1000.0, 1000.0]);
-    /// assert_eq!(x.logsumexp(&[0], false).item() as f32, 1000.0 + 2f32.ln());
-    /// ```
-    pub fn logsumexp(&self, dims: &[isize], keepdim: bool) -> Tensor {
-        crate::unwrap(self.try_logsumexp(dims, keepdim))
-    }
-
-    /// Fallible [`Tensor::logsumexp`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::zeros(&[2]).try_logsumexp(&[1], false).is_err());
-    /// ```
-    pub fn try_logsumexp(&self, dims: &[isize], keepdim: bool) -> Result<Tensor> {
+    fn logsumexp_impl(&self, dims: &[isize], keepdim: bool) -> Result<Tensor> {
         let x = self.to_float();
         let mask = mask_of("logsumexp", &x, dims)?;
         if x.numel() == 0 {
@@ -506,81 +335,7 @@ impl Tensor {
         }
     }
 
-    /// Running sum along `dim`. Panics on a bad dim; see [`Tensor::try_cumsum`].
-    ///
-    /// ```
-    /// assert_eq!(ferrograd::Tensor::new([1.0, 2.0, 3.0]).cumsum(0).to_vec::<f32>(), vec![1.0, 3.0, 6.0]);
-    /// ```
-    pub fn cumsum(&self, dim: isize) -> Tensor {
-        crate::unwrap(self.try_cumsum(dim))
-    }
-
-    /// Fallible [`Tensor::cumsum`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::zeros(&[2]).try_cumsum(1).is_err());
-    /// ```
-    pub fn try_cumsum(&self, dim: isize) -> Result<Tensor> {
-        let x = self.to_float();
-        if x.dim() == 0 {
-            return Ok(x.deep_clone());
-        }
-        let d = super::normalize_dim("cumsum", dim, x.dim())?;
-        let out = raw::cumulative(&x, d, false)?;
-        Ok(record(
-            "CumsumBackward0",
-            out,
-            &[&x],
-            |_, _| {
-                move |a| {
-                    let di = d as isize;
-                    grads([Some(a.grad.flip(&[di]).cumsum(di).flip(&[di]))])
-                }
-            },
-            |j| j.t(0).expect("tangent").cumsum(j.dim(d)),
-        ))
-    }
-
-    /// Running product along `dim`; its gradient is exact with zeros in the input (no
-    /// division). Panics on a bad dim; see [`Tensor::try_cumprod`].
-    ///
-    /// ```
-    /// assert_eq!(ferrograd::Tensor::new([1.0, 2.0, 3.0]).cumprod(0).to_vec::<f32>(), vec![1.0, 2.0, 6.0]);
-    /// ```
-    pub fn cumprod(&self, dim: isize) -> Tensor {
-        crate::unwrap(self.try_cumprod(dim))
-    }
-
-    /// Fallible [`Tensor::cumprod`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::zeros(&[2]).try_cumprod(-2).is_err());
-    /// ```
-    pub fn try_cumprod(&self, dim: isize) -> Result<Tensor> {
-        let x = self.to_float();
-        if x.dim() == 0 {
-            return Ok(x.deep_clone());
-        }
-        let d = super::normalize_dim("cumprod", dim, x.dim())?;
-        let out = raw::cumulative(&x, d, true)?;
-        Ok(record(
-            "CumprodBackward0",
-            out,
-            &[&x],
-            |_, s| {
-                let x = s.save(&x);
-                move |a| grads([Some(cumprod_backward(&a[x], a.grad, d))])
-            },
-            |j| cumprod_jvp(&x, j.out(), j.t(0).expect("tangent"), d, j.b()),
-        ))
-    }
-
-    /// Product of all elements (1 for an empty tensor); exact gradients with zeros.
-    ///
-    /// ```
-    /// assert_eq!(ferrograd::Tensor::new([2.0, 0.0, 3.0]).prod().item(), 0.0);
-    /// ```
-    pub fn prod(&self) -> Tensor {
+    fn prod_impl(&self) -> Tensor {
         let x = self.to_float();
         if x.numel() == 0 {
             // 1, still connected to the graph (with an empty gradient), as in PyTorch.
@@ -589,22 +344,7 @@ impl Tensor {
         x.flatten(0, -1).cumprod(0).select(0, -1)
     }
 
-    /// Product along `dim`. Panics on a bad dim; see [`Tensor::try_prod_dim`].
-    ///
-    /// ```
-    /// let x = ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
-    /// assert_eq!(x.prod_dim(1, false).to_vec::<f32>(), vec![2.0, 12.0]);
-    /// ```
-    pub fn prod_dim(&self, dim: isize, keepdim: bool) -> Tensor {
-        crate::unwrap(self.try_prod_dim(dim, keepdim))
-    }
-
-    /// Fallible [`Tensor::prod_dim`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::zeros(&[2]).try_prod_dim(1, false).is_err());
-    /// ```
-    pub fn try_prod_dim(&self, dim: isize, keepdim: bool) -> Result<Tensor> {
+    fn prod_dim_impl(&self, dim: isize, keepdim: bool) -> Result<Tensor> {
         let x = self.to_float();
         if x.dim() == 0 {
             return Ok(x);
@@ -624,45 +364,222 @@ impl Tensor {
             out.try_squeeze(d as isize)
         }
     }
+}
 
-    /// Whether every element is non-zero, over `dims` (empty: all), as bool.
-    /// Panics on bad dims; see [`Tensor::try_all`].
-    ///
-    /// ```
-    /// assert_eq!(ferrograd::Tensor::new([true, false]).all(&[], false).to_vec::<bool>(), vec![false]);
-    /// ```
-    pub fn all(&self, dims: &[isize], keepdim: bool) -> Tensor {
-        crate::unwrap(self.try_all(dims, keepdim))
-    }
+api! {
+    REDUCTIONS_OPS = impl Tensor {
+        /// Maximum over `dim` (a list; empty: all), gradient shared equally among ties
+        /// (`torch.amax`).
+        ///
+        /// ```
+        /// let x = ferrograd::Tensor::new([[1.0, 5.0], [7.0, 2.0]]);
+        /// assert_eq!(x.amax(&[1], false).to_vec::<f32>(), vec![5.0, 7.0]);
+        /// assert_eq!(x.amax(&[], false).item(), 7.0);
+        /// assert!(ferrograd::Tensor::zeros(&[0]).try_amax(&[0], false).is_err());
+        /// ```
+        pub fn amax / try_amax(&self, dim: &[isize] = &[], keepdim: bool = false) -> Tensor {
+            self.extreme("amax", "AmaxBackward0", dim, keepdim, true)
+        }
 
-    /// Fallible [`Tensor::all`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::zeros(&[2]).try_all(&[1], false).is_err());
-    /// ```
-    pub fn try_all(&self, dims: &[isize], keepdim: bool) -> Result<Tensor> {
-        let zeros = self.eq_scalar(0.0).try_sum_dims(dims, keepdim)?;
-        Ok(zeros.eq_scalar(0.0))
-    }
+        /// Minimum over `dim` (a list; empty: all), gradient shared equally among ties
+        /// (`torch.amin`).
+        ///
+        /// ```
+        /// let x = ferrograd::Tensor::new([[1.0, 5.0], [7.0, 2.0]]);
+        /// assert_eq!(x.amin(&[0], true).to_vec::<f32>(), vec![1.0, 2.0]);
+        /// assert!(ferrograd::Tensor::zeros(&[2]).try_amin(&[1], false).is_err());
+        /// ```
+        pub fn amin / try_amin(&self, dim: &[isize] = &[], keepdim: bool = false) -> Tensor {
+            self.extreme("amin", "AminBackward0", dim, keepdim, false)
+        }
 
-    /// Whether any element is non-zero, over `dims` (empty: all), as bool.
-    /// Panics on bad dims; see [`Tensor::try_any`].
-    ///
-    /// ```
-    /// assert_eq!(ferrograd::Tensor::new([0.0, 2.0]).any(&[], false).to_vec::<bool>(), vec![true]);
-    /// ```
-    pub fn any(&self, dims: &[isize], keepdim: bool) -> Tensor {
-        crate::unwrap(self.try_any(dims, keepdim))
-    }
+        /// The largest element (`torch.max(x)`), gradient shared equally among ties; an empty
+        /// tensor is an error.
+        ///
+        /// ```
+        /// assert_eq!(ferrograd::Tensor::new([1.0, 3.0]).max().item(), 3.0);
+        /// assert!(ferrograd::Tensor::zeros(&[0]).try_max().is_err());
+        /// ```
+        pub fn max / try_max(&self) -> Tensor {
+            self.extreme("max", "MaxBackward1", &[], false, true)
+        }
 
-    /// Fallible [`Tensor::any`].
-    ///
-    /// ```
-    /// assert!(ferrograd::Tensor::zeros(&[2]).try_any(&[1], false).is_err());
-    /// ```
-    pub fn try_any(&self, dims: &[isize], keepdim: bool) -> Result<Tensor> {
-        let nonzero = self.ne_scalar(0.0).try_sum_dims(dims, keepdim)?;
-        Ok(nonzero.ne_scalar(0.0))
+        /// The smallest element (`torch.min(x)`), gradient shared equally among ties; an
+        /// empty tensor is an error.
+        ///
+        /// ```
+        /// assert_eq!(ferrograd::Tensor::new([1.0, 3.0]).min().item(), 1.0);
+        /// assert!(ferrograd::Tensor::zeros(&[0]).try_min().is_err());
+        /// ```
+        pub fn min / try_min(&self) -> Tensor {
+            self.extreme("min", "MinBackward1", &[], false, false)
+        }
+
+        /// Maximum along `dim` with the index of its first occurrence (`torch.max(x, dim)`);
+        /// the gradient goes to that element. A bad or empty dim is an error.
+        ///
+        /// ```
+        /// let x = ferrograd::Tensor::new([[1.0, 5.0], [7.0, 2.0]]);
+        /// let (values, indices) = x.max_dim(1, false);
+        /// assert_eq!(values.to_vec::<f32>(), vec![5.0, 7.0]);
+        /// assert_eq!(indices.to_vec::<i64>(), vec![1, 0]);
+        /// assert!(ferrograd::Tensor::zeros(&[2, 0]).try_max_dim(1, false).is_err());
+        /// ```
+        pub fn max_dim / try_max_dim(&self, dim: isize, keepdim: bool = false) -> (Tensor, Tensor) {
+            self.extreme_dim("max", "MaxBackward0", dim, keepdim, true)
+        }
+
+        /// Minimum along `dim` with the index of its first occurrence (`torch.min(x, dim)`).
+        /// A bad or empty dim is an error.
+        ///
+        /// ```
+        /// let x = ferrograd::Tensor::new([[1.0, 5.0], [7.0, 2.0]]);
+        /// assert_eq!(x.min_dim(0, false).1.to_vec::<i64>(), vec![0, 1]);
+        /// assert!(ferrograd::Tensor::zeros(&[2]).try_min_dim(3, false).is_err());
+        /// ```
+        pub fn min_dim / try_min_dim(&self, dim: isize, keepdim: bool = false) -> (Tensor, Tensor) {
+            self.extreme_dim("min", "MinBackward0", dim, keepdim, false)
+        }
+
+        /// Index of the first maximum along `dim` (`None`: of the flattened tensor), as int64.
+        /// A bad or empty dim is an error.
+        ///
+        /// ```
+        /// let x = ferrograd::Tensor::new([[1.0, 5.0], [7.0, 2.0]]);
+        /// assert_eq!(x.argmax(None, false).item(), 2.0);
+        /// assert_eq!(x.argmax(Some(1), false).to_vec::<i64>(), vec![1, 0]);
+        /// assert!(ferrograd::Tensor::zeros(&[0]).try_argmax(None, false).is_err());
+        /// ```
+        pub fn argmax / try_argmax(&self, dim: Option<isize> = None, keepdim: bool = false) -> Tensor {
+            self.arg_extreme("argmax", dim, keepdim, true)
+        }
+
+        /// Index of the first minimum along `dim` (`None`: of the flattened tensor), as int64.
+        /// A bad or empty dim is an error.
+        ///
+        /// ```
+        /// let x = ferrograd::Tensor::new([3.0, 1.0, 1.0]);
+        /// assert_eq!(x.argmin(None, false).item(), 1.0);
+        /// assert!(ferrograd::Tensor::zeros(&[2]).try_argmin(Some(1), false).is_err());
+        /// ```
+        pub fn argmin / try_argmin(&self, dim: Option<isize> = None, keepdim: bool = false) -> Tensor {
+            self.arg_extreme("argmin", dim, keepdim, false)
+        }
+
+        /// Variance over `dim` (a list; empty: all) with `correction` (1: unbiased, as
+        /// PyTorch's default).
+        ///
+        /// ```
+        /// let x = ferrograd::Tensor::new([1.0, 2.0, 3.0, 4.0]);
+        /// assert_eq!(x.var(&[], 1.0, false).item() as f32, 5.0 / 3.0);
+        /// assert_eq!(x.var(&[], 0.0, false).item(), 1.25);
+        /// assert!(ferrograd::Tensor::zeros(&[2]).try_var(&[1], 1.0, false).is_err());
+        /// ```
+        pub fn var / try_var(&self, dim: &[isize] = &[], correction: f64 = 1.0, keepdim: bool = false) -> Tensor {
+            self.var_impl(dim, correction, keepdim)
+        }
+
+        /// Standard deviation over `dim` with `correction`; its gradient is 0 where it is 0
+        /// (as in PyTorch).
+        ///
+        /// ```
+        /// let x = ferrograd::Tensor::new([2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]);
+        /// assert_eq!(x.std(&[], 0.0, false).item(), 2.0);
+        /// assert!(ferrograd::Tensor::zeros(&[2]).try_std(&[2], 1.0, false).is_err());
+        /// ```
+        pub fn std / try_std(&self, dim: &[isize] = &[], correction: f64 = 1.0, keepdim: bool = false) -> Tensor {
+            Ok(safe_root(&self.var_impl(dim, correction, keepdim)?, 0.5))
+        }
+
+        /// The p-norm over `dim` (a list; empty: all): `p` = 2 (Euclidean/Frobenius), 1,
+        /// `f64::INFINITY`, `f64::NEG_INFINITY`, 0 (count of non-zeros) or any other `p`. The
+        /// gradient at a zero norm is 0, as in PyTorch.
+        ///
+        /// ```
+        /// let x = ferrograd::Tensor::new([[3.0, -4.0], [0.0, 0.0]]);
+        /// assert_eq!(x.norm_dims(2.0, &[1], false).to_vec::<f32>(), vec![5.0, 0.0]);
+        /// assert_eq!(x.norm_dims(1.0, &[], false).item(), 7.0);
+        /// assert_eq!(x.norm_dims(f64::INFINITY, &[], false).item(), 4.0);
+        /// assert!(ferrograd::Tensor::zeros(&[2]).try_norm_dims(2.0, &[1], false).is_err());
+        /// ```
+        pub fn norm_dims / try_norm_dims(&self, p: f64 = 2.0, dim: &[isize] = &[], keepdim: bool = false) -> Tensor {
+            self.norm_impl(p, dim, keepdim)
+        }
+
+        /// `log(sum(exp(x)))` over `dim` (a list; empty: all), computed stably (shifted by the
+        /// maximum); `-inf` for all `-inf` inputs.
+        ///
+        /// ```
+        /// let x = ferrograd::Tensor::new([1000.0, 1000.0]);
+        /// assert_eq!(x.logsumexp(&[0], false).item() as f32, 1000.0 + 2f32.ln());
+        /// assert!(ferrograd::Tensor::zeros(&[2]).try_logsumexp(&[1], false).is_err());
+        /// ```
+        pub fn logsumexp / try_logsumexp(&self, dim: &[isize], keepdim: bool = false) -> Tensor {
+            self.logsumexp_impl(dim, keepdim)
+        }
+
+        /// Running sum along `dim`.
+        ///
+        /// ```
+        /// assert_eq!(ferrograd::Tensor::new([1.0, 2.0, 3.0]).cumsum(0).to_vec::<f32>(), vec![1.0, 3.0, 6.0]);
+        /// assert!(ferrograd::Tensor::zeros(&[2]).try_cumsum(1).is_err());
+        /// ```
+        pub fn cumsum / try_cumsum(&self, dim: isize) -> Tensor {
+            self.cumulative(dim, false)
+        }
+
+        /// Running product along `dim`; its gradient is exact with zeros in the input (no
+        /// division).
+        ///
+        /// ```
+        /// assert_eq!(ferrograd::Tensor::new([1.0, 2.0, 3.0]).cumprod(0).to_vec::<f32>(), vec![1.0, 2.0, 6.0]);
+        /// assert!(ferrograd::Tensor::zeros(&[2]).try_cumprod(-2).is_err());
+        /// ```
+        pub fn cumprod / try_cumprod(&self, dim: isize) -> Tensor {
+            self.cumulative(dim, true)
+        }
+
+        /// Product of all elements (1 for an empty tensor); exact gradients with zeros.
+        ///
+        /// ```
+        /// assert_eq!(ferrograd::Tensor::new([2.0, 0.0, 3.0]).prod().item(), 0.0);
+        /// ```
+        pub fn prod(&self) -> Tensor {
+            self.prod_impl()
+        }
+
+        /// Product along `dim`.
+        ///
+        /// ```
+        /// let x = ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
+        /// assert_eq!(x.prod_dim(1, false).to_vec::<f32>(), vec![2.0, 12.0]);
+        /// assert!(ferrograd::Tensor::zeros(&[2]).try_prod_dim(1, false).is_err());
+        /// ```
+        pub fn prod_dim / try_prod_dim(&self, dim: isize, keepdim: bool = false) -> Tensor {
+            self.prod_dim_impl(dim, keepdim)
+        }
+
+        /// Whether every element is non-zero, over `dim` (a list; empty: all), as bool.
+        ///
+        /// ```
+        /// assert_eq!(ferrograd::Tensor::new([true, false]).all(&[], false).to_vec::<bool>(), vec![false]);
+        /// assert!(ferrograd::Tensor::zeros(&[2]).try_all(&[1], false).is_err());
+        /// ```
+        pub fn all / try_all(&self, dim: &[isize] = &[], keepdim: bool = false) -> Tensor {
+            let zeros = self.eq_scalar(0.0).try_sum_dims(dim, keepdim)?;
+            Ok(zeros.eq_scalar(0.0))
+        }
+
+        /// Whether any element is non-zero, over `dim` (a list; empty: all), as bool.
+        ///
+        /// ```
+        /// assert_eq!(ferrograd::Tensor::new([0.0, 2.0]).any(&[], false).to_vec::<bool>(), vec![true]);
+        /// assert!(ferrograd::Tensor::zeros(&[2]).try_any(&[1], false).is_err());
+        /// ```
+        pub fn any / try_any(&self, dim: &[isize] = &[], keepdim: bool = false) -> Tensor {
+            let nonzero = self.ne_scalar(0.0).try_sum_dims(dim, keepdim)?;
+            Ok(nonzero.ne_scalar(0.0))
+        }
     }
 }
 
