@@ -45,6 +45,10 @@
 //!   reduces them), from the kept operands (`Option<&Tensor>`, `None` if not kept) and the
 //!   incoming gradient `g`.
 
+// `add`, `neg`, `eq`, ... are inherent methods taking references (the `std::ops` operators,
+// in operators.rs, call them); their names are PyTorch's.
+#![allow(clippy::should_implement_trait)]
+
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -304,8 +308,10 @@ binary_ops! {
 /// True division: with two non-floating (integer or bool) operands the first is divided as
 /// `f32`, as in PyTorch.
 fn true_division(_: &'static str, a: &Tensor, b: &Tensor) -> Result<Option<Tensor>> {
-    Ok((!a.dtype().is_floating_point() && !b.dtype().is_floating_point())
-        .then(|| a.to_dtype(crate::DType::F32)))
+    Ok(
+        (!a.dtype().is_floating_point() && !b.dtype().is_floating_point())
+            .then(|| a.to_dtype(crate::DType::F32)),
+    )
 }
 
 /// PyTorch's error for an integer (or bool) division by zero: with two non-floating operands

@@ -12,6 +12,10 @@
 //! }
 //! ```
 
+// `add`, `neg`, `eq`, ... are inherent methods taking references (the `std::ops` operators,
+// in operators.rs, call them); their names are PyTorch's.
+#![allow(clippy::should_implement_trait)]
+
 use super::grads;
 use super::unary::zero_backward;
 use crate::autograd::record;

@@ -39,6 +39,10 @@
 //! - optional `, ints(param) |a, s| ..`: an `int64` tensor with an integral scalar stays `int64`
 //!   (PyTorch's promotion; integers cannot require grad, so nothing is recorded).
 
+// `add`, `neg`, `eq`, ... are inherent methods taking references (the `std::ops` operators,
+// in operators.rs, call them); their names are PyTorch's.
+#![allow(clippy::should_implement_trait)]
+
 use super::binary::{binary_ops, sigmoid_backward, tanh_backward};
 use crate::dtype::Float;
 use crate::tensor::Tensor;
@@ -743,8 +747,7 @@ api! {
 
 fn gelu(x: &Tensor) -> Tensor {
     &x.mul_scalar(0.5)
-        * &x
-            .mul_scalar(std::f64::consts::FRAC_1_SQRT_2)
+        * &x.mul_scalar(std::f64::consts::FRAC_1_SQRT_2)
             .erf()
             .add_scalar(1.0)
 }
