@@ -58,18 +58,9 @@ pub(crate) fn result_type(a: &Tensor, b: &Tensor) -> DType {
     kernels::promote_types(a.dtype(), a.dim() == 0, b.dtype(), b.dim() == 0)
 }
 
-/// Elementwise map of a floating tensor (a bool or integer tensor is read as `f32`).
-pub(crate) fn map_float(
-    x: &Tensor,
-    f32f: impl Fn(f32) -> f32 + Sync,
-    f64f: impl Fn(f64) -> f64 + Sync,
-) -> Tensor {
-    let out = kernels::map_float(&x.storage().read(), x.layout(), f32f, f64f);
-    crate::unwrap(wrap(out, x.shape()))
-}
-
-/// [`map_float`] with `bulk`'s vectorisable `f32` function for large contiguous `f32`
-/// tensors (see [`kernels::map_float_bulk`]).
+/// Elementwise map of a floating tensor (a bool or integer tensor is read as `f32`), with
+/// `bulk`'s vectorisable `f32` function for large contiguous `f32` tensors (see
+/// [`kernels::map_float_bulk`]).
 pub(crate) fn map_float_bulk(
     x: &Tensor,
     bulk: Option<kernels::fastmath::Bulk>,

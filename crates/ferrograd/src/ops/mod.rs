@@ -3,8 +3,8 @@
 //! written with these same differentiable ops, so `create_graph = true` records them and every
 //! derivative order works, in either mode.
 
+mod binary;
 mod compare;
-mod elementwise;
 pub(crate) mod index;
 mod inplace;
 mod linalg;
@@ -25,6 +25,11 @@ use smallvec::{smallvec, SmallVec};
 /// The registry's slices, one per module that declares ops with `api!` (see
 /// [`crate::registry`]).
 pub(crate) const REGISTRY: &[&[crate::registry::OpDef]] = &[
+    unary::UNARY_OPS,
+    unary::ACTIVATION_OPS,
+    binary::BINARY_OPS,
+    compare::COMPARE_OPS,
+    compare::WHERE_OPS,
     reduce::REDUCE_OPS,
     shape::SHAPE_OPS,
     index::INDEX_OPS,
@@ -87,7 +92,8 @@ pub(crate) enum Saves {
     Scalar,
 }
 
-/// An elementwise unary primitive: forward `f` and backward `df` side by side.
+/// An elementwise unary primitive: forward `f` and backward `df` side by side. Declared as a row
+/// of `unary_ops!` (see `ops/unary.rs`), which writes this impl.
 pub(crate) trait Unary: Copy + Send + Sync + 'static {
     /// PyTorch's name of the backward node.
     const NAME: &'static str;
@@ -134,7 +140,8 @@ pub(crate) fn unary<O: Unary>(op: O, x: &Tensor) -> Tensor {
     )
 }
 
-/// An elementwise binary primitive with broadcasting.
+/// An elementwise binary primitive with broadcasting. Declared as a row of `binary_ops!` (see
+/// `ops/binary.rs`), which writes this impl.
 pub(crate) trait Binary: Copy + Send + Sync + 'static {
     /// PyTorch's name of the backward node.
     const NAME: &'static str;
