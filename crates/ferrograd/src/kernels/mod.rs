@@ -31,8 +31,7 @@ mod lu;
 mod reduce;
 
 pub(crate) use elementwise::{
-    cast, compare, copy, map_float, map_float_bulk, masked_fill, promote_types, where_select,
-    zip_float,
+    cast, compare, copy, map_float_bulk, masked_fill, promote_types, where_select, zip_float,
 };
 pub(crate) use gemm::{matmul2d, matmul_batched};
 pub(crate) use index::{gather, index_values, put, select_scatter, take, write_buffer};
