@@ -465,7 +465,9 @@ const SIZES: &[(&str, SizeFn)] = &[
     ("arange_step", arange_size),
     ("linspace", linspace_size),
     ("linspace_with", linspace_size),
-    ("scalar", |_, name| Ok(Estimate::of(1, format!("{name}: a result")))),
+    ("scalar", |_, name| {
+        Ok(Estimate::of(1, format!("{name}: a result")))
+    }),
 ];
 
 /// The size of what calling `f` (as `name`) with `a` makes, before it runs.
@@ -1187,7 +1189,10 @@ impl Args<'_> {
                 None => {
                     return bad(
                         i,
-                        format!("argument {}: unknown dtype {s:?} (float32, float64, int64 or bool)", i + 1),
+                        format!(
+                            "argument {}: unknown dtype {s:?} (float32, float64, int64 or bool)",
+                            i + 1
+                        ),
                     )
                 }
             },
@@ -2167,7 +2172,11 @@ pub fn resolve(name: &str) -> Option<Target> {
         .find(|f| f.name == name)
         .map(Target::Own)
         .or_else(|| registry::get(name).map(Target::Op))
-        .or_else(|| until_declared().find(|f| f.name == name).map(Target::Legacy))
+        .or_else(|| {
+            until_declared()
+                .find(|f| f.name == name)
+                .map(Target::Legacy)
+        })
 }
 
 /// Every function EXPR can call, each name once, in the order [`resolve`] prefers them.
@@ -2383,10 +2392,18 @@ mod tests {
             dead.join("\n")
         );
         for f in OWN {
-            assert!(!f.why.is_empty(), "{}: an OWN row says why it exists", f.name);
+            assert!(
+                !f.why.is_empty(),
+                "{}: an OWN row says why it exists",
+                f.name
+            );
         }
         for f in until_declared() {
-            assert!(f.why.is_empty(), "{}: a row with a reason belongs in OWN", f.name);
+            assert!(
+                f.why.is_empty(),
+                "{}: a row with a reason belongs in OWN",
+                f.name
+            );
         }
     }
 
@@ -2481,7 +2498,10 @@ mod tests {
             let Expr::Call(_, _, nodes) = parse(src).unwrap().expr else {
                 unreachable!()
             };
-            let vals = nodes.iter().map(|n| eval_value(n, &env).ok().unwrap()).collect();
+            let vals = nodes
+                .iter()
+                .map(|n| eval_value(n, &env).ok().unwrap())
+                .collect();
             let a = Args {
                 vals,
                 nodes: &nodes,
@@ -2490,9 +2510,18 @@ mod tests {
             estimate(&Target::Op(op), &a, op.name).map(|e| e.elements)
         };
         let refused = size(&NO_RULE, "no_rule([2, 3])").err().unwrap();
-        assert!(refused.message.contains("no size rule"), "{}", refused.message);
-        assert_eq!(size(&ZEROS, "zeros([100000, 100000])").ok(), Some(10_000_000_000));
-        let e = env.budget.charge(&Estimate::of(10_000_000_000, "zeros".into()));
+        assert!(
+            refused.message.contains("no size rule"),
+            "{}",
+            refused.message
+        );
+        assert_eq!(
+            size(&ZEROS, "zeros([100000, 100000])").ok(),
+            Some(10_000_000_000)
+        );
+        let e = env
+            .budget
+            .charge(&Estimate::of(10_000_000_000, "zeros".into()));
         assert!(e.is_err());
     }
 

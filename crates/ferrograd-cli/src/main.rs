@@ -238,7 +238,11 @@ fn ops(json: bool) -> String {
                 } else {
                     format!("  [{}]", op.module)
                 };
-                registered.push(format!("  {}  # {}{module}\n", op.signature(), op.summary()));
+                registered.push(format!(
+                    "  {}  # {}{module}\n",
+                    op.signature(),
+                    op.summary()
+                ));
             }
             // Rows waiting for their op in the registry show as they always did.
             Target::Legacy(f) => registered.push(format!("  {}\n", f.sig)),

@@ -2423,9 +2423,18 @@ const OPS_WITHOUT_ROWS: &[(&str, &str)] = &[
     ("any", "a bool result: no gradient"),
     ("argmax", "int64 indices: no gradient"),
     ("argmin", "int64 indices: no gradient"),
-    ("zeros_like", "creation: values independent of the input (PyTorch records no node)"),
-    ("ones_like", "creation: values independent of the input (PyTorch records no node)"),
-    ("full_like", "creation: values independent of the input (PyTorch records no node)"),
+    (
+        "zeros_like",
+        "creation: values independent of the input (PyTorch records no node)",
+    ),
+    (
+        "ones_like",
+        "creation: values independent of the input (PyTorch records no node)",
+    ),
+    (
+        "full_like",
+        "creation: values independent of the input (PyTorch records no node)",
+    ),
     ("detach", "cuts the graph by definition"),
     ("requires_grad_", "sets a flag on a leaf; records no node"),
 ];
@@ -2452,7 +2461,9 @@ const OPS_WITHOUT_ROWS_YET: &[&str] = &[
 
 /// Whether `s` is shaped like a PyTorch node name: `[A-Z][A-Za-z0-9]*Backward[0-9]+`.
 fn is_node_name(s: &str) -> bool {
-    let Some(stem) = s.trim_end_matches(|c: char| c.is_ascii_digit()).strip_suffix("Backward")
+    let Some(stem) = s
+        .trim_end_matches(|c: char| c.is_ascii_digit())
+        .strip_suffix("Backward")
     else {
         return false;
     };
@@ -2464,7 +2475,10 @@ fn is_node_name(s: &str) -> bool {
 /// Every string literal shaped like a node name in the library's sources (comments skipped).
 fn node_names_in_sources() -> std::collections::BTreeSet<String> {
     let mut names = std::collections::BTreeSet::new();
-    let mut dirs = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/src"))];
+    let mut dirs = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src"
+    ))];
     while let Some(dir) = dirs.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
@@ -2534,7 +2548,10 @@ fn every_node_name_and_registered_op_has_a_gradcheck_row() {
             if outputs.is_empty() {
                 break;
             }
-            let total = outputs.iter().skip(1).fold(outputs[0].clone(), |a, b| &a + b);
+            let total = outputs
+                .iter()
+                .skip(1)
+                .fold(outputs[0].clone(), |a, b| &a + b);
             let grads = try_grad(
                 &[&total],
                 &inputs,
@@ -2556,7 +2573,9 @@ fn every_node_name_and_registered_op_has_a_gradcheck_row() {
     let mut failures: Vec<String> = recorded
         .iter()
         .filter(|n| !seen.contains(n.as_str()) && !allowed.contains(n.as_str()))
-        .map(|n| format!("node {n}: recorded in crates/ferrograd/src, produced by no gradcheck row"))
+        .map(|n| {
+            format!("node {n}: recorded in crates/ferrograd/src, produced by no gradcheck row")
+        })
         .collect();
     failures.extend(
         NODES_WITHOUT_ROWS_YET
@@ -2580,7 +2599,10 @@ fn every_node_name_and_registered_op_has_a_gradcheck_row() {
     for op in ferrograd::registry::ops() {
         use ferrograd::registry::Kind;
         let differentiable = op.returns == Kind::Tensor
-            && op.params.iter().any(|p| matches!(p.kind, Kind::Tensor | Kind::Tensors));
+            && op
+                .params
+                .iter()
+                .any(|p| matches!(p.kind, Kind::Tensor | Kind::Tensors));
         if differentiable && !rows.contains(op.name) && !exempt.contains(op.name) {
             failures.push(format!(
                 "op {}: registered ({}) but called by no gradcheck row (name a row \"{} ...\")",
