@@ -1,4 +1,4 @@
-//! The registry of public operations: every op declared with [`api!`](crate::api) appears here
+//! The registry of public operations: every op declared with `api!` (src/api.rs) appears here
 //! with its name, parameters (names, kinds, defaults), documentation and a dynamic entry point,
 //! so the CLI, the Python bindings and the coverage tests read one list instead of keeping
 //! tables of their own.
