@@ -1184,6 +1184,7 @@ impl Args<'_> {
         };
         Ok(match (&self.vals[i], kind) {
             (Value::None, _) => V::None,
+            (_, Kind::Optional(k)) => return self.registry_value(i, k),
             (Value::Str(s), Kind::DType) => match dtype_named(s) {
                 Some(d) => V::DType(d),
                 None => {
@@ -1197,7 +1198,6 @@ impl Args<'_> {
                 }
             },
             (Value::Str(s), _) => V::Str(s.clone()),
-            (_, Kind::Optional(k)) => return self.registry_value(i, k),
             (Value::List(items), Kind::Tensors) => V::Tensors(items.clone()),
             (_, Kind::Float) => V::Float(self.float(i)?),
             (_, Kind::Bool) => V::Bool(self.flag(i)?),

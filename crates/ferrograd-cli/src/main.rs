@@ -47,8 +47,9 @@ Examples:
 
 EXPR: numbers, names, + - * / ^ (or **), unary minus, @ (matmul), parentheses, lists
 [a, b] (stacked), strings 'ij,jk' (for einsum), and calls f(a, b, ...) of the functions
-listed by `ferrograd ops`. pi, e, inf, nan, true and false are constants unless --at gives
-them a value. Integer arguments (sizes, dims, offsets) are read exactly from their literals.
+listed by `ferrograd ops` (arguments by position; None for an optional one). pi, e, inf,
+nan, true and false are constants unless --at gives them a value. Integer arguments (sizes,
+dims, offsets) are read exactly from their literals.
 
 Limits: every operation is sized before it runs, from the shapes of its arguments, and refused
 with an error when its result or an intermediate it builds would have more than 2^26 elements
