@@ -47,8 +47,9 @@ Examples:
 
 EXPR: numbers, names, + - * / ^ (or **), unary minus, @ (matmul), parentheses, lists
 [a, b] (stacked), strings 'ij,jk' (for einsum), and calls f(a, b, ...) of the functions
-listed by `ferrograd ops`. pi, e, inf, nan, true and false are constants unless --at gives
-them a value. Integer arguments (sizes, dims, offsets) are read exactly from their literals.
+listed by `ferrograd ops` (arguments by position; None for an optional one). pi, e, inf,
+nan, true and false are constants unless --at gives them a value. Integer arguments (sizes,
+dims, offsets) are read exactly from their literals.
 
 Limits: every operation is sized before it runs, from the shapes of its arguments, and refused
 with an error when its result or an intermediate it builds would have more than 2^26 elements
@@ -76,7 +77,14 @@ enum Command {
     /// The full Hessian of a scalar EXPR (every pair of variables).
     Hessian(Common),
     /// The functions EXPR can call, with their arguments.
-    Ops,
+    Ops(OpsArgs),
+}
+
+#[derive(ClapArgs)]
+struct OpsArgs {
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -191,19 +199,65 @@ fn run(cli: Cli) -> Res<String> {
     match cli.command {
         Command::Grad(args) => grad(args),
         Command::Hessian(args) => hessian(args),
-        Command::Ops => Ok(ops()),
+        Command::Ops(args) => Ok(ops(args.json)),
     }
 }
 
-fn ops() -> String {
-    let mut sigs: Vec<&str> = eval::functions().map(|f| f.sig).collect();
-    sigs.sort_unstable();
-    let mut out = String::from("Functions EXPR can call ([...] marks optional arguments):\n");
-    for s in sigs {
-        out.push_str("  ");
-        out.push_str(s);
-        out.push('\n');
+/// The functions EXPR can call: the registry's ops (their Python signatures and summaries),
+/// then the CLI's own forms, then the rows kept until their op is in the registry.
+fn ops(json: bool) -> String {
+    use eval::Target;
+    let targets = eval::targets();
+    if json {
+        let rows: Vec<String> = targets
+            .iter()
+            .map(|t| {
+                let (source, summary, module) = match t {
+                    Target::Op(op) => ("registry", op.summary(), op.module),
+                    Target::Own(f) => ("cli", f.why, ""),
+                    Target::Legacy(_) => ("cli", "", ""),
+                };
+                format!(
+                    "{{\"name\":{},\"signature\":{},\"summary\":{},\"module\":{},\"source\":{}}}",
+                    output::quote(t.name()),
+                    output::quote(&t.signature()),
+                    output::quote(summary),
+                    output::quote(module),
+                    output::quote(source)
+                )
+            })
+            .collect();
+        return format!("{{\"functions\":[{}]}}\n", rows.join(","));
     }
+    let mut registered: Vec<String> = Vec::new();
+    let mut own: Vec<String> = Vec::new();
+    for t in &targets {
+        match t {
+            Target::Op(op) => {
+                let module = if op.module.is_empty() {
+                    String::new()
+                } else {
+                    format!("  [{}]", op.module)
+                };
+                registered.push(format!(
+                    "  {}  # {}{module}\n",
+                    op.signature(),
+                    op.summary()
+                ));
+            }
+            // Rows waiting for their op in the registry show as they always did.
+            Target::Legacy(f) => registered.push(format!("  {}\n", f.sig)),
+            Target::Own(f) => own.push(format!("  {}\n", f.sig)),
+        }
+    }
+    registered.sort_unstable();
+    own.sort_unstable();
+    let mut out = String::from(
+        "Functions EXPR can call (arguments by position; trailing ones with a default may be left out):\n",
+    );
+    out.extend(registered);
+    out.push_str("\nThe CLI's own forms ([...] marks optional arguments):\n");
+    out.extend(own);
     out
 }
 

@@ -142,7 +142,7 @@ impl Report {
 }
 
 /// A JSON string literal (names are identifiers, but escape anyway).
-fn quote(s: &str) -> String {
+pub fn quote(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {

@@ -524,11 +524,11 @@ fn class_targets(x: &Tensor) -> Tensor {
 
 // ------------------------------------------------------------------ the table
 
-#[test]
-fn elementwise_unary_to_third_order() {
+/// The rows of [`elementwise_unary_to_third_order`].
+fn unary_table() -> Vec<Spec> {
     use Domain::*;
     let u = unary_cases;
-    assert_table(vec![
+    vec![
         spec("neg", |x| x[0].neg(), u(), Any, 3).zeros(),
         spec("exp", |x| x[0].exp(), u(), Any, 3).zeros(),
         spec("sin", |x| x[0].sin(), u(), Any, 3).zeros(),
@@ -591,19 +591,24 @@ fn elementwise_unary_to_third_order() {
             3,
         )
         .zeros(),
-    ]);
+    ]
 }
 
 #[test]
-fn activations_to_third_order() {
+fn elementwise_unary_to_third_order() {
+    assert_table(unary_table());
+}
+
+/// The rows of [`activations_to_third_order`].
+fn activation_table() -> Vec<Spec> {
     use Domain::*;
     let u = unary_cases;
-    assert_table(vec![
+    vec![
         spec("sigmoid", |x| x[0].sigmoid(), u(), Any, 3).zeros(),
         spec("logsigmoid", |x| x[0].logsigmoid(), u(), Any, 3).zeros(),
         spec("softplus", |x| x[0].softplus(), u(), Any, 3).zeros(),
         spec(
-            "softplus beta 2",
+            "softplus_with beta 2",
             |x| x[0].softplus_with(2.0, 1.0),
             u(),
             NonZero,
@@ -619,7 +624,7 @@ fn activations_to_third_order() {
         spec("elu", |x| x[0].elu(1.3), u(), NonZero, 3).none("kink at 0 (alpha 1.3 != 1)"),
         spec("selu", |x| x[0].selu(), u(), NonZero, 3).none("kink at 0"),
         spec("gelu", |x| x[0].gelu(), u(), Any, 3).zeros(),
-        spec("gelu tanh", |x| x[0].gelu_tanh(), u(), Any, 3).zeros(),
+        spec("gelu_tanh", |x| x[0].gelu_tanh(), u(), Any, 3).zeros(),
         spec("silu", |x| x[0].silu(), u(), Any, 3).zeros(),
         spec("mish", |x| x[0].mish(), u(), Any, 3).zeros(),
         spec(
@@ -665,14 +670,19 @@ fn activations_to_third_order() {
             3,
         )
         .zeros(),
-    ]);
+    ]
 }
 
 #[test]
-fn elementwise_binary_to_third_order() {
+fn activations_to_third_order() {
+    assert_table(activation_table());
+}
+
+/// The rows of [`elementwise_binary_to_third_order`].
+fn binary_table() -> Vec<Spec> {
     use Domain::*;
     let b = binary_cases;
-    assert_table(vec![
+    vec![
         spec("add", |x| &x[0] + &x[1], b(), Any, 3).zeros(),
         spec("sub", |x| &x[0] - &x[1], b(), Any, 3).zeros(),
         spec("mul", |x| &x[0] * &x[1], b(), Any, 3).zeros(),
@@ -722,7 +732,7 @@ fn elementwise_binary_to_third_order() {
         )
         .zeros(),
         spec(
-            "where",
+            "where_",
             |x| Tensor::where_(&x[0].gt_scalar(0.0), &x[0], &x[1].exp()),
             b(),
             NonZero,
@@ -737,11 +747,16 @@ fn elementwise_binary_to_third_order() {
             3,
         )
         .none("kinks where the input equals a bound, its only special points"),
-    ]);
+    ]
 }
 
 #[test]
-fn reductions_to_second_order() {
+fn elementwise_binary_to_third_order() {
+    assert_table(binary_table());
+}
+
+/// The rows of [`reductions_to_second_order`].
+fn reduction_table() -> Vec<Spec> {
     use Domain::*;
     let u = unary_cases;
     let m = matrices;
@@ -751,7 +766,7 @@ fn reductions_to_second_order() {
             .chain(vec![vec![s(&[3])], vec![s(&[2, 2])]])
             .collect::<Vec<_>>()
     };
-    assert_table(vec![
+    vec![
         spec("sum", |x| x[0].sum(), u(), Any, 2).zeros(),
         spec("mean", |x| x[0].mean(), u(), Any, 2).zeros(),
         spec("norm", |x| x[0].norm(), u(), NonZero, 2).at(vec![
@@ -760,7 +775,7 @@ fn reductions_to_second_order() {
             vec![v(&[0.0, 0.0, 3.0])],
         ]),
         spec(
-            "sum dim 0",
+            "sum_dims 0",
             |x| x[0].sum_dims(&[0], false),
             with_empty(),
             Any,
@@ -768,7 +783,7 @@ fn reductions_to_second_order() {
         )
         .zeros(),
         spec(
-            "sum dim -1 keepdim",
+            "sum_dims -1 keepdim",
             |x| x[0].sum_dims(&[-1], true),
             with_empty(),
             Any,
@@ -776,7 +791,7 @@ fn reductions_to_second_order() {
         )
         .zeros(),
         spec(
-            "sum dims 0,-1",
+            "sum_dims 0,-1",
             |x| x[0].sum_dims(&[0, -1], false),
             with_empty(),
             Any,
@@ -784,7 +799,7 @@ fn reductions_to_second_order() {
         )
         .zeros(),
         spec(
-            "mean dim 1",
+            "mean_dims 1",
             |x| x[0].mean_dims(&[1], false),
             with_empty(),
             Any,
@@ -792,7 +807,7 @@ fn reductions_to_second_order() {
         )
         .zeros(),
         spec(
-            "mean dim 0 keepdim",
+            "mean_dims 0 keepdim",
             |x| x[0].mean_dims(&[0], true),
             with_empty(),
             Any,
@@ -850,7 +865,7 @@ fn reductions_to_second_order() {
         spec("std dim", |x| x[0].std(&[-1], 0.0, false), m(), Any, 2)
             .at(vec![vec![pt(&[0.0, 0.0, 1.0, 2.0, 2.0, -1.0], &[2, 3])]]),
         spec(
-            "norm p=2 dim",
+            "norm_dims p=2 dim",
             |x| x[0].norm_dims(2.0, &[1], false),
             m(),
             NonZero,
@@ -861,7 +876,7 @@ fn reductions_to_second_order() {
             vec![pt(&[0.0, 0.0, 3.0, -4.0, 0.0, 0.0], &[2, 3])],
         ]),
         spec(
-            "norm p=1",
+            "norm_dims p=1",
             |x| x[0].norm_dims(1.0, &[], false),
             m(),
             NonZero,
@@ -869,7 +884,7 @@ fn reductions_to_second_order() {
         )
         .none("kink where an entry is 0"),
         spec(
-            "norm p=3",
+            "norm_dims p=3",
             |x| x[0].norm_dims(3.0, &[0], true),
             m(),
             NonZero,
@@ -877,7 +892,7 @@ fn reductions_to_second_order() {
         )
         .at(vec![vec![pt(&[0.0, 1.0, -2.0, 0.0], &[2, 2])]]),
         spec(
-            "norm p=4",
+            "norm_dims p=4",
             |x| x[0].norm_dims(4.0, &[-1], false),
             m(),
             NonZero,
@@ -885,7 +900,7 @@ fn reductions_to_second_order() {
         )
         .at(vec![vec![pt(&[0.0, 1.0, -2.0, 0.0], &[2, 2])]]),
         spec(
-            "norm p=0.5",
+            "norm_dims p=0.5",
             |x| x[0].norm_dims(0.5, &[], false),
             m(),
             NonZero,
@@ -893,7 +908,7 @@ fn reductions_to_second_order() {
         )
         .none("infinite derivative where an entry is 0"),
         spec(
-            "norm inf",
+            "norm_dims inf",
             |x| x[0].norm_dims(f64::INFINITY, &[1], false),
             m(),
             NonZero,
@@ -901,7 +916,7 @@ fn reductions_to_second_order() {
         )
         .at(vec![vec![pt(&[0.0, -2.0, 0.0, 1.0, 1.0, -3.0], &[2, 3])]]),
         spec(
-            "norm -inf",
+            "norm_dims -inf",
             |x| x[0].norm_dims(f64::NEG_INFINITY, &[], false),
             m(),
             NonZero,
@@ -954,11 +969,16 @@ fn reductions_to_second_order() {
             &[2.0, 0.0, 3.0, 0.0, 0.0, 1.5, 0.7, -1.0, 2.0],
             &[3, 3],
         )]]),
-    ]);
+    ]
 }
 
 #[test]
-fn linear_algebra_to_second_order() {
+fn reductions_to_second_order() {
+    assert_table(reduction_table());
+}
+
+/// The rows of [`linear_algebra_to_second_order`].
+fn linalg_table() -> Vec<Spec> {
     use Domain::*;
     let pairs = |v: &[(Input, Input)]| {
         v.iter()
@@ -1137,7 +1157,7 @@ fn linear_algebra_to_second_order() {
         .map(|d| vec![s(&d)])
         .to_vec()
     };
-    assert_table(vec![
+    vec![
         spec("dot", |x| x[0].dot(&x[1]), dot(), Any, 2).zeros(),
         spec("mm", |x| x[0].mm(&x[1]), mm(), Any, 2).zeros(),
         spec("mv", |x| x[0].mv(&x[1]), mv(), Any, 2).zeros(),
@@ -1339,18 +1359,23 @@ fn linear_algebra_to_second_order() {
             2,
         )
         .zeros(),
-    ]);
+    ]
 }
 
 #[test]
-fn views_and_shapes_to_second_order() {
+fn linear_algebra_to_second_order() {
+    assert_table(linalg_table());
+}
+
+/// The rows of [`views_and_shapes_to_second_order`].
+fn view_table() -> Vec<Spec> {
     use Domain::*;
     let m = matrices;
-    assert_table(vec![
+    vec![
         spec("select 0 0", |x| x[0].select(0, 0), m(), Any, 2).zeros(),
         spec("select -1 -1", |x| x[0].select(-1, -1), m(), Any, 2).zeros(),
-        spec("index [0, 0]", |x| x[0].i(&[0, 0]), m(), Any, 2).zeros(),
-        spec("index [-1]", |x| x[0].i(&[-1]), m(), Any, 2).zeros(),
+        spec("i [0, 0]", |x| x[0].i(&[0, 0]), m(), Any, 2).zeros(),
+        spec("i [-1]", |x| x[0].i(&[-1]), m(), Any, 2).zeros(),
         spec(
             "expand",
             |x| x[0].expand(&[2, 3, 4]),
@@ -1579,11 +1604,16 @@ fn views_and_shapes_to_second_order() {
             2,
         )
         .none("the selection x > 0 changes at 0, its only special point"),
-    ]);
+    ]
 }
 
 #[test]
-fn neural_network_functions_to_second_order() {
+fn views_and_shapes_to_second_order() {
+    assert_table(view_table());
+}
+
+/// The rows of [`neural_network_functions_to_second_order`].
+fn nn_table() -> Vec<Spec> {
     use ferrograd::nn::{self, ClassOptions, ConvOptions, Reduction};
     use Domain::*;
     let c = classes;
@@ -1679,7 +1709,7 @@ fn neural_network_functions_to_second_order() {
             (s(&[2, 2, 5, 4]), s(&[2, 1, 3, 2])),
         ])
     };
-    assert_table(vec![
+    vec![
         spec("softmax", |x| x[0].softmax(-1), matrices(), Any, 2)
             .zeros()
             .at(vec![vec![pt(
@@ -1843,7 +1873,7 @@ fn neural_network_functions_to_second_order() {
         )
         .zeros(),
         spec(
-            "bce_with_logits",
+            "binary_cross_entropy_with_logits",
             |x| {
                 nn::binary_cross_entropy_with_logits(
                     &x[0],
@@ -1931,13 +1961,18 @@ fn neural_network_functions_to_second_order() {
             2,
         )
         .zeros(),
-    ]);
+    ]
 }
 
 #[test]
-fn composites_of_the_seeds_to_second_order() {
+fn neural_network_functions_to_second_order() {
+    assert_table(nn_table());
+}
+
+/// The rows of [`composites_of_the_seeds_to_second_order`].
+fn composite_table() -> Vec<Spec> {
     use Domain::*;
-    assert_table(vec![
+    vec![
         spec(
             "s004-4 norm(exp(G1) + G1 @ G2)",
             |x| {
@@ -1977,7 +2012,12 @@ fn composites_of_the_seeds_to_second_order() {
             3,
         )
         .zeros(),
-    ]);
+    ]
+}
+
+#[test]
+fn composites_of_the_seeds_to_second_order() {
+    assert_table(composite_table());
 }
 
 #[test]
@@ -2308,4 +2348,286 @@ fn derivative_conventions_at_kinks_are_pytorchs() {
     assert_eq!(cp, [vec![1.0, 8.0, 0.0], vec![4.0, 6.0, 2.0]]);
     let ln = |x: &[Tensor]| nn::layer_norm(&x[0], &[3], None, None, 1e-5);
     assert_eq!(d1(&ln, &[pt(&[1.0, 1.0, 1.0], &[1, 3])], 0), [0.0; 3]);
+}
+
+// ------------------------------------------------------------------ coverage of the tables
+
+/// Every table of this file (the coverage test reads them all).
+fn all_tables() -> Vec<Spec> {
+    [
+        unary_table(),
+        activation_table(),
+        binary_table(),
+        reduction_table(),
+        linalg_table(),
+        view_table(),
+        nn_table(),
+        composite_table(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Node names the library records that no gradcheck row can produce, each with its reason.
+const NODES_WITHOUT_ROWS: &[(&str, &str)] = &[
+    (
+        "MakeDualBackward0",
+        "forward-mode AD's make_dual (forward_ad.rs): recorded by the dual-level machinery, \
+         not by an op a row calls",
+    ),
+    (
+        "AliasBackward0",
+        "forward-mode AD's aliases (unpack_dual's primal, the jvp helper's inputs in \
+         forward_ad.rs): recorded by the dual-level machinery, not by an op a row calls",
+    ),
+    (
+        "ToCopyBackward0",
+        "a float-to-float cast: in f64 gradcheck the only one is f64 -> f32, whose rounding \
+         (about 6e-8 relative) swamps central differences; f64 -> f64 records nothing",
+    ),
+];
+
+/// Node names with no gradcheck row yet that could have one: reported to the lead (issue 13),
+/// to be given rows or moved to [`NODES_WITHOUT_ROWS`] with a reason. The test also fails
+/// when a name here has a row (delete it from this list then).
+const NODES_WITHOUT_ROWS_YET: &[&str] = &[
+    // fill_ and zero_ on a non-leaf (see the in-place ops of OPS_WITHOUT_ROWS_YET).
+    "FillBackward0",
+    "ZeroBackward0",
+];
+
+/// Registered ops that no gradcheck row needs to call: they do not return a tensor
+/// differentiable in float tensor inputs, each with its reason.
+const OPS_WITHOUT_ROWS: &[(&str, &str)] = &[
+    ("eq", "a bool result: no gradient"),
+    ("ne", "a bool result: no gradient"),
+    ("lt", "a bool result: no gradient"),
+    ("le", "a bool result: no gradient"),
+    ("gt", "a bool result: no gradient"),
+    ("ge", "a bool result: no gradient"),
+    ("eq_scalar", "a bool result: no gradient"),
+    ("ne_scalar", "a bool result: no gradient"),
+    ("lt_scalar", "a bool result: no gradient"),
+    ("le_scalar", "a bool result: no gradient"),
+    ("gt_scalar", "a bool result: no gradient"),
+    ("ge_scalar", "a bool result: no gradient"),
+    ("logical_and", "a bool result: no gradient"),
+    ("logical_or", "a bool result: no gradient"),
+    ("logical_xor", "a bool result: no gradient"),
+    ("logical_and_scalar", "a bool result: no gradient"),
+    ("logical_or_scalar", "a bool result: no gradient"),
+    ("logical_xor_scalar", "a bool result: no gradient"),
+    ("logical_not", "a bool result: no gradient"),
+    ("all", "a bool result: no gradient"),
+    ("any", "a bool result: no gradient"),
+    ("argmax", "int64 indices: no gradient"),
+    ("argmin", "int64 indices: no gradient"),
+    (
+        "zeros_like",
+        "creation: values independent of the input (PyTorch records no node)",
+    ),
+    (
+        "ones_like",
+        "creation: values independent of the input (PyTorch records no node)",
+    ),
+    (
+        "full_like",
+        "creation: values independent of the input (PyTorch records no node)",
+    ),
+    ("detach", "cuts the graph by definition"),
+    ("requires_grad_", "sets a flag on a leaf; records no node"),
+];
+
+/// Registered ops with no gradcheck row yet (reported to the lead, see
+/// [`NODES_WITHOUT_ROWS_YET`]).
+const OPS_WITHOUT_ROWS_YET: &[&str] = &[
+    // A view like expand: a row as expand's would check it.
+    "broadcast_to",
+    // Random: a row needs a fixed mask (a seed inside f races with other tests' draws).
+    "dropout",
+    // In-place ops, differentiable on a non-leaf (`let y = x[0].mul_scalar(1.0); y.add_(..)`).
+    "add_",
+    "sub_",
+    "mul_",
+    "div_",
+    "add_scalar_",
+    "mul_scalar_",
+    "clamp_",
+    "copy_",
+    "fill_",
+    "zero_",
+];
+
+/// Whether `s` is shaped like a PyTorch node name: `[A-Z][A-Za-z0-9]*Backward[0-9]+`.
+fn is_node_name(s: &str) -> bool {
+    let Some(stem) = s
+        .trim_end_matches(|c: char| c.is_ascii_digit())
+        .strip_suffix("Backward")
+    else {
+        return false;
+    };
+    s.len() > stem.len() + "Backward".len()
+        && stem.starts_with(|c: char| c.is_ascii_uppercase())
+        && stem.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// Every string literal shaped like a node name in the library's sources (comments skipped).
+fn node_names_in_sources() -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    let mut dirs = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src"
+    ))];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                    // Between two quotes: a literal (or code between literals, which is
+                    // never shaped like a name).
+                    for piece in line.split('"').skip(1) {
+                        if is_node_name(piece) {
+                            names.insert(piece.to_string());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    names
+}
+
+/// The names of every node reachable from `t`'s graph, walked iteratively. `GradFn` has no
+/// identity to test, so a shared subgraph is walked once per path: gradcheck graphs are small.
+fn collect_nodes(t: &Tensor, seen: &mut std::collections::BTreeSet<&'static str>) {
+    let mut stack: Vec<ferrograd::GradFn> = t.grad_fn().into_iter().collect();
+    let mut walked = 0usize;
+    while let Some(f) = stack.pop() {
+        walked += 1;
+        assert!(walked < 1_000_000, "a graph of over a million paths");
+        seen.insert(f.name());
+        stack.extend(f.next_functions().into_iter().flatten());
+    }
+}
+
+/// The row's op name: its first word (rows of one op are named `op variant`).
+fn row_op(spec: &Spec) -> &'static str {
+    spec.name.split(' ').next().unwrap_or(spec.name)
+}
+
+/// Issue 13: every node name any op records has a gradcheck row that produces it (running
+/// the row's function on its first shape case and taking gradients to the row's order, with
+/// create_graph, as the table does), and every registered differentiable op has a row.
+#[test]
+fn every_node_name_and_registered_op_has_a_gradcheck_row() {
+    use ferrograd::autograd::try_grad;
+    use ferrograd::GradOptions;
+    use std::collections::BTreeSet;
+    let table = all_tables();
+    let mut seen: BTreeSet<&'static str> = BTreeSet::new();
+    for spec in &table {
+        let mut rng = StdRng::seed_from_u64(0);
+        let inputs: Vec<Tensor> = spec.cases[0]
+            .iter()
+            .map(|i| random_input(i, spec.domain, &mut rng))
+            .collect();
+        let out = (spec.f)(&inputs);
+        collect_nodes(&out, &mut seen);
+        // Each order: the gradient of the sum of the previous order's gradients.
+        let mut level = vec![out];
+        for _ in 0..spec.order {
+            let outputs: Vec<Tensor> = level
+                .iter()
+                .filter(|y| y.requires_grad())
+                .map(|y| y.sum())
+                .collect();
+            if outputs.is_empty() {
+                break;
+            }
+            let total = outputs
+                .iter()
+                .skip(1)
+                .fold(outputs[0].clone(), |a, b| &a + b);
+            let grads = try_grad(
+                &[&total],
+                &inputs,
+                GradOptions::new().create_graph(true).allow_unused(true),
+            )
+            .unwrap_or_else(|e| panic!("{}: {e}", spec.name));
+            level = grads.into_iter().flatten().collect();
+            for g in &level {
+                collect_nodes(g, &mut seen);
+            }
+        }
+    }
+    let allowed: BTreeSet<&str> = NODES_WITHOUT_ROWS
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(NODES_WITHOUT_ROWS_YET.iter().copied())
+        .collect();
+    let recorded = node_names_in_sources();
+    let mut failures: Vec<String> = recorded
+        .iter()
+        .filter(|n| !seen.contains(n.as_str()) && !allowed.contains(n.as_str()))
+        .map(|n| {
+            format!("node {n}: recorded in crates/ferrograd/src, produced by no gradcheck row")
+        })
+        .collect();
+    failures.extend(
+        NODES_WITHOUT_ROWS_YET
+            .iter()
+            .filter(|n| seen.contains(*n))
+            .map(|n| format!("node {n}: has a row now; delete it from NODES_WITHOUT_ROWS_YET")),
+    );
+    failures.extend(
+        allowed
+            .iter()
+            .filter(|n| !recorded.contains(**n))
+            .map(|n| format!("node {n}: listed here but recorded nowhere; delete it")),
+    );
+    // Registered ops: each one returning a tensor from float tensor inputs has a row.
+    let rows: BTreeSet<&str> = table.iter().map(row_op).collect();
+    let exempt: BTreeSet<&str> = OPS_WITHOUT_ROWS
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(OPS_WITHOUT_ROWS_YET.iter().copied())
+        .collect();
+    for op in ferrograd::registry::ops() {
+        use ferrograd::registry::Kind;
+        let differentiable = op.returns == Kind::Tensor
+            && op
+                .params
+                .iter()
+                .any(|p| matches!(p.kind, Kind::Tensor | Kind::Tensors));
+        if differentiable && !rows.contains(op.name) && !exempt.contains(op.name) {
+            failures.push(format!(
+                "op {}: registered ({}) but called by no gradcheck row (name a row \"{} ...\")",
+                op.name,
+                op.signature(),
+                op.name
+            ));
+        }
+        if rows.contains(op.name) && OPS_WITHOUT_ROWS_YET.contains(&op.name) {
+            failures.push(format!(
+                "op {}: has a row now; delete it from OPS_WITHOUT_ROWS_YET",
+                op.name
+            ));
+        }
+    }
+    eprintln!(
+        "coverage: {} node names recorded, {} produced by the {} rows",
+        recorded.len(),
+        seen.len(),
+        table.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} coverage gaps:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
