@@ -12,7 +12,7 @@
 //! EXPR, not through the float dtype of the tensors.
 
 use crate::parse::{BinOp, Expr, Node, SpannedError};
-use ferrograd::nn::{self, ClassOptions, ConvOptions, Reduction};
+use ferrograd::nn::{self, ClassOptions, Reduction};
 use ferrograd::registry::{self, Kind, OpDef};
 use ferrograd::{DType, Tensor};
 use std::cell::Cell;
@@ -1005,14 +1005,6 @@ impl Args<'_> {
         })
     }
 
-    fn opt_t(&self, i: usize) -> R<Option<Tensor>> {
-        if self.has(i) {
-            self.t(i).map(Some)
-        } else {
-            Ok(None)
-        }
-    }
-
     /// The exact numbers of argument `i` when it is typed as literals: a constant or a flat
     /// list of constants.
     fn exact(&self, i: usize) -> Option<Vec<Exact>> {
@@ -1573,525 +1565,16 @@ const OWN: &[Func] = &[
 /// and the test `no_cli_row_duplicates_a_registry_op` lists the row to delete here).
 #[rustfmt::skip]
 const UNTIL_DECLARED_UNARY: &[Func] = unary!(
-    abs, // until op abs is declared with api!
-    acos, // until op acos is declared with api!
-    acosh, // until op acosh is declared with api!
-    asin, // until op asin is declared with api!
-    asinh, // until op asinh is declared with api!
-    atan, // until op atan is declared with api!
-    atanh, // until op atanh is declared with api!
-    ceil, // until op ceil is declared with api!
-    cos, // until op cos is declared with api!
-    cosh, // until op cosh is declared with api!
-    erf, // until op erf is declared with api!
-    erfc, // until op erfc is declared with api!
-    exp, // until op exp is declared with api!
-    exp2, // until op exp2 is declared with api!
-    expm1, // until op expm1 is declared with api!
-    floor, // until op floor is declared with api!
-    gelu, // until op gelu is declared with api!
-    gelu_tanh, // until op gelu_tanh is declared with api!
-    log, // until op log is declared with api!
-    log10, // until op log10 is declared with api!
-    log1p, // until op log1p is declared with api!
-    log2, // until op log2 is declared with api!
-    logsigmoid, // until op logsigmoid is declared with api!
-    mish, // until op mish is declared with api!
-    neg, // until op neg is declared with api!
-    reciprocal, // until op reciprocal is declared with api!
-    relu, // until op relu is declared with api!
-    relu6, // until op relu6 is declared with api!
-    round, // until op round is declared with api!
-    rsqrt, // until op rsqrt is declared with api!
-    selu, // until op selu is declared with api!
-    sigmoid, // until op sigmoid is declared with api!
-    sign, // until op sign is declared with api!
-    silu, // until op silu is declared with api!
-    sin, // until op sin is declared with api!
-    sinh, // until op sinh is declared with api!
-    sqrt, // until op sqrt is declared with api!
-    square, // until op square is declared with api!
-    tan, // until op tan is declared with api!
-    tanh, // until op tanh is declared with api!
-    trunc, // until op trunc is declared with api!
     detach, // until op detach is declared with api!
 );
 
 /// See [`UNTIL_DECLARED_UNARY`].
 #[rustfmt::skip]
 const UNTIL_DECLARED_BINARY: &[Func] = binary!(
-    add => try_add, // until op add is declared with api!
-    sub => try_sub, // until op sub is declared with api!
-    mul => try_mul, // until op mul is declared with api!
-    div => try_div, // until op div is declared with api!
-    atan2 => try_atan2, // until op atan2 is declared with api!
-    hypot => try_hypot, // until op hypot is declared with api!
-    fmod => try_fmod, // until op fmod is declared with api!
-    remainder => try_remainder, // until op remainder is declared with api!
-    maximum => try_maximum, // until op maximum is declared with api!
-    minimum => try_minimum, // until op minimum is declared with api!
-    dot => try_dot, // until op dot is declared with api!
-    mm => try_mm, // until op mm is declared with api!
-    mv => try_mv, // until op mv is declared with api!
-    matmul => try_matmul, // until op matmul is declared with api!
-    bmm => try_bmm, // until op bmm is declared with api!
-    outer => try_outer, // until op outer is declared with api!
-    solve => try_solve, // until op solve is declared with api!
-    eq => try_eq, // until op eq is declared with api!
-    ne => try_ne, // until op ne is declared with api!
-    lt => try_lt, // until op lt is declared with api!
-    le => try_le, // until op le is declared with api!
-    gt => try_gt, // until op gt is declared with api!
-    ge => try_ge, // until op ge is declared with api!
 );
 
 /// See [`UNTIL_DECLARED_UNARY`]; each row is marked with the op it waits for.
-const UNTIL_DECLARED: &[Func] = &[
-    // until op amax is declared with api!
-    Func {
-        name: "amax",
-        sig: "amax(x[, dims[, keepdim]])",
-        min: 1,
-        max: 3,
-        call: |a| {
-            let x = a.t(0)?;
-            let dims = if a.has(1) { a.dims(1)? } else { vec![] };
-            Ok(x.try_amax(&dims, a.flag(2)?)?)
-        },
-        why: "",
-    },
-    // until op amin is declared with api!
-    Func {
-        name: "amin",
-        sig: "amin(x[, dims[, keepdim]])",
-        min: 1,
-        max: 3,
-        call: |a| {
-            let x = a.t(0)?;
-            let dims = if a.has(1) { a.dims(1)? } else { vec![] };
-            Ok(x.try_amin(&dims, a.flag(2)?)?)
-        },
-        why: "",
-    },
-    // until op argmax is declared with api!
-    Func {
-        name: "argmax",
-        sig: "argmax(x[, dim[, keepdim]])",
-        min: 1,
-        max: 3,
-        call: |a| {
-            let dim = if a.has(1) { Some(a.dim(1)?) } else { None };
-            Ok(a.t(0)?.try_argmax(dim, a.flag(2)?)?)
-        },
-        why: "",
-    },
-    // until op argmin is declared with api!
-    Func {
-        name: "argmin",
-        sig: "argmin(x[, dim[, keepdim]])",
-        min: 1,
-        max: 3,
-        call: |a| {
-            let dim = if a.has(1) { Some(a.dim(1)?) } else { None };
-            Ok(a.t(0)?.try_argmin(dim, a.flag(2)?)?)
-        },
-        why: "",
-    },
-    // until op var is declared with api!
-    Func {
-        name: "var",
-        sig: "var(x[, dims[, correction[, keepdim]]])",
-        min: 1,
-        max: 4,
-        call: |a| {
-            let x = a.t(0)?;
-            let dims = if a.has(1) { a.dims(1)? } else { vec![] };
-            Ok(x.try_var(&dims, a.float_or(2, 1.0)?, a.flag(3)?)?)
-        },
-        why: "",
-    },
-    // until op std is declared with api!
-    Func {
-        name: "std",
-        sig: "std(x[, dims[, correction[, keepdim]]])",
-        min: 1,
-        max: 4,
-        call: |a| {
-            let x = a.t(0)?;
-            let dims = if a.has(1) { a.dims(1)? } else { vec![] };
-            Ok(x.try_std(&dims, a.float_or(2, 1.0)?, a.flag(3)?)?)
-        },
-        why: "",
-    },
-    // until op cumsum is declared with api!
-    Func {
-        name: "cumsum",
-        sig: "cumsum(x, dim)",
-        min: 2,
-        max: 2,
-        call: |a| Ok(a.t(0)?.try_cumsum(a.dim(1)?)?),
-        why: "",
-    },
-    // until op cumprod is declared with api!
-    Func {
-        name: "cumprod",
-        sig: "cumprod(x, dim)",
-        min: 2,
-        max: 2,
-        call: |a| Ok(a.t(0)?.try_cumprod(a.dim(1)?)?),
-        why: "",
-    },
-    // until op t is declared with api!
-    Func {
-        name: "t",
-        sig: "t(x)",
-        min: 1,
-        max: 1,
-        call: |a| Ok(a.t(0)?.try_t()?),
-        why: "",
-    },
-    // until op permute is declared with api!
-    Func {
-        name: "permute",
-        sig: "permute(x, dims)",
-        min: 2,
-        max: 2,
-        call: |a| Ok(a.t(0)?.try_permute(&a.dims(1)?)?),
-        why: "",
-    },
-    // until op flatten is declared with api!
-    Func {
-        name: "flatten",
-        sig: "flatten(x[, start=0[, end=-1]])",
-        min: 1,
-        max: 3,
-        call: |a| {
-            Ok(a.t(0)?
-                .try_flatten(a.int_or(1, 0)? as isize, a.int_or(2, -1)? as isize)?)
-        },
-        why: "",
-    },
-    // until op squeeze is declared with api!
-    Func {
-        name: "squeeze",
-        sig: "squeeze(x, dim)",
-        min: 2,
-        max: 2,
-        call: |a| Ok(a.t(0)?.try_squeeze(a.dim(1)?)?),
-        why: "",
-    },
-    // until op unsqueeze is declared with api!
-    Func {
-        name: "unsqueeze",
-        sig: "unsqueeze(x, dim)",
-        min: 2,
-        max: 2,
-        call: |a| Ok(a.t(0)?.try_unsqueeze(a.dim(1)?)?),
-        why: "",
-    },
-    // until op expand is declared with api!
-    Func {
-        name: "expand",
-        sig: "expand(x, shape)",
-        min: 2,
-        max: 2,
-        call: |a| Ok(a.t(0)?.try_expand(&a.sizes(1)?)?),
-        why: "",
-    },
-    // until op diagonal is declared with api!
-    Func {
-        name: "diagonal",
-        sig: "diagonal(x[, offset=0[, dim1=0, dim2=1]])",
-        min: 1,
-        max: 4,
-        call: |a| {
-            Ok(a.t(0)?.try_diagonal(
-                a.int_or(1, 0)? as isize,
-                a.int_or(2, 0)? as isize,
-                a.int_or(3, 1)? as isize,
-            )?)
-        },
-        why: "",
-    },
-    // until op diag is declared with api!
-    Func {
-        name: "diag",
-        sig: "diag(x[, offset=0])",
-        min: 1,
-        max: 2,
-        call: |a| Ok(a.t(0)?.try_diag(a.int_or(1, 0)? as isize)?),
-        why: "",
-    },
-    // until op trace is declared with api!
-    Func {
-        name: "trace",
-        sig: "trace(x)",
-        min: 1,
-        max: 1,
-        call: |a| Ok(a.t(0)?.try_trace()?),
-        why: "",
-    },
-    // until op det is declared with api!
-    Func {
-        name: "det",
-        sig: "det(x)",
-        min: 1,
-        max: 1,
-        call: |a| Ok(a.t(0)?.try_det()?),
-        why: "",
-    },
-    // until op inv is declared with api!
-    Func {
-        name: "inv",
-        sig: "inv(x)",
-        min: 1,
-        max: 1,
-        call: |a| Ok(a.t(0)?.try_inv()?),
-        why: "",
-    },
-    // until op tril is declared with api!
-    Func {
-        name: "tril",
-        sig: "tril(x[, k=0])",
-        min: 1,
-        max: 2,
-        call: |a| Ok(a.t(0)?.try_tril(a.int_or(1, 0)? as isize)?),
-        why: "",
-    },
-    // until op triu is declared with api!
-    Func {
-        name: "triu",
-        sig: "triu(x[, k=0])",
-        min: 1,
-        max: 2,
-        call: |a| Ok(a.t(0)?.try_triu(a.int_or(1, 0)? as isize)?),
-        why: "",
-    },
-    // until op flip is declared with api!
-    Func {
-        name: "flip",
-        sig: "flip(x, dims)",
-        min: 2,
-        max: 2,
-        call: |a| Ok(a.t(0)?.try_flip(&a.dims(1)?)?),
-        why: "",
-    },
-    // until op roll is declared with api!
-    Func {
-        name: "roll",
-        sig: "roll(x, shifts, dims)",
-        min: 3,
-        max: 3,
-        call: |a| Ok(a.t(0)?.try_roll(&a.dims(1)?, &a.dims(2)?)?),
-        why: "",
-    },
-    // until op repeat is declared with api!
-    Func {
-        name: "repeat",
-        sig: "repeat(x, repeats)",
-        min: 2,
-        max: 2,
-        call: |a| Ok(a.t(0)?.try_repeat(&a.sizes(1)?)?),
-        why: "",
-    },
-    // until op select is declared with api!
-    Func {
-        name: "select",
-        sig: "select(x, dim, index)",
-        min: 3,
-        max: 3,
-        call: |a| Ok(a.t(0)?.try_select(a.dim(1)?, a.int(2)? as isize)?),
-        why: "",
-    },
-    // until op narrow is declared with api!
-    Func {
-        name: "narrow",
-        sig: "narrow(x, dim, start, length)",
-        min: 4,
-        max: 4,
-        call: |a| Ok(a.t(0)?.try_narrow(a.dim(1)?, a.size(2)?, a.size(3)?)?),
-        why: "",
-    },
-    // until op slice is declared with api!
-    Func {
-        name: "slice",
-        sig: "slice(x, dim, start, end[, step=1])",
-        min: 4,
-        max: 5,
-        call: |a| {
-            Ok(a.t(0)?.try_slice(
-                a.dim(1)?,
-                a.int(2)? as isize,
-                a.int(3)? as isize,
-                a.int_or(4, 1)?.max(0) as usize,
-            )?)
-        },
-        why: "",
-    },
-    // until op cat is declared with api!
-    Func {
-        name: "cat",
-        sig: "cat([a, b, ...][, dim=0])",
-        min: 1,
-        max: 2,
-        call: |a| {
-            Ok(Tensor::try_cat(
-                &a.tensor_list(0)?,
-                a.int_or(1, 0)? as isize,
-            )?)
-        },
-        why: "",
-    },
-    // until op stack is declared with api!
-    Func {
-        name: "stack",
-        sig: "stack([a, b, ...][, dim=0])",
-        min: 1,
-        max: 2,
-        call: |a| {
-            Ok(Tensor::try_stack(
-                &a.tensor_list(0)?,
-                a.int_or(1, 0)? as isize,
-            )?)
-        },
-        why: "",
-    },
-    // until op elu is declared with api!
-    Func {
-        name: "elu",
-        sig: "elu(x[, alpha=1])",
-        min: 1,
-        max: 2,
-        call: |a| Ok(a.t(0)?.elu(a.float_or(1, 1.0)?)),
-        why: "",
-    },
-    // until op leaky_relu is declared with api!
-    Func {
-        name: "leaky_relu",
-        sig: "leaky_relu(x[, slope=0.01])",
-        min: 1,
-        max: 2,
-        call: |a| Ok(a.t(0)?.leaky_relu(a.float_or(1, 0.01)?)),
-        why: "",
-    },
-    // until op hardtanh is declared with api!
-    Func {
-        name: "hardtanh",
-        sig: "hardtanh(x[, min=-1, max=1])",
-        min: 1,
-        max: 3,
-        call: |a| Ok(a.t(0)?.hardtanh(a.float_or(1, -1.0)?, a.float_or(2, 1.0)?)),
-        why: "",
-    },
-    // until op mse_loss is declared with api!
-    Func {
-        name: "mse_loss",
-        sig: "mse_loss(input, target[, 'mean'|'sum'|'none'])",
-        min: 2,
-        max: 3,
-        call: |a| Ok(nn::try_mse_loss(&a.t(0)?, &a.t(1)?, a.reduction(2)?)?),
-        why: "",
-    },
-    // until op l1_loss is declared with api!
-    Func {
-        name: "l1_loss",
-        sig: "l1_loss(input, target[, reduction])",
-        min: 2,
-        max: 3,
-        call: |a| Ok(nn::try_l1_loss(&a.t(0)?, &a.t(1)?, a.reduction(2)?)?),
-        why: "",
-    },
-    // until op smooth_l1_loss is declared with api!
-    Func {
-        name: "smooth_l1_loss",
-        sig: "smooth_l1_loss(input, target[, reduction[, beta=1]])",
-        min: 2,
-        max: 4,
-        call: |a| {
-            Ok(nn::try_smooth_l1_loss(
-                &a.t(0)?,
-                &a.t(1)?,
-                a.reduction(2)?,
-                a.float_or(3, 1.0)?,
-            )?)
-        },
-        why: "",
-    },
-    // until op huber_loss is declared with api!
-    Func {
-        name: "huber_loss",
-        sig: "huber_loss(input, target[, reduction[, delta=1]])",
-        min: 2,
-        max: 4,
-        call: |a| {
-            Ok(nn::try_huber_loss(
-                &a.t(0)?,
-                &a.t(1)?,
-                a.reduction(2)?,
-                a.float_or(3, 1.0)?,
-            )?)
-        },
-        why: "",
-    },
-    // until op linear is declared with api!
-    Func {
-        name: "linear",
-        sig: "linear(x, weight[, bias])",
-        min: 2,
-        max: 3,
-        call: |a| Ok(nn::try_linear(&a.t(0)?, &a.t(1)?, a.opt_t(2)?.as_ref())?),
-        why: "",
-    },
-    // until op layer_norm is declared with api!
-    Func {
-        name: "layer_norm",
-        sig: "layer_norm(x, normalized_shape[, weight[, bias]])",
-        min: 2,
-        max: 4,
-        call: |a| {
-            Ok(nn::try_layer_norm(
-                &a.t(0)?,
-                &a.sizes(1)?,
-                a.opt_t(2)?.as_ref(),
-                a.opt_t(3)?.as_ref(),
-                1e-5,
-            )?)
-        },
-        why: "",
-    },
-    // until op conv1d is declared with api!
-    Func {
-        name: "conv1d",
-        sig: "conv1d(x, weight[, bias])",
-        min: 2,
-        max: 3,
-        call: |a| {
-            Ok(nn::try_conv1d(
-                &a.t(0)?,
-                &a.t(1)?,
-                a.opt_t(2)?.as_ref(),
-                ConvOptions::default(),
-            )?)
-        },
-        why: "",
-    },
-    // until op conv2d is declared with api!
-    Func {
-        name: "conv2d",
-        sig: "conv2d(x, weight[, bias])",
-        min: 2,
-        max: 3,
-        call: |a| {
-            Ok(nn::try_conv2d(
-                &a.t(0)?,
-                &a.t(1)?,
-                a.opt_t(2)?.as_ref(),
-                ConvOptions::default(),
-            )?)
-        },
-        why: "",
-    },
-];
+const UNTIL_DECLARED: &[Func] = &[];
 
 /// The rows kept until their op is in the registry.
 fn until_declared() -> impl Iterator<Item = &'static Func> {
@@ -2121,11 +1604,29 @@ impl Target {
         }
     }
 
-    /// Its signature: the registry's (Python's spelling) or the CLI row's.
+    /// Its signature in the CLI's spelling (`amax(x[, dim[, keepdim]])`: the tensor a method is
+    /// called on is `x`, optional arguments in brackets), from the registry's parameters or the
+    /// CLI row.
     pub fn signature(&self) -> String {
         match self {
             Target::Own(f) | Target::Legacy(f) => f.sig.to_string(),
-            Target::Op(op) => op.signature(),
+            Target::Op(op) => {
+                let mut s = format!("{}(", op.name);
+                let mut open = 0;
+                for (i, p) in op.params.iter().enumerate() {
+                    let name = if p.name == "self" { "x" } else { p.name };
+                    let sep = if i == 0 { "" } else { ", " };
+                    if p.default.is_some() {
+                        s.push('[');
+                        open += 1;
+                    }
+                    s.push_str(sep);
+                    s.push_str(name);
+                }
+                s.push_str(&"]".repeat(open));
+                s.push(')');
+                s
+            }
         }
     }
 
@@ -2448,7 +1949,7 @@ mod tests {
         let err = e("sum_dims(x)");
         assert_eq!(
             err.message,
-            "sum_dims(self: Tensor, dims: list[int], keepdim: bool = False) takes 2 to 3 arguments but 1 was given"
+            "sum_dims(x, dims[, keepdim]) takes 2 to 3 arguments but 1 was given"
         );
         let err = e("sum_dims('x', [0])");
         assert_eq!(

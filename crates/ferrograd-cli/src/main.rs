@@ -217,10 +217,14 @@ fn ops(json: bool) -> String {
                     Target::Own(f) => ("cli", f.why, ""),
                     Target::Legacy(_) => ("cli", "", ""),
                 };
+                let signature = match t {
+                    Target::Op(op) => op.signature(),
+                    _ => t.signature(),
+                };
                 format!(
                     "{{\"name\":{},\"signature\":{},\"summary\":{},\"module\":{},\"source\":{}}}",
                     output::quote(t.name()),
-                    output::quote(&t.signature()),
+                    output::quote(&signature),
                     output::quote(summary),
                     output::quote(module),
                     output::quote(source)

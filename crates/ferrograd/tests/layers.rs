@@ -9,7 +9,7 @@ use std::path::Path;
 /// Bottom to top.
 const LAYERS: &[(&str, &[&str])] = &[
     ("base", &["dtype", "error", "layout", "storage", "pool"]),
-    ("kernels", &["kernels", "fastmath"]),
+    ("kernels", &["kernels"]),
     ("tensor", &["tensor", "raw", "graph", "display", "random"]),
     ("autograd", &["autograd", "hooks", "forward_ad"]),
     ("ops", &["ops", "registry", "api"]),

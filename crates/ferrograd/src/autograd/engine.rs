@@ -1,4 +1,4 @@
-//! The backward engine, op-agnostic and iterative: [`Graph::discover`] (`graph.rs`), [`prune`]
+//! The backward engine, op-agnostic and iterative: [`Graph::discover`] (`discover.rs`), [`prune`]
 //! (with `inputs`, only nodes leading to one run), a reverse sweep newest first like PyTorch
 //! ([`Sweep::step`] runs a node, [`route`] sums a broadcast gradient to its input's shape, the
 //! one place that does, [`accumulate`] adds it to a slot), then [`commit`] into `.grad` at the

@@ -419,8 +419,8 @@ api! {
         /// ```
         /// assert_eq!(ferrograd::Tensor::zeros(&[3]).broadcast_to(&[2, 3]).shape(), &[2, 3]);
         /// ```
-        pub fn broadcast_to(&self, shape: &[usize]) -> Tensor {
-            self.expand(shape)
+        pub fn broadcast_to / try_broadcast_to(&self, shape: &[usize]) -> Tensor {
+            self.try_expand(shape)
         }
 
         /// Elements `start, start+step, ...` below `end` along `dim` (a view; `x[..., a:b:s]`).

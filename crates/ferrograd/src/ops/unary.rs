@@ -35,7 +35,7 @@
 //! - `|x| ..`: the forward on one element, generic over `T: Float` (f32 and f64);
 //! - `|saved, g| ..`: the gradient, from the saved tensor and the incoming gradient `g`;
 //! - optional `, bulk Name`: a vectorised `f32` forward for large contiguous tensors
-//!   ([`crate::fastmath::Bulk`]; inputs it does not cover take the exact function);
+//!   ([`crate::kernels::fastmath::Bulk`]; inputs it does not cover take the exact function);
 //! - optional `, ints(param) |a, s| ..`: an `int64` tensor with an integral scalar stays `int64`
 //!   (PyTorch's promotion; integers cannot require grad, so nothing is recorded).
 
