@@ -82,41 +82,394 @@ fn strict_error(i: usize) -> Error {
     )
 }
 
-/// `v^T J` for the output of `f` at `inputs` (`torch.autograd.functional.vjp`): returns
-/// `(f(inputs), [v^T dJ/dx_i])`. Panics on misuse; see [`try_vjp`].
-///
-/// ```
-/// use ferrograd::{functional, Tensor};
-/// let (y, g) = functional::vjp(|x| x[0].pow(2.0), &[Tensor::new([1.0, 2.0])], &Tensor::new([1.0, 1.0]), Default::default());
-/// assert_eq!(y.to_vec::<f32>(), vec![1.0, 4.0]);
-/// assert_eq!(g[0].to_vec::<f32>(), vec![2.0, 4.0]);
-/// ```
-pub fn vjp(
-    f: impl Fn(&[Tensor]) -> Tensor,
-    inputs: &[Tensor],
-    v: &Tensor,
-    options: Options,
-) -> (Tensor, Vec<Tensor>) {
-    crate::unwrap(try_vjp(f, inputs, v, options))
-}
+api! {
+    mod {
+        /// `v^T J` for the output of `f` at `inputs` (`torch.autograd.functional.vjp`): returns
+        /// `(f(inputs), [v^T dJ/dx_i])`.
+        ///
+        /// ```
+        /// use ferrograd::{functional, Tensor};
+        /// let (y, g) = functional::vjp(|x| x[0].pow(2.0), &[Tensor::new([1.0, 2.0])], &Tensor::new([1.0, 1.0]), Default::default());
+        /// assert_eq!(y.to_vec::<f32>(), vec![1.0, 4.0]);
+        /// assert_eq!(g[0].to_vec::<f32>(), vec![2.0, 4.0]);
+        /// ```
+        ///
+        /// ```
+        /// use ferrograd::{functional, Tensor};
+        /// let strict = functional::Options { strict: true, ..Default::default() };
+        /// assert!(functional::try_vjp(|x| x[0].ones_like(), &[Tensor::new([1.0])], &Tensor::new([1.0]), strict).is_err());
+        /// ```
+        pub fn vjp / try_vjp(
+            f: impl Fn(&[Tensor]) -> Tensor,
+            inputs: &[Tensor],
+            v: &Tensor,
+            options: Options,
+        ) -> (Tensor, Vec<Tensor>) {
+            let xs = prepare(inputs, options.create_graph);
+            let out = f(&xs);
+            let grads = vjp_at(&out, &xs, v, options.create_graph, options.strict)?;
+            Ok((finish(out, options.create_graph), grads))
+        }
 
-/// Fallible [`vjp`].
-///
-/// ```
-/// use ferrograd::{functional, Tensor};
-/// let strict = functional::Options { strict: true, ..Default::default() };
-/// assert!(functional::try_vjp(|x| x[0].ones_like(), &[Tensor::new([1.0])], &Tensor::new([1.0]), strict).is_err());
-/// ```
-pub fn try_vjp(
-    f: impl Fn(&[Tensor]) -> Tensor,
-    inputs: &[Tensor],
-    v: &Tensor,
-    options: Options,
-) -> Result<(Tensor, Vec<Tensor>)> {
-    let xs = prepare(inputs, options.create_graph);
-    let out = f(&xs);
-    let grads = vjp_at(&out, &xs, v, options.create_graph, options.strict)?;
-    Ok((finish(out, options.create_graph), grads))
+        /// `J v` for the output of `f` at `inputs`, one tangent per input
+        /// (`torch.autograd.functional.jvp`): returns `(f(inputs), J v)`.
+        ///
+        /// ```
+        /// use ferrograd::{functional, Tensor};
+        /// let (_, jv) = functional::jvp(|x| &x[0] * &x[1], &[Tensor::new([2.0]), Tensor::new([3.0])], &[Tensor::new([1.0]), Tensor::new([0.0])], Default::default());
+        /// assert_eq!(jv.to_vec::<f32>(), vec![3.0]);
+        /// ```
+        ///
+        /// ```
+        /// use ferrograd::{functional, Tensor};
+        /// assert!(functional::try_jvp(|x| x[0].exp(), &[Tensor::new([1.0])], &[], Default::default()).is_err());
+        /// ```
+        pub fn jvp / try_jvp(
+            f: impl Fn(&[Tensor]) -> Tensor,
+            inputs: &[Tensor],
+            v: &[Tensor],
+            options: Options,
+        ) -> (Tensor, Tensor) {
+            if v.len() != inputs.len() || v.iter().zip(inputs).any(|(v, x)| v.shape() != x.shape()) {
+                return Err(Error::invalid(
+                    "jvp",
+                    "v must hold one tangent per input, each of the input's shape",
+                ));
+            }
+            if !options.strict && !crate::forward_ad::is_enabled() {
+                let _level = crate::forward_ad::try_dual_level()?;
+                let xs = prepare(inputs, options.create_graph);
+                let duals = dual_inputs(&xs, |x, i| {
+                    crate::forward_ad::try_make_dual(x, &v[i].to_dtype(x.dtype()))
+                })?;
+                let out = f(&duals);
+                let (primal, tangent) = crate::forward_ad::unpack_dual(&out);
+                let jv = tangent.unwrap_or_else(|| out.detach().zeros_like());
+                return Ok((
+                    finish(primal, options.create_graph),
+                    finish(jv, options.create_graph),
+                ));
+            }
+            let xs = prepare(inputs, options.create_graph);
+            let out = f(&xs);
+            let jv = jvp_at(&out, &xs, v, options.create_graph, options.strict)?;
+            Ok((finish(out, options.create_graph), jv))
+        }
+
+        /// The Jacobian of `f` at one tensor `x`: one tensor of shape `f(x).shape ++ x.shape`
+        /// (`torch.autograd.functional.jacobian` for a tensor input), by the cheaper of rows and
+        /// columns. For several inputs, options or a strategy, see [`jacobian_many`] and
+        /// [`jacobian_many_with`].
+        ///
+        /// ```
+        /// use ferrograd::{functional, Tensor};
+        /// let j = functional::jacobian(|x| x.pow(2.0), &Tensor::new([1.0, 2.0]));
+        /// assert_eq!(j.shape(), &[2, 2]);
+        /// assert_eq!(j.to_vec::<f32>(), vec![2.0, 0.0, 0.0, 4.0]);
+        /// ```
+        ///
+        /// ```
+        /// use ferrograd::{functional, Tensor};
+        /// assert!(functional::try_jacobian(|x| x.exp(), &Tensor::new([1.0])).is_ok());
+        /// ```
+        pub fn jacobian / try_jacobian(f: impl Fn(&Tensor) -> Tensor, x: &Tensor) -> Tensor {
+            let j = try_jacobian_many(|xs| f(&xs[0]), std::slice::from_ref(x), Options::default())?;
+            Ok(j.into_iter().next().expect("one input, one Jacobian"))
+        }
+
+        /// The Jacobian of `f` at `inputs`: one tensor per input, of shape `output.shape ++
+        /// input.shape` (`torch.autograd.functional.jacobian`), by the cheaper of rows and columns.
+        ///
+        ///
+        /// ```
+        /// use ferrograd::{functional, Tensor};
+        /// let j = functional::jacobian_many(|x| x[0].pow(2.0), &[Tensor::new([1.0, 2.0])], Default::default());
+        /// assert_eq!(j[0].to_vec::<f32>(), vec![2.0, 0.0, 0.0, 4.0]);
+        /// ```
+        ///
+        /// ```
+        /// use ferrograd::{functional, Tensor};
+        /// let strict = functional::Options { strict: true, ..Default::default() };
+        /// assert!(functional::try_jacobian_many(|x| x[0].zeros_like(), &[Tensor::new([1.0])], strict).is_err());
+        /// ```
+        pub fn jacobian_many / try_jacobian_many(
+            f: impl Fn(&[Tensor]) -> Tensor,
+            inputs: &[Tensor],
+            options: Options,
+        ) -> Vec<Tensor> {
+            try_jacobian_many_with(f, inputs, options, Strategy::Auto)
+        }
+
+        /// [`jacobian_many`] with an explicit [`Strategy`].
+        ///
+        /// ```
+        /// use ferrograd::{functional::{self, Strategy}, Tensor};
+        /// let f = |x: &[Tensor]| x[0].sin();
+        /// let x = [Tensor::new([0.0, 1.0])];
+        /// let rows = functional::jacobian_many_with(f, &x, Default::default(), Strategy::Reverse);
+        /// let cols = functional::jacobian_many_with(f, &x, Default::default(), Strategy::Forward);
+        /// assert_eq!(rows[0].to_vec::<f32>(), cols[0].to_vec::<f32>());
+        /// ```
+        ///
+        /// ```
+        /// use ferrograd::{functional::{self, Strategy}, Tensor};
+        /// assert!(functional::try_jacobian_many_with(|x| x[0].exp(), &[Tensor::new([1.0])], Default::default(), Strategy::Forward).is_ok());
+        /// ```
+        pub fn jacobian_many_with / try_jacobian_many_with(
+            f: impl Fn(&[Tensor]) -> Tensor,
+            inputs: &[Tensor],
+            options: Options,
+            strategy: Strategy,
+        ) -> Vec<Tensor> {
+            let vectorized = !options.strict && !crate::forward_ad::is_enabled();
+            if vectorized && strategy == Strategy::Forward {
+                // Columns need only the dual pass (Auto first evaluates `f` to count the outputs).
+                return jacobian_columns(&f, inputs, options);
+            }
+            let xs = prepare(inputs, options.create_graph);
+            let out = f(&xs);
+            let m = out.numel();
+            let n: usize = xs.iter().map(|x| x.numel()).sum();
+            let forward = match strategy {
+                Strategy::Forward => true,
+                Strategy::Reverse => false,
+                Strategy::Auto => n < m,
+            };
+            if vectorized {
+                return if forward {
+                    jacobian_columns(&f, inputs, options)
+                } else {
+                    jacobian_rows(&out, &xs, options)
+                };
+            }
+            let mut result = Vec::with_capacity(xs.len());
+            if forward {
+                for (i, x) in xs.iter().enumerate() {
+                    let mut cols = Vec::with_capacity(x.numel());
+                    for j in 0..x.numel() {
+                        let v: Vec<Tensor> = xs
+                            .iter()
+                            .enumerate()
+                            .map(|(k, y)| {
+                                if k == i {
+                                    one_hot(y, j)
+                                } else {
+                                    y.detach().zeros_like()
+                                }
+                            })
+                            .collect();
+                        cols.push(jvp_at(&out, &xs, &v, options.create_graph, options.strict)?);
+                    }
+                    result.push(assemble_columns(&out, x, cols)?);
+                }
+            } else {
+                let mut rows: Vec<Vec<Tensor>> = vec![Vec::with_capacity(m); xs.len()];
+                for k in 0..m {
+                    let g = vjp_at(
+                        &out,
+                        &xs,
+                        &one_hot(&out, k),
+                        options.create_graph,
+                        options.strict,
+                    )?;
+                    for (r, g) in rows.iter_mut().zip(g) {
+                        r.push(g);
+                    }
+                }
+                for (x, r) in xs.iter().zip(rows) {
+                    result.push(stack_rows(out.shape(), x, r)?);
+                }
+            }
+            Ok(result)
+        }
+
+        /// The Hessian of a scalar `f` at one tensor `x`: one tensor of shape `x.shape ++ x.shape`
+        /// (`torch.autograd.functional.hessian` for a tensor input). For several inputs or options, see
+        /// [`hessian_many`].
+        ///
+        /// ```
+        /// use ferrograd::{functional, Tensor};
+        /// let h = functional::hessian(|x| x.pow(3.0).sum(), &Tensor::new([1.0, 2.0]));
+        /// assert_eq!(h.shape(), &[2, 2]);
+        /// assert_eq!(h.to_vec::<f32>(), vec![6.0, 0.0, 0.0, 12.0]);
+        /// ```
+        ///
+        /// ```
+        /// use ferrograd::{functional, Tensor};
+        /// let e = functional::try_hessian(|x| x.exp(), &Tensor::new([1.0, 2.0])).unwrap_err();
+        /// assert!(e.to_string().contains("should return a single element Tensor"));
+        /// ```
+        pub fn hessian / try_hessian(f: impl Fn(&Tensor) -> Tensor, x: &Tensor) -> Tensor {
+            let h = try_hessian_many(|xs| f(&xs[0]), std::slice::from_ref(x), Options::default())?;
+            let row = h.into_iter().next().expect("one input, one row");
+            Ok(row.into_iter().next().expect("one input, one block"))
+        }
+
+        /// The Hessian of a scalar `f` at `inputs`: `h[i][j]` has shape `x_i.shape ++ x_j.shape`
+        /// (`torch.autograd.functional.hessian`).
+        ///
+        /// ```
+        /// use ferrograd::{functional, Tensor};
+        /// let h = functional::hessian_many(|x| x[0].pow(3.0).sum(), &[Tensor::new([1.0, 2.0])], Default::default());
+        /// assert_eq!(h[0][0].to_vec::<f32>(), vec![6.0, 0.0, 0.0, 12.0]);
+        /// ```
+        ///
+        /// ```
+        /// use ferrograd::{functional, Tensor};
+        /// assert!(functional::try_hessian_many(|x| x[0].exp(), &[Tensor::new([1.0, 2.0])], Default::default()).is_err());
+        /// ```
+        pub fn hessian_many / try_hessian_many(
+            f: impl Fn(&[Tensor]) -> Tensor,
+            inputs: &[Tensor],
+            options: Options,
+        ) -> Vec<Vec<Tensor>> {
+            if !options.strict && !crate::forward_ad::is_enabled() {
+                return hessian_forward_over_reverse(&f, inputs, options);
+            }
+            let xs = prepare(inputs, true);
+            let out = f(&xs);
+            scalar_output("hessian", &out)?;
+            let g = vjp_at(&out, &xs, &out.ones_like(), true, options.strict)?;
+            let mut h = Vec::with_capacity(xs.len());
+            for gi in &g {
+                let mut rows: Vec<Vec<Tensor>> = vec![Vec::with_capacity(gi.numel()); xs.len()];
+                for k in 0..gi.numel() {
+                    let r = vjp_at(
+                        gi,
+                        &xs,
+                        &one_hot(gi, k),
+                        options.create_graph,
+                        options.strict,
+                    )?;
+                    for (rows_j, r) in rows.iter_mut().zip(r) {
+                        rows_j.push(r);
+                    }
+                }
+                let mut hi = Vec::with_capacity(xs.len());
+                for (xj, r) in xs.iter().zip(rows) {
+                    hi.push(stack_rows(gi.shape(), xj, r)?);
+                }
+                h.push(hi);
+            }
+            Ok(h)
+        }
+
+        /// `(f(x), v^T H)` for a scalar `f` (`torch.autograd.functional.vhp`), by reverse over
+        /// reverse.
+        ///
+        /// ```
+        /// use ferrograd::{functional, Tensor};
+        /// let (_, hv) = functional::vhp(|x| x[0].pow(3.0).sum(), &[Tensor::new([1.0, 2.0])], &[Tensor::new([1.0, 1.0])], Default::default());
+        /// assert_eq!(hv[0].to_vec::<f32>(), vec![6.0, 12.0]);
+        /// ```
+        ///
+        /// ```
+        /// use ferrograd::{functional, Tensor};
+        /// assert!(functional::try_vhp(|x| x[0].sum(), &[Tensor::new([1.0])], &[Tensor::new([1.0, 2.0])], Default::default()).is_err());
+        /// ```
+        pub fn vhp / try_vhp(
+            f: impl Fn(&[Tensor]) -> Tensor,
+            inputs: &[Tensor],
+            v: &[Tensor],
+            options: Options,
+        ) -> (Tensor, Vec<Tensor>) {
+            if v.len() != inputs.len() || v.iter().zip(inputs).any(|(v, x)| v.shape() != x.shape()) {
+                return Err(Error::invalid(
+                    "vhp",
+                    "v must hold one vector per input, each of the input's shape",
+                ));
+            }
+            let xs = prepare(inputs, true);
+            let out = f(&xs);
+            scalar_output("vhp", &out)?;
+            let g = vjp_at(&out, &xs, &out.ones_like(), true, options.strict)?;
+            let (gs, vs): (Vec<Tensor>, Vec<Tensor>) = g
+                .into_iter()
+                .zip(v.iter().cloned())
+                .filter(|(g, _)| g.requires_grad())
+                .unzip();
+            let hv = if gs.is_empty() {
+                xs.iter().map(|x| x.zeros_like()).collect()
+            } else {
+                try_grad(
+                    &gs,
+                    &xs,
+                    GradOptions::new()
+                        .grad_outputs(vs)
+                        .create_graph(options.create_graph)
+                        .allow_unused(true),
+                )?
+                .into_iter()
+                .zip(&xs)
+                .map(|(g, x)| finish(g.unwrap_or_else(|| x.zeros_like()), options.create_graph))
+                .collect()
+            };
+            Ok((finish(out, options.create_graph), hv))
+        }
+
+        /// `(f(x), H v)` for a scalar `f` (`torch.autograd.functional.hvp`), forward over reverse:
+        /// one forward and one backward pass on inputs carrying `v` as their tangent. (The Hessian of
+        /// a twice-differentiable function is symmetric, so this equals [`vhp`].)
+        ///
+        ///
+        /// ```
+        /// use ferrograd::{functional, Tensor};
+        /// let f = |x: &[Tensor]| (&x[0] * &x[1]).sum();
+        /// let (_, hv) = functional::hvp(f, &[Tensor::new([1.0]), Tensor::new([2.0])], &[Tensor::new([1.0]), Tensor::new([0.0])], Default::default());
+        /// assert_eq!((hv[0].item(), hv[1].item()), (0.0, 1.0));
+        /// ```
+        ///
+        /// ```
+        /// use ferrograd::{functional, Tensor};
+        /// assert!(functional::try_hvp(|x| x[0].exp(), &[Tensor::new([1.0, 2.0])], &[Tensor::new([1.0, 2.0])], Default::default()).is_err());
+        /// ```
+        pub fn hvp / try_hvp(
+            f: impl Fn(&[Tensor]) -> Tensor,
+            inputs: &[Tensor],
+            v: &[Tensor],
+            options: Options,
+        ) -> (Tensor, Vec<Tensor>) {
+            if options.strict || crate::forward_ad::is_enabled() {
+                return try_vhp(f, inputs, v, options);
+            }
+            if v.len() != inputs.len() || v.iter().zip(inputs).any(|(v, x)| v.shape() != x.shape()) {
+                return Err(Error::invalid(
+                    "hvp",
+                    "v must hold one vector per input, each of the input's shape",
+                ));
+            }
+            // Forward over reverse: the tangent of the gradient along v is H v.
+            let xs = prepare(inputs, true);
+            let _level = crate::forward_ad::try_dual_level()?;
+            let duals = dual_inputs(&xs, |x, i| {
+                crate::forward_ad::try_make_dual(x, &v[i].to_dtype(x.dtype()))
+            })?;
+            let out = f(&duals);
+            scalar_output("hvp", &out)?;
+            let g = if out.requires_grad() {
+                try_grad(
+                    &[&out],
+                    &duals,
+                    GradOptions::new().create_graph(true).allow_unused(true),
+                )?
+            } else {
+                vec![None; xs.len()]
+            };
+            let hv = g
+                .into_iter()
+                .zip(&xs)
+                .map(|(g, x)| {
+                    let t = g.and_then(|g| crate::forward_ad::unpack_dual(&g).1);
+                    finish(
+                        t.unwrap_or_else(|| x.detach().zeros_like()),
+                        options.create_graph,
+                    )
+                })
+                .collect();
+            let primal = crate::forward_ad::unpack_dual(&out).0;
+            Ok((finish(primal, options.create_graph), hv))
+        }
+    }
 }
 
 fn vjp_at(
@@ -150,62 +503,6 @@ fn vjp_at(
             None => Ok(x.zeros_like()),
         })
         .collect()
-}
-
-/// `J v` for the output of `f` at `inputs`, one tangent per input
-/// (`torch.autograd.functional.jvp`): returns `(f(inputs), J v)`. Panics on misuse; see
-/// [`try_jvp`].
-///
-/// ```
-/// use ferrograd::{functional, Tensor};
-/// let (_, jv) = functional::jvp(|x| &x[0] * &x[1], &[Tensor::new([2.0]), Tensor::new([3.0])], &[Tensor::new([1.0]), Tensor::new([0.0])], Default::default());
-/// assert_eq!(jv.to_vec::<f32>(), vec![3.0]);
-/// ```
-pub fn jvp(
-    f: impl Fn(&[Tensor]) -> Tensor,
-    inputs: &[Tensor],
-    v: &[Tensor],
-    options: Options,
-) -> (Tensor, Tensor) {
-    crate::unwrap(try_jvp(f, inputs, v, options))
-}
-
-/// Fallible [`jvp`].
-///
-/// ```
-/// use ferrograd::{functional, Tensor};
-/// assert!(functional::try_jvp(|x| x[0].exp(), &[Tensor::new([1.0])], &[], Default::default()).is_err());
-/// ```
-pub fn try_jvp(
-    f: impl Fn(&[Tensor]) -> Tensor,
-    inputs: &[Tensor],
-    v: &[Tensor],
-    options: Options,
-) -> Result<(Tensor, Tensor)> {
-    if v.len() != inputs.len() || v.iter().zip(inputs).any(|(v, x)| v.shape() != x.shape()) {
-        return Err(Error::invalid(
-            "jvp",
-            "v must hold one tangent per input, each of the input's shape",
-        ));
-    }
-    if !options.strict && !crate::forward_ad::is_enabled() {
-        let _level = crate::forward_ad::try_dual_level()?;
-        let xs = prepare(inputs, options.create_graph);
-        let duals = dual_inputs(&xs, |x, i| {
-            crate::forward_ad::try_make_dual(x, &v[i].to_dtype(x.dtype()))
-        })?;
-        let out = f(&duals);
-        let (primal, tangent) = crate::forward_ad::unpack_dual(&out);
-        let jv = tangent.unwrap_or_else(|| out.detach().zeros_like());
-        return Ok((
-            finish(primal, options.create_graph),
-            finish(jv, options.create_graph),
-        ));
-    }
-    let xs = prepare(inputs, options.create_graph);
-    let out = f(&xs);
-    let jv = jvp_at(&out, &xs, v, options.create_graph, options.strict)?;
-    Ok((finish(out, options.create_graph), jv))
 }
 
 /// The floating inputs made dual by `make` (given the input and its position); others as
@@ -335,157 +632,6 @@ fn jvp_at(
     ))
 }
 
-/// The Jacobian of `f` at one tensor `x`: one tensor of shape `f(x).shape ++ x.shape`
-/// (`torch.autograd.functional.jacobian` for a tensor input), by the cheaper of rows and
-/// columns. For several inputs, options or a strategy, see [`jacobian_many`] and
-/// [`jacobian_many_with`]. Panics on misuse; see [`try_jacobian`].
-///
-/// ```
-/// use ferrograd::{functional, Tensor};
-/// let j = functional::jacobian(|x| x.pow(2.0), &Tensor::new([1.0, 2.0]));
-/// assert_eq!(j.shape(), &[2, 2]);
-/// assert_eq!(j.to_vec::<f32>(), vec![2.0, 0.0, 0.0, 4.0]);
-/// ```
-pub fn jacobian(f: impl Fn(&Tensor) -> Tensor, x: &Tensor) -> Tensor {
-    crate::unwrap(try_jacobian(f, x))
-}
-
-/// Fallible [`jacobian`].
-///
-/// ```
-/// use ferrograd::{functional, Tensor};
-/// assert!(functional::try_jacobian(|x| x.exp(), &Tensor::new([1.0])).is_ok());
-/// ```
-pub fn try_jacobian(f: impl Fn(&Tensor) -> Tensor, x: &Tensor) -> Result<Tensor> {
-    let j = try_jacobian_many(|xs| f(&xs[0]), std::slice::from_ref(x), Options::default())?;
-    Ok(j.into_iter().next().expect("one input, one Jacobian"))
-}
-
-/// The Jacobian of `f` at `inputs`: one tensor per input, of shape `output.shape ++
-/// input.shape` (`torch.autograd.functional.jacobian`), by the cheaper of rows and columns.
-/// Panics on misuse; see [`try_jacobian_many`].
-///
-/// ```
-/// use ferrograd::{functional, Tensor};
-/// let j = functional::jacobian_many(|x| x[0].pow(2.0), &[Tensor::new([1.0, 2.0])], Default::default());
-/// assert_eq!(j[0].to_vec::<f32>(), vec![2.0, 0.0, 0.0, 4.0]);
-/// ```
-pub fn jacobian_many(
-    f: impl Fn(&[Tensor]) -> Tensor,
-    inputs: &[Tensor],
-    options: Options,
-) -> Vec<Tensor> {
-    crate::unwrap(try_jacobian_many(f, inputs, options))
-}
-
-/// Fallible [`jacobian_many`].
-///
-/// ```
-/// use ferrograd::{functional, Tensor};
-/// let strict = functional::Options { strict: true, ..Default::default() };
-/// assert!(functional::try_jacobian_many(|x| x[0].zeros_like(), &[Tensor::new([1.0])], strict).is_err());
-/// ```
-pub fn try_jacobian_many(
-    f: impl Fn(&[Tensor]) -> Tensor,
-    inputs: &[Tensor],
-    options: Options,
-) -> Result<Vec<Tensor>> {
-    try_jacobian_many_with(f, inputs, options, Strategy::Auto)
-}
-
-/// [`jacobian_many`] with an explicit [`Strategy`]. Panics on misuse; see [`try_jacobian_many_with`].
-///
-/// ```
-/// use ferrograd::{functional::{self, Strategy}, Tensor};
-/// let f = |x: &[Tensor]| x[0].sin();
-/// let x = [Tensor::new([0.0, 1.0])];
-/// let rows = functional::jacobian_many_with(f, &x, Default::default(), Strategy::Reverse);
-/// let cols = functional::jacobian_many_with(f, &x, Default::default(), Strategy::Forward);
-/// assert_eq!(rows[0].to_vec::<f32>(), cols[0].to_vec::<f32>());
-/// ```
-pub fn jacobian_many_with(
-    f: impl Fn(&[Tensor]) -> Tensor,
-    inputs: &[Tensor],
-    options: Options,
-    strategy: Strategy,
-) -> Vec<Tensor> {
-    crate::unwrap(try_jacobian_many_with(f, inputs, options, strategy))
-}
-
-/// Fallible [`jacobian_many_with`].
-///
-/// ```
-/// use ferrograd::{functional::{self, Strategy}, Tensor};
-/// assert!(functional::try_jacobian_many_with(|x| x[0].exp(), &[Tensor::new([1.0])], Default::default(), Strategy::Forward).is_ok());
-/// ```
-pub fn try_jacobian_many_with(
-    f: impl Fn(&[Tensor]) -> Tensor,
-    inputs: &[Tensor],
-    options: Options,
-    strategy: Strategy,
-) -> Result<Vec<Tensor>> {
-    let vectorized = !options.strict && !crate::forward_ad::is_enabled();
-    if vectorized && strategy == Strategy::Forward {
-        // Columns need only the dual pass (Auto first evaluates `f` to count the outputs).
-        return jacobian_columns(&f, inputs, options);
-    }
-    let xs = prepare(inputs, options.create_graph);
-    let out = f(&xs);
-    let m = out.numel();
-    let n: usize = xs.iter().map(|x| x.numel()).sum();
-    let forward = match strategy {
-        Strategy::Forward => true,
-        Strategy::Reverse => false,
-        Strategy::Auto => n < m,
-    };
-    if vectorized {
-        return if forward {
-            jacobian_columns(&f, inputs, options)
-        } else {
-            jacobian_rows(&out, &xs, options)
-        };
-    }
-    let mut result = Vec::with_capacity(xs.len());
-    if forward {
-        for (i, x) in xs.iter().enumerate() {
-            let mut cols = Vec::with_capacity(x.numel());
-            for j in 0..x.numel() {
-                let v: Vec<Tensor> = xs
-                    .iter()
-                    .enumerate()
-                    .map(|(k, y)| {
-                        if k == i {
-                            one_hot(y, j)
-                        } else {
-                            y.detach().zeros_like()
-                        }
-                    })
-                    .collect();
-                cols.push(jvp_at(&out, &xs, &v, options.create_graph, options.strict)?);
-            }
-            result.push(assemble_columns(&out, x, cols)?);
-        }
-    } else {
-        let mut rows: Vec<Vec<Tensor>> = vec![Vec::with_capacity(m); xs.len()];
-        for k in 0..m {
-            let g = vjp_at(
-                &out,
-                &xs,
-                &one_hot(&out, k),
-                options.create_graph,
-                options.strict,
-            )?;
-            for (r, g) in rows.iter_mut().zip(g) {
-                r.push(g);
-            }
-        }
-        for (x, r) in xs.iter().zip(rows) {
-            result.push(stack_rows(out.shape(), x, r)?);
-        }
-    }
-    Ok(result)
-}
-
 /// Every column in one forward pass: the inputs carry the identity as a batch of tangents.
 fn jacobian_columns(
     f: &impl Fn(&[Tensor]) -> Tensor,
@@ -591,91 +737,6 @@ fn scalar_output(op: &'static str, out: &Tensor) -> Result<()> {
     Ok(())
 }
 
-/// The Hessian of a scalar `f` at one tensor `x`: one tensor of shape `x.shape ++ x.shape`
-/// (`torch.autograd.functional.hessian` for a tensor input). For several inputs or options, see
-/// [`hessian_many`]. Panics on misuse; see [`try_hessian`].
-///
-/// ```
-/// use ferrograd::{functional, Tensor};
-/// let h = functional::hessian(|x| x.pow(3.0).sum(), &Tensor::new([1.0, 2.0]));
-/// assert_eq!(h.shape(), &[2, 2]);
-/// assert_eq!(h.to_vec::<f32>(), vec![6.0, 0.0, 0.0, 12.0]);
-/// ```
-pub fn hessian(f: impl Fn(&Tensor) -> Tensor, x: &Tensor) -> Tensor {
-    crate::unwrap(try_hessian(f, x))
-}
-
-/// Fallible [`hessian`]: `f` must return one element.
-///
-/// ```
-/// use ferrograd::{functional, Tensor};
-/// let e = functional::try_hessian(|x| x.exp(), &Tensor::new([1.0, 2.0])).unwrap_err();
-/// assert!(e.to_string().contains("should return a single element Tensor"));
-/// ```
-pub fn try_hessian(f: impl Fn(&Tensor) -> Tensor, x: &Tensor) -> Result<Tensor> {
-    let h = try_hessian_many(|xs| f(&xs[0]), std::slice::from_ref(x), Options::default())?;
-    let row = h.into_iter().next().expect("one input, one row");
-    Ok(row.into_iter().next().expect("one input, one block"))
-}
-
-/// The Hessian of a scalar `f` at `inputs`: `h[i][j]` has shape `x_i.shape ++ x_j.shape`
-/// (`torch.autograd.functional.hessian`). Panics on misuse; see [`try_hessian_many`].
-///
-/// ```
-/// use ferrograd::{functional, Tensor};
-/// let h = functional::hessian_many(|x| x[0].pow(3.0).sum(), &[Tensor::new([1.0, 2.0])], Default::default());
-/// assert_eq!(h[0][0].to_vec::<f32>(), vec![6.0, 0.0, 0.0, 12.0]);
-/// ```
-pub fn hessian_many(
-    f: impl Fn(&[Tensor]) -> Tensor,
-    inputs: &[Tensor],
-    options: Options,
-) -> Vec<Vec<Tensor>> {
-    crate::unwrap(try_hessian_many(f, inputs, options))
-}
-
-/// Fallible [`hessian_many`].
-///
-/// ```
-/// use ferrograd::{functional, Tensor};
-/// assert!(functional::try_hessian_many(|x| x[0].exp(), &[Tensor::new([1.0, 2.0])], Default::default()).is_err());
-/// ```
-pub fn try_hessian_many(
-    f: impl Fn(&[Tensor]) -> Tensor,
-    inputs: &[Tensor],
-    options: Options,
-) -> Result<Vec<Vec<Tensor>>> {
-    if !options.strict && !crate::forward_ad::is_enabled() {
-        return hessian_forward_over_reverse(&f, inputs, options);
-    }
-    let xs = prepare(inputs, true);
-    let out = f(&xs);
-    scalar_output("hessian", &out)?;
-    let g = vjp_at(&out, &xs, &out.ones_like(), true, options.strict)?;
-    let mut h = Vec::with_capacity(xs.len());
-    for gi in &g {
-        let mut rows: Vec<Vec<Tensor>> = vec![Vec::with_capacity(gi.numel()); xs.len()];
-        for k in 0..gi.numel() {
-            let r = vjp_at(
-                gi,
-                &xs,
-                &one_hot(gi, k),
-                options.create_graph,
-                options.strict,
-            )?;
-            for (rows_j, r) in rows.iter_mut().zip(r) {
-                rows_j.push(r);
-            }
-        }
-        let mut hi = Vec::with_capacity(xs.len());
-        for (xj, r) in xs.iter().zip(rows) {
-            hi.push(stack_rows(gi.shape(), xj, r)?);
-        }
-        h.push(hi);
-    }
-    Ok(h)
-}
-
 /// The Hessian as the Jacobian of the gradient, forward over reverse: the inputs carry the
 /// identity as a batch of tangents through the forward and the (recorded) backward pass.
 fn hessian_forward_over_reverse(
@@ -738,142 +799,6 @@ fn gradient_of(f: &impl Fn(&[Tensor]) -> Tensor, xs: &[Tensor]) -> Result<Vec<Op
             }
         })
         .collect())
-}
-
-/// `(f(x), v^T H)` for a scalar `f` (`torch.autograd.functional.vhp`), by reverse over
-/// reverse. Panics on misuse; see [`try_vhp`].
-///
-/// ```
-/// use ferrograd::{functional, Tensor};
-/// let (_, hv) = functional::vhp(|x| x[0].pow(3.0).sum(), &[Tensor::new([1.0, 2.0])], &[Tensor::new([1.0, 1.0])], Default::default());
-/// assert_eq!(hv[0].to_vec::<f32>(), vec![6.0, 12.0]);
-/// ```
-pub fn vhp(
-    f: impl Fn(&[Tensor]) -> Tensor,
-    inputs: &[Tensor],
-    v: &[Tensor],
-    options: Options,
-) -> (Tensor, Vec<Tensor>) {
-    crate::unwrap(try_vhp(f, inputs, v, options))
-}
-
-/// Fallible [`vhp`].
-///
-/// ```
-/// use ferrograd::{functional, Tensor};
-/// assert!(functional::try_vhp(|x| x[0].sum(), &[Tensor::new([1.0])], &[Tensor::new([1.0, 2.0])], Default::default()).is_err());
-/// ```
-pub fn try_vhp(
-    f: impl Fn(&[Tensor]) -> Tensor,
-    inputs: &[Tensor],
-    v: &[Tensor],
-    options: Options,
-) -> Result<(Tensor, Vec<Tensor>)> {
-    if v.len() != inputs.len() || v.iter().zip(inputs).any(|(v, x)| v.shape() != x.shape()) {
-        return Err(Error::invalid(
-            "vhp",
-            "v must hold one vector per input, each of the input's shape",
-        ));
-    }
-    let xs = prepare(inputs, true);
-    let out = f(&xs);
-    scalar_output("vhp", &out)?;
-    let g = vjp_at(&out, &xs, &out.ones_like(), true, options.strict)?;
-    let (gs, vs): (Vec<Tensor>, Vec<Tensor>) = g
-        .into_iter()
-        .zip(v.iter().cloned())
-        .filter(|(g, _)| g.requires_grad())
-        .unzip();
-    let hv = if gs.is_empty() {
-        xs.iter().map(|x| x.zeros_like()).collect()
-    } else {
-        try_grad(
-            &gs,
-            &xs,
-            GradOptions::new()
-                .grad_outputs(vs)
-                .create_graph(options.create_graph)
-                .allow_unused(true),
-        )?
-        .into_iter()
-        .zip(&xs)
-        .map(|(g, x)| finish(g.unwrap_or_else(|| x.zeros_like()), options.create_graph))
-        .collect()
-    };
-    Ok((finish(out, options.create_graph), hv))
-}
-
-/// `(f(x), H v)` for a scalar `f` (`torch.autograd.functional.hvp`), forward over reverse:
-/// one forward and one backward pass on inputs carrying `v` as their tangent. (The Hessian of
-/// a twice-differentiable function is symmetric, so this equals [`vhp`].)
-/// Panics on misuse; see [`try_hvp`].
-///
-/// ```
-/// use ferrograd::{functional, Tensor};
-/// let f = |x: &[Tensor]| (&x[0] * &x[1]).sum();
-/// let (_, hv) = functional::hvp(f, &[Tensor::new([1.0]), Tensor::new([2.0])], &[Tensor::new([1.0]), Tensor::new([0.0])], Default::default());
-/// assert_eq!((hv[0].item(), hv[1].item()), (0.0, 1.0));
-/// ```
-pub fn hvp(
-    f: impl Fn(&[Tensor]) -> Tensor,
-    inputs: &[Tensor],
-    v: &[Tensor],
-    options: Options,
-) -> (Tensor, Vec<Tensor>) {
-    crate::unwrap(try_hvp(f, inputs, v, options))
-}
-
-/// Fallible [`hvp`].
-///
-/// ```
-/// use ferrograd::{functional, Tensor};
-/// assert!(functional::try_hvp(|x| x[0].exp(), &[Tensor::new([1.0, 2.0])], &[Tensor::new([1.0, 2.0])], Default::default()).is_err());
-/// ```
-pub fn try_hvp(
-    f: impl Fn(&[Tensor]) -> Tensor,
-    inputs: &[Tensor],
-    v: &[Tensor],
-    options: Options,
-) -> Result<(Tensor, Vec<Tensor>)> {
-    if options.strict || crate::forward_ad::is_enabled() {
-        return try_vhp(f, inputs, v, options);
-    }
-    if v.len() != inputs.len() || v.iter().zip(inputs).any(|(v, x)| v.shape() != x.shape()) {
-        return Err(Error::invalid(
-            "hvp",
-            "v must hold one vector per input, each of the input's shape",
-        ));
-    }
-    // Forward over reverse: the tangent of the gradient along v is H v.
-    let xs = prepare(inputs, true);
-    let _level = crate::forward_ad::try_dual_level()?;
-    let duals = dual_inputs(&xs, |x, i| {
-        crate::forward_ad::try_make_dual(x, &v[i].to_dtype(x.dtype()))
-    })?;
-    let out = f(&duals);
-    scalar_output("hvp", &out)?;
-    let g = if out.requires_grad() {
-        try_grad(
-            &[&out],
-            &duals,
-            GradOptions::new().create_graph(true).allow_unused(true),
-        )?
-    } else {
-        vec![None; xs.len()]
-    };
-    let hv = g
-        .into_iter()
-        .zip(&xs)
-        .map(|(g, x)| {
-            let t = g.and_then(|g| crate::forward_ad::unpack_dual(&g).1);
-            finish(
-                t.unwrap_or_else(|| x.detach().zeros_like()),
-                options.create_graph,
-            )
-        })
-        .collect();
-    let primal = crate::forward_ad::unpack_dual(&out).0;
-    Ok((finish(primal, options.create_graph), hv))
 }
 
 /// The gradient transform: `grad(f)` is the function `x -> df/dx` of a scalar `f`, itself

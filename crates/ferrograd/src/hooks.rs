@@ -97,56 +97,6 @@ impl WeakTensor {
 }
 
 impl Tensor {
-    /// Registers `hook` to run on this tensor's gradient whenever one is computed; it may return
-    /// a replacement (same shape). Panics on a tensor that does not require grad; see
-    /// [`Tensor::try_register_hook`].
-    ///
-    /// ```
-    /// use ferrograd::Tensor;
-    /// let x = Tensor::new([1.0, 2.0]).requires_grad_(true);
-    /// let y = &x * 3.0;
-    /// let _h = y.register_hook(|g| Some(g.mul_scalar(2.0))); // doubles dL/dy
-    /// y.sum().backward();
-    /// assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![6.0, 6.0]);
-    /// ```
-    pub fn register_hook(
-        &self,
-        hook: impl Fn(&Tensor) -> Option<Tensor> + Send + Sync + 'static,
-    ) -> HookHandle {
-        crate::unwrap(self.try_register_hook(hook))
-    }
-
-    /// Fallible [`Tensor::register_hook`].
-    ///
-    /// ```
-    /// let e = ferrograd::Tensor::scalar(1.0).try_register_hook(|_| None).err().unwrap();
-    /// assert!(e.to_string().contains("cannot register a hook on a tensor that doesn't require gradient"));
-    /// ```
-    pub fn try_register_hook(
-        &self,
-        hook: impl Fn(&Tensor) -> Option<Tensor> + Send + Sync + 'static,
-    ) -> Result<HookHandle> {
-        if !self.requires_grad() {
-            return Err(Error::invalid(
-                "register_hook",
-                "cannot register a hook on a tensor that doesn't require gradient",
-            ));
-        }
-        let id = next_id();
-        self.0
-            .hooks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((id, Arc::new(hook)));
-        if let Some(node) = &self.history() {
-            node.set_owner(Arc::downgrade(&self.0));
-        }
-        Ok(HookHandle {
-            target: Target::Tensor(Arc::downgrade(&self.0)),
-            id,
-        })
-    }
-
     /// A weak handle to this tensor (see [`WeakTensor`]).
     ///
     /// ```
@@ -155,6 +105,51 @@ impl Tensor {
     /// ```
     pub fn downgrade(&self) -> WeakTensor {
         WeakTensor(Arc::downgrade(&self.0))
+    }
+}
+
+api! {
+    impl Tensor {
+        /// Registers `hook` to run on this tensor's gradient whenever one is computed; it may return
+        /// a replacement (same shape).
+        ///
+        /// ```
+        /// use ferrograd::Tensor;
+        /// let x = Tensor::new([1.0, 2.0]).requires_grad_(true);
+        /// let y = &x * 3.0;
+        /// let _h = y.register_hook(|g| Some(g.mul_scalar(2.0))); // doubles dL/dy
+        /// y.sum().backward();
+        /// assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![6.0, 6.0]);
+        /// ```
+        ///
+        /// ```
+        /// let e = ferrograd::Tensor::scalar(1.0).try_register_hook(|_| None).err().unwrap();
+        /// assert!(e.to_string().contains("cannot register a hook on a tensor that doesn't require gradient"));
+        /// ```
+        pub fn register_hook / try_register_hook(
+            &self,
+            hook: impl Fn(&Tensor) -> Option<Tensor> + Send + Sync + 'static,
+        ) -> HookHandle {
+            if !self.requires_grad() {
+                return Err(Error::invalid(
+                    "register_hook",
+                    "cannot register a hook on a tensor that doesn't require gradient",
+                ));
+            }
+            let id = next_id();
+            self.0
+                .hooks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((id, Arc::new(hook)));
+            if let Some(node) = &self.history() {
+                node.set_owner(Arc::downgrade(&self.0));
+            }
+            Ok(HookHandle {
+                target: Target::Tensor(Arc::downgrade(&self.0)),
+                id,
+            })
+        }
     }
 }
 
