@@ -31,8 +31,7 @@
 //! `NAME = mod name { .. }` for free functions of the module `name`, and `impl AnyType { .. }`
 //! and `mod { .. }` (no name, no registry rows) for twins of types and modules outside the ops
 //! layer, or whose arguments bindings cannot pass as values (closures, option structs). Only
-//! doc comments
-//! may precede an item. Bodies are ordinary Rust (rustfmt does not format inside macros, so
+//! doc comments may precede an item. Bodies are ordinary Rust (rustfmt does not format inside macros, so
 //! keep them short: call a private helper for anything long).
 
 /// See the [module docs](self).
