@@ -61,6 +61,18 @@ impl Value {
         }
     }
 
+    /// The value as a Python literal (`False`, `[0]`, `"mean"`, `torch.float32`), as
+    /// signatures and stubs print defaults.
+    ///
+    /// ```
+    /// use ferrograd::registry::Value;
+    /// assert_eq!(Value::Bool(false).python_literal(), "False");
+    /// assert_eq!(Value::Ints(vec![0, -1]).python_literal(), "[0, -1]");
+    /// ```
+    pub fn python_literal(&self) -> String {
+        python_literal(self)
+    }
+
     fn type_name(&self) -> &'static str {
         match self {
             Value::Tensor(_) => "Tensor",

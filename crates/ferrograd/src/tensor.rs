@@ -1,6 +1,6 @@
 //! The [`Tensor`] type: storage + layout + autograd metadata behind one `Arc`.
 
-use crate::dtype::{DType, Float};
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::graph::{drop_nodes, Node, Tangent, TensorHook};
 use crate::layout::{check_alloc, Layout, Shape};
@@ -236,26 +236,45 @@ impl From<f64> for Tensor {
 pub trait ReadElement: Copy + Sized {
     #[doc(hidden)]
     fn read_all(t: &Tensor) -> Vec<Self>;
+    #[doc(hidden)]
+    #[allow(private_interfaces)]
+    fn into_buffer(data: Vec<Self>) -> Buffer;
 }
 
 impl ReadElement for f32 {
     fn read_all(t: &Tensor) -> Vec<f32> {
         t.to_dtype(DType::F32).contiguous_vec::<f32>()
     }
+    #[allow(private_interfaces)]
+    fn into_buffer(data: Vec<f32>) -> Buffer {
+        Buffer::F32(data.into())
+    }
 }
 impl ReadElement for f64 {
     fn read_all(t: &Tensor) -> Vec<f64> {
         t.to_dtype(DType::F64).contiguous_vec::<f64>()
+    }
+    #[allow(private_interfaces)]
+    fn into_buffer(data: Vec<f64>) -> Buffer {
+        Buffer::F64(data.into())
     }
 }
 impl ReadElement for i64 {
     fn read_all(t: &Tensor) -> Vec<i64> {
         t.to_dtype(DType::I64).contiguous_vec::<i64>()
     }
+    #[allow(private_interfaces)]
+    fn into_buffer(data: Vec<i64>) -> Buffer {
+        Buffer::I64(data.into())
+    }
 }
 impl ReadElement for bool {
     fn read_all(t: &Tensor) -> Vec<bool> {
         t.to_dtype(DType::Bool).contiguous_vec::<bool>()
+    }
+    #[allow(private_interfaces)]
+    fn into_buffer(data: Vec<bool>) -> Buffer {
+        Buffer::Bool(data.into())
     }
 }
 
@@ -309,7 +328,7 @@ impl Tensor {
     /// let t = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0], &[2, 2]);
     /// assert_eq!(t.shape(), &[2, 2]);
     /// ```
-    pub fn from_vec<T: Float>(data: Vec<T>, shape: &[usize]) -> Tensor {
+    pub fn from_vec<T: ReadElement>(data: Vec<T>, shape: &[usize]) -> Tensor {
         crate::unwrap(Tensor::try_from_vec(data, shape))
     }
 
@@ -320,7 +339,7 @@ impl Tensor {
     /// let e = Tensor::try_from_vec(vec![1.0f32; 3], &[2, 2]).unwrap_err();
     /// assert!(e.to_string().contains("shape [2, 2] is invalid for input of size 3"));
     /// ```
-    pub fn try_from_vec<T: Float>(data: Vec<T>, shape: &[usize]) -> Result<Tensor> {
+    pub fn try_from_vec<T: ReadElement>(data: Vec<T>, shape: &[usize]) -> Result<Tensor> {
         if crate::layout::checked_numel(shape) != Some(data.len()) {
             return Err(Error::invalid(
                 "from_vec",
@@ -330,7 +349,7 @@ impl Tensor {
                 ),
             ));
         }
-        Ok(Tensor::from_buffer(T::into_buffer(data), shape))
+        Ok(Tensor::from_buffer(<T as ReadElement>::into_buffer(data), shape))
     }
 
     /// A 0-d `f32` tensor (`torch.tensor(5.0)`).

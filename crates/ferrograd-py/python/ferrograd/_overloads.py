@@ -1,0 +1,1222 @@
+"""PyTorch's names, overloads and keyword arguments over the registry's ops.
+
+Where PyTorch folds several registry ops under one name (`sum()` and `sum(dim)`,
+`max()`, `max(dim)` and `max(other)`, `pow(tensor)` and `pow(number)`) or spells its
+arguments differently (`view(*shape)`, `transpose(dim0, dim1)`), the function here picks the
+registry op; it computes nothing itself. Each is installed as a `Tensor` method and as a
+`ferrograd.<name>` function (`input` first).
+"""
+
+from __future__ import annotations
+
+import builtins
+import collections
+import numbers
+from typing import Any, Callable, Dict, Optional, Sequence
+
+from . import _C
+from ._registry import OPS
+
+Tensor = _C.Tensor
+_py_bool = builtins.bool
+_py_float = builtins.float
+_py_int = builtins.int
+
+#: What `install` adds: name -> (function, also a Tensor method?).
+OVERLOADS: Dict[str, Callable[..., Any]] = {}
+METHODS: Dict[str, Callable[..., Any]] = {}
+
+
+def overload(*names: str, method: _py_bool = True, function: _py_bool = True):
+    """Registers `f` under `names` as a `ferrograd` function and (if `method`) a method."""
+
+    def deco(f):
+        for n in names:
+            if function:
+                OVERLOADS[n] = f
+            if method:
+                METHODS[n] = f
+        return f
+
+    return deco
+
+
+def _op(name: str):
+    return OPS[name]
+
+
+def _is_number(x: Any) -> _py_bool:
+    return isinstance(x, numbers.Number) and not isinstance(x, Tensor)
+
+
+def _dims(dim: Any) -> list:
+    if dim is None:
+        return []
+    if isinstance(dim, (_py_int,)) or hasattr(dim, "__index__") and not isinstance(dim, (list, tuple)):
+        return [int(dim)]
+    return [int(d) for d in dim]
+
+
+def _sizes(args: Sequence[Any]) -> list:
+    """`f(2, 3)`, `f((2, 3))`, `f([2, 3])` and `f(torch.Size([2, 3]))` alike."""
+    if len(args) == 1 and isinstance(args[0], (list, tuple)):
+        args = args[0]
+    out = []
+    for a in args:
+        if isinstance(a, Tensor):
+            a = a.item()
+        if isinstance(a, _py_bool) or not isinstance(a, (_py_int,)) and not hasattr(a, "__index__"):
+            raise TypeError(
+                f"size must be a sequence of ints, but got an element of type {type(a).__name__}"
+            )
+        out.append(int(a))
+    return out
+
+
+def _dtype_cast(x: Tensor, dtype: Any) -> Tensor:
+    return x if dtype is None or x.dtype is dtype else _op("to_dtype")(x, dtype)
+
+
+class Size(tuple):
+    """`torch.Size`: a tuple of ints with PyTorch's repr."""
+
+    def __repr__(self) -> str:
+        return f"torch.Size({list(self)!r})"
+
+    __str__ = __repr__
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+
+Tensor.shape = property(lambda self: Size(self._shape), doc="The sizes, as `torch.Size`.")
+
+
+@overload("size")
+def size(input: Tensor, dim: Optional[int] = None):
+    """`x.size()` (a `torch.Size`) or `x.size(dim)` (an int)."""
+    shape = input._shape
+    if dim is None:
+        return Size(shape)
+    n = len(shape)
+    if not -max(n, 1) <= dim < max(n, 1):
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-max(n, 1)}, {max(n, 1) - 1}], but got {dim})"
+        )
+    return shape[dim] if n else 1
+
+
+@overload("stride")
+def stride(input: Tensor, dim: Optional[int] = None):
+    """The strides in elements (`x.stride()` or `x.stride(dim)`)."""
+    s = input._strides
+    return s if dim is None else s[dim]
+
+
+# ------------------------------------------------------------------ arithmetic
+
+
+def _binary(tensor_op: str, scalar_op: Optional[str]):
+    def f(input, other, *, alpha=None, out=None):
+        _no_out(out)
+        if alpha is not None and alpha != 1:
+            other = other * alpha
+        if not isinstance(input, Tensor):
+            input = _C.tensor(input, dtype=other.dtype if isinstance(other, Tensor) and
+                              other.is_floating_point() else None)
+        if _is_number(other):
+            if scalar_op is not None:
+                return _OPERATORS[tensor_op](input, other)
+            other = _C.tensor(other, dtype=input.dtype)
+        return _op(tensor_op)(input, other)
+
+    f.__name__ = tensor_op
+    return f
+
+
+_OPERATORS: Dict[str, Callable[[Any, Any], Any]] = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+    "remainder": lambda a, b: a % b,
+}
+
+
+def _no_out(out: Any) -> None:
+    if out is not None:
+        raise TypeError("the out= argument is not supported by ferrograd; assign the result instead")
+
+
+add = overload("add")(_binary("add", "add"))
+sub = overload("sub", "subtract")(_binary("sub", "sub"))
+mul = overload("mul", "multiply")(_binary("mul", "mul"))
+remainder = overload("remainder")(_binary("remainder", "remainder"))
+
+
+@overload("div", "divide", "true_divide")
+def div(input, other, *, rounding_mode=None, out=None):
+    """`input / other`; `rounding_mode` `"trunc"` or `"floor"` rounds the quotient."""
+    _no_out(out)
+    q = input / other if isinstance(input, Tensor) else _C.tensor(input) / other
+    if rounding_mode is None:
+        return q
+    if rounding_mode == "floor":
+        q = q.floor()
+    elif rounding_mode == "trunc":
+        q = q.trunc()
+    else:
+        raise ValueError(
+            f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'"
+        )
+    a_int = not input.is_floating_point() if isinstance(input, Tensor) else isinstance(input, _py_int)
+    b_int = not other.is_floating_point() if isinstance(other, Tensor) else isinstance(other, _py_int)
+    return q.to(_C.int64) if a_int and b_int else q
+
+
+@overload("floor_divide")
+def floor_divide(input, other):
+    """`input // other`."""
+    return input // other
+
+
+@overload("rsub")
+def rsub(input, other, *, alpha=1):
+    """`other - alpha * input`."""
+    return other - input * alpha
+
+
+@overload("fmod")
+def fmod(input, other):
+    """C's `fmod` (sign of the dividend)."""
+    if _is_number(other):
+        other = _C.tensor(other, dtype=input.dtype)
+    return _op("fmod")(input, other)
+
+
+@overload("pow")
+def pow(input, exponent):
+    """`input ** exponent` (also `torch.pow(number, tensor)`)."""
+    return input ** exponent
+
+
+@overload("float_power")
+def float_power(input, exponent):
+    """`input ** exponent` in float64."""
+    x = input.double() if isinstance(input, Tensor) else input
+    e = exponent.double() if isinstance(exponent, Tensor) else exponent
+    return x ** e
+
+
+@overload("neg", "negative")
+def neg(input):
+    """`-input`."""
+    return _op("neg")(input)
+
+
+@overload("positive")
+def positive(input):
+    """`+input` (the tensor itself)."""
+    return input
+
+
+@overload("square")
+def square(input):
+    """`input ** 2`."""
+    return _op("square")(input)
+
+
+@overload("matmul")
+def matmul(input, other):
+    """Matrix product with NumPy's rules."""
+    return _op("matmul")(input, other)
+
+
+def _compare(name: str):
+    scalar = OPS[name + "_scalar"]
+    tensor_op = OPS[name]
+
+    def f(input, other, *, out=None):
+        _no_out(out)
+        if _is_number(other):
+            if isinstance(other, _py_float) and not input.is_floating_point():
+                input = input.double()
+            return scalar(input, other)
+        return tensor_op(input, other)
+
+    f.__name__ = name
+    f.__doc__ = tensor_op.__doc__
+    return f
+
+
+for _n, _aliases in [
+    ("eq", ()),
+    ("ne", ("not_equal",)),
+    ("lt", ("less",)),
+    ("le", ("less_equal",)),
+    ("gt", ("greater",)),
+    ("ge", ("greater_equal",)),
+]:
+    overload(_n, *_aliases)(_compare(_n))
+
+
+def _logical(name: str):
+    scalar = OPS[name + "_scalar"]
+    tensor_op = OPS[name]
+
+    def f(input, other):
+        return scalar(input, other) if _is_number(other) else tensor_op(input, other)
+
+    f.__name__ = name
+    return f
+
+
+for _n in ("logical_and", "logical_or", "logical_xor"):
+    overload(_n)(_logical(_n))
+
+
+@overload("equal")
+def equal(input, other) -> _py_bool:
+    """Whether both have the same shape and elements."""
+    return tuple(input.shape) == tuple(other.shape) and _py_bool(_op("all")(input == other))
+
+
+@overload("allclose")
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> _py_bool:
+    """Whether `|input - other| <= atol + rtol * |other|` everywhere."""
+    return _py_bool(isclose(input, other, rtol, atol, equal_nan).all())
+
+
+@overload("isclose")
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Elementwise `|input - other| <= atol + rtol * |other|`."""
+    if _is_number(other):
+        other = _C.tensor(other, dtype=input.dtype)
+    a, b = input.detach(), other.detach()
+    close = (a - b).abs() <= (b.abs() * rtol + atol)
+    close = close.logical_or(a == b)
+    if equal_nan:
+        close = close.logical_or(a.isnan().logical_and(b.isnan()))
+    return close
+
+
+@overload("isnan")
+def isnan(input):
+    """Where the elements are NaN."""
+    return input != input
+
+
+@overload("isinf")
+def isinf(input):
+    """Where the elements are infinite."""
+    return input.abs() == builtins.float("inf")
+
+
+@overload("isfinite")
+def isfinite(input):
+    """Where the elements are finite."""
+    return (input == input).logical_and(input.abs() != builtins.float("inf"))
+
+
+@overload("clamp", "clip")
+def clamp(input, min=None, max=None):
+    """`input` clamped to `[min, max]` (numbers or tensors)."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        dt = input.dtype
+        lo = min if min is None or isinstance(min, Tensor) else _C.tensor(min, dtype=dt)
+        hi = max if max is None or isinstance(max, Tensor) else _C.tensor(max, dtype=dt)
+        return _op("clamp_tensor")(input, lo, hi)
+    return _op("clamp")(input, min, max)
+
+
+@overload("clamp_min")
+def clamp_min(input, min):
+    """`input` clamped below at `min`."""
+    return clamp(input, min=min)
+
+
+@overload("clamp_max")
+def clamp_max(input, max):
+    """`input` clamped above at `max`."""
+    return clamp(input, max=max)
+
+
+@overload("lerp")
+def lerp(input, end, weight):
+    """`input + weight * (end - input)`; `weight` a number or a tensor."""
+    if isinstance(weight, Tensor):
+        return _op("lerp_tensor")(input, end, weight)
+    return _op("lerp")(input, end, weight)
+
+
+@overload("where", method=False)
+def where(condition, input=None, other=None):
+    """`input` where `condition`, `other` elsewhere (numbers allowed); with one argument,
+    the indices where `condition` is true (`nonzero(as_tuple=True)`)."""
+    if input is None and other is None:
+        return nonzero(condition, as_tuple=True)
+    ref = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else None
+    if ref is None:
+        dt = None
+    elif ref.is_floating_point():
+        dt = ref.dtype
+    else:
+        dt = None
+    if not isinstance(input, Tensor):
+        input = _C.tensor(input, dtype=dt if dt is not None else None)
+    if not isinstance(other, Tensor):
+        other = _C.tensor(other, dtype=dt if dt is not None else input.dtype if not
+                          isinstance(other, _py_float) else None)
+    return _op("where_")(condition, input, other)
+
+
+METHODS["where"] = lambda self, condition, other: where(condition, self, other)
+
+
+# ------------------------------------------------------------------ reductions
+
+
+@overload("sum")
+def sum(input, dim=None, keepdim=False, *, dtype=None):
+    """Sum of all elements, or over `dim` (an int or a tuple)."""
+    x = _dtype_cast(input, dtype)
+    if not x.is_floating_point() and dtype is None and x.dtype is _C.bool:
+        x = _op("to_dtype")(x, _C.int64)
+    if dim is None:
+        return _op("sum")(x) if not keepdim else _op("sum_dims")(x, list(range(x.dim())), True)
+    return _op("sum_dims")(x, _dims(dim), keepdim)
+
+
+@overload("mean")
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    """Mean of all elements, or over `dim`."""
+    x = _dtype_cast(input, dtype)
+    if not x.is_floating_point():
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating point "
+            f"or complex dtype. Got: {_dtype_word(x.dtype)}"
+        )
+    if dim is None:
+        return _op("mean")(x) if not keepdim else _op("mean_dims")(x, list(range(x.dim())), True)
+    return _op("mean_dims")(x, _dims(dim), keepdim)
+
+
+def _dtype_word(d) -> str:
+    return {"torch.float32": "Float", "torch.float64": "Double", "torch.int64": "Long",
+            "torch.bool": "Bool"}[repr(d)]
+
+
+@overload("prod")
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    """Product of all elements, or along `dim`."""
+    x = _dtype_cast(input, dtype)
+    if dim is None:
+        return _op("prod")(x)
+    return _op("prod_dim")(x, int(dim), keepdim)
+
+
+ReturnTypes = collections.namedtuple("return_types", ["values", "indices"])
+
+
+class _MinMax(tuple):
+    """`torch.return_types.max`: `(values, indices)` with names."""
+
+    _name = "max"
+
+    def __new__(cls, values, indices):
+        return tuple.__new__(cls, (values, indices))
+
+    @property
+    def values(self):
+        return self[0]
+
+    @property
+    def indices(self):
+        return self[1]
+
+    def __repr__(self) -> str:
+        return f"torch.return_types.{self._name}(\nvalues={self[0]!r},\nindices={self[1]!r})"
+
+
+class _Max(_MinMax):
+    _name = "max"
+
+
+class _Min(_MinMax):
+    _name = "min"
+
+
+@overload("max")
+def max(input, dim=None, keepdim=False, *, other=None):
+    """`max()` (all elements), `max(dim)` (values and indices) or `max(other)` (elementwise)."""
+    if isinstance(dim, Tensor):
+        return _op("maximum")(input, dim)
+    if other is not None:
+        return _op("maximum")(input, other)
+    if dim is None:
+        return _op("max")(input)
+    v, i = _op("max_dim")(input, int(dim), keepdim)
+    return _Max(v, i)
+
+
+@overload("min")
+def min(input, dim=None, keepdim=False, *, other=None):
+    """`min()`, `min(dim)` or `min(other)`, as `max`."""
+    if isinstance(dim, Tensor):
+        return _op("minimum")(input, dim)
+    if other is not None:
+        return _op("minimum")(input, other)
+    if dim is None:
+        return _op("min")(input)
+    v, i = _op("min_dim")(input, int(dim), keepdim)
+    return _Min(v, i)
+
+
+@overload("maximum")
+def maximum(input, other):
+    """Elementwise maximum."""
+    return _op("maximum")(input, other)
+
+
+@overload("minimum")
+def minimum(input, other):
+    """Elementwise minimum."""
+    return _op("minimum")(input, other)
+
+
+@overload("amax")
+def amax(input, dim=(), keepdim=False):
+    """Maximum over `dim` (all when empty)."""
+    return _op("amax")(input, _dims(dim), keepdim)
+
+
+@overload("amin")
+def amin(input, dim=(), keepdim=False):
+    """Minimum over `dim` (all when empty)."""
+    return _op("amin")(input, _dims(dim), keepdim)
+
+
+@overload("all")
+def all(input, dim=None, keepdim=False):
+    """Whether every element (over `dim`) is non-zero."""
+    return _op("all")(input, _dims(dim), keepdim)
+
+
+@overload("any")
+def any(input, dim=None, keepdim=False):
+    """Whether any element (over `dim`) is non-zero."""
+    return _op("any")(input, _dims(dim), keepdim)
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        return _py_float(correction)
+    if unbiased is None:
+        return 1.0
+    return 1.0 if unbiased else 0.0
+
+
+@overload("var")
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Variance over `dim` (all when `None`), with `correction` (1: Bessel's)."""
+    if isinstance(dim, _py_bool):
+        dim, unbiased = None, dim
+    return _op("var")(input, _dims(dim), _correction(unbiased, correction), keepdim)
+
+
+@overload("std")
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Standard deviation over `dim`, as `var`."""
+    if isinstance(dim, _py_bool):
+        dim, unbiased = None, dim
+    return _op("std")(input, _dims(dim), _correction(unbiased, correction), keepdim)
+
+
+@overload("norm")
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """The p-norm (2 and `"fro"`: Euclidean, also `inf`, 1, ...) of all elements or over `dim`."""
+    x = _dtype_cast(input, dtype)
+    if p == "fro" or p is None:
+        p = 2.0
+    if p == "nuc":
+        raise RuntimeError("norm(): the nuclear norm needs an SVD, which ferrograd does not have yet")
+    if p == 2.0 and dim is None and not keepdim:
+        return _op("norm")(x)
+    return _op("norm_dims")(x, _py_float(p), _dims(dim), keepdim)
+
+
+@overload("logsumexp")
+def logsumexp(input, dim, keepdim=False):
+    """`log(sum(exp(input)))` over `dim`, stably."""
+    return _op("logsumexp")(input, _dims(dim), keepdim)
+
+
+@overload("cumsum")
+def cumsum(input, dim, *, dtype=None):
+    """Running sum along `dim`."""
+    return _op("cumsum")(_dtype_cast(input, dtype), dim)
+
+
+@overload("cumprod")
+def cumprod(input, dim, *, dtype=None):
+    """Running product along `dim`."""
+    return _op("cumprod")(_dtype_cast(input, dtype), dim)
+
+
+@overload("argmax")
+def argmax(input, dim=None, keepdim=False):
+    """Index of the first maximum (of the flattened tensor when `dim` is `None`)."""
+    return _op("argmax")(input, dim, keepdim)
+
+
+@overload("argmin")
+def argmin(input, dim=None, keepdim=False):
+    """Index of the first minimum."""
+    return _op("argmin")(input, dim, keepdim)
+
+
+@overload("count_nonzero")
+def count_nonzero(input, dim=None):
+    """How many elements (over `dim`) are non-zero."""
+    return sum(input != 0, dim)
+
+
+@overload("nonzero")
+def nonzero(input, *, as_tuple=False):
+    """The indices of the non-zero elements: `[n, dim]` int64, or one tensor per dim."""
+    shape = list(input.shape)
+    flat = (input.reshape(-1) != 0)
+    idx = _op("masked_select")(_C._arange(0.0, _py_float(flat.numel()), 1.0, _C.int64), flat)
+    cols = []
+    rem = idx
+    for d in reversed(shape):
+        cols.append(rem % d if d else rem)
+        rem = rem // d if d else rem
+    cols.reverse()
+    if as_tuple:
+        return tuple(cols) if shape else (idx * 0,)
+    if not shape:
+        return idx.reshape(-1, 0)
+    return _op("stack")(cols, 1) if cols else idx.reshape(-1, 0)
+
+
+# ------------------------------------------------------------------ shapes
+
+
+def _infer(shape: list, numel: int, op: str) -> list:
+    if shape.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    if -1 in shape:
+        known = 1
+        for s in shape:
+            if s != -1:
+                known *= s
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{shape}' is invalid for input of size {numel}")
+        shape = [numel // known if s == -1 else s for s in shape]
+    for s in shape:
+        if s < 0:
+            raise RuntimeError(f"invalid shape dimension {s}")
+    return shape
+
+
+@overload("reshape")
+def reshape(input, *shape):
+    """The elements in a new shape (one entry may be -1); a view when possible."""
+    return _op("reshape")(input, _infer(_sizes(shape), input.numel(), "reshape"))
+
+
+@overload("view", function=False)
+def view(input, *shape):
+    """`reshape` (ferrograd copies only when the strides require it); `view(dtype)` is not
+    supported."""
+    if len(shape) == 1 and isinstance(shape[0], _C.dtype):
+        raise RuntimeError("view(dtype) is not supported by ferrograd; use .to(dtype)")
+    return _op("reshape")(input, _infer(_sizes(shape), input.numel(), "view"))
+
+
+@overload("view_as", "reshape_as", function=False)
+def view_as(input, other):
+    """`input` in `other`'s shape."""
+    return _op("reshape")(input, list(other.shape))
+
+
+@overload("expand", function=False)
+def expand(input, *sizes):
+    """`input` broadcast to `sizes` (-1 keeps a size)."""
+    sizes = _sizes(sizes)
+    shape = list(input.shape)
+    lead = len(sizes) - len(shape)
+    out = [shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes)]
+    return _op("expand")(input, out)
+
+
+@overload("expand_as", function=False)
+def expand_as(input, other):
+    """`input` broadcast to `other`'s shape."""
+    return _op("expand")(input, list(other.shape))
+
+
+@overload("broadcast_to")
+def broadcast_to(input, size):
+    """`input` broadcast to `size`."""
+    return expand(input, *_sizes((size,)))
+
+
+@overload("permute")
+def permute(input, *dims):
+    """The dimensions reordered."""
+    return _op("permute")(input, _sizes(dims) if not (len(dims) == 1 and isinstance(dims[0], (list, tuple))) else list(dims[0]))
+
+
+@overload("repeat", function=False)
+def repeat(input, *sizes):
+    """`input` tiled `sizes[i]` times along each dimension."""
+    return _op("repeat")(input, _sizes(sizes))
+
+
+@overload("tile")
+def tile(input, dims):
+    """`repeat` with `dims` padded with ones on the left."""
+    dims = _sizes((dims,))
+    dims = [1] * (input.dim() - len(dims)) + dims
+    return _op("repeat")(input, dims)
+
+
+@overload("flip")
+def flip(input, *dims):
+    """Elements reversed along `dims`."""
+    if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
+        dims = dims[0]
+    return _op("flip")(input, [int(d) for d in dims])
+
+
+@overload("fliplr")
+def fliplr(input):
+    """Reversed along dimension 1."""
+    return _op("flip")(input, [1])
+
+
+@overload("flipud")
+def flipud(input):
+    """Reversed along dimension 0."""
+    return _op("flip")(input, [0])
+
+
+@overload("roll")
+def roll(input, shifts, dims=None):
+    """Elements shifted cyclically."""
+    return _op("roll")(input, _dims(shifts), _dims(dims))
+
+
+@overload("squeeze")
+def squeeze(input, dim=None):
+    """Size-1 dimensions removed (all, or those in `dim`)."""
+    if dim is None:
+        return _op("reshape")(input, [s for s in input.shape if s != 1])
+    x = input
+    n = input.dim()
+    for d in sorted((d % max(n, 1) for d in _dims(dim)), reverse=True):
+        x = _op("squeeze")(x, d)
+    return x
+
+
+@overload("unsqueeze")
+def unsqueeze(input, dim):
+    """A size-1 dimension inserted at `dim`."""
+    return _op("unsqueeze")(input, dim)
+
+
+@overload("transpose", "swapaxes", "swapdims")
+def transpose(input, dim0, dim1):
+    """Dimensions `dim0` and `dim1` swapped (a view)."""
+    return _op("transpose")(input, dim0, dim1)
+
+
+@overload("t")
+def t(input):
+    """The transpose of a tensor of at most 2 dimensions."""
+    return _op("t")(input)
+
+
+@overload("adjoint", method=True)
+def adjoint(input):
+    """The last two dimensions swapped (real tensors: `mT`)."""
+    return _op("m_t")(input)
+
+
+Tensor.mT = property(lambda self: _op("m_t")(self), doc="The last two dimensions swapped.")
+Tensor.mH = Tensor.mT
+Tensor.H = property(lambda self: _op("t")(self), doc="The transpose (real tensors).")
+
+
+def _T(self):
+    if self.dim() <= 2:
+        return _op("t")(self)
+    return _op("permute")(self, list(range(self.dim() - 1, -1, -1)))
+
+
+Tensor.T = property(_T, doc="The dimensions reversed.")
+
+
+@overload("flatten")
+def flatten(input, start_dim=0, end_dim=-1):
+    """Dimensions `start_dim..=end_dim` merged into one."""
+    return _op("flatten")(input, start_dim, end_dim)
+
+
+@overload("ravel")
+def ravel(input):
+    """The elements as a 1-d tensor."""
+    return _op("reshape")(input, [input.numel()])
+
+
+@overload("unflatten")
+def unflatten(input, dim, sizes):
+    """Dimension `dim` split into `sizes` (one may be -1)."""
+    n = input.shape[dim]
+    return _op("unflatten")(input, dim, _infer(_sizes((sizes,)), n, "unflatten"))
+
+
+@overload("narrow")
+def narrow(input, dim, start, length):
+    """`length` elements from `start` along `dim` (a view)."""
+    return _op("narrow")(input, dim, int(start), length)
+
+
+@overload("select")
+def select(input, dim, index):
+    """The sub-tensor at `index` along `dim` (a view)."""
+    return _op("select")(input, dim, int(index))
+
+
+@overload("split")
+def split(tensor, split_size_or_sections, dim=0):
+    """Pieces of `split_size` (an int) or of the given sizes (a list) along `dim`."""
+    if isinstance(split_size_or_sections, (list, tuple)):
+        return _op("split_sizes")(tensor, list(split_size_or_sections), dim)
+    return _op("split")(tensor, split_size_or_sections, dim)
+
+
+@overload("tensor_split", method=True)
+def tensor_split(input, indices_or_sections, dim=0):
+    """Pieces at the given indices, or `n` nearly equal pieces."""
+    size = input.shape[dim]
+    if isinstance(indices_or_sections, _py_int):
+        n = indices_or_sections
+        q, r = divmod(size, n)
+        sizes = [q + 1] * r + [q] * (n - r)
+    else:
+        bounds = [0] + [builtins.min(builtins.max(int(i), 0), size) for i in indices_or_sections] + [size]
+        sizes = [builtins.max(b - a, 0) for a, b in zip(bounds, bounds[1:])]
+    return _op("split_sizes")(input, sizes, dim)
+
+
+@overload("chunk")
+def chunk(input, chunks, dim=0):
+    """`chunks` pieces along `dim`."""
+    return _op("chunk")(input, chunks, dim)
+
+
+@overload("unbind")
+def unbind(input, dim=0):
+    """The slices along `dim`, as a tuple."""
+    return tuple(_op("select")(input, dim, i) for i in range(input.shape[dim]))
+
+
+@overload("cat", "concat", "concatenate", method=False)
+def cat(tensors, dim=0, *, out=None):
+    """Concatenation along `dim`."""
+    _no_out(out)
+    return _op("cat")(list(tensors), dim)
+
+
+@overload("stack", method=False)
+def stack(tensors, dim=0, *, out=None):
+    """Stacking along a new dimension `dim`."""
+    _no_out(out)
+    return _op("stack")(list(tensors), dim)
+
+
+@overload("hstack", method=False)
+def hstack(tensors):
+    """Concatenation along dimension 1 (0 for 1-d tensors)."""
+    tensors = list(tensors)
+    return cat(tensors, 0 if tensors[0].dim() == 1 else 1)
+
+
+@overload("vstack", method=False)
+def vstack(tensors):
+    """Concatenation along dimension 0 of at-least-2-d tensors."""
+    return cat([x.reshape(1, -1) if x.dim() < 2 else x for x in tensors], 0)
+
+
+@overload("einsum", method=False)
+def einsum(equation, *operands):
+    """Einstein summation (`einsum("ij,jk->ik", a, b)`)."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = operands[0]
+    return _op("einsum")(equation, list(operands))
+
+
+@overload("contiguous", function=False)
+def contiguous(input, memory_format=None):
+    """This tensor with contiguous storage."""
+    return _op("contiguous")(input)
+
+
+@overload("clone")
+def clone(input, *, memory_format=None):
+    """A copy with its own storage, recorded in the graph (`CloneBackward0`)."""
+    return _op("deep_clone")(input)
+
+
+@overload("diag")
+def diag(input, diagonal=0):
+    """A 1-d tensor as a diagonal matrix, or a matrix's diagonal."""
+    return _op("diag")(input, diagonal)
+
+
+@overload("diagonal")
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """The diagonal `offset` over `dim1` and `dim2` (a view)."""
+    return _op("diagonal")(input, offset, dim1, dim2)
+
+
+@overload("tril")
+def tril(input, diagonal=0):
+    """The lower triangle."""
+    return _op("tril")(input, diagonal)
+
+
+@overload("triu")
+def triu(input, diagonal=0):
+    """The upper triangle."""
+    return _op("triu")(input, diagonal)
+
+
+@overload("masked_fill")
+def masked_fill(input, mask, value):
+    """`input` with `value` where `mask` is true."""
+    if isinstance(value, Tensor):
+        if value.dim() != 0:
+            raise RuntimeError(
+                "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                f"{value.dim()} dimension(s)."
+            )
+        if value.requires_grad:
+            return where(mask, value.to(input.dtype), input)
+        value = value.item()
+    return _op("masked_fill")(input, mask, _py_float(value))
+
+
+@overload("index_select")
+def index_select(input, dim, index):
+    """The slices at `index` along `dim`."""
+    return _op("index_select")(input, dim, index)
+
+
+@overload("gather")
+def gather(input, dim, index, *, sparse_grad=False):
+    """`out[i][j] = input[i][index[i][j]]` for `dim = 1`."""
+    return _op("gather")(input, dim, index)
+
+
+@overload("scatter")
+def scatter(input, dim, index, src=None, value=None, *, reduce=None):
+    """A copy of `input` with `src` (or `value`) written where `gather` would read."""
+    if reduce is not None:
+        if reduce != "add":
+            raise RuntimeError(f"scatter(): reduce='{reduce}' is not supported, only 'add'")
+        return scatter_add(input, dim, index, src)
+    if src is None:
+        src = value
+    if _is_number(src):
+        src = _C._full(list(index.shape), _py_float(src), input.dtype)
+    return _op("scatter")(input, dim, index, src)
+
+
+@overload("scatter_add")
+def scatter_add(input, dim, index, src):
+    """A copy of `input` with `src` added where `gather` would read."""
+    return _op("scatter_add")(input, dim, index, src)
+
+
+@overload("index_add")
+def index_add(input, dim, index, source, *, alpha=1):
+    """A copy of `input` with `alpha * source` added at `index` along `dim`."""
+    if alpha != 1:
+        source = source * alpha
+    return _op("index_add")(input, dim, index, source)
+
+
+@overload("take")
+def take(input, index):
+    """`input` read as 1-d at `index`."""
+    return _op("index_select")(input.reshape(-1), 0, index.reshape(-1)).reshape(list(index.shape))
+
+
+# ------------------------------------------------------------------ dtype and copies
+
+
+@overload("to", function=False)
+def to(input, *args, dtype=None, device=None, copy=False, non_blocking=False, **kwargs):
+    """`to(dtype)`, `to(other)` (its dtype) or `to("cpu")`."""
+    for a in args:
+        if isinstance(a, _C.dtype):
+            dtype = a
+        elif isinstance(a, Tensor):
+            dtype = a.dtype
+        elif isinstance(a, (str, Device)):
+            device = a
+    if device is not None and str(device) not in ("cpu", "cpu:0"):
+        raise RuntimeError(f"ferrograd runs on the CPU only; cannot move a tensor to {device}")
+    out = input if dtype is None or dtype is input.dtype else _op("to_dtype")(input, dtype)
+    return _op("deep_clone")(out) if copy and out is input else out
+
+
+def _caster(d):
+    def f(self, memory_format=None):
+        return self if self.dtype is d else _op("to_dtype")(self, d)
+
+    return f
+
+
+for _n, _d in [("float", _C.float32), ("double", _C.float64), ("long", _C.int64), ("bool", _C.bool)]:
+    METHODS[_n] = _caster(_d)
+
+
+@overload("type_as", function=False)
+def type_as(input, other):
+    """`input` in `other`'s dtype."""
+    return to(input, other.dtype)
+
+
+class Device:
+    """`torch.device`: ferrograd runs on the CPU only."""
+
+    def __init__(self, type: str = "cpu", index: Optional[int] = None):
+        kind = str(type).split(":")[0]
+        if kind != "cpu":
+            raise RuntimeError(f"ferrograd runs on the CPU only, not on '{type}'")
+        self.type = "cpu"
+        self.index = index
+
+    def __repr__(self) -> str:
+        return "device(type='cpu')"
+
+    def __str__(self) -> str:
+        return "cpu"
+
+    def __eq__(self, other) -> _py_bool:
+        return str(other) == "cpu"
+
+    def __hash__(self) -> int:
+        return hash("cpu")
+
+
+Tensor.device = property(lambda self: Device("cpu"), doc="Always the CPU.")
+Tensor.is_cuda = property(lambda self: False)
+METHODS["cpu"] = lambda self, memory_format=None: self
+METHODS["cuda"] = lambda self, *a, **k: to(self, "cuda")
+
+
+# ------------------------------------------------------------------ activations
+
+
+@overload("softmax")
+def softmax(input, dim=None, dtype=None, *, _stacklevel=3):
+    """`exp(x) / sum(exp(x))` along `dim`."""
+    return _op("softmax")(_dtype_cast(input, dtype), _softmax_dim(input, dim))
+
+
+@overload("log_softmax")
+def log_softmax(input, dim=None, dtype=None, *, _stacklevel=3):
+    """`log(softmax(x))` along `dim`, stably."""
+    return _op("log_softmax")(_dtype_cast(input, dtype), _softmax_dim(input, dim))
+
+
+def _softmax_dim(input, dim):
+    if dim is not None:
+        return dim
+    # PyTorch's legacy implicit choice.
+    return 0 if input.dim() in (0, 1, 3) else 1
+
+
+@overload("gelu")
+def gelu(input, approximate="none"):
+    """GELU, exact (`"none"`) or with the tanh approximation."""
+    if approximate == "none":
+        return _op("gelu")(input)
+    if approximate == "tanh":
+        return _op("gelu_tanh")(input)
+    raise RuntimeError(f"approximate argument must be either none or tanh, not {approximate}")
+
+
+@overload("softplus")
+def softplus(input, beta=1.0, threshold=20.0):
+    """`log(1 + exp(beta x)) / beta`, linear above `threshold`."""
+    if beta == 1.0 and threshold == 20.0:
+        return _op("softplus")(input)
+    return _op("softplus_with")(input, beta, threshold)
+
+
+@overload("log_sigmoid", "logsigmoid")
+def logsigmoid(input):
+    """`log(sigmoid(x))`, stably."""
+    return _op("logsigmoid")(input)
+
+
+@overload("sigmoid")
+def sigmoid(input):
+    """`1 / (1 + exp(-x))`."""
+    return _op("sigmoid")(input)
+
+
+@overload("tanh")
+def tanh(input):
+    """Hyperbolic tangent."""
+    return _op("tanh")(input)
+
+
+@overload("exp")
+def exp(input):
+    """`e^x`."""
+    return _op("exp")(input)
+
+
+@overload("sin")
+def sin(input):
+    """Sine."""
+    return _op("sin")(input)
+
+
+@overload("linalg_inv", method=False)
+def _linalg_inv(input):
+    return _op("inv")(input)
+
+
+@overload("inverse")
+def inverse(input):
+    """The matrix inverse (`torch.linalg.inv`)."""
+    return _op("inv")(input)
+
+
+@overload("xlogy")
+def xlogy(input, other):
+    """`input * log(other)`, 0 where `input` is 0."""
+    if _is_number(other):
+        other = _C.tensor(other, dtype=input.dtype)
+    if _is_number(input):
+        input = _C.tensor(input, dtype=other.dtype)
+    return where(input == 0, 0.0, input * other.log())
+
+
+# ------------------------------------------------------------------ in place
+
+
+def _inplace_from(name: str, out_of_place: Callable[..., Any]):
+    """`x.name_(...)`: the out-of-place op's result copied into `x` (`copy_`)."""
+
+    def f(self, *args, **kwargs):
+        OPS["copy_"](self, out_of_place(self, *args, **kwargs))
+        return self
+
+    f.__name__ = name
+    f.__doc__ = f"In-place `{name[:-1]}` (the result copied into this tensor)."
+    return f
+
+
+def _native_inplace(tensor_op: str, scalar_op: Optional[str]):
+    def f(self, other, *, alpha=None):
+        if alpha is not None and alpha != 1:
+            other = other * alpha
+        if _is_number(other):
+            if scalar_op is not None:
+                OPS[scalar_op](self, other if tensor_op != "sub_" else -other)
+                return self
+            other = _C.tensor(other, dtype=self.dtype)
+        OPS[tensor_op](self, other)
+        return self
+
+    f.__name__ = tensor_op
+    return f
+
+
+METHODS["add_"] = _native_inplace("add_", "add_scalar_")
+METHODS["sub_"] = _native_inplace("sub_", "add_scalar_")
+METHODS["subtract_"] = METHODS["sub_"]
+METHODS["mul_"] = _native_inplace("mul_", "mul_scalar_")
+METHODS["multiply_"] = METHODS["mul_"]
+METHODS["div_"] = _native_inplace("div_", None)
+METHODS["divide_"] = METHODS["div_"]
+
+
+def _clamp_(self, min=None, max=None):
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        OPS["copy_"](self, clamp(self, min, max))
+    else:
+        OPS["clamp_"](self, min, max)
+    return self
+
+
+METHODS["clamp_"] = _clamp_
+METHODS["clip_"] = _clamp_
+
+
+def _fill_(self, value):
+    OPS["fill_"](self, _py_float(value.item() if isinstance(value, Tensor) else value))
+    return self
+
+
+METHODS["fill_"] = _fill_
+
+
+def _zero_(self):
+    OPS["zero_"](self)
+    return self
+
+
+METHODS["zero_"] = _zero_
+
+
+def _copy_(self, src, non_blocking=False):
+    if _is_number(src):
+        src = _C.tensor(src, dtype=self.dtype)
+    OPS["copy_"](self, src)
+    return self
+
+
+METHODS["copy_"] = _copy_
+
+
+def _requires_grad_default(self, requires_grad=True):
+    return Tensor.requires_grad_(self, requires_grad)
+
+
+def install(namespace: Dict[str, Any]) -> None:
+    """Installs the overloads as `Tensor` methods and `namespace` functions, then in-place
+    forms of the elementwise ops PyTorch has them for."""
+    for name, f in METHODS.items():
+        setattr(Tensor, name, f)
+    for name, f in OVERLOADS.items():
+        namespace[name] = f
+    for name in (
+        "exp sin cos tan tanh sigmoid relu abs neg sqrt rsqrt log log1p log2 log10 expm1 "
+        "reciprocal floor ceil round trunc sign asin acos atan sinh cosh asinh acosh atanh "
+        "erf erfc square exp2 pow remainder fmod lerp masked_fill index_add scatter "
+        "scatter_add hardtanh leaky_relu elu relu6 selu silu mish gelu logical_not "
+        "logical_and logical_or logical_xor atan2 hypot maximum minimum tril triu"
+    ).split():
+        inplace = name + "_"
+        if inplace in Tensor.__dict__:
+            continue
+        base = METHODS.get(name) or OPS.get(name)
+        if base is None:
+            continue
+        setattr(Tensor, inplace, _inplace_from(inplace, base))

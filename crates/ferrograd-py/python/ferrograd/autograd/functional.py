@@ -1,0 +1,1 @@
+"""`ferrograd.autograd.functional`: jacobian, hessian, vjp, jvp, hvp, vhp."""

@@ -1,0 +1,1 @@
+"""`ferrograd.viz.make_dot`: the backward graph as torchviz draws it."""
