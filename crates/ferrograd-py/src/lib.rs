@@ -12,6 +12,7 @@ mod errors;
 mod extras;
 mod graph;
 mod ops;
+mod tape_viz;
 mod tensor;
 
 use pyo3::prelude::*;
@@ -37,5 +38,6 @@ fn extension(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     autograd::register(m)?;
     extras::register(m)?;
+    tape_viz::register(m)?;
     Ok(())
 }
