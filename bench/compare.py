@@ -8,6 +8,11 @@ invocation, and prints a Markdown table of ratios (the figure BENCHMARKS.md reco
 Needs `torch` (CPU is enough) and a Rust toolchain. ferrograd's side is
 `cargo run --release --example bench_workloads`; the PyTorch programs below are the same
 computations, timed the same way (median of repetitions after a warm-up).
+
+When the `ferrograd` Python package is importable (`bash scripts/test.sh` builds it, or
+`pip install ./crates/ferrograd-py`), W1-W3 also run from Python: the very same programs with
+`import ferrograd as torch`, in a column of their own, plus the import time and the installed
+size of the package.
 """
 import json
 import os
@@ -33,7 +38,7 @@ def median(f, budget=BUDGET):
     return times[len(times) // 2]
 
 
-def w1():
+def w1(torch=torch):
     x = torch.tensor(0.5, requires_grad=True)
     y = x
     for _ in range(2500):
@@ -44,7 +49,8 @@ def w1():
 
 
 class Mlp:
-    def __init__(self, inp, hidden, classes, batch):
+    def __init__(self, inp, hidden, classes, batch, torch=torch):
+        self.torch = torch
         torch.manual_seed(0)
 
         def init(shape, fan_in):
@@ -57,6 +63,7 @@ class Mlp:
         self.target = torch.tensor([i * 7 % classes for i in range(batch)])
 
     def step(self):
+        torch = self.torch
         h = torch.nn.functional.linear(self.x, self.w1, self.b1).tanh()
         logits = torch.nn.functional.linear(h, self.w2, self.b2)
         loss = torch.nn.functional.cross_entropy(logits, self.target)
@@ -127,6 +134,43 @@ def torch_results(wanted):
     return out
 
 
+def python_results(wanted):
+    """W1-W3 with `import ferrograd as torch` (the same programs), or {} without the package."""
+    try:
+        import ferrograd
+    except ImportError:
+        return {}
+    out = {}
+    if wanted("W1"):
+        out["W1"] = median(lambda: w1(ferrograd)) / 10_000
+    if wanted("W2"):
+        m = Mlp(64, 128, 10, 32, torch=ferrograd)
+        out["W2"] = median(m.step)
+    if wanted("W3"):
+        m = Mlp(784, 1024, 10, 256, torch=ferrograd)
+        out["W3"] = median(m.step)
+    return out
+
+
+def import_seconds(module):
+    """Median wall time of `python -c "import module"` minus that of `python -c pass`."""
+    def run(code):
+        times = []
+        for _ in range(7):
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True)
+            times.append(time.perf_counter() - t)
+        return sorted(times)[3]
+    return run(f"import {module}") - run("pass")
+
+
+def package_mb():
+    import ferrograd
+    root = os.path.dirname(ferrograd.__file__)
+    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(root) for f in fs)
+    return size / 1e6
+
+
 def rss_kb():
     fields = {}
     with open("/proc/self/status") as f:
@@ -177,6 +221,7 @@ def main():
           f"{os.cpu_count()} CPUs: {cpu_name()}", file=sys.stderr)
     ours = {r["id"]: r["seconds"] for r in ferrograd_run(args)}
     theirs = torch_results(wanted)
+    python = python_results(wanted)
     print("| id | workload | PyTorch | ferrograd | speedup (PyTorch time / ferrograd time) | goal |")
     print("|---|---|---|---|---|---|")
     for key in theirs:
@@ -192,6 +237,23 @@ def main():
         else:
             unit, scale, goal = GOALS[key]
             print(f"| {key} | | {t * scale:.3g} {unit} | {f * scale:.3g} {unit} | {t / f:.2f}x | {goal} |")
+    if python:
+        print()
+        print("| id | PyTorch (Python) | ferrograd (Python) | ferrograd (Rust) | Python vs PyTorch | Python vs Rust | goal |")
+        print("|---|---|---|---|---|---|---|")
+        py_goals = {"W1": ">= 5x faster than PyTorch", "W2": "within 15% of Rust",
+                    "W3": "within 15% of Rust"}
+        for key, p in python.items():
+            unit, scale, _ = GOALS[key]
+            t, r = theirs.get(key), ours.get(key)
+            vs_torch = f"{t / p:.2f}x faster" if t else "-"
+            vs_rust = f"{p / r:.2f}x the time" if r else "-"
+            print(f"| {key} | {t * scale:.3g} {unit} | {p * scale:.3g} {unit} | {r * scale:.3g} {unit} "
+                  f"| {vs_torch} | {vs_rust} | {py_goals[key]} |")
+        print()
+        print(f"import: ferrograd {import_seconds('ferrograd') * 1e3:.0f} ms, "
+              f"torch {import_seconds('torch') * 1e3:.0f} ms (goal <= 50 ms); "
+              f"installed ferrograd package: {package_mb():.1f} MB (goal <= 15 MB)")
     if wanted("W7"):
         for which in ("W3", "W5"):
             mine = ferrograd_run(["--peak", which])[0]
