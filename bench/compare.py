@@ -154,11 +154,14 @@ def python_results(wanted):
 
 def import_seconds(module):
     """Median wall time of `python -c "import module"` minus that of `python -c pass`."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # time imports from cached bytecode, as installed
+
     def run(code):
         times = []
         for _ in range(7):
             t = time.perf_counter()
-            subprocess.run([sys.executable, "-c", code], check=True)
+            subprocess.run([sys.executable, "-c", code], check=True, env=env)
             times.append(time.perf_counter() - t)
         return sorted(times)[3]
     return run(f"import {module}") - run("pass")
