@@ -151,8 +151,9 @@ class _Apply:
         def backward(saved: List[Tensor], grad: Tensor) -> List[Optional[Tensor]]:
             cls, ctx = self.cls, self.ctx
             grads: List[Optional[Tensor]] = []
+            pos = self.first if k < 0 else k
             for j, m in enumerate(self.meta):
-                if j == k:
+                if j == pos:
                     grads.append(grad)
                 elif m is not None and ctx.materialize_grads and m[1].is_floating_point:
                     grads.append(_zeros(m[0], m[1]))
