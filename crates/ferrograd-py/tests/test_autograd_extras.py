@@ -566,3 +566,51 @@ def test_gradcheck_errors():
 
     with pytest.raises(IndexError, match="boom"):
         gradcheck(boom, (x,))
+
+
+class Sq(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 2 * g * x
+
+
+def test_functional_of_function_without_jvp():
+    x = torch.tensor([1.0, 3.0])
+    assert jacobian(Sq.apply, x).tolist() == [[2.0, 0.0], [0.0, 6.0]]
+    assert hessian(lambda t: Sq.apply(t).sum(), x).tolist() == [[2.0, 0.0], [0.0, 2.0]]
+    o, hv = hvp(lambda t: Sq.apply(t).sum(), x, torch.tensor([1.0, 1.0]))
+    assert o.item() == 10.0 and hv.tolist() == [2.0, 2.0]
+    o, jv = jvp(Sq.apply, x, torch.tensor([1.0, 1.0]))
+    assert o.tolist() == [1.0, 9.0] and jv.tolist() == [2.0, 6.0]
+
+
+def test_function_returning_its_input_and_retain_graph():
+    class Ident(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 5
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = Ident.apply(x)
+    assert y is not x and y.grad_fn.name() == "IdentBackward"
+    y.sum().backward()
+    assert x.grad.tolist() == [5.0, 5.0]
+    x.grad = None
+    z = Sq.apply(x).sum()
+    z.backward(retain_graph=True)
+    z.backward()
+    assert x.grad.tolist() == [4.0, 8.0]
+    z = Sq.apply(x).sum()
+    z.backward()
+    with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
+        z.backward()

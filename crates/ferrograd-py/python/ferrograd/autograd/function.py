@@ -88,6 +88,7 @@ class _Apply:
         self.cls = cls
         self.name = cls.__name__ + "Backward"
         self.args = args
+        self.nargs = len(args)
         self.idx = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         self.ctx = FunctionCtx()
         self.out: Any = None
@@ -166,7 +167,7 @@ class _Apply:
                 res = _as_tuple(fn(ctx, *grads))
             finally:
                 ctx._saved = prev
-            n = len(self.args)
+            n = self.nargs
             if len(res) > n and all(r is None for r in res[n:]):
                 res = res[:n]
             if len(res) != n:
@@ -251,6 +252,7 @@ class _Apply:
         self.out = None
         self.outs = ()
         self.saved = []
+        self.args = ()  # the inputs are not kept alive by the nodes
         return result
 
 

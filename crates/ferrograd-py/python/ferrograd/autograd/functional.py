@@ -104,6 +104,21 @@ def _fix_output_index(e: RuntimeError, k: int) -> RuntimeError:
     return e
 
 
+def _reverse_fallback(call: Callable[[], Any]) -> Any:
+    """Runs `call`; if a custom Function without `jvp` stopped the library's forward-mode
+    path, runs it again inside a dual level, where the library uses reverse passes only (as
+    PyTorch's functional API does, which needs no `jvp`)."""
+    try:
+        return call()
+    except NotImplementedError as e:
+        if "You must implement the jvp function" not in str(e) or _C._dual_level_open():
+            raise
+    from .forward_ad import dual_level
+
+    with dual_level():
+        return call()
+
+
 def _ones_like(t: Tensor) -> Tensor:
     return _C._full(list(t.shape), 1.0, t.dtype)
 
@@ -205,7 +220,8 @@ def jvp(
     while k < f.n:
         try:
             with enable_grad():
-                o, j = _C._jvp(f.output(k), list(xs), list(vs), create_graph, strict)
+                o, j = _reverse_fallback(
+                    lambda: _C._jvp(f.output(k), list(xs), list(vs), create_graph, strict))
         except RuntimeError as e:
             raise _fix_output_index(e, k) from None
         outs.append(o)
@@ -268,7 +284,10 @@ def jacobian(
     while k < f.n:
         try:
             with enable_grad():
-                blocks = _C._jacobian(f.output(k), list(xs), create_graph, strict, strategy)
+                def call() -> Any:
+                    return _C._jacobian(f.output(k), list(xs), create_graph, strict, strategy)
+
+                blocks = call() if strategy == "forward-mode" else _reverse_fallback(call)
         except RuntimeError as e:
             raise _fix_output_index(e, k) from None
         rows.append(_post(tuple(blocks), is_inputs_tuple))
@@ -320,7 +339,7 @@ def hessian(
     is_inputs_tuple, xs = _as_tuple(inputs, "inputs", "hessian")
     f = _Scalar(func, "hessian", strict)
     with enable_grad():
-        h = _C._hessian(f.output(0), list(xs), create_graph, strict)
+        h = _reverse_fallback(lambda: _C._hessian(f.output(0), list(xs), create_graph, strict))
     return _post(tuple(_post(tuple(r), is_inputs_tuple) for r in h), is_inputs_tuple)
 
 
@@ -341,8 +360,8 @@ def _hessian_product(fn_name: str, func: Callable[..., Any], inputs: _Tensors,
         vs = (_ones_like(xs[0]),)
     f = _Scalar(func, fn_name, strict)
     with enable_grad():
-        out, p = _C._hessian_product(f.output(0), list(xs), list(vs), create_graph, strict,
-                                     hvp)
+        out, p = _reverse_fallback(lambda: _C._hessian_product(
+            f.output(0), list(xs), list(vs), create_graph, strict, hvp))
     out = out.reshape(f.shape)
     return out, _post(tuple(p), is_inputs_tuple)
 
