@@ -97,7 +97,12 @@ fn _vjp(
     let xs = rust_tensors(&inputs);
     let v = v.t.clone();
     let r = guard(|| {
-        functional::try_vjp(|a| call_single(&f, a), &xs, &v, options(create_graph, strict))
+        functional::try_vjp(
+            |a| call_single(&f, a),
+            &xs,
+            &v,
+            options(create_graph, strict),
+        )
     });
     let (o, g) = with_pending(r)?;
     Ok((PyTensor::new(o), py_tensors(g)))
@@ -115,7 +120,12 @@ fn _jvp(
     let xs = rust_tensors(&inputs);
     let v = rust_tensors(&v);
     let r = guard(|| {
-        functional::try_jvp(|a| call_single(&f, a), &xs, &v, options(create_graph, strict))
+        functional::try_jvp(
+            |a| call_single(&f, a),
+            &xs,
+            &v,
+            options(create_graph, strict),
+        )
     });
     let (o, j) = with_pending(r)?;
     Ok((PyTensor::new(o), PyTensor::new(j)))
@@ -263,9 +273,11 @@ fn _check_grads(
         check_forward_ad,
     };
     let r = guard(|| {
-        Ok(testing::check_grads(&|a: &[Tensor]| call_many(&f, a), &xs, order, o)
-            .err()
-            .map(|e| e.to_string()))
+        Ok(
+            testing::check_grads(&|a: &[Tensor]| call_many(&f, a), &xs, order, o)
+                .err()
+                .map(|e| e.to_string()),
+        )
     });
     with_pending(r)
 }

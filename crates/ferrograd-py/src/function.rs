@@ -2,7 +2,8 @@
 //! forward, backward and jvp call back into Python (`python/ferrograd/autograd/function.py`
 //! builds the callbacks and the `ctx`).
 
-use crate::errors::{guard, set_pending, type_error, with_pending};
+use crate::autograd::expect_tensor as tensor_of;
+use crate::errors::{guard, set_pending, with_pending};
 use crate::tensor::PyTensor;
 use ferrograd::function::{try_apply, Context, Function};
 use ferrograd::Tensor;
@@ -47,17 +48,6 @@ fn optional_tensors_to_py<'py>(
         .map(|t| t.as_ref().map(|t| PyTensor::new(t.clone())))
         .collect();
     PyList::new(py, items)
-}
-
-fn tensor_of(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Tensor> {
-    obj.cast::<PyTensor>()
-        .map(|t| t.borrow().t.clone())
-        .map_err(|_| {
-            type_error(format!(
-                "{what} must be a Tensor, not {}",
-                crate::convert::type_name(obj)
-            ))
-        })
 }
 
 fn optional_tensor_of(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Option<Tensor>> {
@@ -108,7 +98,12 @@ impl PyFunction {
         })
     }
 
-    fn call_jvp(&self, jvp: &Py<PyAny>, ctx: &Context, t: &[Option<Tensor>]) -> PyResult<Option<Tensor>> {
+    fn call_jvp(
+        &self,
+        jvp: &Py<PyAny>,
+        ctx: &Context,
+        t: &[Option<Tensor>],
+    ) -> PyResult<Option<Tensor>> {
         Python::attach(|py| {
             let saved = tensors_to_py(py, ctx.saved_tensors())?;
             let r = jvp.call1(py, (saved, optional_tensors_to_py(py, t)?))?;
