@@ -614,3 +614,29 @@ def test_function_returning_its_input_and_retain_graph():
     z.backward()
     with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
         z.backward()
+
+
+def test_function_two_outputs_saved_double_backward():
+    class Two(Function):
+        @staticmethod
+        def forward(ctx, x):
+            a = x.exp()
+            b = (2 * x).exp()
+            ctx.save_for_backward(a, b)
+            return a, b
+
+        @staticmethod
+        def backward(ctx, ga, gb):
+            a, b = ctx.saved_tensors
+            return ga * a + gb * 2 * b
+
+    x = f64([0.3, -0.5], requires_grad=True)
+    a, b = Two.apply(x)
+    (g,) = torch.autograd.grad(a.sum() + b.sum(), x, create_graph=True)
+    close(g, [4.994096408357021, 1.342289542055518])
+    (gg,) = torch.autograd.grad(g.sum(), x)
+    close(gg, [8.638334009138038, 2.0780484243984025])  # e^x + 4 e^2x
+    a, b = Two.apply(x)
+    (g,) = torch.autograd.grad((a * b).sum(), x, create_graph=True)
+    (gg,) = torch.autograd.grad(g.sum(), x)
+    close(gg, [22.136428000412547, 2.0081714413358682])  # 9 e^3x

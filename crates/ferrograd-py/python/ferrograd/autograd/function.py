@@ -8,13 +8,15 @@ Written with ferrograd ops, the Python backward is itself differentiable (`creat
 Several tensor outputs are recorded as one node each (all named `<ClassName>Backward`); the
 Python backward then runs once per output that receives a gradient, with the other outputs'
 gradients zero (or `None` after `ctx.set_materialize_grads(False)`). By linearity the sum is
-what PyTorch's single call gives. One limit: an output saved for backward is connected to the
-graph (for double backward) only in its own output's node.
+what PyTorch's single call gives. An output saved for backward is connected to the graph (for
+double backward) in its own node always, and in the other outputs' nodes while its Python
+object is alive (if it was dropped, those nodes see its value as a constant).
 """
 
 from __future__ import annotations
 
 import functools
+import weakref
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from .. import _C
@@ -96,6 +98,8 @@ class _Apply:
         self.meta: List[Optional[Tuple[Tuple[int, ...], Any]]] = []
         self.none_at: List[int] = []  # positions of `None` in save_for_backward
         self.saved: List[Tensor] = []
+        self.saved_output: List[Optional[int]] = []  # saved tensor m is output j
+        self.out_refs: List[Any] = []  # weak references to the recorded outputs
         self.fw_saved: Optional[Tuple[Any, ...]] = None
         self.error: Optional[BaseException] = None
 
@@ -121,6 +125,9 @@ class _Apply:
         ctx._to_save = None
         self.none_at = [k for k, t in enumerate(to_save) if t is None]
         self.saved = [t for t in to_save if t is not None]
+        self.saved_output = [
+            next((j for j, o in enumerate(self.outs) if o is t), None) for t in self.saved
+        ]
         self.fw_saved = ctx._fw_saved
         ctx._fw_saved = None
 
@@ -142,8 +149,16 @@ class _Apply:
 
     # ---------------------------------------------------------------- backward
 
-    def _saved_with_nones(self, saved: List[Tensor]) -> Tuple[Optional[Tensor], ...]:
+    def _saved_with_nones(self, saved: List[Tensor],
+                          pos: Optional[int] = None) -> Tuple[Optional[Tensor], ...]:
         out: List[Optional[Tensor]] = list(saved)
+        # Another output saved here comes back from the library as plain data: use the
+        # recorded output instead (while it is alive), so double backward flows through it.
+        for m, j in enumerate(self.saved_output):
+            if j is not None and j != pos and m < len(out) and self.out_refs:
+                r = self.out_refs[j]() if self.out_refs[j] is not None else None
+                if r is not None:
+                    out[m] = r
         for k in self.none_at:
             out.insert(k, None)
         return tuple(out)
@@ -161,7 +176,7 @@ class _Apply:
                 else:
                     grads.append(None)
             prev = ctx._saved
-            ctx._saved = self._saved_with_nones(saved)
+            ctx._saved = self._saved_with_nones(saved, pos)
             try:
                 fn = cls.backward if _overrides(cls, "backward") else cls.vjp
                 res = _as_tuple(fn(ctx, *grads))
@@ -248,6 +263,9 @@ class _Apply:
                 if isinstance(o, Tensor):
                     outs[j] = first if j == self.first else one(j)
             result = tuple(outs) if isinstance(self.out, tuple) else outs[0]
+            self.out_refs = [
+                weakref.ref(o) if m is not None else None for o, m in zip(outs, self.meta)
+            ]
         # The nodes keep what they need; drop the forward's references.
         self.out = None
         self.outs = ()
