@@ -640,3 +640,39 @@ def test_function_two_outputs_saved_double_backward():
     (g,) = torch.autograd.grad((a * b).sum(), x, create_graph=True)
     (gg,) = torch.autograd.grad(g.sum(), x)
     close(gg, [22.136428000412547, 2.0081714413358682])  # 9 e^3x
+
+
+def test_function_ctx_freed_with_its_outputs():
+    import gc
+    import weakref
+
+    class Marker:
+        pass
+
+    refs = []
+
+    class Two(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.marker = Marker()
+            refs.append(weakref.ref(ctx.marker))
+            a = x.exp()
+            ctx.save_for_backward(a)
+            return a, a * 2
+
+        @staticmethod
+        def backward(ctx, ga, gb):
+            (a,) = ctx.saved_tensors
+            return ga * a + gb * 2 * a
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    a, b = Two.apply(x)
+    assert refs[-1]() is not None
+    del a, b
+    gc.collect()
+    assert refs[-1]() is None
+    a, b = Two.apply(x)
+    (a + b).sum().backward()
+    del a, b
+    gc.collect()
+    assert refs[-1]() is None
