@@ -676,3 +676,28 @@ def test_function_ctx_freed_with_its_outputs():
     del a, b
     gc.collect()
     assert refs[-1]() is None
+
+
+def test_function_setup_context_binds_defaults_and_keywords():
+    seen = []
+
+    class Scale(Function):
+        @staticmethod
+        def forward(x, k=2.0):
+            return x * k
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.k = inputs[1]
+            seen.append(ctx.needs_input_grad)
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * ctx.k, None
+
+    x = torch.tensor([1.0], requires_grad=True)
+    Scale.apply(x).sum().backward()
+    assert x.grad.tolist() == [2.0]
+    Scale.apply(x, k=3.0).sum().backward()
+    assert x.grad.tolist() == [5.0]
+    assert seen == [(True, False), (True, False)]

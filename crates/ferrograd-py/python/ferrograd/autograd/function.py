@@ -16,6 +16,7 @@ object is alive (if it was dropped, those nodes see its value as a constant).
 from __future__ import annotations
 
 import functools
+import inspect
 import weakref
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
@@ -320,12 +321,18 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Runs `forward` on `args` and records it in the graph."""
-        if kwargs:
-            raise TypeError(f"{cls.__name__}.apply() takes positional arguments only")
         if cls is Function or not _overrides(cls, "forward"):
             raise NotImplementedError(
                 "You must implement the forward function for custom autograd.Function."
             )
+        if _overrides(cls, "setup_context"):
+            # As PyTorch: keyword and default arguments bound to positions.
+            bound = inspect.signature(cls.forward).bind(*args, **kwargs)
+            bound.apply_defaults()
+            args = bound.args
+        elif kwargs:
+            bound = inspect.signature(cls.forward).bind(None, *args, **kwargs)
+            args = bound.args[1:]
         return _Apply(cls, args).apply()
 
 
