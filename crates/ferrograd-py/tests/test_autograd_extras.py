@@ -701,3 +701,40 @@ def test_function_setup_context_binds_defaults_and_keywords():
     Scale.apply(x, k=3.0).sum().backward()
     assert x.grad.tolist() == [5.0]
     assert seen == [(True, False), (True, False)]
+
+
+def test_function_bad_returns():
+    class BadGrad(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return "nope"
+
+        @staticmethod
+        def jvp(ctx, t):
+            raise KeyError("in jvp")
+
+    class WrongTangentShape(BadGrad):
+        @staticmethod
+        def jvp(ctx, t):
+            return torch.ones(3)
+
+    class FloatTangent(BadGrad):
+        @staticmethod
+        def jvp(ctx, t):
+            return 5.0
+
+    x = torch.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"expected Variable or None \(got str\)"):
+        BadGrad.apply(x).sum().backward()
+    with fwAD.dual_level():
+        d = fwAD.make_dual(torch.tensor([1.0]), torch.tensor([1.0]))
+        with pytest.raises(KeyError, match="in jvp"):
+            BadGrad.apply(d)
+        with pytest.raises(RuntimeError, match="different size"):
+            WrongTangentShape.apply(d)
+        with pytest.raises(RuntimeError, match=r"expected Variable or None \(got float\)"):
+            FloatTangent.apply(d)

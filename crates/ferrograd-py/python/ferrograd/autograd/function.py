@@ -199,6 +199,9 @@ class _Apply:
                         f"position {i + 1}, but the corresponding forward input was not a "
                         "Variable"
                     )
+            for i in self.idx:
+                if res[i] is not None and not isinstance(res[i], Tensor):
+                    raise RuntimeError(f"expected Variable or None (got {type(res[i]).__name__})")
             return [res[i] for i in self.idx]
 
         return backward
@@ -228,6 +231,10 @@ class _Apply:
                     f"{len(self.outs)} outputs"
                 )
             t = res[pos]
+            if t is not None and not isinstance(t, Tensor):
+                raise RuntimeError(
+                    f"expected Variable or None (got {type(t).__name__}) for grad output {pos}."
+                )
             if t is None:
                 shape, dtype = self.meta[pos]
                 t = _zeros(shape, dtype)

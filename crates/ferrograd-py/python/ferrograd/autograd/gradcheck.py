@@ -83,7 +83,9 @@ def gradcheck(
     """Checks the first derivatives of `func` at `inputs` against central differences
     (step `eps`, tolerance `atol + rtol * |numerical|`). Returns `True`; on a mismatch raises
     `GradcheckError` (or returns `False` with `raise_exception=False`). `check_forward_ad`
-    also checks forward mode (and batched tangents)."""
+    also checks forward mode (and batched tangents). The library always checks the
+    gradients' shapes and dtypes, linearity, zero cotangents and determinism; the other flags
+    are accepted for compatibility. Inputs checked should be float64."""
     call, xs = _prepare(func, inputs, "gradcheck")
     return _run(call, xs, 1, eps, atol, rtol, fast_mode,
                 check_forward_ad or check_batched_forward_grad, raise_exception)
