@@ -10,6 +10,7 @@ mod convert;
 mod dtype;
 mod errors;
 mod extras;
+mod function;
 mod graph;
 mod ops;
 mod tape_viz;
