@@ -119,7 +119,12 @@ fn _make_dot(
     let var = expect_tensor(var, "make_dot(): argument 'var'")?;
     let named = params
         .iter()
-        .map(|(n, t)| Ok((n.clone(), expect_tensor(t, "make_dot(): each value of 'params'")?)))
+        .map(|(n, t)| {
+            Ok((
+                n.clone(),
+                expect_tensor(t, "make_dot(): each value of 'params'")?,
+            ))
+        })
         .collect::<PyResult<Vec<(String, Tensor)>>>()?;
     let refs: Vec<(&str, &Tensor)> = named.iter().map(|(n, t)| (n.as_str(), t)).collect();
     guard(|| Ok(viz::make_dot(&var, &refs, show_saved)))
