@@ -1195,6 +1195,16 @@ def _copy_(self, src, non_blocking=False):
 METHODS["copy_"] = _copy_
 
 
+def _format(self, format_spec: str) -> str:
+    # PyTorch's Tensor.__format__: a 0-d tensor formats as its Python number.
+    if self.dim() == 0:
+        return self.item().__format__(format_spec)
+    return object.__format__(self, format_spec)
+
+
+METHODS["__format__"] = _format
+
+
 def _requires_grad_default(self, requires_grad=True):
     return Tensor.requires_grad_(self, requires_grad)
 
