@@ -11,13 +11,15 @@ use ferrograd::DType;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
-/// One registered op (`ferrograd._C.ops()`), callable.
+// One registered op (`ferrograd._C.ops()`), callable. (A plain comment, not a doc comment:
+// a class docstring would hide the `__doc__` getter, which gives the op's own Rust docs.)
 #[pyclass(name = "Op", module = "ferrograd._C", frozen)]
 pub struct PyOp {
     def: &'static OpDef,
 }
 
-/// An op bound to the tensor it was looked up on (`x.exp` before the call).
+// An op bound to the tensor it was looked up on (`x.exp` before the call); no docstring,
+// as for `PyOp`.
 #[pyclass(name = "BoundOp", module = "ferrograd._C", frozen)]
 pub struct PyBoundOp {
     def: &'static OpDef,
@@ -270,6 +272,15 @@ pub fn call(
     if let Some(kw) = kwargs {
         for (k, v) in kw.iter() {
             let key: String = k.extract()?;
+            if key == "out" {
+                if v.is_none() {
+                    continue;
+                }
+                return Err(type_error(format!(
+                    "{}(): the out= argument is not supported by ferrograd; assign the result instead",
+                    op.name
+                )));
+            }
             let Some(i) = params.iter().position(|p| p.name == key) else {
                 return Err(type_error(format!(
                     "{}() got an unexpected keyword argument '{key}'",

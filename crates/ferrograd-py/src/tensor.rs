@@ -162,6 +162,23 @@ fn bitwise(
 
 /// `t op n` (or `n op t` when `reflected`), with PyTorch's promotion and node names.
 fn arith_number(op: Arith, t: &Tensor, n: Number, reflected: bool) -> PyResult<Tensor> {
+    if let (Number::Bool(_), DType::Bool) = (n, t.dtype()) {
+        // PyTorch keeps bool for bool with bool: `*` is logical and, `+` logical or.
+        let op = match op {
+            Arith::Mul => Arith::And,
+            Arith::Add => Arith::Or,
+            Arith::Sub => {
+                return Err(runtime_error(
+                    "Subtraction, the `-` operator, with two bool tensors is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.",
+                ))
+            }
+            op => op,
+        };
+        if matches!(op, Arith::And | Arith::Or | Arith::Xor) {
+            let other = n.tensor(DType::Bool)?;
+            return guard(|| arith_tensor(op, t, &other));
+        }
+    }
     let dt = n.result_dtype(t.dtype());
     let t = if dt != t.dtype() {
         t.to_dtype(dt)
@@ -433,8 +450,12 @@ impl PyTensor {
     fn __bool__(&self) -> PyResult<bool> {
         if self.t.numel() != 1 {
             return Err(runtime_error(format!(
-                "Boolean value of Tensor with {} values is ambiguous",
-                if self.t.numel() == 0 { "no" } else { "more than one" }
+                "Boolean value of Tensor with {} is ambiguous",
+                if self.t.numel() == 0 {
+                    "no values"
+                } else {
+                    "more than one value"
+                }
             )));
         }
         Ok(self.t.to_vec::<f64>()[0] != 0.0)
@@ -848,14 +869,15 @@ impl PyTensor {
     }
 
     /// Registers `hook(grad)` on this tensor's gradient; returns a handle with `remove()`.
-    fn register_hook(&self, hook: Py<PyAny>) -> PyResult<PyHookHandle> {
+    fn register_hook(&self, py: Python<'_>, hook: Py<PyAny>) -> PyResult<PyHookHandle> {
+        if !hook.bind(py).is_callable() {
+            return Err(type_error(format!(
+                "register_hook(): hook must be callable, not {}",
+                convert::type_name(hook.bind(py))
+            )));
+        }
         let h = tensor_hook(hook);
         guard(|| self.t.try_register_hook(h)).map(PyHookHandle::new)
-    }
-
-    /// A tensor of the same dtype filled from Python data (`x.new_tensor(data)`).
-    fn __reduce_ex__(&self, _protocol: i32) -> PyResult<Py<PyAny>> {
-        Err(type_error("ferrograd tensors cannot be pickled yet"))
     }
 
     fn __format__(&self, py: Python<'_>, spec: &str) -> PyResult<String> {

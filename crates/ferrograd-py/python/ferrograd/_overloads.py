@@ -52,9 +52,22 @@ def _is_number(x: Any) -> _py_bool:
 def _dims(dim: Any) -> list:
     if dim is None:
         return []
+    if isinstance(dim, _py_bool) or isinstance(dim, (str, bytes, _py_float)):
+        raise TypeError(f"dim must be an int or a tuple of ints, not {type(dim).__name__}")
     if isinstance(dim, (_py_int,)) or hasattr(dim, "__index__") and not isinstance(dim, (list, tuple)):
-        return [int(dim)]
-    return [int(d) for d in dim]
+        return [dim.__index__()]
+    try:
+        items = list(dim)
+    except TypeError:
+        raise TypeError(f"dim must be an int or a tuple of ints, not {type(dim).__name__}") from None
+    out = []
+    for d in items:
+        if isinstance(d, (_py_bool, str, bytes, _py_float)) or not hasattr(d, "__index__"):
+            raise TypeError(
+                f"dim must be an int or a tuple of ints, but got an element of type {type(d).__name__}"
+            )
+        out.append(d.__index__())
+    return out
 
 
 def _sizes(args: Sequence[Any]) -> list:
@@ -71,6 +84,14 @@ def _sizes(args: Sequence[Any]) -> list:
             )
         out.append(int(a))
     return out
+
+
+def _tensor_arg(name: str, arg: str, x: Any, pos: int = 2) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(
+            f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type(x).__name__}"
+        )
+    return x
 
 
 def _dtype_cast(x: Tensor, dtype: Any) -> Tensor:
@@ -102,9 +123,9 @@ def size(input: Tensor, dim: Optional[int] = None):
     if dim is None:
         return Size(shape)
     n = len(shape)
-    if not -max(n, 1) <= dim < max(n, 1):
+    if not -builtins.max(n, 1) <= dim < builtins.max(n, 1):
         raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-max(n, 1)}, {max(n, 1) - 1}], but got {dim})"
+            f"Dimension out of range (expected to be in range of [{-builtins.max(n, 1)}, {builtins.max(n, 1) - 1}], but got {dim})"
         )
     return shape[dim] if n else 1
 
@@ -146,9 +167,31 @@ _OPERATORS: Dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def _no_out(out: Any) -> None:
+def _no_out(out: Any, name: str = "") -> None:
     if out is not None:
-        raise TypeError("the out= argument is not supported by ferrograd; assign the result instead")
+        raise TypeError(
+            (f"{name}(): " if name else "")
+            + "the out= argument is not supported by ferrograd; assign the result instead"
+        )
+
+
+def _refusing_out(f: Callable[..., Any]) -> Callable[..., Any]:
+    """`f` as a `ferrograd.<name>` function that also takes `out=None` (and refuses any other
+    `out`, as every function of this package does)."""
+    import functools
+
+    @functools.wraps(f)
+    def g(*args, out=None, **kwargs):
+        if out is not None:
+            _no_out(out, f.__name__)
+        return f(*args, **kwargs)
+
+    return g
+
+
+def _takes_out(f: Callable[..., Any]) -> _py_bool:
+    code = getattr(f, "__code__", None)
+    return code is None or "out" in code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
 
 
 add = overload("add")(_binary("add", "add"))
@@ -281,6 +324,7 @@ for _n in ("logical_and", "logical_or", "logical_xor"):
 @overload("equal")
 def equal(input, other) -> _py_bool:
     """Whether both have the same shape and elements."""
+    _tensor_arg("equal", "other", other)
     return tuple(input.shape) == tuple(other.shape) and _py_bool(_op("all")(input == other))
 
 
@@ -643,7 +687,7 @@ def view(input, *shape):
 @overload("view_as", "reshape_as", function=False)
 def view_as(input, other):
     """`input` in `other`'s shape."""
-    return _op("reshape")(input, list(other.shape))
+    return _op("reshape")(input, list(_tensor_arg("view_as", "other", other).shape))
 
 
 @overload("expand", function=False)
@@ -659,7 +703,7 @@ def expand(input, *sizes):
 @overload("expand_as", function=False)
 def expand_as(input, other):
     """`input` broadcast to `other`'s shape."""
-    return _op("expand")(input, list(other.shape))
+    return _op("expand")(input, list(_tensor_arg("expand_as", "other", other).shape))
 
 
 @overload("broadcast_to")
@@ -720,8 +764,14 @@ def squeeze(input, dim=None):
     if dim is None:
         return _op("reshape")(input, [s for s in input.shape if s != 1])
     x = input
-    n = input.dim()
-    for d in sorted((d % max(n, 1) for d in _dims(dim)), reverse=True):
+    n = builtins.max(input.dim(), 1)
+    dims = _dims(dim)
+    for d in dims:
+        if not -n <= d < n:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})"
+            )
+    for d in sorted({d % n for d in dims}, reverse=True):
         x = _op("squeeze")(x, d)
     return x
 
@@ -833,14 +883,24 @@ def unbind(input, dim=0):
 def cat(tensors, dim=0, *, out=None):
     """Concatenation along `dim`."""
     _no_out(out)
-    return _op("cat")(list(tensors), dim)
+    return _op("cat")(_tensor_seq("cat", tensors), dim)
+
+
+def _tensor_seq(name: str, tensors: Any) -> list:
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)) and \
+            not hasattr(tensors, "__iter__"):
+        raise TypeError(
+            f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, not "
+            f"{type(tensors).__name__}"
+        )
+    return list(tensors)
 
 
 @overload("stack", method=False)
 def stack(tensors, dim=0, *, out=None):
     """Stacking along a new dimension `dim`."""
     _no_out(out)
-    return _op("stack")(list(tensors), dim)
+    return _op("stack")(_tensor_seq("stack", tensors), dim)
 
 
 @overload("hstack", method=False)
@@ -994,7 +1054,7 @@ for _n, _d in [("float", _C.float32), ("double", _C.float64), ("long", _C.int64)
 @overload("type_as", function=False)
 def type_as(input, other):
     """`input` in `other`'s dtype."""
-    return to(input, other.dtype)
+    return to(input, _tensor_arg("type_as", "other", other).dtype)
 
 
 class Device:
@@ -1205,7 +1265,7 @@ def install(namespace: Dict[str, Any]) -> None:
     for name, f in METHODS.items():
         setattr(Tensor, name, f)
     for name, f in OVERLOADS.items():
-        namespace[name] = f
+        namespace[name] = f if _takes_out(f) else _refusing_out(f)
     for name in (
         "exp sin cos tan tanh sigmoid relu abs neg sqrt rsqrt log log1p log2 log10 expm1 "
         "reciprocal floor ceil round trunc sign asin acos atan sinh cosh asinh acosh atanh "

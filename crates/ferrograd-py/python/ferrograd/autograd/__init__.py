@@ -47,7 +47,7 @@ def grad(
         )
     allow = bool(allow_unused) or materialize_grads
     outs = _as_tuple(outputs)
-    ins = _as_tuple(inputs)
+    ins = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     gos = None if grad_outputs is None else list(_as_tuple(grad_outputs))
     res = _C._grad(list(outs), list(ins), gos, retain_graph, create_graph, allow)
     if materialize_grads:
