@@ -125,9 +125,7 @@ fn seeds(outputs: &[Tensor], given: Vec<Option<Tensor>>) -> PyResult<Option<Vec<
         .zip(outputs)
         .map(|(g, o)| match g {
             Some(g) => Ok(g),
-            None if o.numel() == 1 => {
-                guard(|| Tensor::try_full_with(o.shape(), 1.0, o.dtype()))
-            }
+            None if o.numel() == 1 => guard(|| Tensor::try_full_with(o.shape(), 1.0, o.dtype())),
             None => Err(crate::errors::runtime_error(
                 "grad can be implicitly created only for scalar outputs",
             )),

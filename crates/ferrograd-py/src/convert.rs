@@ -5,8 +5,8 @@ use crate::tensor::PyTensor;
 use ferrograd::{DType, Tensor};
 use numpy::{PyArray1, PyArrayDyn, PyArrayMethods};
 use pyo3::prelude::*;
-use pyo3::IntoPyObjectExt;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyTuple};
+use pyo3::IntoPyObjectExt;
 
 /// One element read from Python, before the tensor's dtype is known.
 #[derive(Clone, Copy)]
@@ -162,7 +162,10 @@ fn build(elems: &[Elem], shape: &[usize], dtype: DType) -> PyResult<Tensor> {
         ),
         DType::F64 => Tensor::try_from_vec(elems.iter().map(elem_f64).collect(), shape),
         DType::F32 => Tensor::try_from_vec(
-            elems.iter().map(|e| elem_f64(e) as f32).collect::<Vec<f32>>(),
+            elems
+                .iter()
+                .map(|e| elem_f64(e) as f32)
+                .collect::<Vec<f32>>(),
             shape,
         ),
     })

@@ -4,8 +4,8 @@ use crate::errors::{guard, set_pending, type_error};
 use crate::tensor::{PyHookHandle, PyTensor};
 use ferrograd::{GradFn, Tensor};
 use pyo3::prelude::*;
-use pyo3::IntoPyObjectExt;
 use pyo3::types::PyTuple;
+use pyo3::IntoPyObjectExt;
 
 /// A node of the backward graph (`y.grad_fn`).
 #[pyclass(name = "Node", module = "ferrograd.autograd.graph", frozen)]
@@ -133,7 +133,11 @@ impl PyGradFn {
     }
 
     fn __repr__(slf: &Bound<'_, Self>) -> String {
-        format!("<{} object at {:#x}>", slf.get().f.name(), slf.as_ptr() as usize)
+        format!(
+            "<{} object at {:#x}>",
+            slf.get().f.name(),
+            slf.as_ptr() as usize
+        )
     }
 
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {

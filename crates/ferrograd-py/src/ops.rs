@@ -84,13 +84,23 @@ impl PyOp {
         self.def
             .params
             .iter()
-            .map(|p| (p.name, p.kind.name(), p.default.map(|d| d().python_literal())))
+            .map(|p| {
+                (
+                    p.name,
+                    p.kind.name(),
+                    p.default.map(|d| d().python_literal()),
+                )
+            })
             .collect()
     }
 
     /// The default of parameter `name` as a Python value (`KeyError` if it has none).
     fn default(&self, py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
-        let p = self.def.params.iter().find(|p| p.name == name && p.default.is_some());
+        let p = self
+            .def
+            .params
+            .iter()
+            .find(|p| p.name == name && p.default.is_some());
         match p.and_then(|p| p.default) {
             Some(d) => value_to_py(py, d()),
             None => Err(pyo3::exceptions::PyKeyError::new_err(name.to_string())),
@@ -188,14 +198,12 @@ fn convert_arg(
                 let item = item?;
                 match item.cast::<PyTensor>() {
                     Ok(t) => v.push(t.borrow().t.clone()),
-                    Err(_) => {
-                        return Err(type_error(format!(
-                            "{}(): argument '{name}' (position {}) must be tuple of Tensors, not {}",
-                            op.name,
-                            i + 1,
-                            type_name(&item)
-                        )))
-                    }
+                    Err(_) => return Err(type_error(format!(
+                        "{}(): argument '{name}' (position {}) must be tuple of Tensors, not {}",
+                        op.name,
+                        i + 1,
+                        type_name(&item)
+                    ))),
                 }
             }
             Value::Tensors(v)
@@ -222,9 +230,7 @@ fn convert_arg(
                 for item in obj.try_iter().map_err(|_| fail())? {
                     let item = item?;
                     match Number::of(&item)? {
-                        Some(Number::Int(n)) => {
-                            v.push(isize::try_from(n).map_err(|_| fail())?)
-                        }
+                        Some(Number::Int(n)) => v.push(isize::try_from(n).map_err(|_| fail())?),
                         _ => return Err(fail()),
                     }
                 }

@@ -131,11 +131,13 @@ fn arith_tensor(op: Arith, a: &Tensor, b: &Tensor) -> ferrograd::Result<Tensor> 
         Arith::Rem => a.try_remainder(b),
         Arith::FloorDiv => {
             let q = a.try_div(b)?.floor();
-            Ok(if a.dtype().is_floating_point() || b.dtype().is_floating_point() {
-                q
-            } else {
-                q.to_dtype(DType::I64)
-            })
+            Ok(
+                if a.dtype().is_floating_point() || b.dtype().is_floating_point() {
+                    q
+                } else {
+                    q.to_dtype(DType::I64)
+                },
+            )
         }
         Arith::MatMul => a.try_matmul(b),
         Arith::And => bitwise(a, b, |x, y| x.try_logical_and(y)),
@@ -262,7 +264,9 @@ impl PyTensor {
                 if n.result_dtype(t.dtype()) != t.dtype() {
                     return Err(runtime_error(format!(
                         "result type {} can't be cast to the desired output type {}",
-                        n.result_dtype(t.dtype()).to_string().trim_start_matches("torch.")
+                        n.result_dtype(t.dtype())
+                            .to_string()
+                            .trim_start_matches("torch.")
                             .replace("float32", "Float"),
                         dtype_word(t.dtype())
                     )));
@@ -300,19 +304,19 @@ fn tensors_of(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<Tensor>> {
         return Ok(vec![t.borrow().t.clone()]);
     }
     let mut out = Vec::new();
-    for item in obj
-        .try_iter()
-        .map_err(|_| type_error(format!("{what} must be a Tensor or a sequence of Tensors, not {}", convert::type_name(obj))))?
-    {
+    for item in obj.try_iter().map_err(|_| {
+        type_error(format!(
+            "{what} must be a Tensor or a sequence of Tensors, not {}",
+            convert::type_name(obj)
+        ))
+    })? {
         let item = item?;
         match item.cast::<PyTensor>() {
             Ok(t) => out.push(t.borrow().t.clone()),
-            Err(_) => {
-                return Err(type_error(format!(
-                    "{what} must be a Tensor or a sequence of Tensors, not a sequence containing {}",
-                    convert::type_name(&item)
-                )))
-            }
+            Err(_) => return Err(type_error(format!(
+                "{what} must be a Tensor or a sequence of Tensors, not a sequence containing {}",
+                convert::type_name(&item)
+            ))),
         }
     }
     Ok(out)
@@ -407,12 +411,7 @@ impl PyHookHandle {
         slf
     }
 
-    fn __exit__(
-        &mut self,
-        _t: &Bound<'_, PyAny>,
-        _v: &Bound<'_, PyAny>,
-        _tb: &Bound<'_, PyAny>,
-    ) {
+    fn __exit__(&mut self, _t: &Bound<'_, PyAny>, _v: &Bound<'_, PyAny>, _tb: &Bound<'_, PyAny>) {
         self.remove();
     }
 }
@@ -598,7 +597,12 @@ impl PyTensor {
         guard(|| Ok(self.t.logical_not())).map(PyTensor::new)
     }
 
-    fn __richcmp__(&self, py: Python<'_>, o: &Bound<'_, PyAny>, op: CompareOp) -> PyResult<Py<PyAny>> {
+    fn __richcmp__(
+        &self,
+        py: Python<'_>,
+        o: &Bound<'_, PyAny>,
+        op: CompareOp,
+    ) -> PyResult<Py<PyAny>> {
         let t = &self.t;
         let out = match Operand::of(o)? {
             None => return Ok(py.NotImplemented()),

@@ -404,7 +404,7 @@ def test_grad_mode_is_thread_local():
             inside.set()
             done.wait(5)
 
-    th = threading.Thread(target=worker)
+    th = threading.Thread(target=worker, daemon=True)
     th.start()
     inside.wait(5)
     seen["main"] = torch.is_grad_enabled()
@@ -435,15 +435,16 @@ def _ticks_during(work):
             ticks[0] += 1
             time.sleep(0.0005)
 
-    th = threading.Thread(target=spin)
+    th = threading.Thread(target=spin, daemon=True)
     th.start()
-    time.sleep(0.01)
-    before = ticks[0]
-    work()
-    during = ticks[0] - before
-    stop.set()
-    th.join()
-    return during
+    try:
+        time.sleep(0.01)
+        before = ticks[0]
+        work()
+        return ticks[0] - before
+    finally:
+        stop.set()
+        th.join()
 
 
 def test_gil_released_during_matmul_and_backward():
