@@ -11,6 +11,10 @@ pub fn to_py(e: ferrograd::Error) -> PyErr {
     let msg = e.to_string();
     match e {
         ferrograd::Error::Argument(_) => PyTypeError::new_err(msg),
+        // PyTorch's gather/scatter report a bad index as RuntimeError.
+        _ if msg.starts_with("gather") || msg.starts_with("scatter") => {
+            PyRuntimeError::new_err(msg)
+        }
         _ if is_index_error(&msg) => PyIndexError::new_err(msg),
         _ => PyRuntimeError::new_err(msg),
     }

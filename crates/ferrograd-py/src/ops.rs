@@ -198,12 +198,14 @@ fn convert_arg(
                 let item = item?;
                 match item.cast::<PyTensor>() {
                     Ok(t) => v.push(t.borrow().t.clone()),
-                    Err(_) => return Err(type_error(format!(
+                    Err(_) => {
+                        return Err(type_error(format!(
                         "{}(): argument '{name}' (position {}) must be tuple of Tensors, not {}",
                         op.name,
                         i + 1,
                         type_name(&item)
-                    ))),
+                    )))
+                    }
                 }
             }
             Value::Tensors(v)

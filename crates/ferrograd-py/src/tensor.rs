@@ -234,7 +234,18 @@ impl PyTensor {
         op: Arith,
         reflected: bool,
     ) -> PyResult<Py<PyAny>> {
-        let out = match Operand::of(other)? {
+        let operand = Operand::of(other)?;
+        if matches!(op, Arith::And | Arith::Or | Arith::Xor) {
+            let other_dtype = match &operand {
+                None => return Ok(py.NotImplemented()),
+                Some(Operand::Tensor(o)) => o.dtype(),
+                Some(Operand::Number(Number::Bool(_))) => DType::Bool,
+                Some(Operand::Number(Number::Int(_))) => DType::I64,
+                Some(Operand::Number(Number::Float(_))) => DType::F32,
+            };
+            check_bitwise(op, self.t.dtype(), other_dtype)?;
+        }
+        let out = match operand {
             None => return Ok(py.NotImplemented()),
             Some(Operand::Tensor(o)) => {
                 let (a, b) = if reflected {
@@ -290,6 +301,30 @@ impl PyTensor {
     }
 }
 
+/// `&`, `|`, `^` work on bool tensors here; anything else is PyTorch's `NotImplementedError`
+/// for a float, and not implemented (yet) for integers.
+fn check_bitwise(op: Arith, a: DType, b: DType) -> PyResult<()> {
+    if a == DType::Bool && b == DType::Bool {
+        return Ok(());
+    }
+    let name = match op {
+        Arith::And => "bitwise_and_cpu",
+        Arith::Or => "bitwise_or_cpu",
+        _ => "bitwise_xor_cpu",
+    };
+    let culprit = if a.is_floating_point() {
+        a
+    } else if b.is_floating_point() || a == DType::Bool {
+        b
+    } else {
+        a
+    };
+    Err(pyo3::exceptions::PyNotImplementedError::new_err(format!(
+        "\"{name}\" not implemented for '{}'",
+        dtype_word(culprit)
+    )))
+}
+
 fn dtype_word(d: DType) -> &'static str {
     match d {
         DType::F32 => "Float",
@@ -313,10 +348,12 @@ fn tensors_of(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<Tensor>> {
         let item = item?;
         match item.cast::<PyTensor>() {
             Ok(t) => out.push(t.borrow().t.clone()),
-            Err(_) => return Err(type_error(format!(
+            Err(_) => {
+                return Err(type_error(format!(
                 "{what} must be a Tensor or a sequence of Tensors, not a sequence containing {}",
                 convert::type_name(&item)
-            ))),
+            )))
+            }
         }
     }
     Ok(out)
@@ -591,7 +628,7 @@ impl PyTensor {
     fn __invert__(&self) -> PyResult<PyTensor> {
         if self.t.dtype() != DType::Bool {
             return Err(type_error(
-                "~ (bitwise not) is only supported for bool tensors here",
+                "~ (operator.invert) is only implemented on Boolean-type tensors here (PyTorch also takes integer tensors)",
             ));
         }
         guard(|| Ok(self.t.logical_not())).map(PyTensor::new)
@@ -706,7 +743,11 @@ impl PyTensor {
     }
 
     #[setter]
-    fn set_requires_grad(&self, value: bool) -> PyResult<()> {
+    fn set_requires_grad(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        if !value.is_instance_of::<PyBool>() {
+            return Err(runtime_error("requires_grad must be a bool"));
+        }
+        let value: bool = value.extract()?;
         guard(|| self.t.try_requires_grad_(value)).map(|_| ())
     }
 
@@ -896,13 +937,12 @@ impl PyTensor {
 impl PyTensor {
     fn scalar_value(&self, what: &str) -> PyResult<(f64, Option<i64>)> {
         guard_py(|| {
-            if self.t.numel() != 1 {
-                return Err(runtime_error(format!(
-                    "a Tensor with {} elements cannot be converted to Scalar",
-                    self.t.numel()
-                )));
-            }
             let _ = what;
+            if self.t.numel() != 1 {
+                return Err(crate::errors::value_error(
+                    "only one element tensors can be converted to Python scalars",
+                ));
+            }
             Ok(match self.t.dtype() {
                 DType::I64 => {
                     let i = self.t.to_vec::<i64>()[0];

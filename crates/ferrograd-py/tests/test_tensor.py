@@ -522,3 +522,17 @@ def test_copy_pickle_deepcopy():
     assert p.dtype is torch.int64 and p.tolist() == [[1, 2]]
     with pytest.raises(RuntimeError, match="graph leaves"):
         copy.deepcopy(x * 2)
+
+
+# Printed by PyTorch 2.x for the same tensors (pasted).
+PYTORCH_REPRS = 'tensor([[1., 2.],\n        [3., 4.]], requires_grad=True)\n---\ntensor([[2., 4.],\n        [6., 8.]], grad_fn=<MulBackward0>)\n---\ntensor(20., grad_fn=<SumBackward0>)\n---\ntensor([0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 1.9970e+03, 1.9980e+03,\n        1.9990e+03])\n---\ntensor([[ 0,  1,  2,  3],\n        [ 4,  5,  6,  7],\n        [ 8,  9, 10, 11]])\n---\ntensor([1.0000e-08, 1.0000e+00])\n---\ntensor([[ True, False]])\n---\ntensor([], dtype=torch.int64)\n---\ntensor([], size=(2, 0))\n---\ntensor(-0.5000, dtype=torch.float64)\n---\ntensor([1.5000,    nan,    inf])\n---\ntensor([1.2346e+08])\n---\ntensor([      1, -100000])\n---\ntensor([[[ 0.,  1.,  2.,  3.],\n         [ 4.,  5.,  6.,  7.],\n         [ 8.,  9., 10., 11.]],\n\n        [[12., 13., 14., 15.],\n         [16., 17., 18., 19.],\n         [20., 21., 22., 23.]]])\n---\ntensor([[1., 2.],\n        [3., 4.]])\n---\ntensor([0.1000, 0.2500], dtype=torch.float64, requires_grad=True)\n---\n'
+
+
+def test_repr_matches_pytorch_printing():
+    x = torch.tensor([[1., 2.], [3., 4.]], requires_grad=True)
+    cases = [x, x * 2, (x * 2).sum(), torch.arange(2000.), torch.arange(12).reshape(3, 4), torch.tensor([1e-8, 1.]),
+             torch.tensor([[True, False]]), torch.tensor([], dtype=torch.int64), torch.zeros(2, 0), torch.tensor(-0.5, dtype=torch.float64),
+             torch.tensor([1.5, float('nan'), float('inf')]), torch.tensor([123456789.]), torch.tensor([1, -100000]),
+             torch.arange(24.).reshape(2, 3, 4), x.detach(), torch.tensor([0.1, 0.25], dtype=torch.float64, requires_grad=True)]
+    got = "".join(repr(c) + "\n---\n" for c in cases)
+    assert got == PYTORCH_REPRS

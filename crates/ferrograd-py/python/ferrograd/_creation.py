@@ -15,6 +15,12 @@ Tensor = _C.Tensor
 def _shape(size) -> list:
     """`_sizes(size)`, refusing negative sizes as PyTorch does."""
     shape = _sizes(size)
+    for i, d in enumerate(shape):
+        if not -2 ** 63 <= d < 2 ** 63:
+            raise TypeError(
+                f"argument 'size' failed to unpack the object at pos {i + 1} with error "
+                "\"Overflow when unpacking long long\""
+            )
     for d in shape:
         if d < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {d}: {shape}")

@@ -915,7 +915,10 @@ def unbind(input, dim=0):
 def cat(tensors, dim=0, *, out=None):
     """Concatenation along `dim`."""
     _no_out(out)
-    return _op("cat")(_tensor_seq("cat", tensors), dim)
+    ts = _tensor_seq("cat", tensors)
+    if not ts:
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
+    return _op("cat")(ts, dim)
 
 
 def _tensor_seq(name: str, tensors: Any) -> list:
