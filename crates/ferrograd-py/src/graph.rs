@@ -56,9 +56,13 @@ fn returned_grads(v: &Bound<'_, PyAny>) -> PyResult<Option<Vec<Option<Tensor>>>>
 
 #[pymethods]
 impl PyGradFn {
-    /// The node's name (`AddBackward0`).
+    /// The node's name (`AddBackward0`; a leaf's node is `torch::autograd::AccumulateGrad`,
+    /// as PyTorch names it, while its repr says `<AccumulateGrad object at ...>`).
     fn name(&self) -> &'static str {
-        self.f.name()
+        match self.f.name() {
+            "AccumulateGrad" => "torch::autograd::AccumulateGrad",
+            n => n,
+        }
     }
 
     /// `((node, 0), ...)`: one entry per input, `(None, 0)` where no gradient flows.

@@ -867,7 +867,12 @@ impl PyTensor {
         copy: Option<bool>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let _ = copy;
-        let a = convert::to_numpy(py, &self.t.detach())?;
+        if self.t.requires_grad() {
+            return Err(runtime_error(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.",
+            ));
+        }
+        let a = convert::to_numpy(py, &self.t)?;
         match dtype {
             Some(d) if !d.is_none() => a.call_method1("astype", (d,)),
             _ => Ok(a),

@@ -115,6 +115,8 @@ def getitem(x: Tensor, key: Any) -> Tensor:
         elif isinstance(k, Tensor):
             advanced.append((d, k))
             d += 1
+        elif isinstance(k, (str, bytes)):
+            raise TypeError(f"new(): invalid data type '{type(k).__name__}'")  # PyTorch's words
         else:
             raise IndexError(
                 "only integers, slices (`:`), ellipsis (`...`), None and long or byte "
