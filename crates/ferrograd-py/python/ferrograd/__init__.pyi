@@ -565,7 +565,7 @@ class Tensor:
     def fill_(self, value: Any) -> Any: ...
     def flatten(self, start_dim: Any = 0, end_dim: Any = -1) -> Tensor:
         """Dimensions `start_dim..=end_dim` merged into one."""
-    def flip(self, *dims: Any) -> Tensor:
+    def flip(self, *dims: Any, **kwargs: Any) -> Tensor:
         """Elements reversed along `dims`."""
     def fliplr(self) -> Any:
         """Reversed along dimension 1."""
@@ -1206,7 +1206,7 @@ class Tensor:
          assert!(ferrograd::Tensor::zeros(&[2]).try_pad(&[1], 0.0).is_err());
          ```
         """
-    def permute(self, *dims: Any) -> Tensor:
+    def permute(self, *dims: Any, **kwargs: Any) -> Tensor:
         """The dimensions reordered."""
     def positive(self) -> Any:
         """`+input` (the tensor itself)."""
@@ -1281,7 +1281,7 @@ class Tensor:
     def repeat(self, *sizes: Any) -> Tensor:
         """`input` tiled `sizes[i]` times along each dimension."""
     def requires_grad_(self, requires_grad: Any = True) -> Tensor: ...
-    def reshape(self, *shape: Any) -> Tensor:
+    def reshape(self, *shape: Any, **kwargs: Any) -> Tensor:
         """The elements in a new shape (one entry may be -1); a view when possible."""
     def reshape_as(self, other: Any) -> Any:
         """`input` in `other`'s shape."""
@@ -2095,7 +2095,7 @@ def fill_(self: Tensor, value: builtins.float) -> Tensor:
     """
 def flatten(input: Any, start_dim: Any = 0, end_dim: Any = -1) -> Tensor:
     """Dimensions `start_dim..=end_dim` merged into one."""
-def flip(input: Any, *dims: Any) -> Tensor:
+def flip(input: Any, *dims: Any, **kwargs: Any) -> Tensor:
     """Elements reversed along `dims`."""
 def fliplr(input: Any) -> Any:
     """Reversed along dimension 1."""
@@ -2730,7 +2730,7 @@ def pad(self: Tensor, pad: _Ints, value: builtins.float = ...) -> Tensor:
      assert!(ferrograd::Tensor::zeros(&[2]).try_pad(&[1], 0.0).is_err());
      ```
     """
-def permute(input: Any, *dims: Any) -> Tensor:
+def permute(input: Any, *dims: Any, **kwargs: Any) -> Tensor:
     """The dimensions reordered."""
 def positive(input: Any) -> Any:
     """`+input` (the tensor itself)."""
@@ -2820,7 +2820,7 @@ def repeat(self: Tensor, repeats: _Ints) -> Tensor:
      assert!(ferrograd::Tensor::zeros(&[2, 2]).try_repeat(&[2]).is_err());
      ```
     """
-def reshape(input: Any, *shape: Any) -> Tensor:
+def reshape(input: Any, *shape: Any, **kwargs: Any) -> Tensor:
     """The elements in a new shape (one entry may be -1); a view when possible."""
 def roll(input: Any, shifts: Any, dims: Any = None) -> Tensor:
     """Elements shifted cyclically."""

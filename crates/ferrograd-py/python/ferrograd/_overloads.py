@@ -701,9 +701,27 @@ def _infer(shape: list, numel: int, op: str) -> list:
     return shape
 
 
+def _only_key(name: str, key: str, kwargs: Dict[str, Any]) -> Any:
+    for k in kwargs:
+        if k != key:
+            raise TypeError(f"{name}() got an unexpected keyword argument '{k}'")
+    return kwargs[key]
+
+
+def _star_or_keyword(name: str, key: str, args: tuple, value: Any) -> tuple:
+    """`f(*args)` or `f(key=value)` (PyTorch takes both), not both at once."""
+    if value is None:
+        return args
+    if args:
+        raise TypeError(f"{name}() got multiple values for argument '{key}'")
+    return (value,)
+
+
 @overload("reshape")
-def reshape(input, *shape):
+def reshape(input, *shape, **kwargs):
     """The elements in a new shape (one entry may be -1); a view when possible."""
+    if kwargs:
+        shape = _star_or_keyword("reshape", "shape", shape, _only_key("reshape", "shape", kwargs))
     return _op("reshape")(input, _infer(_sizes(shape), input.numel(), "reshape"))
 
 
@@ -745,8 +763,10 @@ def broadcast_to(input, size):
 
 
 @overload("permute")
-def permute(input, *dims):
+def permute(input, *dims, **kwargs):
     """The dimensions reordered."""
+    if kwargs:
+        dims = _star_or_keyword("permute", "dims", dims, _only_key("permute", "dims", kwargs))
     return _op("permute")(input, _sizes(dims) if not (len(dims) == 1 and isinstance(dims[0], (list, tuple))) else list(dims[0]))
 
 
@@ -765,8 +785,10 @@ def tile(input, dims):
 
 
 @overload("flip")
-def flip(input, *dims):
+def flip(input, *dims, **kwargs):
     """Elements reversed along `dims`."""
+    if kwargs:
+        dims = _star_or_keyword("flip", "dims", dims, _only_key("flip", "dims", kwargs))
     if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
         dims = dims[0]
     return _op("flip")(input, [int(d) for d in dims])
