@@ -302,7 +302,7 @@ def test_conversions():
 
 
 def test_matplotlib_accepts_tensors():
-    import matplotlib
+    matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     x = torch.linspace(0, 1, 5)
