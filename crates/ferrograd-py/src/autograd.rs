@@ -125,9 +125,7 @@ fn seeds(outputs: &[Tensor], given: Vec<Option<Tensor>>) -> PyResult<Option<Vec<
         .zip(outputs)
         .map(|(g, o)| match g {
             Some(g) => Ok(g),
-            None if o.numel() == 1 => {
-                guard(|| Tensor::try_full_with(o.shape(), 1.0, o.dtype()))
-            }
+            None if o.numel() == 1 => guard(|| Tensor::try_full_with(o.shape(), 1.0, o.dtype())),
             None => Err(crate::errors::runtime_error(
                 "grad can be implicitly created only for scalar outputs",
             )),
@@ -205,6 +203,7 @@ fn _graph_size(output: PyRef<'_, PyTensor>) -> usize {
 }
 
 /// `x` (any object) as a tensor, or a `TypeError` naming `what`.
+#[allow(dead_code)] // for the bindings of other modules (extras, viz)
 pub fn expect_tensor(x: &Bound<'_, PyAny>, what: &str) -> PyResult<Tensor> {
     x.cast::<PyTensor>()
         .map(|t| t.borrow().t.clone())

@@ -5,8 +5,8 @@ use crate::tensor::PyTensor;
 use ferrograd::{DType, Tensor};
 use numpy::{PyArray1, PyArrayDyn, PyArrayMethods};
 use pyo3::prelude::*;
-use pyo3::IntoPyObjectExt;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyTuple};
+use pyo3::IntoPyObjectExt;
 
 /// One element read from Python, before the tensor's dtype is known.
 #[derive(Clone, Copy)]
@@ -41,9 +41,7 @@ fn scalar_elem(obj: &Bound<'_, PyAny>) -> PyResult<Option<Elem>> {
     if obj.is_instance_of::<PyInt>() {
         return match obj.extract::<i64>() {
             Ok(i) => Ok(Some(Elem::I(i))),
-            Err(_) => Err(pyo3::exceptions::PyRuntimeError::new_err(
-                "Overflow when unpacking long",
-            )),
+            Err(_) => Err(value_error("Overflow when unpacking long long")),
         };
     }
     if obj.is_instance_of::<PyFloat>() {
@@ -70,11 +68,8 @@ fn walk(
 ) -> PyResult<()> {
     if let Some(e) = scalar_elem(obj)? {
         if depth != shape.len() {
-            return Err(value_error(format!(
-                "expected sequence of length {} at dim {depth} (got {})",
-                shape[depth],
-                type_name(obj)
-            )));
+            // PyTorch's words for a number where a sequence is expected.
+            return Err(type_error("not a sequence"));
         }
         out.push(e);
         return Ok(());
@@ -95,16 +90,23 @@ fn walk(
         return walk(&list, depth, shape, out);
     }
     if !is_sequence(obj) {
-        return Err(type_error(format!(
-            "new(): invalid data type '{}'",
+        if obj.is_instance_of::<pyo3::types::PyString>() {
+            return Err(type_error(format!(
+                "new(): invalid data type '{}'",
+                type_name(obj)
+            )));
+        }
+        return Err(crate::errors::runtime_error(format!(
+            "Could not infer dtype of {}",
             type_name(obj)
         )));
     }
     let n = obj.len()?;
     if depth == shape.len() {
         if !out.is_empty() {
-            return Err(value_error(format!(
-                "expected sequence of length 0 at dim {depth} (got {n})"
+            return Err(type_error(format!(
+                "'{}' object cannot be interpreted as a number (expected a number at dim {depth})",
+                type_name(obj)
             )));
         }
         shape.push(n);
@@ -162,7 +164,10 @@ fn build(elems: &[Elem], shape: &[usize], dtype: DType) -> PyResult<Tensor> {
         ),
         DType::F64 => Tensor::try_from_vec(elems.iter().map(elem_f64).collect(), shape),
         DType::F32 => Tensor::try_from_vec(
-            elems.iter().map(|e| elem_f64(e) as f32).collect::<Vec<f32>>(),
+            elems
+                .iter()
+                .map(|e| elem_f64(e) as f32)
+                .collect::<Vec<f32>>(),
             shape,
         ),
     })

@@ -11,6 +11,10 @@ pub fn to_py(e: ferrograd::Error) -> PyErr {
     let msg = e.to_string();
     match e {
         ferrograd::Error::Argument(_) => PyTypeError::new_err(msg),
+        // PyTorch's gather/scatter report a bad index as RuntimeError.
+        _ if msg.starts_with("gather") || msg.starts_with("scatter") => {
+            PyRuntimeError::new_err(msg)
+        }
         _ if is_index_error(&msg) => PyIndexError::new_err(msg),
         _ => PyRuntimeError::new_err(msg),
     }
@@ -24,7 +28,7 @@ fn is_index_error(msg: &str) -> bool {
 /// that cannot succeed) into `RuntimeError` with the panic's message: no `PanicException`
 /// ever reaches Python.
 pub fn guard<T>(f: impl FnOnce() -> ferrograd::Result<T>) -> Result<T, PyErr> {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    match quiet_catch(f) {
         Ok(r) => r.map_err(to_py),
         Err(payload) => Err(PyRuntimeError::new_err(panic_message(payload))),
     }
@@ -32,10 +36,34 @@ pub fn guard<T>(f: impl FnOnce() -> ferrograd::Result<T>) -> Result<T, PyErr> {
 
 /// [`guard`] for code that returns a `PyResult` itself.
 pub fn guard_py<T>(f: impl FnOnce() -> Result<T, PyErr>) -> Result<T, PyErr> {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    match quiet_catch(f) {
         Ok(r) => r,
         Err(payload) => Err(PyRuntimeError::new_err(panic_message(payload))),
     }
+}
+
+thread_local! {
+    /// How many [`guard`]s this thread is inside: a panic there becomes a Python exception
+    /// carrying its message, so the panic hook prints nothing for it.
+    static GUARDED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// `catch_unwind(f)` without the default hook's report on stderr (the message travels in the
+/// exception instead). Panics outside a guard, or on other threads, are reported as usual.
+fn quiet_catch<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if GUARDED.with(|g| g.get()) == 0 {
+                default(info);
+            }
+        }));
+    });
+    GUARDED.with(|g| g.set(g.get() + 1));
+    let r = catch_unwind(AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(g.get() - 1));
+    r
 }
 
 fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {

@@ -4,8 +4,8 @@ use crate::errors::{guard, set_pending, type_error};
 use crate::tensor::{PyHookHandle, PyTensor};
 use ferrograd::{GradFn, Tensor};
 use pyo3::prelude::*;
-use pyo3::IntoPyObjectExt;
 use pyo3::types::PyTuple;
+use pyo3::IntoPyObjectExt;
 
 /// A node of the backward graph (`y.grad_fn`).
 #[pyclass(name = "Node", module = "ferrograd.autograd.graph", frozen)]
@@ -56,9 +56,13 @@ fn returned_grads(v: &Bound<'_, PyAny>) -> PyResult<Option<Vec<Option<Tensor>>>>
 
 #[pymethods]
 impl PyGradFn {
-    /// The node's name (`AddBackward0`).
+    /// The node's name (`AddBackward0`; a leaf's node is `torch::autograd::AccumulateGrad`,
+    /// as PyTorch names it, while its repr says `<AccumulateGrad object at ...>`).
     fn name(&self) -> &'static str {
-        self.f.name()
+        match self.f.name() {
+            "AccumulateGrad" => "torch::autograd::AccumulateGrad",
+            n => n,
+        }
     }
 
     /// `((node, 0), ...)`: one entry per input, `(None, 0)` where no gradient flows.
@@ -133,7 +137,11 @@ impl PyGradFn {
     }
 
     fn __repr__(slf: &Bound<'_, Self>) -> String {
-        format!("<{} object at {:#x}>", slf.get().f.name(), slf.as_ptr() as usize)
+        format!(
+            "<{} object at {:#x}>",
+            slf.get().f.name(),
+            slf.as_ptr() as usize
+        )
     }
 
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {

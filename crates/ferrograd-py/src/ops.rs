@@ -11,13 +11,15 @@ use ferrograd::DType;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
-/// One registered op (`ferrograd._C.ops()`), callable.
+// One registered op (`ferrograd._C.ops()`), callable. (A plain comment, not a doc comment:
+// a class docstring would hide the `__doc__` getter, which gives the op's own Rust docs.)
 #[pyclass(name = "Op", module = "ferrograd._C", frozen)]
 pub struct PyOp {
     def: &'static OpDef,
 }
 
-/// An op bound to the tensor it was looked up on (`x.exp` before the call).
+// An op bound to the tensor it was looked up on (`x.exp` before the call); no docstring,
+// as for `PyOp`.
 #[pyclass(name = "BoundOp", module = "ferrograd._C", frozen)]
 pub struct PyBoundOp {
     def: &'static OpDef,
@@ -82,13 +84,23 @@ impl PyOp {
         self.def
             .params
             .iter()
-            .map(|p| (p.name, p.kind.name(), p.default.map(|d| d().python_literal())))
+            .map(|p| {
+                (
+                    p.name,
+                    p.kind.name(),
+                    p.default.map(|d| d().python_literal()),
+                )
+            })
             .collect()
     }
 
     /// The default of parameter `name` as a Python value (`KeyError` if it has none).
     fn default(&self, py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
-        let p = self.def.params.iter().find(|p| p.name == name && p.default.is_some());
+        let p = self
+            .def
+            .params
+            .iter()
+            .find(|p| p.name == name && p.default.is_some());
         match p.and_then(|p| p.default) {
             Some(d) => value_to_py(py, d()),
             None => Err(pyo3::exceptions::PyKeyError::new_err(name.to_string())),
@@ -188,11 +200,11 @@ fn convert_arg(
                     Ok(t) => v.push(t.borrow().t.clone()),
                     Err(_) => {
                         return Err(type_error(format!(
-                            "{}(): argument '{name}' (position {}) must be tuple of Tensors, not {}",
-                            op.name,
-                            i + 1,
-                            type_name(&item)
-                        )))
+                        "{}(): argument '{name}' (position {}) must be tuple of Tensors, not {}",
+                        op.name,
+                        i + 1,
+                        type_name(&item)
+                    )))
                     }
                 }
             }
@@ -220,9 +232,7 @@ fn convert_arg(
                 for item in obj.try_iter().map_err(|_| fail())? {
                     let item = item?;
                     match Number::of(&item)? {
-                        Some(Number::Int(n)) => {
-                            v.push(isize::try_from(n).map_err(|_| fail())?)
-                        }
+                        Some(Number::Int(n)) => v.push(isize::try_from(n).map_err(|_| fail())?),
                         _ => return Err(fail()),
                     }
                 }
@@ -270,6 +280,15 @@ pub fn call(
     if let Some(kw) = kwargs {
         for (k, v) in kw.iter() {
             let key: String = k.extract()?;
+            if key == "out" {
+                if v.is_none() {
+                    continue;
+                }
+                return Err(type_error(format!(
+                    "{}(): the out= argument is not supported by ferrograd; assign the result instead",
+                    op.name
+                )));
+            }
             let Some(i) = params.iter().position(|p| p.name == key) else {
                 return Err(type_error(format!(
                     "{}() got an unexpected keyword argument '{key}'",

@@ -131,11 +131,13 @@ fn arith_tensor(op: Arith, a: &Tensor, b: &Tensor) -> ferrograd::Result<Tensor> 
         Arith::Rem => a.try_remainder(b),
         Arith::FloorDiv => {
             let q = a.try_div(b)?.floor();
-            Ok(if a.dtype().is_floating_point() || b.dtype().is_floating_point() {
-                q
-            } else {
-                q.to_dtype(DType::I64)
-            })
+            Ok(
+                if a.dtype().is_floating_point() || b.dtype().is_floating_point() {
+                    q
+                } else {
+                    q.to_dtype(DType::I64)
+                },
+            )
         }
         Arith::MatMul => a.try_matmul(b),
         Arith::And => bitwise(a, b, |x, y| x.try_logical_and(y)),
@@ -162,6 +164,23 @@ fn bitwise(
 
 /// `t op n` (or `n op t` when `reflected`), with PyTorch's promotion and node names.
 fn arith_number(op: Arith, t: &Tensor, n: Number, reflected: bool) -> PyResult<Tensor> {
+    if let (Number::Bool(_), DType::Bool) = (n, t.dtype()) {
+        // PyTorch keeps bool for bool with bool: `*` is logical and, `+` logical or.
+        let op = match op {
+            Arith::Mul => Arith::And,
+            Arith::Add => Arith::Or,
+            Arith::Sub => {
+                return Err(runtime_error(
+                    "Subtraction, the `-` operator, with two bool tensors is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.",
+                ))
+            }
+            op => op,
+        };
+        if matches!(op, Arith::And | Arith::Or | Arith::Xor) {
+            let other = n.tensor(DType::Bool)?;
+            return guard(|| arith_tensor(op, t, &other));
+        }
+    }
     let dt = n.result_dtype(t.dtype());
     let t = if dt != t.dtype() {
         t.to_dtype(dt)
@@ -215,7 +234,18 @@ impl PyTensor {
         op: Arith,
         reflected: bool,
     ) -> PyResult<Py<PyAny>> {
-        let out = match Operand::of(other)? {
+        let operand = Operand::of(other)?;
+        if matches!(op, Arith::And | Arith::Or | Arith::Xor) {
+            let other_dtype = match &operand {
+                None => return Ok(py.NotImplemented()),
+                Some(Operand::Tensor(o)) => o.dtype(),
+                Some(Operand::Number(Number::Bool(_))) => DType::Bool,
+                Some(Operand::Number(Number::Int(_))) => DType::I64,
+                Some(Operand::Number(Number::Float(_))) => DType::F32,
+            };
+            check_bitwise(op, self.t.dtype(), other_dtype)?;
+        }
+        let out = match operand {
             None => return Ok(py.NotImplemented()),
             Some(Operand::Tensor(o)) => {
                 let (a, b) = if reflected {
@@ -245,7 +275,9 @@ impl PyTensor {
                 if n.result_dtype(t.dtype()) != t.dtype() {
                     return Err(runtime_error(format!(
                         "result type {} can't be cast to the desired output type {}",
-                        n.result_dtype(t.dtype()).to_string().trim_start_matches("torch.")
+                        n.result_dtype(t.dtype())
+                            .to_string()
+                            .trim_start_matches("torch.")
                             .replace("float32", "Float"),
                         dtype_word(t.dtype())
                     )));
@@ -269,6 +301,30 @@ impl PyTensor {
     }
 }
 
+/// `&`, `|`, `^` work on bool tensors here; anything else is PyTorch's `NotImplementedError`
+/// for a float, and not implemented (yet) for integers.
+fn check_bitwise(op: Arith, a: DType, b: DType) -> PyResult<()> {
+    if a == DType::Bool && b == DType::Bool {
+        return Ok(());
+    }
+    let name = match op {
+        Arith::And => "bitwise_and_cpu",
+        Arith::Or => "bitwise_or_cpu",
+        _ => "bitwise_xor_cpu",
+    };
+    let culprit = if a.is_floating_point() {
+        a
+    } else if b.is_floating_point() || a == DType::Bool {
+        b
+    } else {
+        a
+    };
+    Err(pyo3::exceptions::PyNotImplementedError::new_err(format!(
+        "\"{name}\" not implemented for '{}'",
+        dtype_word(culprit)
+    )))
+}
+
 fn dtype_word(d: DType) -> &'static str {
     match d {
         DType::F32 => "Float",
@@ -283,18 +339,20 @@ fn tensors_of(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<Tensor>> {
         return Ok(vec![t.borrow().t.clone()]);
     }
     let mut out = Vec::new();
-    for item in obj
-        .try_iter()
-        .map_err(|_| type_error(format!("{what} must be a Tensor or a sequence of Tensors, not {}", convert::type_name(obj))))?
-    {
+    for item in obj.try_iter().map_err(|_| {
+        type_error(format!(
+            "{what} must be a Tensor or a sequence of Tensors, not {}",
+            convert::type_name(obj)
+        ))
+    })? {
         let item = item?;
         match item.cast::<PyTensor>() {
             Ok(t) => out.push(t.borrow().t.clone()),
             Err(_) => {
                 return Err(type_error(format!(
-                    "{what} must be a Tensor or a sequence of Tensors, not a sequence containing {}",
-                    convert::type_name(&item)
-                )))
+                "{what} must be a Tensor or a sequence of Tensors, not a sequence containing {}",
+                convert::type_name(&item)
+            )))
             }
         }
     }
@@ -390,12 +448,7 @@ impl PyHookHandle {
         slf
     }
 
-    fn __exit__(
-        &mut self,
-        _t: &Bound<'_, PyAny>,
-        _v: &Bound<'_, PyAny>,
-        _tb: &Bound<'_, PyAny>,
-    ) {
+    fn __exit__(&mut self, _t: &Bound<'_, PyAny>, _v: &Bound<'_, PyAny>, _tb: &Bound<'_, PyAny>) {
         self.remove();
     }
 }
@@ -433,8 +486,12 @@ impl PyTensor {
     fn __bool__(&self) -> PyResult<bool> {
         if self.t.numel() != 1 {
             return Err(runtime_error(format!(
-                "Boolean value of Tensor with {} values is ambiguous",
-                if self.t.numel() == 0 { "no" } else { "more than one" }
+                "Boolean value of Tensor with {} is ambiguous",
+                if self.t.numel() == 0 {
+                    "no values"
+                } else {
+                    "more than one value"
+                }
             )));
         }
         Ok(self.t.to_vec::<f64>()[0] != 0.0)
@@ -571,13 +628,18 @@ impl PyTensor {
     fn __invert__(&self) -> PyResult<PyTensor> {
         if self.t.dtype() != DType::Bool {
             return Err(type_error(
-                "~ (bitwise not) is only supported for bool tensors here",
+                "~ (operator.invert) is only implemented on Boolean-type tensors here (PyTorch also takes integer tensors)",
             ));
         }
         guard(|| Ok(self.t.logical_not())).map(PyTensor::new)
     }
 
-    fn __richcmp__(&self, py: Python<'_>, o: &Bound<'_, PyAny>, op: CompareOp) -> PyResult<Py<PyAny>> {
+    fn __richcmp__(
+        &self,
+        py: Python<'_>,
+        o: &Bound<'_, PyAny>,
+        op: CompareOp,
+    ) -> PyResult<Py<PyAny>> {
         let t = &self.t;
         let out = match Operand::of(o)? {
             None => return Ok(py.NotImplemented()),
@@ -681,7 +743,11 @@ impl PyTensor {
     }
 
     #[setter]
-    fn set_requires_grad(&self, value: bool) -> PyResult<()> {
+    fn set_requires_grad(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        if !value.is_instance_of::<PyBool>() {
+            return Err(runtime_error("requires_grad must be a bool"));
+        }
+        let value: bool = value.extract()?;
         guard(|| self.t.try_requires_grad_(value)).map(|_| ())
     }
 
@@ -801,7 +867,12 @@ impl PyTensor {
         copy: Option<bool>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let _ = copy;
-        let a = convert::to_numpy(py, &self.t.detach())?;
+        if self.t.requires_grad() {
+            return Err(runtime_error(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.",
+            ));
+        }
+        let a = convert::to_numpy(py, &self.t)?;
         match dtype {
             Some(d) if !d.is_none() => a.call_method1("astype", (d,)),
             _ => Ok(a),
@@ -848,14 +919,15 @@ impl PyTensor {
     }
 
     /// Registers `hook(grad)` on this tensor's gradient; returns a handle with `remove()`.
-    fn register_hook(&self, hook: Py<PyAny>) -> PyResult<PyHookHandle> {
+    fn register_hook(&self, py: Python<'_>, hook: Py<PyAny>) -> PyResult<PyHookHandle> {
+        if !hook.bind(py).is_callable() {
+            return Err(type_error(format!(
+                "register_hook(): hook must be callable, not {}",
+                convert::type_name(hook.bind(py))
+            )));
+        }
         let h = tensor_hook(hook);
         guard(|| self.t.try_register_hook(h)).map(PyHookHandle::new)
-    }
-
-    /// A tensor of the same dtype filled from Python data (`x.new_tensor(data)`).
-    fn __reduce_ex__(&self, _protocol: i32) -> PyResult<Py<PyAny>> {
-        Err(type_error("ferrograd tensors cannot be pickled yet"))
     }
 
     fn __format__(&self, py: Python<'_>, spec: &str) -> PyResult<String> {
@@ -870,13 +942,12 @@ impl PyTensor {
 impl PyTensor {
     fn scalar_value(&self, what: &str) -> PyResult<(f64, Option<i64>)> {
         guard_py(|| {
-            if self.t.numel() != 1 {
-                return Err(runtime_error(format!(
-                    "a Tensor with {} elements cannot be converted to Scalar",
-                    self.t.numel()
-                )));
-            }
             let _ = what;
+            if self.t.numel() != 1 {
+                return Err(crate::errors::value_error(
+                    "only one element tensors can be converted to Python scalars",
+                ));
+            }
             Ok(match self.t.dtype() {
                 DType::I64 => {
                     let i = self.t.to_vec::<i64>()[0];

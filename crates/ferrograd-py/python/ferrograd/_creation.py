@@ -4,12 +4,43 @@ from __future__ import annotations
 
 import builtins
 import math
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
 from . import _C
 from ._overloads import _sizes
 
 Tensor = _C.Tensor
+
+
+def _shape(size) -> list:
+    """`_sizes(size)`, refusing negative sizes as PyTorch does."""
+    shape = _sizes(size)
+    for i, d in enumerate(shape):
+        if not -2 ** 63 <= d < 2 ** 63:
+            raise TypeError(
+                f"argument 'size' failed to unpack the object at pos {i + 1} with error "
+                "\"Overflow when unpacking long long\""
+            )
+    for d in shape:
+        if d < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {d}: {shape}")
+    return shape
+
+
+def _float_dtype(dtype, what: str):
+    d = _default(dtype)
+    if not d.is_floating_point:
+        name = {"torch.int64": "Long", "torch.bool": "Bool"}.get(str(d), str(d))
+        raise RuntimeError(f"\"{what}\" not implemented for '{name}'")
+    return d
+
+
+def _like(input: Any, name: str) -> Tensor:
+    if not isinstance(input, Tensor):
+        raise TypeError(
+            f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}"
+        )
+    return input
 
 
 def _finish(t: Tensor, requires_grad: builtins.bool) -> Tensor:
@@ -38,21 +69,21 @@ def full(size, fill_value, *, dtype=None, requires_grad=False, device=None, out=
             dtype = _C.float32
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    return _finish(_C._full(_sizes((size,)), builtins.float(fill_value), dtype), requires_grad)
+    return _finish(_C._full(_shape((size,)), builtins.float(fill_value), dtype), requires_grad)
 
 
 def zeros(*size, dtype=None, requires_grad=False, device=None, out=None, layout=None,
           pin_memory=False):
     """A tensor of zeros."""
     _check_device(device)
-    return _finish(_C._full(_sizes(size), 0.0, _default(dtype)), requires_grad)
+    return _finish(_C._full(_shape(size), 0.0, _default(dtype)), requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad=False, device=None, out=None, layout=None,
          pin_memory=False):
     """A tensor of ones."""
     _check_device(device)
-    return _finish(_C._full(_sizes(size), 1.0, _default(dtype)), requires_grad)
+    return _finish(_C._full(_shape(size), 1.0, _default(dtype)), requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad=False, device=None, out=None, layout=None,
@@ -64,24 +95,28 @@ def empty(*size, dtype=None, requires_grad=False, device=None, out=None, layout=
 def zeros_like(input, *, dtype=None, requires_grad=False, device=None, memory_format=None,
                layout=None):
     """Zeros of `input`'s shape (and dtype)."""
+    _like(input, "zeros_like")
     return _finish(_C._full(list(input.shape), 0.0, _default(dtype, input.dtype)), requires_grad)
 
 
 def ones_like(input, *, dtype=None, requires_grad=False, device=None, memory_format=None,
               layout=None):
     """Ones of `input`'s shape (and dtype)."""
+    _like(input, "ones_like")
     return _finish(_C._full(list(input.shape), 1.0, _default(dtype, input.dtype)), requires_grad)
 
 
 def empty_like(input, *, dtype=None, requires_grad=False, device=None, memory_format=None,
                layout=None):
     """An uninitialised tensor like `input` (zeros)."""
+    _like(input, "empty_like")
     return zeros_like(input, dtype=dtype, requires_grad=requires_grad)
 
 
 def full_like(input, fill_value, *, dtype=None, requires_grad=False, device=None,
               memory_format=None, layout=None):
     """`fill_value` in `input`'s shape (and dtype)."""
+    _like(input, "full_like")
     return _finish(_C._full(list(input.shape), builtins.float(fill_value),
                             _default(dtype, input.dtype)), requires_grad)
 
@@ -90,25 +125,27 @@ def rand(*size, dtype=None, requires_grad=False, generator=None, device=None, ou
          layout=None, pin_memory=False):
     """Uniform samples in `[0, 1)`."""
     _check_device(device)
-    return _finish(_C._rand(_sizes(size), _default(dtype)), requires_grad)
+    return _finish(_C._rand(_shape(size), _float_dtype(dtype, "check_uniform_bounds")), requires_grad)
 
 
 def randn(*size, dtype=None, requires_grad=False, generator=None, device=None, out=None,
           layout=None, pin_memory=False):
     """Standard normal samples."""
     _check_device(device)
-    return _finish(_C._randn(_sizes(size), _default(dtype)), requires_grad)
+    return _finish(_C._randn(_shape(size), _float_dtype(dtype, "normal_kernel_cpu")), requires_grad)
 
 
 def rand_like(input, *, dtype=None, requires_grad=False, device=None, memory_format=None,
               layout=None):
     """Uniform samples in `input`'s shape."""
+    _like(input, "rand_like")
     return _finish(_C._rand(list(input.shape), _default(dtype, input.dtype)), requires_grad)
 
 
 def randn_like(input, *, dtype=None, requires_grad=False, device=None, memory_format=None,
                layout=None):
     """Normal samples in `input`'s shape."""
+    _like(input, "randn_like")
     return _finish(_C._randn(list(input.shape), _default(dtype, input.dtype)), requires_grad)
 
 
@@ -125,7 +162,7 @@ def randint(low, high=None, size=None, *, dtype=None, requires_grad=False, gener
         raise RuntimeError(
             f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
         )
-    u = _C._rand(_sizes((size,)), _C.float64)
+    u = _C._rand(_shape((size,)), _C.float64)
     t = (u * (high - low)).floor() + low
     t = t.clamp(max=high - 1).to(_C.int64)
     return t if dtype is None else t.to(dtype)
@@ -181,6 +218,10 @@ def eye(n, m=None, *, dtype=None, requires_grad=False, device=None, out=None, la
     """The identity matrix (`n x m`)."""
     _check_device(device)
     m = n if m is None else m
+    if n < 0:
+        raise RuntimeError(f"n must be greater or equal to 0, got {n}")
+    if m < 0:
+        raise RuntimeError(f"m must be greater or equal to 0, got {m}")
     k = builtins.max(n, m)
     t = _C._eye(k, _default(dtype))
     if (n, m) != (k, k):
@@ -227,6 +268,39 @@ def _new(kind):
 
 for _k in ("tensor", "zeros", "ones", "empty", "full"):
     setattr(Tensor, "new_" + _k, _new(_k))
+
+
+def _rebuild_tensor(data: Any, dtype_name: str, requires_grad: builtins.bool) -> Tensor:
+    """The tensor `Tensor.__reduce_ex__` describes (pickle, `copy.copy`)."""
+    return _C.tensor(data, dtype=getattr(_C, dtype_name), requires_grad=requires_grad)
+
+
+def _reduce_ex(self: Tensor, protocol: builtins.int) -> Any:
+    """Pickling and `copy.copy`: the data (a numpy array), dtype and `requires_grad`."""
+    return (_rebuild_tensor,
+            (self.detach().numpy(), str(self.dtype).split(".")[-1], self.requires_grad))
+
+
+def _deepcopy(self: Tensor, memo: Dict[builtins.int, Any]) -> Tensor:
+    """`copy.deepcopy`: a new leaf with copied data and `grad` (graph leaves only)."""
+    if not self.is_leaf:
+        raise RuntimeError(
+            "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+            "protocol at the moment.  If you were attempting to deepcopy a module, this may be "
+            "because of a torch.nn.utils.weight_norm usage, see "
+            "https://github.com/pytorch/pytorch/pull/103001"
+        )
+    if id(self) in memo:
+        return memo[id(self)]
+    new = _C.tensor(self.detach(), requires_grad=self.requires_grad)
+    memo[id(self)] = new
+    if self.grad is not None:
+        new.grad = _C.tensor(self.grad)
+    return new
+
+
+Tensor.__reduce_ex__ = _reduce_ex
+Tensor.__deepcopy__ = _deepcopy
 
 __all__ = [
     "tensor", "as_tensor", "from_numpy", "scalar_tensor", "full", "zeros", "ones", "empty",

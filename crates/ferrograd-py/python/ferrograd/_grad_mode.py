@@ -52,6 +52,11 @@ class set_grad_enabled(_DecoratorContextManager):
         self.mode = bool(mode)
         self.prev = _C._set_grad_enabled(self.mode)
 
+    def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        # As a decorator, the mode applies inside each call only (PyTorch restores it here).
+        _C._set_grad_enabled(self.prev)
+        return super().__call__(func)
+
     def __enter__(self) -> None:
         pass
 
@@ -59,7 +64,10 @@ class set_grad_enabled(_DecoratorContextManager):
         _C._set_grad_enabled(self.prev)
 
     def clone(self):
-        return self.__class__(self.mode)
+        prev = _C.is_grad_enabled()
+        c = self.__class__(self.mode)
+        c.prev = prev
+        return c
 
 
 class inference_mode(_DecoratorContextManager):

@@ -90,7 +90,11 @@ def getitem(x: Tensor, key: Any) -> Tensor:
                 x = OPS["slice"](x, d, start, stop, step)
             d += 1
         elif _is_int(k):
-            x = OPS["select"](x, d, builtins.int(k))
+            i = k.__index__()
+            size = x._shape[d]
+            if not -size <= i < size:
+                raise IndexError(f"index {i} is out of bounds for dimension {d} with size {size}")
+            x = OPS["select"](x, d, i)
         elif isinstance(k, Tensor) and k.dtype is _C.bool:
             if k.dim() == 0:
                 # x[True] adds a dimension of size 1; x[False] of size 0.
@@ -111,6 +115,8 @@ def getitem(x: Tensor, key: Any) -> Tensor:
         elif isinstance(k, Tensor):
             advanced.append((d, k))
             d += 1
+        elif isinstance(k, (str, bytes)):
+            raise TypeError(f"new(): invalid data type '{type(k).__name__}'")  # PyTorch's words
         else:
             raise IndexError(
                 "only integers, slices (`:`), ellipsis (`...`), None and long or byte "
@@ -184,11 +190,12 @@ def setitem(x: Tensor, key: Any, value: Any) -> None:
     basic = builtins.all(k is None or isinstance(k, slice) or _is_int(k) for k in items)
     if not isinstance(value, Tensor):
         value = _C.tensor(value, dtype=x.dtype)
-    if basic:
+    recorded = _C.is_grad_enabled() and (x.requires_grad or value.requires_grad)
+    if basic and not recorded:
         view = getitem(x, tuple(items))
         OPS["copy_"](view, value)
         return
-    if (len(items) == 1 and isinstance(items[0], Tensor) and items[0].dtype is _C.bool
+    if (not recorded and len(items) == 1 and isinstance(items[0], Tensor) and items[0].dtype is _C.bool
             and tuple(items[0]._shape) == tuple(x._shape)):
         OPS["copy_"](x, OPS["where_"](items[0], value.to(x.dtype), x))
         return

@@ -52,9 +52,22 @@ def _is_number(x: Any) -> _py_bool:
 def _dims(dim: Any) -> list:
     if dim is None:
         return []
+    if isinstance(dim, _py_bool) or isinstance(dim, (str, bytes, _py_float)):
+        raise TypeError(f"dim must be an int or a tuple of ints, not {type(dim).__name__}")
     if isinstance(dim, (_py_int,)) or hasattr(dim, "__index__") and not isinstance(dim, (list, tuple)):
-        return [int(dim)]
-    return [int(d) for d in dim]
+        return [dim.__index__()]
+    try:
+        items = list(dim)
+    except TypeError:
+        raise TypeError(f"dim must be an int or a tuple of ints, not {type(dim).__name__}") from None
+    out = []
+    for d in items:
+        if isinstance(d, (_py_bool, str, bytes, _py_float)) or not hasattr(d, "__index__"):
+            raise TypeError(
+                f"dim must be an int or a tuple of ints, but got an element of type {type(d).__name__}"
+            )
+        out.append(d.__index__())
+    return out
 
 
 def _sizes(args: Sequence[Any]) -> list:
@@ -71,6 +84,14 @@ def _sizes(args: Sequence[Any]) -> list:
             )
         out.append(int(a))
     return out
+
+
+def _tensor_arg(name: str, arg: str, x: Any, pos: int = 2) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(
+            f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type(x).__name__}"
+        )
+    return x
 
 
 def _dtype_cast(x: Tensor, dtype: Any) -> Tensor:
@@ -102,9 +123,9 @@ def size(input: Tensor, dim: Optional[int] = None):
     if dim is None:
         return Size(shape)
     n = len(shape)
-    if not -max(n, 1) <= dim < max(n, 1):
+    if not -builtins.max(n, 1) <= dim < builtins.max(n, 1):
         raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-max(n, 1)}, {max(n, 1) - 1}], but got {dim})"
+            f"Dimension out of range (expected to be in range of [{-builtins.max(n, 1)}, {builtins.max(n, 1) - 1}], but got {dim})"
         )
     return shape[dim] if n else 1
 
@@ -146,9 +167,63 @@ _OPERATORS: Dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def _no_out(out: Any) -> None:
+def _no_out(out: Any, name: str = "") -> None:
     if out is not None:
-        raise TypeError("the out= argument is not supported by ferrograd; assign the result instead")
+        raise TypeError(
+            (f"{name}(): " if name else "")
+            + "the out= argument is not supported by ferrograd; assign the result instead"
+        )
+
+
+def _refusing_out(f: Callable[..., Any]) -> Callable[..., Any]:
+    """`f` as a `ferrograd.<name>` function that also takes `out=None` (and refuses any other
+    `out`, as every function of this package does). The wrapper is compiled with `f`'s own
+    signature plus `out`, so a call costs one plain extra call (no `*args` packing)."""
+    import functools
+    import inspect
+
+    sig = inspect.signature(f)
+    defaults: Dict[str, Any] = {}
+    params, call = [], []
+    star = False
+    for p in sig.parameters.values():
+        ref = p.name
+        if p.default is not p.empty:
+            defaults[p.name] = p.default
+            ref = f"{p.name}=_d[{p.name!r}]"
+        if p.kind == p.VAR_POSITIONAL:
+            params.append("*" + p.name)
+            call.append("*" + p.name)
+            star = True
+        elif p.kind == p.VAR_KEYWORD:
+            continue
+        elif p.kind == p.KEYWORD_ONLY:
+            if not star:
+                params.append("*")
+                star = True
+            params.append(ref)
+            call.append(f"{p.name}={p.name}")
+        else:
+            params.append(ref)
+            call.append(p.name)
+    if not star:
+        params.append("*")
+    params.append("out=None")
+    if builtins.any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
+        params.append("**kwargs")
+        call.append("**kwargs")
+    src = (f"def {f.__name__}({', '.join(params)}):\n"
+           f"    if out is not None:\n"
+           f"        _no_out(out, {f.__name__!r})\n"
+           f"    return _f({', '.join(call)})\n")
+    scope: Dict[str, Any] = {"_f": f, "_d": defaults, "_no_out": _no_out}
+    exec(src, scope)  # noqa: S102  (source built from f's own signature)
+    return functools.wraps(f)(scope[f.__name__])
+
+
+def _takes_out(f: Callable[..., Any]) -> _py_bool:
+    code = getattr(f, "__code__", None)
+    return code is None or "out" in code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
 
 
 add = overload("add")(_binary("add", "add"))
@@ -281,6 +356,7 @@ for _n in ("logical_and", "logical_or", "logical_xor"):
 @overload("equal")
 def equal(input, other) -> _py_bool:
     """Whether both have the same shape and elements."""
+    _tensor_arg("equal", "other", other)
     return tuple(input.shape) == tuple(other.shape) and _py_bool(_op("all")(input == other))
 
 
@@ -625,9 +701,27 @@ def _infer(shape: list, numel: int, op: str) -> list:
     return shape
 
 
+def _only_key(name: str, key: str, kwargs: Dict[str, Any]) -> Any:
+    for k in kwargs:
+        if k != key:
+            raise TypeError(f"{name}() got an unexpected keyword argument '{k}'")
+    return kwargs[key]
+
+
+def _star_or_keyword(name: str, key: str, args: tuple, value: Any) -> tuple:
+    """`f(*args)` or `f(key=value)` (PyTorch takes both), not both at once."""
+    if value is None:
+        return args
+    if args:
+        raise TypeError(f"{name}() got multiple values for argument '{key}'")
+    return (value,)
+
+
 @overload("reshape")
-def reshape(input, *shape):
+def reshape(input, *shape, **kwargs):
     """The elements in a new shape (one entry may be -1); a view when possible."""
+    if kwargs:
+        shape = _star_or_keyword("reshape", "shape", shape, _only_key("reshape", "shape", kwargs))
     return _op("reshape")(input, _infer(_sizes(shape), input.numel(), "reshape"))
 
 
@@ -643,7 +737,7 @@ def view(input, *shape):
 @overload("view_as", "reshape_as", function=False)
 def view_as(input, other):
     """`input` in `other`'s shape."""
-    return _op("reshape")(input, list(other.shape))
+    return _op("reshape")(input, list(_tensor_arg("view_as", "other", other).shape))
 
 
 @overload("expand", function=False)
@@ -659,7 +753,7 @@ def expand(input, *sizes):
 @overload("expand_as", function=False)
 def expand_as(input, other):
     """`input` broadcast to `other`'s shape."""
-    return _op("expand")(input, list(other.shape))
+    return _op("expand")(input, list(_tensor_arg("expand_as", "other", other).shape))
 
 
 @overload("broadcast_to")
@@ -669,8 +763,10 @@ def broadcast_to(input, size):
 
 
 @overload("permute")
-def permute(input, *dims):
+def permute(input, *dims, **kwargs):
     """The dimensions reordered."""
+    if kwargs:
+        dims = _star_or_keyword("permute", "dims", dims, _only_key("permute", "dims", kwargs))
     return _op("permute")(input, _sizes(dims) if not (len(dims) == 1 and isinstance(dims[0], (list, tuple))) else list(dims[0]))
 
 
@@ -689,8 +785,10 @@ def tile(input, dims):
 
 
 @overload("flip")
-def flip(input, *dims):
+def flip(input, *dims, **kwargs):
     """Elements reversed along `dims`."""
+    if kwargs:
+        dims = _star_or_keyword("flip", "dims", dims, _only_key("flip", "dims", kwargs))
     if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
         dims = dims[0]
     return _op("flip")(input, [int(d) for d in dims])
@@ -720,8 +818,14 @@ def squeeze(input, dim=None):
     if dim is None:
         return _op("reshape")(input, [s for s in input.shape if s != 1])
     x = input
-    n = input.dim()
-    for d in sorted((d % max(n, 1) for d in _dims(dim)), reverse=True):
+    n = builtins.max(input.dim(), 1)
+    dims = _dims(dim)
+    for d in dims:
+        if not -n <= d < n:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})"
+            )
+    for d in sorted({d % n for d in dims}, reverse=True):
         x = _op("squeeze")(x, d)
     return x
 
@@ -833,14 +937,27 @@ def unbind(input, dim=0):
 def cat(tensors, dim=0, *, out=None):
     """Concatenation along `dim`."""
     _no_out(out)
-    return _op("cat")(list(tensors), dim)
+    ts = _tensor_seq("cat", tensors)
+    if not ts:
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
+    return _op("cat")(ts, dim)
+
+
+def _tensor_seq(name: str, tensors: Any) -> list:
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)) and \
+            not hasattr(tensors, "__iter__"):
+        raise TypeError(
+            f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, not "
+            f"{type(tensors).__name__}"
+        )
+    return list(tensors)
 
 
 @overload("stack", method=False)
 def stack(tensors, dim=0, *, out=None):
     """Stacking along a new dimension `dim`."""
     _no_out(out)
-    return _op("stack")(list(tensors), dim)
+    return _op("stack")(_tensor_seq("stack", tensors), dim)
 
 
 @overload("hstack", method=False)
@@ -994,7 +1111,7 @@ for _n, _d in [("float", _C.float32), ("double", _C.float64), ("long", _C.int64)
 @overload("type_as", function=False)
 def type_as(input, other):
     """`input` in `other`'s dtype."""
-    return to(input, other.dtype)
+    return to(input, _tensor_arg("type_as", "other", other).dtype)
 
 
 class Device:
@@ -1215,7 +1332,7 @@ def install(namespace: Dict[str, Any]) -> None:
     for name, f in METHODS.items():
         setattr(Tensor, name, f)
     for name, f in OVERLOADS.items():
-        namespace[name] = f
+        namespace[name] = f if _takes_out(f) else _refusing_out(f)
     for name in (
         "exp sin cos tan tanh sigmoid relu abs neg sqrt rsqrt log log1p log2 log10 expm1 "
         "reciprocal floor ceil round trunc sign asin acos atan sinh cosh asinh acosh atanh "

@@ -47,7 +47,12 @@ def grad(
         )
     allow = bool(allow_unused) or materialize_grads
     outs = _as_tuple(outputs)
-    ins = _as_tuple(inputs)
+    ins = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    for i in ins:
+        if not isinstance(i, Tensor):
+            raise RuntimeError(
+                f"all inputs have to be Tensors or GradientEdges, but got {type(i).__name__}"
+            )
     gos = None if grad_outputs is None else list(_as_tuple(grad_outputs))
     res = _C._grad(list(outs), list(ins), gos, retain_graph, create_graph, allow)
     if materialize_grads:
