@@ -152,7 +152,7 @@ class Tensor:
         """True if self else False"""
     def __float__(self) -> builtins.float:
         """float(self)"""
-    def __format__(self, spec: Any) -> builtins.str: ...
+    def __format__(self, format_spec: Any) -> builtins.str: ...
     def __hash__(self) -> builtins.int:
         """Return hash(self)."""
     def __index__(self) -> builtins.int:
