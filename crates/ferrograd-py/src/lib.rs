@@ -1,7 +1,7 @@
 //! `ferrograd._C`: the extension module under the `ferrograd` Python package.
 //!
 //! Thin by design: wrappers over the library's public API. Tensors, dtypes and graph nodes
-//! are classes here; every registered op reaches Python through [`ops`] (the registry), and
+//! are classes here; every registered op reaches Python through `ops.rs` (the registry), and
 //! the PyTorch-shaped surface (overloads, keyword names, `torch.Size`, context managers) is
 //! Python in `python/ferrograd/`.
 

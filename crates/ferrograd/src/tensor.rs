@@ -349,7 +349,10 @@ impl Tensor {
                 ),
             ));
         }
-        Ok(Tensor::from_buffer(<T as ReadElement>::into_buffer(data), shape))
+        Ok(Tensor::from_buffer(
+            <T as ReadElement>::into_buffer(data),
+            shape,
+        ))
     }
 
     /// A 0-d `f32` tensor (`torch.tensor(5.0)`).
