@@ -320,7 +320,8 @@ impl Tensor {
         }))
     }
 
-    /// A tensor owning `data` with the given `shape` (dtype from `T`). Panics if the sizes
+    /// A tensor owning `data` with the given `shape` (dtype from `T`: `f32`, `f64`, `i64` or
+    /// `bool`). Panics if the sizes
     /// disagree; see [`Tensor::try_from_vec`].
     ///
     /// ```
