@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import builtins
 import math
-from typing import Any, Dict, Optional
+TYPE_CHECKING = False  # `typing` costs ~10 ms of import time; annotations are strings
+if TYPE_CHECKING:
+    from typing import Any, Dict, Optional
 
 from . import _C
 from ._overloads import _sizes

@@ -4,7 +4,9 @@ decorators over the Rust grad mode, which is per thread as in PyTorch."""
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+TYPE_CHECKING = False  # `typing` costs ~10 ms of import time; annotations are strings
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 from . import _C
 

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import builtins
 import collections
+import functools
 import numbers
-from typing import Any, Callable, Dict, Optional, Sequence
+TYPE_CHECKING = False  # `typing` costs ~10 ms of import time; annotations are strings
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, Optional, Sequence
 
 from . import _C
 from ._registry import OPS
@@ -185,48 +188,16 @@ def _no_out(out: Any, name: str = "") -> None:
 
 def _refusing_out(f: Callable[..., Any]) -> Callable[..., Any]:
     """`f` as a `ferrograd.<name>` function that also takes `out=None` (and refuses any other
-    `out`, as every function of this package does). The wrapper is compiled with `f`'s own
-    signature plus `out`, so a call costs one plain extra call (no `*args` packing)."""
-    import functools
-    import inspect
+    `out`, as every function of this package does). A plain wrapper: compiling one per
+    signature cost 10 ms of import time (inspect and exec for every overload)."""
 
-    sig = inspect.signature(f)
-    defaults: Dict[str, Any] = {}
-    params, call = [], []
-    star = False
-    for p in sig.parameters.values():
-        ref = p.name
-        if p.default is not p.empty:
-            defaults[p.name] = p.default
-            ref = f"{p.name}=_d[{p.name!r}]"
-        if p.kind == p.VAR_POSITIONAL:
-            params.append("*" + p.name)
-            call.append("*" + p.name)
-            star = True
-        elif p.kind == p.VAR_KEYWORD:
-            continue
-        elif p.kind == p.KEYWORD_ONLY:
-            if not star:
-                params.append("*")
-                star = True
-            params.append(ref)
-            call.append(f"{p.name}={p.name}")
-        else:
-            params.append(ref)
-            call.append(p.name)
-    if not star:
-        params.append("*")
-    params.append("out=None")
-    if builtins.any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
-        params.append("**kwargs")
-        call.append("**kwargs")
-    src = (f"def {f.__name__}({', '.join(params)}):\n"
-           f"    if out is not None:\n"
-           f"        _no_out(out, {f.__name__!r})\n"
-           f"    return _f({', '.join(call)})\n")
-    scope: Dict[str, Any] = {"_f": f, "_d": defaults, "_no_out": _no_out}
-    exec(src, scope)  # noqa: S102  (source built from f's own signature)
-    return functools.wraps(f)(scope[f.__name__])
+    @functools.wraps(f)
+    def g(*args: Any, out: Any = None, **kwargs: Any) -> Any:
+        if out is not None:
+            _no_out(out, f.__name__)
+        return f(*args, **kwargs)
+
+    return g
 
 
 def _takes_out(f: Callable[..., Any]) -> _py_bool:

@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Tuple, Union
+TYPE_CHECKING = False  # `typing` costs ~10 ms of import time; annotations are strings
+if TYPE_CHECKING:
+    from typing import Any, Optional, Sequence, Tuple, Union
+
+    _TensorOrTensors = Union[Tensor, Sequence[Tensor]]
 
 from .. import _C
 from .._grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled
 
 Tensor = _C.Tensor
-_TensorOrTensors = Union[Tensor, Sequence[Tensor]]
 
 
 def _as_tuple(x: Any) -> Tuple[Any, ...]:

@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Optional
+import collections
+
+TYPE_CHECKING = False  # `typing` costs ~10 ms of import time; annotations are strings
+if TYPE_CHECKING:
+    from typing import Any, Optional
 
 from .. import _C
 
@@ -51,11 +55,10 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: Optional[int] = None) -
     return _C._make_dual(tensor, tangent)
 
 
-class UnpackedDualTensor(NamedTuple):
-    """The `(primal, tangent)` of a dual tensor (`tangent` is `None` for a plain tensor)."""
-
-    primal: Tensor
-    tangent: Optional[Tensor]
+UnpackedDualTensor = collections.namedtuple("UnpackedDualTensor", ["primal", "tangent"])
+UnpackedDualTensor.__doc__ = (
+    "The `(primal, tangent)` of a dual tensor (`tangent` is `None` for a plain tensor)."
+)
 
 
 def unpack_dual(tensor: Tensor, *, level: Optional[int] = None) -> UnpackedDualTensor:

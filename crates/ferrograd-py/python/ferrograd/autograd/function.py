@@ -16,9 +16,10 @@ object is alive (if it was dropped, those nodes see its value as a constant).
 from __future__ import annotations
 
 import functools
-import inspect
 import weakref
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+TYPE_CHECKING = False  # `typing` costs ~10 ms of import time; annotations are strings
+if TYPE_CHECKING:
+    from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from .. import _C
 from .._grad_mode import no_grad
@@ -334,11 +335,11 @@ class Function:
             )
         if _overrides(cls, "setup_context"):
             # As PyTorch: keyword and default arguments bound to positions.
-            bound = inspect.signature(cls.forward).bind(*args, **kwargs)
+            bound = _signature(cls.forward).bind(*args, **kwargs)
             bound.apply_defaults()
             args = bound.args
         elif kwargs:
-            bound = inspect.signature(cls.forward).bind(None, *args, **kwargs)
+            bound = _signature(cls.forward).bind(None, *args, **kwargs)
             args = bound.args[1:]
         return _Apply(cls, args).apply()
 
@@ -352,3 +353,9 @@ def once_differentiable(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(ctx, *args)
 
     return wrapper
+
+
+def _signature(f: Callable[..., Any]) -> Any:
+    import inspect  # only for setup_context-style functions: ~10 ms of import time otherwise
+
+    return inspect.signature(f)

@@ -7,12 +7,15 @@ counts those checked inputs only."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, List, Optional, Sequence, Union
+TYPE_CHECKING = False  # `typing` costs ~10 ms of import time; annotations are strings
+if TYPE_CHECKING:
+    from typing import Any, Callable, List, Optional, Sequence, Union
+
+    _TensorOrTensors = Union[Tensor, Sequence[Tensor]]
 
 from .. import _C
 
 Tensor = _C.Tensor
-_TensorOrTensors = Union[Tensor, Sequence[Tensor]]
 
 __all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
 
