@@ -203,7 +203,6 @@ fn _graph_size(output: PyRef<'_, PyTensor>) -> usize {
 }
 
 /// `x` (any object) as a tensor, or a `TypeError` naming `what`.
-#[allow(dead_code)] // for the bindings of other modules (extras, viz)
 pub fn expect_tensor(x: &Bound<'_, PyAny>, what: &str) -> PyResult<Tensor> {
     x.cast::<PyTensor>()
         .map(|t| t.borrow().t.clone())
