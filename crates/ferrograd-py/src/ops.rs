@@ -289,7 +289,12 @@ pub fn call(
                     op.name
                 )));
             }
-            let Some(i) = params.iter().position(|p| p.name == key) else {
+            // PyTorch names a function's tensor `input` (`torch.exp(input=x)`); the registry
+            // names a method's receiver `self`.
+            let named = |p: &registry::Param| {
+                p.name == key || (key == "input" && p.name == "self" && receiver.is_none())
+            };
+            let Some(i) = params.iter().position(named) else {
                 return Err(type_error(format!(
                     "{}() got an unexpected keyword argument '{key}'",
                     op.name

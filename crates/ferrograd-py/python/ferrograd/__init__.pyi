@@ -533,7 +533,14 @@ class Tensor:
     def erfc_(self, *args: Any, **kwargs: Any) -> Tensor:
         """In-place `erfc` (the result copied into this tensor)."""
     def exp(self) -> Tensor:
-        """`e^x`."""
+        """exp(self: Tensor)
+
+        `e^self` elementwise.
+
+         ```
+         assert_eq!(ferrograd::Tensor::new([0.0]).exp().to_vec::<f32>(), vec![1.0]);
+         ```
+        """
     def exp2(self) -> Tensor:
         """exp2(self: Tensor)
 
@@ -1352,7 +1359,15 @@ class Tensor:
     def selu_(self, *args: Any, **kwargs: Any) -> Tensor:
         """In-place `selu` (the result copied into this tensor)."""
     def sigmoid(self) -> Tensor:
-        """`1 / (1 + exp(-x))`."""
+        """sigmoid(self: Tensor)
+
+        `1 / (1 + e^-x)`, computed without overflow for large `|x|`.
+
+         ```
+         let y = ferrograd::Tensor::new([0.0, -1000.0]).sigmoid();
+         assert_eq!(y.to_vec::<f32>(), vec![0.5, 0.0]);
+         ```
+        """
     def sigmoid_(self, *args: Any, **kwargs: Any) -> Tensor:
         """In-place `sigmoid` (the result copied into this tensor)."""
     def sign(self) -> Tensor:
@@ -1378,7 +1393,14 @@ class Tensor:
     def silu_(self, *args: Any, **kwargs: Any) -> Tensor:
         """In-place `silu` (the result copied into this tensor)."""
     def sin(self) -> Tensor:
-        """Sine."""
+        """sin(self: Tensor)
+
+        Sine, elementwise.
+
+         ```
+         assert_eq!(ferrograd::Tensor::new([0.0]).sin().to_vec::<f32>(), vec![0.0]);
+         ```
+        """
     def sin_(self, *args: Any, **kwargs: Any) -> Tensor:
         """In-place `sin` (the result copied into this tensor)."""
     def sinh(self) -> Tensor:
@@ -1549,7 +1571,16 @@ class Tensor:
     def tan_(self, *args: Any, **kwargs: Any) -> Tensor:
         """In-place `tan` (the result copied into this tensor)."""
     def tanh(self) -> Tensor:
-        """Hyperbolic tangent."""
+        """tanh(self: Tensor)
+
+        Hyperbolic tangent, elementwise. Its derivative is the differentiable primitive
+         `TanhBackwardBackward0`, so derivatives of every order work.
+
+         ```
+         let x = ferrograd::Tensor::scalar(2.0).requires_grad_(true);
+         assert_eq!(x.tanh().to_string(), "tensor(0.9640, grad_fn=<TanhBackward0>)");
+         ```
+        """
     def tanh_(self, *args: Any, **kwargs: Any) -> Tensor:
         """In-place `tanh` (the result copied into this tensor)."""
     def tensor_split(self, indices_or_sections: Any, dim: Any = 0) -> Any:
@@ -2040,8 +2071,15 @@ def erfc(self: Tensor) -> Tensor:
      assert_eq!(ferrograd::Tensor::new([0.0]).erfc().to_vec::<f32>(), vec![1.0]);
      ```
     """
-def exp(input: Any) -> Tensor:
-    """`e^x`."""
+def exp(self: Tensor) -> Tensor:
+    """exp(self: Tensor)
+
+    `e^self` elementwise.
+
+     ```
+     assert_eq!(ferrograd::Tensor::new([0.0]).exp().to_vec::<f32>(), vec![1.0]);
+     ```
+    """
 def exp2(self: Tensor) -> Tensor:
     """exp2(self: Tensor)
 
@@ -2879,8 +2917,16 @@ def selu(self: Tensor) -> Tensor:
      assert_eq!(ferrograd::Tensor::new([0.0]).selu().to_vec::<f32>(), vec![0.0]);
      ```
     """
-def sigmoid(input: Any) -> Tensor:
-    """`1 / (1 + exp(-x))`."""
+def sigmoid(self: Tensor) -> Tensor:
+    """sigmoid(self: Tensor)
+
+    `1 / (1 + e^-x)`, computed without overflow for large `|x|`.
+
+     ```
+     let y = ferrograd::Tensor::new([0.0, -1000.0]).sigmoid();
+     assert_eq!(y.to_vec::<f32>(), vec![0.5, 0.0]);
+     ```
+    """
 def sign(self: Tensor) -> Tensor:
     """sign(self: Tensor)
 
@@ -2899,8 +2945,15 @@ def silu(self: Tensor) -> Tensor:
      assert_eq!(ferrograd::Tensor::new([0.0]).silu().to_vec::<f32>(), vec![0.0]);
      ```
     """
-def sin(input: Any) -> Tensor:
-    """Sine."""
+def sin(self: Tensor) -> Tensor:
+    """sin(self: Tensor)
+
+    Sine, elementwise.
+
+     ```
+     assert_eq!(ferrograd::Tensor::new([0.0]).sin().to_vec::<f32>(), vec![0.0]);
+     ```
+    """
 def sinh(self: Tensor) -> Tensor:
     """sinh(self: Tensor)
 
@@ -3075,8 +3128,17 @@ def tan(self: Tensor) -> Tensor:
      assert_eq!(ferrograd::Tensor::new([0.0]).tan().to_vec::<f32>(), vec![0.0]);
      ```
     """
-def tanh(input: Any) -> Tensor:
-    """Hyperbolic tangent."""
+def tanh(self: Tensor) -> Tensor:
+    """tanh(self: Tensor)
+
+    Hyperbolic tangent, elementwise. Its derivative is the differentiable primitive
+     `TanhBackwardBackward0`, so derivatives of every order work.
+
+     ```
+     let x = ferrograd::Tensor::scalar(2.0).requires_grad_(true);
+     assert_eq!(x.tanh().to_string(), "tensor(0.9640, grad_fn=<TanhBackward0>)");
+     ```
+    """
 def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: Any = False, pin_memory: Any = False) -> Tensor:
     """A new leaf tensor holding a copy of `data` (numbers, nested lists, numpy arrays)."""
 def tensor_split(input: Any, indices_or_sections: Any, dim: Any = 0) -> Any:

@@ -1168,30 +1168,6 @@ def logsigmoid(input):
     return _op("logsigmoid")(input)
 
 
-@overload("sigmoid")
-def sigmoid(input):
-    """`1 / (1 + exp(-x))`."""
-    return _op("sigmoid")(input)
-
-
-@overload("tanh")
-def tanh(input):
-    """Hyperbolic tangent."""
-    return _op("tanh")(input)
-
-
-@overload("exp")
-def exp(input):
-    """`e^x`."""
-    return _op("exp")(input)
-
-
-@overload("sin")
-def sin(input):
-    """Sine."""
-    return _op("sin")(input)
-
-
 @overload("linalg_inv", method=False)
 def _linalg_inv(input):
     return _op("inv")(input)
