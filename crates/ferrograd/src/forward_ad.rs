@@ -67,15 +67,7 @@ impl Tangent {
     /// `create_graph` stay differentiable through it.
     pub(crate) fn for_backward(&self) -> Tangent {
         match self.weak_fn.as_ref().and_then(|w| w.upgrade()) {
-            Some(node) => Tangent::new(
-                self.level,
-                Tensor::from_parts(
-                    self.value.storage().clone(),
-                    self.value.layout().clone(),
-                    self.value.dtype(),
-                    Some(node),
-                ),
-            ),
+            Some(node) => Tangent::new(self.level, self.value.with_grad_fn(Some(node))),
             None => self.clone(),
         }
     }
@@ -313,7 +305,7 @@ fn alias(name: &'static str, t: &Tensor) -> Tensor {
     suspended(|| {
         crate::autograd::record(
             name,
-            t.view_with(t.layout().clone()),
+            t.with_grad_fn(None),
             &[t],
             |_, _| |a| smallvec::smallvec![Some(a.grad.clone())],
             |_| unreachable!("forward mode is suspended"),
@@ -398,7 +390,23 @@ pub(crate) struct Jvp<'a> {
     batch: Option<usize>,
 }
 
-impl Jvp<'_> {
+impl<'a> Jvp<'a> {
+    /// A batch of `b` "tangents" for a linear primitive's rule to map: the physical values of
+    /// batched inputs under vmap (a linear primitive's batched forward is its JVP rule; see
+    /// [`crate::batching`]). The rule must not read `out`.
+    pub(crate) fn batching(
+        inputs: &'a [&'a Tensor],
+        values: SmallVec<[Option<Tensor>; 2]>,
+        b: usize,
+    ) -> Jvp<'a> {
+        Jvp {
+            inputs,
+            tangents: values,
+            out: inputs[0].clone(),
+            batch: Some(b),
+        }
+    }
+
     /// The tangent of input `i`.
     pub(crate) fn t(&self, i: usize) -> Option<&Tensor> {
         self.tangents[i].as_ref()
@@ -516,12 +524,7 @@ pub(crate) fn jvp_of(
         let j = Jvp {
             inputs,
             tangents,
-            out: Tensor::from_parts(
-                out.storage().clone(),
-                out.layout().clone(),
-                out.dtype(),
-                out.0.grad_fn.clone(),
-            ),
+            out: out.with_grad_fn(out.0.grad_fn.clone()),
             batch: batched.then_some(b),
         };
         let target = j.shape(out.shape());

@@ -53,10 +53,12 @@
 #[macro_use]
 mod api;
 pub mod autograd;
+mod batching;
 mod display;
 mod dtype;
 mod error;
 pub mod forward_ad;
+pub mod func;
 pub mod function;
 pub mod functional;
 mod graph;

@@ -50,9 +50,7 @@ impl Tensor {
     /// assert_eq!(t.dtype(), ferrograd::DType::F64);
     /// ```
     pub fn randn_with(shape: &[usize], dtype: DType) -> Tensor {
-        let n = shape.iter().product();
-        let v: Vec<f64> = with_rng(|r| (0..n).map(|_| r.sample(StandardNormal)).collect());
-        Tensor::from_buffer(Buffer::from_f64s(dtype, v.into_iter()), shape)
+        crate::batching::random(shape, |shape| randn_of(shape, dtype))
     }
 
     /// Uniform samples in `[0, 1)` (`f32`).
@@ -72,12 +70,22 @@ impl Tensor {
     /// assert_eq!(t.numel(), 2);
     /// ```
     pub fn rand_with(shape: &[usize], dtype: DType) -> Tensor {
-        let n = shape.iter().product();
-        let v: Vec<f64> = match dtype {
-            // Draw in f32 so rounding never produces 1.0.
-            DType::F32 => with_rng(|r| (0..n).map(|_| r.random::<f32>() as f64).collect()),
-            _ => with_rng(|r| (0..n).map(|_| r.random::<f64>()).collect()),
-        };
-        Tensor::from_buffer(Buffer::from_f64s(dtype, v.into_iter()), shape)
+        crate::batching::random(shape, |shape| rand_of(shape, dtype))
     }
+}
+
+fn randn_of(shape: &[usize], dtype: DType) -> Tensor {
+    let n = shape.iter().product();
+    let v: Vec<f64> = with_rng(|r| (0..n).map(|_| r.sample(StandardNormal)).collect());
+    Tensor::from_buffer(Buffer::from_f64s(dtype, v.into_iter()), shape)
+}
+
+fn rand_of(shape: &[usize], dtype: DType) -> Tensor {
+    let n = shape.iter().product();
+    let v: Vec<f64> = match dtype {
+        // Draw in f32 so rounding never produces 1.0.
+        DType::F32 => with_rng(|r| (0..n).map(|_| r.random::<f32>() as f64).collect()),
+        _ => with_rng(|r| (0..n).map(|_| r.random::<f64>()).collect()),
+    };
+    Tensor::from_buffer(Buffer::from_f64s(dtype, v.into_iter()), shape)
 }

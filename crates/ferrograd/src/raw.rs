@@ -10,9 +10,11 @@
 //! an allocation that cannot succeed included, as the `Err`; the others are used by ops that
 //! cannot fail on valid tensors and panic with the same message (PyTorch's allocator error).
 
+use crate::batching;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::kernels;
+use crate::layout::Layout;
 use crate::storage::Buffer;
 use crate::tensor::Tensor;
 use std::sync::Arc;
@@ -67,6 +69,10 @@ pub(crate) fn map_float_bulk(
     f32f: impl Fn(f32) -> f32 + Sync,
     f64f: impl Fn(f64) -> f64 + Sync,
 ) -> Tensor {
+    if x.is_batched() {
+        let y = batching::map(x, |p| Ok(map_float_bulk(p, bulk, f32f, f64f)));
+        return crate::unwrap(y);
+    }
     let out = kernels::map_float_bulk(&x.storage().read(), x.layout(), bulk, f32f, f64f);
     crate::unwrap(wrap(out, x.shape()))
 }
@@ -88,6 +94,9 @@ pub(crate) fn zip_float(
             "arithmetic on two bool tensors is not supported; convert one with to_dtype",
         ));
     }
+    if a.is_batched() || b.is_batched() {
+        return batching::broadcasting([a, b], |[a, b]| zip_float(op, &a, &b, f32f, f64f));
+    }
     let out = read2(a, b, |ba, bb| {
         kernels::zip_float(ba, a.layout(), bb, b.layout(), &shape, dtype, f32f, f64f)
     });
@@ -102,6 +111,9 @@ pub(crate) fn compare(
     f: impl Fn(f64, f64) -> bool + Sync,
 ) -> Result<Tensor> {
     let shape = crate::layout::broadcast(op, a.shape(), b.shape())?;
+    if a.is_batched() || b.is_batched() {
+        return batching::broadcasting([a, b], |[a, b]| compare(op, &a, &b, f));
+    }
     let dtype = result_type(a, b);
     let out = read2(a, b, |ba, bb| {
         kernels::compare(ba, a.layout(), bb, b.layout(), &shape, dtype, f)
@@ -119,6 +131,9 @@ pub(crate) fn try_cast(x: &Tensor, dtype: DType) -> Result<Tensor> {
     if x.dtype() == dtype {
         return Ok(x.clone());
     }
+    if x.is_batched() {
+        return batching::map(x, |p| try_cast(p, dtype));
+    }
     let out = kernels::cast(&x.storage().read(), x.layout(), dtype);
     wrap(out, x.shape())
 }
@@ -126,12 +141,18 @@ pub(crate) fn try_cast(x: &Tensor, dtype: DType) -> Result<Tensor> {
 /// Fallible [`copy`]: a copy whose size cannot be allocated is an error, not an abort.
 pub(crate) fn try_copy(op: &'static str, x: &Tensor) -> Result<Tensor> {
     crate::layout::check_alloc(op, x.shape(), crate::storage::elem_size(x.dtype()))?;
+    if x.is_batched() {
+        return batching::map(x, |p| try_copy(op, p));
+    }
     let out = kernels::copy(&x.storage().read(), x.layout());
     wrap(out, x.shape())
 }
 
 /// A contiguous copy with its own storage.
 pub(crate) fn copy(x: &Tensor) -> Tensor {
+    if x.is_batched() {
+        return crate::unwrap(batching::map(x, |p| Ok(copy(p))));
+    }
     let out = kernels::copy(&x.storage().read(), x.layout());
     crate::unwrap(wrap(out, x.shape()))
 }
@@ -139,12 +160,29 @@ pub(crate) fn copy(x: &Tensor) -> Tensor {
 /// Sum over the dimensions flagged in `reduce`, keeping them as size 1; a result that cannot be
 /// allocated is an error.
 pub(crate) fn try_sum_dims(x: &Tensor, reduce: &[bool]) -> Result<Tensor> {
+    if x.is_batched() {
+        let mut mask = vec![false];
+        mask.extend_from_slice(reduce);
+        return batching::map(x, |p| try_sum_dims(p, &mask));
+    }
     let out = kernels::sum_dims(&x.storage().read(), x.layout(), reduce);
     wrap(out, &crate::layout::keepdim_shape(x.shape(), reduce))
 }
 
 /// The 2-norm of all elements of a floating tensor (0-d).
 pub(crate) fn norm2(x: &Tensor) -> Tensor {
+    if x.is_batched() {
+        // One 2-norm per member: the square root of the sum of squares over the logical dims.
+        let y = batching::map(x, |p| {
+            let sq = zip_float("norm", p, p, |a, b| a * b, |a, b| a * b)?;
+            let mut mask = vec![true; p.dim()];
+            mask[0] = false;
+            let s = try_sum_dims(&sq, &mask)?;
+            let s = s.view_with(Layout::contiguous(&s.shape()[..1]));
+            Ok(map_float_bulk(&s, None, f32::sqrt, f64::sqrt))
+        });
+        return crate::unwrap(y);
+    }
     let out = kernels::norm2(&x.storage().read(), x.layout());
     crate::unwrap(wrap(out, &[]))
 }
@@ -197,6 +235,18 @@ pub(crate) fn masked_fill(x: &Tensor, mask: &Tensor, value: f64) -> Result<Tenso
             ),
         ));
     }
+    if x.is_batched() || mask.is_batched() {
+        // The filled tensor keeps its shape: an unbatched one is repeated over the batch.
+        let level = batching::level(&[x, mask]).expect("batched");
+        let b = batching::size(&[x, mask], level);
+        return batching::broadcasting([x, mask], |[px, pm]| {
+            let px = match batching::inner_at(x, level) {
+                Some(_) => px,
+                None => batching::expanded(&px, level, b),
+            };
+            masked_fill(&px, &pm, value)
+        });
+    }
     let out = read2(x, mask, |bx, bm| {
         kernels::masked_fill(bx, x.layout(), bm, mask.layout(), value)
     });
@@ -208,6 +258,10 @@ pub(crate) fn masked_fill(x: &Tensor, mask: &Tensor, value: f64) -> Result<Tenso
 pub(crate) fn where_select(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let shape = crate::layout::broadcast("where", cond.shape(), a.shape())?;
     let shape = crate::layout::broadcast("where", &shape, b.shape())?;
+    if cond.is_batched() || a.is_batched() || b.is_batched() {
+        let rule = |[c, a, b]: [Tensor; 3]| where_select(&c, &a, &b);
+        return batching::broadcasting([cond, a, b], rule);
+    }
     let dtype = result_type(a, b);
     let out = read3(cond, a, b, |bc, ba, bb| {
         kernels::where_select(
@@ -265,6 +319,9 @@ pub(crate) fn rows(x: &Tensor, reduce: &[bool]) -> Result<(Vec<f64>, usize)> {
 
 /// Cumulative sum or (`product`) product along `dim`, in the tensor's floating dtype.
 pub(crate) fn cumulative(x: &Tensor, dim: usize, product: bool) -> Result<Tensor> {
+    if x.is_batched() {
+        return batching::map(x, |p| cumulative(p, dim + 1, product));
+    }
     let out = kernels::cumulative(&x.storage().read(), x.layout(), dim, product);
     wrap(out, x.shape())
 }

@@ -45,6 +45,9 @@ pub(crate) struct TensorImpl {
     pub(crate) hooks: Mutex<Vec<(u64, TensorHook)>>,
     /// The forward-mode tangent, with the dual level it belongs to (see [`crate::forward_ad`]).
     pub(crate) tangent: Option<Box<Tangent>>,
+    /// For a batched tensor (inside `vmap`), its level and its physical value, the batch at
+    /// dimension 0; the layout above is then the logical one (see [`crate::batching`]).
+    pub(crate) batch: Option<Box<crate::batching::Batch>>,
 }
 
 impl TensorImpl {
@@ -315,6 +318,7 @@ impl Tensor {
             retains_grad: AtomicBool::new(false),
             hooks: Mutex::new(Vec::new()),
             tangent: None,
+            batch: None,
             is_rebased: AtomicBool::new(false),
             rebased: Mutex::new(None),
         }))
@@ -571,7 +575,7 @@ impl Tensor {
     /// assert!(a.shares_storage(&a.detach()));
     /// ```
     pub fn shares_storage(&self, other: &Tensor) -> bool {
-        Arc::ptr_eq(&self.0.storage, &other.0.storage)
+        Arc::ptr_eq(self.base_storage(), other.base_storage())
     }
 
     // ----------------------------------------------------------------- data access
@@ -580,13 +584,28 @@ impl Tensor {
         &self.0.layout
     }
 
+    /// The storage under the layout. A batched tensor's values are its physical tensor's: an
+    /// operation that reaches this for one has no batching rule, and fails with vmap's message
+    /// (never a wrong number).
     pub(crate) fn storage(&self) -> &Arc<Storage> {
+        if self.0.batch.is_some() {
+            crate::batching::no_rule();
+        }
         &self.0.storage
+    }
+
+    /// The storage that holds this tensor's values, through any vmap levels (version counters
+    /// and aliasing checks read it).
+    pub(crate) fn base_storage(&self) -> &Arc<Storage> {
+        match &self.0.batch {
+            Some(b) => b.inner.base_storage(),
+            None => &self.0.storage,
+        }
     }
 
     /// The elements in row-major order as `T` (which must be the tensor's dtype).
     pub(crate) fn contiguous_vec<T: Element>(&self) -> Vec<T> {
-        let buf = self.0.storage.read();
+        let buf = self.storage().read();
         gather(typed::<T>(&buf), &self.0.layout)
     }
 
@@ -602,7 +621,7 @@ impl Tensor {
 
     /// Element values widened to `f64`, in row-major order (any dtype).
     pub(crate) fn values_f64(&self) -> Vec<f64> {
-        let buf = self.0.storage.read();
+        let buf = self.storage().read();
         self.0.layout.offsets().map(|o| buf.get_f64(o)).collect()
     }
 
@@ -659,6 +678,9 @@ impl Tensor {
     /// assert!(!x.detach().requires_grad() && x.detach().shares_storage(&x));
     /// ```
     pub fn detach(&self) -> Tensor {
+        if let Some(b) = &self.0.batch {
+            return crate::batching::wrap(b.inner.detach(), b.level);
+        }
         Tensor::from_parts(
             self.0.storage.clone(),
             self.0.layout.clone(),
@@ -667,9 +689,28 @@ impl Tensor {
         )
     }
 
+    /// A new handle on the same values (and, for a batched tensor, the same physical value)
+    /// with history `grad_fn` and no tangent.
+    pub(crate) fn with_grad_fn(&self, grad_fn: Option<Arc<Node>>) -> Tensor {
+        let mut t = Tensor::from_parts(
+            self.0.storage.clone(),
+            self.0.layout.clone(),
+            self.0.dtype,
+            grad_fn,
+        );
+        if let Some(b) = &self.0.batch {
+            Arc::get_mut(&mut t.0).expect("a fresh tensor").batch =
+                Some(Box::new(crate::batching::Batch {
+                    level: b.level,
+                    inner: b.inner.clone(),
+                }));
+        }
+        t
+    }
+
     /// A view of the same storage with another layout, outside the graph.
     pub(crate) fn view_with(&self, layout: Layout) -> Tensor {
-        Tensor::from_parts(self.0.storage.clone(), layout, self.0.dtype, None)
+        Tensor::from_parts(self.storage().clone(), layout, self.0.dtype, None)
     }
 
     /// Moves the tensor's graph references onto `stack` if this was the last handle, so that
@@ -703,7 +744,14 @@ impl Tensor {
 
     /// Whether this handle is the only one on its data (so it may be written in place).
     pub(crate) fn is_unshared(&self) -> bool {
-        Arc::strong_count(&self.0) == 1 && Arc::strong_count(&self.0.storage) == 1
+        Arc::strong_count(&self.0) == 1
+            && Arc::strong_count(&self.0.storage) == 1
+            && self.0.batch.is_none()
+    }
+
+    /// Whether this is a batched tensor (inside `vmap`).
+    pub(crate) fn is_batched(&self) -> bool {
+        self.0.batch.is_some()
     }
 
     /// The shape as an owned `Shape`.
@@ -874,6 +922,9 @@ api! {
                         self.numel()
                     ),
                 ));
+            }
+            if self.0.batch.is_some() {
+                return Err(Error::invalid("item", crate::batching::ITEM));
             }
             let buf = self.0.storage.read();
             Ok(buf.get_f64(self.0.layout.offset))

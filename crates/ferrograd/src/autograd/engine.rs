@@ -42,6 +42,8 @@ fn accumulate(slot: &mut Option<Tensor>, g: Tensor, create_graph: bool, grad: bo
             if !create_graph
                 && !crate::forward_ad::active()
                 && acc.is_contiguous()
+                && !acc.is_batched()
+                && !g.is_batched()
                 && !acc.requires_grad()
                 && (grad || acc.is_unshared()) =>
         {

@@ -23,7 +23,7 @@ impl Saver<'_> {
     fn push(&mut self, t: Tensor) -> SavedTensor {
         let k = self.saved.tensors.len();
         let k = u8::try_from(k).expect("a node saves at most 255 tensors");
-        self.saved.versions.push(t.storage().version());
+        self.saved.versions.push(t.base_storage().version());
         self.saved.tensors.push(t);
         SavedTensor(k)
     }
@@ -158,7 +158,7 @@ impl Node {
             return Err(Error::BackwardTwice);
         }
         for (k, (t, &v)) in s.tensors.iter().zip(&s.versions).enumerate() {
-            let now = t.storage().version();
+            let now = t.base_storage().version();
             if now != v {
                 let kind = match t.dtype() {
                     DType::F32 => "torch.FloatTensor",
@@ -231,12 +231,7 @@ impl Node {
             let mut v = s.tensors.clone();
             if let (true, Some(slot)) = (create_graph, s.output_slot) {
                 let o = &v[slot];
-                let mut rebuilt = Tensor::from_parts(
-                    o.storage().clone(),
-                    o.layout().clone(),
-                    o.dtype(),
-                    Some(self.clone()),
-                );
+                let mut rebuilt = o.with_grad_fn(Some(self.clone()));
                 let inner = Arc::get_mut(&mut rebuilt.0).expect("a fresh tensor");
                 inner.tangent = o.0.tangent.as_ref().map(|t| Box::new(t.for_backward()));
                 v[slot] = rebuilt;

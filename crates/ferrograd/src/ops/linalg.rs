@@ -2,6 +2,7 @@
 
 use super::grads;
 use crate::autograd::record;
+use crate::batching;
 use crate::error::{Error, Result};
 use crate::kernels;
 use crate::layout::{broadcast_shapes, Shape};
@@ -48,20 +49,11 @@ api! {
                 ));
             }
             let n = self.numel();
-            let a = self.view_with(self.layout().reshape_view(&[1, n]).unwrap_or_else(|| {
-                let mut l = self.layout().clone();
-                l.shape.insert(0, 1);
-                l.strides.insert(0, 0);
-                l
-            }));
-            let b = other.view_with({
-                let mut l = other.layout().clone();
-                l.shape.push(1);
-                l.strides.push(1);
-                l
-            });
-            let prod = raw::matmul2d(&a, &b)?;
-            let out = prod.view_with(prod.layout().reshape_view(&[]).expect("contiguous"));
+            let out = if self.is_batched() || other.is_batched() {
+                batching::broadcasting([self, other], |[a, b]| Ok((&a * &b).sum_dims(&[-1], false)))?
+            } else {
+                dot_kernel(self, other, n)?
+            };
             Ok(record(
                 "DotBackward0",
                 out,
@@ -277,11 +269,16 @@ api! {
             let mut strides: Shape = keep.iter().map(|&k| l.strides[k]).collect();
             shape.push(len);
             strides.push(l.strides[d1] + l.strides[d2]);
-            let out = self.view_with(crate::layout::Layout {
-                shape,
-                strides,
-                offset: l.offset + start,
-            });
+            let out = match self.is_batched() {
+                true => batching::broadcasting([self], |[p]| {
+                    p.try_diagonal(offset, d1 as isize + 1, d2 as isize + 1)
+                })?,
+                false => self.view_with(crate::layout::Layout {
+                    shape,
+                    strides,
+                    offset: l.offset + start,
+                }),
+            };
             let in_shape = self.shape_vec();
             let map: super::index::IndexMap = std::sync::Arc::new(move |p, s| {
                 let i = p[p.len() - 1];
@@ -414,18 +411,22 @@ api! {
         /// ```
         pub fn inv / try_inv(&self) -> Tensor {
             let n = check_square("inv", self)?;
-            let batch = self.numel() / (n * n).max(1);
-            let eye: Vec<f64> = (0..batch * n * n)
-                .map(|i| ((i % (n * n)) / n == i % n) as u8 as f64)
-                .collect();
-            let (x, info) = kernels::lu_solve(&self.values_f64(), &eye, batch, n, n)?;
-            if let Some(e) = info {
-                return Err(singular("linalg.inv", self.dim(), e));
-            }
-            let out = Tensor::from_buffer(
-                crate::storage::Buffer::from_f64s(self.dtype(), x.into_iter()),
-                self.shape(),
-            );
+            let out = if self.is_batched() {
+                batching::broadcasting([self], |[p]| p.try_inv())?
+            } else {
+                let batch = self.numel() / (n * n).max(1);
+                let eye: Vec<f64> = (0..batch * n * n)
+                    .map(|i| ((i % (n * n)) / n == i % n) as u8 as f64)
+                    .collect();
+                let (x, info) = kernels::lu_solve(&self.values_f64(), &eye, batch, n, n)?;
+                if let Some(e) = info {
+                    return Err(singular("linalg.inv", self.dim(), e));
+                }
+                Tensor::from_buffer(
+                    crate::storage::Buffer::from_f64s(self.dtype(), x.into_iter()),
+                    self.shape(),
+                )
+            };
             Ok(record(
                 "LinalgInvExBackward0",
                 out,
@@ -467,12 +468,16 @@ api! {
         /// ```
         pub fn det / try_det(&self) -> Tensor {
             let n = check_square("det", self)?;
-            let batch = self.numel() / (n * n).max(1);
-            let d = kernels::lu_det(&self.values_f64(), batch, n)?;
-            let out = Tensor::from_buffer(
-                crate::storage::Buffer::from_f64s(self.dtype(), d.into_iter()),
-                &self.shape()[..self.dim() - 2],
-            );
+            let out = if self.is_batched() {
+                batching::broadcasting([self], |[p]| p.try_det())?
+            } else {
+                let batch = self.numel() / (n * n).max(1);
+                let d = kernels::lu_det(&self.values_f64(), batch, n)?;
+                Tensor::from_buffer(
+                    crate::storage::Buffer::from_f64s(self.dtype(), d.into_iter()),
+                    &self.shape()[..self.dim() - 2],
+                )
+            };
             Ok(record(
                 "LinalgDetBackward0",
                 out,
@@ -738,6 +743,25 @@ fn same_float_dtype(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
     Ok(())
 }
 
+/// `a . b` for 1-d `a` and `b` of `n` elements: one 1 x n by n x 1 product, read in place.
+fn dot_kernel(a: &Tensor, b: &Tensor, n: usize) -> Result<Tensor> {
+    let (this, other) = (a, b);
+    let a = this.view_with(this.layout().reshape_view(&[1, n]).unwrap_or_else(|| {
+        let mut l = this.layout().clone();
+        l.shape.insert(0, 1);
+        l.strides.insert(0, 0);
+        l
+    }));
+    let b = other.view_with({
+        let mut l = other.layout().clone();
+        l.shape.push(1);
+        l.strides.push(1);
+        l
+    });
+    let prod = raw::matmul2d(&a, &b)?;
+    Ok(prod.view_with(prod.layout().reshape_view(&[]).expect("contiguous")))
+}
+
 /// The matrix product of (batches of) matrices, batch dimensions broadcast. The backward
 /// multiplies by transposes (views, no copies); the engine sums broadcast batch dimensions.
 fn matmul_nd(op: &'static str, name: &'static str, a: &Tensor, b: &Tensor) -> Result<Tensor> {
@@ -755,7 +779,9 @@ fn matmul_nd(op: &'static str, name: &'static str, a: &Tensor, b: &Tensor) -> Re
         let full: Shape = batch.iter().chain(&shape).copied().collect();
         crate::layout::check_alloc(op, &full, size)?;
     }
-    let out = if batch.is_empty() {
+    let out = if a.is_batched() || b.is_batched() {
+        batching::broadcasting([a, b], |[a, b]| matmul_nd(op, name, &a, &b))?
+    } else if batch.is_empty() {
         raw::matmul2d(a, b)?
     } else {
         batched(a, b, &batch, m, k, n)?
@@ -973,12 +999,28 @@ impl Tensor {
             self.try_expand(&sa)?.to_dtype(dtype),
             bm.try_expand(&sb)?.to_dtype(dtype),
         );
-        let count = batch.iter().product::<usize>();
-        let (x, info) = kernels::lu_solve(&a.values_f64(), &bb.values_f64(), count, n, k)?;
-        if let (true, Some(e)) = (check, info) {
-            return Err(singular("torch.linalg.solve", self.dim(), e));
-        }
-        let out = Tensor::from_buffer(crate::storage::Buffer::from_f64s(dtype, x.into_iter()), &sb);
+        let out = match batching::level(&[&a, &bb]) {
+            // Both operands with the whole batch, so that the physical B stays a matrix.
+            Some(level) => {
+                let nb = batching::size(&[&a, &bb], level);
+                let rule = |[pa, pb]: [Tensor; 2]| {
+                    let (pa, pb) = (
+                        batching::expanded(&pa, level, nb),
+                        batching::expanded(&pb, level, nb),
+                    );
+                    pa.solve_with(&pb, check)
+                };
+                batching::broadcasting([&a, &bb], rule)?
+            }
+            None => {
+                let count = batch.iter().product::<usize>();
+                let (x, info) = kernels::lu_solve(&a.values_f64(), &bb.values_f64(), count, n, k)?;
+                if let (true, Some(e)) = (check, info) {
+                    return Err(singular("torch.linalg.solve", self.dim(), e));
+                }
+                Tensor::from_buffer(crate::storage::Buffer::from_f64s(dtype, x.into_iter()), &sb)
+            }
+        };
         let out = record(
             "LinalgSolveExBackward0",
             out,

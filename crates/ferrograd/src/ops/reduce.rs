@@ -198,13 +198,18 @@ pub(crate) trait Reduce: Copy + Send + Sync + 'static {
 pub(crate) fn reduce<R: Reduce>(op: R, x: &Tensor, dims: Dims) -> Result<Tensor> {
     let over = Over::new(op.op(), x, dims)?;
     op.check(x, &over)?;
-    let y = op.forward(x, &over)?;
-    // A fresh handle in the output's shape (the kernel's result is contiguous).
-    let out = y.view_with(
-        y.layout()
-            .reshape_view(&over.out)
-            .expect("a contiguous result"),
-    );
+    let out = match x.batch() {
+        None => {
+            let y = op.forward(x, &over)?;
+            // A fresh handle in the output's shape (the kernel's result is contiguous).
+            y.view_with(
+                y.layout()
+                    .reshape_view(&over.out)
+                    .expect("a contiguous result"),
+            )
+        }
+        Some((level, p)) => batched(op, p, &over, dims).map(|y| crate::batching::wrap(y, level))?,
+    };
     Ok(record(
         op.name(&over),
         out,
@@ -216,6 +221,32 @@ pub(crate) fn reduce<R: Reduce>(op: R, x: &Tensor, dims: Dims) -> Result<Tensor>
         },
         |j| op.jvp(j, j.t(0).expect("the input has the tangent"), &over),
     ))
+}
+
+/// The batching rule of reductions: the reduced dims shift past the batch dim of the physical
+/// value `p` (a 0-d logical input gets a size-1 dim to reduce), and the result is reshaped to
+/// the batch followed by the logical output's shape.
+fn batched<R: Reduce>(op: R, p: &Tensor, over: &Over, dims: Dims) -> Result<Tensor> {
+    crate::batching::physically(|| {
+        let p = if over.input.is_empty() {
+            p.unsqueeze(1)
+        } else {
+            p.clone()
+        };
+        let shifted: Vec<isize> = if over.input.is_empty() {
+            vec![1]
+        } else {
+            over.dims.iter().map(|&d| d as isize + 1).collect()
+        };
+        let y = match dims {
+            Dims::Along(_) => reduce(op, &p, Dims::Along(shifted[0]))?,
+            Dims::All => reduce(op, &p, Dims::List(&shifted, false))?,
+            Dims::List(_, keepdim) => reduce(op, &p, Dims::List(&shifted, keepdim))?,
+        };
+        let mut shape = vec![p.shape()[0]];
+        shape.extend_from_slice(&over.out);
+        Ok(y.reshape(&shape))
+    })
 }
 
 /// `sum` and `mean`, over all elements or over dims.

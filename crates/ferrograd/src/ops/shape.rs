@@ -70,7 +70,20 @@ pub(crate) trait Structural: Clone + Send + Sync + 'static {
 /// Applies a structural primitive to its differentiable inputs: the forward, recorded with its
 /// rules (the struct is cloned into the node only when recording).
 pub(crate) fn structural<O: Structural>(op: O, x: &[&Tensor]) -> Result<Tensor> {
-    let out = op.forward(x)?;
+    let out = match crate::batching::level(x) {
+        None => op.forward(x)?,
+        // The batching rule: a structural primitive is linear, so its JVP rule maps the
+        // physical values (batch first) as a batch of tangents.
+        Some(level) => {
+            let b = crate::batching::size(x, level);
+            let values = x
+                .iter()
+                .map(|t| Some(crate::batching::expanded(t, level, b)))
+                .collect();
+            let y = crate::batching::physically(|| op.jvp(&Jvp::batching(x, values, b)));
+            crate::batching::wrap(y, level)
+        }
+    };
     Ok(record(
         op.name(),
         out,
