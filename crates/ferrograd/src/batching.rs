@@ -52,8 +52,39 @@ pub(crate) fn no_rule() -> ! {
     panic!("{NO_RULE}")
 }
 
-/// `physical` (batch at dim 0) as a tensor batched at `level`.
+/// `physical` (batch at dim 0) as a tensor batched at `level`. Levels nest outermost-highest:
+/// a `physical` batched at a higher level (a backward replaying an inner vmap inside a later
+/// one) keeps that level outside, with `level` pushed in beneath it.
 pub(crate) fn wrap(physical: Tensor, level: u64) -> Tensor {
+    match physical.batch() {
+        Some((h, q)) if h > level => {
+            // q: [B_h, B_level, ...]; beneath level h goes [B_level, B_h, ...] at `level`.
+            let under = physically(|| swap01(q));
+            wrap_raw(wrap(under, level), h)
+        }
+        _ => wrap_raw(physical, level),
+    }
+}
+
+/// The value of `y` with the batch of `level` moved to its logical dim 0 (higher levels kept
+/// around it), if `y` is batched at `level`; the inverse of [`wrap`].
+pub(crate) fn unwrap(y: &Tensor, level: u64) -> Option<Tensor> {
+    match y.batch() {
+        Some((l, p)) if l == level => Some(p.clone()),
+        Some((h, q)) if h > level => {
+            let inner = unwrap(q, level)?; // [B_level, B_h, ...]
+            Some(wrap_raw(physically(|| swap01(&inner)), h))
+        }
+        _ => None,
+    }
+}
+
+/// `t` with dims 0 and 1 swapped.
+fn swap01(t: &Tensor) -> Tensor {
+    t.transpose(0, 1)
+}
+
+fn wrap_raw(physical: Tensor, level: u64) -> Tensor {
     assert!(
         physical.dim() >= 1,
         "internal error: a batched value needs a batch dim"

@@ -798,7 +798,7 @@ fn to_level(x: &Tensor, level: u64) -> Tensor {
 /// The physical value of `y` at `level` (batch at dim 0), differentiable with respect to `y`;
 /// a `y` not batched at `level` is repeated `b` times.
 fn from_level(y: &Tensor, level: u64, b: usize) -> Tensor {
-    match batching::inner_at(y, level) {
+    match batching::unwrap(y, level) {
         Some(p) => crate::autograd::record(
             "VmapBackward0",
             p.with_grad_fn(None),

@@ -109,3 +109,19 @@ fn item_inside_vmap_is_an_error() {
     let e = func::vmap(&f).call(&[Tensor::zeros(&[3])]).unwrap_err();
     assert!(e.to_string().contains("vmap: It looks like you're calling .item()"), "{e}");
 }
+
+#[test]
+fn tmp_jacfwd_alone() {
+    let f = Func::scalar(|a| a[0].pow(3.0));
+    let x = Tensor::new([1.0f64, 2.0]).to_dtype(DType::F64);
+    let j = func::jacfwd(&f).call(&[x.clone()]).unwrap();
+    close(&j[0], &Tensor::new([[3.0, 0.0], [0.0, 12.0]]).to_dtype(DType::F64), 1e-12);
+}
+
+#[test]
+fn tmp_jacrev_jacrev() {
+    let f = Func::scalar(|a| a[0].pow(3.0).sum());
+    let x = Tensor::new([1.0f64, 2.0]).to_dtype(DType::F64);
+    let rr = func::jacrev(&func::jacrev(&f)).call(&[x]).unwrap();
+    close(&rr[0], &Tensor::new([[6.0, 0.0], [0.0, 12.0]]).to_dtype(DType::F64), 1e-12);
+}
