@@ -113,6 +113,23 @@ pub(crate) fn level(ts: &[&Tensor]) -> Option<u64> {
         .max()
 }
 
+/// Every vmap level `t` is batched at, outermost first (`None`: unbatched).
+pub(crate) fn levels(t: &Tensor) -> Option<Box<[u64]>> {
+    t.batch()?;
+    let mut v = Vec::new();
+    let mut at = t;
+    while let Some((l, p)) = at.batch() {
+        v.push(l);
+        at = p;
+    }
+    Some(v.into_boxed_slice())
+}
+
+/// Whether vmap level `level` is open on this thread (its function is running).
+pub(crate) fn is_open(level: u64) -> bool {
+    OPEN.with(|o| o.borrow().iter().any(|l| l.0 == level))
+}
+
 /// The physical value of `t` if it is batched at `level`.
 pub(crate) fn inner_at(t: &Tensor, level: u64) -> Option<&Tensor> {
     t.0.batch

@@ -33,6 +33,7 @@
 //!   internal graph (as torch.func returns them); a tensor captured by the function that
 //!   requires grad connects to the results only through arguments or inner transforms.
 
+use crate::autograd::levels::{from_level, movedim, to_level};
 use crate::batching;
 pub use crate::batching::Randomness;
 use crate::error::{Error, Result};
@@ -772,60 +773,4 @@ fn run_level(
         .collect();
     let outs = batching::with_level(level, b, o.randomness, || f.call(&wrapped))?;
     Ok(outs.iter().map(|y| from_level(y, level, b)).collect())
-}
-
-/// `x` (batch at dim 0) as a tensor batched at `level`, differentiable with respect to `x`.
-fn to_level(x: &Tensor, level: u64) -> Tensor {
-    let b = x.shape()[0];
-    crate::autograd::record(
-        "VmapBackward0",
-        batching::wrap(x.with_grad_fn(None), level),
-        &[x],
-        move |_, _| move |a| smallvec::smallvec![Some(from_level(a.grad, level, b))],
-        move |j| {
-            let t = j.t(0).expect("tangent");
-            // A batch of forward-mode tangents comes first: the vmap batch goes in front.
-            let t = if j.b() == 1 {
-                movedim(t, 1, 0)
-            } else {
-                t.clone()
-            };
-            batching::wrap(t, level)
-        },
-    )
-}
-
-/// The physical value of `y` at `level` (batch at dim 0), differentiable with respect to `y`;
-/// a `y` not batched at `level` is repeated `b` times.
-fn from_level(y: &Tensor, level: u64, b: usize) -> Tensor {
-    match batching::unwrap(y, level) {
-        Some(p) => crate::autograd::record(
-            "VmapBackward0",
-            p.with_grad_fn(None),
-            &[y],
-            move |_, _| move |a| smallvec::smallvec![Some(to_level(a.grad, level))],
-            move |j| {
-                let t = from_level(j.t(0).expect("tangent"), level, b);
-                if j.b() == 1 {
-                    movedim(&t, 0, 1)
-                } else {
-                    t
-                }
-            },
-        ),
-        None => {
-            let mut s = vec![b];
-            s.extend_from_slice(y.shape());
-            y.unsqueeze(0).expand(&s)
-        }
-    }
-}
-
-/// `x` with dim `from` moved to position `to`.
-fn movedim(x: &Tensor, from: usize, to: usize) -> Tensor {
-    let mut perm: Vec<isize> = (0..x.dim() as isize)
-        .filter(|&d| d != from as isize)
-        .collect();
-    perm.insert(to, from as isize);
-    x.permute(&perm)
 }

@@ -63,6 +63,8 @@ pub(crate) enum Edge {
 pub(crate) struct InputMeta {
     pub(crate) shape: Shape,
     pub(crate) dtype: DType,
+    /// The vmap levels the input was batched at (`None`: none, the usual case).
+    pub(crate) levels: Option<Box<[u64]>>,
 }
 
 pub(crate) struct Saved {

@@ -9,7 +9,10 @@ fn close(a: &Tensor, b: &Tensor, tol: f64) {
     assert_eq!(a.shape(), b.shape(), "shapes differ");
     let (x, y) = (a.to_vec::<f64>(), b.to_vec::<f64>());
     for (i, (p, q)) in x.iter().zip(&y).enumerate() {
-        assert!((p - q).abs() <= tol * (1.0 + q.abs()), "element {i}: {p} vs {q}");
+        assert!(
+            (p - q).abs() <= tol * (1.0 + q.abs()),
+            "element {i}: {p} vs {q}"
+        );
     }
 }
 
@@ -37,12 +40,17 @@ fn per_sample_gradients_equal_the_loop() {
     let xs = randn(&[6, 4]);
     let ys = randn(&[6, 3]);
     let loss = Func::scalar(|a| (&a[0].matmul(&a[1]).tanh() - &a[2]).pow(2.0).sum());
-    let per = func::vmap_with(&func::grad(&loss), VmapOptions::in_dims(&[None, Some(0), Some(0)]));
+    let per = func::vmap_with(
+        &func::grad(&loss),
+        VmapOptions::in_dims(&[None, Some(0), Some(0)]),
+    );
     let g = per.call(&[w.clone(), xs.clone(), ys.clone()]).unwrap();
     assert_eq!(g[0].shape(), &[6, 3, 4]);
     for i in 0..6 {
         let wi = w.detach().requires_grad_(true);
-        let l = (&wi.matmul(&xs.select(0, i)).tanh() - &ys.select(0, i)).pow(2.0).sum();
+        let l = (&wi.matmul(&xs.select(0, i)).tanh() - &ys.select(0, i))
+            .pow(2.0)
+            .sum();
         l.backward();
         close(&g[0].select(0, i), &wi.grad().unwrap(), 1e-12);
     }
@@ -54,7 +62,11 @@ fn nested_grads_and_hessians() {
     let f = Func::scalar(|a| a[0].pow(3.0).sum());
     let x = Tensor::new([1.0f64, 2.0]).to_dtype(DType::F64);
     let h = func::hessian(&f).call(&[x.clone()]).unwrap();
-    close(&h[0], &Tensor::new([[6.0, 0.0], [0.0, 12.0]]).to_dtype(DType::F64), 1e-12);
+    close(
+        &h[0],
+        &Tensor::new([[6.0, 0.0], [0.0, 12.0]]).to_dtype(DType::F64),
+        1e-12,
+    );
     let jr = func::jacfwd(&func::jacrev(&f)).call(&[x.clone()]).unwrap();
     close(&jr[0], &h[0], 1e-12);
     let rr = func::jacrev(&func::jacrev(&f)).call(&[x]).unwrap();
@@ -93,35 +105,138 @@ fn vmap_of_vmap_and_grad_of_vmap() {
 fn randomness_modes() {
     let f = Func::scalar(|a| &a[0] + &Tensor::randn_with(&[2], DType::F64));
     let xs = Tensor::full_with(&[3, 2], 0.0, DType::F64);
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| func::vmap(&f).call(&[xs.clone()])));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        func::vmap(&f).call(&[xs.clone()])
+    }));
     assert!(r.is_err());
-    let same = VmapOptions { randomness: Randomness::Same, ..VmapOptions::default() };
+    let same = VmapOptions {
+        randomness: Randomness::Same,
+        ..VmapOptions::default()
+    };
     let y = func::vmap_with(&f, same).call(&[xs.clone()]).unwrap()[0].clone();
     close(&y.select(0, 0), &y.select(0, 2), 0.0);
-    let diff = VmapOptions { randomness: Randomness::Different, ..VmapOptions::default() };
+    let diff = VmapOptions {
+        randomness: Randomness::Different,
+        ..VmapOptions::default()
+    };
     let y = func::vmap_with(&f, diff).call(&[xs]).unwrap()[0].clone();
-    assert_ne!(y.select(0, 0).to_vec::<f64>(), y.select(0, 2).to_vec::<f64>());
+    assert_ne!(
+        y.select(0, 0).to_vec::<f64>(),
+        y.select(0, 2).to_vec::<f64>()
+    );
 }
 
 #[test]
 fn item_inside_vmap_is_an_error() {
     let f = Func::new(|a| Ok(vec![Tensor::scalar(a[0].try_item()? as f32)]));
     let e = func::vmap(&f).call(&[Tensor::zeros(&[3])]).unwrap_err();
-    assert!(e.to_string().contains("vmap: It looks like you're calling .item()"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("vmap: It looks like you're calling .item()"),
+        "{e}"
+    );
 }
 
 #[test]
-fn tmp_jacfwd_alone() {
-    let f = Func::scalar(|a| a[0].pow(3.0));
-    let x = Tensor::new([1.0f64, 2.0]).to_dtype(DType::F64);
-    let j = func::jacfwd(&f).call(&[x.clone()]).unwrap();
-    close(&j[0], &Tensor::new([[3.0, 0.0], [0.0, 12.0]]).to_dtype(DType::F64), 1e-12);
+fn grad_of_vmap_sums_over_the_batch_for_an_unbatched_argument() {
+    let w = randn(&[4]);
+    let xs = randn(&[5, 4]);
+    let f = Func::scalar(|a| (&a[0] * &a[1]).sin().sum());
+    let total = {
+        let f = f.clone();
+        Func::new(move |a| {
+            let o = VmapOptions::in_dims(&[None, Some(0)]);
+            Ok(vec![func::vmap_with(&f, o).call(a)?[0].sum()])
+        })
+    };
+    let g = func::grad(&total).call(&[w.clone(), xs.clone()]).unwrap();
+    let wl = w.detach().requires_grad_(true);
+    (&wl * &xs).sin().sum().backward();
+    close(&g[0], &wl.grad().unwrap(), 1e-12);
 }
 
 #[test]
-fn tmp_jacrev_jacrev() {
-    let f = Func::scalar(|a| a[0].pow(3.0).sum());
-    let x = Tensor::new([1.0f64, 2.0]).to_dtype(DType::F64);
-    let rr = func::jacrev(&func::jacrev(&f)).call(&[x]).unwrap();
-    close(&rr[0], &Tensor::new([[6.0, 0.0], [0.0, 12.0]]).to_dtype(DType::F64), 1e-12);
+fn jacfwd_of_jacrev_is_functional_hessian_and_jacobians_agree() {
+    let a = randn(&[3, 3]);
+    let f = Func::scalar(move |x| a.matmul(&x[0]).tanh().pow(2.0).sum());
+    let x = randn(&[3]);
+    let h = func::hessian(&f).call(&[x.clone()]).unwrap();
+    let g = f.clone();
+    let want = ferrograd::functional::hessian(
+        move |v: &Tensor| g.call(&[v.clone()]).unwrap()[0].clone(),
+        &x,
+    );
+    close(&h[0], &want, 1e-10);
+    let v = Func::scalar(|x| x[0].sin() * 2.0);
+    let jr = func::jacrev(&v).call(&[x.clone()]).unwrap();
+    let jf = func::jacfwd(&v).call(&[x.clone()]).unwrap();
+    close(&jr[0], &jf[0], 1e-12);
+    close(&jr[0], &(x.cos() * 2.0).diag(0), 1e-12);
+}
+
+#[test]
+fn vmap_of_jvp_equals_batched_tangents() {
+    let f = Func::scalar(|x| x[0].exp() * x[0].sin());
+    let x = randn(&[4]);
+    let ts = randn(&[6, 4]);
+    let (fx, xc) = (f.clone(), x.clone());
+    let col = Func::new(move |t| Ok(func::jvp(&fx, &[xc.clone()], &[t[0].clone()])?.1));
+    let got = func::vmap(&col).call(&[ts.clone()]).unwrap();
+    let d = &(x.exp() * x.sin()) + &(x.exp() * x.cos());
+    close(&got[0], &(&ts * &d), 1e-12);
+}
+
+#[test]
+fn batching_runs_each_primitive_once() {
+    // vmap over 50 members records the same nodes as one member: one run per primitive.
+    let f = Func::scalar(|a| a[0].tanh().matmul(&a[1]).exp().sum());
+    let w = randn(&[4, 2]);
+    let one = randn(&[3, 4]).requires_grad_(true);
+    let single = f.call(&[one.clone(), w.clone()]).unwrap();
+    let xs = randn(&[50, 3, 4]).requires_grad_(true);
+    let o = VmapOptions::in_dims(&[Some(0), None]);
+    let batched = func::vmap_with(&f, o).call(&[xs, w]).unwrap();
+    // The batched graph adds only the vmap crossings: in and out.
+    assert_eq!(
+        ferrograd::autograd::graph_size(&batched[0]),
+        ferrograd::autograd::graph_size(&single[0]) + 2
+    );
+}
+
+#[test]
+fn vmap_argument_errors() {
+    let f = Func::scalar(|a| a[0].sin());
+    let e = func::vmap(&f)
+        .call(&[Tensor::zeros(&[3]), Tensor::zeros(&[4])])
+        .unwrap_err();
+    assert!(
+        e.to_string().contains(
+            "Expected all tensors to have the same size in the mapped dimension, got sizes [3, 4]"
+        ),
+        "{e}"
+    );
+    let e = func::vmap_with(&f, VmapOptions::in_dims(&[Some(2)]))
+        .call(&[Tensor::zeros(&[3])])
+        .unwrap_err();
+    assert!(e.to_string().contains("Got in_dim=2"), "{e}");
+    let g = func::grad(&f).call(&[Tensor::zeros(&[3])]).unwrap_err();
+    assert!(
+        g.to_string()
+            .contains("Expected f(*args) to return a scalar Tensor, got tensor with 1 dims"),
+        "{g}"
+    );
+}
+
+#[test]
+fn chunked_and_moved_dims() {
+    let f = Func::scalar(|a| a[0].softmax(0));
+    let xs = randn(&[4, 7]);
+    let o = VmapOptions {
+        in_dims: vec![Some(1)],
+        out_dims: vec![1],
+        chunk_size: Some(3),
+        ..VmapOptions::default()
+    };
+    let got = func::vmap_with(&f, o).call(&[xs.clone()]).unwrap();
+    close(&got[0], &xs.softmax(0), 1e-12);
 }

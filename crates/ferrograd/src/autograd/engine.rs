@@ -244,6 +244,10 @@ fn route(node: &Node, k: usize, g: Tensor) -> Result<Tensor> {
             Error::invalid("backward", e)
         })?,
     };
+    let g = match g.is_batched() {
+        true => super::levels::fit(g, node.inputs[k].levels.as_deref()),
+        false => g,
+    };
     Ok(if g.dtype() == dtype {
         g
     } else {

@@ -4,6 +4,7 @@
 mod discover;
 mod engine;
 mod leaf;
+pub(crate) mod levels;
 pub(crate) mod mode;
 pub(crate) mod node;
 mod ptr_map;

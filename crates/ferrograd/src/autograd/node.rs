@@ -104,6 +104,7 @@ where
         .map(|t| InputMeta {
             shape: t.shape_vec(),
             dtype: t.dtype(),
+            levels: crate::batching::levels(t),
         })
         .collect();
     let mut saver = Saver {
