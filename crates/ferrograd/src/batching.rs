@@ -43,6 +43,9 @@ pub(crate) fn new_level() -> u64 {
 /// PyTorch's message for `.item()` on a batched tensor.
 pub(crate) const ITEM: &str = "vmap: It looks like you're calling .item() on a Tensor. We don't support vmap over calling .item() on a Tensor, please try to rewrite what you're doing with other operations.";
 
+/// PyTorch's message for an in-place operation whose operand is batched where `self` is not.
+pub(crate) const INPLACE: &str = "vmap: inplace arithmetic(self, *extra_args) is not possible because there exists a Tensor `other` in extra_args that has more elements than `self`. This happened due to `other` being vmapped over but `self` not being vmapped over in a vmap. Please try to use out-of-place operators instead of inplace arithmetic.";
+
 /// The message of an operation that reads a batched tensor's values and has no rule.
 pub(crate) const NO_RULE: &str = "vmap: this operation reads the values of a batched tensor directly (data-dependent control flow, or an operation without a batching rule), which vmap does not support. Please rewrite it with other operations, or move it outside of vmap.";
 

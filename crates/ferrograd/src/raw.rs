@@ -317,6 +317,33 @@ pub(crate) fn rows(x: &Tensor, reduce: &[bool]) -> Result<(Vec<f64>, usize)> {
     kernels::rows(&x.storage().read(), x.layout(), reduce)
 }
 
+/// Writes `src` (of `dst`'s shape and dtype) into `dst`'s elements, through vmap levels: a
+/// batched `dst` gets `src`'s values at its physical tensor, an unbatched `src` repeated over
+/// the batch. A `src` batched at a level `dst` is not is vmap's error (it has more elements).
+pub(crate) fn write_into(op: &'static str, dst: &Tensor, src: &Tensor) -> Result<()> {
+    match dst.batch() {
+        Some((level, p)) => {
+            if batching::level(&[src]).is_some_and(|l| l > level) {
+                return Err(Error::invalid(op, batching::INPLACE));
+            }
+            let sp = batching::physically(|| batching::expanded(src, level, p.shape()[0]));
+            write_into(op, p, &sp)
+        }
+        None if src.is_batched() => Err(Error::invalid(op, batching::INPLACE)),
+        None => {
+            // A source in the destination's storage is copied first (one lock at a time).
+            let src = match Arc::ptr_eq(src.storage(), dst.storage()) {
+                true => copy(src),
+                false => src.clone(),
+            };
+            let s = src.storage().read();
+            let mut d = dst.storage().write();
+            kernels::write_buffer(&s, src.layout(), &mut d, dst.layout());
+            Ok(())
+        }
+    }
+}
+
 /// Cumulative sum or (`product`) product along `dim`, in the tensor's floating dtype.
 pub(crate) fn cumulative(x: &Tensor, dim: usize, product: bool) -> Result<Tensor> {
     if x.is_batched() {

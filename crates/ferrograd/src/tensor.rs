@@ -625,6 +625,15 @@ impl Tensor {
         self.0.layout.offsets().map(|o| buf.get_f64(o)).collect()
     }
 
+    /// The values of every member of a batched tensor (all of its physical tensor's), for
+    /// checks that must hold for each member (range checks); [`Tensor::values_f64`] otherwise.
+    pub(crate) fn member_values_f64(&self) -> Vec<f64> {
+        match self.batch() {
+            Some((_, p)) => p.member_values_f64(),
+            None => self.values_f64(),
+        }
+    }
+
     // ----------------------------------------------------------------- autograd flags
 
     /// Whether operations on this tensor are recorded for differentiation.

@@ -57,6 +57,8 @@ struct Spec {
     special: Special,
     /// Why forward mode is not checked (`None`: it is).
     reverse_only: Option<&'static str>,
+    /// Why the vmap column is not checked (`None`: it is).
+    no_vmap: Option<&'static str>,
 }
 
 /// The "special points" column: inputs with exact zeros, exact ties and exact equalities at
@@ -85,6 +87,7 @@ fn spec(name: &'static str, f: OpFn, cases: Vec<Vec<Input>>, domain: Domain, ord
         order,
         special: Special::Missing,
         reverse_only: None,
+        no_vmap: None,
     }
 }
 
@@ -105,6 +108,12 @@ impl Spec {
     /// Checks reverse mode only, for the stated reason (in-place ops refuse dual tensors).
     fn reverse_only(mut self, reason: &'static str) -> Spec {
         self.reverse_only = Some(reason);
+        self
+    }
+
+    /// The vmap column is not checked, for the stated reason.
+    fn no_vmap(mut self, reason: &'static str) -> Spec {
+        self.no_vmap = Some(reason);
         self
     }
 
@@ -277,6 +286,11 @@ fn run(table: &[Spec]) -> (usize, Vec<String>) {
                         shapes.join(" x ")
                     ));
                 }
+                if seed == 0 && spec.no_vmap.is_none() {
+                    if let Err(e) = check_vmap(spec, case, &mut rng) {
+                        failures.push(format!("{} {} vmap: {e}", spec.name, shapes.join(" x ")));
+                    }
+                }
             }
         }
         let points: Vec<Vec<Tensor>> = match &spec.special {
@@ -321,6 +335,93 @@ fn run(table: &[Spec]) -> (usize, Vec<String>) {
         }
     }
     (checks, failures)
+}
+
+/// The vmap column: `vmap(f)` over a batch of 3 members drawn like the row's inputs equals
+/// stacking `f` over the members, with the batch at the front, in the middle and at the end of
+/// every input, and with each input separately unbatched (`in_dims` `None`: one tensor shared
+/// by every member).
+fn check_vmap(spec: &Spec, case: &[Input], rng: &mut StdRng) -> Result<(), String> {
+    use ferrograd::func::{self, Func, VmapOptions};
+    const B: usize = 3;
+    let members: Vec<Vec<Tensor>> = (0..B)
+        .map(|_| {
+            case.iter()
+                .map(|i| random_input(i, spec.domain, rng).detach())
+                .collect()
+        })
+        .collect();
+    let n = case.len();
+    let mut patterns = vec![vec![true; n]];
+    if n > 1 {
+        patterns.extend((0..n).map(|k| (0..n).map(|i| i != k).collect()));
+    }
+    let f = spec.f;
+    for pattern in &patterns {
+        for place in 0..3 {
+            let mut args = Vec::new();
+            let mut in_dims = Vec::new();
+            for k in 0..n {
+                let r = members[0][k].dim();
+                if pattern[k] {
+                    let d = [0, r / 2, r][place];
+                    let ts: Vec<Tensor> = members.iter().map(|m| m[k].clone()).collect();
+                    args.push(Tensor::stack(&ts, d as isize));
+                    in_dims.push(Some(d as isize));
+                } else {
+                    args.push(members[0][k].clone());
+                    in_dims.push(None);
+                }
+            }
+            let want: Vec<Tensor> = (0..B)
+                .map(|b| {
+                    let xs: Vec<Tensor> = (0..n)
+                        .map(|k| members[if pattern[k] { b } else { 0 }][k].clone())
+                        .collect();
+                    f(&xs)
+                })
+                .collect();
+            let want = Tensor::try_stack(&want, 0)
+                .map_err(|e| format!("the members' outputs do not stack: {e}"))?;
+            let vf = func::vmap_with(&Func::scalar(f), VmapOptions::in_dims(&in_dims));
+            let got = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| vf.call(&args)))
+                .map_err(|p| {
+                    p.downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default()
+                })
+                .and_then(|r| r.map_err(|e| e.to_string()));
+            // An in-place op on an unbatched tensor with a batched operand is vmap's error
+            // (PyTorch's too): nothing to compare.
+            if let Err(e) = &got {
+                if !pattern[0] && e.contains("vmap: inplace arithmetic") {
+                    continue;
+                }
+            }
+            let got = got?;
+            let got = &got[0];
+            if got.shape() != want.shape() {
+                return Err(format!(
+                    "in_dims {in_dims:?}: shape {:?}, the loop's {:?}",
+                    got.shape(),
+                    want.shape()
+                ));
+            }
+            let (g, w) = (got.to_vec::<f64>(), want.to_vec::<f64>());
+            for (i, (a, b)) in g.iter().zip(&w).enumerate() {
+                let same = a == b
+                    || (a.is_nan() && b.is_nan())
+                    || (a - b).abs() <= 1e-10 * (1.0 + b.abs());
+                if !same {
+                    return Err(format!(
+                        "in_dims {in_dims:?}: element {i} is {a}, the loop's {b}"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn assert_table(table: Vec<Spec>) {
@@ -1726,7 +1827,8 @@ fn view_table() -> Vec<Spec> {
             NonZero,
             2,
         )
-        .none("the selection x > 0 changes at 0, its only special point"),
+        .none("the selection x > 0 changes at 0, its only special point")
+        .no_vmap("its output's shape depends on the values (a member's count of x > 0): vmap refuses it, as torch.func's does"),
     ]
 }
 
@@ -2494,6 +2596,11 @@ fn all_tables() -> Vec<Spec> {
 
 /// Node names the library records that no gradcheck row can produce, each with its reason.
 const NODES_WITHOUT_ROWS: &[(&str, &str)] = &[
+    (
+        "VmapBackward0",
+        "func::vmap's crossing into and out of a vmap level (autograd/levels.rs): recorded by \
+         the transform, not by an op a row calls; every row's vmap column runs through it",
+    ),
     (
         "MakeDualBackward0",
         "forward-mode AD's make_dual (forward_ad.rs): recorded by the dual-level machinery, \

@@ -288,6 +288,12 @@ impl Structural for Pad {
     fn jvp(&self, j: &Jvp) -> Tensor {
         put_add(tangent(j), &j.shape(&self.to), j.index_map(&self.map))
     }
+    fn batched(&self, j: &Jvp) -> Result<Tensor> {
+        // The padding value is constant: every member's output is filled with it.
+        let filled = Tensor::try_full_with(&j.shape(&self.to), self.value, j.x(0).dtype())?;
+        let map = j.index_map(&self.map);
+        raw::try_put(&filled, tangent(j), |p, o| map(p, o), false)
+    }
 }
 
 /// Row-major strides, to turn a multi-index into a position in a flat index list.

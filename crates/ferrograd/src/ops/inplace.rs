@@ -325,6 +325,14 @@ impl Tensor {
         } else {
             raw::try_cast(&value, self.dtype())?
         };
+        if self.is_batched() || value.is_batched() {
+            // The batching rule: the value is written into the physical tensor.
+            raw::write_into(op, self, &value)?;
+            if let Some(node) = value.history().filter(|_| graph) {
+                self.rebase(node);
+            }
+            return Ok(self.clone());
+        }
         // A fresh result covering a whole contiguous tensor trades buffers with it instead of
         // being copied (the SGD step `p.sub_(&(g * lr))` copied 3% of W3's time). Views of this
         // storage see the new data either way: the swap happens inside the shared storage.
@@ -407,7 +415,7 @@ impl Tensor {
                 .filter(|t| t.shares_storage(self) && !t.is_same(self))
                 .count()
         });
-        std::sync::Arc::strong_count(self.storage()) > 1 + own_saved
+        std::sync::Arc::strong_count(self.base_storage()) > 1 + own_saved
     }
 
     fn fill_named(&self, value: f64, op: &'static str, node: &'static str) -> Result<Tensor> {

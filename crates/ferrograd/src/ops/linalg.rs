@@ -1003,13 +1003,11 @@ impl Tensor {
             // Both operands with the whole batch, so that the physical B stays a matrix.
             Some(level) => {
                 let nb = batching::size(&[&a, &bb], level);
-                let rule = |[pa, pb]: [Tensor; 2]| {
-                    let (pa, pb) = (
-                        batching::expanded(&pa, level, nb),
-                        batching::expanded(&pb, level, nb),
-                    );
-                    pa.solve_with(&pb, check)
+                let full = |t: &Tensor, p: Tensor| match batching::inner_at(t, level) {
+                    Some(_) => p,
+                    None => batching::expanded(&p, level, nb),
                 };
+                let rule = |[pa, pb]: [Tensor; 2]| full(&a, pa).solve_with(&full(&bb, pb), check);
                 batching::broadcasting([&a, &bb], rule)?
             }
             None => {

@@ -587,7 +587,11 @@ fn binary_cross_entropy_impl(
 ) -> Result<Tensor> {
     same_shape("binary_cross_entropy", input, target)?;
     for (t, what) in [(input, "input"), (target, "target")] {
-        if !t.values_f64().iter().all(|v| (0.0..=1.0).contains(v)) {
+        if !t
+            .member_values_f64()
+            .iter()
+            .all(|v| (0.0..=1.0).contains(v))
+        {
             return Err(Error::invalid(
                 "binary_cross_entropy",
                 format!("all elements of {what} should be between 0 and 1"),

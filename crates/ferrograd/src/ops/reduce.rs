@@ -307,8 +307,14 @@ impl Reduce for Norm2 {
     fn name(self, _: &Over) -> &'static str {
         "LinalgVectorNormBackward0"
     }
-    fn forward(self, x: &Tensor, _: &Over) -> Result<Tensor> {
-        Ok(raw::norm2(x))
+    fn forward(self, x: &Tensor, over: &Over) -> Result<Tensor> {
+        if over.all {
+            return Ok(raw::norm2(x));
+        }
+        // Over some dims (vmap's batched norm): the root of the sum of squares.
+        let sq = raw::zip_float("norm", x, x, |a, b| a * b, |a, b| a * b)?;
+        let s = raw::try_sum_dims(&sq, &over.mask)?;
+        Ok(raw::map_float_bulk(&s, None, f32::sqrt, f64::sqrt))
     }
     fn save(self, s: &mut Saver, x: &Tensor) -> Self::Saved {
         (s.save(x), s.save_output())

@@ -212,6 +212,26 @@ impl Tensor {
         } else {
             super::normalize_dim(op, dim, self.dim())?
         };
+        if self.is_batched() && self.dim() > 0 {
+            // The batching rule: each member's indices differ, so the values are selected by
+            // a one-hot mask (gradient to the chosen index, as the index map gives) in ops
+            // that batch.
+            let n = self.shape()[d];
+            let mut s = vec![1; self.dim()];
+            s[d] = n;
+            let at = Tensor::from_vec((0..n as i64).collect::<Vec<_>>(), &s);
+            let miss = indices.try_ne(&at)?;
+            let values = self
+                .try_masked_fill(&miss, 0.0)?
+                .try_sum_dims(&[d as isize], true)?;
+            return match keepdim {
+                true => Ok((values, indices)),
+                false => Ok((
+                    values.try_squeeze(d as isize)?,
+                    indices.try_squeeze(d as isize)?,
+                )),
+            };
+        }
         let idx: Arc<Vec<usize>> = Arc::new(
             indices
                 .contiguous_vec::<i64>()
@@ -252,6 +272,28 @@ impl Tensor {
         let dims: Vec<isize> = dim.into_iter().collect();
         let mask = mask_of(op, self, &dims)?;
         check_nonempty(op, self, &mask, dim.is_some())?;
+        if let Some((level, p)) = self.batch() {
+            // The batching rule: the dim shifts past the batch; all dims are one flat row.
+            let shape: Vec<usize> = match (dim, keepdim) {
+                (None, false) => Vec::new(),
+                (None, true) => vec![1; self.dim()],
+                (Some(_), _) => reduced_shape(self, &mask, keepdim).to_vec(),
+            };
+            let y = crate::batching::physically(|| {
+                let b = p.shape()[0];
+                let i = match dim {
+                    Some(_) if self.dim() > 0 => {
+                        let d = mask.iter().position(|&m| m).expect("one dim") as isize;
+                        p.arg_extreme(op, Some(d + 1), keepdim, max)?
+                    }
+                    _ => p
+                        .try_reshape(&[b, self.numel()])?
+                        .arg_extreme(op, Some(1), false, max)?,
+                };
+                i.try_reshape(&[&[b][..], &shape[..]].concat())
+            })?;
+            return Ok(crate::batching::wrap(y, level));
+        }
         let (values, row) = raw::rows(self, &mask)?;
         let idx = extremes(&values, row, max).into_iter().map(|b| b.1 as f64);
         let shape = if dim.is_none() && !keepdim {

@@ -65,6 +65,12 @@ pub(crate) trait Structural: Clone + Send + Sync + 'static {
     fn backward(&self, g: &Tensor, needs: &[bool]) -> Grads;
     /// The output's tangent from the inputs' (`j.t(i)`; see [`tangent`]).
     fn jvp(&self, j: &Jvp) -> Tensor;
+    /// The batching rule: the output for a batch of members, `j.t(i)` being input `i`'s
+    /// physical value (batch first). A linear primitive's is its JVP rule (the default); an
+    /// affine one (a pad with a value) says how the constant part is batched.
+    fn batched(&self, j: &Jvp) -> Result<Tensor> {
+        Ok(self.jvp(j))
+    }
 }
 
 /// Applies a structural primitive to its differentiable inputs: the forward, recorded with its
@@ -80,7 +86,7 @@ pub(crate) fn structural<O: Structural>(op: O, x: &[&Tensor]) -> Result<Tensor> 
                 .iter()
                 .map(|t| Some(crate::batching::expanded(t, level, b)))
                 .collect();
-            let y = crate::batching::physically(|| op.jvp(&Jvp::batching(x, values, b)));
+            let y = crate::batching::physically(|| op.batched(&Jvp::batching(x, values, b)))?;
             crate::batching::wrap(y, level)
         }
     };
