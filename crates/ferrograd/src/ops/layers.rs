@@ -990,12 +990,7 @@ fn embedding_impl(input: &Tensor, weight: &Tensor, padding_idx: Option<isize>) -
         None => None,
         Some(p) if p >= 0 && (p as usize) < num => Some(p as usize),
         Some(p) if p < 0 && p.unsigned_abs() <= num => Some(num - p.unsigned_abs()),
-        Some(_) => {
-            return Err(invalid(
-                OP,
-                "Padding_idx must be within num_embeddings",
-            ))
-        }
+        Some(_) => return Err(invalid(OP, "Padding_idx must be within num_embeddings")),
     };
     let idx = raw::index_values(OP, input, num).map_err(|e| match e {
         Error::Invalid { msg, .. } if msg.contains("out of bounds") => {
@@ -1128,7 +1123,12 @@ fn conv_transpose(
         )
     };
     let reach = |a: usize| (d[a] * (k[a] - 1)) as isize - p[a] as isize;
-    let pads = [reach(1), reach(1) + op_[1] as isize, reach(0), reach(0) + op_[0] as isize];
+    let pads = [
+        reach(1),
+        reach(1) + op_[1] as isize,
+        reach(0),
+        reach(0) + op_[0] as isize,
+    ];
     let z = z.try_pad(&pads, 0.0)?;
     let g = groups;
     let wt = w
@@ -1164,12 +1164,7 @@ fn pad_impl(input: &Tensor, pad: &[isize], mode: &str, value: Option<f64>) -> Re
     match mode {
         "constant" => return input.try_pad(pad, value.unwrap_or(0.0)),
         "reflect" | "replicate" | "circular" => {}
-        _ => {
-            return Err(invalid(
-                OP,
-                format!("Unrecognised padding mode {mode}"),
-            ))
-        }
+        _ => return Err(invalid(OP, format!("Unrecognised padding mode {mode}"))),
     }
     if value.is_some_and(|v| v != 0.0) {
         return Err(invalid(
@@ -1351,7 +1346,11 @@ fn interpolate_impl(
         ("linear" | "bilinear", _) => {
             return Err(invalid(
                 OP,
-                format!("Got {}D input, but {mode} mode needs {}D input", nd + 2, if mode == "linear" { 3 } else { 4 }),
+                format!(
+                    "Got {}D input, but {mode} mode needs {}D input",
+                    nd + 2,
+                    if mode == "linear" { 3 } else { 4 }
+                ),
             ))
         }
         _ => {
@@ -1425,15 +1424,17 @@ fn interpolate_impl(
 // ------------------------------------------------------------------ unfold, fold, shuffle
 
 /// Kernel, dilation, padding and stride of `unfold`/`fold`, two values each.
-fn block_args(
-    op: &'static str,
-    [k, d, p, s]: [&[usize]; 4],
-) -> Result<[[usize; 2]; 4]> {
+fn block_args(op: &'static str, [k, d, p, s]: [&[usize]; 4]) -> Result<[[usize; 2]; 4]> {
     let two = |name: &str, v: &[usize]| -> Result<[usize; 2]> {
         let v = expand(op, name, v, 2, None)?;
         Ok([v[0], v[1]])
     };
-    let out = [two("kernel_size", k)?, two("dilation", d)?, two("padding", p)?, two("stride", s)?];
+    let out = [
+        two("kernel_size", k)?,
+        two("dilation", d)?,
+        two("padding", p)?,
+        two("stride", s)?,
+    ];
     if out[0].contains(&0) || out[1].contains(&0) || out[3].contains(&0) {
         return Err(invalid(
             op,
@@ -1473,13 +1474,19 @@ fn unfold_impl(
     if input.dim() != 4 && !unbatched {
         return Err(invalid(
             OP,
-            format!("Input Error: Only 3D or 4D input Tensors are supported (got {}D)", input.dim()),
+            format!(
+                "Input Error: Only 3D or 4D input Tensors are supported (got {}D)",
+                input.dim()
+            ),
         ));
     }
     let x = input.to_float();
     let x = if unbatched { x.try_unsqueeze(0)? } else { x };
     let (n, c, h, w) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
-    let (Some(oh), Some(ow)) = (blocks(h, k[0], d[0], p[0], s[0]), blocks(w, k[1], d[1], p[1], s[1])) else {
+    let (Some(oh), Some(ow)) = (
+        blocks(h, k[0], d[0], p[0], s[0]),
+        blocks(w, k[1], d[1], p[1], s[1]),
+    ) else {
         return Err(invalid(
             OP,
             format!("Given input with spatial size ({h}, {w}), kernel_size={k:?}, dilation={d:?}, padding={p:?}, calculated shape of the array of sliding blocks is non-positive"),
@@ -1491,7 +1498,12 @@ fn unfold_impl(
     } else {
         x
     };
-    let cols = take("Im2ColBackward0", &xp, &[n, c, k[0], k[1], oh, ow], block_map(s, d));
+    let cols = take(
+        "Im2ColBackward0",
+        &xp,
+        &[n, c, k[0], k[1], oh, ow],
+        block_map(s, d),
+    );
     let y = cols.try_reshape(&[n, c * k[0] * k[1], oh * ow])?;
     if unbatched {
         y.try_squeeze(0)
@@ -1566,7 +1578,11 @@ fn pixel_shuffle_impl(input: &Tensor, r: usize) -> Result<Tensor> {
         ));
     }
     let lead = &input.shape()[..rank - 3];
-    let (c, h, w) = (input.shape()[rank - 3] / (r * r), input.shape()[rank - 2], input.shape()[rank - 1]);
+    let (c, h, w) = (
+        input.shape()[rank - 3] / (r * r),
+        input.shape()[rank - 2],
+        input.shape()[rank - 1],
+    );
     let b = lead.len();
     let mut shape = lead.to_vec();
     shape.extend([c, r, r, h, w]);
@@ -1575,7 +1591,10 @@ fn pixel_shuffle_impl(input: &Tensor, r: usize) -> Result<Tensor> {
     perm.extend([bi, bi + 3, bi + 1, bi + 4, bi + 2]);
     let mut out = lead.to_vec();
     out.extend([c, h * r, w * r]);
-    input.try_reshape(&shape)?.try_permute(&perm)?.try_reshape(&out)
+    input
+        .try_reshape(&shape)?
+        .try_permute(&perm)?
+        .try_reshape(&out)
 }
 
 fn pixel_unshuffle_impl(input: &Tensor, r: usize) -> Result<Tensor> {
@@ -1591,7 +1610,11 @@ fn pixel_unshuffle_impl(input: &Tensor, r: usize) -> Result<Tensor> {
         ));
     }
     let lead = &input.shape()[..rank - 3];
-    let (c, h, w) = (input.shape()[rank - 3], input.shape()[rank - 2] / r, input.shape()[rank - 1] / r);
+    let (c, h, w) = (
+        input.shape()[rank - 3],
+        input.shape()[rank - 2] / r,
+        input.shape()[rank - 1] / r,
+    );
     let b = lead.len();
     let mut shape = lead.to_vec();
     shape.extend([c, h, r, w, r]);
@@ -1600,7 +1623,10 @@ fn pixel_unshuffle_impl(input: &Tensor, r: usize) -> Result<Tensor> {
     perm.extend([bi, bi + 2, bi + 4, bi + 1, bi + 3]);
     let mut out = lead.to_vec();
     out.extend([c * r * r, h, w]);
-    input.try_reshape(&shape)?.try_permute(&perm)?.try_reshape(&out)
+    input
+        .try_reshape(&shape)?
+        .try_permute(&perm)?
+        .try_reshape(&out)
 }
 
 // ---------------------------------------------------------------------------- losses
@@ -1608,19 +1634,34 @@ fn pixel_unshuffle_impl(input: &Tensor, r: usize) -> Result<Tensor> {
 fn cosine_similarity_impl(x1: &Tensor, x2: &Tensor, dim: isize, eps: f64) -> Result<Tensor> {
     const OP: &str = "cosine_similarity";
     let shape = crate::layout::broadcast(OP, x1.shape(), x2.shape())?;
-    let (a, b) = (x1.to_float().try_broadcast_to(&shape)?, x2.to_float().try_broadcast_to(&shape)?);
+    let (a, b) = (
+        x1.to_float().try_broadcast_to(&shape)?,
+        x2.to_float().try_broadcast_to(&shape)?,
+    );
     let d = super::normalize_dim(OP, dim, shape.len().max(1))? as isize;
     let unit = |t: &Tensor| -> Result<Tensor> {
-        let n = t.square().try_sum_dims(&[d], true)?.sqrt().clamp(Some(eps), None);
+        let n = t
+            .square()
+            .try_sum_dims(&[d], true)?
+            .sqrt()
+            .clamp(Some(eps), None);
         t.try_div(&n)
     };
     unit(&a)?.try_mul(&unit(&b)?)?.try_sum_dims(&[d], false)
 }
 
-fn kl_div_impl(input: &Tensor, target: &Tensor, reduction: &str, log_target: bool) -> Result<Tensor> {
+fn kl_div_impl(
+    input: &Tensor,
+    target: &Tensor,
+    reduction: &str,
+    log_target: bool,
+) -> Result<Tensor> {
     const OP: &str = "kl_div";
     if !matches!(reduction, "none" | "mean" | "sum" | "batchmean") {
-        return Err(invalid(OP, format!("{reduction} is not a valid value for reduction")));
+        return Err(invalid(
+            OP,
+            format!("{reduction} is not a valid value for reduction"),
+        ));
     }
     let (x, t) = (input.to_float(), target.to_float());
     let loss = if log_target {
@@ -1664,17 +1705,28 @@ fn triplet_margin_loss_impl(
         ));
     }
     if margin <= 0.0 {
-        return Err(invalid(OP, format!("triplet_margin_loss: expected margin to be greater than 0, got {margin} instead")));
+        return Err(invalid(
+            OP,
+            format!(
+                "triplet_margin_loss: expected margin to be greater than 0, got {margin} instead"
+            ),
+        ));
     }
     let dist = |x: &Tensor, y: &Tensor| -> Result<Tensor> {
-        x.to_float().try_sub(&y.to_float())?.add_scalar(eps).try_norm_dims(p, &[-1], false)
+        x.to_float()
+            .try_sub(&y.to_float())?
+            .add_scalar(eps)
+            .try_norm_dims(p, &[-1], false)
     };
     let d_ap = dist(anchor, positive)?;
     let mut d_an = dist(anchor, negative)?;
     if swap {
         d_an = d_an.try_minimum(&dist(positive, negative)?)?;
     }
-    let loss = d_ap.try_sub(&d_an)?.add_scalar(margin).clamp(Some(0.0), None);
+    let loss = d_ap
+        .try_sub(&d_an)?
+        .add_scalar(margin)
+        .clamp(Some(0.0), None);
     Ok(reduce(loss, reduction))
 }
 
