@@ -12,6 +12,10 @@
 //! The one place that reads tensor data is [`window_argmax`] (which element of each window
 //! is its maximum; the pools then take those elements).
 
+// PyTorch's signatures: batch_norm, instance_norm, the transposed convolutions and
+// triplet_margin_loss take eight arguments.
+#![allow(clippy::too_many_arguments)]
+
 use super::index::{put_add, take, IndexMap};
 use super::nn::{ConvOptions, Reduction};
 use crate::error::{Error, Result};
@@ -824,7 +828,6 @@ fn update_running(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 fn batch_norm_impl(
     input: &Tensor,
     running_mean: Option<&Tensor>,
@@ -910,7 +913,6 @@ fn group_norm_impl(
     affine(OP, y.try_reshape(x.shape())?, weight, bias, c)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn instance_norm_impl(
     input: &Tensor,
     running_mean: Option<&Tensor>,
@@ -1685,7 +1687,6 @@ fn kl_div_impl(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 fn triplet_margin_loss_impl(
     anchor: &Tensor,
     positive: &Tensor,
