@@ -296,6 +296,16 @@ fn padding_modes() {
         &nn::pad(&xp, &[1, 1], "constant", Some(2.0)).sum(),
         &[xp.sum().item() + 2.0 * 12.0],
     );
+    // Negative pads crop first (PyTorch: [1, 2, 3, 4, 4, 4] and [1, 2, 3, 4, 3, 2]).
+    let r = Tensor::from_vec(vec![0.0, 1.0, 2.0, 3.0, 4.0], &[1, 5]);
+    close(
+        &nn::pad(&r, &[-1, 2], "replicate", None),
+        &[1.0, 2.0, 3.0, 4.0, 4.0, 4.0],
+    );
+    close(
+        &nn::pad(&r, &[-1, 2], "reflect", None),
+        &[1.0, 2.0, 3.0, 4.0, 3.0, 2.0],
+    );
 }
 
 #[test]

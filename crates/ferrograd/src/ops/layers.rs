@@ -532,10 +532,10 @@ impl PoolArgs {
 
     /// Each output position's window positions along axis `a` of size `len` (clipped to the
     /// input), checking PyTorch's constraints.
-    fn windows(&self, a: usize, len: usize, max: bool) -> Result<Vec<Vec<usize>>> {
+    fn windows(&self, a: usize, len: usize) -> Result<Vec<Vec<usize>>> {
         let (k, s, p, d) = (self.k[a], self.s[a], self.p[a], self.d[a]);
         let eff = d * (k - 1) + 1;
-        if (max && p > eff / 2) || (!max && p > k / 2) {
+        if p > eff / 2 {
             return Err(invalid(
                 self.op,
                 format!("pad should be at most half of effective kernel size, but got pad={p}, kernel_size={k} and dilation={d}"),
@@ -635,8 +635,8 @@ fn take_maxima(
 fn max_pool(a: PoolArgs, input: &Tensor) -> Result<(Tensor, Tensor)> {
     let x = spatial(a.op, input, a.nd)?;
     let r = x.dim();
-    let rows = a.windows(0, x.shape()[r - 2], true)?;
-    let cols = a.windows(1, x.shape()[r - 1], true)?;
+    let rows = a.windows(0, x.shape()[r - 2])?;
+    let cols = a.windows(1, x.shape()[r - 1])?;
     let (y, i) = take_maxima("MaxPool2DWithIndicesBackward0", &x, &rows, &cols)?;
     Ok((unspatial(y, a.nd)?, unspatial(i, a.nd)?))
 }
@@ -685,7 +685,7 @@ fn avg_pool(
     let mut mats = Vec::new();
     for axis in 0..2 {
         let len = x.shape()[r - 2 + axis];
-        let wins = a.windows(axis, len, false)?;
+        let wins = a.windows(axis, len)?;
         let (k, s, p) = (a.k[axis], a.s[axis], a.p[axis]);
         // PyTorch's divisor: the window clipped to the padded input, or to the input; an
         // override divides once, on the second axis.
@@ -1084,7 +1084,9 @@ fn conv_transpose(
         if op_[a] >= s[a] && op_[a] >= d[a] {
             return Err(invalid(
                 op,
-                "output padding must be smaller than either stride or dilation",
+                format!(
+                    "output padding must be smaller than either stride or dilation, but got output_padding={output_padding:?}, stride={stride:?}, dilation={dilation:?}"
+                ),
             ));
         }
     }
@@ -1362,6 +1364,12 @@ fn interpolate_impl(
             ))
         }
     }
+    if align_corners && mode == "nearest" {
+        return Err(invalid(
+            OP,
+            "align_corners option can only be set with the interpolating modes: linear | bilinear",
+        ));
+    }
     let spatial_in = &input.shape()[2..];
     let out: Vec<usize> = match (size, scale_factor) {
         (Some(s), None) => {
@@ -1574,7 +1582,7 @@ fn pixel_shuffle_impl(input: &Tensor, r: usize) -> Result<Tensor> {
         return Err(invalid(
             OP,
             format!(
-                "pixel_shuffle expects its input to have at least 3 dimensions and its channels divisible by the square of upscale_factor={r}, but got input of size {:?}",
+                "pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of upscale_factor (and at least 3 dimensions), but got input of size {:?} and upscale_factor={r}",
                 input.shape()
             ),
         ));
