@@ -2194,6 +2194,649 @@ fn neural_network_functions_to_second_order() {
     assert_table(nn_table());
 }
 
+/// The rows of [`layers_to_second_order`]: the layers of issue 15 (ops/layers.rs).
+fn layers_table() -> Vec<Spec> {
+    use ferrograd::nn::{self, Reduction};
+    use Domain::*;
+    let one = |v: &[Input]| v.iter().map(|i| vec![i.clone()]).collect::<Vec<_>>();
+    let pairs = |v: &[(Input, Input)]| {
+        v.iter()
+            .map(|(a, b)| vec![a.clone(), b.clone()])
+            .collect::<Vec<_>>()
+    };
+    let triples = |v: &[(Input, Input, Input)]| {
+        v.iter()
+            .map(|(a, b, c)| vec![a.clone(), b.clone(), c.clone()])
+            .collect::<Vec<_>>()
+    };
+    // [N, C, L] and [C, L] (transposed: a non-contiguous unbatched input), L >= 4.
+    let seq = || {
+        one(&[
+            s(&[2, 3, 5]),
+            s(&[3, 6]),
+            s(&[1, 1, 4]),
+            s(&[0, 2, 5]),
+            tr(&[3, 5]),
+            s(&[2, 2, 7]),
+            s(&[1, 4, 4]),
+            tr(&[1, 6]),
+            s(&[3, 1, 5]),
+            s(&[2, 8]),
+        ])
+    };
+    // [N, C, H, W] and [C, H, W], H, W >= 4.
+    let img = || {
+        one(&[
+            s(&[1, 2, 4, 5]),
+            s(&[2, 4, 4]),
+            s(&[2, 1, 5, 4]),
+            s(&[0, 2, 4, 4]),
+            s(&[1, 1, 6, 4]),
+            s(&[1, 4, 5]),
+            s(&[3, 1, 4, 4]),
+            s(&[1, 3, 4, 6]),
+            s(&[1, 5, 5]),
+            s(&[2, 2, 4, 5]),
+        ])
+    };
+    // [N, C, *] with N >= 2 or spatial >= 2 (batch statistics need more than one value).
+    let chan = || {
+        pairs(&[
+            (s(&[4, 3]), s(&[3])),
+            (s(&[2, 3, 4]), s(&[3])),
+            (s(&[3, 2, 2, 2]), s(&[2])),
+            (s(&[5, 1]), s(&[1])),
+            (tr(&[4, 3]), s(&[3])),
+            (s(&[2, 4, 3]), s(&[4])),
+            (s(&[1, 2, 5]), s(&[2])),
+            (s(&[6, 2]), s(&[2])),
+            (s(&[2, 2, 3, 1]), s(&[2])),
+            (s(&[3, 5, 2]), s(&[5])),
+        ])
+    };
+    // [N, C, *] with spatial >= 2 (instance statistics), C even (group norm: 2 groups).
+    let inst = || {
+        pairs(&[
+            (s(&[2, 2, 3]), s(&[2])),
+            (s(&[1, 4, 2]), s(&[4])),
+            (s(&[2, 2, 2, 2]), s(&[2])),
+            (s(&[0, 2, 3]), s(&[2])),
+            (s(&[3, 2, 4]), s(&[2])),
+            (s(&[1, 6, 3]), s(&[6])),
+            (s(&[2, 4, 1, 3]), s(&[4])),
+            (s(&[1, 2, 5]), s(&[2])),
+            (s(&[2, 2, 2]), s(&[2])),
+            (s(&[1, 8, 2]), s(&[8])),
+        ])
+    };
+    // [N, C, L] only (interpolate).
+    let seq3 = || {
+        one(&[
+            s(&[2, 3, 5]),
+            s(&[1, 1, 4]),
+            s(&[0, 2, 5]),
+            s(&[2, 2, 7]),
+            s(&[1, 4, 4]),
+            s(&[3, 1, 5]),
+            s(&[1, 2, 3]),
+            s(&[2, 1, 2]),
+            s(&[1, 3, 1]),
+            s(&[1, 1, 1]),
+        ])
+    };
+    // [N, C, H, W] only (interpolate).
+    let img4 = || {
+        one(&[
+            s(&[1, 2, 4, 5]),
+            s(&[2, 1, 5, 4]),
+            s(&[0, 2, 4, 4]),
+            s(&[1, 1, 6, 4]),
+            s(&[3, 1, 4, 4]),
+            s(&[1, 3, 4, 6]),
+            s(&[2, 2, 4, 5]),
+            s(&[1, 1, 2, 2]),
+            s(&[1, 1, 1, 3]),
+            s(&[2, 1, 3, 1]),
+        ])
+    };
+    let rows = |v: &[Input]| one(v);
+    let weights = || {
+        rows(&[
+            s(&[4, 3]),
+            s(&[5, 1]),
+            s(&[4, 2]),
+            s(&[8, 3]),
+            s(&[4, 0]),
+            tr(&[4, 3]),
+            s(&[6, 4]),
+            tr(&[5, 2]),
+            s(&[4, 5]),
+            s(&[7, 1]),
+        ])
+    };
+    let ct1 = || {
+        pairs(&[
+            (s(&[2, 2, 3]), s(&[2, 3, 2])),
+            (s(&[1, 3]), s(&[1, 2, 3])),
+            (s(&[1, 1, 4]), s(&[1, 1, 3])),
+            (s(&[2, 3, 2]), s(&[3, 1, 2])),
+            (s(&[0, 2, 3]), s(&[2, 2, 2])),
+            (s(&[1, 2, 5]), s(&[2, 2, 1])),
+            (s(&[3, 1, 2]), s(&[1, 2, 2])),
+            (s(&[2, 4]), s(&[2, 3, 2])),
+            (s(&[1, 2, 3]), s(&[2, 1, 3])),
+            (tr(&[2, 4]), s(&[2, 2, 2])),
+        ])
+    };
+    let ct1g = || {
+        pairs(&[
+            (s(&[1, 2, 3]), s(&[2, 1, 2])),
+            (s(&[2, 4, 3]), s(&[4, 2, 2])),
+            (s(&[4, 2]), s(&[4, 1, 3])),
+            (s(&[1, 2, 4]), s(&[2, 3, 1])),
+            (s(&[0, 2, 3]), s(&[2, 1, 2])),
+            (s(&[1, 6, 2]), s(&[6, 1, 2])),
+            (s(&[2, 2, 2]), s(&[2, 2, 3])),
+            (tr(&[2, 3]), s(&[2, 1, 2])),
+            (s(&[1, 4, 3]), s(&[4, 1, 1])),
+            (s(&[3, 2, 3]), s(&[2, 2, 2])),
+        ])
+    };
+    let ct2 = || {
+        pairs(&[
+            (s(&[1, 2, 2, 3]), s(&[2, 2, 2, 2])),
+            (s(&[2, 3, 2]), s(&[2, 1, 2, 2])),
+            (s(&[1, 1, 3, 3]), s(&[1, 1, 3, 1])),
+            (s(&[2, 1, 2, 2]), s(&[1, 2, 2, 1])),
+            (s(&[0, 2, 2, 2]), s(&[2, 1, 2, 2])),
+            (s(&[1, 3, 2, 2]), s(&[3, 1, 1, 2])),
+            (s(&[1, 2, 3, 2]), s(&[2, 3, 2, 2])),
+            (s(&[1, 1, 2, 4]), s(&[1, 2, 1, 2])),
+            (s(&[2, 2, 2]), s(&[2, 2, 3, 1])),
+            (s(&[2, 2, 1, 3]), s(&[2, 1, 2, 2])),
+        ])
+    };
+    // [N, C r^2, H, W] for r = 2, any batch dims (pixel_shuffle).
+    let shuffle = || {
+        one(&[
+            s(&[1, 4, 2, 3]),
+            s(&[4, 1, 1]),
+            s(&[2, 8, 1, 2]),
+            s(&[0, 4, 2, 2]),
+            s(&[2, 2, 4, 1, 1]),
+            s(&[1, 12, 2, 1]),
+            s(&[8, 2, 2]),
+            s(&[1, 4, 3, 3]),
+            s(&[3, 4, 1, 2]),
+            s(&[1, 1, 4, 2, 2]),
+        ])
+    };
+    // [*, C, H, W] with H, W even (pixel_unshuffle).
+    let unshuffle = || {
+        one(&[
+            s(&[1, 1, 2, 4]),
+            s(&[2, 2, 2]),
+            s(&[2, 3, 4, 2]),
+            s(&[0, 1, 2, 2]),
+            s(&[2, 1, 1, 2, 2]),
+            s(&[1, 2, 4, 4]),
+            s(&[3, 2, 6]),
+            s(&[1, 1, 6, 2]),
+            s(&[2, 2, 2, 2]),
+            s(&[1, 1, 1, 2, 4]),
+        ])
+    };
+    // Broadcast pairs with a nonzero vector along dim -1.
+    let vec_pairs = || {
+        pairs(&[
+            (s(&[3, 4]), s(&[3, 4])),
+            (s(&[2, 3]), s(&[1, 3])),
+            (s(&[5]), s(&[5])),
+            (s(&[2, 1, 3]), s(&[4, 3])),
+            (tr(&[3, 4]), s(&[3, 4])),
+            (s(&[0, 3]), s(&[1, 3])),
+            (s(&[1, 2]), s(&[4, 2])),
+            (s(&[2, 2, 2]), s(&[2, 2, 2])),
+            (s(&[4, 1]), s(&[4, 1])),
+            (s(&[3, 3]), tr(&[3, 3])),
+        ])
+    };
+    let same = || {
+        pairs(&[
+            (s(&[3, 4]), s(&[3, 4])),
+            (s(&[5]), s(&[5])),
+            (s(&[]), s(&[])),
+            (s(&[0]), s(&[0])),
+            (tr(&[2, 3]), s(&[2, 3])),
+            (s(&[2, 3, 2]), s(&[2, 3, 2])),
+            (s(&[1, 1]), s(&[1, 1])),
+            (s(&[4, 2]), tr(&[4, 2])),
+            (s(&[2, 0, 3]), s(&[2, 0, 3])),
+            (s(&[1, 6]), s(&[1, 6])),
+        ])
+    };
+    let trip = || {
+        triples(&[
+            (s(&[3, 4]), s(&[3, 4]), s(&[3, 4])),
+            (s(&[5]), s(&[5]), s(&[5])),
+            (s(&[1, 3]), s(&[1, 3]), s(&[1, 3])),
+            (s(&[0, 3]), s(&[0, 3]), s(&[0, 3])),
+            (tr(&[2, 3]), s(&[2, 3]), s(&[2, 3])),
+            (s(&[2, 2, 3]), s(&[2, 2, 3]), s(&[2, 2, 3])),
+            (s(&[4, 2]), s(&[1, 2]), s(&[4, 2])),
+            (s(&[2, 5]), s(&[2, 5]), tr(&[2, 5])),
+            (s(&[1]), s(&[1]), s(&[1])),
+            (s(&[3, 1]), s(&[3, 1]), s(&[3, 1])),
+        ])
+    };
+    let ranks = || {
+        triples(&[
+            (s(&[4]), s(&[4]), s(&[4])),
+            (s(&[]), s(&[]), s(&[])),
+            (s(&[0]), s(&[0]), s(&[0])),
+            (s(&[2, 3]), s(&[2, 3]), s(&[2, 3])),
+            (tr(&[2, 3]), s(&[2, 3]), s(&[2, 3])),
+            (s(&[1]), s(&[5]), s(&[5])),
+            (s(&[3, 1]), s(&[1, 3]), s(&[3, 3])),
+            (s(&[2, 2, 2]), s(&[2, 2, 2]), s(&[2, 2, 2])),
+            (s(&[6]), s(&[6]), s(&[1])),
+            (s(&[1, 1]), s(&[1, 1]), s(&[1, 1])),
+        ])
+    };
+    // A fixed target of signs for margin_ranking_loss (no gradient through it).
+    fn signs(t: &Tensor) -> Tensor {
+        let n = t.numel();
+        let v: Vec<f64> = (0..n)
+            .map(|k| if k % 3 == 1 { -1.0 } else { 1.0 })
+            .collect();
+        Tensor::from_vec(v, t.shape())
+    }
+    // Exact equalities between the planes and exact zeros, values distinct within each
+    // plane (a tie inside a window is not smooth: its convention, the first maximum, is
+    // checked against PyTorch in tests/layers2.rs).
+    let tied_1d = vec![vec![pt(
+        &[1.0, 2.0, 0.0, -1.0, 1.0, 2.0, -0.0, -1.0],
+        &[2, 4],
+    )]];
+    let plane: Vec<f64> = [3, 12, 0, 9, 15, 6, 1, 10, 8, 4, 13, 2, 7, 14, 5, 11]
+        .iter()
+        .map(|&k| k as f64 - 8.0)
+        .collect();
+    let tied_2d = vec![vec![pt(&[plane.clone(), plane].concat(), &[2, 4, 4])]];
+    vec![
+        spec("max_pool1d", |x| nn::max_pool1d(&x[0], &[2], &[], &[0], &[1], false), seq(), Any, 2)
+            .at(tied_1d.clone()),
+        spec(
+            "max_pool1d overlapping padded dilated ceil",
+            |x| nn::max_pool1d(&x[0], &[3], &[1], &[1], &[1], true),
+            seq(),
+            Any,
+            2,
+        )
+        .at(tied_1d.clone()),
+        spec(
+            "max_pool1d dilated strided ceil",
+            |x| nn::max_pool1d(&x[0], &[2], &[2], &[1], &[2], true),
+            seq(),
+            Any,
+            2,
+        )
+        .at(tied_1d.clone()),
+        spec(
+            "max_pool1d_with_indices",
+            |x| nn::max_pool1d_with_indices(&x[0], &[2], &[1], &[0], &[1], false).0,
+            seq(),
+            Any,
+            2,
+        )
+        .at(tied_1d.clone()),
+        spec("max_pool2d", |x| nn::max_pool2d(&x[0], &[2], &[], &[0], &[1], false), img(), Any, 2)
+            .at(tied_2d.clone()),
+        spec(
+            "max_pool2d overlapping padded dilated ceil",
+            |x| nn::max_pool2d(&x[0], &[3, 2], &[2, 1], &[1, 1], &[1, 2], true),
+            img(),
+            Any,
+            2,
+        )
+        .at(tied_2d.clone()),
+        spec(
+            "max_pool2d of a transposed input",
+            |x| nn::max_pool2d(&x[0].transpose(-1, -2), &[2], &[1], &[0], &[1], false),
+            img(),
+            Any,
+            2,
+        )
+        .at(tied_2d.clone()),
+        spec(
+            "max_pool2d_with_indices",
+            |x| nn::max_pool2d_with_indices(&x[0], &[2, 3], &[1, 2], &[1], &[1], false).0,
+            img(),
+            Any,
+            2,
+        )
+        .at(tied_2d.clone()),
+        spec("avg_pool1d", |x| nn::avg_pool1d(&x[0], &[2], &[], &[0], false, true), seq(), Any, 2)
+            .zeros(),
+        spec(
+            "avg_pool1d padded ceil excluding the padding",
+            |x| nn::avg_pool1d(&x[0], &[3], &[2], &[1], true, false),
+            seq(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec("avg_pool2d", |x| nn::avg_pool2d(&x[0], &[2], &[], &[0], false, true, None), img(), Any, 2)
+            .zeros(),
+        spec(
+            "avg_pool2d padded ceil",
+            |x| nn::avg_pool2d(&x[0], &[3, 2], &[2, 1], &[1, 1], true, true, None),
+            img(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "avg_pool2d excluding the padding, divisor override",
+            |x| {
+                &nn::avg_pool2d(&x[0], &[3], &[2], &[1], true, false, None)
+                    + &nn::avg_pool2d(&x[0], &[2], &[1], &[1], false, true, Some(3))
+                        .sum_dims(&[-1, -2], true)
+            },
+            img(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "adaptive_avg_pool1d",
+            |x| nn::adaptive_avg_pool1d(&x[0], &[3]),
+            seq(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "adaptive_avg_pool2d",
+            |x| nn::adaptive_avg_pool2d(&x[0], &[3, 2]),
+            img(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "adaptive_max_pool1d",
+            |x| nn::adaptive_max_pool1d(&x[0], &[3]),
+            seq(),
+            Any,
+            2,
+        )
+        .at(tied_1d.clone()),
+        spec(
+            "adaptive_max_pool1d_with_indices",
+            |x| nn::adaptive_max_pool1d_with_indices(&x[0], &[2]).0,
+            seq(),
+            Any,
+            2,
+        )
+        .at(tied_1d.clone()),
+        spec(
+            "adaptive_max_pool2d",
+            |x| nn::adaptive_max_pool2d(&x[0], &[3, 2]),
+            img(),
+            Any,
+            2,
+        )
+        .at(tied_2d.clone()),
+        spec(
+            "adaptive_max_pool2d_with_indices",
+            |x| nn::adaptive_max_pool2d_with_indices(&x[0], &[2]).0,
+            img(),
+            Any,
+            2,
+        )
+        .at(tied_2d.clone()),
+        spec(
+            "batch_norm training",
+            |x| {
+                let b = x[1].mul_scalar(0.5);
+                nn::batch_norm(&x[0], None, None, Some(&x[1]), Some(&b), true, 0.1, 1e-3)
+            },
+            chan(),
+            Any,
+            2,
+        )
+        .none("the batch variance: every input point is smooth (eps > 0); exact ties make it 0, covered by eps"),
+        spec(
+            "batch_norm evaluation with running statistics",
+            |x| {
+                let c = x[1].numel();
+                let rm = Tensor::from_vec((0..c).map(|k| 0.1 * k as f64).collect::<Vec<f64>>(), &[c]);
+                let rv = rm.add_scalar(0.5);
+                nn::batch_norm(&x[0], Some(&rm), Some(&rv), Some(&x[1]), None, false, 0.1, 1e-5)
+            },
+            chan(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "group_norm",
+            |x| nn::group_norm(&x[0], 2, Some(&x[1]), Some(&x[1].neg()), 1e-3),
+            inst(),
+            Any,
+            2,
+        )
+        .none("normalisation by the group variance: smooth everywhere (eps > 0)"),
+        spec(
+            "instance_norm",
+            |x| nn::instance_norm(&x[0], None, None, Some(&x[1]), None, true, 0.1, 1e-3),
+            inst(),
+            Any,
+            2,
+        )
+        .none("normalisation by the instance variance: smooth everywhere (eps > 0)"),
+        spec(
+            "embedding with padding_idx",
+            |x| {
+                // Repeated indices; the padding row is not read (its gradient is 0 by
+                // definition, not the derivative: checked against PyTorch in layers2.rs).
+                let idx = Tensor::from_vec(vec![1i64, 2, 1, 0, 2, 2], &[2, 3]);
+                nn::embedding(&idx, &x[0], Some(3))
+            },
+            weights(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "embedding of a 0-d index",
+            |x| nn::embedding(&Tensor::from_vec(vec![2i64], &[]), &x[0], None),
+            weights(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "conv_transpose1d strided padded",
+            |x| nn::conv_transpose1d(&x[0], &x[1], None, &[2], &[1], &[1], 1, &[1]),
+            ct1(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "conv_transpose1d grouped dilated with bias",
+            |x| {
+                let c = x[1].shape()[1] * 2;
+                let b = Tensor::from_vec((0..c).map(|k| k as f64).collect::<Vec<f64>>(), &[c]);
+                nn::conv_transpose1d(&x[0], &x[1], Some(&b), &[1], &[0], &[0], 2, &[2])
+            },
+            ct1g(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "conv_transpose2d",
+            |x| nn::conv_transpose2d(&x[0], &x[1], None, &[2, 1], &[1, 0], &[1, 0], 1, &[1, 2]),
+            ct2(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec("pad reflect 1d", |x| nn::pad(&x[0], &[2, 1], "reflect", None), seq(), Any, 2).zeros(),
+        spec("pad reflect 2d", |x| nn::pad(&x[0], &[1, 2, 3, 0], "reflect", None), img(), Any, 2).zeros(),
+        spec(
+            "pad reflect 3d",
+            |x| nn::pad(&x[0].unsqueeze(-3), &[1, 1, 2, 0, 0, 0], "reflect", None),
+            img(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec("pad replicate 1d", |x| nn::pad(&x[0], &[3, 1], "replicate", None), seq(), Any, 2).zeros(),
+        spec(
+            "pad replicate 2d",
+            |x| nn::pad(&x[0], &[1, 2, 2, -1], "replicate", None),
+            img(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "pad replicate 3d",
+            |x| nn::pad(&x[0].unsqueeze(-3), &[0, 2, 1, 1, 1, 1], "replicate", None),
+            img(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec("pad circular", |x| nn::pad(&x[0], &[1, 2, 4, -1], "circular", None), img(), Any, 2).zeros(),
+        spec("pad constant", |x| nn::pad(&x[0], &[1, 2, -1, 1], "constant", Some(0.5)), img(), Any, 2).zeros(),
+        spec(
+            "interpolate nearest 1d",
+            |x| nn::interpolate(&x[0], None, Some(1.7), "nearest", false),
+            seq3(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "interpolate nearest 2d",
+            |x| nn::interpolate(&x[0], Some(&[3, 7]), None, "nearest", false),
+            img4(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "interpolate bilinear",
+            |x| nn::interpolate(&x[0], Some(&[3, 7]), None, "bilinear", false),
+            img4(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "interpolate bilinear align_corners scale",
+            |x| nn::interpolate(&x[0], None, Some(1.5), "bilinear", true),
+            img4(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "interpolate linear",
+            |x| nn::interpolate(&x[0], None, Some(2.5), "linear", false),
+            seq3(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "unfold",
+            |x| nn::unfold(&x[0], &[2, 3], &[1, 1], &[1, 0], &[2, 1]),
+            img(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "fold of unfold (overlapping blocks)",
+            |x| {
+                let s = x[0].shape().to_vec();
+                let (h, w) = (s[s.len() - 2], s[s.len() - 1]);
+                let cols = nn::unfold(&x[0], &[2], &[1], &[1], &[1]);
+                nn::fold(&cols, &[h, w], &[2], &[1], &[1], &[1])
+            },
+            img(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec("pixel_shuffle", |x| nn::pixel_shuffle(&x[0], 2), shuffle(), Any, 2).zeros(),
+        spec("pixel_unshuffle", |x| nn::pixel_unshuffle(&x[0].transpose(-1, -2), 2), unshuffle(), Any, 2).zeros(),
+        spec(
+            "cosine_similarity",
+            |x| nn::cosine_similarity(&x[0], &x[1], -1, 1e-8),
+            vec_pairs(),
+            NonZero,
+            2,
+        )
+        .fill(&[&[1.0, -2.0, 0.5]]),
+        spec(
+            "kl_div",
+            |x| nn::kl_div(&x[0], &x[1], "batchmean", false),
+            same(),
+            Positive,
+            2,
+        )
+        .fill(&[&[-1.0, 0.0, 2.0], &[0.5, 1.0, 0.25]]),
+        spec(
+            "kl_div log_target",
+            |x| &nn::kl_div(&x[0], &x[1], "sum", true) + &nn::kl_div(&x[0], &x[1].exp(), "none", false).mean(),
+            same(),
+            Positive,
+            2,
+        )
+        .zeros(),
+        spec(
+            "triplet_margin_loss",
+            |x| nn::triplet_margin_loss(&x[0], &x[1], &x[2], 0.7, 2.0, 1e-6, false, Reduction::Mean),
+            trip(),
+            Any,
+            2,
+        )
+        .fill(&[&[1.0, 0.0], &[0.5, -1.0, 2.0], &[-1.5, 3.0, 0.25]]),
+        spec(
+            "triplet_margin_loss p=3 swap",
+            |x| nn::triplet_margin_loss(&x[0], &x[1], &x[2], 2.3, 3.0, 1e-6, true, Reduction::Sum),
+            trip(),
+            Any,
+            2,
+        )
+        .fill(&[&[1.0, 0.0], &[0.5, -1.0, 2.0], &[-1.5, 3.0, 0.25]]),
+        spec(
+            "margin_ranking_loss",
+            |x| {
+                let t = signs(&(&x[0] + &x[1]));
+                nn::margin_ranking_loss(&x[0], &x[1], &t.add_scalar(0.0), 0.3, Reduction::Mean)
+                    + nn::margin_ranking_loss(&x[0], &x[1], &x[2], 0.1, Reduction::None).sum()
+            },
+            ranks(),
+            Any,
+            2,
+        )
+        .fill(&[&[1.0, 0.0], &[0.0, -1.0, 0.5], &[2.0, -1.0]]),
+    ]
+}
+
+#[test]
+fn layers_to_second_order() {
+    assert_table(layers_table());
+}
+
 /// The rows of [`composites_of_the_seeds_to_second_order`].
 fn composite_table() -> Vec<Spec> {
     use Domain::*;
@@ -2587,6 +3230,7 @@ fn all_tables() -> Vec<Spec> {
         linalg_table(),
         view_table(),
         nn_table(),
+        layers_table(),
         composite_table(),
     ]
     .into_iter()

@@ -7,6 +7,7 @@ mod binary;
 mod compare;
 pub(crate) mod index;
 mod inplace;
+mod layers;
 mod linalg;
 pub mod nn;
 mod operators;
@@ -41,6 +42,7 @@ pub(crate) const REGISTRY: &[&[crate::registry::OpDef]] = &[
     nn::NN_OPS,
     nn::NN_TENSOR_OPS,
     nn::NN_KEYWORD_OPS,
+    layers::LAYERS_OPS,
 ];
 
 pub(crate) use crate::layout::normalize_dim;

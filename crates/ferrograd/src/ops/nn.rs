@@ -19,6 +19,9 @@ use std::sync::Arc;
 
 pub(crate) use registered::NN_KEYWORD_OPS;
 
+// The layers of issue 15 (ops/layers.rs) belong to this module's public API.
+pub use super::layers::*;
+
 /// How a loss combines its elementwise terms (`reduction=` in PyTorch).
 ///
 /// ```
