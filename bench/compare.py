@@ -154,7 +154,9 @@ def python_results(wanted):
 
 
 def w8_setup(torch, batch=256, inp=784, hidden=1024, classes=10):
-    """W8: the W3 MLP (tanh, cross-entropy with integer targets), one loss per sample."""
+    """W8: the W3 MLP (tanh, cross-entropy), one loss per sample. The cross-entropy is written
+    against one-hot targets, -sum(log_softmax(logits) * one_hot): the same loss as W3's
+    integer-target cross_entropy, which ferrograd cannot batch yet (a batched class index)."""
     torch.manual_seed(0)
 
     def init(shape, fan_in):
@@ -164,12 +166,12 @@ def w8_setup(torch, batch=256, inp=784, hidden=1024, classes=10):
     params = {"w1": init((hidden, inp), inp), "b1": init((hidden,), inp),
               "w2": init((classes, hidden), hidden), "b2": init((classes,), hidden)}
     x = torch.randn(batch, inp)
-    target = torch.tensor([i * 7 % classes for i in range(batch)])
+    target = torch.eye(classes)[torch.tensor([i * 7 % classes for i in range(batch)])]
 
     def loss(p, x, t):
         h = torch.nn.functional.linear(x, p["w1"], p["b1"]).tanh()
         logits = torch.nn.functional.linear(h, p["w2"], p["b2"])
-        return torch.nn.functional.cross_entropy(logits.unsqueeze(0), t.unsqueeze(0))
+        return -(torch.log_softmax(logits, -1) * t).sum()
 
     return params, x, target, loss
 
