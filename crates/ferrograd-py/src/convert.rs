@@ -295,6 +295,5 @@ pub fn item<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
         DType::F32 | DType::F64 => value.into_bound_py_any(py),
         DType::Bool => t.to_vec::<bool>()[0].into_bound_py_any(py),
         DType::I64 => t.to_vec::<i64>()[0].into_bound_py_any(py),
-        _ => t.to_vec::<f64>()[0].into_bound_py_any(py),
     }
 }

@@ -170,9 +170,11 @@ fn _func_vmap(
         "error" => Randomness::Error,
         "different" => Randomness::Different,
         "same" => Randomness::Same,
-        other => return Err(runtime_error(format!(
+        other => {
+            return Err(runtime_error(format!(
             "Only allowed values for randomness are 'error', 'different', or 'same'. Got {other}"
-        ))),
+        )))
+        }
     };
     let options = VmapOptions {
         in_dims,
