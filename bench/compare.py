@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Runs the performance workloads W1-W7 in PyTorch and in ferrograd on this machine, in one
+"""Runs the performance workloads W1-W9 in PyTorch and in ferrograd on this machine, in one
 invocation, and prints a Markdown table of ratios (the figure BENCHMARKS.md records).
 
     python3 bench/compare.py            # everything (about two minutes)
@@ -12,7 +12,8 @@ computations, timed the same way (median of repetitions after a warm-up).
 When the `ferrograd` Python package is importable (`bash scripts/test.sh` builds it, or
 `pip install ./crates/ferrograd-py`), W1-W3 also run from Python: the very same programs with
 `import ferrograd as torch`, in a column of their own, plus the import time and the installed
-size of the package.
+size of the package. W8 (per-sample gradients) and W9 (a batch of Hessians) are Python only:
+`ferrograd.func` against `torch.func`, the same programs.
 """
 import json
 import os
@@ -152,6 +153,72 @@ def python_results(wanted):
     return out
 
 
+def w8_setup(torch, batch=256, inp=784, hidden=1024, classes=10):
+    """W8: the W3 MLP (tanh, cross-entropy), one loss per sample. The cross-entropy is written
+    against one-hot targets, -sum(log_softmax(logits) * one_hot): the same loss as W3's
+    integer-target cross_entropy, which ferrograd cannot batch yet (a batched class index)."""
+    torch.manual_seed(0)
+
+    def init(shape, fan_in):
+        bound = 1.0 / fan_in ** 0.5
+        return torch.rand(shape) * 2 * bound - bound
+
+    params = {"w1": init((hidden, inp), inp), "b1": init((hidden,), inp),
+              "w2": init((classes, hidden), hidden), "b2": init((classes,), hidden)}
+    x = torch.randn(batch, inp)
+    target = torch.eye(classes)[torch.tensor([i * 7 % classes for i in range(batch)])]
+
+    def loss(p, x, t):
+        h = torch.nn.functional.linear(x, p["w1"], p["b1"]).tanh()
+        logits = torch.nn.functional.linear(h, p["w2"], p["b2"])
+        return -(torch.log_softmax(logits, -1) * t).sum()
+
+    return params, x, target, loss
+
+
+def w8(torch):
+    params, x, target, loss = w8_setup(torch)
+    per_sample = torch.func.vmap(torch.func.grad(loss), in_dims=(None, 0, 0))
+    return lambda: per_sample(params, x, target)
+
+
+def w8_loop(torch):
+    """W8's per-sample gradients as a loop of backward passes, one per sample."""
+    params, x, target, loss = w8_setup(torch)
+    ps = {k: v.requires_grad_(True) for k, v in params.items()}
+
+    def run():
+        return [torch.autograd.grad(loss(ps, x[i], target[i]), list(ps.values()))
+                for i in range(x.shape[0])]
+    return run
+
+
+def w9(torch, n=64, batch=128):
+    """W9: Hessians of f(x) = sum(tanh(A x)) (64 variables) at a batch of 128 points."""
+    torch.manual_seed(0)
+    a = torch.randn(n, n) / n ** 0.5
+    xs = torch.randn(batch, n)
+    f = lambda x: torch.tanh(a @ x).sum()
+    hs = torch.func.vmap(torch.func.hessian(f))
+    return lambda: hs(xs)
+
+
+def func_results(wanted):
+    """W8 and W9 in torch.func and ferrograd.func (Python), or {} without the package."""
+    try:
+        import ferrograd
+        import ferrograd.func  # noqa: F401
+    except ImportError:
+        return {}
+    import torch.func  # noqa: F401
+    out = {}
+    if wanted("W8"):
+        out["W8"] = (median(w8(torch)), median(w8(ferrograd)), median(w8_loop(ferrograd)))
+    if wanted("W9"):
+        out["W9"] = (median(w9(torch)), median(w9(ferrograd)), None)
+    return out
+
+
 def import_seconds(module):
     """Median wall time of `python -c "import module"` minus that of `python -c pass`."""
     env = dict(os.environ)
@@ -222,7 +289,10 @@ def main():
     wanted = lambda i: not args or any(a.upper() == i for a in args)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
           f"{os.cpu_count()} CPUs: {cpu_name()}", file=sys.stderr)
-    ours = {r["id"]: r["seconds"] for r in ferrograd_run(args)}
+    rust_args = [a for a in args if a.upper() not in ("W8", "W9")]
+    ours = {}
+    if not args or rust_args:
+        ours = {r["id"]: r["seconds"] for r in ferrograd_run(rust_args)}
     theirs = torch_results(wanted)
     python = python_results(wanted)
     print("| id | workload | PyTorch | ferrograd | speedup (PyTorch time / ferrograd time) | goal |")
@@ -257,6 +327,20 @@ def main():
         print(f"import: ferrograd {import_seconds('ferrograd') * 1e3:.0f} ms, "
               f"torch {import_seconds('torch') * 1e3:.0f} ms (goal <= 50 ms); "
               f"installed ferrograd package: {package_mb():.1f} MB (goal <= 15 MB)")
+    funcs = func_results(wanted)
+    if funcs:
+        print()
+        print("| id | workload | torch.func | ferrograd.func (Python) | speedup | ferrograd loop "
+              "| vs loop | goal |")
+        print("|---|---|---|---|---|---|---|---|")
+        what = {"W8": "per-sample grads, W3 MLP, batch 256: vmap(grad(loss))",
+                "W9": "vmap(hessian(f)), 64 variables, batch 128"}
+        goals = {"W8": ">= 1x torch.func, >= 20x the loop", "W9": ">= 1x torch.func"}
+        for key, (t, p, loop) in funcs.items():
+            lp = f"{loop * 1e3:.3g} ms" if loop else "-"
+            vs = f"{loop / p:.1f}x faster" if loop else "-"
+            print(f"| {key} | {what[key]} | {t * 1e3:.3g} ms | {p * 1e3:.3g} ms | {t / p:.2f}x "
+                  f"| {lp} | {vs} | {goals[key]} |")
     if wanted("W7"):
         for which in ("W3", "W5"):
             mine = ferrograd_run(["--peak", which])[0]

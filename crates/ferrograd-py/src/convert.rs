@@ -289,9 +289,11 @@ pub fn item<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
             t.numel()
         )));
     }
+    // Refuses a batched tensor (inside vmap) with vmap's error instead of reading it.
+    let value = t.try_item().map_err(crate::errors::to_py)?;
     match t.dtype() {
+        DType::F32 | DType::F64 => value.into_bound_py_any(py),
         DType::Bool => t.to_vec::<bool>()[0].into_bound_py_any(py),
         DType::I64 => t.to_vec::<i64>()[0].into_bound_py_any(py),
-        _ => t.to_vec::<f64>()[0].into_bound_py_any(py),
     }
 }

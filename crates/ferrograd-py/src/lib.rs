@@ -10,6 +10,7 @@ mod convert;
 mod dtype;
 mod errors;
 mod extras;
+mod func;
 mod function;
 mod graph;
 mod ops;
@@ -39,6 +40,7 @@ fn extension(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     autograd::register(m)?;
     extras::register(m)?;
+    func::register(m)?;
     tape_viz::register(m)?;
     Ok(())
 }

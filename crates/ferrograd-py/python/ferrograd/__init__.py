@@ -32,6 +32,7 @@ _registry.install(globals())
 _overloads.install(globals())
 
 from . import autograd, nn  # noqa: E402
+from . import func  # noqa: E402
 from . import viz  # noqa: E402
 from ._tape import GradientTape  # noqa: E402
 

@@ -6,6 +6,7 @@ import builtins
 from typing import Any, Callable, Iterator, Optional, Sequence, Tuple, Union
 
 from . import autograd as autograd
+from . import func as func
 from . import nn as nn
 
 _Number = Union[builtins.int, builtins.float, builtins.bool]
