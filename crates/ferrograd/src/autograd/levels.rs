@@ -61,6 +61,25 @@ pub(crate) fn movedim(x: &Tensor, from: usize, to: usize) -> Tensor {
     x.permute(&perm)
 }
 
+/// The batching rule of an operation that runs on any number of leading dims (window maxima,
+/// sorting along a dim, ...): a batched `x` is lowered to its physical value (the batch one
+/// more leading dim) through a differentiable level crossing, `op` runs once on it, recorded
+/// as usual, and its outputs are lifted back to the level. Gradients of every order flow
+/// through the crossings. An unbatched `x` goes to `op` as it is.
+pub(crate) fn lowered(
+    x: &Tensor,
+    op: impl FnOnce(&Tensor) -> crate::Result<Vec<Tensor>>,
+) -> crate::Result<Vec<Tensor>> {
+    match x.batch() {
+        None => op(x),
+        Some((level, p)) => {
+            let b = p.shape()[0];
+            let ys = op(&from_level(x, level, b))?;
+            Ok(ys.iter().map(|y| to_level(y, level)).collect())
+        }
+    }
+}
+
 /// A gradient for an input batched at `input` levels (`None`: none), summed over the batch of
 /// every finished level the input was not batched at: such an input was broadcast over that
 /// batch, as over a broadcast dim (a gradient taken after an inner vmap returned, such as the

@@ -608,6 +608,14 @@ fn take_maxima(
     rows: &[Vec<usize>],
     cols: &[Vec<usize>],
 ) -> Result<(Tensor, Tensor)> {
+    if x.is_batched() {
+        // Windows are per plane: the vmap batch is one more leading dim.
+        let ys = crate::autograd::levels::lowered(x, |p| {
+            let (y, i) = take_maxima(node, p, rows, cols)?;
+            Ok(vec![y, i])
+        })?;
+        return Ok((ys[0].clone(), ys[1].clone()));
+    }
     let idx = Arc::new(window_argmax(x, rows, cols));
     let r = x.dim();
     let w = x.shape()[r - 1];
