@@ -299,6 +299,17 @@ fn celu_backward(x: &Tensor, g: &Tensor, alpha: f64) -> Tensor {
     Tensor::where_(&x.le_scalar(0.0), &(g * &xn.div_scalar(alpha).exp()), g)
 }
 
+/// hardswish's backward (PyTorch: `x < -3 ? 0 : x <= 3 ? grad (x / 3 + 1/2) : grad`); the
+/// linear piece reads `x` only strictly inside `(-3, 3)` (a constant at the kinks), so the
+/// second derivative is PyTorch's `1/3` there and 0 elsewhere.
+fn hardswish_backward(x: &Tensor, g: &Tensor) -> Tensor {
+    let inside = x.gt_scalar(-3.0).logical_and(&x.lt_scalar(3.0));
+    let xs = Tensor::where_(&inside, x, &x.detach());
+    let lin = xs.div_scalar(3.0).add_scalar(0.5);
+    let d = Tensor::where_(&x.le_scalar(3.0), &lin, &x.ones_like());
+    g * &Tensor::where_(&x.lt_scalar(-3.0), &x.zeros_like(), &d)
+}
+
 /// logit's backward: `grad / (x (1 - x))`, and 0 outside `[eps, 1 - eps]` when `eps` is
 /// given (PyTorch); the outside points read a safe 0.5 (no `0 * inf` in higher orders).
 fn logit_backward(x: &Tensor, g: &Tensor, eps: Option<f64>) -> Tensor {
@@ -458,8 +469,8 @@ unary_ops! {
         },
         |x, g| logit_backward(x, g, eps);
 
-    /// `x * relu6(x + 3) / 6`; gradient `clamp(x / 3 + 1/2, 0, 1)` (PyTorch's values, and its
-    /// second derivative `1/3` strictly inside `(-3, 3)`, 0 elsewhere).
+    /// `x * relu6(x + 3) / 6`; gradient 0 below -3, `x / 3 + 1/2` up to 3 and 1 above
+    /// (PyTorch's values at the kinks), second derivative `1/3` strictly inside `(-3, 3)`.
     ///
     /// ```
     /// let y = ferrograd::Tensor::new([-4.0, 0.0, 4.0]).hardswish();
@@ -467,7 +478,7 @@ unary_ops! {
     /// ```
     pub fn hardswish(&self) -> Hardswish("HardswishBackward0", Input)
         |x| hardswish(x),
-        |x, g| g * &x.div_scalar(3.0).add_scalar(0.5).clamp(Some(0.0), Some(1.0));
+        |x, g| hardswish_backward(x, g);
 
     /// `relu6(x + 3) / 6`; gradient `1/6` strictly inside `(-3, 3)`, 0 elsewhere.
     ///
