@@ -190,7 +190,12 @@ fn running(row: &[f64], max: bool) -> Vec<i64> {
 }
 
 impl Tensor {
-    fn sort_impl(&self, dim: isize, descending: bool, k: Option<usize>) -> Result<(Tensor, Tensor)> {
+    fn sort_impl(
+        &self,
+        dim: isize,
+        descending: bool,
+        k: Option<usize>,
+    ) -> Result<(Tensor, Tensor)> {
         let op = if k.is_some() { "topk" } else { "sort" };
         let zero_d = self.dim() == 0;
         let (xs, d) = along(op, self, dim)?;
@@ -338,18 +343,15 @@ api! {
             select_one("kthvalue", "KthvalueBackward0", self, dim, keepdim, |r| order(r, false)[k - 1])
         }
 
-        /// The lower median of all elements (NaN if there is one; NaN for no elements).
+        /// The lower median of all elements (NaN if there is one; NaN for no elements). The
+        /// gradient is shared equally among the elements equal to it (PyTorch's
+        /// `evenly_distribute_backward`; among the NaNs for a NaN median).
         ///
         /// ```
         /// assert_eq!(ferrograd::Tensor::new([4.0, 1.0, 3.0, 2.0]).median().item(), 2.0);
         /// ```
         pub fn median(&self) -> Tensor {
-            if self.numel() == 0 {
-                return Tensor::full_with(&[], f64::NAN, self.to_float().dtype());
-            }
-            let flat = self.reshape(&[self.numel()]);
-            let (v, _) = crate::unwrap(select_one("median", "MedianBackward0", &flat, 0, false, median_index));
-            v
+            crate::unwrap(median_all(self))
         }
 
         /// The lower median along `dim` and its int64 index (NaN, at its first occurrence,
@@ -584,6 +586,37 @@ api! {
     }
 }
 
+/// The global median, recorded as `MedianBackward0`: the gradient shared equally among the
+/// elements equal to it (the NaNs for a NaN median), as PyTorch does.
+fn median_all(x: &Tensor) -> Result<Tensor> {
+    if x.numel() == 0 {
+        return Tensor::try_full_with(&[], f64::NAN, x.to_float().dtype());
+    }
+    let vals = values(x)?;
+    let v = vals[median_index(&vals)];
+    let hits: Vec<bool> = vals
+        .iter()
+        .map(|&e| e == v || (v.is_nan() && e.is_nan()))
+        .collect();
+    let count = hits.iter().filter(|&&h| h).count() as f64;
+    let mask = Tensor::try_from_vec(hits, x.shape())?.to_dtype(x.dtype());
+    let out = Tensor::from_buffer(
+        crate::storage::Buffer::try_from_f64s(x.dtype(), std::iter::once(v))?,
+        &[],
+    );
+    let tangent_mask = mask.clone();
+    Ok(crate::autograd::record(
+        "MedianBackward0",
+        out,
+        &[x],
+        move |_, _| move |a| smallvec::smallvec![Some(&mask * &a.grad.div_scalar(count))],
+        |j| {
+            let t = j.t(0).expect("the input has the tangent");
+            j.sum_all(&(t * &tangent_mask)).div_scalar(count)
+        },
+    ))
+}
+
 fn take_along_dim(x: &Tensor, indices: &Tensor, dim: Option<isize>) -> Result<Tensor> {
     if indices.dtype() != DType::I64 {
         return Err(Error::invalid(
@@ -739,7 +772,9 @@ fn bincount(x: &Tensor, weights: Option<&Tensor>, minlength: usize) -> Result<Te
             }
             let wv = values(w)?;
             let mut out = vec![0f64; len];
-            v.iter().zip(&wv).for_each(|(&i, &wi)| out[i as usize] += wi);
+            v.iter()
+                .zip(&wv)
+                .for_each(|(&i, &wi)| out[i as usize] += wi);
             let dtype = if w.dtype().is_floating_point() {
                 w.dtype()
             } else {
@@ -777,7 +812,9 @@ fn histc(x: &Tensor, bins: usize, min: f64, max: f64) -> Result<Tensor> {
     if lo > hi || !lo.is_finite() || !hi.is_finite() {
         return Err(Error::invalid(
             "histc",
-            format!("torch.histc: range of [{lo}, {hi}] is not finite or max must be larger than min"),
+            format!(
+                "torch.histc: range of [{lo}, {hi}] is not finite or max must be larger than min"
+            ),
         ));
     }
     crate::layout::check_alloc("histc", &[bins], 8)?;

@@ -251,8 +251,7 @@ pub(crate) fn sinc_derivative(k: u32, x: f64) -> f64 {
             let r = k - j;
             let fact: f64 = (1..=r).map(f64::from).product();
             let sign = if r % 2 == 0 { 1.0 } else { -1.0 };
-            sum += binom * (a + f64::from(j) * PI / 2.0).sin() * sign * fact
-                / a.powi(r as i32 + 1);
+            sum += binom * (a + f64::from(j) * PI / 2.0).sin() * sign * fact / a.powi(r as i32 + 1);
             binom = binom * f64::from(k - j) / f64::from(j + 1);
         }
         sum
