@@ -33,6 +33,8 @@ fn via64<T: Float>(x: T, f: impl Fn(f64) -> f64) -> T {
 
 /// The digamma function, PyTorch's algorithm (Cephes): reflection below 0, recurrence up to
 /// 10 and the asymptotic series. `-inf` at `+0`, `+inf` at `-0`, NaN at negative integers.
+// Cephes' constants, digit for digit.
+#[allow(clippy::excessive_precision)]
 pub(crate) fn digamma(x: f64) -> f64 {
     const PSI_10: f64 = 2.251_752_589_066_721_107_64;
     const A: [f64; 7] = [
@@ -73,6 +75,8 @@ pub(crate) fn digamma(x: f64) -> f64 {
 
 /// The Hurwitz zeta function `sum_k (q + k)^-s` (Cephes' `zeta`, as PyTorch's): infinite at
 /// `s == 1` and at non-positive integer `q`.
+// Cephes' constants, digit for digit.
+#[allow(clippy::excessive_precision)]
 fn zeta(s: f64, q: f64) -> f64 {
     const MACHEP: f64 = 1.110_223_024_625_156_540_42e-16;
     const A: [f64; 12] = [
