@@ -95,6 +95,12 @@ fn topk_and_kthvalue_values_and_the_gradient_at_the_chosen_index() {
     // kthvalue: unique k-th values as PyTorch (k = 3: 2 at index 3).
     let (v, ix) = x.kthvalue(3, -1, false);
     assert_eq!((v.item(), ix.to_vec::<i64>()), (2.0, vec![3]));
+    // At ties PyTorch's quickselect: k = 1, 2, 5 give indices 5, 0, 4 (PyTorch 2.15).
+    let picks: Vec<i64> = [1, 2, 5]
+        .iter()
+        .map(|&k| x.kthvalue(k, -1, false).1.item() as i64)
+        .collect();
+    assert_eq!(picks, vec![5, 0, 4]);
     let (v, ix) = f(&[1., NAN, 0., NAN, 2.]).kthvalue(4, -1, false);
     assert!(v.item().is_nan());
     assert_eq!(ix.to_vec::<i64>(), vec![1]);
@@ -273,6 +279,26 @@ fn triangle_indices_match_pytorch() {
         vec![0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 0, 1, 2, 3, 0, 1, 2, 3, 1, 2, 3]
     );
     assert_eq!(Tensor::tril_indices(0, 3, 0).shape(), &[2, 0]);
+    // PyTorch 2.15: offsets beyond the matrix.
+    assert_eq!(Tensor::tril_indices(3, 3, -5).shape(), &[2, 0]);
+    assert_eq!(Tensor::triu_indices(2, 3, 5).shape(), &[2, 0]);
+    assert_eq!(
+        Tensor::tril_indices(2, 3, 7).to_vec::<i64>(),
+        vec![0, 0, 0, 1, 1, 1, 0, 1, 2, 0, 1, 2]
+    );
+    assert_eq!(
+        Tensor::triu_indices(3, 2, -1).to_vec::<i64>(),
+        vec![0, 0, 1, 1, 2, 0, 1, 0, 1, 1]
+    );
+    assert_eq!(
+        Tensor::tril_indices(4, 3, -2).to_vec::<i64>(),
+        vec![2, 3, 3, 0, 0, 1]
+    );
+    // Counted in closed form: a tall matrix costs nothing.
+    assert_eq!(
+        Tensor::triu_indices(1 << 40, 1, 0).to_vec::<i64>(),
+        vec![0, 0]
+    );
 }
 
 #[test]

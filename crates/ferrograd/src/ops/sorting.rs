@@ -10,8 +10,9 @@
 //! counts) or composes differentiable ops.
 //!
 //! At ties: sort and argsort are stable (equal elements keep their order, in descending
-//! order too), as PyTorch's CPU sort; topk and kthvalue take the stable order's element
-//! (PyTorch documents their index at ties as unspecified); median takes the lower median of
+//! order too), as PyTorch's CPU sort; kthvalue follows PyTorch's quickselect step by step
+//! (so its index at ties is PyTorch's); topk takes the stable order's elements (PyTorch's index
+//! at ties comes from its C++ library's partial sort and is documented as unspecified); median takes the lower median of
 //! the stable order, NaN (at its first occurrence) where a slice holds one; mode the smallest
 //! of the most frequent values at its last occurrence; cummax/cummin the latest index of the
 //! running extreme (PyTorch's `>=`), NaN propagating.
@@ -143,6 +144,71 @@ fn select_one(
             indices.try_squeeze(d as isize)?,
         ))
     }
+}
+
+/// `a > b`, NaN above every number (PyTorch's `gt_or_nan`).
+fn gt_or_nan(a: f64, b: f64) -> bool {
+    (a.is_nan() && !b.is_nan()) || a > b
+}
+
+/// The index of the `k`-th smallest (from 0) element of `row` as PyTorch's kthvalue chooses
+/// it: its quickselect (median-of-three pivot; `quick_select_template` in ATen's
+/// SortingUtils.h), followed step by step, so the index at ties is PyTorch's.
+fn kth_index(row: &[f64], k: usize) -> usize {
+    let mut arr = row.to_vec();
+    let mut idx: Vec<usize> = (0..row.len()).collect();
+    let mut swap = |arr: &mut [f64], a: usize, b: usize| {
+        arr.swap(a, b);
+        idx.swap(a, b);
+    };
+    let (mut l, mut r) = (0usize, row.len() - 1);
+    loop {
+        if r <= l {
+            break;
+        }
+        if r == l + 1 {
+            if gt_or_nan(arr[l], arr[r]) {
+                swap(&mut arr, l, r);
+            }
+            break;
+        }
+        let p = l + (r - l) / 2;
+        swap(&mut arr, p, l + 1);
+        if gt_or_nan(arr[l + 1], arr[r]) {
+            swap(&mut arr, l + 1, r);
+        }
+        if gt_or_nan(arr[l], arr[r]) {
+            swap(&mut arr, l, r);
+        }
+        if gt_or_nan(arr[l + 1], arr[l]) {
+            swap(&mut arr, l + 1, l);
+        }
+        let (mut i, mut j) = (l + 1, r);
+        let piv = arr[l];
+        loop {
+            i += 1;
+            while gt_or_nan(piv, arr[i]) {
+                i += 1;
+            }
+            j -= 1;
+            while gt_or_nan(arr[j], piv) {
+                j -= 1;
+            }
+            if j < i {
+                break;
+            }
+            swap(&mut arr, i, j);
+        }
+        swap(&mut arr, l, j);
+        if j <= k {
+            l = i;
+        }
+        if j >= k {
+            r = j - 1;
+        }
+    }
+    drop(swap);
+    idx[k]
 }
 
 /// The lower median's index in `row`: the first NaN if there is one.
@@ -323,7 +389,8 @@ api! {
             self.sort_impl(dim, largest, Some(k))
         }
 
-        /// The `k`-th smallest element along `dim` (`k` from 1) and its int64 index. Panics
+        /// The `k`-th smallest element along `dim` (`k` from 1) and its int64 index (at ties
+        /// PyTorch's: its quickselect, followed step by step). Panics
         /// unless `1 <= k <= size`; see [`Tensor::try_kthvalue`].
         ///
         /// ```
@@ -340,7 +407,7 @@ api! {
                     format!("kthvalue(): selected number k out of range for dimension {d}"),
                 ));
             }
-            select_one("kthvalue", "KthvalueBackward0", self, dim, keepdim, |r| order(r, false)[k - 1])
+            select_one("kthvalue", "KthvalueBackward0", self, dim, keepdim, |r| kth_index(r, k - 1))
         }
 
         /// The lower median of all elements (NaN if there is one; NaN for no elements). The
@@ -563,25 +630,29 @@ api! {
         }
 
         /// The int64 indices `[2, N]` of the lower triangle of a `row x col` matrix (the
-        /// elements with `j - i <= offset`), row-major.
+        /// elements with `j - i <= offset`), row-major. Panics if the result cannot be
+        /// allocated; see [`Tensor::try_tril_indices`].
         ///
         /// ```
         /// let t = ferrograd::Tensor::tril_indices(2, 2, 0);
         /// assert_eq!(t.to_vec::<i64>(), vec![0, 1, 1, 0, 0, 1]);
+        /// assert!(ferrograd::Tensor::try_tril_indices(1 << 40, 1 << 40, 0).is_err());
         /// ```
-        pub fn tril_indices(row: usize, col: usize, offset: isize = 0) -> Tensor {
-            triangle_indices(row, col, offset, true)
+        pub fn tril_indices / try_tril_indices(row: usize, col: usize, offset: isize = 0) -> Tensor {
+            triangle_indices("tril_indices", row, col, offset, true)
         }
 
         /// The int64 indices `[2, N]` of the upper triangle of a `row x col` matrix (the
-        /// elements with `j - i >= offset`), row-major.
+        /// elements with `j - i >= offset`), row-major. Panics if the result cannot be
+        /// allocated; see [`Tensor::try_triu_indices`].
         ///
         /// ```
         /// let t = ferrograd::Tensor::triu_indices(2, 2, 0);
         /// assert_eq!(t.to_vec::<i64>(), vec![0, 0, 1, 0, 1, 1]);
+        /// assert!(ferrograd::Tensor::try_triu_indices(1 << 40, 1 << 40, 0).is_err());
         /// ```
-        pub fn triu_indices(row: usize, col: usize, offset: isize = 0) -> Tensor {
-            triangle_indices(row, col, offset, false)
+        pub fn triu_indices / try_triu_indices(row: usize, col: usize, offset: isize = 0) -> Tensor {
+            triangle_indices("triu_indices", row, col, offset, false)
         }
     }
 }
@@ -759,7 +830,7 @@ fn bincount(x: &Tensor, weights: Option<&Tensor>, minlength: usize) -> Result<Te
     crate::layout::check_alloc("bincount", &[len], 8)?;
     match weights {
         None => {
-            let mut out = vec![0i64; len];
+            let mut out = zeroed("bincount", len, 0i64)?;
             v.iter().for_each(|&i| out[i as usize] += 1);
             Tensor::try_from_vec(out, &[len])
         }
@@ -771,7 +842,7 @@ fn bincount(x: &Tensor, weights: Option<&Tensor>, minlength: usize) -> Result<Te
                 ));
             }
             let wv = values(w)?;
-            let mut out = vec![0f64; len];
+            let mut out = zeroed("bincount", len, 0f64)?;
             v.iter()
                 .zip(&wv)
                 .for_each(|(&i, &wi)| out[i as usize] += wi);
@@ -818,7 +889,7 @@ fn histc(x: &Tensor, bins: usize, min: f64, max: f64) -> Result<Tensor> {
         ));
     }
     crate::layout::check_alloc("histc", &[bins], 8)?;
-    let mut out = vec![0f64; bins];
+    let mut out = zeroed("histc", bins, 0f64)?;
     for &e in &v {
         if e >= lo && e <= hi {
             let b = (((e - lo) * bins as f64 / (hi - lo)) as usize).min(bins - 1);
@@ -850,18 +921,76 @@ fn nonzero(x: &Tensor) -> Result<Tensor> {
     Tensor::try_from_vec(out, &[count, n])
 }
 
-fn triangle_indices(row: usize, col: usize, offset: isize, lower: bool) -> Tensor {
-    let (mut rows, mut cols) = (Vec::new(), Vec::new());
-    for i in 0..row {
-        for j in 0..col {
-            let diff = j as isize - i as isize;
-            if (lower && diff <= offset) || (!lower && diff >= offset) {
-                rows.push(i as i64);
-                cols.push(j as i64);
-            }
+/// `n` copies of `v`, or an error (not an abort) if they cannot be allocated.
+fn zeroed<T: Clone>(op: &'static str, n: usize, v: T) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(n).map_err(|_| {
+        Error::invalid(
+            op,
+            format!(
+                "DefaultCPUAllocator: can't allocate memory: you tried to allocate {n} elements"
+            ),
+        )
+    })?;
+    out.resize(n, v);
+    Ok(out)
+}
+
+/// `sum_{i < row} clamp(i + c, 0, col)`, or `None` if it overflows (then it is far too large
+/// to allocate anyway).
+fn clamped_sum(row: usize, c: i128, col: usize) -> Option<i128> {
+    let (row, col) = (row as i128, col as i128);
+    let lo = (-c).clamp(0, row);
+    let hi = (col - c).clamp(lo, row);
+    let n = hi - lo;
+    let ramp = n.checked_mul(lo + hi - 1)? / 2 + n.checked_mul(c)?;
+    ramp.checked_add((row - hi).checked_mul(col)?)
+}
+
+/// The `[2, N]` indices of a triangle, row by row: each row's columns are one range; the
+/// count is computed first (in closed form), so the work is linear in the result.
+fn triangle_indices(
+    op: &'static str,
+    row: usize,
+    col: usize,
+    offset: isize,
+    lower: bool,
+) -> Result<Tensor> {
+    let off = offset as i128;
+    let total = if lower {
+        clamped_sum(row, off + 1, col)
+    } else {
+        clamped_sum(row, off, col)
+            .and_then(|s| (row as i128).checked_mul(col as i128).map(|rc| rc - s))
+    };
+    let n = total
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| Error::invalid(op, "numel: integer multiplication overflow"))?;
+    crate::layout::check_alloc(op, &[2, n], 8)?;
+    let mut out = zeroed(op, 2 * n, 0i64)?;
+    // The rows with a nonempty range.
+    let first = if lower {
+        (-off - 1).clamp(0, row as i128) as usize
+    } else {
+        0
+    };
+    let last = if lower {
+        row
+    } else {
+        (col as i128 - off).clamp(0, row as i128) as usize
+    };
+    let mut k = 0;
+    for i in first..last {
+        let (a, b) = if lower {
+            (0, (i as i128 + off + 1).clamp(0, col as i128) as usize)
+        } else {
+            ((i as i128 + off).clamp(0, col as i128) as usize, col)
+        };
+        for j in a..b {
+            out[k] = i as i64;
+            out[n + k] = j as i64;
+            k += 1;
         }
     }
-    let n = rows.len();
-    rows.extend(cols);
-    Tensor::from_vec(rows, &[2, n])
+    Tensor::try_from_vec(out, &[2, n])
 }
