@@ -207,7 +207,6 @@ fn kth_index(row: &[f64], k: usize) -> usize {
             r = j - 1;
         }
     }
-    drop(swap);
     idx[k]
 }
 
