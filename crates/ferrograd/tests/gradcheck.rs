@@ -788,6 +788,649 @@ fn activations_to_third_order() {
     assert_table(activation_table());
 }
 
+/// Shape cases for an op along its last dimension with at least `min` elements there.
+fn along_last(min: usize) -> Vec<Vec<Input>> {
+    let m = min.max(1);
+    let mut c = vec![
+        vec![s(&[m])],
+        vec![s(&[m + 3])],
+        vec![s(&[2, m + 1])],
+        vec![s(&[3, 2, m])],
+        vec![tr(&[3, m + 1])],
+        vec![tr(&[4, m])],
+        vec![s(&[1, 1, m])],
+        vec![s(&[0, m])],
+        vec![s(&[2, 0, m + 2])],
+        vec![s(&[2, 2, 2, m])],
+    ];
+    if min <= 1 {
+        c.push(vec![s(&[])]);
+    }
+    if min == 0 {
+        c.push(vec![s(&[0])]);
+    }
+    c
+}
+
+/// [`along_last`]`(1)` without the empty cases, and two more.
+fn nonempty() -> Vec<Vec<Input>> {
+    let mut c: Vec<Vec<Input>> = along_last(1)
+        .into_iter()
+        .filter(|c| c[0].shape.iter().product::<usize>() > 0)
+        .collect();
+    c.push(vec![s(&[7])]);
+    c.push(vec![tr(&[2, 2])]);
+    c
+}
+
+/// `[x, weight]` pairs for prelu: one weight or one per channel.
+fn prelu_cases() -> Vec<Vec<Input>> {
+    vec![
+        vec![s(&[]), s(&[1])],
+        vec![s(&[4]), s(&[1])],
+        vec![s(&[2, 3]), s(&[3])],
+        vec![tr(&[2, 3]), s(&[3])],
+        vec![s(&[2, 3, 2]), s(&[3])],
+        vec![s(&[0, 3]), s(&[3])],
+        vec![s(&[1, 1]), s(&[1])],
+        vec![s(&[3, 2, 2]), s(&[1])],
+        vec![s(&[2, 4, 1]), s(&[4])],
+        vec![s(&[5, 2]), s(&[2])],
+    ]
+}
+
+/// Shape cases with an even last dimension (glu's halves).
+fn even_last() -> Vec<Vec<Input>> {
+    [
+        s(&[2]),
+        s(&[4]),
+        s(&[3, 2]),
+        s(&[2, 4]),
+        tr(&[4, 2]),
+        s(&[2, 3, 2]),
+        s(&[1, 2]),
+        s(&[0, 2]),
+        s(&[5, 6]),
+        s(&[2, 2, 2, 2]),
+    ]
+    .into_iter()
+    .map(|i| vec![i])
+    .collect()
+}
+
+/// The rows of [`special_functions_to_third_order`] (issue 15): special functions and the
+/// remaining activations.
+fn special_table() -> Vec<Spec> {
+    use Domain::*;
+    let u = unary_cases;
+    let b = binary_cases;
+    let one_two: &[f64] = &[1.0, 2.0, 0.5, 3.0];
+    vec![
+        spec("lgamma", |x| x[0].lgamma(), u(), Positive, 3).fill(&[one_two]),
+        spec("lgamma negative", |x| x[0].neg().lgamma(), u(), Positive, 3)
+            .fill(&[&[0.5, 1.5, 2.5, 0.25]]),
+        spec("digamma", |x| x[0].digamma(), u(), Positive, 3).fill(&[one_two]),
+        spec(
+            "digamma negative",
+            |x| x[0].neg().digamma(),
+            u(),
+            Positive,
+            3,
+        )
+        .fill(&[&[0.5, 1.5, 2.5, 0.25]]),
+        spec("polygamma 1", |x| x[0].polygamma(1), u(), Positive, 3).fill(&[one_two]),
+        spec("polygamma 2", |x| x[0].polygamma(2), u(), Positive, 3).fill(&[one_two]),
+        spec("polygamma 0", |x| x[0].polygamma(0), u(), Positive, 3).fill(&[one_two]),
+        spec("erfinv", |x| x[0].erfinv(), u(), Unit, 3).fill(&[&[0.0, 0.5, -0.0, -0.5]]),
+        spec("i0", |x| x[0].i0(), u(), Any, 3).zeros(),
+        spec("sinc", |x| x[0].sinc(), u(), Any, 3).fill(&[&[0.0, 1.0, -0.0, -1.0, 2.0, 1e-3]]),
+        spec(
+            "logit",
+            |x| x[0].mul_scalar(0.5).add_scalar(0.5).logit(None),
+            u(),
+            Unit,
+            3,
+        )
+        .fill(&[&[0.0, 0.7, -0.0, -0.5]]),
+        spec(
+            "logit eps",
+            |x| x[0].mul_scalar(0.5).add_scalar(0.5).logit(Some(0.1)),
+            u(),
+            Unit,
+            3,
+        )
+        .fill(&[&[0.0, 0.7, -0.0, -0.5]]),
+        spec("hardswish", |x| x[0].hardswish(), u(), Any, 3).zeros(),
+        spec("hardsigmoid", |x| x[0].hardsigmoid(), u(), Any, 3).zeros(),
+        spec("celu", |x| x[0].celu(0.7), u(), NonZero, 3)
+            .none("the second derivative jumps at 0 (1/alpha below, 0 above)"),
+        spec("rrelu", |x| x[0].rrelu(0.1, 0.3), u(), NonZero, 3)
+            .none("kink at 0 (the negative slope there, PyTorch's convention)"),
+        spec(
+            "nan_to_num",
+            |x| x[0].nan_to_num(0.0, None, None),
+            u(),
+            Any,
+            3,
+        )
+        .zeros(),
+        spec("frac", |x| x[0].frac(), u(), NonZero, 3).none("jumps at every integer; 0 included"),
+        spec("softsign", |x| x[0].softsign(), u(), Any, 3).none("the second derivative jumps at 0"),
+        spec("softmin", |x| x[0].softmin(-1), u(), Any, 2).zeros(),
+        spec("glu", |x| x[0].glu(-1), even_last(), Any, 2).zeros(),
+        spec("prelu", |x| x[0].prelu(&x[1]), prelu_cases(), NonZero, 2)
+            .none("kink at 0 (weight * grad there, PyTorch's convention)"),
+        spec("xlogy", |x| x[0].xlogy(&x[1]), b(), Positive, 3)
+            .none("at x == 0 the gradient in x is PyTorch's xlogy(x != 0, y) = 0, not log(y)"),
+        spec("logaddexp", |x| x[0].logaddexp(&x[1]), b(), Any, 3).zeros(),
+        spec("logaddexp2", |x| x[0].logaddexp2(&x[1]), b(), Any, 3).zeros(),
+        spec("copysign", |x| x[0].copysign(&x[1]), b(), NonZero, 3)
+            .none("kink at self == 0 and a jump at other == 0"),
+    ]
+}
+
+#[test]
+fn special_functions_to_third_order() {
+    assert_table(special_table());
+}
+
+/// Forward values of the special functions against PyTorch 2.15 (f64; printed with
+/// `[float(v) for v in t]`).
+// PyTorch's printed values, some of which are 2/pi or ln 2.
+#[allow(clippy::approx_constant)]
+#[test]
+fn special_functions_match_pytorch() {
+    let check = |name: &str, got: Tensor, want: &[f64]| {
+        let got = got.to_vec::<f64>();
+        assert_eq!(got.len(), want.len(), "{name}");
+        for (g, w) in got.iter().zip(want) {
+            let ok =
+                (g.is_nan() && w.is_nan()) || g == w || (g - w).abs() <= 1e-12 * w.abs().max(1.0);
+            assert!(ok, "{name}: {got:?} vs {want:?}");
+        }
+    };
+    let t = |v: &[f64]| Tensor::from_vec(v.to_vec(), &[v.len()]);
+    let x = t(&[0.5, 1.0, 3.5, -0.5, -2.5, 7.25, 12.0, 0.001]);
+    check(
+        "lgamma",
+        x.lgamma(),
+        &[
+            0.5723649429247001,
+            0.0,
+            1.2009736023470743,
+            1.2655121234846454,
+            -0.05624371649767405,
+            7.0521854507385395,
+            17.502307845873887,
+            6.907178885383853,
+        ],
+    );
+    check(
+        "digamma",
+        x.digamma(),
+        &[
+            -1.9635100260214229,
+            -0.5772156649015328,
+            1.103156640645243,
+            0.03648997397857639,
+            1.1031566406452433,
+            1.910453526883736,
+            2.4426616799758123,
+            -1000.5755719318104,
+        ],
+    );
+    // PyTorch's trigamma is an asymptotic series good to about 1e-10; ours is the zeta sum.
+    let close = |name: &str, got: Tensor, want: &[f64], tol: f64| {
+        for (g, w) in got.to_vec::<f64>().iter().zip(want) {
+            assert!(
+                (g - w).abs() <= tol * w.abs().max(1.0),
+                "{name}: {g} vs {w}"
+            );
+        }
+    };
+    close(
+        "polygamma 1",
+        x.polygamma(1),
+        &[
+            4.934802202073678,
+            1.6449340676383375,
+            0.33035775615183904,
+            8.934802200117687,
+            9.53924664493752,
+            0.14787923316154666,
+            0.08690187287193527,
+            1000001.6425331949,
+        ],
+        1e-9,
+    );
+    close(
+        "polygamma 2",
+        x.polygamma(2),
+        &[
+            -16.828796644234316,
+            -2.404113806319188,
+            -0.1082040516417274,
+            -0.82879664423432,
+            -0.1082040516417282,
+            -0.021828952295197733,
+            -0.007547205368998914,
+            -2000000002.3976321,
+        ],
+        1e-12,
+    );
+    close(
+        "polygamma 3",
+        x.polygamma(3),
+        &[
+            97.40909103400242,
+            6.493939402266829,
+            0.07030584881725205,
+            193.40909103400242,
+            194.74787621918756,
+            0.006433037597940158,
+            0.001310093231070826,
+            6000000000006.467,
+        ],
+        1e-12,
+    );
+    check(
+        "erfinv",
+        t(&[0., 0.5, -0.9, 0.999, -0.3, 0.71, 1e-8]).erfinv(),
+        &[
+            0.0,
+            0.4769362762044699,
+            -1.1630871536766743,
+            2.3267537655135246,
+            -0.2724627147267543,
+            0.7482049711849852,
+            8.86226925452758e-09,
+        ],
+    );
+    close(
+        "i0",
+        t(&[0., 1., -3., 20., 29.9, 30.1, 50., -100., 0.25]).i0(),
+        &[
+            1.0,
+            1.2660658777520082,
+            4.880792585865024,
+            43558282.559553534,
+            708478330489.0146,
+            862432920031.7792,
+            2.9325537838493355e+20,
+            1.0737517071310738e+42,
+            1.015686141223608,
+        ],
+        1e-13,
+    );
+    check(
+        "sinc",
+        t(&[0., 0.5, 2., -1.3, 0.1, 10.7, 1e-9]).sinc(),
+        &[
+            1.0,
+            0.6366197723675814,
+            -3.8981718325193755e-17,
+            -0.19809085184633993,
+            0.983631643083466,
+            0.024067112841144163,
+            1.0,
+        ],
+    );
+    let h = t(&[-4., -3., -1., 0., 2.5, 3., 4.]);
+    check(
+        "hardswish",
+        h.hardswish(),
+        &[
+            -0.0,
+            -0.0,
+            -0.3333333333333333,
+            0.0,
+            2.2916666666666665,
+            3.0,
+            4.0,
+        ],
+    );
+    check(
+        "hardsigmoid",
+        h.hardsigmoid(),
+        &[
+            0.0,
+            0.0,
+            0.3333333333333333,
+            0.5,
+            0.9166666666666666,
+            1.0,
+            1.0,
+        ],
+    );
+    check(
+        "celu",
+        h.celu(0.7),
+        &[
+            -0.6976910459708426,
+            -0.6903653492868647,
+            -0.532244274490757,
+            0.0,
+            2.5,
+            3.0,
+            4.0,
+        ],
+    );
+    check(
+        "softsign",
+        h.softsign(),
+        &[-0.8, -0.75, -0.5, 0.0, 0.7142857142857143, 0.75, 0.8],
+    );
+    check(
+        "rrelu",
+        h.rrelu(0.1, 0.3),
+        &[-0.8, -0.6000000000000001, -0.2, 0.0, 2.5, 3.0, 4.0],
+    );
+    let q = t(&[0.2, 0.5, 0.01, 0.99]);
+    check(
+        "logit",
+        q.logit(None),
+        &[
+            -1.3862943611198906,
+            0.0,
+            -4.59511985013459,
+            4.595119850134589,
+        ],
+    );
+    check(
+        "logit eps",
+        q.logit(Some(0.05)),
+        &[
+            -1.3862943611198906,
+            0.0,
+            -2.9444389791664403,
+            2.9444389791664394,
+        ],
+    );
+    check(
+        "xlogy",
+        t(&[0., 2., 3., 1.5]).xlogy(&t(&[0., 1., 0.5, 4.])),
+        &[0.0, 0.0, -2.0794415416798357, 2.0794415416798357],
+    );
+    let inf = f64::INFINITY;
+    let (a, bb) = (
+        t(&[0., 2., -1., 1000., -inf, 3.]),
+        t(&[0., 1., 5., 999., -inf, 0.5]),
+    );
+    check(
+        "logaddexp",
+        a.logaddexp(&bb),
+        &[
+            0.6931471805599453,
+            2.313261687518223,
+            5.00247568513773,
+            1000.3132616875182,
+            -inf,
+            3.0788897342925496,
+        ],
+    );
+    check(
+        "logaddexp2",
+        a.logaddexp2(&bb),
+        &[
+            1.0,
+            2.584962500721156,
+            5.022367813028454,
+            1000.5849625007212,
+            -inf,
+            3.234840581079202,
+        ],
+    );
+    check(
+        "copysign",
+        t(&[2., -3., 0., 1.]).copysign(&t(&[-1., 0., -0., -2.])),
+        &[-2.0, 3.0, -0.0, -1.0],
+    );
+    check("frac", t(&[-1.5, 2.25, 3.0]).frac(), &[-0.5, 0.25, 0.0]);
+    check(
+        "nan_to_num",
+        t(&[f64::NAN, inf, -inf, 1.0]).nan_to_num(0.0, None, None),
+        &[0.0, f64::MAX, f64::MIN, 1.0],
+    );
+    let m = Tensor::from_vec(vec![1., -2., 0.5, 4., 0.3, 0.2, -1., 2.], &[2, 4]);
+    check(
+        "glu",
+        m.glu(1),
+        &[
+            0.6224593312018546,
+            -1.964027580075817,
+            0.08068242641099853,
+            0.17615941559557646,
+        ],
+    );
+    check(
+        "glu 0",
+        m.glu(0),
+        &[
+            0.574442516811659,
+            -1.099667994624956,
+            0.13447071068499755,
+            3.5231883119115293,
+        ],
+    );
+    check(
+        "prelu",
+        m.reshape(&[2, 4, 1]).prelu(&t(&[0.1, 0.2, 0.3, 0.4])),
+        &[1.0, -0.4, 0.5, 4.0, 0.3, 0.2, -0.3, 2.0],
+    );
+    check(
+        "softmin",
+        m.softmin(1),
+        &[
+            0.0438903622464538,
+            0.8815614914732297,
+            0.07236297381446223,
+            0.0021851724658545095,
+            0.1678654748850856,
+            0.18552004099195465,
+            0.6159482276041666,
+            0.03066625651879326,
+        ],
+    );
+    check(
+        "logcumsumexp",
+        m.logcumsumexp(1),
+        &[
+            1.0,
+            1.048587351573742,
+            1.5045969023422834,
+            4.07923918860024,
+            0.3,
+            0.9443966600735709,
+            1.07811736413808,
+            2.334877737970895,
+        ],
+    );
+    check(
+        "logcumsumexp 0",
+        m.logcumsumexp(0),
+        &[
+            1.0,
+            -2.0,
+            0.5,
+            4.0,
+            1.403186048885458,
+            0.3050833197686959,
+            0.7014132779827524,
+            4.126928011042972,
+        ],
+    );
+    check(
+        "logcumsumexp far",
+        t(&[-2000., -2001., 0.]).logcumsumexp(0),
+        &[-2000.0, -1999.6867383124818, 0.0],
+    );
+}
+
+/// The rows of [`sorting_and_scans_to_second_order`] (issue 15). At ties the selected values
+/// are not differentiable (a central difference splits the gradient between the tied
+/// elements, while PyTorch's gradient, and ours, goes to the chosen index): ops_sorting.rs
+/// checks the chosen indices and those gradients against PyTorch there.
+fn sorting_table() -> Vec<Spec> {
+    use Domain::*;
+    const TIES: &str = "ties: not differentiable there (the gradient goes to the chosen \
+                        index; ops_sorting.rs checks it against PyTorch)";
+    vec![
+        spec(
+            "sort",
+            |x| x[0].sort(-1, false, false).0,
+            along_last(0),
+            Any,
+            2,
+        )
+        .none(TIES),
+        spec(
+            "sort descending dim 0",
+            |x| x[0].sort(0, true, false).0,
+            along_last(0),
+            Any,
+            2,
+        )
+        .none(TIES),
+        spec(
+            "argsort",
+            |x| x[0].take_along_dim(&x[0].argsort(-1, true, false), Some(-1)),
+            along_last(0),
+            Any,
+            2,
+        )
+        .none(TIES),
+        spec(
+            "topk",
+            |x| x[0].topk(2, -1, true, true).0,
+            along_last(2),
+            Any,
+            2,
+        )
+        .none(TIES),
+        spec(
+            "topk smallest",
+            |x| x[0].topk(1, -1, false, true).0,
+            along_last(1),
+            Any,
+            2,
+        )
+        .none(TIES),
+        spec(
+            "kthvalue",
+            |x| x[0].kthvalue(2, -1, false).0,
+            along_last(2),
+            Any,
+            2,
+        )
+        .none(TIES),
+        spec(
+            "kthvalue keepdim",
+            |x| x[0].kthvalue(1, -1, true).0,
+            along_last(1),
+            Any,
+            2,
+        )
+        .none(TIES),
+        // The median of no elements is a NaN constant: no empty cases.
+        spec("median", |x| x[0].median(), nonempty(), Any, 2).none(TIES),
+        spec(
+            "median_dim",
+            |x| x[0].median_dim(-1, false).0,
+            along_last(1),
+            Any,
+            2,
+        )
+        .none(TIES),
+        spec("mode", |x| x[0].mode(-1, true).0, along_last(1), Any, 2).none(TIES),
+        spec("cummax", |x| x[0].cummax(-1).0, along_last(0), Any, 2).none(TIES),
+        spec("cummin", |x| x[0].cummin(0).0, along_last(0), Any, 2).none(TIES),
+        spec(
+            "logcumsumexp",
+            |x| x[0].logcumsumexp(-1),
+            along_last(0),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "logcumsumexp dim 0",
+            |x| x[0].logcumsumexp(0),
+            along_last(0),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec("nansum", |x| x[0].nansum(&[], false), along_last(0), Any, 2)
+            .zeros()
+            .at(vec![vec![v(&[1.0, f64::NAN, 2.0])]]),
+        spec(
+            "nansum dim",
+            |x| x[0].nansum(&[-1], true),
+            along_last(0),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "nanmean",
+            |x| x[0].nanmean(&[], false),
+            along_last(1),
+            Any,
+            2,
+        )
+        .zeros()
+        .at(vec![vec![v(&[1.0, f64::NAN, 2.0])]]),
+        spec(
+            "nanmean dim",
+            |x| x[0].nanmean(&[0], false),
+            along_last(1),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "take_along_dim",
+            |x| {
+                let d = x[0].dim().max(1) - 1;
+                let sh: Vec<usize> = if x[0].dim() == 0 {
+                    vec![]
+                } else {
+                    x[0].shape().to_vec()
+                };
+                let bound = sh.get(d).copied().unwrap_or(1);
+                let i = if sh.is_empty() {
+                    Tensor::from_vec(vec![0i64], &[])
+                } else {
+                    cyclic_index(&sh, d, sh[d] + 1, bound)
+                };
+                x[0].take_along_dim(&i, Some(-1))
+            },
+            along_last(1),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "take_along_dim flat",
+            |x| {
+                let n = x[0].numel();
+                let len = if n == 0 { 0 } else { n + 2 };
+                let i = cyclic_index(&[len], 0, len, n);
+                x[0].take_along_dim(&i, None)
+            },
+            along_last(1),
+            Any,
+            2,
+        )
+        .zeros(),
+    ]
+}
+
+#[test]
+fn sorting_and_scans_to_second_order() {
+    assert_table(sorting_table());
+}
+
 /// The rows of [`elementwise_binary_to_third_order`].
 fn binary_table() -> Vec<Spec> {
     use Domain::*;
@@ -3224,6 +3867,8 @@ fn derivative_conventions_at_kinks_are_pytorchs() {
 fn all_tables() -> Vec<Spec> {
     [
         unary_table(),
+        special_table(),
+        sorting_table(),
         activation_table(),
         binary_table(),
         reduction_table(),
@@ -3293,6 +3938,10 @@ const OPS_WITHOUT_ROWS: &[(&str, &str)] = &[
     ("any", "a bool result: no gradient"),
     ("argmax", "int64 indices: no gradient"),
     ("argmin", "int64 indices: no gradient"),
+    ("nonzero", "int64 indices: no gradient"),
+    ("searchsorted", "int64 indices: no gradient"),
+    ("bincount", "counts: no gradient (PyTorch: not implemented)"),
+    ("histc", "counts: no gradient (PyTorch: not implemented)"),
     (
         "zeros_like",
         "creation: values independent of the input (PyTorch records no node)",

@@ -14,6 +14,8 @@ mod operators;
 mod reduce;
 mod reductions;
 mod shape;
+mod sorting;
+mod special;
 mod unary;
 
 use crate::autograd::{record, Grads};
@@ -43,6 +45,11 @@ pub(crate) const REGISTRY: &[&[crate::registry::OpDef]] = &[
     nn::NN_TENSOR_OPS,
     nn::NN_KEYWORD_OPS,
     layers::LAYERS_OPS,
+    special::SPECIAL_OPS,
+    special::SPECIAL_BINARY_OPS,
+    special::SPECIAL_COMPOSITE_OPS,
+    sorting::SORTING_OPS,
+    sorting::SORTING_FUNCTIONS,
 ];
 
 pub(crate) use crate::layout::normalize_dim;

@@ -107,6 +107,8 @@ macro_rules! unary_ops {
     };
 }
 
+pub(crate) use unary_ops;
+
 /// PyTorch's `sign`, `(0 < x) - (x < 0)`: 0 at 0 (Rust's `signum` gives 1) and 0 at NaN (so
 /// `abs`'s gradient at NaN is 0, as in PyTorch).
 fn sign<T: Float>(x: T) -> T {
