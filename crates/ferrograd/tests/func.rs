@@ -240,3 +240,35 @@ fn chunked_and_moved_dims() {
     let got = func::vmap_with(&f, o).call(&[xs.clone()]).unwrap();
     close(&got[0], &xs.softmax(0), 1e-12);
 }
+
+#[test]
+fn per_sample_gradients_of_a_convnet_with_integer_targets() {
+    use ferrograd::nn;
+    let w = randn(&[4, 1, 3, 3]);
+    let v = randn(&[3, 16]);
+    let xs = randn(&[5, 1, 6, 6]);
+    let ts = Tensor::from_vec(vec![0i64, 2, 1, 1, 0], &[5]);
+    let loss = |w: &Tensor, v: &Tensor, x: &Tensor, t: &Tensor| {
+        let h = nn::conv2d(&x.unsqueeze(0), w, None, Default::default()).tanh();
+        let h = nn::max_pool2d(&h, &[2], &[], &[0], &[1], false);
+        let logits = h.reshape(&[1, 16]).matmul(&v.t());
+        nn::cross_entropy(&logits, &t.unsqueeze(0), Default::default())
+    };
+    let f = Func::scalar(move |a| loss(&a[0], &a[1], &a[2], &a[3]));
+    let per = func::vmap_with(
+        &func::grad_with(&f, &[0, 1], false),
+        VmapOptions::in_dims(&[None, None, Some(0), Some(0)]),
+    );
+    let g = per
+        .call(&[w.clone(), v.clone(), xs.clone(), ts.clone()])
+        .unwrap();
+    for i in 0..5 {
+        let (wi, vi) = (
+            w.detach().requires_grad_(true),
+            v.detach().requires_grad_(true),
+        );
+        loss(&wi, &vi, &xs.select(0, i), &ts.select(0, i)).backward();
+        close(&g[0].select(0, i), &wi.grad().unwrap(), 1e-12);
+        close(&g[1].select(0, i), &vi.grad().unwrap(), 1e-12);
+    }
+}

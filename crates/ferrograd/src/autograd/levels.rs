@@ -70,14 +70,23 @@ pub(crate) fn lowered(
     x: &Tensor,
     op: impl FnOnce(&Tensor) -> crate::Result<Vec<Tensor>>,
 ) -> crate::Result<Vec<Tensor>> {
-    match x.batch() {
-        None => op(x),
-        Some((level, p)) => {
-            let b = p.shape()[0];
-            let ys = op(&from_level(x, level, b))?;
-            Ok(ys.iter().map(|y| to_level(y, level)).collect())
-        }
-    }
+    lowered_all(std::slice::from_ref(x), |p| op(&p[0]))
+}
+
+/// [`lowered`] for several inputs: those not batched at the highest level are repeated over
+/// its batch, so every input reaches `op` with the batch as dim 0.
+pub(crate) fn lowered_all(
+    xs: &[Tensor],
+    op: impl FnOnce(&[Tensor]) -> crate::Result<Vec<Tensor>>,
+) -> crate::Result<Vec<Tensor>> {
+    let refs: Vec<&Tensor> = xs.iter().collect();
+    let Some(level) = batching::level(&refs) else {
+        return op(xs);
+    };
+    let b = batching::size(&refs, level);
+    let ps: Vec<Tensor> = xs.iter().map(|x| from_level(x, level, b)).collect();
+    let ys = op(&ps)?;
+    Ok(ys.iter().map(|y| to_level(y, level)).collect())
 }
 
 /// A gradient for an input batched at `input` levels (`None`: none), summed over the batch of

@@ -804,6 +804,19 @@ api! {
         /// assert!(Tensor::zeros(&[2, 2]).try_gather(1, &Tensor::new([[0, 2]])).is_err());
         /// ```
         pub fn gather / try_gather(&self, dim: isize, index: &Tensor) -> Tensor {
+            if self.is_batched() || index.is_batched() {
+                // The batching rule: each member gathers along its dim, one more leading dim
+                // physically (a 0-d member as one element).
+                let d = normalize_dim("gather", dim, self.dim().max(1))? as isize;
+                let (x, i) = match self.dim() {
+                    0 => (self.try_reshape(&[1])?, index.try_reshape(&[1])?),
+                    _ => (self.clone(), index.clone()),
+                };
+                let y = crate::autograd::levels::lowered_all(&[x, i], |p| {
+                    Ok(vec![p[0].try_gather(d + 1, &p[1])?])
+                })?;
+                return y[0].try_reshape(index.shape());
+            }
             let map = self.scatter_map("gather", dim, index, None)?;
             Ok(take("GatherBackward0", self, index.shape(), map))
         }

@@ -440,6 +440,9 @@ fn nll_loss_impl(input: &Tensor, target: &Tensor, options: ClassOptions) -> Resu
             ),
         ));
     }
+    if input.is_batched() || target.is_batched() {
+        return nll_loss_batched(input, target, options);
+    }
     let logp = classes_last(input)?;
     let c = logp.shape()[1];
     let t: Vec<i64> = target.to_dtype(DType::I64).contiguous_vec::<i64>();
@@ -475,6 +478,58 @@ fn nll_loss_impl(input: &Tensor, target: &Tensor, options: ClassOptions) -> Resu
         Reduction::None => losses.try_reshape(target.shape())?,
         Reduction::Sum => losses.sum(),
         Reduction::Mean => &losses.sum() / &w.sum(),
+    })
+}
+
+/// The batching rule of `nll_loss`: the per-sample losses of every member at once (the batch
+/// merged with the samples physically), then each member's reduction, in ops that batch.
+fn nll_loss_batched(input: &Tensor, target: &Tensor, options: ClassOptions) -> Result<Tensor> {
+    if input.dim() == 0 {
+        return classes_last(input).map(|_| unreachable!("a 0-d input is refused"));
+    }
+    let per_sample = ClassOptions {
+        reduction: Reduction::None,
+        ..options.clone()
+    };
+    let ys = crate::autograd::levels::lowered_all(&[input.clone(), target.clone()], |p| {
+        let (x, t) = (&p[0], &p[1]);
+        let b = x.shape()[0];
+        // [B, N, C, ...] as [B * N, C, ...]; [B, C] (one sample per member) stays.
+        let (x, t) = match input.dim() {
+            1 => (x.clone(), t.try_reshape(&[b])?),
+            _ => {
+                let mut xs = vec![b * x.shape()[1]];
+                xs.extend_from_slice(&x.shape()[2..]);
+                let mut ts = vec![b * t.shape().get(1).copied().unwrap_or(1)];
+                ts.extend_from_slice(t.shape().get(2..).unwrap_or(&[]));
+                (x.try_reshape(&xs)?, t.try_reshape(&ts)?)
+            }
+        };
+        let l = nll_loss_impl(&x, &t, per_sample.clone())?;
+        let mut shape = vec![b];
+        shape.extend_from_slice(target.shape());
+        Ok(vec![l.try_reshape(&shape)?])
+    })?;
+    let losses = &ys[0];
+    Ok(match options.reduction {
+        Reduction::None => losses.clone(),
+        Reduction::Sum => losses.sum(),
+        Reduction::Mean => {
+            // Each sample's weight: its class's (1 without weights), 0 for ignored targets.
+            let c = input.shape()[if input.dim() == 1 { 0 } else { 1 }];
+            let mut at = vec![1; target.dim() + 1];
+            at[target.dim()] = c;
+            let classes = Tensor::from_vec((0..c as i64).collect::<Vec<_>>(), &at);
+            let hit = target
+                .unsqueeze(-1)
+                .try_eq(&classes)?
+                .to_dtype(losses.dtype());
+            let w = match &options.weight {
+                Some(w) => (&hit * &w.to_dtype(losses.dtype())).sum_dims(&[-1], false),
+                None => hit.sum_dims(&[-1], false),
+            };
+            &losses.sum() / &w.sum()
+        }
     })
 }
 

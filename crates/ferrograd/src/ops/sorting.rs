@@ -120,10 +120,19 @@ fn select_one(
     x: &Tensor,
     dim: isize,
     keepdim: bool,
-    choose: impl Fn(&[f64]) -> usize,
+    choose: &dyn Fn(&[f64]) -> usize,
 ) -> Result<(Tensor, Tensor)> {
     let zero_d = x.dim() == 0;
     let (xs, d) = along(op, x, dim)?;
+    if xs.is_batched() {
+        let (v, i) = batched_pair(&xs, |p| {
+            select_one(op, name, p, d as isize + 1, keepdim, choose)
+        })?;
+        return Ok(match zero_d {
+            true => (v.try_reshape(&[])?, i.try_reshape(&[])?),
+            false => (v, i),
+        });
+    }
     let (vals, len) = slices(&xs, d)?;
     if len == 0 {
         return Err(Error::invalid(
@@ -144,6 +153,19 @@ fn select_one(
             indices.try_squeeze(d as isize)?,
         ))
     }
+}
+
+/// The batching rule of the ops along a dim that return values and indices: the batch is one
+/// more leading dim of the physical value (see `autograd::levels::lowered`); `op` gets it.
+fn batched_pair(
+    x: &Tensor,
+    op: impl FnOnce(&Tensor) -> Result<(Tensor, Tensor)>,
+) -> Result<(Tensor, Tensor)> {
+    let ys = crate::autograd::levels::lowered(x, |p| {
+        let (v, i) = op(p)?;
+        Ok(vec![v, i])
+    })?;
+    Ok((ys[0].clone(), ys[1].clone()))
 }
 
 /// `a > b`, NaN above every number (PyTorch's `gt_or_nan`).
@@ -264,6 +286,13 @@ impl Tensor {
         let op = if k.is_some() { "topk" } else { "sort" };
         let zero_d = self.dim() == 0;
         let (xs, d) = along(op, self, dim)?;
+        if xs.is_batched() {
+            let (v, i) = batched_pair(&xs, |p| p.sort_impl(d as isize + 1, descending, k))?;
+            return Ok(match zero_d {
+                true => (v.try_reshape(&[])?, i.try_reshape(&[])?),
+                false => (v, i),
+            });
+        }
         let (vals, len) = slices(&xs, d)?;
         let keep = k.unwrap_or(len);
         if keep > len {
@@ -297,6 +326,13 @@ impl Tensor {
         };
         let zero_d = self.dim() == 0;
         let (xs, d) = along(op, self, dim)?;
+        if xs.is_batched() {
+            let (v, i) = batched_pair(&xs, |p| p.running_extreme(d as isize + 1, max))?;
+            return Ok(match zero_d {
+                true => (v.try_reshape(&[])?, i.try_reshape(&[])?),
+                false => (v, i),
+            });
+        }
         let (vals, len) = slices(&xs, d)?;
         let idx: Vec<i64> = if len == 0 {
             Vec::new()
@@ -406,7 +442,7 @@ api! {
                     format!("kthvalue(): selected number k out of range for dimension {d}"),
                 ));
             }
-            select_one("kthvalue", "KthvalueBackward0", self, dim, keepdim, |r| kth_index(r, k - 1))
+            select_one("kthvalue", "KthvalueBackward0", self, dim, keepdim, &|r| kth_index(r, k - 1))
         }
 
         /// The lower median of all elements (NaN if there is one; NaN for no elements). The
@@ -430,7 +466,7 @@ api! {
         /// assert!(ferrograd::Tensor::zeros(&[2, 0]).try_median_dim(1, false).is_err());
         /// ```
         pub fn median_dim / try_median_dim(&self, dim: isize, keepdim: bool = false) -> (Tensor, Tensor) {
-            select_one("median", "MedianBackward1", self, dim, keepdim, median_index)
+            select_one("median", "MedianBackward1", self, dim, keepdim, &median_index)
         }
 
         /// The most frequent value along `dim` (the smallest of them at a tie of counts) and
@@ -443,7 +479,7 @@ api! {
         /// assert!(ferrograd::Tensor::zeros(&[0]).try_mode(-1, false).is_err());
         /// ```
         pub fn mode / try_mode(&self, dim: isize = -1, keepdim: bool = false) -> (Tensor, Tensor) {
-            select_one("mode", "ModeBackward0", self, dim, keepdim, mode_index)
+            select_one("mode", "ModeBackward0", self, dim, keepdim, &mode_index)
         }
 
         /// The running maximum along `dim` and the int64 index where it was attained (the
@@ -661,6 +697,15 @@ api! {
 fn median_all(x: &Tensor) -> Result<Tensor> {
     if x.numel() == 0 {
         return Tensor::try_full_with(&[], f64::NAN, x.to_float().dtype());
+    }
+    if x.is_batched() {
+        // Each member's median over its elements: the lower median of its flattened row (at
+        // exact ties the gradient goes to the chosen element instead of being shared).
+        let n = x.numel();
+        let (v, _) = batched_pair(x, |p| {
+            p.try_reshape(&[p.shape()[0], n])?.try_median_dim(1, false)
+        })?;
+        return Ok(v);
     }
     let vals = values(x)?;
     let v = vals[median_index(&vals)];
