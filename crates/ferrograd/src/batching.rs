@@ -16,6 +16,10 @@
 //! - reductions (`Reduce`): the reduced dims shift past the batch dim;
 //! - matrix products and decompositions batch natively over leading dims ([`broadcasting`]).
 //!
+//! Physical values are fresh handles with no history and no tangent (`wrap` takes them from
+//! kernels or from `with_grad_fn(None)`), so the kernels here run on them without recording;
+//! rules in the ops layer that call recorded ops run under `autograd::levels::physically`.
+//!
 //! Autograd records on the logical tensors, so backward rules (written in the same ops) run
 //! batched too: `vmap(grad(f))` gives per-sample gradients. An operation that reads a batched
 //! tensor's values without a rule fails with a message naming vmap, never with a wrong number
@@ -62,7 +66,7 @@ pub(crate) fn wrap(physical: Tensor, level: u64) -> Tensor {
     match physical.batch() {
         Some((h, q)) if h > level => {
             // q: [B_h, B_level, ...]; beneath level h goes [B_level, B_h, ...] at `level`.
-            let under = physically(|| swap01(q));
+            let under = swap01(q);
             wrap_raw(wrap(under, level), h)
         }
         _ => wrap_raw(physical, level),
@@ -76,7 +80,7 @@ pub(crate) fn unwrap(y: &Tensor, level: u64) -> Option<Tensor> {
         Some((l, p)) if l == level => Some(p.clone()),
         Some((h, q)) if h > level => {
             let inner = unwrap(q, level)?; // [B_level, B_h, ...]
-            Some(wrap_raw(physically(|| swap01(&inner)), h))
+            Some(wrap_raw(swap01(&inner), h))
         }
         _ => None,
     }
@@ -149,12 +153,6 @@ pub(crate) fn size(ts: &[&Tensor], level: u64) -> usize {
         .expect("internal error: no tensor of this level")
 }
 
-/// Runs a batched forward: on physical values, not recorded (the logical op records the
-/// node) and without forward-mode propagation (the logical op's JVP rule gives the tangent).
-pub(crate) fn physically<R>(f: impl FnOnce() -> R) -> R {
-    crate::forward_ad::suspended(|| crate::with_no_grad(f))
-}
-
 /// `t`'s physical value at `level`, with size-1 dims inserted after the batch dim so that it
 /// has `rank + 1` dims and broadcasts like the logical `t` against `rank` dims; an input not
 /// batched at `level` as it is (it broadcasts over the batch from the right).
@@ -194,7 +192,7 @@ pub(crate) fn broadcasting<const N: usize>(
     let level = level(&ts).expect("a batched input");
     let rank = ts.iter().map(|t| t.dim()).max().unwrap_or(0);
     let phys = ts.map(|t| aligned(t, level, rank));
-    physically(|| kernel(phys)).map(|y| wrap(y, level))
+    kernel(phys).map(|y| wrap(y, level))
 }
 
 /// The batching rule of a kernel on one tensor whose result keeps the batch at dim 0
@@ -202,7 +200,7 @@ pub(crate) fn broadcasting<const N: usize>(
 pub(crate) fn map(x: &Tensor, kernel: impl FnOnce(&Tensor) -> Result<Tensor>) -> Result<Tensor> {
     let b = x.0.batch.as_ref().expect("a batched input");
     let level = b.level;
-    physically(|| kernel(&b.inner)).map(|y| wrap(y, level))
+    kernel(&b.inner).map(|y| wrap(y, level))
 }
 
 /// What a random operation does inside `vmap` (torch.func's `randomness=`).

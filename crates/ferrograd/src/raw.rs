@@ -326,7 +326,7 @@ pub(crate) fn write_into(op: &'static str, dst: &Tensor, src: &Tensor) -> Result
             if batching::level(&[src]).is_some_and(|l| l > level) {
                 return Err(Error::invalid(op, batching::INPLACE));
             }
-            let sp = batching::physically(|| batching::expanded(src, level, p.shape()[0]));
+            let sp = batching::expanded(src, level, p.shape()[0]);
             write_into(op, p, &sp)
         }
         None if src.is_batched() => Err(Error::invalid(op, batching::INPLACE)),

@@ -4137,3 +4137,22 @@ fn every_node_name_and_registered_op_has_a_gradcheck_row() {
         failures.join("\n")
     );
 }
+
+/// README's op count is measured: the registered ops that gradcheck rows call (each checked
+/// against finite differences, in forward mode and under vmap).
+#[test]
+fn readme_states_the_measured_op_count() {
+    use std::collections::BTreeSet;
+    let rows: BTreeSet<&str> = all_tables().iter().map(row_op).collect();
+    let n = ferrograd::registry::ops()
+        .filter(|op| rows.contains(op.name))
+        .map(|op| op.name)
+        .collect::<BTreeSet<_>>()
+        .len();
+    let readme = include_str!("../../../README.md");
+    let claim = format!("{n} differentiable public ops");
+    assert!(
+        readme.contains(&claim),
+        "README should say \"{claim}\" (measured from the registry)"
+    );
+}

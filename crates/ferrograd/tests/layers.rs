@@ -10,12 +10,23 @@ use std::path::Path;
 const LAYERS: &[(&str, &[&str])] = &[
     ("base", &["dtype", "error", "layout", "storage", "pool"]),
     ("kernels", &["kernels"]),
-    ("tensor", &["tensor", "raw", "graph", "display", "random"]),
+    (
+        "tensor",
+        &["tensor", "raw", "graph", "display", "random", "batching"],
+    ),
     ("autograd", &["autograd", "hooks", "forward_ad"]),
     ("ops", &["ops", "registry", "api"]),
     (
         "transforms",
-        &["functional", "function", "tape", "testing", "viz", "plot"],
+        &[
+            "functional",
+            "function",
+            "func",
+            "tape",
+            "testing",
+            "viz",
+            "plot",
+        ],
     ),
 ];
 

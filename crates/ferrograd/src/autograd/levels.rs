@@ -61,6 +61,12 @@ pub(crate) fn movedim(x: &Tensor, from: usize, to: usize) -> Tensor {
     x.permute(&perm)
 }
 
+/// Runs a batched forward on physical values: not recorded (the logical op records the node)
+/// and without forward-mode propagation (the logical op's JVP rule gives the tangent).
+pub(crate) fn physically<R>(f: impl FnOnce() -> R) -> R {
+    crate::forward_ad::suspended(|| crate::with_no_grad(f))
+}
+
 /// The batching rule of an operation that runs on any number of leading dims (window maxima,
 /// sorting along a dim, ...): a batched `x` is lowered to its physical value (the batch one
 /// more leading dim) through a differentiable level crossing, `op` runs once on it, recorded

@@ -50,7 +50,7 @@ api! {
             }
             let n = self.numel();
             let out = if self.is_batched() || other.is_batched() {
-                batching::broadcasting([self, other], |[a, b]| Ok((&a * &b).sum_dims(&[-1], false)))?
+                crate::autograd::levels::physically(|| batching::broadcasting([self, other], |[a, b]| Ok((&a * &b).sum_dims(&[-1], false))))?
             } else {
                 dot_kernel(self, other, n)?
             };
@@ -270,9 +270,9 @@ api! {
             shape.push(len);
             strides.push(l.strides[d1] + l.strides[d2]);
             let out = match self.is_batched() {
-                true => batching::broadcasting([self], |[p]| {
+                true => crate::autograd::levels::physically(|| batching::broadcasting([self], |[p]| {
                     p.try_diagonal(offset, d1 as isize + 1, d2 as isize + 1)
-                })?,
+                }))?,
                 false => self.view_with(crate::layout::Layout {
                     shape,
                     strides,
@@ -412,7 +412,7 @@ api! {
         pub fn inv / try_inv(&self) -> Tensor {
             let n = check_square("inv", self)?;
             let out = if self.is_batched() {
-                batching::broadcasting([self], |[p]| p.try_inv())?
+                crate::autograd::levels::physically(|| batching::broadcasting([self], |[p]| p.try_inv()))?
             } else {
                 let batch = self.numel() / (n * n).max(1);
                 let eye: Vec<f64> = (0..batch * n * n)
@@ -469,7 +469,7 @@ api! {
         pub fn det / try_det(&self) -> Tensor {
             let n = check_square("det", self)?;
             let out = if self.is_batched() {
-                batching::broadcasting([self], |[p]| p.try_det())?
+                crate::autograd::levels::physically(|| batching::broadcasting([self], |[p]| p.try_det()))?
             } else {
                 let batch = self.numel() / (n * n).max(1);
                 let d = kernels::lu_det(&self.values_f64(), batch, n)?;
@@ -780,7 +780,9 @@ fn matmul_nd(op: &'static str, name: &'static str, a: &Tensor, b: &Tensor) -> Re
         crate::layout::check_alloc(op, &full, size)?;
     }
     let out = if a.is_batched() || b.is_batched() {
-        batching::broadcasting([a, b], |[a, b]| matmul_nd(op, name, &a, &b))?
+        crate::autograd::levels::physically(|| {
+            batching::broadcasting([a, b], |[a, b]| matmul_nd(op, name, &a, &b))
+        })?
     } else if batch.is_empty() {
         raw::matmul2d(a, b)?
     } else {
@@ -1008,7 +1010,7 @@ impl Tensor {
                     None => batching::expanded(&p, level, nb),
                 };
                 let rule = |[pa, pb]: [Tensor; 2]| full(&a, pa).solve_with(&full(&bb, pb), check);
-                batching::broadcasting([&a, &bb], rule)?
+                crate::autograd::levels::physically(|| batching::broadcasting([&a, &bb], rule))?
             }
             None => {
                 let count = batch.iter().product::<usize>();

@@ -227,7 +227,7 @@ pub(crate) fn reduce<R: Reduce>(op: R, x: &Tensor, dims: Dims) -> Result<Tensor>
 /// value `p` (a 0-d logical input gets a size-1 dim to reduce), and the result is reshaped to
 /// the batch followed by the logical output's shape.
 fn batched<R: Reduce>(op: R, p: &Tensor, over: &Over, dims: Dims) -> Result<Tensor> {
-    crate::batching::physically(|| {
+    crate::autograd::levels::physically(|| {
         let p = if over.input.is_empty() {
             p.unsqueeze(1)
         } else {

@@ -279,7 +279,7 @@ impl Tensor {
                 (None, true) => vec![1; self.dim()],
                 (Some(_), _) => reduced_shape(self, &mask, keepdim).to_vec(),
             };
-            let y = crate::batching::physically(|| {
+            let y = crate::autograd::levels::physically(|| {
                 let b = p.shape()[0];
                 let i = match dim {
                     Some(_) if self.dim() > 0 => {

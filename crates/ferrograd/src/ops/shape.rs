@@ -86,7 +86,8 @@ pub(crate) fn structural<O: Structural>(op: O, x: &[&Tensor]) -> Result<Tensor> 
                 .iter()
                 .map(|t| Some(crate::batching::expanded(t, level, b)))
                 .collect();
-            let y = crate::batching::physically(|| op.batched(&Jvp::batching(x, values, b)))?;
+            let y =
+                crate::autograd::levels::physically(|| op.batched(&Jvp::batching(x, values, b)))?;
             crate::batching::wrap(y, level)
         }
     };
