@@ -465,6 +465,34 @@ const SIZES: &[(&str, SizeFn)] = &[
     ("arange_step", arange_size),
     ("linspace", linspace_size),
     ("linspace_with", linspace_size),
+    ("adaptive_avg_pool1d", scaled_size),
+    ("adaptive_avg_pool2d", scaled_size),
+    ("adaptive_max_pool1d", scaled_size),
+    ("adaptive_max_pool2d", scaled_size),
+    ("adaptive_max_pool1d_with_indices", scaled_size),
+    ("adaptive_max_pool2d_with_indices", scaled_size),
+    ("interpolate", scaled_size),
+    ("fold", scaled_size),
+    ("unfold", scaled_size),
+    ("conv_transpose1d", scaled_size),
+    ("conv_transpose2d", scaled_size),
+    ("bincount", scaled_size),
+    ("histc", scaled_size),
+    ("embedding", scaled_size),
+    ("tril_indices", scaled_size),
+    ("triu_indices", scaled_size),
+    ("polygamma", scaled_size),
+    ("max_pool1d", scaled_size),
+    ("max_pool2d", scaled_size),
+    ("max_pool1d_with_indices", scaled_size),
+    ("max_pool2d_with_indices", scaled_size),
+    ("avg_pool1d", scaled_size),
+    ("avg_pool2d", scaled_size),
+    ("pixel_shuffle", scaled_size),
+    ("pixel_unshuffle", scaled_size),
+    ("topk", scaled_size),
+    ("kthvalue", scaled_size),
+    ("searchsorted", scaled_size),
     ("scalar", |_, name| {
         Ok(Estimate::of(1, format!("{name}: a result")))
     }),
@@ -650,6 +678,32 @@ fn repeat_size(a: &Args<'_>, name: &str) -> R<Estimate> {
     Ok(Estimate::of(
         a.vals[0].numel().saturating_mul(numel(&reps)),
         format!("{name}: a result repeating it {reps:?} times"),
+    ))
+}
+
+/// Ops whose result (or work) grows with their integer arguments (output sizes, bin counts,
+/// windows, an embedding's rows): the largest argument times the product of the magnitudes of
+/// every small argument's values (at most 8 elements each), a bound that is never below the
+/// truth for these ops.
+fn scaled_size(a: &Args<'_>, name: &str) -> R<Estimate> {
+    let base = a.vals.iter().map(Value::numel).max().unwrap_or(1);
+    let mut factor: u128 = 1;
+    for v in &a.vals {
+        if let Value::Tensor(t) = v {
+            if t.numel() <= 8 {
+                for x in t.to_vec::<f64>() {
+                    if x.is_finite() && x.abs() >= 1.0 {
+                        factor = factor.saturating_mul(x.abs().ceil() as u128);
+                    } else if !x.is_finite() {
+                        factor = u128::MAX;
+                    }
+                }
+            }
+        }
+    }
+    Ok(Estimate::of(
+        base.saturating_mul(factor),
+        format!("{name}: a result sized by its arguments"),
     ))
 }
 

@@ -339,9 +339,6 @@ def test_hessians_equal_functional_hessian():
             close(blocks[i][j], want[i][j])
 
 
-@pytest.mark.xfail(strict=True, reason="ferrograd::func bug: jacrev of a Jacobian transform "
-                   "(jacrev(jacrev(f)), jacrev(jacfwd(f))) returns a tensor still batched at a "
-                   "closed vmap level, whose reads panic")
 def test_jacrev_of_jacrev_is_the_hessian():
     g = lambda x: (x ** 3).sum()
     x = torch.tensor([1.0, 2.0], dtype=F64)

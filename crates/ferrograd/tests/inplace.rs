@@ -288,3 +288,10 @@ fn whole_tensor_updates_trade_buffers_but_keep_in_place_semantics() {
     a.sum().backward();
     assert_eq!(a.grad().unwrap().to_vec::<f32>(), vec![6.0, 6.0, 6.0]);
 }
+
+#[test]
+fn copy_of_a_tensor_into_itself_keeps_its_values() {
+    // The source is the destination's own storage: one lock at a time, no deadlock.
+    let b = ferrograd::Tensor::new([1.0, -2.0]);
+    assert_eq!(b.copy_(&b).to_vec::<f32>(), vec![1.0, -2.0]);
+}

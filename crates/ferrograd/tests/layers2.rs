@@ -2541,3 +2541,15 @@ const TRIPLET_NONE: &[f64] = &[
 const TRIPLET_MEAN: &[f64] = &[0.0];
 const RANK_NONE: &[f64] = &[1.982941969615793, 0.0, 0.0, 0.0, 2.193692082197248];
 const RANK_MEAN: &[f64] = &[0.8353268103626081];
+
+#[test]
+fn huge_interpolate_sizes_and_0d_searchsorted_are_errors() {
+    let x = ferrograd::Tensor::zeros(&[1, 1, 2]);
+    assert!(ferrograd::nn::try_interpolate(&x, Some(&[1 << 62]), None, "nearest", false).is_err());
+    let e = ferrograd::Tensor::try_searchsorted(
+        &ferrograd::Tensor::scalar(2.0),
+        &ferrograd::Tensor::scalar(0.5),
+        false,
+    );
+    assert!(e.is_err());
+}

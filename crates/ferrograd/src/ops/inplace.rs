@@ -41,7 +41,6 @@
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::kernels;
 use crate::raw;
 use crate::tensor::Tensor;
 use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
@@ -349,9 +348,8 @@ impl Tensor {
             let mut dst = self.storage().write();
             std::mem::swap(&mut *src, &mut *dst);
         } else {
-            let src = value.storage().read();
-            let mut dst = self.storage().write();
-            kernels::write_buffer(&src, value.layout(), &mut dst, self.layout());
+            // (A value in this tensor's own storage, `x.copy_(x)`, is copied first.)
+            raw::write_into(op, self, &value)?;
         }
         if let Some(node) = value.history().filter(|_| graph) {
             self.rebase(node);

@@ -1404,6 +1404,14 @@ fn interpolate_impl(
             format!("Input and output sizes should be greater than 0, but got input {spatial_in:?} and output {out:?}"),
         ));
     }
+    // The result must have a representable size before any index table is built.
+    let mut full = input.shape()[..2].to_vec();
+    full.extend_from_slice(&out);
+    crate::layout::check_alloc(
+        OP,
+        &full,
+        crate::storage::elem_size(input.to_float().dtype()),
+    )?;
     let scale = if size.is_some() { None } else { scale_factor };
     let x = input.to_float();
     if mode == "nearest" {

@@ -815,7 +815,8 @@ fn unique(x: &Tensor, inverse: bool, counts: bool) -> Result<Vec<Tensor>> {
 
 fn searchsorted(seq: &Tensor, input: &Tensor, right: bool) -> Result<Tensor> {
     let leading_ok = seq.dim() == 1
-        || (seq.dim() == input.dim()
+        || (seq.dim() > 1
+            && seq.dim() == input.dim()
             && seq.shape()[..seq.dim() - 1] == input.shape()[..input.dim() - 1]);
     if seq.dim() == 0 || !leading_ok {
         return Err(Error::invalid(
