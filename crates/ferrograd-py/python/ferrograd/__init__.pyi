@@ -245,6 +245,18 @@ class Tensor:
         """Index of the first maximum (of the flattened tensor when `dim` is `None`)."""
     def argmin(self, dim: Any = None, keepdim: Any = False) -> Tensor:
         """Index of the first minimum."""
+    def argsort(self, dim: builtins.int = ..., descending: builtins.bool = ..., stable: builtins.bool = ...) -> Tensor:
+        """argsort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False)
+
+        The indices of [`Tensor::sort`] (int64). Panics on a bad dim; see
+         [`Tensor::try_argsort`].
+
+         ```
+         let i = ferrograd::Tensor::new([3.0, 1.0, 2.0]).argsort(-1, false, false);
+         assert_eq!(i.to_vec::<i64>(), vec![1, 2, 0]);
+         assert!(ferrograd::Tensor::zeros(&[2]).try_argsort(2, false, false).is_err());
+         ```
+        """
     def asin(self) -> Tensor:
         """asin(self: Tensor)
 
@@ -304,6 +316,20 @@ class Tensor:
         """In-place `atanh` (the result copied into this tensor)."""
     def backward(self, gradient: Any = None, retain_graph: Any = None, create_graph: Any = False, inputs: Any = None) -> None:
         """`backward(gradient=None, retain_graph=None, create_graph=False, inputs=None)`."""
+    def bincount(self, weights: Optional[_TensorOrNumber] = ..., minlength: builtins.int = ...) -> Tensor:
+        """bincount(self: Tensor, weights: Optional[Tensor] = None, minlength: int = 0)
+
+        For a 1-d tensor of non-negative integers, how often each value occurs (`weights`:
+         their summed weights instead), at least `minlength` bins. No gradient. Panics on
+         other input; see [`Tensor::try_bincount`].
+
+         ```
+         use ferrograd::Tensor;
+         assert_eq!(Tensor::new([1, 1, 3]).bincount(None, 0).to_vec::<i64>(), vec![0, 2, 0, 1]);
+         let e = Tensor::new([-1]).try_bincount(None, 0).unwrap_err();
+         assert_eq!(e.to_string(), "bincount: bincount only supports 1-d non-negative integral inputs.");
+         ```
+        """
     def bmm(self, other: _TensorOrNumber) -> Tensor:
         """bmm(self: Tensor, other: Tensor)
 
@@ -333,6 +359,16 @@ class Tensor:
         """
     def ceil_(self, *args: Any, **kwargs: Any) -> Tensor:
         """In-place `ceil` (the result copied into this tensor)."""
+    def celu(self, alpha: builtins.float = ...) -> Tensor:
+        """celu(self: Tensor, alpha: float = 1.0)
+
+        `max(0, x) + min(0, alpha (exp(x / alpha) - 1))`.
+
+         ```
+         let y = ferrograd::Tensor::new([0.0, 2.0]).celu(1.0);
+         assert_eq!(y.to_vec::<f32>(), vec![0.0, 2.0]);
+         ```
+        """
     def chunk(self, chunks: Any, dim: Any = 0) -> Any:
         """`chunks` pieces along `dim`."""
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:
@@ -367,6 +403,19 @@ class Tensor:
     def contiguous(self, memory_format: Any = None) -> Tensor:
         """This tensor with contiguous storage."""
     def copy_(self, src: Any, non_blocking: Any = False) -> Any: ...
+    def copysign(self, other: _TensorOrNumber) -> Tensor:
+        """copysign(self: Tensor, other: Tensor)
+
+        `|self|` with the sign (bit) of `other`; the gradient of `self` is `grad * sign(self) *
+         copysign(1, other)` (0 at `self == 0`), of `other` zero (PyTorch).
+
+         ```
+         use ferrograd::Tensor;
+         let y = Tensor::new([2.0, -3.0]).copysign(&Tensor::new([-1.0, 0.0]));
+         assert_eq!(y.to_vec::<f32>(), vec![-2.0, 3.0]);
+         assert!(Tensor::ones(&[2]).try_copysign(&Tensor::ones(&[3])).is_err());
+         ```
+        """
     def cos(self) -> Tensor:
         """cos(self: Tensor)
 
@@ -393,6 +442,32 @@ class Tensor:
         """How many elements (over `dim`) are non-zero."""
     def cpu(self, memory_format: Any = None) -> Any: ...
     def cuda(self, *a: Any, **k: Any) -> Any: ...
+    def cummax(self, dim: builtins.int) -> Tuple[Any, ...]:
+        """cummax(self: Tensor, dim: int)
+
+        The running maximum along `dim` and the int64 index where it was attained (the
+         latest at ties; NaN propagates). Panics on a bad dim; see [`Tensor::try_cummax`].
+
+         ```
+         let (v, i) = ferrograd::Tensor::new([1.0, 3.0, 2.0, 3.0]).cummax(0);
+         assert_eq!(v.to_vec::<f32>(), vec![1.0, 3.0, 3.0, 3.0]);
+         assert_eq!(i.to_vec::<i64>(), vec![0, 1, 1, 3]);
+         assert!(ferrograd::Tensor::zeros(&[2]).try_cummax(1).is_err());
+         ```
+        """
+    def cummin(self, dim: builtins.int) -> Tuple[Any, ...]:
+        """cummin(self: Tensor, dim: int)
+
+        The running minimum along `dim` and its int64 indices (as [`Tensor::cummax`]).
+         Panics on a bad dim; see [`Tensor::try_cummin`].
+
+         ```
+         let (v, i) = ferrograd::Tensor::new([2.0, 1.0, 3.0, 1.0]).cummin(0);
+         assert_eq!(v.to_vec::<f32>(), vec![2.0, 1.0, 1.0, 1.0]);
+         assert_eq!(i.to_vec::<i64>(), vec![0, 1, 1, 3]);
+         assert!(ferrograd::Tensor::zeros(&[2]).try_cummin(1).is_err());
+         ```
+        """
     def cumprod(self, dim: Any, *, dtype: Any = None) -> Tensor:
         """Running product along `dim`."""
     def cumsum(self, dim: Any, *, dtype: Any = None) -> Tensor:
@@ -443,6 +518,17 @@ class Tensor:
         """A 1-d tensor as a diagonal matrix, or a matrix's diagonal."""
     def diagonal(self, offset: Any = 0, dim1: Any = 0, dim2: Any = 1) -> Tensor:
         """The diagonal `offset` over `dim1` and `dim2` (a view)."""
+    def digamma(self) -> Tensor:
+        """digamma(self: Tensor)
+
+        The digamma function `Gamma'(x) / Gamma(x)` (`-inf` at `+0`, NaN at negative
+         integers); gradient `polygamma(1, x)`.
+
+         ```
+         let y = ferrograd::Tensor::from_vec(vec![1.0f64], &[1]).digamma();
+         assert!((y.to_vec::<f64>()[0] + 0.5772156649015329).abs() < 1e-15);
+         ```
+        """
     def dim(self) -> builtins.int: ...
     def div(self, other: Any, *, rounding_mode: Any = None, out: Any = None) -> Tensor:
         """`input / other`; `rounding_mode` `"trunc"` or `"floor"` rounds the quotient."""
@@ -533,6 +619,17 @@ class Tensor:
         """
     def erfc_(self, *args: Any, **kwargs: Any) -> Tensor:
         """In-place `erfc` (the result copied into this tensor)."""
+    def erfinv(self) -> Tensor:
+        """erfinv(self: Tensor)
+
+        The inverse error function (`+-inf` at `+-1`, NaN outside `[-1, 1]`); gradient
+         `sqrt(pi) / 2 * exp(erfinv(x)^2)`.
+
+         ```
+         let y = ferrograd::Tensor::new([0.0, 1.0]).erfinv();
+         assert_eq!(y.to_vec::<f32>(), vec![0.0, f32::INFINITY]);
+         ```
+        """
     def exp(self) -> Tensor:
         """exp(self: Tensor)
 
@@ -599,6 +696,15 @@ class Tensor:
         """C's `fmod` (sign of the dividend)."""
     def fmod_(self, *args: Any, **kwargs: Any) -> Tensor:
         """In-place `fmod` (the result copied into this tensor)."""
+    def frac(self) -> Tensor:
+        """frac(self: Tensor)
+
+        The fractional part `x - trunc(x)`; gradient 1.
+
+         ```
+         assert_eq!(ferrograd::Tensor::new([-1.5, 2.25]).frac().to_vec::<f32>(), vec![-0.5, 0.25]);
+         ```
+        """
     def gather(self, dim: Any, index: Any, *, sparse_grad: Any = False) -> Tensor:
         """`out[i][j] = input[i][index[i][j]]` for `dim = 1`."""
     def ge(self, other: Any, *, out: Any = None) -> Tensor:
@@ -634,6 +740,19 @@ class Tensor:
 
          ```
          assert_eq!(ferrograd::Tensor::new([0.0]).gelu_tanh().to_vec::<f32>(), vec![0.0]);
+         ```
+        """
+    def glu(self, dim: builtins.int = ...) -> Tensor:
+        """glu(self: Tensor, dim: int = -1)
+
+        The gated linear unit: `a * sigmoid(b)` for the halves `a`, `b` of `dim`. Panics
+         unless that dimension has even size; see [`Tensor::try_glu`].
+
+         ```
+         let y = ferrograd::Tensor::new([[2.0, 0.0]]).glu(-1);
+         assert_eq!(y.to_vec::<f32>(), vec![1.0]);
+         let e = ferrograd::Tensor::zeros(&[2, 3]).try_glu(1).unwrap_err();
+         assert_eq!(e.to_string(), "glu: Halving dimension must be even, but dimension 1 is size 3");
          ```
         """
     def greater(self, other: Any, *, out: Any = None) -> Tensor:
@@ -679,6 +798,27 @@ class Tensor:
          assert_eq!(b.to_vec::<bool>(), vec![false, true]);
          ```
         """
+    def hardsigmoid(self) -> Tensor:
+        """hardsigmoid(self: Tensor)
+
+        `relu6(x + 3) / 6`; gradient `1/6` strictly inside `(-3, 3)`, 0 elsewhere.
+
+         ```
+         let y = ferrograd::Tensor::new([-4.0, 0.0, 4.0]).hardsigmoid();
+         assert_eq!(y.to_vec::<f32>(), vec![0.0, 0.5, 1.0]);
+         ```
+        """
+    def hardswish(self) -> Tensor:
+        """hardswish(self: Tensor)
+
+        `x * relu6(x + 3) / 6`; gradient 0 below -3, `x / 3 + 1/2` up to 3 and 1 above
+         (PyTorch's values at the kinks), second derivative `1/3` strictly inside `(-3, 3)`.
+
+         ```
+         let y = ferrograd::Tensor::new([-4.0, 0.0, 4.0]).hardswish();
+         assert_eq!(y.to_vec::<f32>(), vec![0.0, 0.0, 4.0]);
+         ```
+        """
     def hardtanh(self, min_val: builtins.float = ..., max_val: builtins.float = ...) -> Tensor:
         """hardtanh(self: Tensor, min_val: float = -1.0, max_val: float = 1.0)
 
@@ -691,6 +831,20 @@ class Tensor:
         """
     def hardtanh_(self, *args: Any, **kwargs: Any) -> Tensor:
         """In-place `hardtanh` (the result copied into this tensor)."""
+    def histc(self, bins: builtins.int = ..., min: builtins.float = ..., max: builtins.float = ...) -> Tensor:
+        """histc(self: Tensor, bins: int = 100, min: float = 0.0, max: float = 0.0)
+
+        A histogram of `bins` equal bins over `[min, max]` (the data's range when both are
+         equal); elements outside are ignored, `max` falls in the last bin. No gradient.
+         Panics on bad bounds; see [`Tensor::try_histc`].
+
+         ```
+         use ferrograd::Tensor;
+         let h = Tensor::new([1.0, 2.0, 1.0, 4.0]).histc(4, 0.0, 3.0);
+         assert_eq!(h.to_vec::<f32>(), vec![0.0, 2.0, 1.0, 0.0]);
+         assert!(Tensor::new([1.0]).try_histc(0, 0.0, 0.0).is_err());
+         ```
+        """
     def hypot(self, other: _TensorOrNumber) -> Tensor:
         """hypot(self: Tensor, other: Tensor)
 
@@ -720,6 +874,15 @@ class Tensor:
          ```
          let e = ferrograd::Tensor::zeros(&[2]).try_i(&[0, 0]).unwrap_err();
          assert!(e.to_string().contains("too many indices for tensor of dimension 1"));
+         ```
+        """
+    def i0(self) -> Tensor:
+        """i0(self: Tensor)
+
+        The modified Bessel function of the first kind of order 0; gradient `i1(x)`.
+
+         ```
+         assert_eq!(ferrograd::Tensor::new([0.0]).i0().to_vec::<f32>(), vec![1.0]);
          ```
         """
     def index_add(self, dim: Any, index: Any, source: Any, *, alpha: Any = 1) -> Tensor:
@@ -760,6 +923,19 @@ class Tensor:
     def isnan(self) -> Any:
         """Where the elements are NaN."""
     def item(self) -> Any: ...
+    def kthvalue(self, k: builtins.int, dim: builtins.int = ..., keepdim: builtins.bool = ...) -> Tuple[Any, ...]:
+        """kthvalue(self: Tensor, k: int, dim: int = -1, keepdim: bool = False)
+
+        The `k`-th smallest element along `dim` (`k` from 1) and its int64 index (at ties
+         PyTorch's: its quickselect, followed step by step). Panics
+         unless `1 <= k <= size`; see [`Tensor::try_kthvalue`].
+
+         ```
+         let (v, i) = ferrograd::Tensor::new([4.0, 1.0, 3.0]).kthvalue(2, -1, false);
+         assert_eq!((v.item(), i.to_vec::<i64>()), (3.0, vec![2]));
+         assert!(ferrograd::Tensor::zeros(&[2]).try_kthvalue(3, -1, false).is_err());
+         ```
+        """
     def le(self, other: Any, *, out: Any = None) -> Tensor:
         """le(self: Tensor, other: Tensor)
 
@@ -832,6 +1008,16 @@ class Tensor:
          assert!(ferrograd::Tensor::zeros(&[2]).try_le(&ferrograd::Tensor::zeros(&[3])).is_err());
          ```
         """
+    def lgamma(self) -> Tensor:
+        """lgamma(self: Tensor)
+
+        `log |Gamma(x)|` (infinite at the non-positive integers); gradient `digamma(x)`.
+
+         ```
+         let y = ferrograd::Tensor::new([1.0, 3.0]).lgamma();
+         assert!((y.to_vec::<f32>()[1] - 2f32.ln()).abs() < 1e-6);
+         ```
+        """
     def log(self) -> Tensor:
         """log(self: Tensor)
 
@@ -880,6 +1066,42 @@ class Tensor:
         """`log(sigmoid(x))`, stably."""
     def log_softmax(self, dim: Any = None, dtype: Any = None, *, _stacklevel: Any = 3) -> Tensor:
         """`log(softmax(x))` along `dim`, stably."""
+    def logaddexp(self, other: _TensorOrNumber) -> Tensor:
+        """logaddexp(self: Tensor, other: Tensor)
+
+        `log(exp(x) + exp(y))`, computed without overflow.
+
+         ```
+         use ferrograd::Tensor;
+         let y = Tensor::new([1000.0]).logaddexp(&Tensor::new([1000.0]));
+         assert_eq!(y.to_vec::<f32>(), vec![1000.0 + 2f32.ln()]);
+         assert!(Tensor::ones(&[2]).try_logaddexp(&Tensor::ones(&[3])).is_err());
+         ```
+        """
+    def logaddexp2(self, other: _TensorOrNumber) -> Tensor:
+        """logaddexp2(self: Tensor, other: Tensor)
+
+        `log2(2^x + 2^y)`, computed without overflow.
+
+         ```
+         use ferrograd::Tensor;
+         let y = Tensor::new([3.0]).logaddexp2(&Tensor::new([3.0]));
+         assert_eq!(y.to_vec::<f32>(), vec![4.0]);
+         assert!(Tensor::ones(&[2]).try_logaddexp2(&Tensor::ones(&[3])).is_err());
+         ```
+        """
+    def logcumsumexp(self, dim: builtins.int) -> Tensor:
+        """logcumsumexp(self: Tensor, dim: int)
+
+        `log(cumsum(exp(x)))` along `dim`, computed stably. Panics on a bad dim; see
+         [`Tensor::try_logcumsumexp`].
+
+         ```
+         let y = ferrograd::Tensor::new([1000.0, 1000.0]).logcumsumexp(0);
+         assert_eq!(y.to_vec::<f32>(), vec![1000.0, 1000.0 + 2f32.ln()]);
+         assert!(ferrograd::Tensor::zeros(&[2]).try_logcumsumexp(1).is_err());
+         ```
+        """
     def logical_and(self, other: Any) -> Tensor: ...
     def logical_and_(self, *args: Any, **kwargs: Any) -> Tensor:
         """In-place `logical_and` (the result copied into this tensor)."""
@@ -928,6 +1150,17 @@ class Tensor:
          ```
          let b = ferrograd::Tensor::new([1.0, 2.0]).gt_scalar(1.5);
          assert_eq!(b.to_vec::<bool>(), vec![false, true]);
+         ```
+        """
+    def logit(self, eps: Optional[builtins.float] = ...) -> Tensor:
+        """logit(self: Tensor, eps: Optional[float] = None)
+
+        `log(z / (1 - z))` with `z = x` clamped to `[eps, 1 - eps]` when `eps` is given; the
+         gradient is 0 outside that interval (PyTorch's `logit`).
+
+         ```
+         let y = ferrograd::Tensor::new([0.5, 0.0]).logit(Some(0.25));
+         assert_eq!(y.to_vec::<f32>(), vec![0.0, -(3f32.ln())]);
          ```
         """
     def logsigmoid(self) -> Tensor:
@@ -1026,6 +1259,30 @@ class Tensor:
          assert!(ferrograd::Tensor::zeros(&[2]).try_mean_dims(&[0, 0], false).is_err());
          ```
         """
+    def median(self) -> Tensor:
+        """median(self: Tensor)
+
+        The lower median of all elements (NaN if there is one; NaN for no elements). The
+         gradient is shared equally among the elements equal to it (PyTorch's
+         `evenly_distribute_backward`; among the NaNs for a NaN median).
+
+         ```
+         assert_eq!(ferrograd::Tensor::new([4.0, 1.0, 3.0, 2.0]).median().item(), 2.0);
+         ```
+        """
+    def median_dim(self, dim: builtins.int, keepdim: builtins.bool = ...) -> Tuple[Any, ...]:
+        """median_dim(self: Tensor, dim: int, keepdim: bool = False)
+
+        The lower median along `dim` and its int64 index (NaN, at its first occurrence,
+         where the slice holds one). Panics on a bad or empty dim; see
+         [`Tensor::try_median_dim`].
+
+         ```
+         let (v, i) = ferrograd::Tensor::new([[4.0, 1.0, 3.0, 2.0]]).median_dim(1, false);
+         assert_eq!((v.to_vec::<f32>(), i.to_vec::<i64>()), (vec![2.0], vec![3]));
+         assert!(ferrograd::Tensor::zeros(&[2, 0]).try_median_dim(1, false).is_err());
+         ```
+        """
     def min(self, dim: Any = None, keepdim: Any = False, *, other: Any = None) -> Any:
         """`min()`, `min(dim)` or `min(other)`, as `max`."""
     def min_dim(self, dim: builtins.int, keepdim: builtins.bool = ...) -> Tuple[Any, ...]:
@@ -1072,6 +1329,19 @@ class Tensor:
          assert_eq!(e.to_string(), "mm: mat1 and mat2 shapes cannot be multiplied (2x3 and 2x3)");
          ```
         """
+    def mode(self, dim: builtins.int = ..., keepdim: builtins.bool = ...) -> Tuple[Any, ...]:
+        """mode(self: Tensor, dim: int = -1, keepdim: bool = False)
+
+        The most frequent value along `dim` (the smallest of them at a tie of counts) and
+         the int64 index of its last occurrence. Panics on a bad or empty dim; see
+         [`Tensor::try_mode`].
+
+         ```
+         let (v, i) = ferrograd::Tensor::new([2.0, 1.0, 2.0, 1.0]).mode(-1, false);
+         assert_eq!((v.item(), i.to_vec::<i64>()), (1.0, vec![3]));
+         assert!(ferrograd::Tensor::zeros(&[0]).try_mode(-1, false).is_err());
+         ```
+        """
     def mul(self, other: Any, *, alpha: Any = None, out: Any = None) -> Tensor: ...
     def mul_(self, other: Any, *, alpha: Any = None) -> Tensor: ...
     def mul_scalar(self, other: builtins.float) -> Tensor:
@@ -1115,6 +1385,41 @@ class Tensor:
          assert!(ferrograd::Tensor::zeros(&[2, 3]).try_mv(&ferrograd::Tensor::zeros(&[2])).is_err());
          ```
         """
+    def nan_to_num(self, nan: builtins.float = ..., posinf: Optional[builtins.float] = ..., neginf: Optional[builtins.float] = ...) -> Tensor:
+        """nan_to_num(self: Tensor, nan: float = 0.0, posinf: Optional[float] = None, neginf: Optional[float] = None)
+
+        NaN, `+inf` and `-inf` replaced by `nan`, `posinf` and `neginf` (by default 0 and the
+         dtype's largest and lowest finite values); gradient passes where `x` is finite.
+
+         ```
+         let x = ferrograd::Tensor::new([f32::NAN, f32::INFINITY, 1.0]);
+         assert_eq!(x.nan_to_num(0.0, None, None).to_vec::<f32>(), vec![0.0, f32::MAX, 1.0]);
+         ```
+        """
+    def nanmean(self, dim: _Ints = ..., keepdim: builtins.bool = ...) -> Tensor:
+        """nanmean(self: Tensor, dim: list[int] = [], keepdim: bool = False)
+
+        The mean over `dim` (empty: all) of the elements that are not NaN (NaN where all
+         are). Panics on a bad dim; see [`Tensor::try_nanmean`].
+
+         ```
+         let x = ferrograd::Tensor::new([1.0, f32::NAN, 2.0]);
+         assert_eq!(x.nanmean(&[], false).item(), 1.5);
+         assert!(x.try_nanmean(&[1], false).is_err());
+         ```
+        """
+    def nansum(self, dim: _Ints = ..., keepdim: builtins.bool = ...) -> Tensor:
+        """nansum(self: Tensor, dim: list[int] = [], keepdim: bool = False)
+
+        The sum over `dim` (empty: all) with NaN counted as 0; the gradient is 0 at NaNs.
+         Panics on a bad dim; see [`Tensor::try_nansum`].
+
+         ```
+         let x = ferrograd::Tensor::new([1.0, f32::NAN, 2.0]);
+         assert_eq!(x.nansum(&[], false).item(), 3.0);
+         assert!(x.try_nansum(&[1], false).is_err());
+         ```
+        """
     def narrow(self, dim: Any, start: Any, length: Any) -> Tensor:
         """`length` elements from `start` along `dim` (a view)."""
     def ndimension(self) -> builtins.int: ...
@@ -1153,6 +1458,18 @@ class Tensor:
     def new_zeros(self, *args: Any, dtype: Any = None, requires_grad: Any = False, device: Any = None, **kw: Any) -> Tensor: ...
     def nonzero(self, *, as_tuple: Any = False) -> Any:
         """The indices of the non-zero elements: `[n, dim]` int64, or one tensor per dim."""
+    def nonzero_tuple(self) -> Tuple[Tensor, ...]:
+        """nonzero_tuple(self: Tensor)
+
+        [`Tensor::nonzero`] as one int64 tensor per dimension (`nonzero(as_tuple=True)`; a
+         0-d tensor counts as 1-d).
+
+         ```
+         let i = ferrograd::Tensor::new([[0.0, 1.0], [2.0, 0.0]]).nonzero_tuple();
+         assert_eq!(i[0].to_vec::<i64>(), vec![0, 1]);
+         assert_eq!(i[1].to_vec::<i64>(), vec![1, 0]);
+         ```
+        """
     def norm(self, p: Any = 'fro', dim: Any = None, keepdim: Any = False, dtype: Any = None) -> Tensor:
         """The p-norm (2 and `"fro"`: Euclidean, also `inf`, 1, ...) of all elements or over `dim`."""
     def norm_dims(self, p: builtins.float = ..., dim: _Ints = ..., keepdim: builtins.bool = ...) -> Tensor:
@@ -1216,6 +1533,20 @@ class Tensor:
         """
     def permute(self, *dims: Any, **kwargs: Any) -> Tensor:
         """The dimensions reordered."""
+    def polygamma(self, n: builtins.int) -> Tensor:
+        """polygamma(self: Tensor, n: int)
+
+        `polygamma(n, x)`, the `n`-th derivative of digamma (`x.polygamma(n)` for PyTorch's
+         `torch.polygamma(n, x)`); gradient `polygamma(n + 1, x)`. Panics for negative `n`;
+         see [`Tensor::try_polygamma`].
+
+         ```
+         let y = ferrograd::Tensor::from_vec(vec![1.0f64], &[1]).polygamma(1);
+         assert!((y.to_vec::<f64>()[0] - std::f64::consts::PI.powi(2) / 6.0).abs() < 1e-14);
+         let e = ferrograd::Tensor::new([1.0]).try_polygamma(-1).unwrap_err();
+         assert_eq!(e.to_string(), "polygamma: polygamma(n, x) does not support negative n.");
+         ```
+        """
     def positive(self) -> Any:
         """`+input` (the tensor itself)."""
     def pow(self, exponent: Any) -> Tensor:
@@ -1231,6 +1562,19 @@ class Tensor:
          let x = ferrograd::Tensor::new([2.0, 3.0]);
          assert_eq!(x.pow_tensor(&ferrograd::Tensor::new([3.0, 2.0])).to_vec::<f32>(), vec![8.0, 9.0]);
          assert!(ferrograd::Tensor::ones(&[2]).try_pow_tensor(&ferrograd::Tensor::ones(&[3])).is_err());
+         ```
+        """
+    def prelu(self, weight: _TensorOrNumber) -> Tensor:
+        """prelu(self: Tensor, weight: Tensor)
+
+        `x` where `x > 0`, `weight * x` elsewhere; `weight` has one element or one per
+         channel (dimension 1 of the input). Panics otherwise; see [`Tensor::try_prelu`].
+
+         ```
+         use ferrograd::Tensor;
+         let y = Tensor::new([[-2.0, 3.0]]).prelu(&Tensor::new([0.25]));
+         assert_eq!(y.to_vec::<f32>(), vec![-0.5, 3.0]);
+         assert!(Tensor::zeros(&[1, 2]).try_prelu(&Tensor::zeros(&[3])).is_err());
          ```
         """
     def prod(self, dim: Any = None, keepdim: Any = False, *, dtype: Any = None) -> Tensor:
@@ -1314,6 +1658,18 @@ class Tensor:
 
          ```
          assert_eq!(ferrograd::Tensor::new([3.0]).rpow(2.0).to_vec::<f32>(), vec![8.0]);
+         ```
+        """
+    def rrelu(self, lower: builtins.float = ..., upper: builtins.float = ...) -> Tensor:
+        """rrelu(self: Tensor, lower: float = 0.125, upper: float = 0.3333333333333333)
+
+        Randomized leaky relu in evaluation mode (`F.rrelu(x, lower, upper, training=False)`):
+         the fixed negative slope `(lower + upper) / 2`. Training mode's random slopes are not
+         provided.
+
+         ```
+         let y = ferrograd::Tensor::new([-2.0, 3.0]).rrelu(0.25, 0.75);
+         assert_eq!(y.to_vec::<f32>(), vec![-1.0, 3.0]);
          ```
         """
     def rsqrt(self) -> Tensor:
@@ -1404,6 +1760,16 @@ class Tensor:
         """
     def sin_(self, *args: Any, **kwargs: Any) -> Tensor:
         """In-place `sin` (the result copied into this tensor)."""
+    def sinc(self) -> Tensor:
+        """sinc(self: Tensor)
+
+        The normalized sinc `sin(pi x) / (pi x)`, 1 at 0. Its derivatives of every order are
+         right at 0 too (PyTorch's rule gives 0 for the second derivative there).
+
+         ```
+         assert_eq!(ferrograd::Tensor::new([0.0]).sinc().to_vec::<f32>(), vec![1.0]);
+         ```
+        """
     def sinh(self) -> Tensor:
         """sinh(self: Tensor)
 
@@ -1436,6 +1802,17 @@ class Tensor:
         """
     def softmax(self, dim: Any = None, dtype: Any = None, *, _stacklevel: Any = 3) -> Tensor:
         """`exp(x) / sum(exp(x))` along `dim`."""
+    def softmin(self, dim: builtins.int) -> Tensor:
+        """softmin(self: Tensor, dim: int)
+
+        `softmax(-x)` along `dim`. Panics on a bad dim; see [`Tensor::try_softmin`].
+
+         ```
+         let y = ferrograd::Tensor::new([0.0, 0.0]).softmin(0);
+         assert_eq!(y.to_vec::<f32>(), vec![0.5, 0.5]);
+         assert!(ferrograd::Tensor::zeros(&[2]).try_softmin(1).is_err());
+         ```
+        """
     def softplus(self, beta: Any = 1.0, threshold: Any = 20.0) -> Tensor:
         """`log(1 + exp(beta x)) / beta`, linear above `threshold`."""
     def softplus_with(self, beta: builtins.float = ..., threshold: builtins.float = ...) -> Tensor:
@@ -1446,6 +1823,15 @@ class Tensor:
          ```
          let y = ferrograd::Tensor::new([0.0]).softplus_with(2.0, 20.0);
          assert_eq!(y.to_vec::<f32>(), vec![2f32.ln() / 2.0]);
+         ```
+        """
+    def softsign(self) -> Tensor:
+        """softsign(self: Tensor)
+
+        `x / (1 + |x|)`.
+
+         ```
+         assert_eq!(ferrograd::Tensor::new([1.0, -3.0]).softsign().to_vec::<f32>(), vec![0.5, -0.75]);
          ```
         """
     def solve(self, b: _TensorOrNumber) -> Tensor:
@@ -1468,6 +1854,21 @@ class Tensor:
          assert!(Tensor::ones(&[2, 2]).try_solve(&Tensor::ones(&[3])).is_err());
          let e = Tensor::ones(&[2, 2]).try_solve(&Tensor::ones(&[2])).unwrap_err();
          assert_eq!(e.to_string(), "torch.linalg.solve: The solver failed because the input matrix is singular.");
+         ```
+        """
+    def sort(self, dim: builtins.int = ..., descending: builtins.bool = ..., stable: builtins.bool = ...) -> Tuple[Any, ...]:
+        """sort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False)
+
+        The elements sorted along `dim` (ascending, or `descending`), and the int64 indices
+         that sort them. The sort is always stable (equal elements keep their order; NaN
+         sorts above every number), so `stable` changes nothing. The gradient goes back to
+         each element's position. Panics on a bad dim; see [`Tensor::try_sort`].
+
+         ```
+         let (v, i) = ferrograd::Tensor::new([3.0, 1.0, 3.0, 2.0]).sort(-1, true, false);
+         assert_eq!(v.to_vec::<f32>(), vec![3.0, 3.0, 2.0, 1.0]);
+         assert_eq!(i.to_vec::<i64>(), vec![0, 2, 3, 1]);
+         assert!(ferrograd::Tensor::zeros(&[2]).try_sort(1, false, false).is_err());
          ```
         """
     def split(self, split_size_or_sections: Any, dim: Any = 0) -> Any:
@@ -1560,6 +1961,21 @@ class Tensor:
         """The transpose of a tensor of at most 2 dimensions."""
     def take(self, index: Any) -> Any:
         """`input` read as 1-d at `index`."""
+    def take_along_dim(self, indices: _TensorOrNumber, dim: Optional[builtins.int] = ...) -> Tensor:
+        """take_along_dim(self: Tensor, indices: Tensor, dim: Optional[int] = None)
+
+        `self` gathered at `indices` (int64) along `dim`, the two broadcast against each
+         other outside `dim`; without `dim`, both flattened (`torch.take_along_dim`). Panics
+         on bad indices; see [`Tensor::try_take_along_dim`].
+
+         ```
+         use ferrograd::Tensor;
+         let x = Tensor::new([[10.0, 30.0, 20.0]]);
+         let i = x.argsort(1, false, false);
+         assert_eq!(x.take_along_dim(&i, Some(1)).to_vec::<f32>(), vec![10.0, 20.0, 30.0]);
+         assert!(x.try_take_along_dim(&Tensor::new([0]), Some(1)).is_err());
+         ```
+        """
     def tan(self) -> Tensor:
         """tan(self: Tensor)
 
@@ -1606,6 +2022,22 @@ class Tensor:
          ```
         """
     def tolist(self) -> Any: ...
+    def topk(self, k: builtins.int, dim: builtins.int = ..., largest: builtins.bool = ..., sorted: builtins.bool = ...) -> Tuple[Any, ...]:
+        """topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True)
+
+        The `k` largest (or, with `largest = false`, smallest) elements along `dim`, sorted,
+         and their int64 indices; at ties the stable sort's order (PyTorch leaves it
+         unspecified). `sorted = false` returns them sorted too. Panics if `k` exceeds the
+         size; see [`Tensor::try_topk`].
+
+         ```
+         let (v, i) = ferrograd::Tensor::new([1.0, 5.0, 3.0]).topk(2, -1, true, true);
+         assert_eq!(v.to_vec::<f32>(), vec![5.0, 3.0]);
+         assert_eq!(i.to_vec::<i64>(), vec![1, 2]);
+         let e = ferrograd::Tensor::zeros(&[2]).try_topk(3, -1, true, true).unwrap_err();
+         assert_eq!(e.to_string(), "topk: selected index k out of range");
+         ```
+        """
     def trace(self) -> Tensor:
         """trace(self: Tensor)
 
@@ -1649,6 +2081,22 @@ class Tensor:
         """The slices along `dim`, as a tuple."""
     def unflatten(self, dim: Any, sizes: Any) -> Tensor:
         """Dimension `dim` split into `sizes` (one may be -1)."""
+    def unique(self, sorted: builtins.bool = ..., return_inverse: builtins.bool = ..., return_counts: builtins.bool = ...) -> Tuple[Tensor, ...]:
+        """unique(self: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False)
+
+        The sorted distinct elements, then (as PyTorch's tuple) the int64 index of each
+         input element in them if `return_inverse` (the input's shape), and each distinct
+         element's count if `return_counts`. Always sorted (`sorted = false` too, as
+         PyTorch's CPU kernel); each NaN is distinct. No gradient.
+
+         ```
+         use ferrograd::Tensor;
+         let out = Tensor::new([3, 1, 3]).unique(true, true, true);
+         assert_eq!(out[0].to_vec::<i64>(), vec![1, 3]);
+         assert_eq!(out[1].to_vec::<i64>(), vec![1, 0, 1]);
+         assert_eq!(out[2].to_vec::<i64>(), vec![1, 2]);
+         ```
+        """
     def unsqueeze(self, dim: Any) -> Tensor:
         """A size-1 dimension inserted at `dim`."""
     def var(self, dim: Any = None, unbiased: Any = None, keepdim: Any = False, *, correction: Any = None) -> Tensor:
@@ -1660,7 +2108,7 @@ class Tensor:
     def view_as(self, other: Any) -> Any:
         """`input` in `other`'s shape."""
     def where(self, condition: Any, other: Any) -> Any: ...
-    def xlogy(self, other: Any) -> Any:
+    def xlogy(self, other: Any) -> Tensor:
         """`input * log(other)`, 0 where `input` is 0."""
     def zero_(self) -> Any: ...
 
@@ -1754,6 +2202,18 @@ def argmax(input: Any, dim: Any = None, keepdim: Any = False) -> Tensor:
     """Index of the first maximum (of the flattened tensor when `dim` is `None`)."""
 def argmin(input: Any, dim: Any = None, keepdim: Any = False) -> Tensor:
     """Index of the first minimum."""
+def argsort(self: Tensor, dim: builtins.int = ..., descending: builtins.bool = ..., stable: builtins.bool = ...) -> Tensor:
+    """argsort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False)
+
+    The indices of [`Tensor::sort`] (int64). Panics on a bad dim; see
+     [`Tensor::try_argsort`].
+
+     ```
+     let i = ferrograd::Tensor::new([3.0, 1.0, 2.0]).argsort(-1, false, false);
+     assert_eq!(i.to_vec::<i64>(), vec![1, 2, 0]);
+     assert!(ferrograd::Tensor::zeros(&[2]).try_argsort(2, false, false).is_err());
+     ```
+    """
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     """`data` as a tensor (a tensor of the right dtype is returned as is)."""
 def asin(self: Tensor) -> Tensor:
@@ -1803,6 +2263,20 @@ def atanh(self: Tensor) -> Tensor:
      assert_eq!(ferrograd::Tensor::new([0.0]).atanh().to_vec::<f32>(), vec![0.0]);
      ```
     """
+def bincount(self: Tensor, weights: Optional[_TensorOrNumber] = ..., minlength: builtins.int = ...) -> Tensor:
+    """bincount(self: Tensor, weights: Optional[Tensor] = None, minlength: int = 0)
+
+    For a 1-d tensor of non-negative integers, how often each value occurs (`weights`:
+     their summed weights instead), at least `minlength` bins. No gradient. Panics on
+     other input; see [`Tensor::try_bincount`].
+
+     ```
+     use ferrograd::Tensor;
+     assert_eq!(Tensor::new([1, 1, 3]).bincount(None, 0).to_vec::<i64>(), vec![0, 2, 0, 1]);
+     let e = Tensor::new([-1]).try_bincount(None, 0).unwrap_err();
+     assert_eq!(e.to_string(), "bincount: bincount only supports 1-d non-negative integral inputs.");
+     ```
+    """
 def bmm(self: Tensor, other: _TensorOrNumber) -> Tensor:
     """bmm(self: Tensor, other: Tensor)
 
@@ -1830,6 +2304,16 @@ def ceil(self: Tensor) -> Tensor:
 
      ```
      assert_eq!(ferrograd::Tensor::new([-1.5, 1.5]).ceil().to_vec::<f32>(), vec![-1.0, 2.0]);
+     ```
+    """
+def celu(self: Tensor, alpha: builtins.float = ...) -> Tensor:
+    """celu(self: Tensor, alpha: float = 1.0)
+
+    `max(0, x) + min(0, alpha (exp(x / alpha) - 1))`.
+
+     ```
+     let y = ferrograd::Tensor::new([0.0, 2.0]).celu(1.0);
+     assert_eq!(y.to_vec::<f32>(), vec![0.0, 2.0]);
      ```
     """
 def chunk(input: Any, chunks: Any, dim: Any = 0) -> Any:
@@ -1906,6 +2390,19 @@ def copy_(self: Tensor, src: _TensorOrNumber) -> Tensor:
      assert!(ferrograd::Tensor::zeros(&[2]).try_copy_(&ferrograd::Tensor::zeros(&[3])).is_err());
      ```
     """
+def copysign(self: Tensor, other: _TensorOrNumber) -> Tensor:
+    """copysign(self: Tensor, other: Tensor)
+
+    `|self|` with the sign (bit) of `other`; the gradient of `self` is `grad * sign(self) *
+     copysign(1, other)` (0 at `self == 0`), of `other` zero (PyTorch).
+
+     ```
+     use ferrograd::Tensor;
+     let y = Tensor::new([2.0, -3.0]).copysign(&Tensor::new([-1.0, 0.0]));
+     assert_eq!(y.to_vec::<f32>(), vec![-2.0, 3.0]);
+     assert!(Tensor::ones(&[2]).try_copysign(&Tensor::ones(&[3])).is_err());
+     ```
+    """
 def cos(self: Tensor) -> Tensor:
     """cos(self: Tensor)
 
@@ -1926,6 +2423,32 @@ def cosh(self: Tensor) -> Tensor:
     """
 def count_nonzero(input: Any, dim: Any = None) -> Any:
     """How many elements (over `dim`) are non-zero."""
+def cummax(self: Tensor, dim: builtins.int) -> Tuple[Any, ...]:
+    """cummax(self: Tensor, dim: int)
+
+    The running maximum along `dim` and the int64 index where it was attained (the
+     latest at ties; NaN propagates). Panics on a bad dim; see [`Tensor::try_cummax`].
+
+     ```
+     let (v, i) = ferrograd::Tensor::new([1.0, 3.0, 2.0, 3.0]).cummax(0);
+     assert_eq!(v.to_vec::<f32>(), vec![1.0, 3.0, 3.0, 3.0]);
+     assert_eq!(i.to_vec::<i64>(), vec![0, 1, 1, 3]);
+     assert!(ferrograd::Tensor::zeros(&[2]).try_cummax(1).is_err());
+     ```
+    """
+def cummin(self: Tensor, dim: builtins.int) -> Tuple[Any, ...]:
+    """cummin(self: Tensor, dim: int)
+
+    The running minimum along `dim` and its int64 indices (as [`Tensor::cummax`]).
+     Panics on a bad dim; see [`Tensor::try_cummin`].
+
+     ```
+     let (v, i) = ferrograd::Tensor::new([2.0, 1.0, 3.0, 1.0]).cummin(0);
+     assert_eq!(v.to_vec::<f32>(), vec![2.0, 1.0, 1.0, 1.0]);
+     assert_eq!(i.to_vec::<i64>(), vec![0, 1, 1, 3]);
+     assert!(ferrograd::Tensor::zeros(&[2]).try_cummin(1).is_err());
+     ```
+    """
 def cumprod(input: Any, dim: Any, *, dtype: Any = None) -> Tensor:
     """Running product along `dim`."""
 def cumsum(input: Any, dim: Any, *, dtype: Any = None) -> Tensor:
@@ -1970,6 +2493,17 @@ def diag(input: Any, diagonal: Any = 0) -> Tensor:
     """A 1-d tensor as a diagonal matrix, or a matrix's diagonal."""
 def diagonal(input: Any, offset: Any = 0, dim1: Any = 0, dim2: Any = 1) -> Tensor:
     """The diagonal `offset` over `dim1` and `dim2` (a view)."""
+def digamma(self: Tensor) -> Tensor:
+    """digamma(self: Tensor)
+
+    The digamma function `Gamma'(x) / Gamma(x)` (`-inf` at `+0`, NaN at negative
+     integers); gradient `polygamma(1, x)`.
+
+     ```
+     let y = ferrograd::Tensor::from_vec(vec![1.0f64], &[1]).digamma();
+     assert!((y.to_vec::<f64>()[0] + 0.5772156649015329).abs() < 1e-15);
+     ```
+    """
 def div(input: Any, other: Any, *, rounding_mode: Any = None, out: Any = None) -> Tensor:
     """`input / other`; `rounding_mode` `"trunc"` or `"floor"` rounds the quotient."""
 def div_(self: Tensor, other: _TensorOrNumber) -> Tensor:
@@ -2072,6 +2606,17 @@ def erfc(self: Tensor) -> Tensor:
      assert_eq!(ferrograd::Tensor::new([0.0]).erfc().to_vec::<f32>(), vec![1.0]);
      ```
     """
+def erfinv(self: Tensor) -> Tensor:
+    """erfinv(self: Tensor)
+
+    The inverse error function (`+-inf` at `+-1`, NaN outside `[-1, 1]`); gradient
+     `sqrt(pi) / 2 * exp(erfinv(x)^2)`.
+
+     ```
+     let y = ferrograd::Tensor::new([0.0, 1.0]).erfinv();
+     assert_eq!(y.to_vec::<f32>(), vec![0.0, f32::INFINITY]);
+     ```
+    """
 def exp(self: Tensor) -> Tensor:
     """exp(self: Tensor)
 
@@ -2158,6 +2703,15 @@ def floor_divide(input: Any, other: Any) -> Any:
     """`input // other`."""
 def fmod(input: Any, other: Any) -> Tensor:
     """C's `fmod` (sign of the dividend)."""
+def frac(self: Tensor) -> Tensor:
+    """frac(self: Tensor)
+
+    The fractional part `x - trunc(x)`; gradient 1.
+
+     ```
+     assert_eq!(ferrograd::Tensor::new([-1.5, 2.25]).frac().to_vec::<f32>(), vec![-0.5, 0.25]);
+     ```
+    """
 def from_numpy(ndarray: Any) -> Tensor:
     """A tensor from a numpy array (ferrograd copies the data)."""
 def full(size: Any, fill_value: Any, *, dtype: Any = None, requires_grad: Any = False, device: Any = None, out: Any = None, layout: Any = None, pin_memory: Any = False) -> Tensor:
@@ -2201,6 +2755,19 @@ def gelu_tanh(self: Tensor) -> Tensor:
     """
 def get_default_dtype() -> Any:
     """Always `float32`."""
+def glu(self: Tensor, dim: builtins.int = ...) -> Tensor:
+    """glu(self: Tensor, dim: int = -1)
+
+    The gated linear unit: `a * sigmoid(b)` for the halves `a`, `b` of `dim`. Panics
+     unless that dimension has even size; see [`Tensor::try_glu`].
+
+     ```
+     let y = ferrograd::Tensor::new([[2.0, 0.0]]).glu(-1);
+     assert_eq!(y.to_vec::<f32>(), vec![1.0]);
+     let e = ferrograd::Tensor::zeros(&[2, 3]).try_glu(1).unwrap_err();
+     assert_eq!(e.to_string(), "glu: Halving dimension must be even, but dimension 1 is size 3");
+     ```
+    """
 def greater(input: Any, other: Any, *, out: Any = None) -> Tensor:
     """gt(self: Tensor, other: Tensor)
 
@@ -2244,6 +2811,27 @@ def gt_scalar(self: Tensor, other: builtins.float) -> Tensor:
      assert_eq!(b.to_vec::<bool>(), vec![false, true]);
      ```
     """
+def hardsigmoid(self: Tensor) -> Tensor:
+    """hardsigmoid(self: Tensor)
+
+    `relu6(x + 3) / 6`; gradient `1/6` strictly inside `(-3, 3)`, 0 elsewhere.
+
+     ```
+     let y = ferrograd::Tensor::new([-4.0, 0.0, 4.0]).hardsigmoid();
+     assert_eq!(y.to_vec::<f32>(), vec![0.0, 0.5, 1.0]);
+     ```
+    """
+def hardswish(self: Tensor) -> Tensor:
+    """hardswish(self: Tensor)
+
+    `x * relu6(x + 3) / 6`; gradient 0 below -3, `x / 3 + 1/2` up to 3 and 1 above
+     (PyTorch's values at the kinks), second derivative `1/3` strictly inside `(-3, 3)`.
+
+     ```
+     let y = ferrograd::Tensor::new([-4.0, 0.0, 4.0]).hardswish();
+     assert_eq!(y.to_vec::<f32>(), vec![0.0, 0.0, 4.0]);
+     ```
+    """
 def hardtanh(self: Tensor, min_val: builtins.float = ..., max_val: builtins.float = ...) -> Tensor:
     """hardtanh(self: Tensor, min_val: float = -1.0, max_val: float = 1.0)
 
@@ -2252,6 +2840,20 @@ def hardtanh(self: Tensor, min_val: builtins.float = ..., max_val: builtins.floa
 
      ```
      assert_eq!(ferrograd::Tensor::new([-2.0, 0.5]).hardtanh(-1.0, 1.0).to_vec::<f32>(), vec![-1.0, 0.5]);
+     ```
+    """
+def histc(self: Tensor, bins: builtins.int = ..., min: builtins.float = ..., max: builtins.float = ...) -> Tensor:
+    """histc(self: Tensor, bins: int = 100, min: float = 0.0, max: float = 0.0)
+
+    A histogram of `bins` equal bins over `[min, max]` (the data's range when both are
+     equal); elements outside are ignored, `max` falls in the last bin. No gradient.
+     Panics on bad bounds; see [`Tensor::try_histc`].
+
+     ```
+     use ferrograd::Tensor;
+     let h = Tensor::new([1.0, 2.0, 1.0, 4.0]).histc(4, 0.0, 3.0);
+     assert_eq!(h.to_vec::<f32>(), vec![0.0, 2.0, 1.0, 0.0]);
+     assert!(Tensor::new([1.0]).try_histc(0, 0.0, 0.0).is_err());
      ```
     """
 def hstack(tensors: Any) -> Any:
@@ -2283,6 +2885,15 @@ def i(self: Tensor, index: _Ints) -> Tensor:
      ```
      let e = ferrograd::Tensor::zeros(&[2]).try_i(&[0, 0]).unwrap_err();
      assert!(e.to_string().contains("too many indices for tensor of dimension 1"));
+     ```
+    """
+def i0(self: Tensor) -> Tensor:
+    """i0(self: Tensor)
+
+    The modified Bessel function of the first kind of order 0; gradient `i1(x)`.
+
+     ```
+     assert_eq!(ferrograd::Tensor::new([0.0]).i0().to_vec::<f32>(), vec![1.0]);
      ```
     """
 def index_add(input: Any, dim: Any, index: Any, source: Any, *, alpha: Any = 1) -> Tensor:
@@ -2327,6 +2938,19 @@ def isinf(input: Any) -> Any:
     """Where the elements are infinite."""
 def isnan(input: Any) -> Any:
     """Where the elements are NaN."""
+def kthvalue(self: Tensor, k: builtins.int, dim: builtins.int = ..., keepdim: builtins.bool = ...) -> Tuple[Any, ...]:
+    """kthvalue(self: Tensor, k: int, dim: int = -1, keepdim: bool = False)
+
+    The `k`-th smallest element along `dim` (`k` from 1) and its int64 index (at ties
+     PyTorch's: its quickselect, followed step by step). Panics
+     unless `1 <= k <= size`; see [`Tensor::try_kthvalue`].
+
+     ```
+     let (v, i) = ferrograd::Tensor::new([4.0, 1.0, 3.0]).kthvalue(2, -1, false);
+     assert_eq!((v.item(), i.to_vec::<i64>()), (3.0, vec![2]));
+     assert!(ferrograd::Tensor::zeros(&[2]).try_kthvalue(3, -1, false).is_err());
+     ```
+    """
 def le(input: Any, other: Any, *, out: Any = None) -> Tensor:
     """le(self: Tensor, other: Tensor)
 
@@ -2395,6 +3019,16 @@ def less_equal(input: Any, other: Any, *, out: Any = None) -> Tensor:
      assert!(ferrograd::Tensor::zeros(&[2]).try_le(&ferrograd::Tensor::zeros(&[3])).is_err());
      ```
     """
+def lgamma(self: Tensor) -> Tensor:
+    """lgamma(self: Tensor)
+
+    `log |Gamma(x)|` (infinite at the non-positive integers); gradient `digamma(x)`.
+
+     ```
+     let y = ferrograd::Tensor::new([1.0, 3.0]).lgamma();
+     assert!((y.to_vec::<f32>()[1] - 2f32.ln()).abs() < 1e-6);
+     ```
+    """
 def linalg_inv(input: Any) -> Any: ...
 def linspace(start: Any, end: Any, steps: Any, *, dtype: Any = None, requires_grad: Any = False, device: Any = None, out: Any = None, layout: Any = None, pin_memory: Any = False) -> Tensor:
     """`steps` evenly spaced values from `start` to `end`."""
@@ -2438,6 +3072,42 @@ def log_sigmoid(input: Any) -> Tensor:
     """`log(sigmoid(x))`, stably."""
 def log_softmax(input: Any, dim: Any = None, dtype: Any = None, *, _stacklevel: Any = 3) -> Tensor:
     """`log(softmax(x))` along `dim`, stably."""
+def logaddexp(self: Tensor, other: _TensorOrNumber) -> Tensor:
+    """logaddexp(self: Tensor, other: Tensor)
+
+    `log(exp(x) + exp(y))`, computed without overflow.
+
+     ```
+     use ferrograd::Tensor;
+     let y = Tensor::new([1000.0]).logaddexp(&Tensor::new([1000.0]));
+     assert_eq!(y.to_vec::<f32>(), vec![1000.0 + 2f32.ln()]);
+     assert!(Tensor::ones(&[2]).try_logaddexp(&Tensor::ones(&[3])).is_err());
+     ```
+    """
+def logaddexp2(self: Tensor, other: _TensorOrNumber) -> Tensor:
+    """logaddexp2(self: Tensor, other: Tensor)
+
+    `log2(2^x + 2^y)`, computed without overflow.
+
+     ```
+     use ferrograd::Tensor;
+     let y = Tensor::new([3.0]).logaddexp2(&Tensor::new([3.0]));
+     assert_eq!(y.to_vec::<f32>(), vec![4.0]);
+     assert!(Tensor::ones(&[2]).try_logaddexp2(&Tensor::ones(&[3])).is_err());
+     ```
+    """
+def logcumsumexp(self: Tensor, dim: builtins.int) -> Tensor:
+    """logcumsumexp(self: Tensor, dim: int)
+
+    `log(cumsum(exp(x)))` along `dim`, computed stably. Panics on a bad dim; see
+     [`Tensor::try_logcumsumexp`].
+
+     ```
+     let y = ferrograd::Tensor::new([1000.0, 1000.0]).logcumsumexp(0);
+     assert_eq!(y.to_vec::<f32>(), vec![1000.0, 1000.0 + 2f32.ln()]);
+     assert!(ferrograd::Tensor::zeros(&[2]).try_logcumsumexp(1).is_err());
+     ```
+    """
 def logical_and(input: Any, other: Any) -> Tensor: ...
 def logical_and_scalar(self: Tensor, other: builtins.float) -> Tensor:
     """logical_and_scalar(self: Tensor, other: float)
@@ -2478,6 +3148,17 @@ def logical_xor_scalar(self: Tensor, other: builtins.float) -> Tensor:
      ```
      let b = ferrograd::Tensor::new([1.0, 2.0]).gt_scalar(1.5);
      assert_eq!(b.to_vec::<bool>(), vec![false, true]);
+     ```
+    """
+def logit(self: Tensor, eps: Optional[builtins.float] = ...) -> Tensor:
+    """logit(self: Tensor, eps: Optional[float] = None)
+
+    `log(z / (1 - z))` with `z = x` clamped to `[eps, 1 - eps]` when `eps` is given; the
+     gradient is 0 outside that interval (PyTorch's `logit`).
+
+     ```
+     let y = ferrograd::Tensor::new([0.5, 0.0]).logit(Some(0.25));
+     assert_eq!(y.to_vec::<f32>(), vec![0.0, -(3f32.ln())]);
      ```
     """
 def logsigmoid(input: Any) -> Tensor:
@@ -2576,6 +3257,30 @@ def mean_dims(self: Tensor, dims: _Ints, keepdim: builtins.bool = ...) -> Tensor
      assert!(ferrograd::Tensor::zeros(&[2]).try_mean_dims(&[0, 0], false).is_err());
      ```
     """
+def median(self: Tensor) -> Tensor:
+    """median(self: Tensor)
+
+    The lower median of all elements (NaN if there is one; NaN for no elements). The
+     gradient is shared equally among the elements equal to it (PyTorch's
+     `evenly_distribute_backward`; among the NaNs for a NaN median).
+
+     ```
+     assert_eq!(ferrograd::Tensor::new([4.0, 1.0, 3.0, 2.0]).median().item(), 2.0);
+     ```
+    """
+def median_dim(self: Tensor, dim: builtins.int, keepdim: builtins.bool = ...) -> Tuple[Any, ...]:
+    """median_dim(self: Tensor, dim: int, keepdim: bool = False)
+
+    The lower median along `dim` and its int64 index (NaN, at its first occurrence,
+     where the slice holds one). Panics on a bad or empty dim; see
+     [`Tensor::try_median_dim`].
+
+     ```
+     let (v, i) = ferrograd::Tensor::new([[4.0, 1.0, 3.0, 2.0]]).median_dim(1, false);
+     assert_eq!((v.to_vec::<f32>(), i.to_vec::<i64>()), (vec![2.0], vec![3]));
+     assert!(ferrograd::Tensor::zeros(&[2, 0]).try_median_dim(1, false).is_err());
+     ```
+    """
 def min(input: Any, dim: Any = None, keepdim: Any = False, *, other: Any = None) -> Any:
     """`min()`, `min(dim)` or `min(other)`, as `max`."""
 def min_dim(self: Tensor, dim: builtins.int, keepdim: builtins.bool = ...) -> Tuple[Any, ...]:
@@ -2616,6 +3321,19 @@ def mm(self: Tensor, other: _TensorOrNumber) -> Tensor:
      ```
      let e = ferrograd::Tensor::zeros(&[2, 3]).try_mm(&ferrograd::Tensor::zeros(&[2, 3])).unwrap_err();
      assert_eq!(e.to_string(), "mm: mat1 and mat2 shapes cannot be multiplied (2x3 and 2x3)");
+     ```
+    """
+def mode(self: Tensor, dim: builtins.int = ..., keepdim: builtins.bool = ...) -> Tuple[Any, ...]:
+    """mode(self: Tensor, dim: int = -1, keepdim: bool = False)
+
+    The most frequent value along `dim` (the smallest of them at a tie of counts) and
+     the int64 index of its last occurrence. Panics on a bad or empty dim; see
+     [`Tensor::try_mode`].
+
+     ```
+     let (v, i) = ferrograd::Tensor::new([2.0, 1.0, 2.0, 1.0]).mode(-1, false);
+     assert_eq!((v.item(), i.to_vec::<i64>()), (1.0, vec![3]));
+     assert!(ferrograd::Tensor::zeros(&[0]).try_mode(-1, false).is_err());
      ```
     """
 def mul(input: Any, other: Any, *, alpha: Any = None, out: Any = None) -> Tensor: ...
@@ -2675,6 +3393,41 @@ def mv(self: Tensor, vec: _TensorOrNumber) -> Tensor:
      assert!(ferrograd::Tensor::zeros(&[2, 3]).try_mv(&ferrograd::Tensor::zeros(&[2])).is_err());
      ```
     """
+def nan_to_num(self: Tensor, nan: builtins.float = ..., posinf: Optional[builtins.float] = ..., neginf: Optional[builtins.float] = ...) -> Tensor:
+    """nan_to_num(self: Tensor, nan: float = 0.0, posinf: Optional[float] = None, neginf: Optional[float] = None)
+
+    NaN, `+inf` and `-inf` replaced by `nan`, `posinf` and `neginf` (by default 0 and the
+     dtype's largest and lowest finite values); gradient passes where `x` is finite.
+
+     ```
+     let x = ferrograd::Tensor::new([f32::NAN, f32::INFINITY, 1.0]);
+     assert_eq!(x.nan_to_num(0.0, None, None).to_vec::<f32>(), vec![0.0, f32::MAX, 1.0]);
+     ```
+    """
+def nanmean(self: Tensor, dim: _Ints = ..., keepdim: builtins.bool = ...) -> Tensor:
+    """nanmean(self: Tensor, dim: list[int] = [], keepdim: bool = False)
+
+    The mean over `dim` (empty: all) of the elements that are not NaN (NaN where all
+     are). Panics on a bad dim; see [`Tensor::try_nanmean`].
+
+     ```
+     let x = ferrograd::Tensor::new([1.0, f32::NAN, 2.0]);
+     assert_eq!(x.nanmean(&[], false).item(), 1.5);
+     assert!(x.try_nanmean(&[1], false).is_err());
+     ```
+    """
+def nansum(self: Tensor, dim: _Ints = ..., keepdim: builtins.bool = ...) -> Tensor:
+    """nansum(self: Tensor, dim: list[int] = [], keepdim: bool = False)
+
+    The sum over `dim` (empty: all) with NaN counted as 0; the gradient is 0 at NaNs.
+     Panics on a bad dim; see [`Tensor::try_nansum`].
+
+     ```
+     let x = ferrograd::Tensor::new([1.0, f32::NAN, 2.0]);
+     assert_eq!(x.nansum(&[], false).item(), 3.0);
+     assert!(x.try_nansum(&[1], false).is_err());
+     ```
+    """
 def narrow(input: Any, dim: Any, start: Any, length: Any) -> Tensor:
     """`length` elements from `start` along `dim` (a view)."""
 def ne(input: Any, other: Any, *, out: Any = None) -> Tensor:
@@ -2704,6 +3457,18 @@ def negative(input: Any) -> Tensor:
     """`-input`."""
 def nonzero(input: Any, *, as_tuple: Any = False) -> Any:
     """The indices of the non-zero elements: `[n, dim]` int64, or one tensor per dim."""
+def nonzero_tuple(self: Tensor) -> Tuple[Tensor, ...]:
+    """nonzero_tuple(self: Tensor)
+
+    [`Tensor::nonzero`] as one int64 tensor per dimension (`nonzero(as_tuple=True)`; a
+     0-d tensor counts as 1-d).
+
+     ```
+     let i = ferrograd::Tensor::new([[0.0, 1.0], [2.0, 0.0]]).nonzero_tuple();
+     assert_eq!(i[0].to_vec::<i64>(), vec![0, 1]);
+     assert_eq!(i[1].to_vec::<i64>(), vec![1, 0]);
+     ```
+    """
 def norm(input: Any, p: Any = 'fro', dim: Any = None, keepdim: Any = False, dtype: Any = None) -> Tensor:
     """The p-norm (2 and `"fro"`: Euclidean, also `inf`, 1, ...) of all elements or over `dim`."""
 def norm_dims(self: Tensor, p: builtins.float = ..., dim: _Ints = ..., keepdim: builtins.bool = ...) -> Tensor:
@@ -2771,6 +3536,20 @@ def pad(self: Tensor, pad: _Ints, value: builtins.float = ...) -> Tensor:
     """
 def permute(input: Any, *dims: Any, **kwargs: Any) -> Tensor:
     """The dimensions reordered."""
+def polygamma(self: Tensor, n: builtins.int) -> Tensor:
+    """polygamma(self: Tensor, n: int)
+
+    `polygamma(n, x)`, the `n`-th derivative of digamma (`x.polygamma(n)` for PyTorch's
+     `torch.polygamma(n, x)`); gradient `polygamma(n + 1, x)`. Panics for negative `n`;
+     see [`Tensor::try_polygamma`].
+
+     ```
+     let y = ferrograd::Tensor::from_vec(vec![1.0f64], &[1]).polygamma(1);
+     assert!((y.to_vec::<f64>()[0] - std::f64::consts::PI.powi(2) / 6.0).abs() < 1e-14);
+     let e = ferrograd::Tensor::new([1.0]).try_polygamma(-1).unwrap_err();
+     assert_eq!(e.to_string(), "polygamma: polygamma(n, x) does not support negative n.");
+     ```
+    """
 def positive(input: Any) -> Any:
     """`+input` (the tensor itself)."""
 def pow(input: Any, exponent: Any) -> Tensor:
@@ -2784,6 +3563,19 @@ def pow_tensor(self: Tensor, exponent: _TensorOrNumber) -> Tensor:
      let x = ferrograd::Tensor::new([2.0, 3.0]);
      assert_eq!(x.pow_tensor(&ferrograd::Tensor::new([3.0, 2.0])).to_vec::<f32>(), vec![8.0, 9.0]);
      assert!(ferrograd::Tensor::ones(&[2]).try_pow_tensor(&ferrograd::Tensor::ones(&[3])).is_err());
+     ```
+    """
+def prelu(self: Tensor, weight: _TensorOrNumber) -> Tensor:
+    """prelu(self: Tensor, weight: Tensor)
+
+    `x` where `x > 0`, `weight * x` elsewhere; `weight` has one element or one per
+     channel (dimension 1 of the input). Panics otherwise; see [`Tensor::try_prelu`].
+
+     ```
+     use ferrograd::Tensor;
+     let y = Tensor::new([[-2.0, 3.0]]).prelu(&Tensor::new([0.25]));
+     assert_eq!(y.to_vec::<f32>(), vec![-0.5, 3.0]);
+     assert!(Tensor::zeros(&[1, 2]).try_prelu(&Tensor::zeros(&[3])).is_err());
      ```
     """
 def prod(input: Any, dim: Any = None, keepdim: Any = False, *, dtype: Any = None) -> Tensor:
@@ -2881,6 +3673,18 @@ def rpow(self: Tensor, base: builtins.float) -> Tensor:
      assert_eq!(ferrograd::Tensor::new([3.0]).rpow(2.0).to_vec::<f32>(), vec![8.0]);
      ```
     """
+def rrelu(self: Tensor, lower: builtins.float = ..., upper: builtins.float = ...) -> Tensor:
+    """rrelu(self: Tensor, lower: float = 0.125, upper: float = 0.3333333333333333)
+
+    Randomized leaky relu in evaluation mode (`F.rrelu(x, lower, upper, training=False)`):
+     the fixed negative slope `(lower + upper) / 2`. Training mode's random slopes are not
+     provided.
+
+     ```
+     let y = ferrograd::Tensor::new([-2.0, 3.0]).rrelu(0.25, 0.75);
+     assert_eq!(y.to_vec::<f32>(), vec![-1.0, 3.0]);
+     ```
+    """
 def rsqrt(self: Tensor) -> Tensor:
     """rsqrt(self: Tensor)
 
@@ -2907,6 +3711,23 @@ def scatter(input: Any, dim: Any, index: Any, src: Any = None, value: Any = None
     """A copy of `input` with `src` (or `value`) written where `gather` would read."""
 def scatter_add(input: Any, dim: Any, index: Any, src: Any) -> Tensor:
     """A copy of `input` with `src` added where `gather` would read."""
+def searchsorted(sorted_sequence: Tensor, input: _TensorOrNumber, right: builtins.bool = ...) -> Tensor:
+    """searchsorted(sorted_sequence: Tensor, input: Tensor, right: bool = False)
+
+    For each element of `input`, the int64 index in `sorted_sequence` (sorted along its
+     last dim) where it would be inserted to keep the order: before equal elements, or
+     after them with `right`. A 1-d sequence serves every element; otherwise the leading
+     dims must match. No gradient. Panics on mismatched shapes; see
+     [`Tensor::try_searchsorted`].
+
+     ```
+     use ferrograd::Tensor;
+     let s = Tensor::new([1.0, 3.0, 5.0]);
+     assert_eq!(Tensor::searchsorted(&s, &Tensor::new([3.0, 6.0]), false).to_vec::<i64>(), vec![1, 3]);
+     assert_eq!(Tensor::searchsorted(&s, &Tensor::new([3.0]), true).to_vec::<i64>(), vec![2]);
+     assert!(Tensor::try_searchsorted(&Tensor::zeros(&[2, 3]), &Tensor::zeros(&[3, 1]), false).is_err());
+     ```
+    """
 def select(input: Any, dim: Any, index: Any) -> Tensor:
     """The sub-tensor at `index` along `dim` (a view)."""
 def selu(self: Tensor) -> Tensor:
@@ -2955,6 +3776,16 @@ def sin(self: Tensor) -> Tensor:
      assert_eq!(ferrograd::Tensor::new([0.0]).sin().to_vec::<f32>(), vec![0.0]);
      ```
     """
+def sinc(self: Tensor) -> Tensor:
+    """sinc(self: Tensor)
+
+    The normalized sinc `sin(pi x) / (pi x)`, 1 at 0. Its derivatives of every order are
+     right at 0 too (PyTorch's rule gives 0 for the second derivative there).
+
+     ```
+     assert_eq!(ferrograd::Tensor::new([0.0]).sinc().to_vec::<f32>(), vec![1.0]);
+     ```
+    """
 def sinh(self: Tensor) -> Tensor:
     """sinh(self: Tensor)
 
@@ -2985,6 +3816,17 @@ def slice(self: Tensor, dim: builtins.int, start: builtins.int, end: builtins.in
     """
 def softmax(input: Any, dim: Any = None, dtype: Any = None, *, _stacklevel: Any = 3) -> Tensor:
     """`exp(x) / sum(exp(x))` along `dim`."""
+def softmin(self: Tensor, dim: builtins.int) -> Tensor:
+    """softmin(self: Tensor, dim: int)
+
+    `softmax(-x)` along `dim`. Panics on a bad dim; see [`Tensor::try_softmin`].
+
+     ```
+     let y = ferrograd::Tensor::new([0.0, 0.0]).softmin(0);
+     assert_eq!(y.to_vec::<f32>(), vec![0.5, 0.5]);
+     assert!(ferrograd::Tensor::zeros(&[2]).try_softmin(1).is_err());
+     ```
+    """
 def softplus(input: Any, beta: Any = 1.0, threshold: Any = 20.0) -> Tensor:
     """`log(1 + exp(beta x)) / beta`, linear above `threshold`."""
 def softplus_with(self: Tensor, beta: builtins.float = ..., threshold: builtins.float = ...) -> Tensor:
@@ -2995,6 +3837,15 @@ def softplus_with(self: Tensor, beta: builtins.float = ..., threshold: builtins.
      ```
      let y = ferrograd::Tensor::new([0.0]).softplus_with(2.0, 20.0);
      assert_eq!(y.to_vec::<f32>(), vec![2f32.ln() / 2.0]);
+     ```
+    """
+def softsign(self: Tensor) -> Tensor:
+    """softsign(self: Tensor)
+
+    `x / (1 + |x|)`.
+
+     ```
+     assert_eq!(ferrograd::Tensor::new([1.0, -3.0]).softsign().to_vec::<f32>(), vec![0.5, -0.75]);
      ```
     """
 def solve(self: Tensor, b: _TensorOrNumber) -> Tensor:
@@ -3017,6 +3868,21 @@ def solve(self: Tensor, b: _TensorOrNumber) -> Tensor:
      assert!(Tensor::ones(&[2, 2]).try_solve(&Tensor::ones(&[3])).is_err());
      let e = Tensor::ones(&[2, 2]).try_solve(&Tensor::ones(&[2])).unwrap_err();
      assert_eq!(e.to_string(), "torch.linalg.solve: The solver failed because the input matrix is singular.");
+     ```
+    """
+def sort(self: Tensor, dim: builtins.int = ..., descending: builtins.bool = ..., stable: builtins.bool = ...) -> Tuple[Any, ...]:
+    """sort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False)
+
+    The elements sorted along `dim` (ascending, or `descending`), and the int64 indices
+     that sort them. The sort is always stable (equal elements keep their order; NaN
+     sorts above every number), so `stable` changes nothing. The gradient goes back to
+     each element's position. Panics on a bad dim; see [`Tensor::try_sort`].
+
+     ```
+     let (v, i) = ferrograd::Tensor::new([3.0, 1.0, 3.0, 2.0]).sort(-1, true, false);
+     assert_eq!(v.to_vec::<f32>(), vec![3.0, 3.0, 2.0, 1.0]);
+     assert_eq!(i.to_vec::<i64>(), vec![0, 2, 3, 1]);
+     assert!(ferrograd::Tensor::zeros(&[2]).try_sort(1, false, false).is_err());
      ```
     """
 def split(tensor: Any, split_size_or_sections: Any, dim: Any = 0) -> Any:
@@ -3120,6 +3986,21 @@ def t(input: Any) -> Tensor:
     """The transpose of a tensor of at most 2 dimensions."""
 def take(input: Any, index: Any) -> Any:
     """`input` read as 1-d at `index`."""
+def take_along_dim(self: Tensor, indices: _TensorOrNumber, dim: Optional[builtins.int] = ...) -> Tensor:
+    """take_along_dim(self: Tensor, indices: Tensor, dim: Optional[int] = None)
+
+    `self` gathered at `indices` (int64) along `dim`, the two broadcast against each
+     other outside `dim`; without `dim`, both flattened (`torch.take_along_dim`). Panics
+     on bad indices; see [`Tensor::try_take_along_dim`].
+
+     ```
+     use ferrograd::Tensor;
+     let x = Tensor::new([[10.0, 30.0, 20.0]]);
+     let i = x.argsort(1, false, false);
+     assert_eq!(x.take_along_dim(&i, Some(1)).to_vec::<f32>(), vec![10.0, 20.0, 30.0]);
+     assert!(x.try_take_along_dim(&Tensor::new([0]), Some(1)).is_err());
+     ```
+    """
 def tan(self: Tensor) -> Tensor:
     """tan(self: Tensor)
 
@@ -3161,6 +4042,22 @@ def to_dtype(self: Tensor, dtype: _DType) -> Tensor:
      assert_eq!(x.grad().unwrap().dtype(), DType::F32);
      ```
     """
+def topk(self: Tensor, k: builtins.int, dim: builtins.int = ..., largest: builtins.bool = ..., sorted: builtins.bool = ...) -> Tuple[Any, ...]:
+    """topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True)
+
+    The `k` largest (or, with `largest = false`, smallest) elements along `dim`, sorted,
+     and their int64 indices; at ties the stable sort's order (PyTorch leaves it
+     unspecified). `sorted = false` returns them sorted too. Panics if `k` exceeds the
+     size; see [`Tensor::try_topk`].
+
+     ```
+     let (v, i) = ferrograd::Tensor::new([1.0, 5.0, 3.0]).topk(2, -1, true, true);
+     assert_eq!(v.to_vec::<f32>(), vec![5.0, 3.0]);
+     assert_eq!(i.to_vec::<i64>(), vec![1, 2]);
+     let e = ferrograd::Tensor::zeros(&[2]).try_topk(3, -1, true, true).unwrap_err();
+     assert_eq!(e.to_string(), "topk: selected index k out of range");
+     ```
+    """
 def trace(self: Tensor) -> Tensor:
     """trace(self: Tensor)
 
@@ -3179,8 +4076,34 @@ def transpose(input: Any, dim0: Any, dim1: Any) -> Tensor:
     """Dimensions `dim0` and `dim1` swapped (a view)."""
 def tril(input: Any, diagonal: Any = 0) -> Tensor:
     """The lower triangle."""
+def tril_indices(row: builtins.int, col: builtins.int, offset: builtins.int = ...) -> Tensor:
+    """tril_indices(row: int, col: int, offset: int = 0)
+
+    The int64 indices `[2, N]` of the lower triangle of a `row x col` matrix (the
+     elements with `j - i <= offset`), row-major. Panics if the result cannot be
+     allocated; see [`Tensor::try_tril_indices`].
+
+     ```
+     let t = ferrograd::Tensor::tril_indices(2, 2, 0);
+     assert_eq!(t.to_vec::<i64>(), vec![0, 1, 1, 0, 0, 1]);
+     assert!(ferrograd::Tensor::try_tril_indices(1 << 40, 1 << 40, 0).is_err());
+     ```
+    """
 def triu(input: Any, diagonal: Any = 0) -> Tensor:
     """The upper triangle."""
+def triu_indices(row: builtins.int, col: builtins.int, offset: builtins.int = ...) -> Tensor:
+    """triu_indices(row: int, col: int, offset: int = 0)
+
+    The int64 indices `[2, N]` of the upper triangle of a `row x col` matrix (the
+     elements with `j - i >= offset`), row-major. Panics if the result cannot be
+     allocated; see [`Tensor::try_triu_indices`].
+
+     ```
+     let t = ferrograd::Tensor::triu_indices(2, 2, 0);
+     assert_eq!(t.to_vec::<i64>(), vec![0, 0, 1, 0, 1, 1]);
+     assert!(ferrograd::Tensor::try_triu_indices(1 << 40, 1 << 40, 0).is_err());
+     ```
+    """
 def true_divide(input: Any, other: Any, *, rounding_mode: Any = None, out: Any = None) -> Tensor:
     """`input / other`; `rounding_mode` `"trunc"` or `"floor"` rounds the quotient."""
 def trunc(self: Tensor) -> Tensor:
@@ -3196,6 +4119,22 @@ def unbind(input: Any, dim: Any = 0) -> Any:
     """The slices along `dim`, as a tuple."""
 def unflatten(input: Any, dim: Any, sizes: Any) -> Tensor:
     """Dimension `dim` split into `sizes` (one may be -1)."""
+def unique(self: Tensor, sorted: builtins.bool = ..., return_inverse: builtins.bool = ..., return_counts: builtins.bool = ...) -> Tuple[Tensor, ...]:
+    """unique(self: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False)
+
+    The sorted distinct elements, then (as PyTorch's tuple) the int64 index of each
+     input element in them if `return_inverse` (the input's shape), and each distinct
+     element's count if `return_counts`. Always sorted (`sorted = false` too, as
+     PyTorch's CPU kernel); each NaN is distinct. No gradient.
+
+     ```
+     use ferrograd::Tensor;
+     let out = Tensor::new([3, 1, 3]).unique(true, true, true);
+     assert_eq!(out[0].to_vec::<i64>(), vec![1, 3]);
+     assert_eq!(out[1].to_vec::<i64>(), vec![1, 0, 1]);
+     assert_eq!(out[2].to_vec::<i64>(), vec![1, 2]);
+     ```
+    """
 def unsqueeze(input: Any, dim: Any) -> Tensor:
     """A size-1 dimension inserted at `dim`."""
 def var(input: Any, dim: Any = None, unbiased: Any = None, keepdim: Any = False, *, correction: Any = None) -> Tensor:
@@ -3229,7 +4168,19 @@ def where_(condition: Tensor, input: _TensorOrNumber, other: _TensorOrNumber) ->
      assert!(e.unwrap_err().to_string().contains("condition must be a bool tensor"));
      ```
     """
-def xlogy(input: Any, other: Any) -> Any:
+def where_cond(condition: Tensor) -> Tuple[Tensor, ...]:
+    """where_cond(condition: Tensor)
+
+    `torch.where(condition)`: the indices where `condition` is nonzero, one int64 tensor
+     per dimension (as [`Tensor::nonzero_tuple`]).
+
+     ```
+     use ferrograd::Tensor;
+     let i = Tensor::where_cond(&Tensor::new([false, true, true]));
+     assert_eq!(i[0].to_vec::<i64>(), vec![1, 2]);
+     ```
+    """
+def xlogy(input: Any, other: Any) -> Tensor:
     """`input * log(other)`, 0 where `input` is 0."""
 def zero_(self: Tensor) -> Tensor:
     """zero_(self: Tensor)
