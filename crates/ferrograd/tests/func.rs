@@ -27,7 +27,7 @@ fn vmap_matches_a_loop_for_an_mlp() {
     let xs = randn(&[7, 4]);
     let (a, b) = (w1.clone(), w2.clone());
     let f = Func::scalar(move |x| b.matmul(&a.matmul(&x[0]).tanh()).softmax(0));
-    let got = func::vmap(&f).call(&[xs.clone()]).unwrap();
+    let got = func::vmap(&f).call(std::slice::from_ref(&xs)).unwrap();
     let want: Vec<Tensor> = (0..7)
         .map(|i| f.call(&[xs.select(0, i)]).unwrap()[0].clone())
         .collect();
@@ -61,13 +61,15 @@ fn per_sample_gradients_equal_the_loop() {
 fn nested_grads_and_hessians() {
     let f = Func::scalar(|a| a[0].pow(3.0).sum());
     let x = Tensor::new([1.0f64, 2.0]).to_dtype(DType::F64);
-    let h = func::hessian(&f).call(&[x.clone()]).unwrap();
+    let h = func::hessian(&f).call(std::slice::from_ref(&x)).unwrap();
     close(
         &h[0],
         &Tensor::new([[6.0, 0.0], [0.0, 12.0]]).to_dtype(DType::F64),
         1e-12,
     );
-    let jr = func::jacfwd(&func::jacrev(&f)).call(&[x.clone()]).unwrap();
+    let jr = func::jacfwd(&func::jacrev(&f))
+        .call(std::slice::from_ref(&x))
+        .unwrap();
     close(&jr[0], &h[0], 1e-12);
     let rr = func::jacrev(&func::jacrev(&f)).call(&[x]).unwrap();
     close(&rr[0], &h[0], 1e-12);
@@ -80,7 +82,7 @@ fn no_perturbation_confusion() {
         let x = a[0].clone();
         let xc = x.clone();
         let inner = Func::scalar(move |b| (&xc + &b[0]).sum());
-        let dy = func::grad(&inner).call(&[x.clone()]).unwrap()[0].clone();
+        let dy = func::grad(&inner).call(std::slice::from_ref(&x)).unwrap()[0].clone();
         (&x * &dy).sum()
     });
     let g = func::grad(&outer).call(&[Tensor::scalar(3.0)]).unwrap();
@@ -91,13 +93,15 @@ fn no_perturbation_confusion() {
 fn vmap_of_vmap_and_grad_of_vmap() {
     let xs = randn(&[2, 3, 4]);
     let f = Func::scalar(|a| a[0].sin().sum());
-    let vv = func::vmap(&func::vmap(&f)).call(&[xs.clone()]).unwrap();
+    let vv = func::vmap(&func::vmap(&f))
+        .call(std::slice::from_ref(&xs))
+        .unwrap();
     close(&vv[0], &xs.sin().sum_dims(&[2], false), 1e-12);
     let total = Func::scalar({
         let f = f.clone();
         move |a| func::vmap(&f).call(a).unwrap()[0].sum()
     });
-    let g = func::grad(&total).call(&[xs.clone()]).unwrap();
+    let g = func::grad(&total).call(std::slice::from_ref(&xs)).unwrap();
     close(&g[0], &xs.cos(), 1e-12);
 }
 
@@ -106,14 +110,17 @@ fn randomness_modes() {
     let f = Func::scalar(|a| &a[0] + &Tensor::randn_with(&[2], DType::F64));
     let xs = Tensor::full_with(&[3, 2], 0.0, DType::F64);
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        func::vmap(&f).call(&[xs.clone()])
+        func::vmap(&f).call(std::slice::from_ref(&xs))
     }));
     assert!(r.is_err());
     let same = VmapOptions {
         randomness: Randomness::Same,
         ..VmapOptions::default()
     };
-    let y = func::vmap_with(&f, same).call(&[xs.clone()]).unwrap()[0].clone();
+    let y = func::vmap_with(&f, same)
+        .call(std::slice::from_ref(&xs))
+        .unwrap()[0]
+        .clone();
     close(&y.select(0, 0), &y.select(0, 2), 0.0);
     let diff = VmapOptions {
         randomness: Randomness::Different,
@@ -160,16 +167,16 @@ fn jacfwd_of_jacrev_is_functional_hessian_and_jacobians_agree() {
     let a = randn(&[3, 3]);
     let f = Func::scalar(move |x| a.matmul(&x[0]).tanh().pow(2.0).sum());
     let x = randn(&[3]);
-    let h = func::hessian(&f).call(&[x.clone()]).unwrap();
+    let h = func::hessian(&f).call(std::slice::from_ref(&x)).unwrap();
     let g = f.clone();
     let want = ferrograd::functional::hessian(
-        move |v: &Tensor| g.call(&[v.clone()]).unwrap()[0].clone(),
+        move |v: &Tensor| g.call(std::slice::from_ref(v)).unwrap()[0].clone(),
         &x,
     );
     close(&h[0], &want, 1e-10);
     let v = Func::scalar(|x| x[0].sin() * 2.0);
-    let jr = func::jacrev(&v).call(&[x.clone()]).unwrap();
-    let jf = func::jacfwd(&v).call(&[x.clone()]).unwrap();
+    let jr = func::jacrev(&v).call(std::slice::from_ref(&x)).unwrap();
+    let jf = func::jacfwd(&v).call(std::slice::from_ref(&x)).unwrap();
     close(&jr[0], &jf[0], 1e-12);
     close(&jr[0], &(x.cos() * 2.0).diag(0), 1e-12);
 }
@@ -180,8 +187,8 @@ fn vmap_of_jvp_equals_batched_tangents() {
     let x = randn(&[4]);
     let ts = randn(&[6, 4]);
     let (fx, xc) = (f.clone(), x.clone());
-    let col = Func::new(move |t| Ok(func::jvp(&fx, &[xc.clone()], &[t[0].clone()])?.1));
-    let got = func::vmap(&col).call(&[ts.clone()]).unwrap();
+    let col = Func::new(move |t| Ok(func::jvp(&fx, std::slice::from_ref(&xc), &t[..1])?.1));
+    let got = func::vmap(&col).call(std::slice::from_ref(&ts)).unwrap();
     let d = &(x.exp() * x.sin()) + &(x.exp() * x.cos());
     close(&got[0], &(&ts * &d), 1e-12);
 }
@@ -237,7 +244,9 @@ fn chunked_and_moved_dims() {
         chunk_size: Some(3),
         ..VmapOptions::default()
     };
-    let got = func::vmap_with(&f, o).call(&[xs.clone()]).unwrap();
+    let got = func::vmap_with(&f, o)
+        .call(std::slice::from_ref(&xs))
+        .unwrap();
     close(&got[0], &xs.softmax(0), 1e-12);
 }
 
