@@ -395,6 +395,18 @@ pub fn jvp(
     Ok((cut(ys, detach), cut(jv, detach)))
 }
 
+/// `f` as a function of its arguments at `argnums` only, the others fixed to `args`'.
+fn partial(f: &Func, args: &[Tensor], argnums: &[usize]) -> Func {
+    let (f, fixed, nums) = (f.clone(), args.to_vec(), argnums.to_vec());
+    Func::new(move |xs| {
+        let mut a = fixed.clone();
+        for (&i, x) in nums.iter().zip(xs) {
+            a[i] = x.clone();
+        }
+        f.call(&a)
+    })
+}
+
 /// The Jacobian of `f` by reverse mode (`torch.func.jacrev`), with respect to the first
 /// argument: for each output, a tensor of shape `output.shape + input.shape`. One `vjp`, and
 /// a `vmap` of its function over the basis of the output space.
@@ -424,17 +436,7 @@ pub fn jacrev_with(f: &Func, argnums: &[usize]) -> Func {
     let (f, argnums) = (f.clone(), argnums.to_vec());
     Func::transform(move |args| {
         check_argnums("jacrev", &argnums, args.len())?;
-        let fixed = args.to_vec();
-        let nums = argnums.clone();
-        let g = f.clone();
-        // f as a function of the differentiated arguments only.
-        let sub = Func::new(move |xs| {
-            let mut a = fixed.clone();
-            for (&i, x) in nums.iter().zip(xs) {
-                a[i] = x.clone();
-            }
-            g.call(&a)
-        });
+        let sub = partial(&f, args, &argnums);
         let primals: Vec<Tensor> = argnums.iter().map(|&i| args[i].clone()).collect();
         let (ys, vjp_fn) = vjp(&sub, &primals)?;
         let mut jac = Vec::with_capacity(ys.len() * primals.len());
@@ -494,8 +496,8 @@ pub fn jacfwd_with(f: &Func, argnums: &[usize]) -> Func {
         let dtype = primals[0].dtype();
         // One basis direction per input element, over all differentiated arguments.
         let basis = Tensor::eye_with(total, dtype);
-        let (fixed, nums, g, ps) = (args.to_vec(), argnums.clone(), f.clone(), primals.clone());
-        let sizes2 = sizes.clone();
+        let sub = partial(&f, args, &argnums);
+        let (ps, sizes2) = (primals.clone(), sizes.clone());
         let column = Func::new(move |e| {
             let mut tangents = Vec::with_capacity(ps.len());
             let mut at = 0;
@@ -504,15 +506,6 @@ pub fn jacfwd_with(f: &Func, argnums: &[usize]) -> Func {
                 tangents.push(t.to_dtype(p.dtype()));
                 at += n;
             }
-            let nums = nums.clone();
-            let (fixed, g) = (fixed.clone(), g.clone());
-            let sub = Func::new(move |xs| {
-                let mut a = fixed.clone();
-                for (&i, x) in nums.iter().zip(xs) {
-                    a[i] = x.clone();
-                }
-                g.call(&a)
-            });
             Ok(jvp(&sub, &ps, &tangents)?.1)
         });
         // Columns come out batched first: move the input dims to the end.
