@@ -688,16 +688,22 @@ fn repeat_size(a: &Args<'_>, name: &str) -> R<Estimate> {
 fn scaled_size(a: &Args<'_>, name: &str) -> R<Estimate> {
     let base = a.vals.iter().map(Value::numel).max().unwrap_or(1);
     let mut factor: u128 = 1;
-    for v in &a.vals {
-        if let Value::Tensor(t) = v {
-            if t.numel() <= 8 {
-                for x in t.to_vec::<f64>() {
-                    if x.is_finite() && x.abs() >= 1.0 {
-                        factor = factor.saturating_mul(x.abs().ceil() as u128);
-                    } else if !x.is_finite() {
-                        factor = u128::MAX;
-                    }
-                }
+    let small: Vec<&Tensor> = a
+        .vals
+        .iter()
+        .flat_map(|v| match v {
+            Value::Tensor(t) => vec![t],
+            Value::List(ts) => ts.iter().collect(),
+            _ => Vec::new(),
+        })
+        .filter(|t| t.numel() <= 8)
+        .collect();
+    for t in small {
+        for x in t.to_vec::<f64>() {
+            if !x.is_finite() {
+                factor = u128::MAX;
+            } else if x.abs() >= 1.0 {
+                factor = factor.saturating_mul(x.abs().ceil() as u128);
             }
         }
     }
