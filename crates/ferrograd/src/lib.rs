@@ -87,6 +87,7 @@ pub use dtype::{DType, Float};
 pub use error::{Error, Result};
 pub use hooks::{HookHandle, WeakTensor};
 pub use layout::Shape;
+pub use ops::linalg;
 pub use ops::nn;
 pub use pool::empty_cache;
 pub use random::manual_seed;

@@ -2120,6 +2120,16 @@ fn linear_algebra_to_second_order() {
     assert_table(linalg_table());
 }
 
+/// The rows of [`factorizations_to_second_order`]: `linalg`'s factorizations and solvers.
+fn factor_table() -> Vec<Spec> {
+    vec![]
+}
+
+#[test]
+fn factorizations_to_second_order() {
+    assert_table(factor_table());
+}
+
 /// The rows of [`views_and_shapes_to_second_order`].
 fn view_table() -> Vec<Spec> {
     use Domain::*;
@@ -3480,6 +3490,17 @@ fn layers_to_second_order() {
     assert_table(layers_table());
 }
 
+/// The rows of [`products_and_indexing_to_second_order`]: `linalg`'s products, norms and
+/// powers, and the indexing ops Python users write.
+fn linalg2_table() -> Vec<Spec> {
+    vec![]
+}
+
+#[test]
+fn products_and_indexing_to_second_order() {
+    assert_table(linalg2_table());
+}
+
 /// The rows of [`composites_of_the_seeds_to_second_order`].
 fn composite_table() -> Vec<Spec> {
     use Domain::*;
@@ -3873,10 +3894,13 @@ fn all_tables() -> Vec<Spec> {
         binary_table(),
         reduction_table(),
         linalg_table(),
+        factor_table(),
+        linalg2_table(),
         view_table(),
         nn_table(),
         layers_table(),
         composite_table(),
+        spectral_table(),
     ]
     .into_iter()
     .flatten()
@@ -4155,4 +4179,15 @@ fn readme_states_the_measured_op_count() {
         readme.contains(&claim),
         "README should say \"{claim}\" (measured from the registry)"
     );
+}
+
+/// The rows of [`spectral_decompositions_to_second_order`]: `linalg`'s eigen and singular value
+/// decompositions and what is built on them.
+fn spectral_table() -> Vec<Spec> {
+    vec![]
+}
+
+#[test]
+fn spectral_decompositions_to_second_order() {
+    assert_table(spectral_table());
 }

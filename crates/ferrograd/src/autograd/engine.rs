@@ -244,13 +244,7 @@ fn route(node: &Node, k: usize, g: Tensor) -> Result<Tensor> {
             Error::invalid("backward", e)
         })?,
     };
-    let g = match g.is_batched() {
-        true => super::levels::fit(g, node.inputs[k].levels.as_deref()),
-        false => g,
-    };
-    Ok(if g.dtype() == dtype {
-        g
-    } else {
-        g.to_dtype(dtype)
-    })
+    // A gradient carrying vmap levels the input lacks is summed over their batches.
+    let g = super::levels::fit(g, node.inputs[k].levels.as_deref());
+    Ok(g.to_dtype(dtype))
 }

@@ -24,11 +24,13 @@
 //! - [`fastmath`]: vectorisable `f32` exp, tanh, sin and cos (the bulk fast paths).
 
 mod elementwise;
+pub(crate) mod factor;
 pub(crate) mod fastmath;
 mod gemm;
 mod index;
 mod lu;
 mod reduce;
+pub(crate) mod spectral;
 
 pub(crate) use elementwise::{
     cast, compare, copy, map_float_bulk, masked_fill, promote_types, where_select, zip_float,

@@ -1,4 +1,11 @@
-//! Products: dot, mm, mv, matmul (batched, with broadcasting).
+//! Products: dot, mm, mv, matmul (batched, with broadcasting), and the public `linalg` module
+//! (`torch.linalg`): its factorizations live in `factor.rs`, its spectral decompositions in
+//! `spectral.rs`, re-exported here.
+
+#[allow(unused_imports)] // until the modules have their first ops
+pub use super::factor::*;
+#[allow(unused_imports)] // until the modules have their first ops
+pub use super::spectral::*;
 
 use super::grads;
 use crate::autograd::record;

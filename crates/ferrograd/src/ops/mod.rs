@@ -5,10 +5,11 @@
 
 mod binary;
 mod compare;
+mod factor;
 pub(crate) mod index;
 mod inplace;
 mod layers;
-mod linalg;
+pub mod linalg;
 pub mod nn;
 mod operators;
 mod reduce;
@@ -16,6 +17,7 @@ mod reductions;
 mod shape;
 mod sorting;
 mod special;
+mod spectral;
 mod unary;
 
 use crate::autograd::{record, Grads};

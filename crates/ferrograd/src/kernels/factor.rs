@@ -1,0 +1,1 @@
+//! Factorization kernels on f64 buffers (issue 15).

@@ -1,0 +1,1 @@
+//! Spectral decomposition kernels on f64 buffers (issue 15).
