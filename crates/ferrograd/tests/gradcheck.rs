@@ -3493,7 +3493,463 @@ fn layers_to_second_order() {
 /// The rows of [`products_and_indexing_to_second_order`]: `linalg`'s products, norms and
 /// powers, and the indexing ops Python users write.
 fn linalg2_table() -> Vec<Spec> {
-    vec![]
+    use ferrograd::linalg;
+    use Domain::*;
+    let cases = |v: Vec<Vec<Input>>| v;
+    let cross = || {
+        cases(vec![
+            vec![s(&[3]), s(&[3])],
+            vec![s(&[2, 3]), s(&[3])],
+            vec![s(&[3]), s(&[4, 3])],
+            vec![s(&[0, 3]), s(&[0, 3])],
+            vec![s(&[2, 1, 3]), s(&[1, 4, 3])],
+            vec![s(&[5, 3]), s(&[5, 3])],
+            vec![tr(&[3, 3]), s(&[3, 3])],
+            vec![s(&[4, 3]), tr(&[4, 3])],
+            vec![s(&[1, 3]), s(&[1, 3])],
+            vec![s(&[2, 2, 3]), s(&[2, 2, 3])],
+        ])
+    };
+    let vecdot = || {
+        cases(vec![
+            vec![s(&[3]), s(&[3])],
+            vec![s(&[2, 3]), s(&[3])],
+            vec![s(&[0]), s(&[0])],
+            vec![s(&[2, 0]), s(&[2, 0])],
+            vec![s(&[1]), s(&[1])],
+            vec![s(&[2, 1, 4]), s(&[3, 4])],
+            vec![tr(&[3, 2]), s(&[3, 2])],
+            vec![s(&[4, 2]), tr(&[4, 2])],
+            vec![s(&[5]), s(&[1])],
+            vec![s(&[2, 2, 2]), s(&[2, 2, 2])],
+        ])
+    };
+    let chain = || {
+        cases(vec![
+            vec![s(&[2, 3]), s(&[3, 4]), s(&[4, 2])],
+            vec![s(&[3]), s(&[3, 4]), s(&[4])],
+            vec![s(&[1, 2]), s(&[2, 5]), s(&[5, 1])],
+            vec![s(&[0, 2]), s(&[2, 3]), s(&[3, 1])],
+            vec![s(&[2, 0]), s(&[0, 3]), s(&[3, 2])],
+            vec![tr(&[2, 3]), s(&[3, 2])],
+            vec![s(&[3]), s(&[3])],
+            vec![s(&[4, 1]), s(&[1, 4]), s(&[4, 1]), s(&[1, 3])],
+            vec![s(&[2]), s(&[2, 3]), tr(&[3, 3]), s(&[3, 2])],
+            vec![s(&[5, 2]), s(&[2, 1]), s(&[1, 5]), s(&[5])],
+        ])
+    };
+    let vectors = || {
+        cases(vec![
+            vec![s(&[])],
+            vec![s(&[1])],
+            vec![s(&[4])],
+            vec![s(&[2, 3])],
+            vec![tr(&[3, 2])],
+            vec![s(&[2, 2, 3])],
+            vec![s(&[1, 5])],
+            vec![s(&[3, 1])],
+            vec![s(&[6])],
+            vec![tr(&[2, 4])],
+        ])
+    };
+    let pairs = || {
+        cases(vec![
+            vec![s(&[2]), s(&[3])],
+            vec![s(&[2, 2]), s(&[2])],
+            vec![s(&[0]), s(&[3])],
+            vec![s(&[]), s(&[2])],
+            vec![s(&[]), s(&[])],
+            vec![s(&[2, 1, 3]), s(&[2, 2])],
+            vec![tr(&[2, 3]), s(&[2, 2])],
+            vec![s(&[1]), s(&[1])],
+            vec![s(&[3, 2]), s(&[1, 2])],
+            vec![s(&[2, 3]), tr(&[3, 2])],
+        ])
+    };
+    let contract = || {
+        cases(vec![
+            vec![s(&[2, 3]), s(&[3, 4])],
+            vec![s(&[3]), s(&[3])],
+            vec![s(&[2, 2, 3]), s(&[3, 2])],
+            vec![s(&[0, 3]), s(&[3, 2])],
+            vec![s(&[2, 0]), s(&[0, 3])],
+            vec![tr(&[2, 3]), s(&[3, 2])],
+            vec![s(&[2, 3]), tr(&[3, 2])],
+            vec![s(&[1]), s(&[1, 5])],
+            vec![s(&[4, 1]), s(&[1])],
+            vec![s(&[2, 1, 2]), s(&[2, 2, 1])],
+        ])
+    };
+    let contract2 = || {
+        cases(vec![
+            vec![s(&[2, 3, 4]), s(&[4, 3, 2])],
+            vec![s(&[1, 1, 1]), s(&[1, 1, 1])],
+            vec![s(&[0, 2, 3]), s(&[3, 2, 2])],
+            vec![s(&[2, 0, 3]), s(&[3, 0, 1])],
+            vec![s(&[3, 2, 2]), s(&[2, 2])],
+            vec![s(&[1, 2, 3]), s(&[3, 2, 4])],
+            vec![s(&[2, 2, 1]), s(&[1, 2, 3])],
+            vec![s(&[3, 1, 2]), s(&[2, 1])],
+            vec![s(&[2, 3, 2]), s(&[2, 3, 2])],
+            vec![s(&[1, 4, 1]), s(&[1, 4, 2])],
+        ])
+    };
+    // (input, mat1, mat2), the input broadcast to the product.
+    let addmm = || {
+        cases(vec![
+            vec![s(&[2, 4]), s(&[2, 3]), s(&[3, 4])],
+            vec![s(&[4]), s(&[2, 3]), s(&[3, 4])],
+            vec![s(&[]), s(&[2, 3]), s(&[3, 4])],
+            vec![s(&[2, 1]), s(&[2, 3]), s(&[3, 4])],
+            vec![s(&[0, 4]), s(&[0, 3]), s(&[3, 4])],
+            vec![s(&[2, 2]), s(&[2, 0]), s(&[0, 2])],
+            vec![tr(&[3, 3]), tr(&[3, 3]), s(&[3, 3])],
+            vec![s(&[1, 1]), s(&[1, 1]), s(&[1, 1])],
+            vec![s(&[3, 2]), s(&[3, 2]), tr(&[2, 2])],
+            vec![s(&[1]), s(&[4, 2]), s(&[2, 1])],
+        ])
+    };
+    let addmv = || {
+        cases(vec![
+            vec![s(&[2]), s(&[2, 3]), s(&[3])],
+            vec![s(&[]), s(&[2, 3]), s(&[3])],
+            vec![s(&[1]), s(&[4, 2]), s(&[2])],
+            vec![s(&[0]), s(&[0, 3]), s(&[3])],
+            vec![s(&[2]), s(&[2, 0]), s(&[0])],
+            vec![s(&[3]), tr(&[3, 3]), s(&[3])],
+            vec![s(&[1]), s(&[1, 1]), s(&[1])],
+            vec![s(&[2]), tr(&[2, 4]), s(&[4])],
+            vec![s(&[5]), s(&[5, 1]), s(&[1])],
+            vec![s(&[3]), s(&[3, 2]), s(&[2])],
+        ])
+    };
+    let addr = || {
+        cases(vec![
+            vec![s(&[2, 3]), s(&[2]), s(&[3])],
+            vec![s(&[]), s(&[2]), s(&[3])],
+            vec![s(&[3]), s(&[2]), s(&[3])],
+            vec![s(&[2, 1]), s(&[2]), s(&[4])],
+            vec![s(&[0, 3]), s(&[0]), s(&[3])],
+            vec![s(&[2, 0]), s(&[2]), s(&[0])],
+            vec![tr(&[3, 3]), s(&[3]), s(&[3])],
+            vec![s(&[1, 1]), s(&[1]), s(&[1])],
+            vec![tr(&[2, 4]), s(&[2]), s(&[4])],
+            vec![s(&[1]), s(&[3]), s(&[2])],
+        ])
+    };
+    let baddbmm = || {
+        cases(vec![
+            vec![s(&[2, 2, 4]), s(&[2, 2, 3]), s(&[2, 3, 4])],
+            vec![s(&[4]), s(&[2, 2, 3]), s(&[2, 3, 4])],
+            vec![s(&[]), s(&[1, 2, 3]), s(&[1, 3, 1])],
+            vec![s(&[2, 1]), s(&[3, 2, 2]), s(&[3, 2, 1])],
+            vec![s(&[0, 2, 2]), s(&[0, 2, 3]), s(&[0, 3, 2])],
+            vec![s(&[2, 2, 2]), s(&[2, 2, 0]), s(&[2, 0, 2])],
+            vec![s(&[1, 1, 1]), s(&[1, 1, 1]), s(&[1, 1, 1])],
+            vec![s(&[3, 1, 3]), s(&[3, 1, 2]), s(&[3, 2, 3])],
+            vec![s(&[1, 2, 1]), s(&[4, 2, 2]), s(&[4, 2, 1])],
+            vec![s(&[2, 3, 2]), s(&[2, 3, 1]), s(&[2, 1, 2])],
+        ])
+    };
+    let addbmm = || {
+        cases(vec![
+            vec![s(&[2, 4]), s(&[3, 2, 5]), s(&[3, 5, 4])],
+            vec![s(&[4]), s(&[2, 2, 3]), s(&[2, 3, 4])],
+            vec![s(&[]), s(&[1, 2, 3]), s(&[1, 3, 1])],
+            vec![s(&[2, 1]), s(&[3, 2, 2]), s(&[3, 2, 1])],
+            vec![s(&[2, 2]), s(&[0, 2, 3]), s(&[0, 3, 2])],
+            vec![s(&[2, 2]), s(&[2, 2, 0]), s(&[2, 0, 2])],
+            vec![s(&[1, 1]), s(&[1, 1, 1]), s(&[1, 1, 1])],
+            vec![tr(&[3, 3]), s(&[2, 3, 2]), s(&[2, 2, 3])],
+            vec![s(&[1, 1]), s(&[4, 2, 2]), s(&[4, 2, 1])],
+            vec![s(&[3, 2]), s(&[2, 3, 1]), s(&[2, 1, 2])],
+        ])
+    };
+    // Tensors of at least one dim, indexed on their leading dims.
+    let indexed = || {
+        cases(vec![
+            vec![s(&[3])],
+            vec![s(&[1])],
+            vec![s(&[2, 3])],
+            vec![s(&[3, 4])],
+            vec![tr(&[3, 2])],
+            vec![s(&[2, 3, 2])],
+            vec![s(&[4, 1])],
+            vec![s(&[1, 1, 3])],
+            vec![tr(&[2, 4])],
+            vec![s(&[5])],
+        ])
+    };
+    // (x, values of x's shape with 4 leading rows), the values written at 4 rows.
+    let put = || {
+        let v = |a: &[usize]| {
+            let mut b = a.to_vec();
+            b[0] = 4;
+            vec![s(a), s(&b)]
+        };
+        cases(vec![
+            v(&[3]),
+            v(&[1]),
+            v(&[2, 3]),
+            v(&[3, 4]),
+            vec![tr(&[3, 2]), s(&[4, 2])],
+            v(&[2, 3, 2]),
+            v(&[4, 1]),
+            v(&[1, 1, 3]),
+            vec![s(&[3, 2]), s(&[2])],
+            vec![s(&[2, 2]), s(&[])],
+        ])
+    };
+    let same_shape = || {
+        cases(vec![
+            vec![s(&[3]), s(&[3])],
+            vec![s(&[]), s(&[])],
+            vec![s(&[0]), s(&[0])],
+            vec![s(&[2, 3]), s(&[2, 3])],
+            vec![s(&[2, 3]), s(&[7])],
+            vec![tr(&[3, 2]), s(&[3, 2])],
+            vec![s(&[2, 2, 2]), s(&[8])],
+            vec![s(&[1]), s(&[1])],
+            vec![s(&[4, 1]), tr(&[2, 2])],
+            vec![s(&[5]), s(&[5, 2])],
+        ])
+    };
+    vec![
+        spec(
+            "cross",
+            |x| linalg::cross(&x[0], &x[1], -1),
+            cross(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "vecdot",
+            |x| linalg::vecdot(&x[0], &x[1], -1),
+            vecdot(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec("multi_dot", |x| linalg::multi_dot(x), chain(), Any, 2).zeros(),
+        spec(
+            "vector_norm 2",
+            |x| linalg::vector_norm(&x[0], 2.0, None, false),
+            vectors(),
+            NonZero,
+            2,
+        )
+        .at(vec![
+            vec![v(&[0.0, 3.0, -0.0, 4.0])],
+            vec![pt(&[0.0, 0.0, 1.5, 0.0], &[2, 2])],
+        ]),
+        spec(
+            "vector_norm 3 over the last dim",
+            |x| linalg::vector_norm(&x[0], 3.0, Some(&[-1]), true),
+            vectors(),
+            NonZero,
+            2,
+        )
+        .at(vec![vec![pt(&[0.0, 3.0, -0.0, 4.0], &[2, 2])]]),
+        spec(
+            "vector_norm inf",
+            |x| linalg::vector_norm(&x[0], f64::INFINITY, Some(&[0]), false),
+            vectors(),
+            NonZero,
+            2,
+        )
+        .at(vec![vec![v(&[0.0, -3.0, 0.0, 1.0])]]),
+        spec(
+            "vector_norm 1",
+            |x| linalg::vector_norm(&x[0], 1.0, None, false),
+            vectors(),
+            NonZero,
+            2,
+        )
+        .none("|x| has a kink at 0"),
+        spec(
+            "matrix_power 3",
+            |x| linalg::matrix_power(&x[0], 3),
+            squares(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "matrix_power -2",
+            |x| linalg::matrix_power(&conditioned(&x[0]), -2),
+            squares(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "matrix_exp",
+            |x| linalg::matrix_exp(&x[0]),
+            squares(),
+            Any,
+            2,
+        )
+        .zeros()
+        .at(vec![
+            vec![pt(&[0.0, 4.0, -4.0, 0.0], &[2, 2])],
+            vec![pt(&[1.0, 0.0, 0.0, 1.0], &[2, 2])],
+        ]),
+        spec("kron", |x| x[0].kron(&x[1]), pairs(), Any, 2).zeros(),
+        spec(
+            "tensordot",
+            |x| x[0].tensordot(&x[1], &[-1], &[0]),
+            contract(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "tensordot over two dims",
+            |x| x[0].tensordot(&x[1], &[1, 2], &[1, 0]),
+            contract2(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "addmm",
+            |x| x[0].addmm(&x[1], &x[2], 0.5, 2.0),
+            addmm(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "addmv",
+            |x| x[0].addmv(&x[1], &x[2], 1.0, -1.5),
+            addmv(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "addr",
+            |x| x[0].addr(&x[1], &x[2], 2.0, 1.0),
+            addr(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "baddbmm",
+            |x| x[0].baddbmm(&x[1], &x[2], 1.0, 0.5),
+            baddbmm(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "addbmm",
+            |x| x[0].addbmm(&x[1], &x[2], -1.0, 1.0),
+            addbmm(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "index",
+            |x| x[0].index(&[rows(x[0].shape()[0], &[4])]),
+            indexed(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "index on two dims, broadcast",
+            |x| match x[0].dim() {
+                1 => x[0].index(&[rows(x[0].shape()[0], &[2, 3])]),
+                _ => x[0].index(&[rows(x[0].shape()[0], &[2, 1]), rows(x[0].shape()[1], &[3])]),
+            },
+            indexed(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "index with a bool mask",
+            |x| x[0].index(&[pattern_mask(&x[0].shape()[..1])]),
+            indexed(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "index_put",
+            |x| x[0].index_put(&[rows(x[0].shape()[0], &[4])], &x[1], false),
+            put(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "index_put accumulate",
+            |x| x[0].index_put(&[rows(x[0].shape()[0], &[4])], &x[1], true),
+            put(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "index_copy",
+            |x| {
+                x[0].index_copy(
+                    0,
+                    &rows(x[0].shape()[0], &[4]),
+                    &x[1].expand(&{
+                        let mut sh = x[0].shape().to_vec();
+                        sh[0] = 4;
+                        sh
+                    }),
+                )
+            },
+            put(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "index_fill",
+            |x| x[0].index_fill(-1, &rows(*x[0].shape().last().unwrap(), &[2]), 0.5),
+            indexed(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "masked_scatter",
+            |x| x[0].masked_scatter(&pattern_mask(x[0].shape()), &x[1]),
+            same_shape(),
+            Any,
+            2,
+        )
+        .zeros(),
+    ]
+}
+
+/// Row indices of a dim of size `n`, of `shape`: cycling with repeats and a negative one.
+fn rows(n: usize, shape: &[usize]) -> Tensor {
+    let len: usize = shape.iter().product();
+    let v: Vec<f64> = (0..len)
+        .map(|i| match i % 3 {
+            0 => ((i * 2) % n) as f64,
+            1 => -1.0,
+            _ => ((i + 1) % n) as f64,
+        })
+        .collect();
+    Tensor::from_vec(v, shape).to_dtype(DType::I64)
+}
+
+/// A bool mask of `shape`: true, false, true, true, false, ... (never all false for 3+).
+fn pattern_mask(shape: &[usize]) -> Tensor {
+    let n: usize = shape.iter().product();
+    let v: Vec<bool> = (0..n).map(|i| i % 5 != 1 && i % 5 != 4).collect();
+    Tensor::from_vec(v, shape)
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! written with these same differentiable ops, so `create_graph = true` records them and every
 //! derivative order works, in either mode.
 
+mod advanced;
 mod binary;
 mod compare;
 mod factor;
@@ -12,6 +13,7 @@ mod layers;
 pub mod linalg;
 pub mod nn;
 mod operators;
+mod products;
 mod reduce;
 mod reductions;
 mod shape;
@@ -52,6 +54,9 @@ pub(crate) const REGISTRY: &[&[crate::registry::OpDef]] = &[
     special::SPECIAL_COMPOSITE_OPS,
     sorting::SORTING_OPS,
     sorting::SORTING_FUNCTIONS,
+    products::LINALG_PRODUCTS,
+    products::PRODUCT_OPS,
+    advanced::ADVANCED_OPS,
 ];
 
 pub(crate) use crate::layout::normalize_dim;
