@@ -3768,8 +3768,24 @@ fn linalg2_table() -> Vec<Spec> {
         )
         .none("|x| has a kink at 0"),
         spec(
+            "vector_norm 0",
+            |x| linalg::vector_norm(&x[0], 0.0, Some(&[-1]), false),
+            vectors(),
+            NonZero,
+            2,
+        )
+        .none("the count of nonzeros jumps where an element reaches 0"),
+        spec(
             "matrix_power 3",
             |x| linalg::matrix_power(&x[0], 3),
+            squares(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "matrix_power 0",
+            |x| linalg::matrix_power(&x[0], 0),
             squares(),
             Any,
             2,

@@ -289,6 +289,33 @@ def matmul(input, other):
     return _op("matmul")(input, other)
 
 
+@overload("tensordot")
+def tensordot(a, b, dims=2):
+    """Contraction of `a`'s dims with `b`'s: `dims=n` the last `n` of `a` with the first `n`
+    of `b`, or `dims=(dims_a, dims_b)`."""
+    if isinstance(dims, _py_int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        first = [a.dim() - dims + k for k in range(dims)]
+        return _op("tensordot")(a, b, first, list(range(dims)))
+    da, db = dims
+    da = [da] if isinstance(da, _py_int) else list(da)
+    db = [db] if isinstance(db, _py_int) else list(db)
+    return _op("tensordot")(a, b, da, db)
+
+
+@overload("index_put")
+def index_put(input, indices, values, accumulate=False):
+    """`input` with `values` at `input[indices]` (out of place; `indices` a tuple of tensors)."""
+    return _op("index_put")(input, list(indices), values, accumulate)
+
+
+@overload("index")
+def index(input, indices):
+    """`input[indices]` for a tuple of index tensors (`torch.ops.aten.index`)."""
+    return _op("index")(input, list(indices))
+
+
 def _compare(name: str):
     scalar = OPS[name + "_scalar"]
     tensor_op = OPS[name]

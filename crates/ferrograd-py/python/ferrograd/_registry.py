@@ -2,7 +2,8 @@
 
 Every op the Rust library registers (`ferrograd._C.ops()`) becomes, under its registry
 name, a `Tensor` method (for methods), a `ferrograd.<name>` function (for methods and
-static functions) or a `ferrograd.nn.functional.<name>` function (for the `nn` module).
+static functions), a `ferrograd.nn.functional.<name>` function (for the `nn` module) or a
+`ferrograd.linalg.<name>` function (for the `linalg` module).
 PyTorch's overloaded names (`sum(dim=...)`, `max(other)`, ...) are written on top of these in
 `_overloads.py`; nothing here is a table kept by hand.
 """
@@ -22,6 +23,9 @@ for _op in _C.ops():
 
 #: Free functions of the Rust `nn` module, by name.
 NN_OPS: Dict[str, Any] = {op.name: op for op in _C.ops() if op.module == "nn"}
+
+#: Free functions of the Rust `linalg` module (`torch.linalg`), by name.
+LINALG_OPS: Dict[str, Any] = {op.name: op for op in _C.ops() if op.module == "linalg"}
 
 
 def install(namespace: Dict[str, Any]) -> None:

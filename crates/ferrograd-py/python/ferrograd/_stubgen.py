@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence, Tuple, Union
 
 from . import autograd as autograd
 from . import func as func
+from . import linalg as linalg
 from . import nn as nn
 
 _Number = Union[builtins.int, builtins.float, builtins.bool]

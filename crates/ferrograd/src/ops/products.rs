@@ -92,8 +92,8 @@ api! {
         }
 
         /// The `n`-th power of a (batch of) square matrices (`torch.linalg.matrix_power`): by
-        /// repeated squaring; a negative `n` inverts first; `n = 0` is the identity (constant,
-        /// so its gradient is 0).
+        /// repeated squaring; a negative `n` inverts first; `n = 0` is the identity (its gradient
+        /// is 0).
         ///
         /// ```
         /// use ferrograd::{linalg, Tensor};
@@ -532,8 +532,11 @@ fn multi_dot_impl(ts: &[Tensor]) -> Result<Tensor> {
 fn matrix_power_impl(a: &Tensor, n: i64) -> Result<Tensor> {
     let size = check_square("linalg.matrix_power", a)?;
     if n == 0 {
+        // The identity, connected to `a` with a zero gradient as in PyTorch: `a` with every
+        // element masked to 0 is exactly 0 (NaN and inf too).
         let eye = Tensor::try_eye_with(size, a.dtype())?;
-        return Ok(eye.try_expand(a.shape())?.contiguous());
+        let all = Tensor::full_with(a.shape(), 1.0, crate::DType::Bool);
+        return a.try_masked_fill(&all, 0.0)?.try_add(&eye);
     }
     let mut base = if n < 0 { a.try_inv()? } else { a.clone() };
     let mut k = n.unsigned_abs();

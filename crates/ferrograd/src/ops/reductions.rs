@@ -331,10 +331,12 @@ impl Tensor {
             return x.try_amin(dims, keepdim);
         }
         if p == 0.0 {
-            return x
-                .ne_scalar(0.0)
-                .to_dtype(x.dtype())
-                .try_sum_dims(dims, keepdim);
+            // The count of nonzeros, its (zero) gradient connected to x as in PyTorch: x with
+            // every element masked to 0 is exactly 0 (NaN and inf too).
+            let count = x.ne_scalar(0.0).to_dtype(x.dtype());
+            let all = Tensor::full_with(x.shape(), 1.0, crate::DType::Bool);
+            let zero = x.try_masked_fill(&all, 0.0)?;
+            return count.try_add(&zero)?.try_sum_dims(dims, keepdim);
         }
         if p == 1.0 {
             return x.try_sum_dims(dims, keepdim);
