@@ -7,6 +7,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence, Tuple, Union
 
 from . import autograd as autograd
 from . import func as func
+from . import linalg as linalg
 from . import nn as nn
 
 _Number = Union[builtins.int, builtins.float, builtins.bool]
@@ -229,6 +230,59 @@ class Tensor:
          assert!(ferrograd::Tensor::new([1.0]).requires_grad_(true).try_add_scalar_(1.0).is_err());
          ```
         """
+    def addbmm(self, batch1: _TensorOrNumber, batch2: _TensorOrNumber, beta: builtins.float = ..., alpha: builtins.float = ...) -> Tensor:
+        """addbmm(self: Tensor, batch1: Tensor, batch2: Tensor, beta: float = 1.0, alpha: float = 1.0)
+
+        `beta * self + alpha * sum_b batch1[b] @ batch2[b]` (`torch.addbmm`): the batch of
+         products is summed, `self` broadcasts to `[n, p]`.
+
+         ```
+         use ferrograd::Tensor;
+         let y = Tensor::zeros(&[1, 1]).addbmm(&Tensor::ones(&[2, 1, 3]), &Tensor::ones(&[2, 3, 1]), 1.0, 1.0);
+         assert_eq!(y.to_vec::<f32>(), vec![6.0]);
+         ```
+        """
+    def addmm(self, mat1: _TensorOrNumber, mat2: _TensorOrNumber, beta: builtins.float = ..., alpha: builtins.float = ...) -> Tensor:
+        """addmm(self: Tensor, mat1: Tensor, mat2: Tensor, beta: float = 1.0, alpha: float = 1.0)
+
+        `beta * self + alpha * (mat1 @ mat2)` (`torch.addmm`): `mat1` is `[n, m]`, `mat2`
+         `[m, p]`, `self` broadcasts to `[n, p]`. With `beta = 0`, `self` is ignored (its NaNs
+         too), as in PyTorch.
+
+         ```
+         use ferrograd::Tensor;
+         let c = Tensor::ones(&[2]).addmm(&Tensor::eye(2), &Tensor::new([[1.0, 2.0], [3.0, 4.0]]), 1.0, 2.0);
+         assert_eq!(c.to_vec::<f32>(), vec![3.0, 5.0, 7.0, 9.0]);
+         ```
+
+         ```
+         use ferrograd::Tensor;
+         assert!(Tensor::ones(&[3]).try_addmm(&Tensor::eye(2), &Tensor::eye(2), 1.0, 1.0).is_err());
+         ```
+        """
+    def addmv(self, mat: _TensorOrNumber, vec: _TensorOrNumber, beta: builtins.float = ..., alpha: builtins.float = ...) -> Tensor:
+        """addmv(self: Tensor, mat: Tensor, vec: Tensor, beta: float = 1.0, alpha: float = 1.0)
+
+        `beta * self + alpha * (mat @ vec)` (`torch.addmv`): `mat` is `[n, m]`, `vec` `[m]`,
+         `self` broadcasts to `[n]`.
+
+         ```
+         use ferrograd::Tensor;
+         let y = Tensor::ones(&[2]).addmv(&Tensor::eye(2), &Tensor::new([1.0, 2.0]), 0.5, 1.0);
+         assert_eq!(y.to_vec::<f32>(), vec![1.5, 2.5]);
+         ```
+        """
+    def addr(self, vec1: _TensorOrNumber, vec2: _TensorOrNumber, beta: builtins.float = ..., alpha: builtins.float = ...) -> Tensor:
+        """addr(self: Tensor, vec1: Tensor, vec2: Tensor, beta: float = 1.0, alpha: float = 1.0)
+
+        `beta * self + alpha * outer(vec1, vec2)` (`torch.addr`).
+
+         ```
+         use ferrograd::Tensor;
+         let y = Tensor::zeros(&[2, 2]).addr(&Tensor::new([1.0, 2.0]), &Tensor::new([1.0, 3.0]), 1.0, 1.0);
+         assert_eq!(y.to_vec::<f32>(), vec![1.0, 3.0, 2.0, 6.0]);
+         ```
+        """
     def adjoint(self) -> Any:
         """The last two dimensions swapped (real tensors: `mT`)."""
     def all(self, dim: Any = None, keepdim: Any = False) -> Tensor:
@@ -316,6 +370,18 @@ class Tensor:
         """In-place `atanh` (the result copied into this tensor)."""
     def backward(self, gradient: Any = None, retain_graph: Any = None, create_graph: Any = False, inputs: Any = None) -> None:
         """`backward(gradient=None, retain_graph=None, create_graph=False, inputs=None)`."""
+    def baddbmm(self, batch1: _TensorOrNumber, batch2: _TensorOrNumber, beta: builtins.float = ..., alpha: builtins.float = ...) -> Tensor:
+        """baddbmm(self: Tensor, batch1: Tensor, batch2: Tensor, beta: float = 1.0, alpha: float = 1.0)
+
+        `beta * self + alpha * bmm(batch1, batch2)` (`torch.baddbmm`): `[b, n, m] @ [b, m, p]`,
+         `self` broadcasts to `[b, n, p]`.
+
+         ```
+         use ferrograd::Tensor;
+         let y = Tensor::ones(&[1]).baddbmm(&Tensor::ones(&[2, 1, 3]), &Tensor::ones(&[2, 3, 1]), 1.0, 1.0);
+         assert_eq!(y.to_vec::<f32>(), vec![4.0, 4.0]);
+         ```
+        """
     def bincount(self, weights: Optional[_TensorOrNumber] = ..., minlength: builtins.int = ...) -> Tensor:
         """bincount(self: Tensor, weights: Optional[Tensor] = None, minlength: int = 0)
 
@@ -885,10 +951,44 @@ class Tensor:
          assert_eq!(ferrograd::Tensor::new([0.0]).i0().to_vec::<f32>(), vec![1.0]);
          ```
         """
+    def index(self, indices: Any) -> Tensor:
+        """`input[indices]` for a tuple of index tensors (`torch.ops.aten.index`)."""
     def index_add(self, dim: Any, index: Any, source: Any, *, alpha: Any = 1) -> Tensor:
         """A copy of `input` with `alpha * source` added at `index` along `dim`."""
     def index_add_(self, *args: Any, **kwargs: Any) -> Tensor:
         """In-place `index_add` (the result copied into this tensor)."""
+    def index_copy(self, dim: builtins.int, index: _TensorOrNumber, source: _TensorOrNumber) -> Tensor:
+        """index_copy(self: Tensor, dim: int, index: Tensor, source: Tensor)
+
+        `self` with the slices of `source` copied to positions `index` along `dim`
+         (`Tensor.index_copy`, out of place; of repeated positions the last wins).
+
+         ```
+         use ferrograd::Tensor;
+         let x = Tensor::zeros(&[2, 3]);
+         let y = x.index_copy(1, &Tensor::new([2, 0]), &Tensor::new([[1.0, 2.0], [3.0, 4.0]]));
+         assert_eq!(y.to_vec::<f32>(), vec![2.0, 0.0, 1.0, 4.0, 0.0, 3.0]);
+         ```
+
+         ```
+         use ferrograd::Tensor;
+         assert!(Tensor::zeros(&[2, 3]).try_index_copy(1, &Tensor::new([0]), &Tensor::ones(&[2, 2])).is_err());
+         ```
+        """
+    def index_fill(self, dim: builtins.int, index: _TensorOrNumber, value: builtins.float) -> Tensor:
+        """index_fill(self: Tensor, dim: int, index: Tensor, value: float)
+
+        `self` with `value` at positions `index` along `dim` (`Tensor.index_fill`, out of
+         place); the gradient of `self` is zero there.
+
+         ```
+         use ferrograd::Tensor;
+         let y = Tensor::ones(&[2, 3]).index_fill(1, &Tensor::new([0, 2]), -1.0);
+         assert_eq!(y.to_vec::<f32>(), vec![-1.0, 1.0, -1.0, -1.0, 1.0, -1.0]);
+         ```
+        """
+    def index_put(self, indices: Any, values: Any, accumulate: Any = False) -> Tensor:
+        """`input` with `values` at `input[indices]` (out of place; `indices` a tuple of tensors)."""
     def index_select(self, dim: Any, index: Any) -> Tensor:
         """The slices at `index` along `dim`."""
     def inv(self) -> Tensor:
@@ -923,6 +1023,21 @@ class Tensor:
     def isnan(self) -> Any:
         """Where the elements are NaN."""
     def item(self) -> Any: ...
+    def kron(self, other: _TensorOrNumber) -> Tensor:
+        """kron(self: Tensor, other: Tensor)
+
+        The Kronecker product (`torch.kron`): the lower-rank operand gets leading size-1
+         dims, and the result has size `self.shape[i] * other.shape[i]` on each dim, block
+         `(i, j)` of a matrix result being `self[i, j] * other`.
+
+         ```
+         use ferrograd::Tensor;
+         let a = Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
+         let k = a.kron(&Tensor::new([1.0, 10.0]));
+         assert_eq!(k.shape(), &[2, 4]);
+         assert_eq!(k.to_vec::<f32>(), vec![1.0, 10.0, 2.0, 20.0, 3.0, 30.0, 4.0, 40.0]);
+         ```
+        """
     def kthvalue(self, k: builtins.int, dim: builtins.int = ..., keepdim: builtins.bool = ...) -> Tuple[Any, ...]:
         """kthvalue(self: Tensor, k: int, dim: int = -1, keepdim: bool = False)
 
@@ -1207,6 +1322,26 @@ class Tensor:
         """`input` with `value` where `mask` is true."""
     def masked_fill_(self, *args: Any, **kwargs: Any) -> Tensor:
         """In-place `masked_fill` (the result copied into this tensor)."""
+    def masked_scatter(self, mask: _TensorOrNumber, source: _TensorOrNumber) -> Tensor:
+        """masked_scatter(self: Tensor, mask: Tensor, source: Tensor)
+
+        `self` with the elements of `source`, in order, at the places where `mask` (bool,
+         broadcast to `self`'s shape) is true (`Tensor.masked_scatter`, out of place).
+         `source` needs at least as many elements as the mask has true entries.
+
+         ```
+         use ferrograd::Tensor;
+         let x = Tensor::zeros(&[2, 2]);
+         let m = Tensor::new([[true, false], [true, true]]);
+         assert_eq!(x.masked_scatter(&m, &Tensor::new([1.0, 2.0, 3.0, 4.0])).to_vec::<f32>(), vec![1.0, 0.0, 2.0, 3.0]);
+         ```
+
+         ```
+         use ferrograd::Tensor;
+         let e = Tensor::zeros(&[2]).try_masked_scatter(&Tensor::new([true, true]), &Tensor::ones(&[1])).unwrap_err();
+         assert!(e.to_string().contains("Number of elements of source < number of ones in mask"));
+         ```
+        """
     def masked_select(self, mask: _TensorOrNumber) -> Tensor:
         """masked_select(self: Tensor, mask: Tensor)
 
@@ -2002,6 +2137,10 @@ class Tensor:
         """In-place `tanh` (the result copied into this tensor)."""
     def tensor_split(self, indices_or_sections: Any, dim: Any = 0) -> Any:
         """Pieces at the given indices, or `n` nearly equal pieces."""
+    def tensordot(self, b: Any, dims: Any = 2) -> Tensor:
+        """Contraction of `a`'s dims with `b`'s: `dims=n` the last `n` of `a` with the first `n`
+        of `b`, or `dims=(dims_a, dims_b)`.
+        """
     def tile(self, dims: Any) -> Any:
         """`repeat` with `dims` padded with ones on the left."""
     def to(self, *args: Any, dtype: Any = None, device: Any = None, copy: Any = False, non_blocking: Any = False, **kwargs: Any) -> Any:
@@ -2184,6 +2323,59 @@ def add_scalar_(self: Tensor, s: builtins.float) -> Tensor:
      assert!(ferrograd::Tensor::new([1.0]).requires_grad_(true).try_add_scalar_(1.0).is_err());
      ```
     """
+def addbmm(self: Tensor, batch1: _TensorOrNumber, batch2: _TensorOrNumber, beta: builtins.float = ..., alpha: builtins.float = ...) -> Tensor:
+    """addbmm(self: Tensor, batch1: Tensor, batch2: Tensor, beta: float = 1.0, alpha: float = 1.0)
+
+    `beta * self + alpha * sum_b batch1[b] @ batch2[b]` (`torch.addbmm`): the batch of
+     products is summed, `self` broadcasts to `[n, p]`.
+
+     ```
+     use ferrograd::Tensor;
+     let y = Tensor::zeros(&[1, 1]).addbmm(&Tensor::ones(&[2, 1, 3]), &Tensor::ones(&[2, 3, 1]), 1.0, 1.0);
+     assert_eq!(y.to_vec::<f32>(), vec![6.0]);
+     ```
+    """
+def addmm(self: Tensor, mat1: _TensorOrNumber, mat2: _TensorOrNumber, beta: builtins.float = ..., alpha: builtins.float = ...) -> Tensor:
+    """addmm(self: Tensor, mat1: Tensor, mat2: Tensor, beta: float = 1.0, alpha: float = 1.0)
+
+    `beta * self + alpha * (mat1 @ mat2)` (`torch.addmm`): `mat1` is `[n, m]`, `mat2`
+     `[m, p]`, `self` broadcasts to `[n, p]`. With `beta = 0`, `self` is ignored (its NaNs
+     too), as in PyTorch.
+
+     ```
+     use ferrograd::Tensor;
+     let c = Tensor::ones(&[2]).addmm(&Tensor::eye(2), &Tensor::new([[1.0, 2.0], [3.0, 4.0]]), 1.0, 2.0);
+     assert_eq!(c.to_vec::<f32>(), vec![3.0, 5.0, 7.0, 9.0]);
+     ```
+
+     ```
+     use ferrograd::Tensor;
+     assert!(Tensor::ones(&[3]).try_addmm(&Tensor::eye(2), &Tensor::eye(2), 1.0, 1.0).is_err());
+     ```
+    """
+def addmv(self: Tensor, mat: _TensorOrNumber, vec: _TensorOrNumber, beta: builtins.float = ..., alpha: builtins.float = ...) -> Tensor:
+    """addmv(self: Tensor, mat: Tensor, vec: Tensor, beta: float = 1.0, alpha: float = 1.0)
+
+    `beta * self + alpha * (mat @ vec)` (`torch.addmv`): `mat` is `[n, m]`, `vec` `[m]`,
+     `self` broadcasts to `[n]`.
+
+     ```
+     use ferrograd::Tensor;
+     let y = Tensor::ones(&[2]).addmv(&Tensor::eye(2), &Tensor::new([1.0, 2.0]), 0.5, 1.0);
+     assert_eq!(y.to_vec::<f32>(), vec![1.5, 2.5]);
+     ```
+    """
+def addr(self: Tensor, vec1: _TensorOrNumber, vec2: _TensorOrNumber, beta: builtins.float = ..., alpha: builtins.float = ...) -> Tensor:
+    """addr(self: Tensor, vec1: Tensor, vec2: Tensor, beta: float = 1.0, alpha: float = 1.0)
+
+    `beta * self + alpha * outer(vec1, vec2)` (`torch.addr`).
+
+     ```
+     use ferrograd::Tensor;
+     let y = Tensor::zeros(&[2, 2]).addr(&Tensor::new([1.0, 2.0]), &Tensor::new([1.0, 3.0]), 1.0, 1.0);
+     assert_eq!(y.to_vec::<f32>(), vec![1.0, 3.0, 2.0, 6.0]);
+     ```
+    """
 def adjoint(input: Any) -> Any:
     """The last two dimensions swapped (real tensors: `mT`)."""
 def all(input: Any, dim: Any = None, keepdim: Any = False) -> Tensor:
@@ -2261,6 +2453,18 @@ def atanh(self: Tensor) -> Tensor:
 
      ```
      assert_eq!(ferrograd::Tensor::new([0.0]).atanh().to_vec::<f32>(), vec![0.0]);
+     ```
+    """
+def baddbmm(self: Tensor, batch1: _TensorOrNumber, batch2: _TensorOrNumber, beta: builtins.float = ..., alpha: builtins.float = ...) -> Tensor:
+    """baddbmm(self: Tensor, batch1: Tensor, batch2: Tensor, beta: float = 1.0, alpha: float = 1.0)
+
+    `beta * self + alpha * bmm(batch1, batch2)` (`torch.baddbmm`): `[b, n, m] @ [b, m, p]`,
+     `self` broadcasts to `[b, n, p]`.
+
+     ```
+     use ferrograd::Tensor;
+     let y = Tensor::ones(&[1]).baddbmm(&Tensor::ones(&[2, 1, 3]), &Tensor::ones(&[2, 3, 1]), 1.0, 1.0);
+     assert_eq!(y.to_vec::<f32>(), vec![4.0, 4.0]);
      ```
     """
 def bincount(self: Tensor, weights: Optional[_TensorOrNumber] = ..., minlength: builtins.int = ...) -> Tensor:
@@ -2896,8 +3100,42 @@ def i0(self: Tensor) -> Tensor:
      assert_eq!(ferrograd::Tensor::new([0.0]).i0().to_vec::<f32>(), vec![1.0]);
      ```
     """
+def index(input: Any, indices: Any) -> Tensor:
+    """`input[indices]` for a tuple of index tensors (`torch.ops.aten.index`)."""
 def index_add(input: Any, dim: Any, index: Any, source: Any, *, alpha: Any = 1) -> Tensor:
     """A copy of `input` with `alpha * source` added at `index` along `dim`."""
+def index_copy(self: Tensor, dim: builtins.int, index: _TensorOrNumber, source: _TensorOrNumber) -> Tensor:
+    """index_copy(self: Tensor, dim: int, index: Tensor, source: Tensor)
+
+    `self` with the slices of `source` copied to positions `index` along `dim`
+     (`Tensor.index_copy`, out of place; of repeated positions the last wins).
+
+     ```
+     use ferrograd::Tensor;
+     let x = Tensor::zeros(&[2, 3]);
+     let y = x.index_copy(1, &Tensor::new([2, 0]), &Tensor::new([[1.0, 2.0], [3.0, 4.0]]));
+     assert_eq!(y.to_vec::<f32>(), vec![2.0, 0.0, 1.0, 4.0, 0.0, 3.0]);
+     ```
+
+     ```
+     use ferrograd::Tensor;
+     assert!(Tensor::zeros(&[2, 3]).try_index_copy(1, &Tensor::new([0]), &Tensor::ones(&[2, 2])).is_err());
+     ```
+    """
+def index_fill(self: Tensor, dim: builtins.int, index: _TensorOrNumber, value: builtins.float) -> Tensor:
+    """index_fill(self: Tensor, dim: int, index: Tensor, value: float)
+
+    `self` with `value` at positions `index` along `dim` (`Tensor.index_fill`, out of
+     place); the gradient of `self` is zero there.
+
+     ```
+     use ferrograd::Tensor;
+     let y = Tensor::ones(&[2, 3]).index_fill(1, &Tensor::new([0, 2]), -1.0);
+     assert_eq!(y.to_vec::<f32>(), vec![-1.0, 1.0, -1.0, -1.0, 1.0, -1.0]);
+     ```
+    """
+def index_put(input: Any, indices: Any, values: Any, accumulate: Any = False) -> Tensor:
+    """`input` with `values` at `input[indices]` (out of place; `indices` a tuple of tensors)."""
 def index_select(input: Any, dim: Any, index: Any) -> Tensor:
     """The slices at `index` along `dim`."""
 int64: dtype
@@ -2938,6 +3176,21 @@ def isinf(input: Any) -> Any:
     """Where the elements are infinite."""
 def isnan(input: Any) -> Any:
     """Where the elements are NaN."""
+def kron(self: Tensor, other: _TensorOrNumber) -> Tensor:
+    """kron(self: Tensor, other: Tensor)
+
+    The Kronecker product (`torch.kron`): the lower-rank operand gets leading size-1
+     dims, and the result has size `self.shape[i] * other.shape[i]` on each dim, block
+     `(i, j)` of a matrix result being `self[i, j] * other`.
+
+     ```
+     use ferrograd::Tensor;
+     let a = Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
+     let k = a.kron(&Tensor::new([1.0, 10.0]));
+     assert_eq!(k.shape(), &[2, 4]);
+     assert_eq!(k.to_vec::<f32>(), vec![1.0, 10.0, 2.0, 20.0, 3.0, 30.0, 4.0, 40.0]);
+     ```
+    """
 def kthvalue(self: Tensor, k: builtins.int, dim: builtins.int = ..., keepdim: builtins.bool = ...) -> Tuple[Any, ...]:
     """kthvalue(self: Tensor, k: int, dim: int = -1, keepdim: bool = False)
 
@@ -3207,6 +3460,26 @@ def manual_seed(*args: Any, **kwargs: Any) -> Any:
     """Seeds the random generator (`torch.manual_seed`)."""
 def masked_fill(input: Any, mask: Any, value: Any) -> Tensor:
     """`input` with `value` where `mask` is true."""
+def masked_scatter(self: Tensor, mask: _TensorOrNumber, source: _TensorOrNumber) -> Tensor:
+    """masked_scatter(self: Tensor, mask: Tensor, source: Tensor)
+
+    `self` with the elements of `source`, in order, at the places where `mask` (bool,
+     broadcast to `self`'s shape) is true (`Tensor.masked_scatter`, out of place).
+     `source` needs at least as many elements as the mask has true entries.
+
+     ```
+     use ferrograd::Tensor;
+     let x = Tensor::zeros(&[2, 2]);
+     let m = Tensor::new([[true, false], [true, true]]);
+     assert_eq!(x.masked_scatter(&m, &Tensor::new([1.0, 2.0, 3.0, 4.0])).to_vec::<f32>(), vec![1.0, 0.0, 2.0, 3.0]);
+     ```
+
+     ```
+     use ferrograd::Tensor;
+     let e = Tensor::zeros(&[2]).try_masked_scatter(&Tensor::new([true, true]), &Tensor::ones(&[1])).unwrap_err();
+     assert!(e.to_string().contains("Number of elements of source < number of ones in mask"));
+     ```
+    """
 def masked_select(self: Tensor, mask: _TensorOrNumber) -> Tensor:
     """masked_select(self: Tensor, mask: Tensor)
 
@@ -4025,6 +4298,10 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: A
     """A new leaf tensor holding a copy of `data` (numbers, nested lists, numpy arrays)."""
 def tensor_split(input: Any, indices_or_sections: Any, dim: Any = 0) -> Any:
     """Pieces at the given indices, or `n` nearly equal pieces."""
+def tensordot(a: Any, b: Any, dims: Any = 2) -> Tensor:
+    """Contraction of `a`'s dims with `b`'s: `dims=n` the last `n` of `a` with the first `n`
+    of `b`, or `dims=(dims_a, dims_b)`.
+    """
 def tile(input: Any, dims: Any) -> Any:
     """`repeat` with `dims` padded with ones on the left."""
 def to_dtype(self: Tensor, dtype: _DType) -> Tensor:
