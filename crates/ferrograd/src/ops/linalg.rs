@@ -4,7 +4,6 @@
 
 #[allow(unused_imports)] // until the modules have their first ops
 pub use super::factor::*;
-#[allow(unused_imports)] // until the modules have their first ops
 pub use super::spectral::*;
 
 use super::grads;
