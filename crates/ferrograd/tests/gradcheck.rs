@@ -4268,7 +4268,11 @@ fn spectral_table() -> Vec<Spec> {
             Any,
             1,
         )
-        .at(vec![vec![repeated()], vec![eye()], vec![pt(&[0.0; 4], &[2, 2])]]),
+        .at(vec![
+            vec![repeated()],
+            vec![eye()],
+            vec![pt(&[0.0; 4], &[2, 2])],
+        ]),
         spec(
             "eigh",
             |x| {
@@ -4299,14 +4303,8 @@ fn spectral_table() -> Vec<Spec> {
             2,
         )
         .at(vec![vec![diag2()]]),
-        spec(
-            "svdvals",
-            |x| linalg::svdvals(&x[0]),
-            rects(),
-            Any,
-            2,
-        )
-        .at(vec![vec![diag3()], vec![diag2()]]),
+        spec("svdvals", |x| linalg::svdvals(&x[0]), rects(), Any, 2)
+            .at(vec![vec![diag3()], vec![diag2()]]),
         spec(
             "svdvals repeated",
             |x| linalg::svdvals(&x[0]).square().sum(),
@@ -4314,7 +4312,11 @@ fn spectral_table() -> Vec<Spec> {
             Any,
             1,
         )
-        .at(vec![vec![repeated()], vec![eye()], vec![pt(&[0.0; 6], &[3, 2])]]),
+        .at(vec![
+            vec![repeated()],
+            vec![eye()],
+            vec![pt(&[0.0; 6], &[3, 2])],
+        ]),
         spec(
             "svd",
             |x| {
@@ -4361,8 +4363,14 @@ fn spectral_table() -> Vec<Spec> {
             2,
         )
         .at(vec![vec![diag3()]]),
-        spec("pinv", |x| linalg::pinv(&x[0], None, None, false), rects(), Any, 2)
-            .at(vec![vec![diag3()], vec![diag2()]]),
+        spec(
+            "pinv",
+            |x| linalg::pinv(&x[0], None, None, false),
+            rects(),
+            Any,
+            2,
+        )
+        .at(vec![vec![diag3()], vec![diag2()]]),
         spec(
             "pinv hermitian",
             |x| linalg::pinv(&sym(&x[0]), None, None, true),
@@ -4462,8 +4470,7 @@ fn spectral_table() -> Vec<Spec> {
             2,
         )
         .none("the nuclear norm's special points are the 2-d rows'"),
-        spec("cond", |x| linalg::cond(&x[0], None), rects(), Any, 2)
-            .at(vec![vec![diag3()]]),
+        spec("cond", |x| linalg::cond(&x[0], None), rects(), Any, 2).at(vec![vec![diag3()]]),
         spec(
             "cond fro",
             |x| linalg::cond(&x[0], Some("fro")),

@@ -19,7 +19,9 @@ fn close(got: &Tensor, want: &[f64], tol: f64) {
 }
 
 fn eye(n: usize) -> Vec<f64> {
-    (0..n * n).map(|k| f64::from(u8::from(k / n == k % n))).collect()
+    (0..n * n)
+        .map(|k| f64::from(u8::from(k / n == k % n)))
+        .collect()
 }
 
 /// `A = V diag(l) V^T` and `V^T V = I` to `tol`.
@@ -104,7 +106,10 @@ fn eigh_at_repeated_eigenvalues_and_zero() {
     assert_eq!(l.to_vec::<f64>(), vec![0.0; 3]);
     assert_eq!(v.to_vec::<f64>(), eye(3));
     let (l, v) = linalg::eigh(&t(&[5.0, 0.0, 0.0, 5.0], &[2, 2]), "U");
-    assert_eq!((l.to_vec::<f64>(), v.to_vec::<f64>()), (vec![5.0; 2], eye(2)));
+    assert_eq!(
+        (l.to_vec::<f64>(), v.to_vec::<f64>()),
+        (vec![5.0; 2], eye(2))
+    );
 }
 
 #[test]
@@ -168,14 +173,23 @@ fn eigh_gradients_at_repeated_eigenvalues() {
     // eigvalsh: V diag(g) V^T, finite at a repeated eigenvalue. sum(l^2) = |A|_F^2: 2 A.
     let a = t(&[2.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 1.0], &[3, 3]).requires_grad_(true);
     linalg::eigvalsh(&a, "L").square().sum().backward();
-    close(&a.grad().unwrap(), &[4.0, 0.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0, 2.0], 1e-15);
+    close(
+        &a.grad().unwrap(),
+        &[4.0, 0.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0, 2.0],
+        1e-15,
+    );
     // Through the eigenvectors the gradient divides by l_j - l_i = 0 (PyTorch's too).
     let b = t(&eye(2), &[2, 2]).requires_grad_(true);
     let (l, v) = linalg::eigh(&b, "L");
     assert_eq!(l.grad_fn().unwrap().name(), "LinalgEighBackward0");
     assert_eq!(v.grad_fn().unwrap().name(), "LinalgEighBackward0");
     v.select(-1, 0).sum().backward();
-    assert!(b.grad().unwrap().to_vec::<f64>().iter().any(|x| !x.is_finite()));
+    assert!(b
+        .grad()
+        .unwrap()
+        .to_vec::<f64>()
+        .iter()
+        .any(|x| !x.is_finite()));
 }
 
 #[test]
@@ -220,16 +234,28 @@ fn svd_degenerate_batched_and_empty() {
     close(&s, &[2.0, 2.0], 1e-15);
     check_svd(&q, &u, &s, &vh, 1e-15);
     // Batches, an empty batch, 0 x n and m x 0.
-    let b = t(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 0.0, 1.0, 1.0, 0.0, 2.0, 2.0], &[2, 3, 2]);
+    let b = t(
+        &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 0.0, 1.0, 1.0, 0.0, 2.0, 2.0],
+        &[2, 3, 2],
+    );
     let (u, s, vh) = linalg::svd(&b, false);
     check_svd(&b, &u, &s, &vh, 1e-14);
     let (u, s, vh) = linalg::svd(&Tensor::zeros(&[0, 3, 2]), true);
-    assert_eq!((u.shape(), s.shape(), vh.shape()), (&[0, 3, 3][..], &[0, 2][..], &[0, 2, 2][..]));
+    assert_eq!(
+        (u.shape(), s.shape(), vh.shape()),
+        (&[0, 3, 3][..], &[0, 2][..], &[0, 2, 2][..])
+    );
     let (u, s, vh) = linalg::svd(&Tensor::zeros(&[2, 0]).to_dtype(DType::F64), true);
-    assert_eq!((u.shape(), s.shape(), vh.shape()), (&[2, 2][..], &[0][..], &[0, 0][..]));
+    assert_eq!(
+        (u.shape(), s.shape(), vh.shape()),
+        (&[2, 2][..], &[0][..], &[0, 0][..])
+    );
     assert_eq!(u.to_vec::<f64>(), eye(2));
     let (u, s, vh) = linalg::svd(&Tensor::zeros(&[0, 3]), false);
-    assert_eq!((u.shape(), s.shape(), vh.shape()), (&[0, 0][..], &[0][..], &[0, 3][..]));
+    assert_eq!(
+        (u.shape(), s.shape(), vh.shape()),
+        (&[0, 0][..], &[0][..], &[0, 3][..])
+    );
 }
 
 #[test]
@@ -237,11 +263,7 @@ fn svd_gradients() {
     // svdvals: U diag(g) Vh, finite at a rank-deficient matrix. sum(s^2) = |A|_F^2: 2 A.
     let a = t(&[1.0, 2.0, 2.0, 4.0, 3.0, 6.0], &[3, 2]).requires_grad_(true);
     linalg::svdvals(&a).square().sum().backward();
-    close(
-        &a.grad().unwrap(),
-        &[2.0, 4.0, 4.0, 8.0, 6.0, 12.0],
-        1e-13,
-    );
+    close(&a.grad().unwrap(), &[2.0, 4.0, 4.0, 8.0, 6.0, 12.0], 1e-13);
     // With full matrices, U's columns past k get no gradient: the same as reduced.
     let x = t(&[3.0, 1.0, -1.0, 2.0, 0.5, 1.0], &[3, 2]);
     let grad_of = |full: bool| {
@@ -263,7 +285,10 @@ fn pinv_moore_penrose() {
     let a = t(&[1.0, 2.0, 2.0, 4.0, 3.0, 6.0], &[3, 2]);
     let p = linalg::pinv(&a, None, None, false);
     assert_eq!(p.shape(), &[2, 3]);
-    let want: Vec<f64> = [1.0, 2.0, 3.0, 2.0, 4.0, 6.0].iter().map(|v| v / 70.0).collect();
+    let want: Vec<f64> = [1.0, 2.0, 3.0, 2.0, 4.0, 6.0]
+        .iter()
+        .map(|v| v / 70.0)
+        .collect();
     close(&p, &want, 1e-15);
     for a in [
         a.clone(),
@@ -285,10 +310,25 @@ fn pinv_moore_penrose() {
     }
     // Invertible: the inverse. A tolerance drops small singular values.
     let a = t(&[2.0, 0.0, 0.0, 1e-3], &[2, 2]);
-    close(&linalg::pinv(&a, None, None, false), &[0.5, 0.0, 0.0, 1000.0], 1e-12);
-    close(&linalg::pinv(&a, Some(0.01), None, false), &[0.5, 0.0, 0.0, 0.0], 0.0);
-    close(&linalg::pinv(&a, None, Some(0.01), true), &[0.5, 0.0, 0.0, 0.0], 0.0);
-    assert_eq!(linalg::pinv(&Tensor::zeros(&[0, 3]), None, None, false).shape(), &[3, 0]);
+    close(
+        &linalg::pinv(&a, None, None, false),
+        &[0.5, 0.0, 0.0, 1000.0],
+        1e-12,
+    );
+    close(
+        &linalg::pinv(&a, Some(0.01), None, false),
+        &[0.5, 0.0, 0.0, 0.0],
+        0.0,
+    );
+    close(
+        &linalg::pinv(&a, None, Some(0.01), true),
+        &[0.5, 0.0, 0.0, 0.0],
+        0.0,
+    );
+    assert_eq!(
+        linalg::pinv(&Tensor::zeros(&[0, 3]), None, None, false).shape(),
+        &[3, 0]
+    );
 }
 
 #[test]
@@ -324,16 +364,31 @@ fn matrix_norms_by_hand() {
     }
     // Transposed dims: the 1-norm of A^T is A's inf-norm.
     assert_eq!(linalg::matrix_norm(&a, "1", &[-1, -2], false).item(), 7.0);
-    assert_eq!(linalg::matrix_norm(&t(&[0.0; 4], &[2, 2]), "nuc", &[-2, -1], false).item(), 0.0);
+    assert_eq!(
+        linalg::matrix_norm(&t(&[0.0; 4], &[2, 2]), "nuc", &[-2, -1], false).item(),
+        0.0
+    );
     let e = |ord: &str, dim: &[isize]| {
         linalg::try_matrix_norm(&a, ord, dim, false)
             .unwrap_err()
             .to_string()
     };
-    assert_eq!(e("0", &[-2, -1]), "linalg.matrix_norm: Order 0 not supported.");
-    assert_eq!(e("max", &[-2, -1]), "linalg.matrix_norm: Order max not supported.");
-    assert_eq!(e("fro", &[0]), "linalg.matrix_norm: dim must be a 2-tuple. Got [0]");
-    assert_eq!(e("fro", &[1, -1]), "linalg.matrix_norm: dims must be different. Got (1, 1)");
+    assert_eq!(
+        e("0", &[-2, -1]),
+        "linalg.matrix_norm: Order 0 not supported."
+    );
+    assert_eq!(
+        e("max", &[-2, -1]),
+        "linalg.matrix_norm: Order max not supported."
+    );
+    assert_eq!(
+        e("fro", &[0]),
+        "linalg.matrix_norm: dim must be a 2-tuple. Got [0]"
+    );
+    assert_eq!(
+        e("fro", &[1, -1]),
+        "linalg.matrix_norm: dims must be different. Got (1, 1)"
+    );
 }
 
 #[test]

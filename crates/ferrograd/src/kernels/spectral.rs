@@ -409,8 +409,16 @@ mod tests {
     fn svd_of_zero_and_rank_one() {
         let (u, s, vh) = svd(&[0.0; 6], 1, 3, 2, true).unwrap();
         assert_eq!(s, vec![0.0, 0.0]);
-        close(&matmul(&transpose(&u, 3, 3), &u, 3, 3, 3), &identity(3), 1e-15);
-        close(&matmul(&vh, &transpose(&vh, 2, 2), 2, 2, 2), &identity(2), 1e-15);
+        close(
+            &matmul(&transpose(&u, 3, 3), &u, 3, 3, 3),
+            &identity(3),
+            1e-15,
+        );
+        close(
+            &matmul(&vh, &transpose(&vh, 2, 2), 2, 2, 2),
+            &identity(2),
+            1e-15,
+        );
         let (_, s, _) = svd(&[1.0, 2.0, 2.0, 4.0], 1, 2, 2, false).unwrap();
         assert!((s[0] - 5.0).abs() < 1e-14 && s[1].abs() < 1e-15);
     }

@@ -366,7 +366,10 @@ fn eigh_impl(op: &'static str, a: &Tensor, uplo: &str) -> Result<(Tensor, Tensor
         |j| {
             let f = unpack(j.out(), &shapes);
             let da = j.t(0).expect("tangent");
-            let (dl, dv) = (eigh_jvp_values(da, &f[1]), eigh_jvp_vectors(da, &f[0], &f[1]));
+            let (dl, dv) = (
+                eigh_jvp_values(da, &f[1]),
+                eigh_jvp_vectors(da, &f[0], &f[1]),
+            );
             pack(&[&dl, &dv], &tails)
         },
     );
@@ -842,7 +845,11 @@ fn matrix_rank_impl(
         })
     })?;
     if s.shape()[s.dim() - 1] == 0 {
-        return Ok(Tensor::full_with(&s.shape()[..s.dim() - 1], 0.0, DType::I64));
+        return Ok(Tensor::full_with(
+            &s.shape()[..s.dim() - 1],
+            0.0,
+            DType::I64,
+        ));
     }
     above(&s, atol, rtol)?.try_sum_dims(&[-1], false)
 }
