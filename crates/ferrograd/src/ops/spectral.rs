@@ -757,8 +757,8 @@ fn norm_of(a: &Tensor, ord: MatrixOrd, d0: usize, d1: usize, keepdim: bool) -> R
     match ord {
         MatrixOrd::Fro => a.try_norm_dims(2.0, &[d0 as isize, d1 as isize], keepdim),
         MatrixOrd::Nuc => spectral(|s| s.try_sum_dims(&[-1], false)),
-        MatrixOrd::Num(p) if p == 2.0 => spectral(|s| s.try_amax(&[-1], false)),
-        MatrixOrd::Num(p) if p == -2.0 => spectral(|s| s.try_amin(&[-1], false)),
+        MatrixOrd::Num(2.0) => spectral(|s| s.try_amax(&[-1], false)),
+        MatrixOrd::Num(-2.0) => spectral(|s| s.try_amin(&[-1], false)),
         MatrixOrd::Num(p) => {
             let (mut s0, mut s1) = (d0, d1);
             if p.is_infinite() {
