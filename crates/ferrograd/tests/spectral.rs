@@ -418,3 +418,21 @@ fn cond_and_rank() {
     let r = linalg::matrix_rank(&t(&[1.0, 0.0, 0.0, 1e-3], &[2, 2]), Some(0.01), None, false);
     assert_eq!((r.dtype(), r.to_vec::<i64>()), (DType::I64, vec![1]));
 }
+
+#[test]
+fn moderate_sizes_reconstruct() {
+    let n = 40;
+    let vals: Vec<f64> = (0..n * n)
+        .map(|k| (k * 7919 % 1000) as f64 / 500.0 - 1.0)
+        .collect();
+    let a = t(&vals, &[n, n]);
+    let sym = (&a + &a.m_t()).mul_scalar(0.5);
+    let (l, v) = linalg::eigh(&sym, "L");
+    check_eigh(&sym, &l, &v, 1e-13);
+    for b in [a.narrow(0, 0, 30), a.narrow(1, 0, 25), a.clone()] {
+        for full in [false, true] {
+            let (u, s, vh) = linalg::svd(&b, full);
+            check_svd(&b, &u, &s, &vh, 1e-13);
+        }
+    }
+}
