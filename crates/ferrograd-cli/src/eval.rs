@@ -440,6 +440,14 @@ const SIZES: &[(&str, SizeFn)] = &[
     ("linear", linear_size),
     ("det", lu_size),
     ("inv", lu_size),
+    ("eigh", spectral_size),
+    ("eigvalsh", spectral_size),
+    ("svd", spectral_size),
+    ("svdvals", spectral_size),
+    ("pinv", spectral_size),
+    ("matrix_norm", spectral_size),
+    ("cond", spectral_size),
+    ("matrix_rank", spectral_size),
     ("expand", expand_size),
     ("broadcast_to", expand_size),
     ("repeat", repeat_size),
@@ -633,6 +641,23 @@ fn lu_size(a: &Args<'_>, name: &str) -> R<Estimate> {
     let n = s.last().copied().unwrap_or(1) as u128;
     // The LU kernels are unblocked: each step costs about 16 of a GEMM's multiply-adds.
     Ok(elementwise(a, name).with_work(a.vals[0].numel().saturating_mul(n).saturating_mul(16)))
+}
+
+/// The spectral decompositions (and what is built on them) of `[..., m, n]` matrices: Jacobi
+/// sweeps of `O(m n min(m, n))` each, a few dozen of them at most, and full `m x m` and
+/// `n x n` factors (at most the tensor's size times its largest dim, the bound for both:
+/// `matrix_norm` may take its matrices from any two dims).
+fn spectral_size(a: &Args<'_>, name: &str) -> R<Estimate> {
+    let s = shape_arg(a, 0)?;
+    let big = s.iter().copied().max().unwrap_or(1) as u128;
+    let numel = a.vals[0].numel();
+    let factors = Estimate::of(
+        numel.saturating_mul(big),
+        format!("{name}: the factors of a {s:?} tensor"),
+    );
+    Ok(elementwise(a, name)
+        .max(factors)
+        .with_work(numel.saturating_mul(big).saturating_mul(256)))
 }
 
 /// `solve(A, B)`: A's and B's batch dims broadcast (both are expanded to it), then LU.

@@ -416,6 +416,8 @@ from_value! {
     DType => Kind::DType, |v| match v { Value::DType(d) => Some(*d), _ => None }, |s| Value::DType(*s);
     Option<&'a Tensor> => Kind::Optional(&Kind::Tensor),
         |v| optional(v), |s| s.map_or(Value::None, |t| t.to_value());
+    Option<&'a str> => Kind::Optional(&Kind::Str),
+        |v| optional(v), |s| s.map_or(Value::None, |t| t.to_value());
     Option<f64> => Kind::Optional(&Kind::Float),
         |v| optional(v), |s| s.map_or(Value::None, |t| t.to_value());
     Option<isize> => Kind::Optional(&Kind::Int),
@@ -484,6 +486,17 @@ impl IntoValue for (Tensor, Tensor) {
     const KIND: Kind = Kind::Tuple;
     fn into_value(self) -> Value {
         Value::Tuple(vec![Value::Tensor(self.0), Value::Tensor(self.1)])
+    }
+}
+
+impl IntoValue for (Tensor, Tensor, Tensor) {
+    const KIND: Kind = Kind::Tuple;
+    fn into_value(self) -> Value {
+        Value::Tuple(vec![
+            Value::Tensor(self.0),
+            Value::Tensor(self.1),
+            Value::Tensor(self.2),
+        ])
     }
 }
 

@@ -4451,6 +4451,7 @@ const OPS_WITHOUT_ROWS: &[(&str, &str)] = &[
         "creation: values independent of the input (PyTorch records no node)",
     ),
     ("detach", "cuts the graph by definition"),
+    ("matrix_rank", "an int64 count: no gradient"),
     ("requires_grad_", "sets a flag on a leaf; records no node"),
 ];
 
@@ -4656,7 +4657,301 @@ fn readme_states_the_measured_op_count() {
 /// The rows of [`spectral_decompositions_to_second_order`]: `linalg`'s eigen and singular value
 /// decompositions and what is built on them.
 fn spectral_table() -> Vec<Spec> {
-    vec![]
+    use ferrograd::linalg;
+    use Domain::*;
+    /// `(x + x^T) / 2`: the symmetric matrices, where eigh's gradient (PyTorch's, symmetric)
+    /// is the derivative.
+    fn sym(x: &Tensor) -> Tensor {
+        (x + &x.m_t()).mul_scalar(0.5)
+    }
+    /// The first `k = min(m, n)` columns of `U` and rows of `Vh`: what the gradient sees.
+    fn reduced(u: &Tensor, vh: &Tensor) -> (Tensor, Tensor) {
+        let k = u.shape()[u.dim() - 2].min(vh.shape()[vh.dim() - 1]);
+        (u.narrow(-1, 0, k), vh.narrow(-2, 0, k))
+    }
+    let one = |v: Vec<Input>| v.into_iter().map(|i| vec![i]).collect::<Vec<_>>();
+    let squares = || {
+        one(vec![
+            s(&[3, 3]),
+            tr(&[3, 3]),
+            s(&[2, 3, 3]),
+            s(&[1, 1]),
+            s(&[0, 2, 2]),
+            s(&[2, 2]),
+            s(&[4, 4]),
+            s(&[2, 1, 2, 2]),
+            s(&[0, 0]),
+            tr(&[2, 2]),
+        ])
+    };
+    let rects = || {
+        one(vec![
+            s(&[3, 2]),
+            s(&[2, 3]),
+            tr(&[3, 2]),
+            tr(&[2, 3]),
+            s(&[2, 3, 2]),
+            s(&[2, 2, 3]),
+            s(&[1, 1]),
+            s(&[0, 3, 2]),
+            s(&[3, 3]),
+            s(&[4, 1]),
+            s(&[1, 4]),
+            s(&[2, 0]),
+        ])
+    };
+    // amax and amin need a nonempty matrix.
+    let nonempty = || {
+        let mut c = rects();
+        c.retain(|c| c[0].shape.iter().rev().take(2).all(|&d| d > 0));
+        c
+    };
+    // Special points: diagonal matrices (exact zeros off the diagonal, which Jacobi leaves
+    // alone) with distinct values, and the identity / repeated values where only a symmetric
+    // function of the spectrum is smooth (checked to first order: second derivatives through
+    // the eigen- or singular vectors divide by the gaps, in PyTorch too).
+    let diag3 = || pt(&[3.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.5], &[3, 3]);
+    let diag2 = || pt(&[2.0, 0.0, 0.0, -0.5], &[2, 2]);
+    let repeated = || pt(&[2.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 1.0], &[3, 3]);
+    let eye = || pt(&[1.0, 0.0, 0.0, 1.0], &[2, 2]);
+    // Equal magnitudes of both signs (no zero: |x| has a kink there), the sums distinct.
+    let signs = || pt(&[2.0, -2.0, -1.0, 0.5], &[2, 2]);
+    vec![
+        spec(
+            "eigvalsh",
+            |x| linalg::eigvalsh(&sym(&x[0]), "L"),
+            squares(),
+            Any,
+            2,
+        )
+        .at(vec![vec![diag3()], vec![diag2()]]),
+        spec(
+            "eigvalsh upper",
+            |x| linalg::eigvalsh(&sym(&x[0]), "U").sin(),
+            squares(),
+            Any,
+            2,
+        )
+        .at(vec![vec![diag3()]]),
+        spec(
+            "eigvalsh repeated",
+            |x| linalg::eigvalsh(&sym(&x[0]), "L").exp().sum(),
+            squares(),
+            Any,
+            1,
+        )
+        .at(vec![
+            vec![repeated()],
+            vec![eye()],
+            vec![pt(&[0.0; 4], &[2, 2])],
+        ]),
+        spec(
+            "eigh",
+            |x| {
+                let (l, v) = linalg::eigh(&sym(&x[0]), "L");
+                (&v * &l.sin().unsqueeze(-2)).matmul(&v.m_t())
+            },
+            squares(),
+            Any,
+            2,
+        )
+        .at(vec![vec![diag3()], vec![diag2()]]),
+        spec(
+            "eigh vectors",
+            |x| {
+                let v = linalg::eigh(&sym(&x[0]), "U").1;
+                &v * &v
+            },
+            squares(),
+            Any,
+            2,
+        )
+        .at(vec![vec![diag3()]]),
+        spec(
+            "eigh values",
+            |x| linalg::eigh(&sym(&x[0]), "L").0,
+            squares(),
+            Any,
+            2,
+        )
+        .at(vec![vec![diag2()]]),
+        spec("svdvals", |x| linalg::svdvals(&x[0]), rects(), Any, 2)
+            .at(vec![vec![diag3()], vec![diag2()]]),
+        spec(
+            "svdvals repeated",
+            |x| linalg::svdvals(&x[0]).square().sum(),
+            rects(),
+            Any,
+            1,
+        )
+        .at(vec![
+            vec![repeated()],
+            vec![eye()],
+            vec![pt(&[0.0; 6], &[3, 2])],
+        ]),
+        spec(
+            "svd",
+            |x| {
+                let (u, s, vh) = linalg::svd(&x[0], false);
+                (&u * &s.sin().unsqueeze(-2)).matmul(&vh)
+            },
+            rects(),
+            Any,
+            2,
+        )
+        .at(vec![vec![diag3()], vec![diag2()]]),
+        spec(
+            "svd full",
+            |x| {
+                let (u, s, vh) = linalg::svd(&x[0], true);
+                let (u, vh) = reduced(&u, &vh);
+                (&u * &s.exp().unsqueeze(-2)).matmul(&vh)
+            },
+            rects(),
+            Any,
+            2,
+        )
+        .at(vec![vec![diag2()]]),
+        spec(
+            "svd left",
+            |x| {
+                let u = linalg::svd(&x[0], false).0;
+                &u * &u
+            },
+            rects(),
+            Any,
+            2,
+        )
+        .at(vec![vec![diag3()]]),
+        spec(
+            "svd right",
+            |x| {
+                let (u, _, vh) = linalg::svd(&x[0], true);
+                let vh = reduced(&u, &vh).1;
+                &vh * &vh
+            },
+            rects(),
+            Any,
+            2,
+        )
+        .at(vec![vec![diag3()]]),
+        spec(
+            "pinv",
+            |x| linalg::pinv(&x[0], None, None, false),
+            rects(),
+            Any,
+            2,
+        )
+        .at(vec![vec![diag3()], vec![diag2()]]),
+        spec(
+            "pinv hermitian",
+            |x| linalg::pinv(&sym(&x[0]), None, None, true),
+            squares(),
+            Any,
+            2,
+        )
+        .at(vec![vec![diag3()]]),
+        spec(
+            "matrix_norm",
+            |x| linalg::matrix_norm(&x[0], "fro", &[-2, -1], false),
+            rects(),
+            Any,
+            2,
+        )
+        .at(vec![vec![diag3()], vec![eye()]]),
+        spec(
+            "matrix_norm nuc",
+            |x| linalg::matrix_norm(&x[0], "nuc", &[-2, -1], false),
+            rects(),
+            Any,
+            2,
+        )
+        .at(vec![vec![diag3()]]),
+        spec(
+            "matrix_norm nuc repeated",
+            |x| linalg::matrix_norm(&x[0], "nuc", &[-2, -1], true),
+            rects(),
+            Any,
+            1,
+        )
+        .at(vec![vec![eye()], vec![repeated()]]),
+        spec(
+            "matrix_norm 2",
+            |x| linalg::matrix_norm(&x[0], "2", &[-1, -2], true),
+            nonempty(),
+            Any,
+            2,
+        )
+        .at(vec![vec![diag3()]]),
+        spec(
+            "matrix_norm -2",
+            |x| linalg::matrix_norm(&x[0], "-2", &[-2, -1], false),
+            nonempty(),
+            Any,
+            2,
+        )
+        .at(vec![vec![diag3()]]),
+        spec(
+            "matrix_norm 1",
+            |x| linalg::matrix_norm(&x[0], "1", &[-2, -1], false),
+            nonempty(),
+            NonZero,
+            2,
+        )
+        .at(vec![vec![signs()]]),
+        spec(
+            "matrix_norm -1",
+            |x| linalg::matrix_norm(&x[0], "-1", &[-2, -1], true),
+            nonempty(),
+            NonZero,
+            2,
+        )
+        .at(vec![vec![signs()]]),
+        spec(
+            "matrix_norm inf",
+            |x| linalg::matrix_norm(&x[0], "inf", &[-2, -1], false),
+            nonempty(),
+            NonZero,
+            2,
+        )
+        .at(vec![vec![signs()]]),
+        spec(
+            "matrix_norm -inf",
+            |x| linalg::matrix_norm(&x[0], "-inf", &[-1, -2], false),
+            nonempty(),
+            NonZero,
+            2,
+        )
+        .at(vec![vec![signs()]]),
+        spec(
+            "matrix_norm dims",
+            |x| linalg::matrix_norm(&x[0], "nuc", &[0, -1], true),
+            one(vec![
+                s(&[3, 2, 2]),
+                s(&[2, 3, 4]),
+                s(&[1, 2, 1]),
+                s(&[2, 0, 3]),
+                s(&[3, 1, 2]),
+                s(&[2, 2, 2]),
+                s(&[4, 2, 1]),
+                s(&[1, 1, 1]),
+                s(&[2, 3, 2, 2]),
+                s(&[3, 2]),
+            ]),
+            Any,
+            2,
+        )
+        .none("the nuclear norm's special points are the 2-d rows'"),
+        spec("cond", |x| linalg::cond(&x[0], None), rects(), Any, 2).at(vec![vec![diag3()]]),
+        spec(
+            "cond fro",
+            |x| linalg::cond(&x[0], Some("fro")),
+            squares(),
+            Any,
+            2,
+        )
+        .at(vec![vec![diag3()], vec![eye()]]),
+    ]
 }
 
 #[test]

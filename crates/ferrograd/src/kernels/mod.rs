@@ -21,6 +21,7 @@
 //! - [`gemm`]: 2-d and batched matrix products.
 //! - [`index`]: gathers, takes and puts through index maps, strided writes.
 //! - [`lu`]: LU factorization, solves and determinants.
+//! - [`spectral`]: the symmetric eigenproblem (cyclic Jacobi) and the SVD (one-sided Jacobi).
 //! - [`fastmath`]: vectorisable `f32` exp, tanh, sin and cos (the bulk fast paths).
 
 mod elementwise;

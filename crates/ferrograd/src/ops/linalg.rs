@@ -8,7 +8,6 @@ pub use super::products::{
     cross, matrix_exp, matrix_power, multi_dot, try_cross, try_matrix_exp, try_matrix_power,
     try_multi_dot, try_vecdot, try_vector_norm, vecdot, vector_norm,
 };
-#[allow(unused_imports)] // until the modules have their first ops
 pub use super::spectral::*;
 
 use super::grads;

@@ -52,6 +52,7 @@ pub(crate) const REGISTRY: &[&[crate::registry::OpDef]] = &[
     special::SPECIAL_OPS,
     special::SPECIAL_BINARY_OPS,
     special::SPECIAL_COMPOSITE_OPS,
+    spectral::SPECTRAL_OPS,
     sorting::SORTING_OPS,
     sorting::SORTING_FUNCTIONS,
     products::LINALG_PRODUCTS,
