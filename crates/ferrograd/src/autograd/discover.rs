@@ -26,8 +26,8 @@ pub(crate) struct Graph {
     index: PtrMap<usize, usize>,
 }
 
-fn addr<T>(a: &Arc<T>) -> usize {
-    Arc::as_ptr(a) as usize
+fn addr<T: ?Sized>(a: &Arc<T>) -> usize {
+    Arc::as_ptr(a).cast::<u8>() as usize
 }
 
 /// The address a tensor's gradient goes to: its node's, or its own for a leaf.

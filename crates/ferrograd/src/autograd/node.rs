@@ -3,7 +3,7 @@
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 pub(crate) use crate::graph::{drop_nodes, BackwardArgs, Edge, Grads, Node, SavedTensor};
-use crate::graph::{InputMeta, Saved};
+use crate::graph::{InputMeta, NodeOf, Saved};
 use crate::tensor::{Tensor, TensorImpl};
 use smallvec::SmallVec;
 use std::cell::Cell;
@@ -124,10 +124,9 @@ where
         s.set(v + 1);
         v
     });
-    let node = Arc::new(Node {
+    let node: Arc<Node> = Arc::new(NodeOf {
         name,
         seq,
-        backward: Box::new(backward),
         next,
         inputs: metas,
         saved: Mutex::new(saved),
@@ -140,6 +139,7 @@ where
         }),
         hooks: Mutex::new(None),
         has_hooks: std::sync::atomic::AtomicBool::new(false),
+        backward,
     });
     let inner = Arc::get_mut(&mut out.0).expect("record: the output must be a fresh tensor");
     inner.grad_fn = Some(node);
