@@ -89,24 +89,24 @@ where
     S: FnOnce(&[bool], &mut Saver) -> B,
     B: Fn(&BackwardArgs) -> Grads + Send + Sync + 'static,
 {
-    let needs: SmallVec<[bool; 4]> = inputs.iter().map(|t| t.requires_grad()).collect();
-    let next = inputs
-        .iter()
-        .map(|t| {
-            t.requires_grad().then(|| match &t.history() {
-                Some(f) => Edge::Node(f.clone()),
-                None => Edge::Leaf((*t).clone()),
-            })
-        })
-        .collect();
-    let metas = inputs
-        .iter()
-        .map(|t| InputMeta {
+    // One pass over the inputs, pushing in place (collecting three iterators cost more than
+    // the rest of building the node).
+    let mut needs: SmallVec<[bool; 4]> = SmallVec::new();
+    let mut next = SmallVec::new();
+    let mut metas = SmallVec::new();
+    for t in inputs {
+        let need = t.requires_grad();
+        needs.push(need);
+        next.push(need.then(|| match t.history() {
+            Some(f) => Edge::Node(f),
+            None => Edge::Leaf((*t).clone()),
+        }));
+        metas.push(InputMeta {
             shape: t.shape_vec(),
             dtype: t.dtype(),
             levels: crate::batching::levels(t),
-        })
-        .collect();
+        });
+    }
     let mut saver = Saver {
         out: &out,
         saved: Saved {
