@@ -212,6 +212,14 @@ pub(crate) struct Layout {
 
 impl Layout {
     pub(crate) fn contiguous(shape: &[usize]) -> Layout {
+        if shape.is_empty() {
+            // 0-d, the scalar graphs' case: nothing to copy or compute.
+            return Layout {
+                shape: Shape::new(),
+                strides: Shape::new(),
+                offset: 0,
+            };
+        }
         Layout {
             shape: SmallVec::from_slice(shape),
             strides: contiguous_strides(shape),
