@@ -99,6 +99,9 @@ pub struct NodeOf<F: ?Sized> {
     /// Pre/post hooks; allocated on first registration (most nodes have none).
     pub(crate) hooks: Mutex<Option<Box<NodeHooks>>>,
     pub(crate) has_hooks: std::sync::atomic::AtomicBool,
+    /// The node's index in the backward pass discovering it (see `autograd/discover.rs`):
+    /// `pass << 24 | index`, 0 when no pass holds it.
+    pub(crate) slot: std::sync::atomic::AtomicU64,
     /// The backward rule (last: the unsized field).
     pub(crate) backward: F,
 }

@@ -139,6 +139,7 @@ where
         }),
         hooks: Mutex::new(None),
         has_hooks: std::sync::atomic::AtomicBool::new(false),
+        slot: std::sync::atomic::AtomicU64::new(0),
         backward,
     });
     let inner = Arc::get_mut(&mut out.0).expect("record: the output must be a fresh tensor");
