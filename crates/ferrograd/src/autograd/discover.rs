@@ -93,18 +93,14 @@ impl Graph {
 
     /// This pass's slot value for index `i` (`None`: too large for a slot).
     fn slot_of(&self, i: usize) -> Option<u64> {
-        (i < 1 << INDEX_BITS && self.pass < 1 << (64 - INDEX_BITS))
-            .then(|| self.pass << INDEX_BITS | i as u64)
+        (i < (1 << INDEX_BITS) && self.pass < (1 << (64 - INDEX_BITS)))
+            .then(|| (self.pass << INDEX_BITS) | i as u64)
     }
 
     /// The index of node `f`, added and stacked on first sight. Its slot gives it when this
     /// pass holds it; otherwise the map does (a node seen while another pass held its slot).
     fn add_node(&mut self, f: &Arc<Node>, stack: &mut Vec<usize>) -> usize {
-        let s = f.slot.load(Ordering::Relaxed);
-        if s != 0 && s >> INDEX_BITS == self.pass {
-            return (s & ((1 << INDEX_BITS) - 1)) as usize;
-        }
-        if let Some(&i) = self.index.get(&addr(f)) {
+        if let Some(i) = self.held(f) {
             return i;
         }
         let n = self.items.len();
@@ -146,11 +142,16 @@ impl Graph {
         let Some(f) = t.history() else {
             return self.index.get(&addr(&t.0)).copied();
         };
+        self.held(&f)
+    }
+
+    /// The index of node `f` if this pass found it: in its slot, or in the map.
+    fn held(&self, f: &Arc<Node>) -> Option<usize> {
         let s = f.slot.load(Ordering::Relaxed);
         if s != 0 && s >> INDEX_BITS == self.pass {
             return Some((s & ((1 << INDEX_BITS) - 1)) as usize);
         }
-        self.index.get(&addr(&f)).copied()
+        self.index.get(&addr(f)).copied()
     }
 
     pub(crate) fn edges(&self, i: usize) -> &[Option<usize>] {
