@@ -94,7 +94,7 @@ impl Graph {
     /// This pass's slot value for index `i` (`None`: too large for a slot).
     fn slot_of(&self, i: usize) -> Option<u64> {
         (i < (1 << INDEX_BITS) && self.pass < (1 << (64 - INDEX_BITS)))
-            .then(|| (self.pass << INDEX_BITS) | i as u64)
+            .then_some((self.pass << INDEX_BITS) | i as u64)
     }
 
     /// The index of node `f`, added and stacked on first sight. Its slot gives it when this
