@@ -12,6 +12,7 @@ use crate::dtype::DType;
 use crate::layout::Shape;
 use crate::tensor::{Tensor, TensorImpl};
 use smallvec::SmallVec;
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex, Weak};
 
 /// Gradients returned by a backward rule, one per input (`None`: no gradient for that input).
@@ -49,7 +50,7 @@ impl std::ops::Index<SavedTensor> for BackwardArgs<'_> {
 
 /// A backward rule. It captures plain data only (shapes, scalars): tensors it needs are saved
 /// on the node, so they can be freed after backward and dropped without recursion.
-pub(crate) type BackwardFn = Box<dyn Fn(&BackwardArgs) -> Grads + Send + Sync>;
+pub(crate) type BackwardFn = dyn Fn(&BackwardArgs) -> Grads + Send + Sync;
 
 /// Where the gradient of one input goes.
 pub(crate) enum Edge {
@@ -81,10 +82,13 @@ pub(crate) struct Saved {
 }
 
 /// One recorded operation: its name, backward rule, saved tensors and input edges (in order).
-pub struct Node {
+pub type Node = NodeOf<BackwardFn>;
+
+/// A [`Node`] with its rule's concrete type `F`: built sized, then held as `Arc<Node>` (an
+/// unsized coercion), so the rule lives in the node's own allocation instead of a `Box`.
+pub struct NodeOf<F: ?Sized> {
     pub(crate) name: &'static str,
     pub(crate) seq: u64,
-    pub(crate) backward: BackwardFn,
     pub(crate) next: SmallVec<[Option<Edge>; 2]>,
     pub(crate) inputs: SmallVec<[InputMeta; 2]>,
     pub(crate) saved: Mutex<Saved>,
@@ -95,6 +99,11 @@ pub struct Node {
     /// Pre/post hooks; allocated on first registration (most nodes have none).
     pub(crate) hooks: Mutex<Option<Box<NodeHooks>>>,
     pub(crate) has_hooks: std::sync::atomic::AtomicBool,
+    /// The node's index in the backward pass discovering it (see `autograd/discover.rs`):
+    /// `pass << 24 | index`, 0 when no pass holds it.
+    pub(crate) slot: std::sync::atomic::AtomicU64,
+    /// The backward rule (last: the unsized field).
+    pub(crate) backward: F,
 }
 
 /// A gradient hook: returns `Some(new_gradient)` to replace the gradient, `None` to keep it.
@@ -122,7 +131,7 @@ pub(crate) struct Tangent {
     pub(crate) weak_fn: Option<std::sync::Weak<Node>>,
 }
 
-impl Node {
+impl<F: ?Sized> NodeOf<F> {
     fn drain_into(&mut self, stack: &mut Vec<Arc<Node>>) {
         for edge in self.next.drain(..).flatten() {
             match edge {
@@ -143,24 +152,91 @@ impl Node {
     }
 }
 
-impl Drop for Node {
+impl<F: ?Sized> Drop for NodeOf<F> {
     fn drop(&mut self) {
+        with_drop_stack(|stack| self.drain_into(stack));
+    }
+}
+
+thread_local! {
+    /// The explicit stack of the [`drop_nodes`] loop running on this thread (`None`: no loop
+    /// is running).
+    static PENDING: RefCell<Option<Vec<Arc<Node>>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` on the stack of this thread's drop loop, or (no loop running) on a fresh stack that
+/// is then dropped by [`drop_nodes`].
+pub(crate) fn with_drop_stack(f: impl FnOnce(&mut Vec<Arc<Node>>)) {
+    let mut f = Some(f);
+    let _ = PENDING.try_with(|p| {
+        if let Ok(mut pending) = p.try_borrow_mut() {
+            if let Some(stack) = pending.as_mut() {
+                if let Some(f) = f.take() {
+                    f(stack);
+                }
+            }
+        }
+    });
+    if let Some(f) = f {
         let mut stack = Vec::new();
-        self.drain_into(&mut stack);
+        f(&mut stack);
         drop_nodes(stack);
     }
 }
 
-/// Drops nodes without recursion: a node whose last handle is dropped here hands its own
-/// children to the same explicit stack instead of dropping them inside its destructor.
+/// Drops nodes without recursion. The outermost call on a thread runs one loop over an explicit
+/// stack; a node whose last handle is dropped inside it hands its children to that stack from
+/// its destructor (see [`with_drop_stack`]) instead of dropping them there, so the depth stays
+/// one however deep the graph.
 pub(crate) fn drop_nodes(mut stack: Vec<Arc<Node>>) {
-    while let Some(mut n) = stack.pop() {
-        // Drained in place where possible: moving a node out of its Arc copies it.
-        if let Some(node) = Arc::get_mut(&mut n) {
-            node.drain_into(&mut stack);
-        } else if let Some(mut node) = Arc::into_inner(n) {
-            // Only weak handles remain (a tangent's link back to its node).
-            node.drain_into(&mut stack);
+    if stack.is_empty() {
+        return;
+    }
+    enum Loop {
+        Handed,
+        Run,
+        Local,
+    }
+    let state = PENDING
+        .try_with(|p| match p.try_borrow_mut() {
+            Ok(mut pending) => match pending.as_mut() {
+                Some(running) => {
+                    running.append(&mut stack);
+                    Loop::Handed
+                }
+                None => {
+                    *pending = Some(std::mem::take(&mut stack));
+                    Loop::Run
+                }
+            },
+            Err(_) => Loop::Local,
+        })
+        .unwrap_or(Loop::Local);
+    match state {
+        Loop::Handed => {}
+        Loop::Run => {
+            let _reset = EndLoop;
+            while let Some(n) = PENDING.with(|p| p.borrow_mut().as_mut().and_then(Vec::pop)) {
+                drop(n);
+            }
         }
+        // Thread-local storage is gone (thread exit) or borrowed: the same loop, locally.
+        Loop::Local => {
+            while let Some(mut n) = stack.pop() {
+                if let Some(node) = Arc::get_mut(&mut n) {
+                    node.drain_into(&mut stack);
+                }
+            }
+        }
+    }
+}
+
+/// Ends this thread's drop loop, also on unwinding (what is left is then dropped normally).
+struct EndLoop;
+
+impl Drop for EndLoop {
+    fn drop(&mut self) {
+        let left = PENDING.try_with(|p| p.borrow_mut().take());
+        drop(left);
     }
 }

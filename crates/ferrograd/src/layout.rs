@@ -212,6 +212,14 @@ pub(crate) struct Layout {
 
 impl Layout {
     pub(crate) fn contiguous(shape: &[usize]) -> Layout {
+        if shape.is_empty() {
+            // 0-d, the scalar graphs' case: nothing to copy or compute.
+            return Layout {
+                shape: Shape::new(),
+                strides: Shape::new(),
+                offset: 0,
+            };
+        }
         Layout {
             shape: SmallVec::from_slice(shape),
             strides: contiguous_strides(shape),
@@ -219,38 +227,41 @@ impl Layout {
         }
     }
 
+    #[inline]
     pub(crate) fn numel(&self) -> usize {
         numel(&self.shape)
     }
 
+    /// The element count, and whether the layout is row-major contiguous (offset may be
+    /// non-zero; size-1 dims may have any stride; an empty layout is contiguous), in one pass.
+    #[inline]
+    fn numel_and_contiguous(&self) -> (usize, bool) {
+        let (mut n, mut contiguous) = (1usize, true);
+        // From the last dimension: the running product is the contiguous stride of the next
+        // one (every size-1 dim leaves it unchanged, so it is the product of the others).
+        for (&d, &s) in self.shape.iter().zip(&self.strides).rev() {
+            contiguous &= d == 1 || s == n;
+            n = n
+                .checked_mul(d)
+                .unwrap_or_else(|| panic!("internal error: unchecked shape {:?}", self.shape));
+        }
+        (n, contiguous || n == 0)
+    }
+
     /// Row-major contiguous (offset may be non-zero); size-1 dims may have any stride.
+    #[inline]
     pub(crate) fn is_contiguous(&self) -> bool {
-        if self.numel() == 0 {
-            return true;
-        }
-        let mut expected = 1usize;
-        for i in (0..self.shape.len()).rev() {
-            if self.shape[i] == 1 {
-                continue;
-            }
-            if self.strides[i] != expected {
-                return false;
-            }
-            expected *= self.shape[i];
-        }
-        true
+        self.numel_and_contiguous().1
     }
 
     /// The storage range a contiguous layout reads, if it is contiguous.
+    #[inline]
     pub(crate) fn contiguous_range(&self) -> Option<std::ops::Range<usize>> {
-        if self.numel() == 0 {
+        match self.numel_and_contiguous() {
             // An empty view may point past the end of its (possibly empty) buffer.
-            return Some(0..0);
-        }
-        if self.is_contiguous() {
-            Some(self.offset..self.offset + self.numel())
-        } else {
-            None
+            (0, _) => Some(0..0),
+            (n, true) => Some(self.offset..self.offset + n),
+            (_, false) => None,
         }
     }
 

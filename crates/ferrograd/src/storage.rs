@@ -5,8 +5,9 @@
 
 use crate::dtype::DType;
 use smallvec::SmallVec;
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// How many elements live inline in the storage allocation itself.
 pub(crate) const INLINE: usize = 4;
@@ -188,14 +189,36 @@ pub(crate) struct Storage {
 
 impl Drop for Storage {
     fn drop(&mut self) {
-        // Large floating buffers go back to the cache for the next output of their size.
         let buf = self.buf.get_mut().unwrap_or_else(|e| e.into_inner());
-        match std::mem::replace(buf, Buffer::Bool(SmallVec::new())) {
-            Buffer::F32(d) if d.spilled() => crate::pool::give(d.into_vec()),
-            Buffer::F64(d) if d.spilled() => crate::pool::give(d.into_vec()),
-            _ => {}
-        }
+        give_back(buf);
     }
+}
+
+/// Empties a buffer; a large floating one goes back to the cache for the next output of its
+/// size.
+fn give_back(buf: &mut Buffer) {
+    match std::mem::replace(buf, Buffer::Bool(SmallVec::new())) {
+        Buffer::F32(d) if d.spilled() => crate::pool::give(d.into_vec()),
+        Buffer::F64(d) if d.spilled() => crate::pool::give(d.into_vec()),
+        _ => {}
+    }
+}
+
+/// How many spare storage allocations a thread keeps (see [`Storage::shared`]).
+const SPARES: usize = 64;
+
+/// A thread's spare storage allocations, and the empty storage a dropped tensor swaps in for
+/// the one it gives back.
+struct Spares {
+    free: Vec<Arc<Storage>>,
+    empty: Arc<Storage>,
+}
+
+thread_local! {
+    static SPARES_OF_THREAD: RefCell<Spares> = RefCell::new(Spares {
+        free: Vec::with_capacity(SPARES),
+        empty: Arc::new(Storage::new(Buffer::Bool(SmallVec::new()))),
+    });
 }
 
 impl Storage {
@@ -204,6 +227,44 @@ impl Storage {
             buf: RwLock::new(buf),
             version: AtomicU64::new(0),
         }
+    }
+
+    /// A new shared storage holding `buf`. A tensor's storage is its own heap block, and
+    /// scalar graphs make and drop one per operation: a spare block left by a dropped tensor
+    /// ([`Storage::recycle`]) is reused when there is one, instead of a `malloc`/`free` pair.
+    pub(crate) fn shared(buf: Buffer) -> Arc<Storage> {
+        let spare = SPARES_OF_THREAD
+            .try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.free.pop()))
+            .ok()
+            .flatten();
+        match spare {
+            Some(mut a) => {
+                let st = Arc::get_mut(&mut a).expect("a spare storage has no other handle");
+                *st.buf.get_mut().unwrap_or_else(|e| e.into_inner()) = buf;
+                *st.version.get_mut() = 0;
+                a
+            }
+            None => Arc::new(Storage::new(buf)),
+        }
+    }
+
+    /// Keeps `slot`'s storage as a spare for [`Storage::shared`] if this is its last handle
+    /// (its buffer is emptied; no one can see the block any more), leaving an empty storage in
+    /// the slot.
+    pub(crate) fn recycle(slot: &mut Arc<Storage>) {
+        let _ = SPARES_OF_THREAD.try_with(|s| {
+            let Ok(mut s) = s.try_borrow_mut() else {
+                return;
+            };
+            if s.free.len() < SPARES {
+                let Some(st) = Arc::get_mut(slot) else { return };
+                let Ok(buf) = st.buf.get_mut() else { return };
+                give_back(buf);
+                let empty = s.empty.clone();
+                let spare = std::mem::replace(slot, empty);
+                s.free.push(spare);
+            }
+        });
     }
 
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, Buffer> {

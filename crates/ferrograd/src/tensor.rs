@@ -83,6 +83,7 @@ impl Drop for TensorImpl {
         // A node's own destructor is iterative (`drop_nodes`), so the handle is dropped here
         // directly: usually not the last one, and then no stack is allocated.
         drop(self.grad_fn.take());
+        Storage::recycle(&mut self.storage);
         // Hand the rest of the graph to the iterative dropper so a long chain never recurses.
         let mut roots = Vec::new();
         self.take_graph(&mut roots);
@@ -294,12 +295,7 @@ impl Tensor {
             buf.len()
         );
         let dtype = buf.dtype();
-        Tensor::from_parts(
-            Arc::new(Storage::new(buf)),
-            Layout::contiguous(shape),
-            dtype,
-            None,
-        )
+        Tensor::from_parts(Storage::shared(buf), Layout::contiguous(shape), dtype, None)
     }
 
     pub(crate) fn from_parts(

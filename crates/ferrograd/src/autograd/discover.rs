@@ -5,13 +5,37 @@
 use super::node::{Edge, Node};
 use super::ptr_map::PtrMap;
 use crate::tensor::Tensor;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// A discovered node, or a leaf that requires grad (PyTorch's `AccumulateGrad`).
 pub(crate) enum Item {
-    Node(Arc<Node>),
+    Node(Claimed),
     Leaf(Tensor),
 }
+
+/// A node of a pass, which may hold the node's slot (its index, cached in the node so the pass
+/// finds it without a hash lookup); the slot is freed when the pass's graph is dropped.
+pub(crate) struct Claimed {
+    node: Arc<Node>,
+    /// The slot value this pass wrote (0: it holds no slot).
+    slot: u64,
+}
+
+impl Drop for Claimed {
+    fn drop(&mut self) {
+        if self.slot != 0 {
+            let _ =
+                self.node
+                    .slot
+                    .compare_exchange(self.slot, 0, Ordering::Relaxed, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Pass ids (the high bits of a slot; at most 2^40 passes) and the largest index a slot holds.
+static PASSES: AtomicU64 = AtomicU64::new(1);
+const INDEX_BITS: u32 = 24;
 
 /// The graph reachable from the outputs. Nodes and leaves share one index space; an edge is the
 /// index it leads to (`None`: the input does not require grad).
@@ -23,34 +47,39 @@ pub(crate) struct Graph {
     pub(crate) edges: Vec<Option<usize>>,
     /// How many edges lead to each item.
     pub(crate) deps: Vec<usize>,
+    /// Leaves, and the nodes whose slot another pass held when this one found them.
     index: PtrMap<usize, usize>,
+    /// This pass's id.
+    pass: u64,
 }
 
-fn addr<T>(a: &Arc<T>) -> usize {
-    Arc::as_ptr(a) as usize
-}
-
-/// The address a tensor's gradient goes to: its node's, or its own for a leaf.
-fn key(t: &Tensor) -> usize {
-    t.history().map_or(addr(&t.0), |f| addr(&f))
+fn addr<T: ?Sized>(a: &Arc<T>) -> usize {
+    Arc::as_ptr(a).cast::<u8>() as usize
 }
 
 impl Graph {
     /// Iterative discovery from the outputs, counting the edges into each item.
     pub(crate) fn discover(outputs: &[Tensor]) -> Graph {
-        let (mut g, mut stack) = (Graph::default(), Vec::new());
+        let pass = PASSES.fetch_add(1, Ordering::Relaxed);
+        let (mut g, mut stack) = (
+            Graph {
+                pass,
+                ..Graph::default()
+            },
+            Vec::new(),
+        );
         for out in outputs {
             match out.history() {
-                Some(f) => g.add(addr(&f), || Item::Node(f.clone()), &mut stack),
-                None => g.add(addr(&out.0), || Item::Leaf(out.clone()), &mut stack),
+                Some(f) => g.add_node(&f, &mut stack),
+                None => g.add_leaf(out),
             };
         }
         while let Some(i) = stack.pop() {
             let (node, start) = (g.node(i).expect("a node").clone(), g.edges.len());
             for edge in node.next.iter() {
                 let j = edge.as_ref().map(|e| match e {
-                    Edge::Node(f) => g.add(addr(f), || Item::Node(f.clone()), &mut stack),
-                    Edge::Leaf(t) => g.add(addr(&t.0), || Item::Leaf(t.clone()), &mut stack),
+                    Edge::Node(f) => g.add_node(f, &mut stack),
+                    Edge::Leaf(t) => g.add_leaf(t),
                 });
                 if let Some(j) = j {
                     g.deps[j] += 1;
@@ -62,24 +91,67 @@ impl Graph {
         g
     }
 
-    /// The index of the item at `key`, added (a node also stacked) on first sight.
-    fn add(&mut self, key: usize, item: impl FnOnce() -> Item, stack: &mut Vec<usize>) -> usize {
+    /// This pass's slot value for index `i` (`None`: too large for a slot).
+    fn slot_of(&self, i: usize) -> Option<u64> {
+        (i < (1 << INDEX_BITS) && self.pass < (1 << (64 - INDEX_BITS)))
+            .then_some((self.pass << INDEX_BITS) | i as u64)
+    }
+
+    /// The index of node `f`, added and stacked on first sight. Its slot gives it when this
+    /// pass holds it; otherwise the map does (a node seen while another pass held its slot).
+    fn add_node(&mut self, f: &Arc<Node>, stack: &mut Vec<usize>) -> usize {
+        if let Some(i) = self.held(f) {
+            return i;
+        }
         let n = self.items.len();
-        let i = *self.index.entry(key).or_insert(n);
+        let slot = self.slot_of(n).filter(|&v| {
+            f.slot
+                .compare_exchange(0, v, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        });
+        if slot.is_none() {
+            self.index.insert(addr(f), n);
+        }
+        let node = f.clone();
+        self.push(Item::Node(Claimed {
+            node,
+            slot: slot.unwrap_or(0),
+        }));
+        stack.push(n);
+        n
+    }
+
+    /// The index of leaf `t`, added on first sight.
+    fn add_leaf(&mut self, t: &Tensor) -> usize {
+        let n = self.items.len();
+        let i = *self.index.entry(addr(&t.0)).or_insert(n);
         if i == n {
-            self.items.push(item());
-            self.ranges.push((0, 0));
-            self.deps.push(0);
-            if self.node(i).is_some() {
-                stack.push(i);
-            }
+            self.push(Item::Leaf(t.clone()));
         }
         i
     }
 
+    fn push(&mut self, item: Item) {
+        self.items.push(item);
+        self.ranges.push((0, 0));
+        self.deps.push(0);
+    }
+
     /// Where a tensor's gradient goes in this graph (`None`: not in it).
     pub(crate) fn find(&self, t: &Tensor) -> Option<usize> {
-        self.index.get(&key(t)).copied()
+        let Some(f) = t.history() else {
+            return self.index.get(&addr(&t.0)).copied();
+        };
+        self.held(&f)
+    }
+
+    /// The index of node `f` if this pass found it: in its slot, or in the map.
+    fn held(&self, f: &Arc<Node>) -> Option<usize> {
+        let s = f.slot.load(Ordering::Relaxed);
+        if s != 0 && s >> INDEX_BITS == self.pass {
+            return Some((s & ((1 << INDEX_BITS) - 1)) as usize);
+        }
+        self.index.get(&addr(f)).copied()
     }
 
     pub(crate) fn edges(&self, i: usize) -> &[Option<usize>] {
@@ -88,7 +160,7 @@ impl Graph {
 
     pub(crate) fn node(&self, i: usize) -> Option<&Arc<Node>> {
         match &self.items[i] {
-            Item::Node(f) => Some(f),
+            Item::Node(c) => Some(&c.node),
             Item::Leaf(_) => None,
         }
     }

@@ -514,7 +514,7 @@ impl GradFn {
     /// An identity for graph walks: the node's (or the leaf's) address.
     pub(crate) fn key(&self) -> usize {
         match &self.0 {
-            GradFnKind::Node(n) => Arc::as_ptr(n) as usize,
+            GradFnKind::Node(n) => Arc::as_ptr(n).cast::<u8>() as usize,
             GradFnKind::Accumulate(t) => Arc::as_ptr(&t.0) as usize ^ 1,
         }
     }

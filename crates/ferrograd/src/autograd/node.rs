@@ -2,8 +2,8 @@
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-pub(crate) use crate::graph::{drop_nodes, BackwardArgs, Edge, Grads, Node, SavedTensor};
-use crate::graph::{InputMeta, Saved};
+pub(crate) use crate::graph::{BackwardArgs, Edge, Grads, Node, SavedTensor};
+use crate::graph::{InputMeta, NodeOf, Saved};
 use crate::tensor::{Tensor, TensorImpl};
 use smallvec::SmallVec;
 use std::cell::Cell;
@@ -89,24 +89,24 @@ where
     S: FnOnce(&[bool], &mut Saver) -> B,
     B: Fn(&BackwardArgs) -> Grads + Send + Sync + 'static,
 {
-    let needs: SmallVec<[bool; 4]> = inputs.iter().map(|t| t.requires_grad()).collect();
-    let next = inputs
-        .iter()
-        .map(|t| {
-            t.requires_grad().then(|| match &t.history() {
-                Some(f) => Edge::Node(f.clone()),
-                None => Edge::Leaf((*t).clone()),
-            })
-        })
-        .collect();
-    let metas = inputs
-        .iter()
-        .map(|t| InputMeta {
+    // One pass over the inputs, pushing in place (collecting three iterators cost more than
+    // the rest of building the node).
+    let mut needs: SmallVec<[bool; 4]> = SmallVec::new();
+    let mut next = SmallVec::new();
+    let mut metas = SmallVec::new();
+    for t in inputs {
+        let need = t.requires_grad();
+        needs.push(need);
+        next.push(need.then(|| match t.history() {
+            Some(f) => Edge::Node(f),
+            None => Edge::Leaf((*t).clone()),
+        }));
+        metas.push(InputMeta {
             shape: t.shape_vec(),
             dtype: t.dtype(),
             levels: crate::batching::levels(t),
-        })
-        .collect();
+        });
+    }
     let mut saver = Saver {
         out: &out,
         saved: Saved {
@@ -124,10 +124,9 @@ where
         s.set(v + 1);
         v
     });
-    let node = Arc::new(Node {
+    let node: Arc<Node> = Arc::new(NodeOf {
         name,
         seq,
-        backward: Box::new(backward),
         next,
         inputs: metas,
         saved: Mutex::new(saved),
@@ -140,6 +139,8 @@ where
         }),
         hooks: Mutex::new(None),
         has_hooks: std::sync::atomic::AtomicBool::new(false),
+        slot: std::sync::atomic::AtomicU64::new(0),
+        backward,
     });
     let inner = Arc::get_mut(&mut out.0).expect("record: the output must be a fresh tensor");
     inner.grad_fn = Some(node);
@@ -209,11 +210,9 @@ impl Node {
         s.released = true;
         let tensors = std::mem::take(&mut s.tensors);
         drop(s);
-        let mut stack = Vec::new();
-        for t in tensors {
-            t.release_into(&mut stack);
-        }
-        drop_nodes(stack);
+        // Dropped directly: a tensor's destructor hands its graph to the iterative dropper
+        // (building a stack here cost an allocation per released node).
+        drop(tensors);
     }
 
     /// Runs the backward rule for `grad`; with `create_graph` the saved output is rebuilt with

@@ -59,8 +59,9 @@ pub(crate) fn map_float_bulk(
     f32f: impl Fn(f32) -> f32 + Sync,
     f64f: impl Fn(f64) -> f64 + Sync,
 ) -> Result<Buffer> {
-    if let (Some(b), Buffer::F32(v), Some(r)) = (bulk, buf, layout.contiguous_range()) {
-        if r.len() >= fm::BULK_MIN {
+    // (The element count first: tiny tensors skip the contiguity check.)
+    if let (Some(b), Buffer::F32(v), true) = (bulk, buf, layout.numel() >= fm::BULK_MIN) {
+        if let Some(r) = layout.contiguous_range() {
             let src = &v[r];
             let out = par_map(src.len(), |r, out| {
                 let xs = &src[r];
@@ -98,8 +99,12 @@ fn map_slice<T: Copy + Sync, U: Copy + Pooled>(
 ) -> Result<Data<U>> {
     let n = layout.numel();
     if n <= INLINE {
-        // Tiny tensors (the per-op overhead of scalar graphs): no stride odometer when the
-        // elements are one run of memory.
+        // Tiny tensors (the per-op overhead of scalar graphs): one element (every dimension
+        // of size 1, so it is at the offset), or no stride odometer when the elements are one
+        // run of memory.
+        if n == 1 {
+            return Ok(smallvec::smallvec![f(data[layout.offset])]);
+        }
         if let Some(r) = layout.contiguous_range() {
             return try_collect(n, data[r].iter().map(|&v| f(v)));
         }
