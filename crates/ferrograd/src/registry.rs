@@ -422,6 +422,8 @@ from_value! {
         |v| optional(v), |s| s.map_or(Value::None, |t| t.to_value());
     Option<&'a [isize]> => Kind::Optional(&Kind::Ints),
         |v| optional(v), |s| s.map_or(Value::None, |t| t.to_value());
+    Option<&'a str> => Kind::Optional(&Kind::Str),
+        |v| optional(v), |s| s.map_or(Value::None, |t| t.to_value());
 }
 
 /// A reduction by PyTorch's name: `"none"`, `"mean"` or `"sum"`; another name is refused with
@@ -484,6 +486,29 @@ impl IntoValue for (Tensor, Tensor) {
     const KIND: Kind = Kind::Tuple;
     fn into_value(self) -> Value {
         Value::Tuple(vec![Value::Tensor(self.0), Value::Tensor(self.1)])
+    }
+}
+
+impl IntoValue for (Tensor, Tensor, Tensor) {
+    const KIND: Kind = Kind::Tuple;
+    fn into_value(self) -> Value {
+        Value::Tuple(vec![
+            Value::Tensor(self.0),
+            Value::Tensor(self.1),
+            Value::Tensor(self.2),
+        ])
+    }
+}
+
+impl IntoValue for (Tensor, Tensor, Tensor, Tensor) {
+    const KIND: Kind = Kind::Tuple;
+    fn into_value(self) -> Value {
+        Value::Tuple(vec![
+            Value::Tensor(self.0),
+            Value::Tensor(self.1),
+            Value::Tensor(self.2),
+            Value::Tensor(self.3),
+        ])
     }
 }
 

@@ -2,7 +2,6 @@
 //! (`torch.linalg`): its factorizations live in `factor.rs`, its spectral decompositions in
 //! `spectral.rs`, re-exported here.
 
-#[allow(unused_imports)] // until the modules have their first ops
 pub use super::factor::*;
 #[allow(unused_imports)] // until the modules have their first ops
 pub use super::spectral::*;
