@@ -239,7 +239,12 @@ pub(crate) fn slogdet(a: &[f64], batch: usize, n: usize) -> Result<(Vec<f64>, Ve
 
 /// The permutation matrices `P` of LAPACK pivots (`[batch, k]`, 1-based) of `m`-row matrices,
 /// with `A = P L U` (`[batch, m, m]`, row-major).
-pub(crate) fn pivots_to_permutation(piv: &[i64], batch: usize, m: usize, k: usize) -> Result<Vec<f64>> {
+pub(crate) fn pivots_to_permutation(
+    piv: &[i64],
+    batch: usize,
+    m: usize,
+    k: usize,
+) -> Result<Vec<f64>> {
     let mut out = zeros(batch * m * m, 0.0)?;
     for b in 0..batch {
         // perm[i]: the original row now at row i.

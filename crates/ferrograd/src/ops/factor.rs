@@ -396,8 +396,8 @@ fn triangle(t: &Tensor, upper: bool, unit: bool) -> Tensor {
 fn tri_left(a: &Tensor, b: &Tensor, upper: bool, unit: bool) -> Result<Tensor> {
     let n = a.shape()[a.dim() - 1];
     let k = b.shape()[b.dim() - 1];
-    let batch = broadcast_shapes(&a.shape()[..a.dim() - 2], &b.shape()[..b.dim() - 2])
-        .ok_or_else(|| {
+    let batch = broadcast_shapes(&a.shape()[..a.dim() - 2], &b.shape()[..b.dim() - 2]).ok_or_else(
+        || {
             Error::invalid(
                 "linalg.solve_triangular",
                 format!(
@@ -406,7 +406,8 @@ fn tri_left(a: &Tensor, b: &Tensor, upper: bool, unit: bool) -> Result<Tensor> {
                     b.shape()
                 ),
             )
-        })?;
+        },
+    )?;
     let mut sa = batch.to_vec();
     sa.extend([n, n]);
     let mut sb = batch.to_vec();
@@ -416,14 +417,8 @@ fn tri_left(a: &Tensor, b: &Tensor, upper: bool, unit: bool) -> Result<Tensor> {
         physically(|| batching::broadcasting([a, b], |[pa, pb]| tri_left(&pa, &pb, upper, unit)))?
     } else {
         let count = batch.iter().product();
-        let x = kern::triangular_solve(
-            &a.values_f64(),
-            &b.values_f64(),
-            count,
-            (n, k),
-            upper,
-            unit,
-        )?;
+        let x =
+            kern::triangular_solve(&a.values_f64(), &b.values_f64(), count, (n, k), upper, unit)?;
         from_f64(x, a.dtype(), &sb)
     };
     Ok(record(
@@ -473,7 +468,8 @@ fn lu_factor_impl(a: &Tensor, check: bool) -> Result<(Tensor, Tensor)> {
         let lu = physically(|| {
             batching::broadcasting([a], |[p]| Ok(lu_factor_impl(&p, check)?.0.detach()))
         })?;
-        let piv = physically(|| batching::broadcasting([a], |[p]| Ok(lu_factor_impl(&p, check)?.1)))?;
+        let piv =
+            physically(|| batching::broadcasting([a], |[p]| Ok(lu_factor_impl(&p, check)?.1)))?;
         (lu, piv)
     } else {
         let (lu, piv, singular) = kern::lu_factor(&a.values_f64(), batch_count(a), (n, n))?;
@@ -521,7 +517,13 @@ fn lu_jvp(lu: &Tensor, p: &Tensor, da: &Tensor) -> Tensor {
     let n = lu.shape()[lu.dim() - 1];
     let l = &lu.tril(-1) + &Tensor::eye_with(n, lu.dtype());
     let u = lu.triu(0);
-    let y = crate::unwrap(solve_triangular_impl(&l, &p.m_t().matmul(da), false, true, true));
+    let y = crate::unwrap(solve_triangular_impl(
+        &l,
+        &p.m_t().matmul(da),
+        false,
+        true,
+        true,
+    ));
     let x = tri(&u, &y, true, false);
     &l.matmul(&x.tril(-1)) + &x.triu(0).matmul(&u)
 }
@@ -564,11 +566,13 @@ fn lu_solve_impl(
             ),
         ));
     }
-    if !pivots.is_batched() && pivots.to_vec::<i64>().iter().any(|&p| p < 1 || p > n as i64) {
-        return Err(Error::invalid(
-            OP,
-            format!("pivots must lie in [1, {n}]"),
-        ));
+    if !pivots.is_batched()
+        && pivots
+            .to_vec::<i64>()
+            .iter()
+            .any(|&p| p < 1 || p > n as i64)
+    {
+        return Err(Error::invalid(OP, format!("pivots must lie in [1, {n}]")));
     }
     let (br, bc) = (b.shape()[b.dim() - 2], b.shape()[b.dim() - 1]);
     if (left && br != n) || (!left && bc != n) {
@@ -783,7 +787,11 @@ fn lstsq_impl(
         ));
     }
     let vector = a.dim() == b.dim() + 1;
-    let bm = if vector { b.try_unsqueeze(-1)? } else { b.clone() };
+    let bm = if vector {
+        b.try_unsqueeze(-1)?
+    } else {
+        b.clone()
+    };
     let (m, n) = (a.shape()[a.dim() - 2], a.shape()[a.dim() - 1]);
     if bm.shape()[bm.dim() - 2] != m {
         return Err(Error::invalid(
