@@ -6,6 +6,10 @@
 use super::zeros;
 use crate::error::Result;
 
+/// A matrix of a batch that is not positive-definite: (batch element, 1-based order of the
+/// first leading minor that is not).
+pub(crate) type NotPositiveDefinite = (usize, usize);
+
 /// Cholesky factors `L` (lower, `A = L L^T`) of a batch of `n x n` matrices, reading only the
 /// lower triangle of each. Returns the factors and the first failure, LAPACK's `info > 0`:
 /// (batch element, order of the leading minor that is not positive-definite).
@@ -13,7 +17,7 @@ pub(crate) fn cholesky(
     a: &[f64],
     batch: usize,
     n: usize,
-) -> Result<(Vec<f64>, Option<(usize, usize)>)> {
+) -> Result<(Vec<f64>, Option<NotPositiveDefinite>)> {
     let mut out = zeros(batch * n * n, 0.0)?;
     let mut failed = None;
     for b in 0..batch {
@@ -26,8 +30,8 @@ pub(crate) fn cholesky(
             for k in 0..j {
                 d -= l[j * n + k] * l[j * n + k];
             }
-            // `!(d > 0)` also catches NaN.
-            if !(d > 0.0) {
+            // Not positive, or NaN.
+            if d.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
                 if failed.is_none() {
                     failed = Some((b, j + 1));
                 }
