@@ -138,6 +138,18 @@ fn lu_known_values_identity_and_solve() {
         let x = linalg::lu_solve(&lu, &piv, &br, false, false);
         close(&x.matmul(&a), &br.expand(x.shape()), 1e-9);
     }
+    // Rectangular: P (m x m) L (m x k) U (k x n).
+    for shape in [&[5, 3][..], &[3, 5], &[2, 4, 2], &[1, 3]] {
+        let a = rnd(shape, 14);
+        let (p, l, u) = linalg::lu(&a, true);
+        let (m, n) = (shape[shape.len() - 2], shape[shape.len() - 1]);
+        let k = m.min(n);
+        assert_eq!(l.shape()[l.dim() - 2..], [m, k]);
+        assert_eq!(u.shape()[u.dim() - 2..], [k, n]);
+        close(&p.matmul(&l).matmul(&u), &a, 1e-12);
+        close(&u, &u.triu(0), 0.0);
+        assert_eq!(linalg::lu_factor(&a, true).1.shape()[a.dim() - 2], k);
+    }
     // Singular matrices: lu factors them, lu_factor refuses as PyTorch does.
     let s = t(&[&[1.0, 2.0], &[2.0, 4.0]]);
     let (p, l, u) = linalg::lu(&s, true);
@@ -243,6 +255,15 @@ fn lstsq_solves_least_squares() {
     assert_eq!(x.shape(), &[2]);
     assert!(linalg::try_lstsq(&a, &rnd(&[3], 36), None, None).is_err());
     assert!(linalg::try_lstsq(&a, &rnd(&[4], 36), None, Some("gelsq")).is_err());
+    // Rank-deficient: refused, not infinities.
+    let e = linalg::try_lstsq(
+        &t(&[&[1.0, 2.0], &[2.0, 4.0], &[3.0, 6.0]]),
+        &rnd(&[3, 1], 1),
+        None,
+        None,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("rank-deficient (rank 1 < 2)"), "{e}");
 }
 
 /// Gauge-invariant functions of the factors (the factors themselves are unique, so every

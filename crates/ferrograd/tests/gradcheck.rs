@@ -2310,6 +2310,29 @@ fn factor_table() -> Vec<Spec> {
         .fill(&[&[0.0]])
         .at(vec![vec![swap()], vec![rep()]]),
         spec(
+            "lu_factor rectangular",
+            |x| linalg::lu_factor(&diag_shift(&x[0]), true).0,
+            rects(),
+            Any,
+            2,
+        )
+        .fill(&[&[0.0]])
+        .at(vec![
+            vec![pt(&[-3.0, 1.0, 2.0, 0.0, 1.0, 1.0], &[3, 2])],
+            vec![pt(&[-3.0, 1.0, 0.5, 2.0, 0.0, 0.5], &[2, 3])],
+        ]),
+        spec(
+            "lu rectangular",
+            |x| {
+                let (_, l, u) = linalg::lu(&diag_shift(&x[0]), true);
+                &l.sum_dims(&[-1], true) + &u.sum_dims(&[-2], true)
+            },
+            rects(),
+            Any,
+            2,
+        )
+        .fill(&[&[0.0]]),
+        spec(
             "lu_solve",
             |x| {
                 let (lu, piv) = linalg::lu_factor(&conditioned(&x[0]), true);

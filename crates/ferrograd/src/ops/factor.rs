@@ -4,8 +4,8 @@
 //!
 //! Four are primitives with backward and JVP rules written in differentiable ops (so every
 //! derivative order is exact): the lower Cholesky factor (PyTorch's `cholesky_backward`, the
-//! `Phi` formula), the left triangular solve, the packed LU (PyTorch's `linalg_lu_backward`
-//! for square matrices), `log |det|` (gradient `inv(A)^T`) and the `Q` of a QR of a matrix
+//! `Phi` formula), the left triangular solve, the packed LU (PyTorch's `linalg_lu_backward`,
+//! square, tall and wide), `log |det|` (gradient `inv(A)^T`) and the `Q` of a QR of a matrix
 //! with at least as many rows as columns (PyTorch's `linalg_qr_backward` with `gR = 0`). The
 //! rest are composites of those: `R = triu(Q^T A)` (an identity, so its derivatives are
 //! exact too), the upper and right-sided variants through transposes, `lu_solve` through two
@@ -94,7 +94,7 @@ api! {
             solve_triangular_impl(&l.m_t(), &y, true, true, false)
         }
 
-        /// The LU factorization with partial pivoting of a (batch of) square matrices
+        /// The LU factorization with partial pivoting of a (batch of) `m x n` matrices
         /// (`torch.linalg.lu_factor`): the packed factors (`L` strictly below the diagonal,
         /// its unit diagonal implied, and `U`) and LAPACK's 1-based pivots (int64 here, int32
         /// in PyTorch). Differentiable in the packed factors. An exactly singular matrix is
@@ -112,9 +112,10 @@ api! {
             lu_factor_impl(a, true)
         }
 
-        /// The LU factorization `A = P L U` of a (batch of) square matrices
-        /// (`torch.linalg.lu`): the permutation `P`, unit lower `L` and upper `U`; singular
-        /// matrices too. `L` and `U` are differentiable.
+        /// The LU factorization `A = P L U` of a (batch of) `m x n` matrices
+        /// (`torch.linalg.lu`): the `m x m` permutation `P`, the `m x k` unit lower `L` and
+        /// the `k x n` upper `U` (`k = min(m, n)`); singular matrices too. `L` and `U` are
+        /// differentiable.
         ///
         /// ```
         /// use ferrograd::{linalg, Tensor};
@@ -126,10 +127,9 @@ api! {
         pub fn lu / try_lu(a: &Tensor, pivot: bool = true) -> (Tensor, Tensor, Tensor) {
             lu_checks("linalg.lu", a, pivot)?;
             let (lu, piv) = lu_factor_impl(a, false)?;
-            let n = a.shape()[a.dim() - 1];
-            let eye = Tensor::eye_with(n, lu.dtype());
-            let l = &lu.tril(-1) + &eye;
-            Ok((permutation(&piv, lu.dtype())?, l, lu.triu(0)))
+            let (l, u) = unpack(&lu);
+            let m = a.shape()[a.dim() - 2];
+            Ok((permutation(&piv, m, lu.dtype())?, l, u))
         }
 
         /// The solution `X` of `A X = B` from `A`'s [`lu_factor`] (`torch.linalg.lu_solve`);
@@ -199,7 +199,7 @@ api! {
         /// The least-squares solution of `A X = B` (`torch.linalg.lstsq`): `(solution,
         /// residuals, rank, singular_values)`. Full-rank `A` only: tall or square through QR,
         /// wide as the minimum-norm solution through the QR of `A^T`; the solution is
-        /// differentiable to every order. `driver`: `"gelsy"` (the default; residuals empty,
+        /// differentiable to every order; a rank-deficient `A` is an error. `driver`: `"gelsy"` (the default; residuals empty,
         /// as PyTorch's), `"gels"` (residuals for `m > n`, no rank); `"gelsd"`/`"gelss"` need
         /// the SVD and are refused. `rank` counts the diagonal elements of `R` above `rcond`
         /// (default: the dtype's epsilon times `max(m, n)`) times the largest.
@@ -457,13 +457,13 @@ fn lu_checks(op: &'static str, a: &Tensor, pivot: bool) -> Result<()> {
             "LU without pivoting is not implemented on the CPU",
         ));
     }
-    square(op, a).map(|_| ())
+    at_least_2d(op, "A", a)
 }
 
-/// The packed LU (recorded) and the pivots; `check`: an exactly singular matrix is
-/// `lu_factor`'s error.
+/// The packed LU (recorded) and the pivots of `[..., m, n]` matrices; `check`: an exactly
+/// singular matrix is `lu_factor`'s error.
 fn lu_factor_impl(a: &Tensor, check: bool) -> Result<(Tensor, Tensor)> {
-    let n = a.shape()[a.dim() - 1];
+    let (m, n) = (a.shape()[a.dim() - 2], a.shape()[a.dim() - 1]);
     let (lu, piv) = if a.is_batched() {
         let lu = physically(|| {
             batching::broadcasting([a], |[p]| Ok(lu_factor_impl(&p, check)?.0.detach()))
@@ -472,7 +472,7 @@ fn lu_factor_impl(a: &Tensor, check: bool) -> Result<(Tensor, Tensor)> {
             physically(|| batching::broadcasting([a], |[p]| Ok(lu_factor_impl(&p, check)?.1)))?;
         (lu, piv)
     } else {
-        let (lu, piv, singular) = kern::lu_factor(&a.values_f64(), batch_count(a), (n, n))?;
+        let (lu, piv, singular) = kern::lu_factor(&a.values_f64(), batch_count(a), (m, n))?;
         if let (true, Some((b, k))) = (check, singular) {
             return Err(Error::invalid(
                 "torch.linalg.lu_factor",
@@ -480,13 +480,13 @@ fn lu_factor_impl(a: &Tensor, check: bool) -> Result<(Tensor, Tensor)> {
             ));
         }
         let mut ps = a.shape()[..a.dim() - 2].to_vec();
-        ps.push(n);
+        ps.push(m.min(n));
         (
             from_f64(lu, a.dtype(), a.shape()),
             Tensor::from_vec(piv, &ps),
         )
     };
-    let p = permutation(&piv, a.dtype())?;
+    let p = permutation(&piv, m, a.dtype())?;
     let lu = record(
         "LinalgLuFactorExBackward0",
         lu,
@@ -500,45 +500,108 @@ fn lu_factor_impl(a: &Tensor, check: bool) -> Result<(Tensor, Tensor)> {
     Ok((lu, piv))
 }
 
-/// PyTorch's `linalg_lu_backward` for square matrices, on the packed factors:
-/// `gA = P L^{-T} (tril(L^T gL, -1) + triu(gU U^T)) U^{-T}`.
+/// The `m x k` unit lower `L` and `k x n` upper `U` of packed factors (`k = min(m, n)`).
+fn unpack(lu: &Tensor) -> (Tensor, Tensor) {
+    let (m, n) = (lu.shape()[lu.dim() - 2], lu.shape()[lu.dim() - 1]);
+    let k = m.min(n);
+    let eye = mask(m.max(n), lu.dtype(), |i, j| (i == j) as u8 as f64)
+        .narrow(0, 0, m)
+        .narrow(1, 0, k);
+    let l = &lu.tril(-1).narrow(-1, 0, k) + &eye;
+    (l, lu.triu(0).narrow(-2, 0, k))
+}
+
+/// `L^{-1} B` (`upper`: `L^{-T} B` given `L^T`) for a unit triangular factor.
+fn unit(l: &Tensor, b: &Tensor, upper: bool) -> Tensor {
+    crate::unwrap(solve_triangular_impl(l, b, upper, true, true))
+}
+
+/// `t` with zeros appended to `size` along `dim` (-1 or -2).
+fn pad(t: &Tensor, dim: isize, size: usize) -> Tensor {
+    let d = (t.dim() as isize + dim) as usize;
+    let have = t.shape()[d];
+    if have == size {
+        return t.clone();
+    }
+    let mut shape = t.shape().to_vec();
+    shape[d] = size - have;
+    let z = Tensor::zeros(&shape).to_dtype(t.dtype());
+    Tensor::cat(&[t.clone(), z], dim)
+}
+
+/// PyTorch's `linalg_lu_backward` on the packed factors (`gL` strictly below the diagonal
+/// of `g`, `gU` on and above it). Square and wide (`m <= n`):
+/// `gA = P L^{-T} [tril(L^T gL - gU U^T, -1) U1^{-T} + gU1 | gU2]`; tall:
+/// `gA = P [L1^{-T} triu(gU U^T - L^T gL) + gL1 ; gL2] U^{-T}`.
 fn lu_backward(lu: &Tensor, p: &Tensor, g: &Tensor) -> Tensor {
-    let n = lu.shape()[lu.dim() - 1];
-    let l = &lu.tril(-1) + &Tensor::eye_with(n, lu.dtype());
-    let u = lu.triu(0);
-    let phi = &l.m_t().matmul(&g.tril(-1)).tril(-1) + &g.triu(0).matmul(&u.m_t()).triu(0);
-    let x = crate::unwrap(solve_triangular_impl(&l.m_t(), &phi, true, true, true));
-    let x = tri(&u.m_t(), &x, false, false);
+    let (m, n) = (lu.shape()[lu.dim() - 2], lu.shape()[lu.dim() - 1]);
+    let k = m.min(n);
+    let (l, u) = unpack(lu);
+    let gl = g.tril(-1).narrow(-1, 0, k);
+    let gu = g.triu(0).narrow(-2, 0, k);
+    let x = if m <= n {
+        let u1 = u.narrow(-1, 0, m);
+        let x = (&l.m_t().matmul(&gl) - &gu.matmul(&u.m_t())).tril(-1);
+        let x = &tri(&u1.m_t(), &x, false, false) + &gu.narrow(-1, 0, m);
+        let x = match n > m {
+            true => Tensor::cat(&[x, gu.narrow(-1, m, n - m)], -1),
+            false => x,
+        };
+        unit(&l.m_t(), &x, true)
+    } else {
+        let l1 = l.narrow(-2, 0, n);
+        let x = (&gu.matmul(&u.m_t()) - &l.m_t().matmul(&gl)).triu(0);
+        let x = &unit(&l1.m_t(), &x, true) + &gl.narrow(-2, 0, n);
+        let x = Tensor::cat(&[x, gl.narrow(-2, n, m - n)], -2);
+        tri(&u.m_t(), &x, false, false)
+    };
     p.matmul(&x)
 }
 
-/// `X = L^{-1} P^T dA U^{-1}`, `dLU = L tril(X, -1) + triu(X) U`.
+/// PyTorch's `linalg_lu_jvp`, packed: with `Y = P^T dA`, square and wide:
+/// `dK = L^{-1} Y1 U1^{-1}`, `dL = L tril(dK, -1)`, `dU = [triu(dK) U1 | L^{-1} (Y2 - dL U2)]`;
+/// tall: `dK = L1^{-1} Y1 U^{-1}`, `dU = triu(dK) U`, `dL = [L1 tril(dK, -1) ; (Y2 - L2 dU) U^{-1}]`.
 fn lu_jvp(lu: &Tensor, p: &Tensor, da: &Tensor) -> Tensor {
-    let n = lu.shape()[lu.dim() - 1];
-    let l = &lu.tril(-1) + &Tensor::eye_with(n, lu.dtype());
-    let u = lu.triu(0);
-    let y = crate::unwrap(solve_triangular_impl(
-        &l,
-        &p.m_t().matmul(da),
-        false,
-        true,
-        true,
-    ));
-    let x = tri(&u, &y, true, false);
-    &l.matmul(&x.tril(-1)) + &x.triu(0).matmul(&u)
+    let (m, n) = (lu.shape()[lu.dim() - 2], lu.shape()[lu.dim() - 1]);
+    let (l, u) = unpack(lu);
+    let y = p.m_t().matmul(da);
+    if m <= n {
+        let u1 = u.narrow(-1, 0, m);
+        let z = unit(&l, &y, false);
+        let dk = tri(&u1, &z.narrow(-1, 0, m), true, false);
+        let dl = l.matmul(&dk.tril(-1));
+        let du1 = dk.triu(0).matmul(&u1);
+        let du = match n > m {
+            true => {
+                let u2 = u.narrow(-1, m, n - m);
+                let du2 = &z.narrow(-1, m, n - m) - &unit(&l, &dl.matmul(&u2), false);
+                Tensor::cat(&[du1, du2], -1)
+            }
+            false => du1,
+        };
+        &pad(&dl, -1, n) + &du
+    } else {
+        let l1 = l.narrow(-2, 0, n);
+        let dk = tri(&u, &unit(&l1, &y.narrow(-2, 0, n), false), true, false);
+        let du = dk.triu(0).matmul(&u);
+        let dl1 = l1.matmul(&dk.tril(-1));
+        let rest = &y.narrow(-2, n, m - n) - &l.narrow(-2, n, m - n).matmul(&du);
+        let dl2 = tri(&u, &rest, true, false);
+        &Tensor::cat(&[dl1, dl2], -2) + &pad(&du, -2, m)
+    }
 }
 
-/// The permutation matrices `P` (`A = P L U`) of int64 LAPACK pivots `[..., n]`.
-fn permutation(piv: &Tensor, dtype: DType) -> Result<Tensor> {
+/// The `m x m` permutation matrices `P` (`A = P L U`) of int64 LAPACK pivots `[..., k]`.
+fn permutation(piv: &Tensor, m: usize, dtype: DType) -> Result<Tensor> {
     if piv.is_batched() {
-        return physically(|| batching::broadcasting([piv], |[p]| permutation(&p, dtype)));
+        return physically(|| batching::broadcasting([piv], |[p]| permutation(&p, m, dtype)));
     }
-    let n = piv.shape()[piv.dim() - 1];
+    let k = piv.shape()[piv.dim() - 1];
     let batch: usize = piv.shape()[..piv.dim() - 1].iter().product();
     let v = piv.to_vec::<i64>();
-    let p = kern::pivots_to_permutation(&v, batch, n, n)?;
-    let mut shape = piv.shape().to_vec();
-    shape.push(n);
+    let p = kern::pivots_to_permutation(&v, batch, m, k)?;
+    let mut shape = piv.shape()[..piv.dim() - 1].to_vec();
+    shape.extend([m, m]);
     Ok(from_f64(p, dtype, &shape))
 }
 
@@ -598,7 +661,7 @@ fn lu_solve_impl(
         // X A = B  <=>  A^T X^T = B^T.
         return Ok(lu_solve_impl(lu, pivots, &b.m_t(), true, !adjoint)?.m_t());
     }
-    let p = permutation(pivots, lu.dtype())?;
+    let p = permutation(pivots, n, lu.dtype())?;
     if adjoint {
         // A^T = U^T L^T P^T: X = P L^{-T} U^{-T} B.
         let y = solve_triangular_impl(&lu.m_t(), b, false, true, false)?;
@@ -814,6 +877,7 @@ fn lstsq_impl(
         (q.try_matmul(&y)?, r)
     };
     let batch = &a.shape()[..a.dim() - 2];
+    full_rank(&r, rcond, m.max(n))?;
     let residuals = if driver == "gels" && m > n {
         let res = a.try_matmul(&x)?.try_sub(&bm)?;
         (&res * &res).try_sum_dims(&[-2], false)?
@@ -827,6 +891,34 @@ fn lstsq_impl(
     };
     let x = if vector { x.try_squeeze(-1)? } else { x };
     Ok((x, residuals, rank, Tensor::zeros(&[0]).to_dtype(a.dtype())))
+}
+
+/// Refuses a rank-deficient `A` (gelsy's basic solution of one needs a pivoted QR, which this
+/// lstsq does not use): an `Err`, never infinities.
+fn full_rank(r: &Tensor, rcond: Option<f64>, size: usize) -> Result<()> {
+    if r.is_batched() {
+        physically(|| {
+            batching::broadcasting([r], |[p]| {
+                full_rank(&p, rcond, size)?;
+                Ok(p)
+            })
+        })?;
+        return Ok(());
+    }
+    let k = r.shape()[r.dim() - 1].min(r.shape()[r.dim() - 2]);
+    let batch = r.shape()[..r.dim() - 2].to_vec();
+    let ranks = lstsq_rank(r, rcond, size, &batch)?.to_vec::<i64>();
+    match ranks.iter().position(|&x| x < k as i64) {
+        Some(b) => Err(Error::invalid(
+            "torch.linalg.lstsq",
+            format!(
+                "{}the input matrix is rank-deficient (rank {} < {k}); ferrograd's lstsq solves full-rank problems only",
+                batch_prefix(r.dim(), b),
+                ranks[b]
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The numerical rank from `R`'s diagonal: elements above `rcond` times the largest.
