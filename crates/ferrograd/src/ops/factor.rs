@@ -108,7 +108,7 @@ api! {
         /// assert!(linalg::try_lu_factor(&Tensor::zeros(&[2, 2]), true).is_err());
         /// ```
         pub fn lu_factor / try_lu_factor(a: &Tensor, pivot: bool = true) -> (Tensor, Tensor) {
-            lu_checks("torch.linalg.lu_factor", a, pivot)?;
+            lu_checks("linalg.lu_factor", a, pivot)?;
             lu_factor_impl(a, true)
         }
 
