@@ -51,11 +51,7 @@ api! {
         /// ```
         pub fn cholesky / try_cholesky(a: &Tensor, upper: bool = false) -> Tensor {
             square("linalg.cholesky", a)?;
-            if upper {
-                Ok(cholesky_lower(&a.m_t())?.m_t())
-            } else {
-                cholesky_lower(a)
-            }
+            cholesky_impl(a, upper)
         }
 
         /// The solution `X` of `A X = B` (with `left = false`, `X A = B`) for a (batch of)
@@ -288,30 +284,49 @@ fn recorded(a: &Tensor) -> bool {
 
 // ------------------------------------------------------------------ Cholesky
 
-/// The lower Cholesky factor: the primitive.
-fn cholesky_lower(a: &Tensor) -> Result<Tensor> {
+/// The Cholesky factor, lower `L` (or with `upper`, `U = L^T` of the factor of `A^T`, which
+/// reads `A`'s upper triangle): the primitive.
+fn cholesky_impl(a: &Tensor, upper: bool) -> Result<Tensor> {
     let n = a.shape()[a.dim() - 1];
     let out = if a.is_batched() {
-        physically(|| batching::broadcasting([a], |[p]| cholesky_lower(&p)))?
+        physically(|| batching::broadcasting([a], |[p]| cholesky_impl(&p, upper)))?
     } else {
-        let (l, failed) = kern::cholesky(&a.values_f64(), batch_count(a), n)?;
+        let values = if upper { a.m_t() } else { a.clone() }.values_f64();
+        let (l, failed) = kern::cholesky(&values, batch_count(a), n)?;
         if let Some((b, k)) = failed {
             return Err(Error::invalid(
                 "linalg.cholesky",
                 format!("{}The factorization could not be completed because the input is not positive-definite (the leading minor of order {k} is not positive-definite).", batch_prefix(a.dim(), b)),
             ));
         }
+        let l = match upper {
+            // U = L^T, matrix by matrix.
+            true => (0..l.len())
+                .map(|i| {
+                    let (m, r, c) = (i / (n * n), i / n % n, i % n);
+                    l[m * n * n + c * n + r]
+                })
+                .collect(),
+            false => l,
+        };
         from_f64(l, a.dtype(), a.shape())
     };
+    let lower = move |f: &Tensor| if upper { f.m_t() } else { f.clone() };
     Ok(record(
         "LinalgCholeskyExBackward0",
         out,
         &[a],
         |_, s| {
-            let l = s.save_output();
-            move |g| grads([Some(cholesky_backward(&g[l], g.grad))])
+            let f = s.save_output();
+            // The gradient is symmetric: the same for A and for A^T.
+            move |g| grads([Some(cholesky_backward(&lower(&g[f]), &lower(g.grad)))])
         },
-        |j| cholesky_jvp(j.out(), j.t(0).expect("tangent")),
+        |j| {
+            lower(&cholesky_jvp(
+                &lower(j.out()),
+                &lower(j.t(0).expect("tangent")),
+            ))
+        },
     ))
 }
 
