@@ -64,6 +64,12 @@ fn cholesky_known_values_and_identity() {
         close(&l.matmul(&l.m_t()), &a, 1e-12);
         close(&l, &l.tril(0), 0.0);
     }
+    // Each form reads its own triangle only (the other holds garbage here).
+    let u = linalg::cholesky(&t(&[&[4.0, 2.0], &[-7.0, 3.0]]).requires_grad_(true), true);
+    close(&u, &t(&[&[2.0, 1.0], &[0.0, 2f64.sqrt()]]), 1e-15);
+    assert_eq!(u.grad_fn().unwrap().name(), "LinalgCholeskyExBackward0");
+    let l = linalg::cholesky(&t(&[&[4.0, -7.0], &[2.0, 3.0]]), false);
+    close(&l, &t(&[&[2.0, 0.0], &[1.0, 2f64.sqrt()]]), 1e-15);
     assert_eq!(
         linalg::cholesky(&Tensor::zeros(&[0, 3, 3]), false).shape(),
         &[0, 3, 3]
