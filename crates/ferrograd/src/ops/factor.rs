@@ -390,11 +390,7 @@ fn solve_triangular_impl(
             ),
         ));
     }
-    if left {
-        tri_left(a, b, upper, unit)
-    } else {
-        Ok(tri_left(&a.m_t(), &b.m_t(), !upper, unit)?.m_t())
-    }
+    tri_prim(a, b, upper, left, unit)
 }
 
 /// The triangular part of `t` that a solve with `upper`/`unit` reads.
@@ -407,10 +403,11 @@ fn triangle(t: &Tensor, upper: bool, unit: bool) -> Tensor {
     }
 }
 
-/// `A X = B` for triangular `A`, batch dimensions broadcast: the primitive.
-fn tri_left(a: &Tensor, b: &Tensor, upper: bool, unit: bool) -> Result<Tensor> {
+/// `A X = B` (`left`) or `X A = B` for triangular `A`, batch dimensions broadcast: the
+/// primitive.
+fn tri_prim(a: &Tensor, b: &Tensor, upper: bool, left: bool, unit: bool) -> Result<Tensor> {
     let n = a.shape()[a.dim() - 1];
-    let k = b.shape()[b.dim() - 1];
+    let (br, bc) = (b.shape()[b.dim() - 2], b.shape()[b.dim() - 1]);
     let batch = broadcast_shapes(&a.shape()[..a.dim() - 2], &b.shape()[..b.dim() - 2]).ok_or_else(
         || {
             Error::invalid(
@@ -426,14 +423,40 @@ fn tri_left(a: &Tensor, b: &Tensor, upper: bool, unit: bool) -> Result<Tensor> {
     let mut sa = batch.to_vec();
     sa.extend([n, n]);
     let mut sb = batch.to_vec();
-    sb.extend([n, k]);
+    sb.extend([br, bc]);
     let (a, b) = (&a.try_expand(&sa)?, &b.try_expand(&sb)?);
     let out = if batching::level(&[a, b]).is_some() {
-        physically(|| batching::broadcasting([a, b], |[pa, pb]| tri_left(&pa, &pb, upper, unit)))?
+        physically(|| {
+            batching::broadcasting([a, b], |[pa, pb]| tri_prim(&pa, &pb, upper, left, unit))
+        })?
     } else {
         let count = batch.iter().product();
-        let x =
-            kern::triangular_solve(&a.values_f64(), &b.values_f64(), count, (n, k), upper, unit)?;
+        let x = if left {
+            kern::triangular_solve(
+                &a.values_f64(),
+                &b.values_f64(),
+                count,
+                (n, bc),
+                upper,
+                unit,
+            )?
+        } else {
+            // X A = B <=> A^T X^T = B^T, then X^T transposed back matrix by matrix.
+            let xt = kern::triangular_solve(
+                &a.m_t().values_f64(),
+                &b.m_t().values_f64(),
+                count,
+                (n, br),
+                !upper,
+                unit,
+            )?;
+            (0..xt.len())
+                .map(|i| {
+                    let (m, r, c) = (i / (br * n), i / n % br, i % n);
+                    xt[m * br * n + c * br + r]
+                })
+                .collect()
+        };
         from_f64(x, a.dtype(), &sb)
     };
     Ok(record(
@@ -443,22 +466,30 @@ fn tri_left(a: &Tensor, b: &Tensor, upper: bool, unit: bool) -> Result<Tensor> {
         |_, s| {
             let (sa, x) = (s.save(a), s.save_output());
             move |g| {
-                // gB = A^{-T} gX; gA = -gB X^T on A's triangle.
-                let gb = crate::unwrap(tri_left(&g[sa].m_t(), g.grad, !upper, unit));
-                let ga = g
-                    .needs(0)
-                    .then(|| triangle(&-&gb.matmul(&g[x].m_t()), upper, unit));
+                // Left: gB = A^{-T} gX, gA = -gB X^T; right: gB = gX A^{-T}, gA = -X^T gB;
+                // gA on A's triangle.
+                let gb = crate::unwrap(tri_prim(&g[sa].m_t(), g.grad, !upper, left, unit));
+                let ga = g.needs(0).then(|| {
+                    let p = match left {
+                        true => gb.matmul(&g[x].m_t()),
+                        false => g[x].m_t().matmul(&gb),
+                    };
+                    triangle(&-&p, upper, unit)
+                });
                 grads([ga, g.needs(1).then_some(gb)])
             }
         },
-        // A dX = dB - dA X (dA on A's triangle).
+        // A dX = dB - dA X (right: dX A = dB - X dA), dA on A's triangle.
         |j| {
             let x = j.out();
             let rhs = j.sum([
                 j.t(1).cloned(),
-                j.t(0).map(|t| -&triangle(t, upper, unit).matmul(x)),
+                j.t(0).map(|t| {
+                    let t = triangle(t, upper, unit);
+                    -&(if left { t.matmul(x) } else { x.matmul(&t) })
+                }),
             ]);
-            crate::unwrap(tri_left(a, &rhs, upper, unit))
+            crate::unwrap(tri_prim(a, &rhs, upper, left, unit))
         },
     ))
 }
