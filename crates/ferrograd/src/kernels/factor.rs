@@ -134,12 +134,7 @@ pub(crate) fn qr(
             for i in k + 1..m {
                 w[i * n + k] = 0.0;
             }
-            for j in k + 1..n {
-                let s: f64 = (k..m).map(|i| v[i] * w[i * n + j]).sum::<f64>() * tau;
-                for i in k..m {
-                    w[i * n + j] -= s * v[i];
-                }
-            }
+            reflect(&mut w, n, &v, tau, k, k + 1);
             vs.push((v, tau));
         }
         let rb = &mut r[b * kq * n..(b + 1) * kq * n];
@@ -157,15 +152,33 @@ pub(crate) fn qr(
             if *tau == 0.0 {
                 continue;
             }
-            for j in 0..kq {
-                let s: f64 = (k..m).map(|i| v[i] * qb[i * kq + j]).sum::<f64>() * tau;
-                for i in k..m {
-                    qb[i * kq + j] -= s * v[i];
-                }
-            }
+            reflect(qb, kq, v, *tau, k, 0);
         }
     }
     Ok((q, r))
+}
+
+/// Applies `H = I - tau v v^T` (`v` zero above row `k`) to columns `from..` of the row-major
+/// matrix `w` with `cols` columns, row by row (cache-friendly): `W -= tau v (v^T W)`.
+fn reflect(w: &mut [f64], cols: usize, v: &[f64], tau: f64, k: usize, from: usize) {
+    let mut s = vec![0.0; cols];
+    for (i, &vi) in v.iter().enumerate().skip(k) {
+        if vi != 0.0 {
+            let row = &w[i * cols..(i + 1) * cols];
+            for j in from..cols {
+                s[j] += vi * row[j];
+            }
+        }
+    }
+    for (i, &vi) in v.iter().enumerate().skip(k) {
+        let f = tau * vi;
+        if f != 0.0 {
+            let row = &mut w[i * cols..(i + 1) * cols];
+            for j in from..cols {
+                row[j] -= f * s[j];
+            }
+        }
+    }
 }
 
 /// LU factorization with partial pivoting of a batch of `m x n` matrices, LAPACK's getrf:
