@@ -21,6 +21,8 @@
 //! - [`gemm`]: 2-d and batched matrix products.
 //! - [`index`]: gathers, takes and puts through index maps, strided writes.
 //! - [`lu`]: LU factorization, solves and determinants.
+//! - [`factor`]: Cholesky, triangular solves, Householder QR, LU with LAPACK's pivots, and
+//!   signs and log-magnitudes of determinants (`linalg`'s factorizations).
 //! - [`fastmath`]: vectorisable `f32` exp, tanh, sin and cos (the bulk fast paths).
 
 mod elementwise;

@@ -1,15 +1,18 @@
 //! `torch.linalg`'s factorizations and the solvers built on them (issue 15): `cholesky`,
 //! `solve_triangular`, `cholesky_solve`, `lu_factor`, `lu`, `lu_solve`, `slogdet`, `logdet`,
-//! `qr` and `lstsq`, batched over leading dimensions.
+//! `qr` and `lstsq`, batched over leading dimensions (empty batches and 0x0 matrices too),
+//! under `vmap` and in forward mode.
 //!
-//! Four are primitives with backward and JVP rules written in differentiable ops (so every
-//! derivative order is exact): the lower Cholesky factor (PyTorch's `cholesky_backward`, the
-//! `Phi` formula), the left triangular solve, the packed LU (PyTorch's `linalg_lu_backward`,
-//! square, tall and wide), `log |det|` (gradient `inv(A)^T`) and the `Q` of a QR of a matrix
-//! with at least as many rows as columns (PyTorch's `linalg_qr_backward` with `gR = 0`). The
-//! rest are composites of those: `R = triu(Q^T A)` (an identity, so its derivatives are
-//! exact too), the upper and right-sided variants through transposes, `lu_solve` through two
-//! triangular solves, `lstsq` through QR.
+//! Five are primitives with backward and JVP rules written in differentiable ops (so every
+//! derivative order is exact): the Cholesky factor (PyTorch's `cholesky_backward`, the `Phi`
+//! formula), the triangular solve (left and right), the packed LU (PyTorch's
+//! `linalg_lu_backward` and `linalg_lu_jvp`, square, tall and wide), `log |det|` (gradient
+//! `inv(A)^T`) and the `Q` of a QR of a matrix with at least as many rows as columns
+//! (PyTorch's `linalg_qr_backward` with `gR = 0`). The rest are composites of those:
+//! `R = triu(Q^T A)` (an identity, so its derivatives are exact too; a wide matrix's `Q` is
+//! that of its leading square block), `cholesky_solve` and `lu_solve` through triangular
+//! solves, `lu`'s `L` and `U` from the packed factors, `logdet = logabsdet + log(sign)`,
+//! `lstsq` through QR.
 //!
 //! Kernels: hand-written loops on `f64` buffers (`kernels/factor.rs`), not the `faer` crate.
 //! Measured on this project's 2-core machine: `faer` 0.24 builds from clean in release in
@@ -18,9 +21,10 @@
 //! most (batches of small matrices) it is slower: one 4x4 LU takes 0.10 us hand-written
 //! (the `kernels/lu.rs` loop) against 0.48 us for `faer`'s `partial_piv_lu` (0.54 us with
 //! the copy into its column-major matrix), one 4x4 Cholesky 0.05 us against 0.25 us. At
-//! n = 32 they are even (LU 5.9 us vs 5.1 us, Cholesky 4.5 us vs 2.6 us); at n = 256
-//! `faer` wins (LU 1.56 ms vs 1.05 ms, Cholesky 2.1 ms vs 0.17 ms), which a blocked kernel
-//! can recover here later if large factorizations matter.
+//! n = 32 `faer` is ahead (LU 5.9 us vs 5.1 us, Cholesky 4.5 us vs 2.6 us), at n = 256 far
+//! ahead (LU 1.56 ms vs 1.05 ms, Cholesky 2.1 ms vs 0.17 ms: blocked, vectorised kernels),
+//! which blocked kernels here can recover later if large factorizations come to matter.
+//! (Single-threaded, f64, on the shared machine at `nice 10`: ratios, not absolute speeds.)
 
 use super::grads;
 use crate::autograd::levels::physically;
