@@ -448,6 +448,16 @@ const SIZES: &[(&str, SizeFn)] = &[
     ("matrix_norm", spectral_size),
     ("cond", spectral_size),
     ("matrix_rank", spectral_size),
+    ("cholesky", factor_size),
+    ("solve_triangular", factor_size),
+    ("cholesky_solve", factor_size),
+    ("lu_factor", factor_size),
+    ("lu", factor_size),
+    ("lu_solve", factor_size),
+    ("slogdet", factor_size),
+    ("logdet", factor_size),
+    ("qr", factor_size),
+    ("lstsq", factor_size),
     ("expand", expand_size),
     ("broadcast_to", expand_size),
     ("repeat", repeat_size),
@@ -658,6 +668,38 @@ fn spectral_size(a: &Args<'_>, name: &str) -> R<Estimate> {
     Ok(elementwise(a, name)
         .max(factors)
         .with_work(numel.saturating_mul(big).saturating_mul(256)))
+}
+
+/// `linalg`'s factorizations and solvers: the batch dims of the matrix arguments broadcast,
+/// and each member's results and intermediates (a permutation matrix, a complete `Q`, an
+/// inverse in a backward rule) are at most `d x d`, `d` the largest of their last two dims,
+/// with the unblocked kernels' cubic work.
+fn factor_size(a: &Args<'_>, name: &str) -> R<Estimate> {
+    let base = elementwise(a, name);
+    let mut batches = Vec::new();
+    let mut d = 1u128;
+    for i in 0..a.len() {
+        if let Some(s) = a.vals[i].shape() {
+            if s.len() >= 2 {
+                d = d.max(s[s.len() - 1] as u128).max(s[s.len() - 2] as u128);
+                batches.push(s[..s.len() - 2].to_vec());
+            }
+        }
+    }
+    let Some(batch) = broadcast(&batches) else {
+        return Ok(base);
+    };
+    let count = numel(&batch);
+    let matrices = Estimate::of(
+        count.saturating_mul(d).saturating_mul(d),
+        format!("{name}: {d}x{d} matrices of batch {batch:?}"),
+    );
+    let work = count
+        .saturating_mul(d)
+        .saturating_mul(d)
+        .saturating_mul(d)
+        .saturating_mul(16);
+    Ok(base.max(matrices).with_work(work))
 }
 
 /// `solve(A, B)`: A's and B's batch dims broadcast (both are expanded to it), then LU.

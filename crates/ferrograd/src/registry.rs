@@ -500,6 +500,18 @@ impl IntoValue for (Tensor, Tensor, Tensor) {
     }
 }
 
+impl IntoValue for (Tensor, Tensor, Tensor, Tensor) {
+    const KIND: Kind = Kind::Tuple;
+    fn into_value(self) -> Value {
+        Value::Tuple(vec![
+            Value::Tensor(self.0),
+            Value::Tensor(self.1),
+            Value::Tensor(self.2),
+            Value::Tensor(self.3),
+        ])
+    }
+}
+
 impl IntoValue for f64 {
     const KIND: Kind = Kind::Float;
     fn into_value(self) -> Value {

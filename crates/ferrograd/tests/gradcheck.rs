@@ -2121,8 +2121,311 @@ fn linear_algebra_to_second_order() {
 }
 
 /// The rows of [`factorizations_to_second_order`]: `linalg`'s factorizations and solvers.
+/// Inputs are mapped into each op's domain inside the row: `x x^T + n I` (symmetric
+/// positive-definite) for Cholesky, `x + 3 I` ([`conditioned`]) for triangular and LU
+/// solves and determinants, `x` plus 3 on the main diagonal of a rectangular matrix for
+/// lstsq. Special points: `x = 0` (the identity or a multiple of it, diagonal matrices),
+/// repeated values, and matrices that make partial pivoting swap rows.
 fn factor_table() -> Vec<Spec> {
-    vec![]
+    use ferrograd::linalg;
+    use Domain::*;
+    /// `x x^T + n I`.
+    fn spd(x: &Tensor) -> Tensor {
+        let n = x.shape()[x.dim() - 1];
+        &x.matmul(&x.m_t()) + &Tensor::eye_with(n, DType::F64).mul_scalar(n as f64)
+    }
+    /// `x` plus 3 on the main diagonal of its (possibly rectangular) last two dimensions.
+    fn diag_shift(x: &Tensor) -> Tensor {
+        let (m, n) = (x.shape()[x.dim() - 2], x.shape()[x.dim() - 1]);
+        let d: Vec<f64> = (0..m * n)
+            .map(|i| if i / n == i % n { 3.0 } else { 0.0 })
+            .collect();
+        x + &Tensor::from_vec(d, &[m, n])
+    }
+    /// Square matrices: 1x1, 0x0, empty and nested batches, transposed.
+    fn sq() -> Vec<Vec<Input>> {
+        [
+            s(&[1, 1]),
+            s(&[2, 2]),
+            s(&[3, 3]),
+            s(&[4, 4]),
+            tr(&[2, 2]),
+            tr(&[3, 3]),
+            s(&[2, 3, 3]),
+            s(&[0, 3, 3]),
+            s(&[2, 1, 2, 2]),
+            s(&[0, 0]),
+        ]
+        .into_iter()
+        .map(|i| vec![i])
+        .collect()
+    }
+    /// (A, B) of `A X = B` (or, `right`, `X A = B`): broadcast batches, empty ones, zero
+    /// right-hand sides, transposed operands.
+    fn systems(right: bool) -> Vec<Vec<Input>> {
+        let b = |shape: &[usize]| {
+            let mut v = shape.to_vec();
+            if right {
+                let d = v.len();
+                v.swap(d - 2, d - 1);
+            }
+            s(&v)
+        };
+        vec![
+            vec![s(&[1, 1]), b(&[1, 1])],
+            vec![s(&[2, 2]), b(&[2, 3])],
+            vec![s(&[3, 3]), b(&[3, 1])],
+            vec![tr(&[3, 3]), b(&[3, 2])],
+            vec![s(&[2, 3, 3]), b(&[2, 3, 2])],
+            vec![s(&[3, 3]), b(&[2, 3, 2])],
+            vec![s(&[2, 1, 2, 2]), b(&[3, 2, 1])],
+            vec![s(&[0, 2, 2]), b(&[0, 2, 1])],
+            vec![s(&[2, 2]), b(&[2, 0])],
+            vec![s(&[4, 4]), if right { tr(&[2, 4]) } else { tr(&[4, 2]) }],
+        ]
+    }
+    /// Tall, square and wide matrices.
+    fn rects() -> Vec<Vec<Input>> {
+        [
+            s(&[3, 2]),
+            s(&[2, 3]),
+            s(&[3, 3]),
+            s(&[1, 1]),
+            tr(&[3, 2]),
+            tr(&[2, 3]),
+            s(&[2, 4, 3]),
+            s(&[0, 3, 2]),
+            s(&[4, 1]),
+            s(&[1, 4]),
+            s(&[2, 1, 2, 2]),
+        ]
+        .into_iter()
+        .map(|i| vec![i])
+        .collect()
+    }
+    /// (A, B) of least squares: tall, square, wide, vector and broadcast right-hand sides.
+    fn least_squares() -> Vec<Vec<Input>> {
+        vec![
+            vec![s(&[3, 2]), s(&[3, 1])],
+            vec![s(&[2, 2]), s(&[2, 2])],
+            vec![s(&[2, 3]), s(&[2, 1])],
+            vec![s(&[1, 1]), s(&[1, 1])],
+            vec![tr(&[3, 2]), s(&[3, 2])],
+            vec![s(&[2, 4, 2]), s(&[2, 4, 1])],
+            vec![s(&[0, 3, 2]), s(&[0, 3, 1])],
+            vec![s(&[4, 1]), s(&[4, 3])],
+            vec![s(&[3, 2]), s(&[3])],
+            vec![s(&[2, 2, 3]), s(&[2, 2, 2])],
+            vec![s(&[3, 2]), tr(&[3, 2])],
+        ]
+    }
+    let id2 = || pt(&[1.0, 0.0, 0.0, 1.0], &[2, 2]);
+    let rep = || pt(&[0.5, 0.5, 0.5, 0.5], &[2, 2]);
+    let diag3 = || pt(&[1.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, -1.0], &[3, 3]);
+    // x + 3 I = [[0, 1], [2, 3]]: partial pivoting swaps the rows.
+    let swap = || pt(&[-3.0, 1.0, 2.0, 0.0], &[2, 2]);
+    let col = || pt(&[1.0, -2.0], &[2, 1]);
+    vec![
+        spec(
+            "cholesky",
+            |x| linalg::cholesky(&spd(&x[0]), false),
+            sq(),
+            Any,
+            2,
+        )
+        .fill(&[&[0.0]])
+        .at(vec![vec![id2()], vec![rep()], vec![diag3()]]),
+        spec(
+            "cholesky upper",
+            |x| linalg::cholesky(&spd(&x[0]), true),
+            sq(),
+            Any,
+            2,
+        )
+        .fill(&[&[0.0]])
+        .at(vec![vec![rep()], vec![diag3()]]),
+        spec(
+            "solve_triangular upper",
+            |x| linalg::solve_triangular(&conditioned(&x[0]), &x[1], true, true, false),
+            systems(false),
+            Any,
+            2,
+        )
+        .fill(&[&[0.0], &[1.0, -0.5, 0.0]])
+        .at(vec![vec![rep(), col()]]),
+        spec(
+            "solve_triangular lower unitriangular",
+            |x| linalg::solve_triangular(&x[0], &x[1], false, true, true),
+            systems(false),
+            Any,
+            2,
+        )
+        .fill(&[&[0.0], &[1.0, -0.5, 0.0]])
+        .at(vec![vec![rep(), col()]]),
+        spec(
+            "solve_triangular right",
+            |x| linalg::solve_triangular(&conditioned(&x[0]), &x[1], false, false, false),
+            systems(true),
+            Any,
+            2,
+        )
+        .fill(&[&[0.0], &[1.0, -0.5, 0.0]])
+        .at(vec![vec![rep(), pt(&[1.0, -2.0], &[1, 2])]]),
+        spec(
+            "cholesky_solve",
+            |x| linalg::cholesky_solve(&x[1], &conditioned(&x[0]), false),
+            systems(false),
+            Any,
+            2,
+        )
+        .fill(&[&[0.0], &[1.0, -0.5, 0.0]])
+        .at(vec![vec![rep(), col()]]),
+        spec(
+            "cholesky_solve upper",
+            |x| linalg::cholesky_solve(&x[1], &conditioned(&x[0]), true),
+            systems(false),
+            Any,
+            2,
+        )
+        .fill(&[&[0.0], &[1.0, -0.5, 0.0]]),
+        spec(
+            "lu_factor",
+            |x| linalg::lu_factor(&conditioned(&x[0]), true).0,
+            sq(),
+            Any,
+            2,
+        )
+        .fill(&[&[0.0]])
+        .at(vec![vec![swap()], vec![rep()], vec![diag3()]]),
+        spec(
+            "lu",
+            |x| {
+                let (_, l, u) = linalg::lu(&conditioned(&x[0]), true);
+                &l.mul_scalar(2.0) + &u
+            },
+            sq(),
+            Any,
+            2,
+        )
+        .fill(&[&[0.0]])
+        .at(vec![vec![swap()], vec![rep()]]),
+        spec(
+            "lu_factor rectangular",
+            |x| linalg::lu_factor(&diag_shift(&x[0]), true).0,
+            rects(),
+            Any,
+            2,
+        )
+        .fill(&[&[0.0]])
+        .at(vec![
+            vec![pt(&[-3.0, 1.0, 2.0, 0.0, 1.0, 1.0], &[3, 2])],
+            vec![pt(&[-3.0, 1.0, 0.5, 2.0, 0.0, 0.5], &[2, 3])],
+        ]),
+        spec(
+            "lu rectangular",
+            |x| {
+                let (_, l, u) = linalg::lu(&diag_shift(&x[0]), true);
+                &l.sum_dims(&[-1], true) + &u.sum_dims(&[-2], true)
+            },
+            rects(),
+            Any,
+            2,
+        )
+        .fill(&[&[0.0]]),
+        spec(
+            "lu_solve",
+            |x| {
+                let (lu, piv) = linalg::lu_factor(&conditioned(&x[0]), true);
+                linalg::lu_solve(&lu, &piv, &x[1], true, false)
+            },
+            systems(false),
+            Any,
+            2,
+        )
+        .fill(&[&[0.0], &[1.0, -0.5, 0.0]])
+        .at(vec![vec![swap(), col()]]),
+        spec(
+            "lu_solve adjoint",
+            |x| {
+                let (lu, piv) = linalg::lu_factor(&conditioned(&x[0]), true);
+                linalg::lu_solve(&lu, &piv, &x[1], true, true)
+            },
+            systems(false),
+            Any,
+            2,
+        )
+        .at(vec![vec![swap(), col()]]),
+        spec(
+            "lu_solve right",
+            |x| {
+                let (lu, piv) = linalg::lu_factor(&conditioned(&x[0]), true);
+                linalg::lu_solve(&lu, &piv, &x[1], false, false)
+            },
+            systems(true),
+            Any,
+            2,
+        )
+        .at(vec![vec![swap(), pt(&[1.0, -2.0], &[1, 2])]]),
+        spec(
+            "slogdet",
+            |x| linalg::slogdet(&conditioned(&x[0])).1,
+            sq(),
+            Any,
+            2,
+        )
+        .fill(&[&[0.0]])
+        .at(vec![vec![swap()], vec![rep()], vec![diag3()]]),
+        spec("logdet", |x| linalg::logdet(&spd(&x[0])), sq(), Any, 2)
+            .fill(&[&[0.0]])
+            .at(vec![vec![rep()], vec![diag3()]]),
+        // Householder QR is discontinuous where a column has exact zeros below the diagonal
+        // (LAPACK leaves it, tau = 0): the special points avoid that.
+        spec("qr Q", |x| linalg::qr(&x[0], "reduced").0, rects(), Any, 2).at(vec![
+            vec![pt(&[1.0, 0.0, 1.0, 1.0], &[2, 2])],
+            vec![pt(&[1.0, 1.0, 1.0, 1.0, 1.0, -1.0], &[3, 2])],
+            vec![pt(&[0.5, 0.5, 0.5, 0.5, -0.5, 0.5], &[2, 3])],
+        ]),
+        spec("qr R", |x| linalg::qr(&x[0], "reduced").1, rects(), Any, 2).at(vec![
+            vec![pt(&[1.0, 0.0, 1.0, 1.0], &[2, 2])],
+            vec![pt(&[1.0, 1.0, 1.0, 1.0, 1.0, -1.0], &[3, 2])],
+        ]),
+        spec("qr r mode", |x| linalg::qr(&x[0], "r").1, rects(), Any, 2)
+            .at(vec![vec![pt(&[1.0, 0.0, 1.0, 1.0], &[2, 2])]]),
+        spec(
+            "qr complete wide",
+            |x| {
+                let (q, r) = linalg::qr(&x[0], "complete");
+                &q.sum_dims(&[-1], true) + &r
+            },
+            [
+                s(&[2, 3]),
+                s(&[2, 2]),
+                s(&[1, 4]),
+                s(&[3, 3]),
+                s(&[1, 1]),
+                tr(&[2, 3]),
+                s(&[2, 2, 3]),
+                s(&[0, 2, 3]),
+                s(&[3, 5]),
+                s(&[2, 1, 2, 4]),
+            ]
+            .into_iter()
+            .map(|i| vec![i])
+            .collect(),
+            Any,
+            2,
+        )
+        .at(vec![vec![pt(&[0.5, 0.5, 0.5, 0.5, -0.5, 0.5], &[2, 3])]]),
+        spec(
+            "lstsq",
+            |x| linalg::lstsq(&diag_shift(&x[0]), &x[1], None, None).0,
+            least_squares(),
+            Any,
+            2,
+        )
+        .fill(&[&[0.0], &[1.0, -0.5, 0.0]])
+        .at(vec![vec![rep(), col()]]),
+    ]
 }
 
 #[test]

@@ -11,6 +11,8 @@ TYPE_CHECKING = False  # `typing` costs ~10 ms of import time; annotations are s
 if TYPE_CHECKING:
     from typing import Any, Optional, Sequence, Union
 
+import collections
+
 from . import _C
 from ._registry import LINALG_OPS, OPS
 
@@ -18,6 +20,81 @@ Tensor = _C.Tensor
 
 # Every free function of the Rust `linalg` module, under its registry name and parameters.
 globals().update(LINALG_OPS)
+
+# PyTorch's named tuples for the ops with several results.
+EighResult = collections.namedtuple("EighResult", "eigenvalues eigenvectors")
+SVDResult = collections.namedtuple("SVDResult", "U S Vh")
+SlogdetResult = collections.namedtuple("SlogdetResult", "sign logabsdet")
+QRResult = collections.namedtuple("QRResult", "Q R")
+LUFactorResult = collections.namedtuple("LUFactorResult", "LU pivots")
+LUResult = collections.namedtuple("LUResult", "P L U")
+LstsqResult = collections.namedtuple("LstsqResult", "solution residuals rank singular_values")
+
+
+def _ord(ord: Any) -> str:
+    """A matrix norm order as the registry spells it: "fro", "nuc", "2", "-inf", ..."""
+    if isinstance(ord, str):
+        return ord
+    f = float(ord)
+    if f in (float("inf"), -float("inf")):
+        return "inf" if f > 0 else "-inf"
+    return str(int(f)) if f == int(f) else str(f)
+
+
+def eigh(A: Tensor, UPLO: str = "L") -> Any:
+    """Eigenvalues (ascending) and eigenvectors of symmetric matrices (`UPLO`'s triangle)."""
+    return EighResult(*LINALG_OPS["eigh"](A, UPLO))
+
+
+def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
+    """Eigenvalues (ascending) of symmetric matrices (`UPLO`'s triangle)."""
+    return LINALG_OPS["eigvalsh"](A, UPLO)
+
+
+def svd(A: Tensor, full_matrices: bool = True) -> Any:
+    """`U, S, Vh` with `A = U diag(S) Vh`, `S` descending."""
+    return SVDResult(*LINALG_OPS["svd"](A, full_matrices))
+
+
+def slogdet(A: Tensor) -> Any:
+    """The sign and the log of the absolute value of the determinant."""
+    return SlogdetResult(*LINALG_OPS["slogdet"](A))
+
+
+def qr(A: Tensor, mode: str = "reduced") -> Any:
+    """`Q, R` with `A = Q R` (`mode` "reduced", "complete" or "r")."""
+    return QRResult(*LINALG_OPS["qr"](A, mode))
+
+
+def lu_factor(A: Tensor, *, pivot: bool = True) -> Any:
+    """The packed LU factorization and its (1-based, int32 in PyTorch) pivots."""
+    return LUFactorResult(*LINALG_OPS["lu_factor"](A, pivot))
+
+
+def lu(A: Tensor, *, pivot: bool = True) -> Any:
+    """`P, L, U` with `A = P L U`."""
+    return LUResult(*LINALG_OPS["lu"](A, pivot))
+
+
+def lstsq(A: Tensor, B: Tensor, rcond: Optional[float] = None, *, driver: Optional[str] = None) -> Any:
+    """The least-squares solution of `A X = B`, with residuals, rank and singular values."""
+    return LstsqResult(*LINALG_OPS["lstsq"](A, B, rcond, driver))
+
+
+def matrix_norm(
+    A: Tensor,
+    ord: Union[str, float] = "fro",
+    dim: Sequence[int] = (-2, -1),
+    keepdim: bool = False,
+) -> Tensor:
+    """A matrix norm: `ord` "fro", "nuc", 2, -2, 1, -1, inf or -inf."""
+    return LINALG_OPS["matrix_norm"](A, _ord(ord), list(dim), keepdim)
+
+
+def cond(A: Tensor, p: Optional[Union[str, float]] = None) -> Tensor:
+    """The condition number in the `p` norm (the 2-norm by default)."""
+    return LINALG_OPS["cond"](A, None if p is None else _ord(p))
+
 
 inv = OPS["inv"]
 det = OPS["det"]
@@ -47,9 +124,7 @@ def norm(
     when neither `ord` nor `dim` is given)."""
     dims = [dim] if isinstance(dim, int) else (None if dim is None else list(dim))
     if dims is not None and len(dims) == 2 or isinstance(ord, str):
-        if "matrix_norm" not in globals():
-            raise NotImplementedError("linalg.norm: matrix norms need linalg.matrix_norm")
-        return globals()["matrix_norm"](A, "fro" if ord is None else ord, dims or [-2, -1], keepdim)
+        return matrix_norm(A, "fro" if ord is None else ord, dims or [-2, -1], keepdim)
     if dims is None and ord is not None:
         if A.dim() == 2:
             return norm(A, ord, [-2, -1], keepdim)

@@ -22,6 +22,8 @@
 //! - [`index`]: gathers, takes and puts through index maps, strided writes.
 //! - [`lu`]: LU factorization, solves and determinants.
 //! - [`spectral`]: the symmetric eigenproblem (cyclic Jacobi) and the SVD (one-sided Jacobi).
+//! - [`factor`]: Cholesky, triangular solves, Householder QR, LU with LAPACK's pivots, and
+//!   signs and log-magnitudes of determinants (`linalg`'s factorizations).
 //! - [`fastmath`]: vectorisable `f32` exp, tanh, sin and cos (the bulk fast paths).
 
 mod elementwise;

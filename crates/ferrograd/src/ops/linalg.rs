@@ -2,7 +2,6 @@
 //! (`torch.linalg`): its factorizations live in `factor.rs`, its spectral decompositions in
 //! `spectral.rs`, re-exported here.
 
-#[allow(unused_imports)] // until the modules have their first ops
 pub use super::factor::*;
 pub use super::products::{
     cross, matrix_exp, matrix_power, multi_dot, try_cross, try_matrix_exp, try_matrix_power,

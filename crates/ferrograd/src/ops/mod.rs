@@ -44,6 +44,7 @@ pub(crate) const REGISTRY: &[&[crate::registry::OpDef]] = &[
     inplace::INPLACE_OPS,
     linalg::LINALG_OPS,
     linalg::LINALG_LISTS,
+    factor::FACTOR_OPS,
     reductions::REDUCTIONS_OPS,
     nn::NN_OPS,
     nn::NN_TENSOR_OPS,
