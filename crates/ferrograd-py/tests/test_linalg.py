@@ -99,3 +99,55 @@ def test_errors_are_runtime_errors_with_pytorch_wording():
         torch.tensordot(torch.zeros(2, 2), torch.zeros(2, 2), ([0], [0, 1]))
     with pytest.raises(RuntimeError, match="Expected a floating point or complex tensor as input. Got Long"):
         linalg.vector_norm(torch.tensor([1, 2]))
+
+
+def test_decompositions_satisfy_their_identities():
+    a = torch.randn(2, 4, 3, dtype=F64)
+    q, r = linalg.qr(a)
+    close(q @ r, a)
+    close(q.mT @ q, torch.eye(3, dtype=F64).expand(2, 3, 3))
+    s = a.mT @ a + torch.eye(3, dtype=F64)
+    l = linalg.cholesky(s)
+    close(l @ l.mT, s)
+    e = linalg.eigh(s)
+    close((e.eigenvectors * e.eigenvalues.unsqueeze(-2)) @ e.eigenvectors.mT, s, 1e-11)
+    assert (e.eigenvalues[..., 1:] >= e.eigenvalues[..., :-1]).all().item()
+    u = linalg.svd(a, full_matrices=False)
+    close((u.U * u.S.unsqueeze(-2)) @ u.Vh, a, 1e-11)
+    close(linalg.svdvals(a), u.S, 1e-12)
+    p = linalg.lu(a[0])
+    close(p.P @ p.L @ p.U, a[0])
+    sign, logabs = linalg.slogdet(s)
+    close(sign * logabs.exp(), linalg.det(s), 1e-11)
+    b = torch.randn(2, 4, 2, dtype=F64)
+    x = linalg.lstsq(a, b).solution
+    close(a.mT @ a @ x, a.mT @ b, 1e-10)  # the normal equations
+    pa = linalg.pinv(a)
+    close(a @ pa @ a, a, 1e-11)  # a Moore-Penrose condition
+    # 2x2 values by hand: eigenvalues of [[2, 1], [1, 2]] are 1 and 3; its 2-norm is 3.
+    m = t([[2.0, 1.0], [1.0, 2.0]])
+    close(linalg.eigvalsh(m), t([1.0, 3.0]), 1e-14)
+    assert linalg.matrix_norm(m, 2).item() == pytest.approx(3.0)
+    assert linalg.matrix_norm(m, "nuc").item() == pytest.approx(4.0)
+    assert linalg.matrix_norm(m, float("inf")).item() == 3.0
+    assert linalg.norm(m).item() == pytest.approx(math.sqrt(10.0))
+    assert linalg.cond(m).item() == pytest.approx(3.0)
+    assert linalg.matrix_rank(t([[1.0, 2.0], [2.0, 4.0]])).item() == 1
+
+
+def test_decomposition_gradients_of_gauge_invariant_functions():
+    from ferrograd.autograd import gradcheck
+
+    def expm_sym(x):
+        s = (x + x.mT) / 2
+        e = linalg.eigh(s)
+        return (e.eigenvectors * e.eigenvalues.sin().unsqueeze(-2)) @ e.eigenvectors.mT
+
+    x = torch.randn(3, 3, dtype=F64, requires_grad=True)
+    assert gradcheck(expm_sym, (x,))
+    assert gradcheck(lambda y: linalg.svdvals(y), (torch.randn(4, 3, dtype=F64, requires_grad=True),))
+    spd = lambda y: y @ y.mT + 3 * torch.eye(3, dtype=F64)
+    assert gradcheck(lambda y: linalg.cholesky(spd(y)), (torch.randn(3, 3, dtype=F64, requires_grad=True),))
+    assert gradcheck(lambda y: linalg.slogdet(spd(y)).logabsdet, (torch.randn(3, 3, dtype=F64, requires_grad=True),))
+    with pytest.raises(RuntimeError, match="not positive-definite"):
+        linalg.cholesky(t([[1.0, 2.0], [2.0, 1.0]]))

@@ -1,8 +1,10 @@
 """`ferrograd.linalg`, PyTorch's `torch.linalg`: every free function of the Rust `linalg`
 module (factorizations, spectral decompositions, products, norms, powers) under its registry
-name and parameters, and `torch.linalg`'s names for the tensor ops it shares with `torch`
-(`inv`, `det`, `solve`, `matmul`, `diagonal`), with `norm` choosing the vector or matrix norm
-as PyTorch does. Nothing here computes: each name calls a registry op.
+name and parameters; PyTorch's named tuples (`eigh(A).eigenvalues`, `svd(A).Vh`, ...) and
+spellings (`UPLO`, numeric matrix-norm orders) over them; and `torch.linalg`'s names for the
+tensor ops it shares with `torch` (`inv`, `det`, `solve`, `matmul`, `diagonal`), with `norm`
+choosing the vector or matrix norm as PyTorch does. Nothing here computes: each name calls a
+registry op.
 """
 
 from __future__ import annotations
