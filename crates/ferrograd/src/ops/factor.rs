@@ -384,16 +384,7 @@ fn solve_triangular_impl(
         ));
     }
     let n = a.shape()[a.dim() - 1];
-    let (br, bc) = (b.shape()[b.dim() - 2], b.shape()[b.dim() - 1]);
-    if (left && br != n) || (!left && bc != n) {
-        return Err(Error::invalid(
-            OP,
-            format!(
-                "Incompatible shapes of A and B for the equation {} ({n}x{n} and {br}x{bc})",
-                if left { "AX = B" } else { "XA = B" }
-            ),
-        ));
-    }
+    fits_equation(OP, n, b, left)?;
     tri_prim(a, b, upper, left, unit)
 }
 
@@ -687,16 +678,7 @@ fn lu_solve_impl(
     {
         return Err(Error::invalid(OP, format!("pivots must lie in [1, {n}]")));
     }
-    let (br, bc) = (b.shape()[b.dim() - 2], b.shape()[b.dim() - 1]);
-    if (left && br != n) || (!left && bc != n) {
-        return Err(Error::invalid(
-            OP,
-            format!(
-                "Incompatible shapes of A and B for the equation {} ({n}x{n} and {br}x{bc})",
-                if left { "AX = B" } else { "XA = B" }
-            ),
-        ));
-    }
+    fits_equation(OP, n, b, left)?;
     if lu.dtype() != b.dtype() {
         return Err(Error::invalid(
             OP,
@@ -998,4 +980,19 @@ fn lstsq_rank(r: &Tensor, rcond: Option<f64>, size: usize, batch: &[usize]) -> R
         })
         .collect();
     Tensor::try_from_vec(ranks, batch)
+}
+
+/// PyTorch's check that `B`'s matrices fit `A X = B` (`left`) or `X A = B` for an `n x n` `A`.
+fn fits_equation(op: &'static str, n: usize, b: &Tensor, left: bool) -> Result<()> {
+    let (br, bc) = (b.shape()[b.dim() - 2], b.shape()[b.dim() - 1]);
+    if (left && br != n) || (!left && bc != n) {
+        return Err(Error::invalid(
+            op,
+            format!(
+                "Incompatible shapes of A and B for the equation {} ({n}x{n} and {br}x{bc})",
+                if left { "AX = B" } else { "XA = B" }
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -924,7 +924,7 @@ fn singular(op: &'static str, dim: usize, (batch, pivot): (usize, usize)) -> Err
 }
 
 /// A `[..., n, n]` batch of square matrices, or PyTorch's error.
-fn check_square(op: &'static str, a: &Tensor) -> Result<usize> {
+pub(super) fn check_square(op: &'static str, a: &Tensor) -> Result<usize> {
     let d = a.dim();
     if d < 2 || a.shape()[d - 1] != a.shape()[d - 2] {
         return Err(Error::invalid(

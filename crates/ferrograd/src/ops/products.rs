@@ -6,6 +6,7 @@
 //! `inv`), so every derivative order, forward mode and vmap come from the primitives' rules; no
 //! op here records a node of its own.
 
+use super::linalg::check_square;
 use crate::autograd::levels;
 use crate::error::{Error, Result};
 use crate::layout::{broadcast_shapes, normalize_dim};
@@ -308,26 +309,6 @@ fn scalar_type(d: crate::DType) -> &'static str {
         crate::DType::Bool => "Bool",
         crate::DType::I64 => "Long",
     }
-}
-
-fn check_square(op: &'static str, a: &Tensor) -> Result<usize> {
-    let d = a.dim();
-    if d < 2 || a.shape()[d - 1] != a.shape()[d - 2] {
-        return Err(Error::invalid(
-            op,
-            format!(
-                "A must be batches of square matrices, but they are {:?}",
-                a.shape()
-            ),
-        ));
-    }
-    if !a.dtype().is_floating_point() {
-        return Err(Error::invalid(
-            op,
-            format!("expected a floating point tensor, got {}", a.dtype()),
-        ));
-    }
-    Ok(a.shape()[d - 1])
 }
 
 fn cross_impl(a: &Tensor, b: &Tensor, dim: isize) -> Result<Tensor> {
