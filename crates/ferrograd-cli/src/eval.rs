@@ -461,6 +461,8 @@ const SIZES: &[(&str, SizeFn)] = &[
     ("expand", expand_size),
     ("broadcast_to", expand_size),
     ("repeat", repeat_size),
+    ("kron", kron_size),
+    ("diag_embed", diag_embed_size),
     ("diag", diag_size),
     ("pad", pad_size),
     ("index_select", index_select_size),
@@ -745,6 +747,33 @@ fn repeat_size(a: &Args<'_>, name: &str) -> R<Estimate> {
     Ok(Estimate::of(
         a.vals[0].numel().saturating_mul(numel(&reps)),
         format!("{name}: a result repeating it {reps:?} times"),
+    ))
+}
+
+/// `kron(a, b)`: a result with the product of the two element counts.
+fn kron_size(a: &Args<'_>, name: &str) -> R<Estimate> {
+    let n = a.vals[0]
+        .numel()
+        .saturating_mul(a.vals.get(1).map_or(1, Value::numel));
+    Ok(Estimate::of(n, format!("{name}: a result of {n} elements")))
+}
+
+/// `diag_embed(x, offset)`: `[..., n]` gives `[..., n + |offset|, n + |offset|]`.
+fn diag_embed_size(a: &Args<'_>, name: &str) -> R<Estimate> {
+    let shape = shape_arg(a, 0)?;
+    let Some((&n, batch)) = shape.split_last() else {
+        return Ok(elementwise(a, name)); // the library refuses a 0-d input
+    };
+    let k = if a.has(1) {
+        a.int(1)?.unsigned_abs() as u128
+    } else {
+        0
+    };
+    let side = (n as u128).saturating_add(k);
+    let count = numel(batch).saturating_mul(side).saturating_mul(side);
+    Ok(Estimate::of(
+        count,
+        format!("{name}: {side}x{side} matrices of batch {batch:?}"),
     ))
 }
 

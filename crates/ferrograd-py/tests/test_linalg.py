@@ -110,10 +110,10 @@ def test_decompositions_satisfy_their_identities():
     l = linalg.cholesky(s)
     close(l @ l.mT, s)
     e = linalg.eigh(s)
-    close((e.eigenvectors * e.eigenvalues.unsqueeze(-2)) @ e.eigenvectors.mT, s, 1e-11)
+    close(e.eigenvectors @ torch.diag_embed(e.eigenvalues) @ e.eigenvectors.mT, s, 1e-11)
     assert (e.eigenvalues[..., 1:] >= e.eigenvalues[..., :-1]).all().item()
     u = linalg.svd(a, full_matrices=False)
-    close((u.U * u.S.unsqueeze(-2)) @ u.Vh, a, 1e-11)
+    close(u.U @ torch.diag_embed(u.S) @ u.Vh, a, 1e-11)
     close(linalg.svdvals(a), u.S, 1e-12)
     p = linalg.lu(a[0])
     close(p.P @ p.L @ p.U, a[0])
@@ -133,6 +133,7 @@ def test_decompositions_satisfy_their_identities():
     assert linalg.norm(m).item() == pytest.approx(math.sqrt(10.0))
     assert linalg.cond(m).item() == pytest.approx(3.0)
     assert linalg.matrix_rank(t([[1.0, 2.0], [2.0, 4.0]])).item() == 1
+    close(torch.diag_embed(t([1.0, 2.0]), offset=1), t([[0, 1, 0], [0, 0, 2], [0, 0, 0]]))
 
 
 def test_decomposition_gradients_of_gauge_invariant_functions():
@@ -141,7 +142,7 @@ def test_decomposition_gradients_of_gauge_invariant_functions():
     def expm_sym(x):
         s = (x + x.mT) / 2
         e = linalg.eigh(s)
-        return (e.eigenvectors * e.eigenvalues.sin().unsqueeze(-2)) @ e.eigenvectors.mT
+        return e.eigenvectors @ torch.diag_embed(e.eigenvalues.sin()) @ e.eigenvectors.mT
 
     x = torch.randn(3, 3, dtype=F64, requires_grad=True)
     assert gradcheck(expm_sym, (x,))

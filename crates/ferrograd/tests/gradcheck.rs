@@ -3968,6 +3968,21 @@ fn linalg2_table() -> Vec<Spec> {
             vec![s(&[3, 2]), s(&[2, 3, 1]), s(&[2, 1, 2])],
         ])
     };
+    // Tensors of at least one dim (their last dim goes on a diagonal).
+    let embedded = || {
+        cases(vec![
+            vec![s(&[3])],
+            vec![s(&[1])],
+            vec![s(&[0])],
+            vec![s(&[2, 3])],
+            vec![s(&[2, 0])],
+            vec![tr(&[3, 2])],
+            vec![s(&[2, 2, 3])],
+            vec![s(&[4, 1])],
+            vec![tr(&[2, 4])],
+            vec![s(&[5])],
+        ])
+    };
     // Tensors of at least one dim, indexed on their leading dims.
     let indexed = || {
         cases(vec![
@@ -4115,6 +4130,30 @@ fn linalg2_table() -> Vec<Spec> {
             vec![pt(&[1.0, 0.0, 0.0, 1.0], &[2, 2])],
         ]),
         spec("kron", |x| x[0].kron(&x[1]), pairs(), Any, 2).zeros(),
+        spec(
+            "diag_embed",
+            |x| x[0].diag_embed(0, -2, -1),
+            embedded(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "diag_embed above the diagonal",
+            |x| x[0].diag_embed(2, -2, -1),
+            embedded(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "diag_embed below the diagonal, into dims 0 and -1",
+            |x| x[0].diag_embed(-1, 0, -1),
+            embedded(),
+            Any,
+            2,
+        )
+        .zeros(),
         spec(
             "tensordot",
             |x| x[0].tensordot(&x[1], &[-1], &[0]),

@@ -582,6 +582,29 @@ class Tensor:
         """
     def diag(self, diagonal: Any = 0) -> Tensor:
         """A 1-d tensor as a diagonal matrix, or a matrix's diagonal."""
+    def diag_embed(self, offset: builtins.int = ..., dim1: builtins.int = ..., dim2: builtins.int = ...) -> Tensor:
+        """diag_embed(self: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1)
+
+        A tensor whose diagonals (with respect to dims `dim1` and `dim2`, at `offset`) hold
+         the last dim of `self` and is zero elsewhere (`torch.diag_embed`): `[..., n]` gives
+         `[..., n + |offset|, n + |offset|]` for the default dims. Made of views and a pad,
+         so the gradient is the diagonal of the output gradient.
+
+         ```
+         use ferrograd::Tensor;
+         let d = Tensor::new([1.0, 2.0]).diag_embed(0, -2, -1);
+         assert_eq!(d.to_vec::<f32>(), vec![1.0, 0.0, 0.0, 2.0]);
+         let u = Tensor::new([5.0]).diag_embed(1, -2, -1);
+         assert_eq!(u.to_vec::<f32>(), vec![0.0, 5.0, 0.0, 0.0]);
+         assert_eq!(Tensor::ones(&[2, 3]).diag_embed(0, 0, 2).shape(), &[3, 2, 3]);
+         ```
+
+         ```
+         use ferrograd::Tensor;
+         let e = Tensor::ones(&[3]).try_diag_embed(0, 1, -1).unwrap_err();
+         assert!(e.to_string().contains("diagonal dimensions cannot be identical 1, -1"));
+         ```
+        """
     def diagonal(self, offset: Any = 0, dim1: Any = 0, dim2: Any = 1) -> Tensor:
         """The diagonal `offset` over `dim1` and `dim2` (a view)."""
     def digamma(self) -> Tensor:
@@ -2695,6 +2718,29 @@ def det(self: Tensor) -> Tensor:
     """
 def diag(input: Any, diagonal: Any = 0) -> Tensor:
     """A 1-d tensor as a diagonal matrix, or a matrix's diagonal."""
+def diag_embed(self: Tensor, offset: builtins.int = ..., dim1: builtins.int = ..., dim2: builtins.int = ...) -> Tensor:
+    """diag_embed(self: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1)
+
+    A tensor whose diagonals (with respect to dims `dim1` and `dim2`, at `offset`) hold
+     the last dim of `self` and is zero elsewhere (`torch.diag_embed`): `[..., n]` gives
+     `[..., n + |offset|, n + |offset|]` for the default dims. Made of views and a pad,
+     so the gradient is the diagonal of the output gradient.
+
+     ```
+     use ferrograd::Tensor;
+     let d = Tensor::new([1.0, 2.0]).diag_embed(0, -2, -1);
+     assert_eq!(d.to_vec::<f32>(), vec![1.0, 0.0, 0.0, 2.0]);
+     let u = Tensor::new([5.0]).diag_embed(1, -2, -1);
+     assert_eq!(u.to_vec::<f32>(), vec![0.0, 5.0, 0.0, 0.0]);
+     assert_eq!(Tensor::ones(&[2, 3]).diag_embed(0, 0, 2).shape(), &[3, 2, 3]);
+     ```
+
+     ```
+     use ferrograd::Tensor;
+     let e = Tensor::ones(&[3]).try_diag_embed(0, 1, -1).unwrap_err();
+     assert!(e.to_string().contains("diagonal dimensions cannot be identical 1, -1"));
+     ```
+    """
 def diagonal(input: Any, offset: Any = 0, dim1: Any = 0, dim2: Any = 1) -> Tensor:
     """The diagonal `offset` over `dim1` and `dim2` (a view)."""
 def digamma(self: Tensor) -> Tensor:

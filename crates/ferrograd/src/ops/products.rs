@@ -173,6 +173,29 @@ api! {
             tensordot_impl(self, other, dims, other_dims)
         }
 
+        /// A tensor whose diagonals (with respect to dims `dim1` and `dim2`, at `offset`) hold
+        /// the last dim of `self` and is zero elsewhere (`torch.diag_embed`): `[..., n]` gives
+        /// `[..., n + |offset|, n + |offset|]` for the default dims. Made of views and a pad,
+        /// so the gradient is the diagonal of the output gradient.
+        ///
+        /// ```
+        /// use ferrograd::Tensor;
+        /// let d = Tensor::new([1.0, 2.0]).diag_embed(0, -2, -1);
+        /// assert_eq!(d.to_vec::<f32>(), vec![1.0, 0.0, 0.0, 2.0]);
+        /// let u = Tensor::new([5.0]).diag_embed(1, -2, -1);
+        /// assert_eq!(u.to_vec::<f32>(), vec![0.0, 5.0, 0.0, 0.0]);
+        /// assert_eq!(Tensor::ones(&[2, 3]).diag_embed(0, 0, 2).shape(), &[3, 2, 3]);
+        /// ```
+        ///
+        /// ```
+        /// use ferrograd::Tensor;
+        /// let e = Tensor::ones(&[3]).try_diag_embed(0, 1, -1).unwrap_err();
+        /// assert!(e.to_string().contains("diagonal dimensions cannot be identical 1, -1"));
+        /// ```
+        pub fn diag_embed / try_diag_embed(&self, offset: isize = 0, dim1: isize = -2, dim2: isize = -1) -> Tensor {
+            diag_embed_impl(self, offset, dim1, dim2)
+        }
+
         /// `beta * self + alpha * (mat1 @ mat2)` (`torch.addmm`): `mat1` is `[n, m]`, `mat2`
         /// `[m, p]`, `self` broadcasts to `[n, p]`. With `beta = 0`, `self` is ignored (its NaNs
         /// too), as in PyTorch.
@@ -576,4 +599,49 @@ fn matrix_exp_impl(p: &Tensor) -> Tensor {
         acc = acc.matmul(&acc);
     }
     acc
+}
+
+fn diag_embed_impl(x: &Tensor, offset: isize, dim1: isize, dim2: isize) -> Result<Tensor> {
+    const OP: &str = "diag_embed";
+    if x.dim() == 0 {
+        return Err(Error::invalid(
+            OP,
+            "the input must have at least one dimension",
+        ));
+    }
+    let r = x.dim() + 1;
+    let (d1, d2) = (normalize_dim(OP, dim1, r)?, normalize_dim(OP, dim2, r)?);
+    if d1 == d2 {
+        return Err(Error::invalid(
+            OP,
+            format!("diagonal dimensions cannot be identical {dim1}, {dim2}"),
+        ));
+    }
+    let n = x.shape()[x.dim() - 1];
+    let batch = &x.shape()[..x.dim() - 1];
+    let with = |tail: &[usize]| batch.iter().chain(tail).copied().collect::<Vec<usize>>();
+    // Each element followed by n zeros, flattened: x_i lands at i (n + 1), the diagonal of an
+    // n x n matrix.
+    let rows = x.try_unsqueeze(-1)?.try_pad(&[0, n as isize], 0.0)?;
+    let square = rows
+        .try_reshape(&with(&[n * (n + 1)]))?
+        .try_narrow(-1, 0, n * n)?
+        .try_reshape(&with(&[n, n]))?;
+    // The offset: zero columns before (above the diagonal) or after, and rows to match.
+    let k = offset.unsigned_abs() as isize;
+    let shifted = match offset {
+        0 => square,
+        o if o > 0 => square.try_pad(&[k, 0, 0, k], 0.0)?,
+        _ => square.try_pad(&[0, k, k, 0], 0.0)?,
+    };
+    // The matrix dims (last two) moved to d1 and d2, the batch dims in order elsewhere.
+    let mut batch_dims = 0..r - 2;
+    let perm: Vec<isize> = (0..r)
+        .map(|p| match p {
+            _ if p == d1 => r - 2,
+            _ if p == d2 => r - 1,
+            _ => batch_dims.next().expect("a batch dim"),
+        } as isize)
+        .collect();
+    shifted.try_permute(&perm)
 }
