@@ -482,35 +482,21 @@ impl IntoValue for Vec<Tensor> {
     }
 }
 
-impl IntoValue for (Tensor, Tensor) {
-    const KIND: Kind = Kind::Tuple;
-    fn into_value(self) -> Value {
-        Value::Tuple(vec![Value::Tensor(self.0), Value::Tensor(self.1)])
-    }
+/// Several tensor results (`sort`'s values and indices, `svd`'s U, S and Vh, ...) as a tuple.
+macro_rules! tensor_tuple {
+    ($($t:ident . $i:tt),+) => {
+        impl IntoValue for ($($t,)+) {
+            const KIND: Kind = Kind::Tuple;
+            fn into_value(self) -> Value {
+                Value::Tuple(vec![$(Value::Tensor(self.$i)),+])
+            }
+        }
+    };
 }
 
-impl IntoValue for (Tensor, Tensor, Tensor) {
-    const KIND: Kind = Kind::Tuple;
-    fn into_value(self) -> Value {
-        Value::Tuple(vec![
-            Value::Tensor(self.0),
-            Value::Tensor(self.1),
-            Value::Tensor(self.2),
-        ])
-    }
-}
-
-impl IntoValue for (Tensor, Tensor, Tensor, Tensor) {
-    const KIND: Kind = Kind::Tuple;
-    fn into_value(self) -> Value {
-        Value::Tuple(vec![
-            Value::Tensor(self.0),
-            Value::Tensor(self.1),
-            Value::Tensor(self.2),
-            Value::Tensor(self.3),
-        ])
-    }
-}
+tensor_tuple!(Tensor.0, Tensor.1);
+tensor_tuple!(Tensor.0, Tensor.1, Tensor.2);
+tensor_tuple!(Tensor.0, Tensor.1, Tensor.2, Tensor.3);
 
 impl IntoValue for f64 {
     const KIND: Kind = Kind::Float;
