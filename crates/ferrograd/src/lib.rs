@@ -65,6 +65,7 @@ mod graph;
 pub mod hooks;
 mod kernels;
 mod layout;
+mod lazy;
 mod ops;
 pub mod plot;
 mod pool;

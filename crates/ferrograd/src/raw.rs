@@ -15,6 +15,7 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::kernels;
 use crate::layout::Layout;
+use crate::lazy;
 use crate::storage::Buffer;
 use crate::tensor::Tensor;
 use std::sync::Arc;
@@ -63,15 +64,26 @@ pub(crate) fn result_type(a: &Tensor, b: &Tensor) -> DType {
 /// Elementwise map of a floating tensor (a bool or integer tensor is read as `f32`), with
 /// `bulk`'s vectorisable `f32` function for large contiguous `f32` tensors (see
 /// [`kernels::map_float_bulk`]).
+///
+/// With `lazy` (the same function on blocks), a large contiguous floating input gives a
+/// pending result instead, computed when first read (see [`crate::lazy`]).
 pub(crate) fn map_float_bulk(
     x: &Tensor,
     bulk: Option<kernels::fastmath::Bulk>,
+    lazy: Option<&Arc<dyn lazy::Block>>,
     f32f: impl Fn(f32) -> f32 + Sync,
     f64f: impl Fn(f64) -> f64 + Sync,
 ) -> Tensor {
     if x.is_batched() {
-        let y = batching::map(x, |p| Ok(map_float_bulk(p, bulk, f32f, f64f)));
+        let y = batching::map(x, |p| Ok(map_float_bulk(p, bulk, lazy, f32f, f64f)));
         return crate::unwrap(y);
+    }
+    if let Some(block) = lazy.filter(|_| x.numel() >= lazy::LAZY_MIN) {
+        if let (true, Some(r)) = (x.dtype().is_floating_point(), x.layout().contiguous_range()) {
+            let op = lazy::Operand::Elements(x.storage().clone(), r.start);
+            let st = lazy::deferred(block.clone(), vec![op], x.dtype(), r.len());
+            return Tensor::from_parts(st, Layout::contiguous(x.shape()), x.dtype(), None);
+        }
     }
     let out = kernels::map_float_bulk(&x.storage().read(), x.layout(), bulk, f32f, f64f);
     crate::unwrap(wrap(out, x.shape()))
@@ -79,10 +91,14 @@ pub(crate) fn map_float_bulk(
 
 /// Elementwise binary op with broadcasting and type promotion (floating result; integers are
 /// computed exactly in `f64` below 2^53 and cast back).
+///
+/// With `lazy` (the same function on blocks), large floating operands that need no
+/// broadcasting (or are one value) give a pending result, computed when first read.
 pub(crate) fn zip_float(
     op: &'static str,
     a: &Tensor,
     b: &Tensor,
+    lazy: Option<&Arc<dyn lazy::Block>>,
     f32f: impl Fn(f32, f32) -> f32 + Sync,
     f64f: impl Fn(f64, f64) -> f64 + Sync,
 ) -> Result<Tensor> {
@@ -95,12 +111,63 @@ pub(crate) fn zip_float(
         ));
     }
     if a.is_batched() || b.is_batched() {
-        return batching::broadcasting([a, b], |[a, b]| zip_float(op, &a, &b, f32f, f64f));
+        return batching::broadcasting([a, b], |[a, b]| zip_float(op, &a, &b, lazy, f32f, f64f));
+    }
+    if let Some(block) = lazy.filter(|_| crate::layout::numel(&shape) >= lazy::LAZY_MIN) {
+        if let Some(t) = deferred_zip(block, a, b, &shape, dtype) {
+            return Ok(t);
+        }
     }
     let out = read2(a, b, |ba, bb| {
         kernels::zip_float(ba, a.layout(), bb, b.layout(), &shape, dtype, f32f, f64f)
     });
     wrap(out, &shape)
+}
+
+/// A pending `block(a, b)` of `shape` in `dtype` (floating), when each operand is either
+/// contiguous of that shape and dtype or one value (a one-element tensor, or a scalar
+/// expanded: every stride 0); `None` otherwise (the eager kernel broadcasts).
+fn deferred_zip(
+    block: &Arc<dyn lazy::Block>,
+    a: &Tensor,
+    b: &Tensor,
+    shape: &[usize],
+    dtype: DType,
+) -> Option<Tensor> {
+    if !dtype.is_floating_point() {
+        return None;
+    }
+    let n = crate::layout::numel(shape);
+    let operand = |t: &Tensor| {
+        let l = t.layout();
+        if t.numel() == 1 || (t.numel() == n && l.strides.iter().all(|&s| s == 0)) {
+            // The value in the result's dtype, as the eager kernel's cast gives it.
+            let v = t.storage().read().get_f64(l.offset);
+            let v = if dtype == DType::F32 {
+                v as f32 as f64
+            } else {
+                v
+            };
+            return Some(lazy::Operand::Const(v));
+        }
+        let r = l.contiguous_range()?;
+        (t.dtype() == dtype && l.shape.as_slice() == shape)
+            .then(|| lazy::Operand::Elements(t.storage().clone(), r.start))
+    };
+    let (oa, ob) = (operand(a)?, operand(b)?);
+    if matches!(
+        (&oa, &ob),
+        (lazy::Operand::Const(_), lazy::Operand::Const(_))
+    ) {
+        return None;
+    }
+    let st = lazy::deferred(block.clone(), vec![oa, ob], dtype, n);
+    Some(Tensor::from_parts(
+        st,
+        Layout::contiguous(shape),
+        dtype,
+        None,
+    ))
 }
 
 /// Elementwise comparison with broadcasting, producing a bool tensor.
@@ -174,12 +241,12 @@ pub(crate) fn norm2(x: &Tensor) -> Tensor {
     if x.is_batched() {
         // One 2-norm per member: the square root of the sum of squares over the logical dims.
         let y = batching::map(x, |p| {
-            let sq = zip_float("norm", p, p, |a, b| a * b, |a, b| a * b)?;
+            let sq = zip_float("norm", p, p, None, |a, b| a * b, |a, b| a * b)?;
             let mut mask = vec![true; p.dim()];
             mask[0] = false;
             let s = try_sum_dims(&sq, &mask)?;
             let s = s.view_with(Layout::contiguous(&s.shape()[..1]));
-            Ok(map_float_bulk(&s, None, f32::sqrt, f64::sqrt))
+            Ok(map_float_bulk(&s, None, None, f32::sqrt, f64::sqrt))
         });
         return crate::unwrap(y);
     }

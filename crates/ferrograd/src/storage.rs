@@ -6,8 +6,8 @@
 use crate::dtype::DType;
 use smallvec::SmallVec;
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// How many elements live inline in the storage allocation itself.
 pub(crate) const INLINE: usize = 4;
@@ -181,10 +181,26 @@ element!(i64, I64);
 
 /// Shared, interior-mutable storage (in-place ops such as `zero_` write through the lock), with
 /// a version counter bumped by every in-place write.
-#[derive(Debug)]
+///
+/// A storage can be *pending*: made by a deferred elementwise op ([`crate::lazy`]), it holds
+/// the expression of its elements, and the first access to its buffer computes them.
 pub(crate) struct Storage {
     buf: RwLock<Buffer>,
     version: AtomicU64,
+    /// Whether `lazy` holds an expression not yet computed into `buf`.
+    pending: AtomicBool,
+    lazy: Mutex<Option<Arc<crate::lazy::Expr>>>,
+    /// How many pending expressions read this storage (their leaves hold handles on it).
+    lazy_refs: AtomicUsize,
+}
+
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Storage")
+            .field("buf", &*self.read())
+            .field("version", &self.version())
+            .finish()
+    }
 }
 
 impl Drop for Storage {
@@ -226,6 +242,81 @@ impl Storage {
         Storage {
             buf: RwLock::new(buf),
             version: AtomicU64::new(0),
+            pending: AtomicBool::new(false),
+            lazy: Mutex::new(None),
+            lazy_refs: AtomicUsize::new(0),
+        }
+    }
+
+    /// A storage whose elements are `expr`, computed when first read.
+    pub(crate) fn pending(expr: Arc<crate::lazy::Expr>) -> Storage {
+        let mut st = Storage::new(Buffer::Bool(SmallVec::new()));
+        *st.lazy.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(expr);
+        *st.pending.get_mut() = true;
+        st
+    }
+
+    /// Whether the elements are still to be computed.
+    pub(crate) fn is_pending(&self) -> bool {
+        self.pending.load(Ordering::Acquire)
+    }
+
+    /// The expression of a pending storage (`None` once computed).
+    pub(crate) fn pending_expr(&self) -> Option<Arc<crate::lazy::Expr>> {
+        if !self.is_pending() {
+            return None;
+        }
+        self.lazy_lock().clone()
+    }
+
+    /// The lock on the pending expression (held while it is computed).
+    pub(crate) fn lazy_lock(&self) -> MutexGuard<'_, Option<Arc<crate::lazy::Expr>>> {
+        self.lazy.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// [`Storage::lazy_lock`] when nobody holds it.
+    pub(crate) fn try_lazy_lock(&self) -> Option<MutexGuard<'_, Option<Arc<crate::lazy::Expr>>>> {
+        match self.lazy.try_lock() {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// Stores the computed elements of a pending storage (the caller holds its expression
+    /// lock, and takes the expression out after), and returns its version then: an in-place
+    /// write bumps the version only after this (it computes a pending storage first, so it
+    /// either waits on that lock or sees the storage no longer pending).
+    pub(crate) fn set_computed(&self, buf: Buffer) -> u64 {
+        let mut slot = self.buf.write().unwrap_or_else(|e| e.into_inner());
+        let version = self.version();
+        *slot = buf;
+        self.pending.store(false, Ordering::Release);
+        version
+    }
+
+    /// Counts a pending expression's leaf on this storage in (`1`) or out (`-1`).
+    pub(crate) fn lazy_ref(&self, delta: isize) {
+        if delta > 0 {
+            self.lazy_refs.fetch_add(1, Ordering::AcqRel);
+        } else {
+            self.lazy_refs.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    /// How many handles on `st` are tensors' (not pending expressions' leaves).
+    pub(crate) fn tensor_handles(st: &Arc<Storage>) -> usize {
+        Arc::strong_count(st).saturating_sub(st.lazy_refs.load(Ordering::Acquire))
+    }
+
+    /// Computes the elements of a pending storage before any access to its buffer, and
+    /// computes the pending expressions that read this storage before it is written.
+    fn settle(&self, writing: bool) {
+        if self.pending.load(Ordering::Acquire) {
+            crate::lazy::evaluate(self);
+        }
+        if writing && self.lazy_refs.load(Ordering::Acquire) > 0 {
+            crate::lazy::flush();
         }
     }
 
@@ -268,12 +359,14 @@ impl Storage {
     }
 
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, Buffer> {
+        self.settle(false);
         // A panic while a writer held the lock cannot leave a buffer half-typed: the data is
         // still a valid buffer, so poisoning is ignored.
         self.buf.read().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn write(&self) -> RwLockWriteGuard<'_, Buffer> {
+        self.settle(true);
         self.version.fetch_add(1, Ordering::Relaxed);
         self.buf.write().unwrap_or_else(|e| e.into_inner())
     }
@@ -281,6 +374,7 @@ impl Storage {
     /// Write access for filling a tensor that nobody has seen yet (no version bump: building
     /// an output is not an in-place modification).
     pub(crate) fn write_untracked(&self) -> RwLockWriteGuard<'_, Buffer> {
+        self.settle(true);
         self.buf.write().unwrap_or_else(|e| e.into_inner())
     }
 

@@ -544,6 +544,24 @@ impl Tensor {
         &self.0.layout.strides
     }
 
+    /// Computes this tensor's elements now if they are still deferred, and returns it.
+    ///
+    /// Elementwise ops on large tensors (65,536 elements or more) defer their work: the result
+    /// is computed when first read, fused with the elementwise ops it depends on, in one pass
+    /// over memory. Every read (`to_vec`, `item`, any non-elementwise op, an in-place write)
+    /// does this implicitly, so a program never needs to call it; it is for timing the work
+    /// where it happens, as `torch.cuda.synchronize()` is.
+    ///
+    /// ```
+    /// let x = ferrograd::Tensor::linspace(0.0, 1.0, 1 << 17);
+    /// let y = &x.exp() * &x.sin(); // deferred
+    /// assert_eq!(y.realize().to_vec::<f32>()[0], 0.0);
+    /// ```
+    pub fn realize(&self) -> &Tensor {
+        drop(self.base_storage().read());
+        self
+    }
+
     /// Whether the elements are laid out densely in row-major order.
     ///
     /// ```
@@ -745,6 +763,12 @@ impl Tensor {
             (Buffer::F64(d), Buffer::F64(s)) => add_into(&mut d[range], &s[from]),
             _ => unreachable!("gradients are floating, cast to one dtype above"),
         }
+    }
+
+    /// Whether the elements are deferred, still to be computed ([`crate::lazy`]): adding to
+    /// it out of place fuses with that work, where an in-place add would compute it first.
+    pub(crate) fn is_deferred(&self) -> bool {
+        self.0.storage.is_pending()
     }
 
     /// Whether this handle is the only one on its data (so it may be written in place).

@@ -8,7 +8,10 @@ use std::path::Path;
 
 /// Bottom to top.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("base", &["dtype", "error", "layout", "storage", "pool"]),
+    (
+        "base",
+        &["dtype", "error", "layout", "storage", "pool", "lazy"],
+    ),
     ("kernels", &["kernels"]),
     (
         "tensor",

@@ -45,7 +45,7 @@ fn accumulate(slot: &mut Option<Tensor>, g: Tensor, create_graph: bool, grad: bo
                 && !acc.is_batched()
                 && !g.is_batched()
                 && !acc.requires_grad()
-                && (grad || acc.is_unshared()) =>
+                && (grad || (acc.is_unshared() && !acc.is_deferred() && !g.is_deferred())) =>
         {
             acc.accumulate_(&g);
             acc

@@ -72,23 +72,39 @@ pub(crate) fn map_float_bulk(
                     Bulk::Sin => out.map(xs, &fm::sin_f32),
                     Bulk::Cos => out.map(xs, &fm::cos_f32),
                 };
-                // Inputs outside the fast function's domain, or NaN: a branch-free scan
-                // (vectorised), then a fix-up pass only when there are any.
-                let max = b.max_abs();
-                let outside = |a: f32| a.abs() > max || a.is_nan();
-                if xs.iter().fold(false, |any, &a| any | outside(a)) {
-                    for (o, &a) in done.as_mut_slice().iter_mut().zip(xs) {
-                        if outside(a) {
-                            *o = b.exact(a);
-                        }
-                    }
-                }
+                bulk_fixup(b, xs, done.as_mut_slice());
                 done
             })?;
             return Ok(Buffer::F32(Data::from_vec(out)));
         }
     }
     map_float(buf, layout, f32f, f64f)
+}
+
+/// Inputs outside `b`'s fast function's domain, or NaN, take its exact function: a
+/// branch-free scan (vectorised), then a fix-up pass only when there are any.
+fn bulk_fixup(b: Bulk, xs: &[f32], out: &mut [f32]) {
+    let max = b.max_abs();
+    let outside = |a: f32| a.abs() > max || a.is_nan();
+    if xs.iter().fold(false, |any, &a| any | outside(a)) {
+        for (o, &a) in out.iter_mut().zip(xs) {
+            if outside(a) {
+                *o = b.exact(a);
+            }
+        }
+    }
+}
+
+/// `out[i] = b(xs[i])` with `b`'s vectorised function: the same values as
+/// [`map_float_bulk`]'s fast path (for the blocks of deferred elementwise work).
+pub(crate) fn bulk_f32(b: Bulk, xs: &[f32], out: &mut [f32]) {
+    match b {
+        Bulk::Exp => super::map_into(xs, out, &fm::exp_f32),
+        Bulk::Tanh => super::map_into(xs, out, &fm::tanh_f32),
+        Bulk::Sin => super::map_into(xs, out, &fm::sin_f32),
+        Bulk::Cos => super::map_into(xs, out, &fm::cos_f32),
+    }
+    bulk_fixup(b, xs, out);
 }
 
 /// `f` of every element of `data` read through `layout`, row-major.

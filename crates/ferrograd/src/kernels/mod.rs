@@ -36,7 +36,8 @@ mod reduce;
 pub(crate) mod spectral;
 
 pub(crate) use elementwise::{
-    cast, compare, copy, map_float_bulk, masked_fill, promote_types, where_select, zip_float,
+    bulk_f32, cast, compare, copy, map_float_bulk, masked_fill, promote_types, where_select,
+    zip_float,
 };
 pub(crate) use gemm::{matmul2d, matmul_batched};
 pub(crate) use index::{gather, index_values, put, select_scatter, take, write_buffer};
@@ -99,6 +100,29 @@ impl<'a, U: Copy> Sink<'a, U> {
         // function's contract), and the exclusive borrow moves from the sink to the result.
         Filled(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
     }
+}
+
+/// `out[i] = f(x[i])` on initialised slices of one length (asserted), vectorised as the
+/// kernels' loops are (the blocks of deferred elementwise work).
+#[inline(always)]
+pub(crate) fn map_into<T: Copy, U: Copy>(x: &[T], out: &mut [U], f: &impl Fn(T) -> U) {
+    elementwise::simd::map(x, uninit(out), f)
+}
+
+/// `out[i] = f(x[i], y[i])` on initialised slices of one length (asserted), vectorised.
+#[inline(always)]
+pub(crate) fn zip_into<T: Copy, U: Copy>(x: &[T], y: &[T], out: &mut [U], f: &impl Fn(T, T) -> U) {
+    elementwise::simd::zip(x, y, uninit(out), f)
+}
+
+/// An initialised slice seen as one the loops write into.
+fn uninit<U: Copy>(out: &mut [U]) -> &mut [MaybeUninit<U>] {
+    let (ptr, len) = (out.as_mut_ptr().cast::<MaybeUninit<U>>(), out.len());
+    // SAFETY: `MaybeUninit<U>` has `U`'s layout; the exclusive borrow moves to the result.
+    // The loops write only initialised values into it (never `MaybeUninit::uninit()`), so
+    // every element is still initialised when the borrow ends; `U: Copy` has no destructor
+    // for an overwrite to skip.
+    unsafe { std::slice::from_raw_parts_mut(ptr, len) }
 }
 
 impl<U> Filled<'_, U> {

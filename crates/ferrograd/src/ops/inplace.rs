@@ -413,7 +413,7 @@ impl Tensor {
                 .filter(|t| t.shares_storage(self) && !t.is_same(self))
                 .count()
         });
-        std::sync::Arc::strong_count(self.base_storage()) > 1 + own_saved
+        crate::storage::Storage::tensor_handles(self.base_storage()) > 1 + own_saved
     }
 
     fn fill_named(&self, value: f64, op: &'static str, node: &'static str) -> Result<Tensor> {

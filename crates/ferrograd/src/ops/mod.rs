@@ -28,6 +28,7 @@ use crate::error::Result;
 use crate::raw;
 use crate::tensor::Tensor;
 use smallvec::{smallvec, SmallVec};
+use std::sync::Arc;
 
 /// The registry's slices, one per module that declares ops with `api!` (see
 /// [`crate::registry`]).
@@ -127,9 +128,46 @@ pub(crate) trait Unary: Copy + Send + Sync + 'static {
     }
 }
 
+/// A unary primitive's forward on blocks, for deferred evaluation ([`crate::lazy`]): the same
+/// per-element function, and the same fast path, as its eager kernel.
+struct UnaryBlock<O>(O);
+
+impl<O: Unary> crate::lazy::Block for UnaryBlock<O> {
+    fn f32(&self, a: &[f32], _: &[f32], out: &mut [f32]) {
+        match self.0.bulk_f32() {
+            Some(b) => crate::kernels::bulk_f32(b, a, out),
+            None => crate::kernels::map_into(a, out, &|v| self.0.f(v)),
+        }
+    }
+    fn f64(&self, a: &[f64], _: &[f64], out: &mut [f64]) {
+        crate::kernels::map_into(a, out, &|v| self.0.f(v))
+    }
+}
+
+/// A binary primitive's forward on blocks (see [`UnaryBlock`]).
+struct BinaryBlock<O>(O);
+
+impl<O: Binary> crate::lazy::Block for BinaryBlock<O> {
+    fn f32(&self, a: &[f32], b: &[f32], out: &mut [f32]) {
+        crate::kernels::zip_into(a, b, out, &|x, y| self.0.f(x, y))
+    }
+    fn f64(&self, a: &[f64], b: &[f64], out: &mut [f64]) {
+        crate::kernels::zip_into(a, b, out, &|x, y| self.0.f(x, y))
+    }
+}
+
+/// The deferred form of an op on `n` elements, when that many are worth deferring.
+fn lazy_block(
+    n: usize,
+    block: impl FnOnce() -> Arc<dyn crate::lazy::Block>,
+) -> Option<Arc<dyn crate::lazy::Block>> {
+    (n >= crate::lazy::LAZY_MIN).then(block)
+}
+
 /// Applies an elementwise unary primitive and records it.
 pub(crate) fn unary<O: Unary>(op: O, x: &Tensor) -> Tensor {
-    let y = raw::map_float_bulk(x, op.bulk_f32(), |v| op.f(v), |v| op.f(v));
+    let lazy = lazy_block(x.numel(), || Arc::new(UnaryBlock(op)));
+    let y = raw::map_float_bulk(x, op.bulk_f32(), lazy.as_ref(), |v| op.f(v), |v| op.f(v));
     record(
         O::NAME,
         y,
@@ -182,7 +220,16 @@ pub(crate) trait Binary: Copy + Send + Sync + 'static {
 
 /// Applies a binary primitive and records it.
 pub(crate) fn binary<O: Binary>(op: O, a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    let out = raw::zip_float(O::OP, a, b, |x, y| op.f(x, y), |x, y| op.f(x, y))?;
+    let n = a.numel().max(b.numel());
+    let lazy = lazy_block(n, || Arc::new(BinaryBlock(op)));
+    let out = raw::zip_float(
+        O::OP,
+        a,
+        b,
+        lazy.as_ref(),
+        |x, y| op.f(x, y),
+        |x, y| op.f(x, y),
+    )?;
     // A bool or integer operand of a floating result is saved (and read by the rules) in the
     // result's dtype: it cannot require grad, and the rules' arithmetic on it must not fail
     // (atan2(bool, float)'s gradient squares the bool operand).

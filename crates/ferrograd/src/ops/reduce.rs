@@ -312,9 +312,9 @@ impl Reduce for Norm2 {
             return Ok(raw::norm2(x));
         }
         // Over some dims (vmap's batched norm): the root of the sum of squares.
-        let sq = raw::zip_float("norm", x, x, |a, b| a * b, |a, b| a * b)?;
+        let sq = raw::zip_float("norm", x, x, None, |a, b| a * b, |a, b| a * b)?;
         let s = raw::try_sum_dims(&sq, &over.mask)?;
-        Ok(raw::map_float_bulk(&s, None, f32::sqrt, f64::sqrt))
+        Ok(raw::map_float_bulk(&s, None, None, f32::sqrt, f64::sqrt))
     }
     fn save(self, s: &mut Saver, x: &Tensor) -> Self::Saved {
         (s.save(x), s.save_output())
