@@ -192,7 +192,7 @@ impl Sweep {
         self.needs.extend(g.edges(i).iter().map(|&e| t.wants(e)));
         let mut grads: Grads = match &grad {
             Some(gr) if self.needs.contains(&true) => {
-                node.apply(gr, &self.needs, p.create_graph)?
+                node.apply(gr, &self.needs, p.create_graph, p.retain_graph)?
             }
             _ => smallvec::smallvec![None; node.next.len()],
         };

@@ -216,27 +216,38 @@ impl Node {
     }
 
     /// Runs the backward rule for `grad`; with `create_graph` the saved output is rebuilt with
-    /// this node as its `grad_fn`, so the rule's result is differentiable through it.
+    /// this node as its `grad_fn`, so the rule's result is differentiable through it. Without
+    /// `retain` the saved tensors are taken (the node is released by this run, as
+    /// [`Node::release`] would after it) instead of cloned; on an error they are put back.
     pub(crate) fn apply(
         self: &Arc<Self>,
         grad: &Tensor,
         needs: &[bool],
         create_graph: bool,
+        retain: bool,
     ) -> Result<Grads> {
-        let saved = {
-            let s = self.saved();
+        let (mut saved, taken, original) = {
+            let mut s = self.saved();
             if s.released {
                 return Err(Error::BackwardTwice);
             }
-            let mut v = s.tensors.clone();
+            let taken = !retain && !s.tensors.is_empty();
+            let mut v = match taken {
+                true => {
+                    s.released = true;
+                    std::mem::take(&mut s.tensors)
+                }
+                false => s.tensors.clone(),
+            };
+            let mut original = None;
             if let (true, Some(slot)) = (create_graph, s.output_slot) {
                 let o = &v[slot];
                 let mut rebuilt = o.with_grad_fn(Some(self.clone()));
                 let inner = Arc::get_mut(&mut rebuilt.0).expect("a fresh tensor");
                 inner.tangent = o.0.tangent.as_ref().map(|t| Box::new(t.for_backward()));
-                v[slot] = rebuilt;
+                original = Some(std::mem::replace(&mut v[slot], rebuilt));
             }
-            v
+            (v, taken, original)
         };
         let grads = (self.backward)(&BackwardArgs {
             grad,
@@ -244,6 +255,15 @@ impl Node {
             needs,
         });
         if grads.len() != self.next.len() {
+            if taken {
+                // Put back as saved (the output without its `grad_fn`: no cycle).
+                let mut s = self.saved();
+                if let (Some(o), Some(slot)) = (original, s.output_slot) {
+                    saved[slot] = o;
+                }
+                s.tensors = saved;
+                s.released = false;
+            }
             return Err(Error::invalid(
                 "backward",
                 format!(
