@@ -294,6 +294,13 @@ impl Node {
         Ok(grads)
     }
 
+    /// Whether the backward must run [`crate::hooks::before_node`] on this node: it has hooks,
+    /// or an output tensor linked for its hooks or retained gradient.
+    pub(crate) fn is_hooked(&self) -> bool {
+        self.has_hooks.load(std::sync::atomic::Ordering::Acquire)
+            || self.has_owner.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// The node's hooks, created on first use.
     pub(crate) fn with_hooks<R>(&self, f: impl FnOnce(&mut crate::hooks::NodeHooks) -> R) -> R {
         let mut h = self.hooks.lock().unwrap_or_else(|e| e.into_inner());
