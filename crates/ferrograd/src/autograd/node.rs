@@ -145,7 +145,10 @@ where
             metas.push(InputMeta {
                 shape: t.shape_vec(),
                 dtype: t.dtype(),
-                levels: crate::batching::levels(t),
+                levels: match t.is_batched() {
+                    true => crate::batching::levels(t),
+                    false => None,
+                },
             });
         }
         addr_of_mut!((*p).saved).write(Mutex::new(saved));
@@ -157,11 +160,32 @@ where
         addr_of_mut!((*p).slot).write(std::sync::atomic::AtomicU64::new(0));
         addr_of_mut!((*p).backward).write(backward);
     }
-    // SAFETY: every field was initialised above.
+    // SAFETY: every field was initialised above (`every_field_is_written` fails to compile
+    // when a field is added without a write here).
     let node: Arc<Node> = unsafe { node.assume_init() };
     let inner = Arc::get_mut(&mut out.0).expect("record: the output must be a fresh tensor");
     inner.grad_fn = Some(node);
     out
+}
+
+/// Fails to compile when `NodeOf` gains a field, so that [`attach_node`] (which must write every
+/// field before `assume_init`) is updated with it.
+#[allow(dead_code)]
+fn every_field_is_written<F: ?Sized>(n: &NodeOf<F>) {
+    let NodeOf {
+        name: _,
+        seq: _,
+        next: _,
+        inputs: _,
+        saved: _,
+        owner: _,
+        has_owner: _,
+        trace: _,
+        hooks: _,
+        has_hooks: _,
+        slot: _,
+        backward: _,
+    } = n;
 }
 
 impl Node {
