@@ -188,10 +188,16 @@ pub(crate) fn with_drop_stack(f: impl FnOnce(&mut Vec<Arc<Node>>)) {
 /// stack; a node whose last handle is dropped inside it hands its children to that stack from
 /// its destructor (see [`with_drop_stack`]) instead of dropping them there, so the depth stays
 /// one however deep the graph.
-pub(crate) fn drop_nodes(mut stack: Vec<Arc<Node>>) {
-    if stack.is_empty() {
-        return;
+#[inline]
+pub(crate) fn drop_nodes(stack: Vec<Arc<Node>>) {
+    // Inlined test, outlined loop: most callers (every dropped tensor) pass an empty stack.
+    if !stack.is_empty() {
+        drop_nonempty(stack);
     }
+}
+
+/// [`drop_nodes`] of a non-empty stack.
+fn drop_nonempty(mut stack: Vec<Arc<Node>>) {
     enum Loop {
         Handed,
         Run,

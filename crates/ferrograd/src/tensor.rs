@@ -304,20 +304,53 @@ impl Tensor {
         dtype: DType,
         grad_fn: Option<Arc<Node>>,
     ) -> Tensor {
-        Tensor(Arc::new(TensorImpl {
-            storage,
-            layout,
-            dtype,
-            grad_fn,
-            requires_grad: AtomicBool::new(false),
-            grad: Mutex::new(None),
-            retains_grad: AtomicBool::new(false),
-            hooks: Mutex::new(Vec::new()),
-            tangent: None,
-            batch: None,
-            is_rebased: AtomicBool::new(false),
-            rebased: Mutex::new(None),
-        }))
+        // Built in its `Arc` allocation, field by field: a finished `TensorImpl` moved into
+        // `Arc::new` was copied whole (a `memcpy` call per tensor).
+        let mut t = Arc::<TensorImpl>::new_uninit();
+        let p = Arc::get_mut(&mut t).expect("a fresh Arc").as_mut_ptr();
+        // SAFETY: `p` points to the (uninitialised, suitably aligned) `TensorImpl` of an `Arc`
+        // this function alone holds. Each field is reached with `addr_of_mut!` (no reference to
+        // uninitialised memory is made) and written exactly once with `write` (nothing
+        // uninitialised is dropped); every field of `TensorImpl` is written (checked by
+        // `every_field_is_written`), and none of these writes can panic, so `assume_init` below
+        // sees it fully initialised.
+        unsafe {
+            use std::ptr::addr_of_mut;
+            addr_of_mut!((*p).storage).write(storage);
+            addr_of_mut!((*p).layout).write(layout);
+            addr_of_mut!((*p).dtype).write(dtype);
+            addr_of_mut!((*p).grad_fn).write(grad_fn);
+            addr_of_mut!((*p).requires_grad).write(AtomicBool::new(false));
+            addr_of_mut!((*p).grad).write(Mutex::new(None));
+            addr_of_mut!((*p).retains_grad).write(AtomicBool::new(false));
+            addr_of_mut!((*p).hooks).write(Mutex::new(Vec::new()));
+            addr_of_mut!((*p).tangent).write(None);
+            addr_of_mut!((*p).batch).write(None);
+            addr_of_mut!((*p).is_rebased).write(AtomicBool::new(false));
+            addr_of_mut!((*p).rebased).write(Mutex::new(None));
+        }
+        // SAFETY: every field was initialised above.
+        Tensor(unsafe { t.assume_init() })
+    }
+
+    /// Fails to compile when `TensorImpl` gains a field, so that [`Tensor::from_parts`]
+    /// (which must write every field before `assume_init`) is updated with it.
+    #[allow(dead_code)]
+    fn every_field_is_written(t: &TensorImpl) {
+        let TensorImpl {
+            storage: _,
+            layout: _,
+            dtype: _,
+            grad_fn: _,
+            requires_grad: _,
+            grad: _,
+            retains_grad: _,
+            hooks: _,
+            tangent: _,
+            batch: _,
+            is_rebased: _,
+            rebased: _,
+        } = t;
     }
 
     /// A tensor owning `data` with the given `shape` (dtype from `T`: `f32`, `f64`, `i64` or
@@ -785,7 +818,9 @@ impl Tensor {
 
     /// The shape as an owned `Shape`.
     pub(crate) fn shape_vec(&self) -> Shape {
-        self.0.layout.shape.clone()
+        // (`from_slice` copies; `clone` goes through the iterator `Extend`, several times the
+        // instructions for a small shape.)
+        Shape::from_slice(&self.0.layout.shape)
     }
 }
 

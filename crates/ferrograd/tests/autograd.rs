@@ -427,3 +427,118 @@ fn weight_gradients_of_x_matmul_w_t_arrive_contiguous() {
     let expected = [0.5, 0.7, 0.9, 0.5, 0.7, 0.9];
     assert!(gx.iter().zip(expected).all(|(a, e)| (a - e).abs() < 1e-15));
 }
+
+/// sin's and cos's backward run as one fused node (`g * cos(x)`, `g * -sin(x)`) for small or
+/// `f64` inputs: the gradient has the unfused form's bits (`g * x.cos()`, `g * x.sin().neg()`),
+/// in `f64` and `f32`, special values included (NaN where it gives NaN); large contiguous `f32` inputs (the bulk kernels'
+/// case) give the unfused form's bits too.
+#[test]
+fn sin_and_cos_gradients_have_the_unfused_forms_bits() {
+    let xs = [
+        0.5,
+        -0.0,
+        0.0,
+        1e-300,
+        -2.5,
+        3.0e5,
+        1e22,
+        f64::NAN,
+        f64::INFINITY,
+        -f64::INFINITY,
+        std::f64::consts::PI,
+        7.0,
+    ];
+    let gs = [1.0, -0.75, 3.0e-7, f64::NAN, -0.0, 1e300];
+    // Bits, with every NaN as one value: Rust leaves a NaN result's sign and payload
+    // unspecified (LLVM may swap a product's operands), so only NaN-ness is compared.
+    let bits = |t: &Tensor| -> Vec<u64> {
+        let v: Vec<(bool, u64)> = match t.dtype() {
+            DType::F32 => t
+                .to_vec::<f32>()
+                .iter()
+                .map(|v| (v.is_nan(), v.to_bits() as u64))
+                .collect(),
+            _ => t
+                .to_vec::<f64>()
+                .iter()
+                .map(|v| (v.is_nan(), v.to_bits()))
+                .collect(),
+        };
+        v.into_iter()
+            .map(|(nan, b)| if nan { u64::MAX } else { b })
+            .collect()
+    };
+    for dtype in [DType::F64, DType::F32] {
+        for cos in [false, true] {
+            // Scalars, each (x, g) pair; then one large f32 vector (bulk) and a small one.
+            let mut cases: Vec<(Tensor, Tensor)> = Vec::new();
+            for &x in &xs {
+                for &g in &gs {
+                    cases.push((
+                        Tensor::from_data([x], DType::F64)
+                            .reshape(&[])
+                            .to_dtype(dtype),
+                        Tensor::from_data([g], DType::F64)
+                            .reshape(&[])
+                            .to_dtype(dtype),
+                    ));
+                }
+            }
+            for n in [5, 200] {
+                let x: Vec<f64> = (0..n).map(|i| xs[i % xs.len()] + i as f64 * 0.37).collect();
+                let g: Vec<f64> = (0..n).map(|i| gs[i % gs.len()] * 1.5).collect();
+                cases.push((
+                    Tensor::from_data(x, DType::F64).to_dtype(dtype),
+                    Tensor::from_data(g, DType::F64).to_dtype(dtype),
+                ));
+            }
+            for (x, g) in cases {
+                let x = x.requires_grad_(true);
+                let y = if cos { x.cos() } else { x.sin() };
+                y.backward_with(&BackwardOptions::new().gradient(&g))
+                    .unwrap();
+                let expected = no_grad_unfused(&x, &g, cos);
+                assert_eq!(
+                    bits(&x.grad().unwrap()),
+                    bits(&expected),
+                    "{dtype:?} cos={cos} x={:?} g={:?}",
+                    x.to_vec::<f64>(),
+                    g.to_vec::<f64>()
+                );
+            }
+        }
+    }
+}
+
+fn no_grad_unfused(x: &Tensor, g: &Tensor, cos: bool) -> Tensor {
+    let _g = no_grad();
+    let x = x.detach();
+    if cos {
+        g * &x.sin().neg()
+    } else {
+        g * &x.cos()
+    }
+}
+
+/// A second derivative of sin goes through the fused backward node.
+#[test]
+fn sin_and_cos_second_derivatives_run_through_the_fused_backward_nodes() {
+    for (cos, name) in [
+        (false, "SinBackwardBackward0"),
+        (true, "CosBackwardBackward0"),
+    ] {
+        let x = Tensor::from_data([0.3], DType::F64)
+            .reshape(&[])
+            .requires_grad_(true);
+        let y = if cos { x.cos() } else { x.sin() };
+        let d = autograd::grad(&[y], &[&x], GradOptions::new().create_graph(true))[0]
+            .clone()
+            .unwrap();
+        assert_eq!(d.grad_fn().unwrap().name(), name);
+        let d2 = autograd::grad(&[d], &[&x], GradOptions::new())[0]
+            .clone()
+            .unwrap();
+        let expected = if cos { -0.3f64.cos() } else { -0.3f64.sin() };
+        assert!((d2.item() - expected).abs() < 1e-15, "{}", d2.item());
+    }
+}

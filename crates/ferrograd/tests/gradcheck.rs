@@ -181,6 +181,18 @@ fn filled(case: &[Input], patterns: &[Vec<f64>]) -> Vec<Tensor> {
         .collect()
 }
 
+/// `[x, g]` to the gradient of `sin(x)` (`cos`: of `cos(x)`) for the incoming gradient `g`,
+/// itself differentiable: the backward primitive `g * cos(x)` (`g * -sin(x)`).
+fn trig_vjp(x: &[Tensor], cos: bool) -> Tensor {
+    let y = if cos { x[0].cos() } else { x[0].sin() };
+    let options = ferrograd::GradOptions::new()
+        .grad_outputs([x[1].clone()])
+        .create_graph(true);
+    ferrograd::autograd::grad(&[y], &[&x[0]], options)[0]
+        .clone()
+        .expect("x is used")
+}
+
 fn unary_cases() -> Vec<Vec<Input>> {
     vec![
         vec![s(&[])],
@@ -643,6 +655,15 @@ fn unary_table() -> Vec<Spec> {
         spec("exp", |x| x[0].exp(), u(), Any, 3).zeros(),
         spec("sin", |x| x[0].sin(), u(), Any, 3).zeros(),
         spec("cos", |x| x[0].cos(), u(), Any, 3).zeros(),
+        // The backward primitives on their own (`SinBackwardBackward0`, `g * cos(x)`, and
+        // `CosBackwardBackward0`, `g * -sin(x)`), as functions of both `x` and the incoming
+        // gradient `g`: their rules to second order (sin's and cos's to fourth).
+        spec("sin vjp", |x| trig_vjp(x, false), same_pairs(), Any, 2)
+            .zeros()
+            .no_vmap("autograd::grad inside the function (the plain row's vmap column runs it)"),
+        spec("cos vjp", |x| trig_vjp(x, true), same_pairs(), Any, 2)
+            .zeros()
+            .no_vmap("autograd::grad inside the function (the plain row's vmap column runs it)"),
         spec("tanh", |x| x[0].tanh(), u(), Any, 3).zeros(),
         spec("sqrt", |x| x[0].sqrt(), u(), Positive, 3)
             .none("singular at 0 (infinite derivative, undefined below); no other special point"),

@@ -33,6 +33,16 @@ impl Drop for Claimed {
     }
 }
 
+thread_local! {
+    /// The item and edge counts of the last graph discovered on this thread, the next one's
+    /// starting capacities (capped): a training loop discovers a graph of the same size each
+    /// step, and growing the vectors by doubling cost reallocations and copies each time.
+    static LAST_SIZE: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+/// The largest starting capacity [`LAST_SIZE`] gives.
+const MAX_HINT: usize = 1 << 20;
+
 /// Pass ids (the high bits of a slot; at most 2^40 passes) and the largest index a slot holds.
 static PASSES: AtomicU64 = AtomicU64::new(1);
 const INDEX_BITS: u32 = 24;
@@ -61,9 +71,15 @@ impl Graph {
     /// Iterative discovery from the outputs, counting the edges into each item.
     pub(crate) fn discover(outputs: &[Tensor]) -> Graph {
         let pass = PASSES.fetch_add(1, Ordering::Relaxed);
+        let (n, e) = LAST_SIZE.with(|c| c.get());
+        let (n, e) = (n.min(MAX_HINT), e.min(MAX_HINT));
         let (mut g, mut stack) = (
             Graph {
                 pass,
+                items: Vec::with_capacity(n),
+                ranges: Vec::with_capacity(n),
+                edges: Vec::with_capacity(e),
+                deps: Vec::with_capacity(n),
                 ..Graph::default()
             },
             Vec::new(),
@@ -88,6 +104,7 @@ impl Graph {
             }
             g.ranges[i] = (start, g.edges.len());
         }
+        LAST_SIZE.with(|c| c.set((g.items.len(), g.edges.len())));
         g
     }
 

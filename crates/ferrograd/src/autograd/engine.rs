@@ -1,5 +1,5 @@
-//! The backward engine, op-agnostic and iterative: [`Graph::discover`] (`discover.rs`), [`prune`]
-//! (with `inputs`, only nodes leading to one run), a reverse sweep newest first like PyTorch
+//! The backward engine, op-agnostic and iterative: [`Graph::discover`] (`discover.rs`), `prune`
+//! (`prune.rs`: with `inputs`, only nodes leading to one run), a reverse sweep newest first like PyTorch
 //! ([`Sweep::step`] runs a node, [`route`] sums a broadcast gradient to its input's shape, the
 //! one place that does, [`accumulate`] adds it to a slot), then [`commit`] into `.grad` at the
 //! end, so an error changes no `.grad`. Arguments are checked in `validate.rs`; hooks run in
@@ -7,6 +7,7 @@
 
 use super::discover::{Graph, Item};
 use super::node::{Grads, Node};
+use super::prune::{prune, Targets};
 use crate::error::{Error, Result};
 use crate::hooks::{after_node, before_node, run_tensor_hooks};
 use crate::tensor::Tensor;
@@ -61,53 +62,6 @@ fn commit(t: &Tensor, g: Tensor, create_graph: bool) {
         WARNED.call_once(|| eprintln!("UserWarning: Using backward() with create_graph=True will create a reference cycle between the parameter and its gradient which can cause a memory leak. We recommend using autograd.grad when creating the graph to avoid this. If you have to use this function, make sure to reset the .grad fields of your parameters to None after use to break the cycle and avoid the leak."));
     }
     accumulate(&mut t.grad_slot(), g, create_graph, true);
-}
-
-/// Which items get a gradient, and which are needed (a node runs only if it leads to a target).
-struct Targets {
-    target: Vec<bool>,
-    needed: Vec<bool>,
-}
-
-impl Targets {
-    fn wants(&self, e: Option<usize>) -> bool {
-        e.is_some_and(|j| self.needed[j])
-    }
-}
-
-/// Marks the targets and what leads to one (Kahn order, then from the children up).
-fn prune(g: &Graph, inputs: Option<&[Tensor]>, strict: bool) -> Result<Targets> {
-    let n = g.items.len();
-    let mut target = vec![inputs.is_none(); n];
-    for (index, x) in inputs.unwrap_or_default().iter().enumerate() {
-        match g.find(x) {
-            Some(i) => target[i] = true,
-            None if strict => return Err(Error::UnusedInput { index }),
-            None => {}
-        }
-    }
-    let mut t = Targets {
-        needed: target.clone(),
-        target,
-    };
-    if inputs.is_none() {
-        return Ok(t);
-    }
-    let (mut d, mut order) = (g.deps.clone(), Vec::with_capacity(n));
-    order.extend((0..n).filter(|&i| d[i] == 0));
-    for k in 0.. {
-        let Some(&i) = order.get(k) else { break };
-        for &j in g.edges(i).iter().flatten() {
-            d[j] -= 1;
-            if d[j] == 0 {
-                order.push(j);
-            }
-        }
-    }
-    for &i in order.iter().rev() {
-        t.needed[i] = t.target[i] || g.edges(i).iter().any(|&e| t.wants(e));
-    }
-    Ok(t)
 }
 
 /// The reverse sweep: each item's summed gradient (a target node's stays after it ran, for
@@ -183,8 +137,12 @@ impl Sweep {
     /// anomaly check; then each input's gradient goes to its slot.
     fn step(&mut self, g: &Graph, t: &Targets, i: usize, p: &Pass) -> Result<()> {
         let node = g.node(i).expect("only nodes are ready");
-        let retained = p.into_grad.then_some(&mut self.retained);
-        let (grad, post) = before_node(node, self.grads[i].take(), retained)?;
+        let (mut grad, mut post) = (self.grads[i].take(), Vec::new());
+        // Hooks and the anomaly check are called only where there are any (cheap checks first).
+        if node.is_hooked() {
+            let retained = p.into_grad.then_some(&mut self.retained);
+            (grad, post) = before_node(node, grad, retained)?;
+        }
         if t.target[i] && !p.into_grad {
             self.grads[i] = grad.clone();
         }
@@ -192,14 +150,16 @@ impl Sweep {
         self.needs.extend(g.edges(i).iter().map(|&e| t.wants(e)));
         let mut grads: Grads = match &grad {
             Some(gr) if self.needs.contains(&true) => {
-                node.apply(gr, &self.needs, p.create_graph)?
+                node.apply(gr, &self.needs, p.create_graph, p.retain_graph)?
             }
             _ => smallvec::smallvec![None; node.next.len()],
         };
-        if let Some(gr) = &grad {
+        if let (Some(gr), false) = (&grad, post.is_empty()) {
             grads = after_node(node, &post, grads, gr)?;
         }
-        super::mode::check_anomaly(node, &grads)?;
+        if crate::is_anomaly_enabled() {
+            super::mode::check_anomaly(node, &grads)?;
+        }
         for (k, &e) in g.edges(i).iter().enumerate() {
             let gk = grads[k].take().filter(|_| self.needs[k]);
             let gk = gk.map(|gk| route(node, k, gk)).transpose()?;
@@ -245,6 +205,13 @@ fn route(node: &Node, k: usize, g: Tensor) -> Result<Tensor> {
         })?,
     };
     // A gradient carrying vmap levels the input lacks is summed over their batches.
-    let g = super::levels::fit(g, node.inputs[k].levels.as_deref());
-    Ok(g.to_dtype(dtype))
+    let g = match g.is_batched() {
+        true => super::levels::fit(g, node.inputs[k].levels.as_deref()),
+        false => g,
+    };
+    Ok(if g.dtype() == dtype {
+        g
+    } else {
+        g.to_dtype(dtype)
+    })
 }

@@ -7,6 +7,7 @@ mod leaf;
 pub(crate) mod levels;
 pub(crate) mod mode;
 pub(crate) mod node;
+mod prune;
 mod ptr_map;
 mod validate;
 

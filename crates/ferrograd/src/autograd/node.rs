@@ -83,29 +83,18 @@ where
     out
 }
 
-/// The reverse-mode half of [`record`]: the node, linked to `out`.
+/// The reverse-mode half of [`record`]: the node, linked to `out`. The node is built in its
+/// `Arc` allocation, field by field (moving a finished node into the `Arc` copied it whole,
+/// its inline edge and shape vectors included).
 fn attach_node<S, B>(name: &'static str, mut out: Tensor, inputs: &[&Tensor], rule: S) -> Tensor
 where
     S: FnOnce(&[bool], &mut Saver) -> B,
     B: Fn(&BackwardArgs) -> Grads + Send + Sync + 'static,
 {
-    // One pass over the inputs, pushing in place (collecting three iterators cost more than
-    // the rest of building the node).
+    // Pushed in a loop (collecting through `SmallVec`'s `Extend` cost twice as much).
     let mut needs: SmallVec<[bool; 4]> = SmallVec::new();
-    let mut next = SmallVec::new();
-    let mut metas = SmallVec::new();
     for t in inputs {
-        let need = t.requires_grad();
-        needs.push(need);
-        next.push(need.then(|| match t.history() {
-            Some(f) => Edge::Node(f),
-            None => Edge::Leaf((*t).clone()),
-        }));
-        metas.push(InputMeta {
-            shape: t.shape_vec(),
-            dtype: t.dtype(),
-            levels: crate::batching::levels(t),
-        });
+        needs.push(t.requires_grad());
     }
     let mut saver = Saver {
         out: &out,
@@ -117,6 +106,7 @@ where
             saves_scalar: false,
         },
     };
+    // The rule runs first: nothing below can panic and leave a half-built node behind.
     let backward = rule(&needs, &mut saver);
     let saved = saver.saved;
     let seq = SEQUENCE.with(|s| {
@@ -124,27 +114,78 @@ where
         s.set(v + 1);
         v
     });
-    let node: Arc<Node> = Arc::new(NodeOf {
-        name,
-        seq,
-        next,
-        inputs: metas,
-        saved: Mutex::new(saved),
-        owner: Mutex::new(None),
-        has_owner: std::sync::atomic::AtomicBool::new(false),
-        trace: crate::is_anomaly_enabled().then(|| {
-            std::backtrace::Backtrace::force_capture()
-                .to_string()
-                .into_boxed_str()
-        }),
-        hooks: Mutex::new(None),
-        has_hooks: std::sync::atomic::AtomicBool::new(false),
-        slot: std::sync::atomic::AtomicU64::new(0),
-        backward,
+    let trace = crate::is_anomaly_enabled().then(|| {
+        std::backtrace::Backtrace::force_capture()
+            .to_string()
+            .into_boxed_str()
     });
+    let mut node = Arc::<NodeOf<B>>::new_uninit();
+    let p = Arc::get_mut(&mut node).expect("a fresh Arc").as_mut_ptr();
+    // SAFETY: `p` points to the (uninitialised, suitably aligned) `NodeOf<B>` of an `Arc` this
+    // function alone holds, so writing through it is exclusive. Fields are reached with
+    // `addr_of_mut!`, which makes no reference to uninitialised memory, and each is written
+    // exactly once, with `write` (nothing uninitialised is dropped); `next` and `inputs` are
+    // borrowed mutably only after they were written (a valid empty `SmallVec`), for the pushes.
+    // Every field of `NodeOf<B>` is written before `assume_init` below.
+    unsafe {
+        use std::ptr::addr_of_mut;
+        addr_of_mut!((*p).name).write(name);
+        addr_of_mut!((*p).seq).write(seq);
+        addr_of_mut!((*p).next).write(SmallVec::new());
+        addr_of_mut!((*p).inputs).write(SmallVec::new());
+        let (next, metas) = (
+            &mut *addr_of_mut!((*p).next),
+            &mut *addr_of_mut!((*p).inputs),
+        );
+        for (t, &need) in inputs.iter().zip(&needs) {
+            next.push(need.then(|| match t.history() {
+                Some(f) => Edge::Node(f),
+                None => Edge::Leaf((*t).clone()),
+            }));
+            metas.push(InputMeta {
+                shape: t.shape_vec(),
+                dtype: t.dtype(),
+                levels: match t.is_batched() {
+                    true => crate::batching::levels(t),
+                    false => None,
+                },
+            });
+        }
+        addr_of_mut!((*p).saved).write(Mutex::new(saved));
+        addr_of_mut!((*p).owner).write(Mutex::new(None));
+        addr_of_mut!((*p).has_owner).write(std::sync::atomic::AtomicBool::new(false));
+        addr_of_mut!((*p).trace).write(trace);
+        addr_of_mut!((*p).hooks).write(Mutex::new(None));
+        addr_of_mut!((*p).has_hooks).write(std::sync::atomic::AtomicBool::new(false));
+        addr_of_mut!((*p).slot).write(std::sync::atomic::AtomicU64::new(0));
+        addr_of_mut!((*p).backward).write(backward);
+    }
+    // SAFETY: every field was initialised above (`every_field_is_written` fails to compile
+    // when a field is added without a write here).
+    let node: Arc<Node> = unsafe { node.assume_init() };
     let inner = Arc::get_mut(&mut out.0).expect("record: the output must be a fresh tensor");
     inner.grad_fn = Some(node);
     out
+}
+
+/// Fails to compile when `NodeOf` gains a field, so that [`attach_node`] (which must write every
+/// field before `assume_init`) is updated with it.
+#[allow(dead_code)]
+fn every_field_is_written<F: ?Sized>(n: &NodeOf<F>) {
+    let NodeOf {
+        name: _,
+        seq: _,
+        next: _,
+        inputs: _,
+        saved: _,
+        owner: _,
+        has_owner: _,
+        trace: _,
+        hooks: _,
+        has_hooks: _,
+        slot: _,
+        backward: _,
+    } = n;
 }
 
 impl Node {
@@ -216,27 +257,38 @@ impl Node {
     }
 
     /// Runs the backward rule for `grad`; with `create_graph` the saved output is rebuilt with
-    /// this node as its `grad_fn`, so the rule's result is differentiable through it.
+    /// this node as its `grad_fn`, so the rule's result is differentiable through it. Without
+    /// `retain` the saved tensors are taken (the node is released by this run, as
+    /// [`Node::release`] would after it) instead of cloned; on an error they are put back.
     pub(crate) fn apply(
         self: &Arc<Self>,
         grad: &Tensor,
         needs: &[bool],
         create_graph: bool,
+        retain: bool,
     ) -> Result<Grads> {
-        let saved = {
-            let s = self.saved();
+        let (mut saved, taken, original) = {
+            let mut s = self.saved();
             if s.released {
                 return Err(Error::BackwardTwice);
             }
-            let mut v = s.tensors.clone();
+            let taken = !retain && !s.tensors.is_empty();
+            let mut v = match taken {
+                true => {
+                    s.released = true;
+                    std::mem::take(&mut s.tensors)
+                }
+                false => s.tensors.clone(),
+            };
+            let mut original = None;
             if let (true, Some(slot)) = (create_graph, s.output_slot) {
                 let o = &v[slot];
                 let mut rebuilt = o.with_grad_fn(Some(self.clone()));
                 let inner = Arc::get_mut(&mut rebuilt.0).expect("a fresh tensor");
                 inner.tangent = o.0.tangent.as_ref().map(|t| Box::new(t.for_backward()));
-                v[slot] = rebuilt;
+                original = Some(std::mem::replace(&mut v[slot], rebuilt));
             }
-            v
+            (v, taken, original)
         };
         let grads = (self.backward)(&BackwardArgs {
             grad,
@@ -244,6 +296,15 @@ impl Node {
             needs,
         });
         if grads.len() != self.next.len() {
+            if taken {
+                // Put back as saved (the output without its `grad_fn`: no cycle).
+                let mut s = self.saved();
+                if let (Some(o), Some(slot)) = (original, s.output_slot) {
+                    saved[slot] = o;
+                }
+                s.tensors = saved;
+                s.released = false;
+            }
             return Err(Error::invalid(
                 "backward",
                 format!(
@@ -255,6 +316,13 @@ impl Node {
             ));
         }
         Ok(grads)
+    }
+
+    /// Whether the backward must run [`crate::hooks::before_node`] on this node: it has hooks,
+    /// or an output tensor linked for its hooks or retained gradient.
+    pub(crate) fn is_hooked(&self) -> bool {
+        self.has_hooks.load(std::sync::atomic::Ordering::Acquire)
+            || self.has_owner.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The node's hooks, created on first use.

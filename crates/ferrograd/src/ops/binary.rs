@@ -431,6 +431,34 @@ binary_ops! {
             ]
         };
 
+    /// `grad * cos(x)`: sin's backward, from its input `x`, as one node (the unfused form,
+    /// `cos(x)` then a product, runs where the bulk `f32` cosine is faster: see
+    /// `unary::trig_backward`). Its own derivatives are these primitives again.
+    fn sin_backward(g, x) -> SinBackward("SinBackwardBackward0", "sin_backward")
+        saves |n| [n[1], true],
+        |g, x| g * x.cos(),
+        |g0, x, g, n| {
+            let x = x.expect("sin_backward saves x");
+            [
+                n[0].then(|| sin_backward(g, x)),
+                g0.filter(|_| n[1]).map(|g0| cos_backward(&(g * g0), x)),
+            ]
+        };
+
+    /// `grad * -sin(x)`: cos's backward, from its input `x`, as one node (see
+    /// [`sin_backward`]).
+    fn cos_backward(g, x) -> CosBackward("CosBackwardBackward0", "cos_backward")
+        saves |n| [n[1], true],
+        // `g * (-sin x)`, as the unfused form rounds it (the same bits, NaN's sign too).
+        |g, x| g * -x.sin(),
+        |g0, x, g, n| {
+            let x = x.expect("cos_backward saves x");
+            [
+                n[0].then(|| cos_backward(g, x)),
+                g0.filter(|_| n[1]).map(|g0| sin_backward(&(g * g0), x).neg()),
+            ]
+        };
+
     /// `grad * (1 - y) * y`: sigmoid's backward, from its output `y` (PyTorch's second
     /// derivative of sigmoid runs `SigmoidBackwardBackward0`).
     fn sigmoid_backward(g, y) -> SigmoidBackward("SigmoidBackwardBackward0", "sigmoid_backward")

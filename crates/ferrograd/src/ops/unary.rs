@@ -43,7 +43,7 @@
 // in operators.rs, call them); their names are PyTorch's.
 #![allow(clippy::should_implement_trait)]
 
-use super::binary::{binary_ops, sigmoid_backward, tanh_backward};
+use super::binary::{binary_ops, cos_backward, sigmoid_backward, sin_backward, tanh_backward};
 use crate::dtype::Float;
 use crate::tensor::Tensor;
 use std::f64::consts::{LN_10, LN_2, PI};
@@ -108,6 +108,23 @@ macro_rules! unary_ops {
 }
 
 pub(crate) use unary_ops;
+
+/// sin's (`cos` false) or cos's backward, `g * cos(x)` or `g * -sin(x)`: one fused node
+/// ([`sin_backward`], [`cos_backward`]), except for a contiguous `f32` `x` of at least
+/// `BULK_MIN` elements (or a batched one), whose vectorised bulk `cos`/`sin` is faster and
+/// gives other bits: there the unfused form runs, so both give the unfused form's values.
+fn trig_backward(x: &Tensor, g: &Tensor, cos: bool) -> Tensor {
+    let bulk = x.is_batched()
+        || (x.dtype() == crate::DType::F32
+            && x.numel() >= crate::kernels::fastmath::BULK_MIN
+            && x.is_contiguous());
+    match (bulk || g.dtype() != x.dtype(), cos) {
+        (false, false) => sin_backward(g, x),
+        (false, true) => cos_backward(g, x),
+        (true, false) => g * &x.cos(),
+        (true, true) => g * &x.sin().neg(),
+    }
+}
 
 /// PyTorch's `sign`, `(0 < x) - (x < 0)`: 0 at 0 (Rust's `signum` gives 1) and 0 at NaN (so
 /// `abs`'s gradient at NaN is 0, as in PyTorch).
@@ -390,7 +407,7 @@ unary_ops! {
     /// ```
     pub fn sin(&self) -> Sin("SinBackward0", Input)
         |x| x.sin(),
-        |x, g| g * &x.cos(),
+        |x, g| trig_backward(x, g, false),
         bulk Sin;
 
     /// Cosine, elementwise.
@@ -400,7 +417,7 @@ unary_ops! {
     /// ```
     pub fn cos(&self) -> Cos("CosBackward0", Input)
         |x| x.cos(),
-        |x, g| g * &x.sin().neg(),
+        |x, g| trig_backward(x, g, true),
         bulk Cos;
 
     /// Tangent.
