@@ -452,9 +452,7 @@ impl<'a> Plan<'a> {
                         };
                         T::run(step.block, read(step.a), read(step.b), &mut dst[..m]);
                         if let Some(o) = step.out {
-                            for (w, &v) in pieces[o][at..at + m].iter_mut().zip(&dst[..m]) {
-                                w.write(v);
-                            }
+                            write(&mut pieces[o][at..at + m], &dst[..m]);
                         }
                         slots[step.dst] = dst;
                     }
@@ -476,6 +474,17 @@ impl<'a> Plan<'a> {
             unsafe { v.set_len(n) };
         }
         outs
+    }
+}
+
+/// Copies `src` into `dst` (one length, asserted) with the C library's vectorised copy.
+fn write<T: Copy>(dst: &mut [MaybeUninit<T>], src: &[T]) {
+    assert_eq!(dst.len(), src.len());
+    // SAFETY: `MaybeUninit<T>` has `T`'s layout, both slices hold `src.len()` elements (just
+    // asserted), and they do not overlap (one is borrowed exclusively while the other is
+    // borrowed); `T: Copy`, so a bitwise copy is a valid value and nothing needs dropping.
+    unsafe {
+        std::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr().cast::<T>(), src.len());
     }
 }
 
