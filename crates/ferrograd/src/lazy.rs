@@ -9,8 +9,10 @@
 //! an in-place write) evaluates the expression: every node in one pass over blocks of
 //! [`BLOCK`] elements that stay in the L1/L2 cache, reading each leaf once and writing the
 //! result once, in parallel over chunks. Intermediates that another tensor still holds (a
-//! value saved for backward) are written out in the same pass, so they are not computed
-//! again; intermediates nobody holds any more are never written at all.
+//! value saved for backward) are written out in the same pass, and a later expression that
+//! inlined such a node reads it from there (while that storage is unchanged since: its
+//! version is checked) instead of computing it again; intermediates nobody holds any more are
+//! never written at all.
 //!
 //! A `create_graph` chain such as the third derivative of `tanh` (W5) is thirty elementwise
 //! ops over the same tensor: eagerly thirty passes over memory, here one. Each node runs the
