@@ -251,17 +251,17 @@ impl Bulk {
         };
         let max = self.max_abs();
         let outside = |a: f32| a.abs() > max || a.is_nan();
-        let redo = |a: f32, y: f32| outside(a) || (!fused && y.is_nan());
         let ys = done.as_mut_slice();
-        if xs
-            .iter()
-            .zip(&*ys)
-            .fold(false, |any, (&a, &y)| any | redo(a, y))
-        {
+        // Two separate scans: a fold with the form's flag inside is not vectorised (it cost
+        // more than the function itself).
+        let any_outside = xs.iter().fold(false, |any, &a| any | outside(a));
+        let any_unsure = !fused && ys.iter().fold(false, |any, &y| any | y.is_nan());
+        if any_outside || any_unsure {
             for (y, &a) in ys.iter_mut().zip(xs) {
                 if outside(a) {
                     *y = self.exact(a);
-                } else if !fused && y.is_nan() {
+                } else if y.is_nan() {
+                    // Only the unfused form returns NaN for an input inside the domain.
                     *y = self.fused(a);
                 }
             }
