@@ -49,9 +49,9 @@ pub(crate) fn map_float(
 }
 
 /// [`map_float`] that, for a contiguous `f32` buffer of at least `fastmath::BULK_MIN`
-/// elements, computes with `bulk`'s vectorisable function (inputs it does not cover go to its
-/// exact function). This is where a fast path plugs in: an op names its [`Bulk`] function,
-/// and everything else takes `f32f`/`f64f`.
+/// elements, computes with `bulk`'s vectorisable function ([`Bulk::map`]: inputs it does not
+/// cover go to its exact function). This is where a fast path plugs in: an op names its
+/// [`Bulk`] function, and everything else takes `f32f`/`f64f`.
 pub(crate) fn map_float_bulk(
     buf: &Buffer,
     layout: &Layout,
@@ -63,48 +63,17 @@ pub(crate) fn map_float_bulk(
     if let (Some(b), Buffer::F32(v), true) = (bulk, buf, layout.numel() >= fm::BULK_MIN) {
         if let Some(r) = layout.contiguous_range() {
             let src = &v[r];
-            let out = par_map(src.len(), |r, out| {
-                let xs = &src[r];
-                // One instantiation per function, so each is inlined and vectorised.
-                let mut done = match b {
-                    Bulk::Exp => out.map(xs, &fm::exp_f32),
-                    Bulk::Tanh => out.map(xs, &fm::tanh_f32),
-                    Bulk::Sin => out.map(xs, &fm::sin_f32),
-                    Bulk::Cos => out.map(xs, &fm::cos_f32),
-                };
-                bulk_fixup(b, xs, done.as_mut_slice());
-                done
-            })?;
+            let out = par_map(src.len(), |r, out| b.map(&src[r], out))?;
             return Ok(Buffer::F32(Data::from_vec(out)));
         }
     }
     map_float(buf, layout, f32f, f64f)
 }
 
-/// Inputs outside `b`'s fast function's domain, or NaN, take its exact function: a
-/// branch-free scan (vectorised), then a fix-up pass only when there are any.
-fn bulk_fixup(b: Bulk, xs: &[f32], out: &mut [f32]) {
-    let max = b.max_abs();
-    let outside = |a: f32| a.abs() > max || a.is_nan();
-    if xs.iter().fold(false, |any, &a| any | outside(a)) {
-        for (o, &a) in out.iter_mut().zip(xs) {
-            if outside(a) {
-                *o = b.exact(a);
-            }
-        }
-    }
-}
-
-/// `out[i] = b(xs[i])` with `b`'s vectorised function: the same values as
-/// [`map_float_bulk`]'s fast path (for the blocks of deferred elementwise work).
+/// `out[i] = b(xs[i])` with `b`'s vectorised function and its fix-up ([`Bulk::map`]): the
+/// same values as [`map_float_bulk`]'s fast path (for the blocks of deferred elementwise work).
 pub(crate) fn bulk_f32(b: Bulk, xs: &[f32], out: &mut [f32]) {
-    match b {
-        Bulk::Exp => super::map_into(xs, out, &fm::exp_f32),
-        Bulk::Tanh => super::map_into(xs, out, &fm::tanh_f32),
-        Bulk::Sin => super::map_into(xs, out, &fm::sin_f32),
-        Bulk::Cos => super::map_into(xs, out, &fm::cos_f32),
-    }
-    bulk_fixup(b, xs, out);
+    b.map(xs, super::Sink(super::uninit(out)));
 }
 
 /// `f` of every element of `data` read through `layout`, row-major.
@@ -382,7 +351,9 @@ fn pick<T: Copy + Pooled>(
 /// with AVX2 and FMA (the compiler vectorises the inlined closure 8 f32 lanes wide, and
 /// `mul_add` is one instruction instead of a library call) or with AVX-512 (16 lanes; W6
 /// 147 -> 119 ms on this VM). The results are the same bits at every level: Rust never fuses
-/// a multiply and an add on its own, and the fast functions are the same code.
+/// a multiply and an add on its own, and the fast functions' explicit `mul_add`s are fused at
+/// every level where they run (at the baseline `fastmath` runs an unfused form that checks
+/// itself, see its docs).
 ///
 /// Contract (the soundness of [`Sink`](super::Sink) rests on it): each loop asserts that
 /// `out` is as long as its inputs, and writes every element of `out`.
@@ -440,6 +411,20 @@ pub(in crate::kernels) mod simd {
         for ((o, &a), &b) in out.iter_mut().zip(x).zip(y) {
             o.write(f(a, b));
         }
+    }
+
+    /// Whether `f64::mul_add` is one instruction in the loops that `map` runs on this CPU: on
+    /// x86-64 at the AVX2 and AVX-512 levels (at the baseline it is a software library call).
+    #[cfg(target_arch = "x86_64")]
+    pub(in crate::kernels) fn fused() -> bool {
+        !matches!(level(), Level::Base)
+    }
+
+    /// Whether `f64::mul_add` is one instruction here: aarch64 always has FMA; elsewhere only
+    /// where the build enables it.
+    #[cfg(not(target_arch = "x86_64"))]
+    pub(in crate::kernels) fn fused() -> bool {
+        cfg!(any(target_arch = "aarch64", target_feature = "fma"))
     }
 
     /// The widest instruction set this CPU offers that the loops are compiled for.
