@@ -4,7 +4,10 @@
 //! once), that in-place writes, views, threads and long chains see the right values, and that
 //! every derivative order through fused chains is right.
 
-use ferrograd::{autograd, DType, GradOptions, Tensor};
+use ferrograd::{DType, Tensor};
+
+#[path = "../benches/common/workloads.rs"]
+mod workloads;
 
 /// Large enough to be deferred (the threshold is 65,536 elements), not a multiple of the
 /// block or chunk sizes.
@@ -167,20 +170,9 @@ fn read_from_many_threads() {
 fn tanh_third_derivative_through_fused_chains() {
     for dtype in [DType::F32, DType::F64] {
         let x0 = Tensor::linspace(-7.0, 7.0, N).to_dtype(dtype);
-        let third = |x0: &Tensor| {
-            let x = x0.detach().requires_grad_(true);
-            let y = x.tanh();
-            let ones = x.ones_like();
-            let opts = || {
-                GradOptions::new()
-                    .grad_outputs([ones.clone()])
-                    .create_graph(true)
-            };
-            let a = autograd::grad(&[&y], &[&x], opts())[0].clone().unwrap();
-            let b = autograd::grad(&[&a], &[&x], opts())[0].clone().unwrap();
-            let c = autograd::grad(&[&b], &[&x], GradOptions::new().grad_outputs([ones]));
-            c[0].clone().unwrap()
-        };
+        // The W5 workload itself (benches/common/workloads.rs): y = tanh(x), three grads with
+        // create_graph.
+        let third = workloads::w5_tanh3;
         let c = third(&x0);
         assert_eq!(bits(&c), bits(&eager(&x0, third)), "{dtype:?}");
         // d^3/dx^3 tanh = -2 sech^2 (1 - 3 tanh^2) = -2 (1 - t^2)(1 - 3 t^2).
