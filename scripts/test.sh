@@ -23,4 +23,6 @@ rm -rf target/wheels
 
 echo "== pytest"
 # Run from outside the source tree so the installed package, not python/ferrograd, is tested.
-(cd crates/ferrograd-py/tests && MPLBACKEND=Agg "../../../$VENV/bin/python" -m pytest -q .)
+PY="$VENV/bin/python"
+case "$PY" in /*) ;; *) PY="$PWD/$PY" ;; esac
+(cd crates/ferrograd-py/tests && MPLBACKEND=Agg "$PY" -m pytest -q .)

@@ -349,6 +349,11 @@ impl Storage {
             };
             if s.free.len() < SPARES {
                 let Some(st) = Arc::get_mut(slot) else { return };
+                // (A pending storage always has a weak handle, its expression's, so it never
+                // gets here; checked anyway, as reuse keeps only the buffer and version.)
+                if *st.pending.get_mut() {
+                    return;
+                }
                 let Ok(buf) = st.buf.get_mut() else { return };
                 give_back(buf);
                 let empty = s.empty.clone();
