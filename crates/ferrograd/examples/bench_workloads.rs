@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --release --example bench_workloads              # every workload
 //! cargo run --release --example bench_workloads -- W2 W6     # some of them
+//! cargo run --release --example bench_workloads -- W4-256    # one size of W4
 //! cargo run --release --example bench_workloads -- --peak W3 # peak memory of one (W7)
 //! cargo run --release --example bench_workloads -- --peak CKPT    # a deep net, checkpointed
 //! cargo run --release --example bench_workloads -- --peak PLAIN   # the same net, not
@@ -169,8 +170,8 @@ fn main() {
             }),
         );
     }
-    if wanted("W4") {
-        for n in [256, 1024, 2048] {
+    for n in [256, 1024, 2048] {
+        if wanted("W4") || wanted(&format!("W4-{n}")) {
             let (a, b) = w4_operands(n);
             let t = median(budget, || {
                 std::hint::black_box(w4_forward(&a, &b));
