@@ -151,6 +151,10 @@ unsafe fn gemm_raw<T: Float + Element>(
     c: *mut T,
     threaded: bool,
 ) {
+    // SAFETY: forwarded from this function's contract (the same operands and output).
+    if unsafe { rank_one((m, k, n), a, sa, b, sb, c) } {
+        return;
+    }
     let par = if threaded {
         gemm::Parallelism::Rayon(0)
     } else {
@@ -182,6 +186,80 @@ unsafe fn gemm_raw<T: Float + Element>(
             par,
         );
     }
+}
+
+/// The product when one operand has stride 0 along the inner dimension (the expanded
+/// gradient of `sum` or `mean` reaching a matrix product): every column of `a` is `a[:, 0]`,
+/// so `a @ b` is the outer product of `a[:, 0]` with the column sums of `b`; or every row
+/// of `b` is `b[0, :]`, and `a @ b` is the outer product of the row sums of `a` with
+/// `b[0, :]`. O(mk + kn + mn) instead of O(mkn). The sums and products are formed in `f64`
+/// (exact widening, so an `f32` result is as accurate as the dense product or more, and no
+/// partial sum of `f32` values overflows). Returns false, writing nothing, when neither
+/// operand is broadcast along `k` or the `f64` sums cannot be allocated.
+///
+/// # Safety
+/// The contract of [`gemm_raw`].
+unsafe fn rank_one<T: Float>(
+    (m, k, n): (usize, usize, usize),
+    a: *const T,
+    sa: [usize; 2],
+    b: *const T,
+    sb: [usize; 2],
+    c: *mut T,
+) -> bool {
+    let along_a = match (sa[1], sb[0]) {
+        (0, _) => true,
+        (_, 0) => false,
+        _ => return false,
+    };
+    // The product is `row[i] * col[j]`: one factor a column of one operand, the other the
+    // sums over `k` of the other operand.
+    let (mut row, mut col): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
+    if row.try_reserve_exact(m).is_err() || col.try_reserve_exact(n).is_err() {
+        return false;
+    }
+    // SAFETY (the closures and the loops below): every read is at i*sa[0] + p*sa[1] of `a`
+    // for i < m, p < k, or at p*sb[0] + j*sb[1] of `b` for p < k, j < n, inside the
+    // operands by the contract of `gemm_raw`.
+    let (sums, other, so, len, factors, fo, flen) = if along_a {
+        (&mut col, b, [sb[1], sb[0]], n, &mut row, (a, sa[0]), m)
+    } else {
+        (&mut row, a, sa, m, &mut col, (b, sb[1]), n)
+    };
+    factors.extend((0..flen).map(|i| unsafe { (*fo.0.add(i * fo.1)).to_f64() }));
+    // `other[r * so[0] + p * so[1]]` summed over p < k, for each r < len.
+    if so[1] <= so[0] {
+        // One sum per row of `other`, along its (faster) k direction, eight partial sums
+        // at a time so the additions are independent.
+        sums.extend((0..len).map(|r| {
+            let at = |p: usize| unsafe { (*other.add(r * so[0] + p * so[1])).to_f64() };
+            let mut acc = [0.0f64; 8];
+            let full = k - k % 8;
+            for p in (0..full).step_by(8) {
+                for (l, x) in acc.iter_mut().enumerate() {
+                    *x += at(p + l);
+                }
+            }
+            (full..k).map(at).sum::<f64>() + acc.iter().sum::<f64>()
+        }));
+    } else {
+        // All sums together, one k index at a time (the rows are the faster direction).
+        sums.resize(len, 0.0);
+        for p in 0..k {
+            for (r, s) in sums.iter_mut().enumerate() {
+                *s += unsafe { (*other.add(r * so[0] + p * so[1])).to_f64() };
+            }
+        }
+    }
+    // SAFETY: `c` is valid to write m*n elements and aliased by nothing (the contract); it
+    // may be uninitialized, hence `MaybeUninit`. Every element is written below.
+    let out = unsafe { std::slice::from_raw_parts_mut(c.cast::<MaybeUninit<T>>(), m * n) };
+    for (dst, &x) in out.chunks_exact_mut(n).zip(&row) {
+        for (o, &y) in dst.iter_mut().zip(&col) {
+            o.write(T::from_f64(x * y));
+        }
+    }
+    true
 }
 
 #[allow(clippy::too_many_arguments)]

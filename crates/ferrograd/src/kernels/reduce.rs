@@ -83,12 +83,26 @@ fn sum_dims_slice<T: Float + Pooled>(
 }
 
 /// Pairwise summation (error O(log n) ulp instead of O(n)), like PyTorch's cascade sum.
+/// Blocks of at most 128 elements are summed in eight interleaved lanes (lane `l` adds
+/// elements `l, l + 8, ...`), which the compiler turns into vector additions without
+/// reordering any lane; the lanes are then combined pairwise and the tail added in order.
+/// The order depends only on the length, never on threads or alignment.
 pub(crate) fn pairwise_sum<T: Float>(v: &[T]) -> T {
     const BLOCK: usize = 128;
     // Halves this long are summed on two threads: the same tree, so the same bits.
     const PARALLEL: usize = 1 << 18;
     if v.len() <= BLOCK {
-        v.iter().fold(T::zero(), |acc, &x| acc + x)
+        let mut lanes = [T::zero(); 8];
+        let chunks = v.chunks_exact(8);
+        let tail = chunks.remainder();
+        for c in chunks {
+            for (l, &x) in lanes.iter_mut().zip(c) {
+                *l = *l + x;
+            }
+        }
+        let [a, b, c, d, e, f, g, h] = lanes;
+        let s = ((a + b) + (c + d)) + ((e + f) + (g + h));
+        tail.iter().fold(s, |acc, &x| acc + x)
     } else {
         let mid = v.len() / 2;
         let (a, b) = if v.len() >= PARALLEL {
