@@ -270,12 +270,12 @@ def ferrograd_run(args):
 
 GOALS = {
     "W1": ("us/op", 1e6, "<= 0.15 us/op"),
-    "W2": ("us", 1e6, ">= 3x faster"),
-    "W3": ("ms", 1e3, ">= 1.2x faster"),
+    "W2": ("us", 1e6, ">= 4x faster"),
+    "W3": ("ms", 1e3, ">= 1.3x faster"),
     "W4B": ("ms", 1e3, ">= 0.95x (as W4)"),
     "W4B-bwd": ("ms", 1e3, ">= 0.95x (as W4)"),
-    "W5": ("ms", 1e3, ">= 1x"),
-    "W6": ("ms", 1e3, ">= 1.5x faster"),
+    "W5": ("ms", 1e3, ">= 2x faster"),
+    "W6": ("ms", 1e3, ">= 2x faster"),
 }
 
 

@@ -114,9 +114,16 @@ enum Operand<'a, T> {
     Slice(&'a [T]),
     /// One value repeated (0-d, one element, or every stride 0 as after `expand`).
     Scalar(T),
+    /// One contiguous run repeated along leading broadcast dimensions (a bias `[n]` added to
+    /// `[batch, n]`): output element `i` reads `row[i % row.len()]`.
+    Row(&'a [T]),
     /// Anything else, copied into output order.
     Owned(Vec<T>),
 }
+
+/// The shortest repeated run read in place ([`Operand::Row`]); shorter ones are copied out,
+/// as the loop restarts at every repetition.
+const MIN_ROW: usize = 64;
 
 impl<'a, T: Copy> Operand<'a, T> {
     fn new(data: &'a [T], layout: &Layout, shape: &[usize]) -> Result<Operand<'a, T>> {
@@ -124,9 +131,33 @@ impl<'a, T: Copy> Operand<'a, T> {
         if l.strides.iter().all(|&s| s == 0) {
             return Ok(Operand::Scalar(data[l.offset]));
         }
-        Ok(match l.contiguous_range() {
-            Some(r) => Operand::Slice(&data[r]),
-            None => Operand::Owned(gather(data, &l)?),
+        if let Some(r) = l.contiguous_range() {
+            return Ok(Operand::Slice(&data[r]));
+        }
+        // Leading dimensions broadcast (stride 0, or size 1), the rest contiguous: a row.
+        let lead = l
+            .strides
+            .iter()
+            .zip(&l.shape)
+            .take_while(|&(&s, &d)| s == 0 || d == 1)
+            .count();
+        let row = Layout {
+            shape: l.shape[lead..].into(),
+            strides: l.strides[lead..].into(),
+            offset: l.offset,
+        };
+        if let Some(r) = row.contiguous_range().filter(|r| r.len() >= MIN_ROW) {
+            return Ok(Operand::Row(&data[r]));
+        }
+        Ok(Operand::Owned(gather(data, &l)?))
+    }
+
+    /// A [`Operand::Row`] copied out into output order (for the loops that take slices);
+    /// any other operand as it is.
+    fn unrow(self, data: &[T], layout: &Layout, shape: &[usize]) -> Result<Operand<'a, T>> {
+        Ok(match self {
+            Operand::Row(_) => Operand::Owned(gather(data, &layout.broadcast_to(shape))?),
+            other => other,
         })
     }
 }
@@ -248,6 +279,21 @@ fn zip_slices<T: Copy + Send + Sync, U: Copy + Pooled>(
         );
     }
     let (oa, ob) = (Operand::new(a, la, shape)?, Operand::new(b, lb, shape)?);
+    // A repeated row against contiguous elements: the loop runs along the row, restarting at
+    // each repetition. (A row against anything else is copied out.)
+    let (oa, ob) = match (oa, ob) {
+        (Operand::Row(x), Operand::Slice(y)) => {
+            return Ok(Data::from_vec(par_map(n, |r, out| {
+                out.zip_row(&y[r.clone()], x, r.start, &|q, p| f(p, q))
+            })?))
+        }
+        (Operand::Slice(x), Operand::Row(y)) => {
+            return Ok(Data::from_vec(par_map(n, |r, out| {
+                out.zip_row(&x[r.clone()], y, r.start, &f)
+            })?))
+        }
+        (oa, ob) => (oa.unrow(a, la, shape)?, ob.unrow(b, lb, shape)?),
+    };
     let pair = match (&oa, &ob) {
         (Operand::Scalar(x), Operand::Scalar(y)) => Pair::Scalars(*x, *y),
         (Operand::Scalar(x), Operand::Slice(y)) => Pair::ScalarSlice(*x, y),
@@ -258,6 +304,7 @@ fn zip_slices<T: Copy + Send + Sync, U: Copy + Pooled>(
         (Operand::Slice(x), Operand::Owned(y)) => Pair::SliceSlice(x, y),
         (Operand::Owned(x), Operand::Slice(y)) => Pair::SliceSlice(x, y),
         (Operand::Owned(x), Operand::Owned(y)) => Pair::SliceSlice(x, y),
+        (Operand::Row(_), _) | (_, Operand::Row(_)) => unreachable!("rows were copied out"),
     };
     Ok(Data::from_vec(par_map(n, |r, out| match pair {
         Pair::SliceSlice(x, y) => out.zip(&x[r.clone()], &y[r], &f),

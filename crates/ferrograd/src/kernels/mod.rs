@@ -81,6 +81,35 @@ impl<'a, U: Copy> Sink<'a, U> {
         unsafe { self.assume_init() }
     }
 
+    /// `out[i] = f(x[i], row[(start + i) % row.len()])`: `x` as long as the sink (asserted)
+    /// against a non-empty `row` repeated from position `start`, vectorised along each
+    /// repetition.
+    #[inline(always)]
+    pub(crate) fn zip_row<T: Copy>(
+        self,
+        x: &[T],
+        row: &[T],
+        start: usize,
+        f: &impl Fn(T, T) -> U,
+    ) -> Filled<'a, U> {
+        let n = self.0.len();
+        assert!(
+            x.len() == n && !row.is_empty(),
+            "internal error: zip_row lengths"
+        );
+        let (mut pos, mut at) = (0, start % row.len());
+        while pos < n {
+            let len = (row.len() - at).min(n - pos);
+            let seg = pos..pos + len;
+            elementwise::simd::zip(&x[seg.clone()], &row[at..at + len], &mut self.0[seg], f);
+            (pos, at) = (pos + len, 0);
+        }
+        // SAFETY: the segments `pos..pos + len` cover `0..n` consecutively (each starts where
+        // the last ended, until `pos == n`; `len >= 1` as `at < row.len()`), and `simd::zip`
+        // writes every element of each (its contract).
+        unsafe { self.assume_init() }
+    }
+
     /// Every element `v`.
     #[inline(always)]
     pub(crate) fn fill(self, v: U) -> Filled<'a, U> {

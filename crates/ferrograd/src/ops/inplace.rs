@@ -319,7 +319,11 @@ impl Tensor {
                 ),
             ));
         }
-        let value = if graph {
+        // (Moved, not cloned, when the dtype already matches: a second handle on the value
+        // would keep it from trading buffers below.)
+        let value = if value.dtype() == self.dtype() {
+            value
+        } else if graph {
             value.to_dtype(self.dtype())
         } else {
             raw::try_cast(&value, self.dtype())?
@@ -344,8 +348,10 @@ impl Tensor {
             && whole(&value)
             && whole(self)
         {
-            let mut src = value.storage().write_untracked();
+            // This tensor's storage first: taking it computes the pending expressions that
+            // read it, the value's own among them, which must not find the value locked.
             let mut dst = self.storage().write();
+            let mut src = value.storage().write_untracked();
             std::mem::swap(&mut *src, &mut *dst);
         } else {
             // (A value in this tensor's own storage, `x.copy_(x)`, is copied first.)
