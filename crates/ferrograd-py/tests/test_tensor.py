@@ -463,8 +463,12 @@ def test_gil_released_during_matmul_and_backward():
         b = torch.rand(1200, 1200)
     assert _ticks_during(lambda: a @ b) > 2
     w = torch.rand(a.shape[0], a.shape[1], requires_grad=True)
-    loss = (w @ b).sum()
-    assert _ticks_during(lambda: loss.backward()) > 2
+    out = w @ b
+    # A dense upstream gradient: the gradient of `sum()` is a broadcast ones
+    # tensor, which makes the backward product an outer product (rank one) and
+    # too quick to measure anything.
+    upstream = torch.rand(out.shape[0], out.shape[1])
+    assert _ticks_during(lambda: out.backward(upstream)) > 2
     assert w.grad.shape == w.shape
 
 
