@@ -419,3 +419,19 @@ pub(crate) fn cumulative(x: &Tensor, dim: usize, product: bool) -> Result<Tensor
     let out = kernels::cumulative(&x.storage().read(), x.layout(), dim, product);
     wrap(out, x.shape())
 }
+
+/// Softmax or (`log`) log-softmax along `dim` of an unbatched floating tensor of at least one
+/// dimension, in one kernel ([`kernels::softmax`]), contiguous.
+pub(crate) fn softmax(x: &Tensor, dim: usize, log: bool) -> Result<Tensor> {
+    let out = kernels::softmax(&x.storage().read(), x.layout(), dim, log);
+    wrap(out, x.shape())
+}
+
+/// The input gradient of [`softmax`] from its output `y` and the output's gradient `g`
+/// (unbatched, same shape and floating dtype), in one kernel ([`kernels::softmax_backward`]).
+pub(crate) fn softmax_backward(y: &Tensor, g: &Tensor, dim: usize, log: bool) -> Result<Tensor> {
+    let out = read2(y, g, |by, bg| {
+        kernels::softmax_backward((by, y.layout()), (bg, g.layout()), dim, log)
+    });
+    wrap(out, y.shape())
+}

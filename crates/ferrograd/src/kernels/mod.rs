@@ -42,7 +42,7 @@ pub(crate) use elementwise::{
 pub(crate) use gemm::{matmul2d, matmul_batched};
 pub(crate) use index::{gather, index_values, put, select_scatter, take, write_buffer};
 pub(crate) use lu::{lu_det, lu_pivot_ratio, lu_solve};
-pub(crate) use reduce::{cumulative, norm2, rows, sum_dims};
+pub(crate) use reduce::{cumulative, norm2, rows, softmax, softmax_backward, sum_dims};
 
 use crate::error::Result;
 use crate::pool::Pooled;

@@ -193,3 +193,186 @@ pub(crate) fn cumulative(
     }
     Buffer::try_from_f64s(dtype, out.into_iter())
 }
+
+/// `exp` of every element into `out`, with the function the `exp` op uses on a contiguous
+/// tensor of that many elements (the vectorised one from `BULK_MIN` `f32` elements).
+trait SoftmaxFloat: Float + Pooled {
+    fn exp_into(z: &[Self], out: &mut [Self]);
+    fn wrap(v: Vec<Self>) -> Buffer;
+}
+
+impl SoftmaxFloat for f32 {
+    fn exp_into(z: &[f32], out: &mut [f32]) {
+        if z.len() >= super::fastmath::BULK_MIN {
+            super::elementwise::bulk_f32(super::fastmath::Bulk::Exp, z, out);
+        } else {
+            for (o, &v) in out.iter_mut().zip(z) {
+                *o = v.exp();
+            }
+        }
+    }
+    fn wrap(v: Vec<f32>) -> Buffer {
+        Buffer::F32(v.into())
+    }
+}
+
+impl SoftmaxFloat for f64 {
+    fn exp_into(z: &[f64], out: &mut [f64]) {
+        for (o, &v) in out.iter_mut().zip(z) {
+            *o = v.exp();
+        }
+    }
+    fn wrap(v: Vec<f64>) -> Buffer {
+        Buffer::F64(v.into())
+    }
+}
+
+/// A contiguous `[outer, len, inner]` view of a tensor split at `dim`.
+#[derive(Clone, Copy)]
+struct Slices {
+    outer: usize,
+    len: usize,
+    inner: usize,
+}
+
+impl Slices {
+    fn of(shape: &[usize], dim: usize) -> Slices {
+        let (len, inner) = (shape[dim], shape[dim + 1..].iter().product::<usize>());
+        let outer = match len * inner {
+            0 => 0,
+            m => numel(shape) / m,
+        };
+        Slices { outer, len, inner }
+    }
+
+    /// Per `(outer, inner)` position, the sum of `v` along the slice: pairwise along a last
+    /// dimension, in order along another (as [`sum_dims`] adds them).
+    fn sums<T: Float + Pooled>(self, v: &[T]) -> Result<Vec<T>> {
+        let Slices { outer, len, inner } = self;
+        if inner == 1 {
+            return collect_vec(outer, v.chunks(len).map(pairwise_sum));
+        }
+        let mut s = zeros(outer * inner, T::zero())?;
+        for (o, block) in v.chunks(len * inner).enumerate() {
+            let acc = &mut s[o * inner..(o + 1) * inner];
+            for row in block.chunks(inner) {
+                for (a, &x) in acc.iter_mut().zip(row) {
+                    *a = *a + x;
+                }
+            }
+        }
+        Ok(s)
+    }
+
+    /// `f(x, s)` for every element `x` of `v`, `s` its slice's entry of `per` (in place).
+    fn apply<T: Copy>(self, v: &mut [T], per: &[T], f: impl Fn(T, T) -> T) {
+        let Slices { len, inner, .. } = self;
+        if inner == 1 {
+            for (row, &s) in v.chunks_mut(len).zip(per) {
+                row.iter_mut().for_each(|x| *x = f(*x, s));
+            }
+            return;
+        }
+        for (block, p) in v.chunks_mut(len * inner).zip(per.chunks(inner)) {
+            for row in block.chunks_mut(inner) {
+                for (x, &s) in row.iter_mut().zip(p) {
+                    *x = f(*x, s);
+                }
+            }
+        }
+    }
+}
+
+/// Softmax or (`log`) log-softmax along `dim` of a floating buffer, as a contiguous buffer of
+/// the layout's shape, in one kernel. Per slice: the maximum `m` (NaN when an element is),
+/// `z = x - m`, `e = exp(z)`, `s = sum(e)`, then `z - ln(s)` or `e / s`. These are the
+/// operations of the composite (`x - amax(x)`, `exp`, `sum_dims`, `log`, `sub` or `div`), in
+/// its order and with its functions, so the values are the composite's (checked in tests).
+pub(crate) fn softmax(buf: &Buffer, layout: &Layout, dim: usize, log: bool) -> Result<Buffer> {
+    fn run<T: SoftmaxFloat>(data: &[T], layout: &Layout, dim: usize, log: bool) -> Result<Buffer> {
+        let sl = Slices::of(&layout.shape, dim);
+        let mut z = gather(data, layout)?;
+        if z.is_empty() {
+            return Ok(T::wrap(z));
+        }
+        // The maxima, NaN-propagating (amax's rule), then the shift.
+        let larger = |a: T, x: T| match a.is_nan() || !(x.is_nan() || x > a) {
+            true => a,
+            false => x,
+        };
+        let mut m = zeros(sl.outer * sl.inner, T::neg_infinity())?;
+        if sl.inner == 1 {
+            for (row, mo) in z.chunks(sl.len).zip(m.iter_mut()) {
+                *mo = row.iter().fold(*mo, |a, &x| larger(a, x));
+            }
+        } else {
+            for (block, mo) in z.chunks(sl.len * sl.inner).zip(m.chunks_mut(sl.inner)) {
+                for row in block.chunks(sl.inner) {
+                    mo.iter_mut()
+                        .zip(row)
+                        .for_each(|(a, &x)| *a = larger(*a, x));
+                }
+            }
+        }
+        sl.apply(&mut z, &m, |x, m| x - m);
+        let mut e = zeros(z.len(), T::zero())?;
+        T::exp_into(&z, &mut e);
+        let mut s = sl.sums(&e)?;
+        if log {
+            s.iter_mut().for_each(|v| *v = v.ln());
+            sl.apply(&mut z, &s, |z, l| z - l);
+            Ok(T::wrap(z))
+        } else {
+            sl.apply(&mut e, &s, |e, s| e / s);
+            Ok(T::wrap(e))
+        }
+    }
+    match buf {
+        Buffer::F32(v) => run(v, layout, dim, log),
+        Buffer::F64(v) => run(v, layout, dim, log),
+        _ => unreachable!("softmax of a non-floating buffer"),
+    }
+}
+
+/// The input gradient of [`softmax`] (or `log`-softmax) along `dim`, from its output `y` and
+/// the output's gradient `g` (same shape and dtype): `g - exp(y) * sum(g)` (log) or
+/// `y * (g - sum(g * y))`, the rule's tensor operations in their order, in one kernel.
+pub(crate) fn softmax_backward(
+    y: (&Buffer, &Layout),
+    g: (&Buffer, &Layout),
+    dim: usize,
+    log: bool,
+) -> Result<Buffer> {
+    fn run<T: SoftmaxFloat>(
+        (y, yl): (&[T], &Layout),
+        (g, gl): (&[T], &Layout),
+        dim: usize,
+        log: bool,
+    ) -> Result<Buffer> {
+        let sl = Slices::of(&yl.shape, dim);
+        let (y, mut g) = (gather(y, yl)?, gather(g, gl)?);
+        if g.is_empty() {
+            return Ok(T::wrap(g));
+        }
+        if log {
+            let s = sl.sums(&g)?;
+            let mut e = zeros(y.len(), T::zero())?;
+            T::exp_into(&y, &mut e);
+            // e * s first (the rule's product), then g - that.
+            sl.apply(&mut e, &s, |e, s| e * s);
+            g.iter_mut().zip(&e).for_each(|(g, &p)| *g = *g - p);
+            Ok(T::wrap(g))
+        } else {
+            let gy: Vec<T> = collect_vec(y.len(), g.iter().zip(&y).map(|(&g, &y)| g * y))?;
+            let s = sl.sums(&gy)?;
+            sl.apply(&mut g, &s, |g, s| g - s);
+            g.iter_mut().zip(&y).for_each(|(g, &y)| *g = y * *g);
+            Ok(T::wrap(g))
+        }
+    }
+    match (y.0, g.0) {
+        (Buffer::F32(a), Buffer::F32(b)) => run((a, y.1), (b, g.1), dim, log),
+        (Buffer::F64(a), Buffer::F64(b)) => run((a, y.1), (b, g.1), dim, log),
+        _ => unreachable!("softmax_backward of mixed or non-floating buffers"),
+    }
+}

@@ -86,6 +86,10 @@ impl Reduce for Softmax {
         }
     }
     fn forward(self, x: &Tensor, over: &Over) -> Result<Tensor> {
+        if x.dim() > 0 {
+            // One kernel, the composite below's operations in its order (the same values).
+            return crate::raw::softmax(x, over.dims[0], self.log);
+        }
         let d = over.dims[0] as isize;
         let y = crate::with_no_grad(|| -> Result<Tensor> {
             let z = shifted(&x.detach(), d)?;
@@ -103,6 +107,10 @@ impl Reduce for Softmax {
     }
     fn backward(self, a: &BackwardArgs, &y: &SavedTensor, g: &Tensor, over: &Over) -> Tensor {
         let (y, d) = (&a[y], over.dims[0] as isize);
+        if fused_backward(y, g) {
+            // The rule below in one kernel, where nothing is recorded (no create_graph).
+            return crate::unwrap(crate::raw::softmax_backward(y, g, over.dims[0], self.log));
+        }
         if self.log {
             // PyTorch: grad - exp(y) * grad.sum(dim, keepdim=True)
             g - &(&y.exp() * &g.sum_dims(&[d], true))
@@ -148,6 +156,19 @@ api! {
             reduce_over(Softmax { log: true }, &self.to_float(), Dims::Along(dim))
         }
     }
+}
+
+/// Whether softmax's backward rule can run as one kernel: nothing to record (no graph is
+/// built, no tangent carried), plain tensors of one shape and dtype.
+fn fused_backward(y: &Tensor, g: &Tensor) -> bool {
+    let records = crate::is_grad_enabled() && (y.requires_grad() || g.requires_grad());
+    !records
+        && !crate::forward_ad::active()
+        && !y.is_batched()
+        && !g.is_batched()
+        && y.dim() > 0
+        && y.shape() == g.shape()
+        && y.dtype() == g.dtype()
 }
 
 /// `x - max(x)` along `d` (a constant shift). An infinite maximum is subtracted too, as in
@@ -466,6 +487,14 @@ fn nll_loss_impl(input: &Tensor, target: &Tensor, options: ClassOptions) -> Resu
             format!("Target {bad} is out of bounds."),
         ));
     }
+    if options.weight.is_none() && options.reduction != Reduction::None {
+        return Ok(unweighted_nll(
+            &logp,
+            &t,
+            options.ignore_index,
+            options.reduction,
+        ));
+    }
     let (idx, keep) = class_index(&t, options.ignore_index, logp.dtype());
     let picked = logp.try_gather(1, &idx.unsqueeze(1))?.try_squeeze(1)?;
     let w = match &options.weight {
@@ -479,6 +508,30 @@ fn nll_loss_impl(input: &Tensor, target: &Tensor, options: ClassOptions) -> Resu
         Reduction::Sum => losses.sum(),
         Reduction::Mean => &losses.sum() / &w.sum(),
     })
+}
+
+/// The sum or mean of `-logp[i, t[i]]` over the samples whose target is not `ignore_index`
+/// (targets checked): one `take` of the kept entries, `neg`, `sum` and for the mean a division
+/// by their count, so an ignored row is never read (PyTorch skips it: its `-inf` gives no NaN)
+/// and no all-ones weight is built. The values are the weighted form's with unit weights,
+/// bit for bit (`sum(-x) = -sum(x)` exactly, the count is exact); all ignored gives PyTorch's
+/// 0 (sum) and NaN (mean).
+fn unweighted_nll(logp: &Tensor, t: &[i64], ignore_index: i64, reduction: Reduction) -> Tensor {
+    let picks: Arc<[[usize; 2]]> = t
+        .iter()
+        .enumerate()
+        .filter(|&(_, &k)| k != ignore_index)
+        .map(|(i, &k)| [i, k as usize])
+        .collect();
+    let kept = picks.len();
+    let map: IndexMap = Arc::new(move |p: &[usize], src: &mut [usize]| {
+        src.copy_from_slice(&picks[p[0]]);
+    });
+    let total = take("GatherBackward0", logp, &[kept], map).neg().sum();
+    match reduction {
+        Reduction::Mean => total.div_scalar(kept as f64),
+        _ => total,
+    }
 }
 
 /// The batching rule of `nll_loss`: the per-sample losses of every member at once (the batch
