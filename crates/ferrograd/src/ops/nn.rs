@@ -513,9 +513,9 @@ fn nll_loss_impl(input: &Tensor, target: &Tensor, options: ClassOptions) -> Resu
 /// The sum or mean of `-logp[i, t[i]]` over the samples whose target is not `ignore_index`
 /// (targets checked): one `take` of the kept entries, `neg`, `sum` and for the mean a division
 /// by their count, so an ignored row is never read (PyTorch skips it: its `-inf` gives no NaN)
-/// and no all-ones weight is built. The values are the weighted form's with unit weights,
-/// bit for bit (`sum(-x) = -sum(x)` exactly, the count is exact); all ignored gives PyTorch's
-/// 0 (sum) and NaN (mean).
+/// and no all-ones weight is built. With no target ignored the values are the weighted
+/// form's with unit weights, bit for bit (`sum(-x) = -sum(x)` exactly, the count is exact);
+/// all ignored gives PyTorch's 0 (sum) and NaN (mean).
 fn unweighted_nll(logp: &Tensor, t: &[i64], ignore_index: i64, reduction: Reduction) -> Tensor {
     let picks: Arc<[[usize; 2]]> = t
         .iter()
