@@ -198,7 +198,6 @@ pub(crate) fn cumulative(
 /// tensor of that many elements (the vectorised one from `BULK_MIN` `f32` elements).
 trait SoftmaxFloat: Float + Pooled {
     fn exp_into(z: &[Self], out: &mut [Self]);
-    fn wrap(v: Vec<Self>) -> Buffer;
 }
 
 impl SoftmaxFloat for f32 {
@@ -211,9 +210,6 @@ impl SoftmaxFloat for f32 {
             }
         }
     }
-    fn wrap(v: Vec<f32>) -> Buffer {
-        Buffer::F32(v.into())
-    }
 }
 
 impl SoftmaxFloat for f64 {
@@ -221,9 +217,6 @@ impl SoftmaxFloat for f64 {
         for (o, &v) in out.iter_mut().zip(z) {
             *o = v.exp();
         }
-    }
-    fn wrap(v: Vec<f64>) -> Buffer {
-        Buffer::F64(v.into())
     }
 }
 
@@ -293,7 +286,7 @@ pub(crate) fn softmax(buf: &Buffer, layout: &Layout, dim: usize, log: bool) -> R
         let sl = Slices::of(&layout.shape, dim);
         let mut z = gather(data, layout)?;
         if z.is_empty() {
-            return Ok(T::wrap(z));
+            return Ok(T::into_buffer(z));
         }
         // The maxima, NaN-propagating (amax's rule), then the shift.
         let larger = |a: T, x: T| match a.is_nan() || !(x.is_nan() || x > a) {
@@ -321,10 +314,10 @@ pub(crate) fn softmax(buf: &Buffer, layout: &Layout, dim: usize, log: bool) -> R
         if log {
             s.iter_mut().for_each(|v| *v = v.ln());
             sl.apply(&mut z, &s, |z, l| z - l);
-            Ok(T::wrap(z))
+            Ok(T::into_buffer(z))
         } else {
             sl.apply(&mut e, &s, |e, s| e / s);
-            Ok(T::wrap(e))
+            Ok(T::into_buffer(e))
         }
     }
     match buf {
@@ -352,7 +345,7 @@ pub(crate) fn softmax_backward(
         let sl = Slices::of(&yl.shape, dim);
         let (y, mut g) = (gather(y, yl)?, gather(g, gl)?);
         if g.is_empty() {
-            return Ok(T::wrap(g));
+            return Ok(T::into_buffer(g));
         }
         if log {
             let s = sl.sums(&g)?;
@@ -361,13 +354,13 @@ pub(crate) fn softmax_backward(
             // e * s first (the rule's product), then g - that.
             sl.apply(&mut e, &s, |e, s| e * s);
             g.iter_mut().zip(&e).for_each(|(g, &p)| *g = *g - p);
-            Ok(T::wrap(g))
+            Ok(T::into_buffer(g))
         } else {
             let gy: Vec<T> = collect_vec(y.len(), g.iter().zip(&y).map(|(&g, &y)| g * y))?;
             let s = sl.sums(&gy)?;
             sl.apply(&mut g, &s, |g, s| g - s);
             g.iter_mut().zip(&y).for_each(|(g, &y)| *g = y * *g);
-            Ok(T::wrap(g))
+            Ok(T::into_buffer(g))
         }
     }
     match (y.0, g.0) {
