@@ -99,10 +99,13 @@ fn wrap_raw(physical: Tensor, level: u64) -> Tensor {
     // The logical handle's own storage and layout are member 0 of the batch (any read of
     // them is refused by `storage()`; they only keep the handle's shape and dtype valid).
     let (storage, layout) = if physical.shape()[0] > 0 {
-        (physical.0.storage.clone(), physical.0.layout.select(0, 0))
+        (
+            Arc::clone(&physical.0.storage),
+            physical.0.layout.select(0, 0),
+        )
     } else {
         let z = Tensor::full_with(&physical.shape()[1..], 0.0, physical.dtype());
-        (z.0.storage.clone(), z.0.layout.clone())
+        (Arc::clone(&z.0.storage), z.0.layout.clone())
     };
     let mut t = Tensor::from_parts(storage, layout, physical.dtype(), None);
     Arc::get_mut(&mut t.0).expect("a fresh tensor").batch = Some(Box::new(Batch {

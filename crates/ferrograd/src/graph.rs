@@ -74,8 +74,6 @@ pub(crate) struct Saved {
     pub(crate) versions: SmallVec<[u64; 2]>,
     /// Which saved tensor is the node's own output (kept without `grad_fn`, to avoid a cycle).
     pub(crate) output_slot: Option<usize>,
-    /// Set when saved tensors were freed (only nodes that saved something are ever released).
-    pub(crate) released: bool,
     /// Whether PyTorch's node saves a tensor where this one keeps a number (`x * 2`): it is
     /// released by a backward even with no tensors saved.
     pub(crate) saves_scalar: bool,
@@ -86,22 +84,40 @@ pub type Node = NodeOf<BackwardFn>;
 
 /// A [`Node`] with its rule's concrete type `F`: built sized, then held as `Arc<Node>` (an
 /// unsized coercion), so the rule lives in the node's own allocation instead of a `Box`.
+///
+/// `repr(C)`, hot fields first: each pass of a backward over a large graph touches a few fields
+/// of every node (discovery the slot, the reference count and the edges; the validation and the
+/// rule the saved tensors; the ready queue the sequence number), and a graph of many nodes does
+/// not fit in cache, so the fields each pass reads share the node's first cache lines, next to
+/// the `Arc`'s counts, instead of being spread over its six.
+#[repr(C)]
 pub struct NodeOf<F: ?Sized> {
-    pub(crate) name: &'static str,
+    /// The node's index in the backward pass discovering it (see `autograd/discover.rs`):
+    /// `pass << 24 | index`, 0 when no pass holds it.
+    pub(crate) slot: std::sync::atomic::AtomicU64,
     pub(crate) seq: u64,
-    pub(crate) next: SmallVec<[Option<Edge>; 2]>,
-    pub(crate) inputs: SmallVec<[InputMeta; 2]>,
-    pub(crate) saved: Mutex<Saved>,
-    pub(crate) owner: Mutex<Option<Weak<TensorImpl>>>,
+    pub(crate) has_hooks: std::sync::atomic::AtomicBool,
     pub(crate) has_owner: std::sync::atomic::AtomicBool,
+    /// Set when a backward without `retain_graph` released the node (only nodes that saved
+    /// something are ever released). Outside the lock, so a node that saved no tensors is
+    /// validated, run and released without taking it; a node with saved tensors sets and
+    /// clears it only while holding its `saved` lock.
+    pub(crate) released: std::sync::atomic::AtomicBool,
+    /// Whether the forward saved tensors (fixed when the node is built; `saved` then holds
+    /// them until the node is released).
+    pub(crate) saves_tensors: bool,
+    /// Whether the forward saved anything: tensors, or a number PyTorch's node saves as a
+    /// tensor (`x * 2`). Such a node is released by a backward without `retain_graph`.
+    pub(crate) saves: bool,
+    pub(crate) next: SmallVec<[Option<Edge>; 2]>,
+    pub(crate) saved: Mutex<Saved>,
+    pub(crate) name: &'static str,
+    pub(crate) inputs: SmallVec<[InputMeta; 2]>,
+    pub(crate) owner: Mutex<Option<Weak<TensorImpl>>>,
     /// Where the forward ran, recorded in anomaly mode.
     pub(crate) trace: Option<Box<str>>,
     /// Pre/post hooks; allocated on first registration (most nodes have none).
     pub(crate) hooks: Mutex<Option<Box<NodeHooks>>>,
-    pub(crate) has_hooks: std::sync::atomic::AtomicBool,
-    /// The node's index in the backward pass discovering it (see `autograd/discover.rs`):
-    /// `pass << 24 | index`, 0 when no pass holds it.
-    pub(crate) slot: std::sync::atomic::AtomicU64,
     /// The backward rule (last: the unsized field).
     pub(crate) backward: F,
 }

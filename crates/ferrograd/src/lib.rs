@@ -76,6 +76,7 @@ mod storage;
 pub mod tape;
 mod tensor;
 pub mod testing;
+mod unique;
 pub mod viz;
 
 pub use autograd::mode::{

@@ -223,17 +223,14 @@ fn give_back(buf: &mut Buffer) {
 /// How many spare storage allocations a thread keeps (see [`Storage::shared`]).
 const SPARES: usize = 64;
 
-/// A thread's spare storage allocations, and the empty storage a dropped tensor swaps in for
-/// the one it gives back.
+/// A thread's spare storage allocations.
 struct Spares {
     free: Vec<Arc<Storage>>,
-    empty: Arc<Storage>,
 }
 
 thread_local! {
     static SPARES_OF_THREAD: RefCell<Spares> = RefCell::new(Spares {
         free: Vec::with_capacity(SPARES),
-        empty: Arc::new(Storage::new(Buffer::Bool(SmallVec::new()))),
     });
 }
 
@@ -330,7 +327,8 @@ impl Storage {
             .flatten();
         match spare {
             Some(mut a) => {
-                let st = Arc::get_mut(&mut a).expect("a spare storage has no other handle");
+                let st =
+                    crate::unique::unique_mut(&mut a).expect("a spare storage has no other handle");
                 *st.buf.get_mut().unwrap_or_else(|e| e.into_inner()) = buf;
                 *st.version.get_mut() = 0;
                 a
@@ -339,26 +337,25 @@ impl Storage {
         }
     }
 
-    /// Keeps `slot`'s storage as a spare for [`Storage::shared`] if this is its last handle
-    /// (its buffer is emptied; no one can see the block any more), leaving an empty storage in
-    /// the slot.
-    pub(crate) fn recycle(slot: &mut Arc<Storage>) {
-        let _ = SPARES_OF_THREAD.try_with(|s| {
+    /// Keeps `st` as a spare for [`Storage::shared`] if this is its last handle (its buffer is
+    /// emptied; no one can see the block any more); drops it otherwise.
+    pub(crate) fn recycle(mut st: Arc<Storage>) {
+        let _ = SPARES_OF_THREAD.try_with(move |s| {
             let Ok(mut s) = s.try_borrow_mut() else {
                 return;
             };
             if s.free.len() < SPARES {
-                let Some(st) = Arc::get_mut(slot) else { return };
+                let Some(inner) = crate::unique::unique_mut(&mut st) else {
+                    return;
+                };
                 // (A pending storage always has a weak handle, its expression's, so it never
                 // gets here; checked anyway, as reuse keeps only the buffer and version.)
-                if *st.pending.get_mut() {
+                if *inner.pending.get_mut() {
                     return;
                 }
-                let Ok(buf) = st.buf.get_mut() else { return };
+                let Ok(buf) = inner.buf.get_mut() else { return };
                 give_back(buf);
-                let empty = s.empty.clone();
-                let spare = std::mem::replace(slot, empty);
-                s.free.push(spare);
+                s.free.push(st);
             }
         });
     }

@@ -25,29 +25,35 @@ use std::sync::{Arc, Mutex};
 #[derive(Clone)]
 pub struct Tensor(pub(crate) Arc<TensorImpl>);
 
+/// `repr(C)`, the fields every op reads first (storage, history, flags, layout), so that they
+/// share the allocation's first cache lines with the `Arc`'s counts; the gradient, hooks and
+/// in-place history, read rarely, come last.
+#[repr(C)]
 pub(crate) struct TensorImpl {
-    pub(crate) storage: Arc<Storage>,
-    pub(crate) layout: Layout,
-    pub(crate) dtype: DType,
+    /// Taken by the destructor (to recycle the block without swapping a placeholder in);
+    /// otherwise always present, and read as an `Arc<Storage>` through `Deref`.
+    pub(crate) storage: std::mem::ManuallyDrop<Arc<Storage>>,
     /// The node that produced this tensor; `None` for leaves. Read it through
     /// [`Tensor::history`]: an in-place op on a graph tensor replaces it (see `rebased`).
     pub(crate) grad_fn: Option<Arc<Node>>,
-    /// Set once an in-place op has rebased this tensor's history into `rebased`.
-    pub(crate) is_rebased: AtomicBool,
-    /// The node of the latest in-place op on this tensor, when `is_rebased`.
-    pub(crate) rebased: Mutex<Option<Arc<Node>>>,
-    /// Leaf flag (non-leaves require grad by construction).
-    pub(crate) requires_grad: AtomicBool,
-    /// The accumulated gradient (leaves, and non-leaves that called `retain_grad`).
-    pub(crate) grad: Mutex<Option<Tensor>>,
-    pub(crate) retains_grad: AtomicBool,
-    /// Gradient hooks, in registration order.
-    pub(crate) hooks: Mutex<Vec<(u64, TensorHook)>>,
+    /// For a batched tensor (inside `vmap`), its level and its physical value, the batch at
+    /// dimension 0; `layout` is then the logical one (see [`crate::batching`]).
+    pub(crate) batch: Option<Box<crate::batching::Batch>>,
     /// The forward-mode tangent, with the dual level it belongs to (see [`crate::forward_ad`]).
     pub(crate) tangent: Option<Box<Tangent>>,
-    /// For a batched tensor (inside `vmap`), its level and its physical value, the batch at
-    /// dimension 0; the layout above is then the logical one (see [`crate::batching`]).
-    pub(crate) batch: Option<Box<crate::batching::Batch>>,
+    pub(crate) dtype: DType,
+    /// Set once an in-place op has rebased this tensor's history into `rebased`.
+    pub(crate) is_rebased: AtomicBool,
+    /// Leaf flag (non-leaves require grad by construction).
+    pub(crate) requires_grad: AtomicBool,
+    pub(crate) retains_grad: AtomicBool,
+    pub(crate) layout: Layout,
+    /// The accumulated gradient (leaves, and non-leaves that called `retain_grad`).
+    pub(crate) grad: Mutex<Option<Tensor>>,
+    /// The node of the latest in-place op on this tensor, when `is_rebased`.
+    pub(crate) rebased: Mutex<Option<Arc<Node>>>,
+    /// Gradient hooks, in registration order.
+    pub(crate) hooks: Mutex<Vec<(u64, TensorHook)>>,
 }
 
 impl TensorImpl {
@@ -83,7 +89,9 @@ impl Drop for TensorImpl {
         // A node's own destructor is iterative (`drop_nodes`), so the handle is dropped here
         // directly: usually not the last one, and then no stack is allocated.
         drop(self.grad_fn.take());
-        Storage::recycle(&mut self.storage);
+        // SAFETY: `storage` is taken exactly once, here, and never read again: the rest of
+        // this destructor does not touch it, and `ManuallyDrop` has no drop glue of its own.
+        Storage::recycle(unsafe { std::mem::ManuallyDrop::take(&mut self.storage) });
         // Hand the rest of the graph to the iterative dropper so a long chain never recurses.
         let mut roots = Vec::new();
         self.take_graph(&mut roots);
@@ -307,7 +315,8 @@ impl Tensor {
         // Built in its `Arc` allocation, field by field: a finished `TensorImpl` moved into
         // `Arc::new` was copied whole (a `memcpy` call per tensor).
         let mut t = Arc::<TensorImpl>::new_uninit();
-        let p = Arc::get_mut(&mut t).expect("a fresh Arc").as_mut_ptr();
+        // SAFETY: `t` was created on the line above and has no other handle.
+        let p = unsafe { crate::unique::fresh_mut(&mut t) }.as_mut_ptr();
         // SAFETY: `p` points to the (uninitialised, suitably aligned) `TensorImpl` of an `Arc`
         // this function alone holds. Each field is reached with `addr_of_mut!` (no reference to
         // uninitialised memory is made) and written exactly once with `write` (nothing
@@ -316,7 +325,7 @@ impl Tensor {
         // sees it fully initialised.
         unsafe {
             use std::ptr::addr_of_mut;
-            addr_of_mut!((*p).storage).write(storage);
+            addr_of_mut!((*p).storage).write(std::mem::ManuallyDrop::new(storage));
             addr_of_mut!((*p).layout).write(layout);
             addr_of_mut!((*p).dtype).write(dtype);
             addr_of_mut!((*p).grad_fn).write(grad_fn);
@@ -738,7 +747,7 @@ impl Tensor {
             return crate::batching::wrap(b.inner.detach(), b.level);
         }
         Tensor::from_parts(
-            self.0.storage.clone(),
+            Arc::clone(&self.0.storage),
             self.0.layout.clone(),
             self.0.dtype,
             None,
@@ -749,7 +758,7 @@ impl Tensor {
     /// with history `grad_fn` and no tangent.
     pub(crate) fn with_grad_fn(&self, grad_fn: Option<Arc<Node>>) -> Tensor {
         let mut t = Tensor::from_parts(
-            self.0.storage.clone(),
+            Arc::clone(&self.0.storage),
             self.0.layout.clone(),
             self.0.dtype,
             grad_fn,

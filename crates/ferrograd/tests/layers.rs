@@ -10,7 +10,9 @@ use std::path::Path;
 const LAYERS: &[(&str, &[&str])] = &[
     (
         "base",
-        &["dtype", "error", "layout", "storage", "pool", "lazy"],
+        &[
+            "dtype", "error", "layout", "storage", "pool", "lazy", "unique",
+        ],
     ),
     ("kernels", &["kernels"]),
     (

@@ -7,6 +7,7 @@ use crate::graph::{InputMeta, NodeOf, Saved};
 use crate::tensor::{Tensor, TensorImpl};
 use smallvec::SmallVec;
 use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 thread_local! {
@@ -102,7 +103,6 @@ where
             tensors: SmallVec::new(),
             versions: SmallVec::new(),
             output_slot: None,
-            released: false,
             saves_scalar: false,
         },
     };
@@ -120,7 +120,8 @@ where
             .into_boxed_str()
     });
     let mut node = Arc::<NodeOf<B>>::new_uninit();
-    let p = Arc::get_mut(&mut node).expect("a fresh Arc").as_mut_ptr();
+    // SAFETY: `node` was created on the line above and has no other handle.
+    let p = unsafe { crate::unique::fresh_mut(&mut node) }.as_mut_ptr();
     // SAFETY: `p` points to the (uninitialised, suitably aligned) `NodeOf<B>` of an `Arc` this
     // function alone holds, so writing through it is exclusive. Fields are reached with
     // `addr_of_mut!`, which makes no reference to uninitialised memory, and each is written
@@ -151,6 +152,9 @@ where
                 },
             });
         }
+        addr_of_mut!((*p).released).write(AtomicBool::new(false));
+        addr_of_mut!((*p).saves_tensors).write(!saved.tensors.is_empty());
+        addr_of_mut!((*p).saves).write(!saved.tensors.is_empty() || saved.saves_scalar);
         addr_of_mut!((*p).saved).write(Mutex::new(saved));
         addr_of_mut!((*p).owner).write(Mutex::new(None));
         addr_of_mut!((*p).has_owner).write(std::sync::atomic::AtomicBool::new(false));
@@ -163,7 +167,8 @@ where
     // SAFETY: every field was initialised above (`every_field_is_written` fails to compile
     // when a field is added without a write here).
     let node: Arc<Node> = unsafe { node.assume_init() };
-    let inner = Arc::get_mut(&mut out.0).expect("record: the output must be a fresh tensor");
+    let inner =
+        crate::unique::unique_mut(&mut out.0).expect("record: the output must be a fresh tensor");
     inner.grad_fn = Some(node);
     out
 }
@@ -180,6 +185,9 @@ fn every_field_is_written<F: ?Sized>(n: &NodeOf<F>) {
         saved: _,
         owner: _,
         has_owner: _,
+        released: _,
+        saves_tensors: _,
+        saves: _,
         trace: _,
         hooks: _,
         has_hooks: _,
@@ -189,6 +197,11 @@ fn every_field_is_written<F: ?Sized>(n: &NodeOf<F>) {
 }
 
 impl Node {
+    /// Whether a backward without `retain_graph` freed what this node saved.
+    fn is_released(&self) -> bool {
+        self.released.load(Ordering::Acquire)
+    }
+
     fn saved(&self) -> MutexGuard<'_, Saved> {
         self.saved.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -196,8 +209,14 @@ impl Node {
     /// Fails if running this node would need saved tensors that were freed by an earlier
     /// backward, or that were modified in place since they were saved (PyTorch's messages).
     pub(crate) fn validate(&self) -> Result<()> {
+        if self.is_released() {
+            return Err(Error::BackwardTwice);
+        }
+        if !self.saves_tensors {
+            return Ok(());
+        }
         let s = self.saved();
-        if s.released {
+        if self.is_released() {
             return Err(Error::BackwardTwice);
         }
         for (k, (t, &v)) in s.tensors.iter().zip(&s.versions).enumerate() {
@@ -243,12 +262,15 @@ impl Node {
 
     /// Frees the saved tensors (after a backward without `retain_graph`).
     pub(crate) fn release(&self) {
-        let mut s = self.saved();
-        if s.tensors.is_empty() {
-            s.released |= s.saves_scalar;
+        if !self.saves || self.is_released() {
             return;
         }
-        s.released = true;
+        if !self.saves_tensors {
+            self.released.store(true, Ordering::Release);
+            return;
+        }
+        let mut s = self.saved();
+        self.released.store(true, Ordering::Release);
         let tensors = std::mem::take(&mut s.tensors);
         drop(s);
         // Dropped directly: a tensor's destructor hands its graph to the iterative dropper
@@ -267,15 +289,21 @@ impl Node {
         create_graph: bool,
         retain: bool,
     ) -> Result<Grads> {
-        let (mut saved, taken, original) = {
+        if self.is_released() {
+            return Err(Error::BackwardTwice);
+        }
+        let (mut saved, taken, original) = if !self.saves_tensors {
+            // Nothing to take or rebuild: no lock (most nodes of a scalar graph).
+            (SmallVec::new(), false, None)
+        } else {
             let mut s = self.saved();
-            if s.released {
+            if self.is_released() {
                 return Err(Error::BackwardTwice);
             }
             let taken = !retain && !s.tensors.is_empty();
             let mut v = match taken {
                 true => {
-                    s.released = true;
+                    self.released.store(true, Ordering::Release);
                     std::mem::take(&mut s.tensors)
                 }
                 false => s.tensors.clone(),
@@ -303,7 +331,7 @@ impl Node {
                     saved[slot] = o;
                 }
                 s.tensors = saved;
-                s.released = false;
+                self.released.store(false, Ordering::Release);
             }
             return Err(Error::invalid(
                 "backward",
@@ -375,7 +403,7 @@ impl Node {
     /// The saved tensors, or PyTorch's error once a backward freed them.
     pub(crate) fn try_saved_tensors(&self) -> Result<Vec<Tensor>> {
         let s = self.saved();
-        if s.released {
+        if self.is_released() {
             return Err(Error::BackwardTwice);
         }
         Ok(s.tensors.to_vec())
