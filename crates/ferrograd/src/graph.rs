@@ -135,6 +135,40 @@ pub type PostHook =
 pub(crate) struct NodeHooks {
     pub(crate) pre: Vec<(u64, TensorHook)>,
     pub(crate) post: Vec<(u64, PostHook)>,
+    /// The hooks of the node's output tensor, handed over when that tensor was dropped: they
+    /// still run on its gradient (PyTorch keeps a tensor's hooks on its `grad_fn`), before
+    /// the node's own pre-hooks.
+    pub(crate) orphaned: Vec<(u64, TensorHook)>,
+}
+
+/// Hands the gradient hooks of `owner`, an output tensor being dropped, to its node `node`
+/// when the node is linked to it (`register_hook` links them), so that they still run when a
+/// backward reaches the node: in PyTorch `y.register_hook(f); y = y * 3` keeps `f`.
+/// Gives `hooks` back when `node` is not linked to `owner`.
+pub(crate) fn adopt_hooks(
+    node: &Node,
+    owner: *const TensorImpl,
+    hooks: Vec<(u64, TensorHook)>,
+) -> Option<Vec<(u64, TensorHook)>> {
+    use std::sync::atomic::Ordering;
+    if !node.has_owner.load(Ordering::Acquire) {
+        return Some(hooks);
+    }
+    let linked = node
+        .owner
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .is_some_and(|w| std::ptr::eq(w.as_ptr(), owner));
+    if linked {
+        let mut h = node.hooks.lock().unwrap_or_else(|e| e.into_inner());
+        node.has_hooks.store(true, Ordering::Release);
+        h.get_or_insert_with(Default::default)
+            .orphaned
+            .extend(hooks);
+        return None;
+    }
+    Some(hooks)
 }
 
 /// A tangent and the dual level it belongs to.

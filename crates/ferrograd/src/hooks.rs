@@ -5,8 +5,13 @@
 //! non-leaf's retained gradient (`retain_grad`) is taken after all of them (PyTorch 2's order).
 //! For a leaf, the hooks run once on its total gradient, before it is accumulated into `.grad`.
 //!
-//! A hook owns what it captures. A hook that captures a strong handle to its own tensor makes a
-//! reference cycle (the tensor owns its hooks), so capture [`Tensor::downgrade`] instead.
+//! A non-leaf's hooks outlive its handles, as in PyTorch (which keeps them on the `grad_fn`):
+//! `y.register_hook(f); let y = &y * 3.0;` still runs `f`, because a dropped tensor hands its
+//! hooks to its node.
+//!
+//! A hook owns what it captures. A hook that captures a strong handle to its own tensor, or to
+//! one computed from it, makes a reference cycle (the tensor, then its node, owns its hooks), so
+//! capture [`Tensor::downgrade`] instead.
 
 use crate::autograd::{Grads, Node};
 use crate::error::{Error, Result};
@@ -36,7 +41,9 @@ pub struct HookHandle {
 }
 
 enum Target {
-    Tensor(Weak<TensorImpl>),
+    /// A tensor's hook, and the node it was linked to (which keeps the hook once the tensor
+    /// is dropped).
+    Tensor(Weak<TensorImpl>, Option<Weak<crate::autograd::Node>>),
     Node(Weak<crate::autograd::Node>),
 }
 
@@ -45,14 +52,15 @@ impl HookHandle {
     pub fn remove(self) {
         let id = self.id;
         match self.target {
-            Target::Tensor(t) => {
-                if let Some(t) = t.upgrade() {
-                    t.hooks
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .retain(|(i, _)| *i != id);
-                }
-            }
+            Target::Tensor(t, node) => match (t.upgrade(), node.and_then(|n| n.upgrade())) {
+                (Some(t), _) => t
+                    .hooks
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .retain(|(i, _)| *i != id),
+                (None, Some(n)) => n.with_hooks(|h| h.orphaned.retain(|(i, _)| *i != id)),
+                (None, None) => {}
+            },
             Target::Node(n) => {
                 if let Some(n) = n.upgrade() {
                     n.with_hooks(|h| {
@@ -142,11 +150,12 @@ api! {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push((id, Arc::new(hook)));
-            if let Some(node) = &self.history() {
+            let node = self.history();
+            if let Some(node) = &node {
                 node.set_owner(Arc::downgrade(&self.0));
             }
             Ok(HookHandle {
-                target: Target::Tensor(Arc::downgrade(&self.0)),
+                target: Target::Tensor(Arc::downgrade(&self.0), node.map(|n| Arc::downgrade(&n))),
                 id,
             })
         }

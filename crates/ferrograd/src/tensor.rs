@@ -84,8 +84,31 @@ impl TensorImpl {
     }
 }
 
+impl TensorImpl {
+    /// Gives this (dropped) tensor's gradient hooks to the node they were registered with (its
+    /// history when `register_hook` ran: the in-place one if it was rebased by then).
+    #[cold]
+    fn hand_hooks_to_node(&mut self, hooks: Vec<(u64, TensorHook)>) {
+        let owner: *const TensorImpl = self;
+        let rebased = self.rebased.get_mut().unwrap_or_else(|e| e.into_inner());
+        let mut left = Some(hooks);
+        for node in [rebased.as_ref(), self.grad_fn.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(hooks) = left.take() {
+                left = crate::graph::adopt_hooks(node, owner, hooks);
+            }
+        }
+    }
+}
+
 impl Drop for TensorImpl {
     fn drop(&mut self) {
+        let hooks = std::mem::take(self.hooks.get_mut().unwrap_or_else(|e| e.into_inner()));
+        if !hooks.is_empty() {
+            self.hand_hooks_to_node(hooks);
+        }
         // A node's own destructor is iterative (`drop_nodes`), so the handle is dropped here
         // directly: usually not the last one, and then no stack is allocated.
         drop(self.grad_fn.take());

@@ -1,6 +1,6 @@
 //! Tensor hooks: replacement, order (including retain_grad), leaves, removal, grad(), leaks.
 
-use ferrograd::{autograd, BackwardOptions, GradOptions, Tensor};
+use ferrograd::{autograd, BackwardOptions, DType, GradOptions, Tensor};
 use std::sync::{Arc, Mutex};
 
 #[test]
@@ -141,4 +141,67 @@ fn node_hooks_run_in_pytorchs_order_and_can_be_removed() {
     let y = x.pow(2.0);
     y.backward();
     assert_eq!(x.grad().unwrap().item(), 4.0);
+}
+
+/// PyTorch keeps a tensor's hooks on its `grad_fn`: `y.register_hook(f); y = y * 3` still
+/// runs `f` (figures from PyTorch 2: hooks see 3 then 6, the node's pre-hook 6, and
+/// x.grad = 6 cos 0.3 = 5.732018947601318).
+#[test]
+fn hooks_of_a_dropped_tensor_still_run_in_order_before_the_nodes() {
+    let x = Tensor::from_data(0.3, DType::F64).requires_grad_(true);
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let y = x.sin();
+    let o = order.clone();
+    let _h1 = y.register_hook(move |g| {
+        o.lock().unwrap().push(("t1", g.item()));
+        Some(g.mul_scalar(2.0))
+    });
+    let o = order.clone();
+    let _p = y.grad_fn().unwrap().register_prehook(move |g| {
+        o.lock().unwrap().push(("node", g.item()));
+        None
+    });
+    let o = order.clone();
+    let _h2 = y.register_hook(move |g| {
+        o.lock().unwrap().push(("t2", g.item()));
+        None
+    });
+    let y = &y * 3.0; // the only handle on the first `y` is gone
+    y.backward();
+    assert_eq!(
+        *order.lock().unwrap(),
+        vec![("t1", 3.0), ("t2", 6.0), ("node", 6.0)]
+    );
+    assert!((x.grad().unwrap().item() - 6.0 * 0.3f64.cos()).abs() < 1e-15);
+}
+
+#[test]
+fn a_removed_hook_of_a_dropped_tensor_does_not_run() {
+    let x = Tensor::from_data(0.3, DType::F64).requires_grad_(true);
+    let y = x.sin();
+    let h = y.register_hook(|g| Some(g.mul_scalar(100.0)));
+    let y = &y * 3.0;
+    h.remove();
+    y.backward();
+    assert!((x.grad().unwrap().item() - 3.0 * 0.3f64.cos()).abs() < 1e-15);
+}
+
+#[test]
+fn hooks_of_a_dropped_tensor_run_in_grad_and_with_a_retained_graph() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let x = Tensor::from_data(0.5, DType::F64).requires_grad_(true);
+    let y = x.exp();
+    let _h = y.register_hook(move |_| {
+        c.fetch_add(1, Ordering::Relaxed);
+        None
+    });
+    let z = y.mul_scalar(2.0).sum();
+    drop(y);
+    let opts = GradOptions::new().retain_graph(true);
+    let g = autograd::grad(&[&z], &[&x], opts);
+    assert!((g[0].as_ref().unwrap().item() - 2.0 * 0.5f64.exp()).abs() < 1e-15);
+    z.backward();
+    assert_eq!(calls.load(Ordering::Relaxed), 2);
 }

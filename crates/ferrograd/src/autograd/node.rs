@@ -361,7 +361,9 @@ impl Node {
         f(h.get_or_insert_with(Default::default))
     }
 
-    /// Clones of the node's pre- and post-hooks (empty without a lock if there are none).
+    /// Clones of the node's pre- and post-hooks (empty without a lock if there are none); the
+    /// pre-hooks start with those its dropped output tensor handed over, as PyTorch runs a
+    /// tensor's hooks before its node's.
     pub(crate) fn hook_lists(
         &self,
     ) -> (Vec<crate::hooks::TensorHook>, Vec<crate::hooks::PostHook>) {
@@ -371,7 +373,11 @@ impl Node {
         let h = self.hooks.lock().unwrap_or_else(|e| e.into_inner());
         match h.as_ref() {
             Some(h) => (
-                h.pre.iter().map(|(_, f)| f.clone()).collect(),
+                h.orphaned
+                    .iter()
+                    .chain(&h.pre)
+                    .map(|(_, f)| f.clone())
+                    .collect(),
                 h.post.iter().map(|(_, f)| f.clone()).collect(),
             ),
             None => (Vec::new(), Vec::new()),
