@@ -235,6 +235,27 @@ def test_register_hook():
     assert x.grad.tolist() == [3.0, 3.0]
 
 
+def test_hooks_survive_rebinding_their_tensor():
+    # PyTorch keeps a tensor's hooks on its grad_fn: rebinding the name still runs them
+    # (PyTorch 2: the hook sees 3.0, x.grad is 3 cos 0.3).
+    x = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+    seen = []
+    y = x.sin()
+    y.register_hook(lambda g: seen.append(g.item()))
+    y = y * 3
+    y.backward()
+    assert seen == [3.0]
+    assert abs(x.grad.item() - 3 * math.cos(0.3)) < 1e-15
+    # and a hook that replaces the gradient still does after `del`
+    x.grad = None
+    h = x * 2
+    h.register_hook(lambda g: g * 10)
+    out = h.exp()
+    del h
+    out.backward()
+    assert abs(x.grad.item() - 20 * math.exp(0.6)) < 1e-12
+
+
 def test_backward_options():
     x = torch.tensor([1.0, 2.0], requires_grad=True)
     y = x * x
