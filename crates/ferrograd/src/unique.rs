@@ -6,6 +6,10 @@
 //! its storage. `Arc::get_mut` proves uniqueness by locking the weak count with a
 //! compare-exchange, a locked instruction (about 20 cycles, and a barrier to the loads after
 //! it) on every one of those writes; the two checks here use plain loads.
+//!
+//! Checked under Miri (stacked and tree borrows, its data-race detector, eight schedules):
+//! fresh writes, weak handles, unsized values, and a handle dropped on another thread right
+//! before the write all pass; without the acquire fences Miri reports the data race.
 
 use std::sync::atomic::{fence, Ordering};
 use std::sync::Arc;
