@@ -256,6 +256,22 @@ def test_hooks_survive_rebinding_their_tensor():
     assert abs(x.grad.item() - 20 * math.exp(0.6)) < 1e-12
 
 
+def test_hooks_and_retain_grad_across_an_in_place_op():
+    # PyTorch 2: a hook sees the gradient of the version it was registered on; retain_grad
+    # follows the new version.
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    y = x * 2
+    y.register_hook(lambda g: seen.append(("a", g.tolist())))
+    y.retain_grad()
+    y.mul_(3)
+    y.register_hook(lambda g: seen.append(("b", g.tolist())))
+    y.sum().backward()
+    assert seen == [("b", [1.0, 1.0]), ("a", [3.0, 3.0])]
+    assert y.grad.tolist() == [1.0, 1.0]
+    assert x.grad.tolist() == [6.0, 6.0]
+
+
 def test_backward_options():
     x = torch.tensor([1.0, 2.0], requires_grad=True)
     y = x * x

@@ -141,34 +141,44 @@ pub(crate) struct NodeHooks {
     pub(crate) orphaned: Vec<(u64, TensorHook)>,
 }
 
-/// Hands the gradient hooks of `owner`, an output tensor being dropped, to its node `node`
-/// when the node is linked to it (`register_hook` links them), so that they still run when a
-/// backward reaches the node: in PyTorch `y.register_hook(f); y = y * 3` keeps `f`.
-/// Gives `hooks` back when `node` is not linked to `owner`.
-pub(crate) fn adopt_hooks(
-    node: &Node,
-    owner: *const TensorImpl,
-    hooks: Vec<(u64, TensorHook)>,
-) -> Option<Vec<(u64, TensorHook)>> {
+impl Node {
+    /// Links the node to its output tensor (weakly), so backward can run that tensor's hooks
+    /// and fill its retained gradient.
+    pub(crate) fn set_owner(&self, t: Weak<TensorImpl>) {
+        *self.owner.lock().unwrap_or_else(|e| e.into_inner()) = Some(t);
+        self.has_owner
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+}
+
+/// A gradient hook registered on a tensor, with the node that was the tensor's history when
+/// it was registered (`None` for a leaf): a hook registered before an in-place op sees the
+/// gradient of the value it was registered on, as in PyTorch, not that of the new version.
+pub(crate) struct TensorHookEntry {
+    pub(crate) id: u64,
+    pub(crate) hook: TensorHook,
+    pub(crate) at: Option<Weak<Node>>,
+}
+
+impl TensorHookEntry {
+    /// Whether this hook was registered while `node` was its tensor's history.
+    pub(crate) fn is_at(&self, node: &Node) -> bool {
+        self.at
+            .as_ref()
+            .is_some_and(|w| std::ptr::addr_eq(w.as_ptr(), node as *const Node))
+    }
+}
+
+/// Hands the gradient hooks of an output tensor being dropped to `node`, the node they were
+/// registered at, so that they still run when a backward reaches it: in PyTorch
+/// `y.register_hook(f); y = y * 3` keeps `f`.
+pub(crate) fn adopt_hooks(node: &Node, hooks: Vec<(u64, TensorHook)>) {
     use std::sync::atomic::Ordering;
-    if !node.has_owner.load(Ordering::Acquire) {
-        return Some(hooks);
-    }
-    let linked = node
-        .owner
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .as_ref()
-        .is_some_and(|w| std::ptr::eq(w.as_ptr(), owner));
-    if linked {
-        let mut h = node.hooks.lock().unwrap_or_else(|e| e.into_inner());
-        node.has_hooks.store(true, Ordering::Release);
-        h.get_or_insert_with(Default::default)
-            .orphaned
-            .extend(hooks);
-        return None;
-    }
-    Some(hooks)
+    let mut h = node.hooks.lock().unwrap_or_else(|e| e.into_inner());
+    node.has_hooks.store(true, Ordering::Release);
+    h.get_or_insert_with(Default::default)
+        .orphaned
+        .extend(hooks);
 }
 
 /// A tangent and the dual level it belongs to.

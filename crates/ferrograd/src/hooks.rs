@@ -57,7 +57,7 @@ impl HookHandle {
                     .hooks
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .retain(|(i, _)| *i != id),
+                    .retain(|e| e.id != id),
                 (None, Some(n)) => n.with_hooks(|h| h.orphaned.retain(|(i, _)| *i != id)),
                 (None, None) => {}
             },
@@ -145,31 +145,38 @@ api! {
                 ));
             }
             let id = next_id();
+            let node = self.history();
+            let at = node.as_ref().map(Arc::downgrade);
             self.0
                 .hooks
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .push((id, Arc::new(hook)));
-            let node = self.history();
+                .push(crate::graph::TensorHookEntry {
+                    id,
+                    hook: Arc::new(hook),
+                    at: at.clone(),
+                });
             if let Some(node) = &node {
                 node.set_owner(Arc::downgrade(&self.0));
             }
             Ok(HookHandle {
-                target: Target::Tensor(Arc::downgrade(&self.0), node.map(|n| Arc::downgrade(&n))),
+                target: Target::Tensor(Arc::downgrade(&self.0), at),
                 id,
             })
         }
     }
 }
 
-/// Runs `t`'s hooks on its gradient `g`, in order.
-pub(crate) fn run_tensor_hooks(t: &Tensor, g: Tensor) -> Result<Tensor> {
+/// Runs `t`'s hooks on its gradient `g`, in order: all of them for a leaf (`at: None`), those
+/// registered while `at` was its history for a node's output.
+pub(crate) fn run_tensor_hooks(t: &Tensor, g: Tensor, at: Option<&Node>) -> Result<Tensor> {
     let hooks: Vec<TensorHook> =
         t.0.hooks
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .map(|(_, h)| h.clone())
+            .filter(|e| at.is_none_or(|n| e.is_at(n)))
+            .map(|e| e.hook.clone())
             .collect();
     run_hooks(&hooks, g)
 }
@@ -206,9 +213,15 @@ pub(crate) fn before_node(
 ) -> Result<(Option<Tensor>, Vec<PostHook>)> {
     if let Some(t) = node.owner() {
         if let Some(g) = grad.take() {
-            grad = Some(run_tensor_hooks(&t, g)?);
+            grad = Some(run_tensor_hooks(&t, g, Some(node))?);
         }
-        if let (Some(retained), true, Some(g)) = (retained, t.retains_grad(), &grad) {
+        // The retained gradient is that of the tensor's current value: taken at the node
+        // that is its history now, not at one an in-place op has since replaced.
+        let current = || {
+            t.history()
+                .is_some_and(|h| std::ptr::addr_eq(Arc::as_ptr(&h), node as *const Node))
+        };
+        if let (Some(retained), true, Some(g)) = (retained, t.retains_grad() && current(), &grad) {
             let g = g.clone();
             retained.push((t, g));
         }

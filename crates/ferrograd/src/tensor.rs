@@ -2,7 +2,7 @@
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::graph::{drop_nodes, Node, Tangent, TensorHook};
+use crate::graph::{drop_nodes, Node, Tangent, TensorHookEntry};
 use crate::layout::{check_alloc, Layout, Shape};
 use crate::storage::{elem_size, typed, Buffer, Element, Scalar, Storage};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,7 +53,7 @@ pub(crate) struct TensorImpl {
     /// The node of the latest in-place op on this tensor, when `is_rebased`.
     pub(crate) rebased: Mutex<Option<Arc<Node>>>,
     /// Gradient hooks, in registration order.
-    pub(crate) hooks: Mutex<Vec<(u64, TensorHook)>>,
+    pub(crate) hooks: Mutex<Vec<TensorHookEntry>>,
 }
 
 impl TensorImpl {
@@ -85,19 +85,21 @@ impl TensorImpl {
 }
 
 impl TensorImpl {
-    /// Gives this (dropped) tensor's gradient hooks to the node they were registered with (its
-    /// history when `register_hook` ran: the in-place one if it was rebased by then).
+    /// Gives this (dropped) tensor's gradient hooks to the nodes they were registered at, the
+    /// ones it still holds (its `grad_fn`, and its in-place history); a hook registered at an
+    /// in-place step between those two goes with the tensor, as the tensor no longer reaches
+    /// its node.
     #[cold]
-    fn hand_hooks_to_node(&mut self, hooks: Vec<(u64, TensorHook)>) {
-        let owner: *const TensorImpl = self;
+    fn hand_hooks_to_node(&mut self, mut hooks: Vec<TensorHookEntry>) {
         let rebased = self.rebased.get_mut().unwrap_or_else(|e| e.into_inner());
-        let mut left = Some(hooks);
         for node in [rebased.as_ref(), self.grad_fn.as_ref()]
             .into_iter()
             .flatten()
         {
-            if let Some(hooks) = left.take() {
-                left = crate::graph::adopt_hooks(node, owner, hooks);
+            let (here, rest): (Vec<_>, Vec<_>) = hooks.into_iter().partition(|e| e.is_at(node));
+            hooks = rest;
+            if !here.is_empty() {
+                crate::graph::adopt_hooks(node, here.into_iter().map(|e| (e.id, e.hook)).collect());
             }
         }
     }
@@ -747,6 +749,12 @@ impl Tensor {
 
     /// Makes `node` this tensor's history (after an in-place op wrote its result here).
     pub(crate) fn rebase(&self, node: Arc<Node>) {
+        // A retained gradient is the gradient of the tensor's current value (PyTorch moves
+        // `retain_grad` to the new `grad_fn` on an in-place op); its hooks stay where they were
+        // registered.
+        if self.0.retains_grad.load(Ordering::Relaxed) {
+            node.set_owner(Arc::downgrade(&self.0));
+        }
         let old = self
             .0
             .rebased

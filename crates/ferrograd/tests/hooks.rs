@@ -205,3 +205,83 @@ fn hooks_of_a_dropped_tensor_run_in_grad_and_with_a_retained_graph() {
     z.backward();
     assert_eq!(calls.load(Ordering::Relaxed), 2);
 }
+
+/// A hook sees the gradient of the value it was registered on; an in-place op after it makes a
+/// new version with its own hooks, and `retain_grad` follows the new version. Figures from
+/// PyTorch 2 (`y = x * 2` with x = [1, 2], then `y.mul_(3)`, then `y.sum().backward()`).
+#[test]
+fn hooks_stay_with_the_version_they_were_registered_on_and_retain_grad_follows_in_place() {
+    type Seen = Arc<Mutex<Vec<(&'static str, Vec<f32>)>>>;
+    let log = |seen: &Seen, name: &'static str, factor: Option<f64>| {
+        let s = seen.clone();
+        move |g: &Tensor| {
+            s.lock().unwrap().push((name, g.to_vec::<f32>()));
+            factor.map(|f| g.mul_scalar(f))
+        }
+    };
+    // Registered before the in-place op: sees the old version's gradient (3), not 1.
+    let seen: Seen = Arc::default();
+    let x = Tensor::new([1.0, 2.0]).requires_grad_(true);
+    let y = x.mul_scalar(2.0);
+    let _a = y.register_hook(log(&seen, "a", None));
+    y.mul_scalar_(3.0);
+    let _b = y.register_hook(log(&seen, "b", None));
+    y.sum().backward();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![("b", vec![1.0, 1.0]), ("a", vec![3.0, 3.0])]
+    );
+    assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![6.0, 6.0]);
+    // A replacing hook before the in-place op, and one after it: each scales once.
+    for before in [true, false] {
+        let seen: Seen = Arc::default();
+        let x = Tensor::new([1.0, 2.0]).requires_grad_(true);
+        let y = x.mul_scalar(2.0);
+        if before {
+            let _ = y.register_hook(log(&seen, "a", Some(10.0)));
+        }
+        y.mul_scalar_(3.0);
+        if !before {
+            let _ = y.register_hook(log(&seen, "b", Some(10.0)));
+        }
+        y.sum().backward();
+        let expected = if before {
+            ("a", vec![3.0, 3.0])
+        } else {
+            ("b", vec![1.0, 1.0])
+        };
+        assert_eq!(*seen.lock().unwrap(), vec![expected]);
+        assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![60.0, 60.0]);
+    }
+    // Two in-place steps, hooks before the first and after the last.
+    let seen: Seen = Arc::default();
+    let x = Tensor::new([1.0, 2.0]).requires_grad_(true);
+    let y = x.mul_scalar(2.0);
+    let _a = y.register_hook(log(&seen, "a", None));
+    y.mul_scalar_(3.0);
+    y.add_scalar_(1.0);
+    let _c = y.register_hook(log(&seen, "c", None));
+    y.sum().backward();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![("c", vec![1.0, 1.0]), ("a", vec![3.0, 3.0])]
+    );
+    // retain_grad before the in-place op: the retained gradient is the new version's.
+    let x = Tensor::new([1.0, 2.0]).requires_grad_(true);
+    let y = x.mul_scalar(2.0);
+    y.retain_grad();
+    y.mul_scalar_(3.0);
+    y.sum().backward();
+    assert_eq!(y.grad().unwrap().to_vec::<f32>(), vec![1.0, 1.0]);
+    assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![6.0, 6.0]);
+    // A hook registered before the in-place op on a tensor then dropped: still runs, once.
+    let seen: Seen = Arc::default();
+    let x = Tensor::new([1.0, 2.0]).requires_grad_(true);
+    let y = x.mul_scalar(2.0);
+    let _a = y.register_hook(log(&seen, "a", None));
+    y.mul_scalar_(3.0);
+    let z = y.clone();
+    drop(y);
+    z.sum().backward();
+    assert_eq!(*seen.lock().unwrap(), vec![("a", vec![3.0, 3.0])]);
+}

@@ -104,7 +104,10 @@ pub(crate) fn run(mut p: Pass) -> Result<Vec<Option<Tensor>>> {
     // Leaves' hooks run on their total gradient, then it is committed or returned.
     for (item, gx) in g.items.iter().zip(s.grads.iter_mut()) {
         if let (Item::Leaf(x), true) = (item, gx.is_some()) {
-            *gx = gx.take().map(|v| run_tensor_hooks(x, v)).transpose()?;
+            *gx = gx
+                .take()
+                .map(|v| run_tensor_hooks(x, v, None))
+                .transpose()?;
         }
     }
     if p.into_grad {

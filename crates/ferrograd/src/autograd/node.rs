@@ -4,11 +4,11 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 pub(crate) use crate::graph::{BackwardArgs, Edge, Grads, Node, SavedTensor};
 use crate::graph::{InputMeta, NodeOf, Saved};
-use crate::tensor::{Tensor, TensorImpl};
+use crate::tensor::Tensor;
 use smallvec::SmallVec;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 thread_local! {
     static SEQUENCE: Cell<u64> = const { Cell::new(0) };
@@ -382,14 +382,6 @@ impl Node {
             ),
             None => (Vec::new(), Vec::new()),
         }
-    }
-
-    /// Links the node to its output tensor (weakly), so backward can run that tensor's hooks
-    /// and fill its retained gradient.
-    pub(crate) fn set_owner(&self, t: Weak<TensorImpl>) {
-        *self.owner.lock().unwrap_or_else(|e| e.into_inner()) = Some(t);
-        self.has_owner
-            .store(true, std::sync::atomic::Ordering::Release);
     }
 
     /// The output tensor, if it registered hooks or retains its gradient and is still alive.
