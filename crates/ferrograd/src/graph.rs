@@ -74,9 +74,6 @@ pub(crate) struct Saved {
     pub(crate) versions: SmallVec<[u64; 2]>,
     /// Which saved tensor is the node's own output (kept without `grad_fn`, to avoid a cycle).
     pub(crate) output_slot: Option<usize>,
-    /// Whether PyTorch's node saves a tensor where this one keeps a number (`x * 2`): it is
-    /// released by a backward even with no tensors saved.
-    pub(crate) saves_scalar: bool,
 }
 
 /// One recorded operation: its name, backward rule, saved tensors and input edges (in order).

@@ -82,9 +82,7 @@ impl TensorImpl {
             t.value.release_into(stack);
         }
     }
-}
 
-impl TensorImpl {
     /// Gives this (dropped) tensor's gradient hooks to the nodes they were registered at, the
     /// ones it still holds (its `grad_fn`, and its in-place history); a hook registered at an
     /// in-place step between those two goes with the tensor, as the tensor no longer reaches

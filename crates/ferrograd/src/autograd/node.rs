@@ -18,6 +18,9 @@ thread_local! {
 pub(crate) struct Saver<'a> {
     out: &'a Tensor,
     saved: Saved,
+    /// Whether PyTorch's node saves a tensor where this one keeps a number (`x * 2`): the
+    /// node is then released by a backward even with no tensors saved (its `saves`).
+    saves_scalar: bool,
 }
 
 impl Saver<'_> {
@@ -37,7 +40,7 @@ impl Saver<'_> {
     /// Records that PyTorch's node saves a (wrapped-number) tensor here, which this node
     /// keeps as a number: a backward frees the node all the same.
     pub(crate) fn save_scalar(&mut self) {
-        self.saved.saves_scalar = true;
+        self.saves_scalar = true;
     }
 
     /// Saves the node's output and returns its handle (under `create_graph` the rule reads it
@@ -103,12 +106,12 @@ where
             tensors: SmallVec::new(),
             versions: SmallVec::new(),
             output_slot: None,
-            saves_scalar: false,
         },
+        saves_scalar: false,
     };
     // The rule runs first: nothing below can panic and leave a half-built node behind.
     let backward = rule(&needs, &mut saver);
-    let saved = saver.saved;
+    let (saved, saves_scalar) = (saver.saved, saver.saves_scalar);
     let seq = SEQUENCE.with(|s| {
         let v = s.get();
         s.set(v + 1);
@@ -154,7 +157,7 @@ where
         }
         addr_of_mut!((*p).released).write(AtomicBool::new(false));
         addr_of_mut!((*p).saves_tensors).write(!saved.tensors.is_empty());
-        addr_of_mut!((*p).saves).write(!saved.tensors.is_empty() || saved.saves_scalar);
+        addr_of_mut!((*p).saves).write(!saved.tensors.is_empty() || saves_scalar);
         addr_of_mut!((*p).saved).write(Mutex::new(saved));
         addr_of_mut!((*p).owner).write(Mutex::new(None));
         addr_of_mut!((*p).has_owner).write(std::sync::atomic::AtomicBool::new(false));
