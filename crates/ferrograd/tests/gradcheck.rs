@@ -1362,6 +1362,23 @@ fn sorting_table() -> Vec<Spec> {
             2,
         )
         .none(TIES),
+        spec("nanmedian", |x| x[0].nanmedian(), nonempty(), Any, 2).at(vec![vec![v(&[
+            1.0,
+            f64::NAN,
+            3.0,
+            2.0,
+        ])]]),
+        spec(
+            "nanmedian_dim",
+            |x| x[0].nanmedian_dim(-1, true).0,
+            along_last(1),
+            Any,
+            2,
+        )
+        .at(vec![vec![pt(
+            &[f64::NAN, 1.0, 2.0, 0.5, 4.0, f64::NAN, 3.0, 1.0],
+            &[2, 4],
+        )]]),
         spec("mode", |x| x[0].mode(-1, true).0, along_last(1), Any, 2).none(TIES),
         spec("cummax", |x| x[0].cummax(-1).0, along_last(0), Any, 2).none(TIES),
         spec("cummin", |x| x[0].cummin(0).0, along_last(0), Any, 2).none(TIES),
@@ -1608,6 +1625,28 @@ fn reduction_table() -> Vec<Spec> {
             2,
         )
         .at(vec![vec![pt(&[0.0, 0.0, -2.0, 0.0, 1.0, 1.0], &[2, 3])]]),
+        spec(
+            "aminmax",
+            |x| {
+                let (lo, hi) = x[0].aminmax(None, false);
+                &lo + &hi.mul_scalar(3.0)
+            },
+            nonempty(),
+            Any,
+            2,
+        )
+        .at(vec![vec![pt(&[0.0, 0.0, 2.0, 0.0, -1.0, 1.0], &[2, 3])]]),
+        spec(
+            "aminmax dim keepdim",
+            |x| {
+                let (lo, hi) = x[0].aminmax(Some(-1), true);
+                &lo + &hi.mul_scalar(3.0)
+            },
+            along_last(1),
+            Any,
+            2,
+        )
+        .at(vec![vec![pt(&[0.0, 0.5, 2.0, 0.0, -1.0, 1.0], &[2, 3])]]),
         spec("max", |x| x[0].max(), nonempty(), Any, 2)
             .at(vec![vec![v(&[0.0, 0.0, 2.0, -1.0, -1.0])]]),
         spec("min", |x| x[0].min(), nonempty(), Any, 2)
@@ -1636,6 +1675,28 @@ fn reduction_table() -> Vec<Spec> {
         .at(vec![vec![pt(&[0.5, 0.0, 0.5, 0.0, 0.5, 2.0], &[3, 2])]]),
         spec("std", |x| x[0].std(&[], 1.0, false), multi(), Any, 2)
             .at(vec![vec![pt(&[1.0, 1.0, 1.0, 0.0, 0.0, 2.0], &[2, 3])]]),
+        spec(
+            "var_mean",
+            |x| {
+                let (var, mean) = x[0].var_mean(&[1], 1.0, false);
+                &var + &mean.mul_scalar(3.0)
+            },
+            multi(),
+            Any,
+            2,
+        )
+        .at(vec![vec![pt(&[0.5, 0.5, 0.5, 0.0, 0.0, 2.0], &[2, 3])]]),
+        spec(
+            "std_mean",
+            |x| {
+                let (std, mean) = x[0].std_mean(&[], 0.0, true);
+                &std + &mean.mul_scalar(3.0)
+            },
+            multi(),
+            Any,
+            2,
+        )
+        .at(vec![vec![pt(&[1.0, 1.0, 1.0, 0.0, 0.0, 2.0], &[2, 3])]]),
         spec("std dim", |x| x[0].std(&[-1], 0.0, false), m(), Any, 2)
             .at(vec![vec![pt(&[0.0, 0.0, 1.0, 2.0, 2.0, -1.0], &[2, 3])]]),
         spec(

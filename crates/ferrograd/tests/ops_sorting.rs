@@ -344,3 +344,134 @@ fn nansum_nanmean_and_take_along_dim() {
     );
     assert!(m.try_take_along_dim(&f(&[0.0]), None).is_err());
 }
+
+#[test]
+fn nanmedian_skips_nan_as_pytorch() {
+    // PyTorch 2.15: nanmedian(dim 1) of these rows is (1, nan, 3) at (1, _, 2); nanmedian()
+    // of [1, nan, 1, 3] is 1 with the gradient shared by the two ones.
+    let x = Tensor::from_vec(
+        vec![NAN, 1., 2., NAN, NAN, NAN, NAN, NAN, 4., NAN, 3., 1.],
+        &[3, 4],
+    );
+    let (v, ix) = x.nanmedian_dim(1, false);
+    let v = v.to_vec::<f64>();
+    assert_eq!((v[0], v[2]), (1.0, 3.0));
+    assert!(v[1].is_nan());
+    let ix = ix.to_vec::<i64>();
+    assert_eq!((ix[0], ix[2]), (1, 2));
+    // A NaN-only slice: NaN, at one of its indices (PyTorch's index there comes from its
+    // sort's internals).
+    assert!((0..4).contains(&ix[1]));
+    // Ties take the stable order's element: [2, 1, 2, 1, nan, 2] -> (2, 0); ones -> (1, 1).
+    let (v, ix) = f(&[2., 1., 2., 1., NAN, 2.]).nanmedian_dim(0, false);
+    assert_eq!((v.item(), ix.to_vec::<i64>()), (2.0, vec![0]));
+    let (v, ix) = f(&[1., 1., 1., 1.]).nanmedian_dim(0, true);
+    assert_eq!((v.item(), ix.to_vec::<i64>()), (1.0, vec![1]));
+    // Without NaN it is the median.
+    assert_eq!(f(&TIES).nanmedian().item(), f(&TIES).median().item());
+    assert_eq!(f(&[1., NAN, 1., 3.]).nanmedian().item(), 1.0);
+    assert!(f(&[NAN, NAN]).nanmedian().item().is_nan());
+    assert!(f(&[]).nanmedian().item().is_nan());
+    let (v, ix) = Tensor::from_vec(vec![NAN], &[]).nanmedian_dim(0, false);
+    assert!(v.item().is_nan() && v.shape().is_empty());
+    assert_eq!(ix.to_vec::<i64>(), vec![0]);
+    // Gradients (PyTorch): shared among equal elements for nanmedian(); to the index for dim.
+    assert_eq!(
+        grad_of(&[1., NAN, 1., 3.], |x| x.nanmedian()),
+        vec![0.5, 0., 0.5, 0.]
+    );
+    assert_eq!(
+        grad_of(&[1., NAN, 2., 3.], |x| x.nanmedian_dim(0, false).0),
+        vec![0., 0., 1., 0.]
+    );
+    let g = f(&[1., 2.]).requires_grad_(true).nanmedian();
+    assert_eq!(g.grad_fn().unwrap().name(), "NanmedianBackward0");
+    let e = Tensor::zeros(&[2, 0])
+        .try_nanmedian_dim(1, false)
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "nanmedian: median(): Expected reduction dim 1 to have non-zero size."
+    );
+    let e = Tensor::zeros(&[2, 3])
+        .try_nanmedian_dim(2, false)
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "nanmedian: Dimension out of range (expected to be in range of [-2, 1], but got 2)"
+    );
+}
+
+#[test]
+fn aminmax_std_mean_and_var_mean_as_pytorch() {
+    let x = Tensor::from_vec(vec![3.0f64, 1., 2., 0., 5., 5.], &[2, 3]);
+    let (lo, hi) = x.aminmax(None, false);
+    assert_eq!((lo.item(), hi.item()), (0.0, 5.0));
+    let (lo, hi) = x.aminmax(Some(1), true);
+    assert_eq!(
+        (lo.shape(), hi.shape()),
+        (&[2usize, 1][..], &[2usize, 1][..])
+    );
+    assert_eq!(
+        (lo.to_vec::<f64>(), hi.to_vec::<f64>()),
+        (vec![1., 0.], vec![3., 5.])
+    );
+    let (lo, hi) = x.aminmax(None, true);
+    assert_eq!(lo.shape(), &[1, 1]);
+    assert_eq!(hi.to_vec::<f64>(), vec![5.0]);
+    let (lo, hi) = Tensor::from_vec(vec![3.0f64], &[]).aminmax(Some(0), false);
+    assert_eq!((lo.item(), hi.item()), (3.0, 3.0));
+    let (lo, hi) = i(&[1, 3, 2]).aminmax(None, false);
+    assert_eq!(
+        (lo.dtype(), lo.to_vec::<i64>(), hi.to_vec::<i64>()),
+        (DType::I64, vec![1], vec![3])
+    );
+    let (lo, _) = Tensor::zeros(&[2, 0]).aminmax(Some(0), false);
+    assert_eq!(lo.shape(), &[0]);
+    // PyTorch: d(2 min + 3 max) of [1, 5, 2, 3] and of the ties [2, 2, 1, 1].
+    assert_eq!(
+        grad_of(&[1., 5., 2., 3.], |x| {
+            let (lo, hi) = x.aminmax(Some(0), false);
+            &lo + &hi.mul_scalar(1.5)
+        }),
+        vec![1., 1.5, 0., 0.]
+    );
+    assert_eq!(
+        grad_of(&[2., 2., 1., 1.], |x| {
+            let (lo, hi) = x.aminmax(None, false);
+            &lo.mul_scalar(2.0) + &hi.mul_scalar(3.0)
+        }),
+        vec![1.5, 1.5, 1., 1.]
+    );
+    let e = Tensor::zeros(&[0]).try_aminmax(None, false).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "aminmax: aminmax(): cannot compute aminmax over an empty dimension as the operation has no identity."
+    );
+    let e = Tensor::zeros(&[2, 0])
+        .try_aminmax(Some(1), false)
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "aminmax: aminmax: Expected reduction dim 1 to have non-zero size."
+    );
+    let e = x.try_aminmax(Some(2), false).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "aminmax: Dimension out of range (expected to be in range of [-2, 1], but got 2)"
+    );
+    // PyTorch 2.15: std_mean(x) = (2.0656, 2.6667); var_mean(x, 1, keepdim) =
+    // ([[1], [8.3333]], [[2], [3.3333]]); var_mean(x, 1, correction=0) = ([0.6667, 5.5556], ..).
+    let (s, m) = x.std_mean(&[], 1.0, false);
+    assert!((s.item() - 2.065591117977289).abs() < 1e-12);
+    assert!((m.item() - 8.0 / 3.0).abs() < 1e-12);
+    let (v, m) = x.var_mean(&[1], 1.0, true);
+    assert_eq!(v.shape(), &[2, 1]);
+    let v = v.to_vec::<f64>();
+    assert!((v[0] - 1.0).abs() < 1e-12 && (v[1] - 25.0 / 3.0).abs() < 1e-12);
+    assert_eq!(m.to_vec::<f64>()[0], 2.0);
+    let (v, _) = x.var_mean(&[1], 0.0, false);
+    assert!((v.to_vec::<f64>()[1] - 50.0 / 9.0).abs() < 1e-12);
+    let (v, m) = i(&[1, 2, 3, 4]).var_mean(&[], 0.0, false);
+    assert_eq!((v.item(), m.item()), (1.25, 2.5));
+}

@@ -34,6 +34,7 @@ _overloads.install(globals())
 from . import autograd, nn  # noqa: E402
 from . import func  # noqa: E402
 from . import linalg  # noqa: E402
+from . import return_types  # noqa: E402
 from . import viz  # noqa: E402
 from ._tape import GradientTape  # noqa: E402
 

@@ -9,6 +9,7 @@ from . import autograd as autograd
 from . import func as func
 from . import linalg as linalg
 from . import nn as nn
+from . import return_types as return_types
 
 _Number = Union[builtins.int, builtins.float, builtins.bool]
 _TensorOrNumber = Union["Tensor", builtins.int, builtins.float, builtins.bool]
@@ -293,6 +294,8 @@ class Tensor:
         """Maximum over `dim` (all when empty)."""
     def amin(self, dim: Any = (), keepdim: Any = False) -> Tensor:
         """Minimum over `dim` (all when empty)."""
+    def aminmax(self, *, dim: Any = None, keepdim: Any = False) -> return_types.aminmax:
+        """The minimum and maximum over `dim` (all elements when `None`): `return_types.aminmax`."""
     def any(self, dim: Any = None, keepdim: Any = False) -> Tensor:
         """Whether any element (over `dim`) is non-zero."""
     def argmax(self, dim: Any = None, keepdim: Any = False) -> Tensor:
@@ -435,6 +438,8 @@ class Tensor:
          assert_eq!(y.to_vec::<f32>(), vec![0.0, 2.0]);
          ```
         """
+    def cholesky_solve(self, input2: Any, upper: Any = False) -> Tensor:
+        """Solves `A X = input` given `A`'s Cholesky factor `input2`."""
     def chunk(self, chunks: Any, dim: Any = 0) -> Any:
         """`chunks` pieces along `dim`."""
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:
@@ -507,33 +512,13 @@ class Tensor:
     def count_nonzero(self, dim: Any = None) -> Any:
         """How many elements (over `dim`) are non-zero."""
     def cpu(self, memory_format: Any = None) -> Any: ...
+    def cross(self, other: Any, dim: Any = None) -> Tensor:
+        """The cross product along `dim` (`None`: the first dim of size 3, as `torch.cross`)."""
     def cuda(self, *a: Any, **k: Any) -> Any: ...
-    def cummax(self, dim: builtins.int) -> Tuple[Any, ...]:
-        """cummax(self: Tensor, dim: int)
-
-        The running maximum along `dim` and the int64 index where it was attained (the
-         latest at ties; NaN propagates). Panics on a bad dim; see [`Tensor::try_cummax`].
-
-         ```
-         let (v, i) = ferrograd::Tensor::new([1.0, 3.0, 2.0, 3.0]).cummax(0);
-         assert_eq!(v.to_vec::<f32>(), vec![1.0, 3.0, 3.0, 3.0]);
-         assert_eq!(i.to_vec::<i64>(), vec![0, 1, 1, 3]);
-         assert!(ferrograd::Tensor::zeros(&[2]).try_cummax(1).is_err());
-         ```
-        """
-    def cummin(self, dim: builtins.int) -> Tuple[Any, ...]:
-        """cummin(self: Tensor, dim: int)
-
-        The running minimum along `dim` and its int64 indices (as [`Tensor::cummax`]).
-         Panics on a bad dim; see [`Tensor::try_cummin`].
-
-         ```
-         let (v, i) = ferrograd::Tensor::new([2.0, 1.0, 3.0, 1.0]).cummin(0);
-         assert_eq!(v.to_vec::<f32>(), vec![2.0, 1.0, 1.0, 1.0]);
-         assert_eq!(i.to_vec::<i64>(), vec![0, 1, 1, 3]);
-         assert!(ferrograd::Tensor::zeros(&[2]).try_cummin(1).is_err());
-         ```
-        """
+    def cummax(self, dim: Any) -> return_types.cummax:
+        """The running maximum along `dim` and where it was attained."""
+    def cummin(self, dim: Any) -> return_types.cummin:
+        """The running minimum along `dim` and where it was attained."""
     def cumprod(self, dim: Any, *, dtype: Any = None) -> Tensor:
         """Running product along `dim`."""
     def cumsum(self, dim: Any, *, dtype: Any = None) -> Tensor:
@@ -831,6 +816,8 @@ class Tensor:
          assert_eq!(ferrograd::Tensor::new([0.0]).gelu_tanh().to_vec::<f32>(), vec![0.0]);
          ```
         """
+    def ger(self, vec2: Any) -> Tensor:
+        """The outer product (an alias of `outer`)."""
     def glu(self, dim: builtins.int = ...) -> Tensor:
         """glu(self: Tensor, dim: int = -1)
 
@@ -1061,19 +1048,8 @@ class Tensor:
          assert_eq!(k.to_vec::<f32>(), vec![1.0, 10.0, 2.0, 20.0, 3.0, 30.0, 4.0, 40.0]);
          ```
         """
-    def kthvalue(self, k: builtins.int, dim: builtins.int = ..., keepdim: builtins.bool = ...) -> Tuple[Any, ...]:
-        """kthvalue(self: Tensor, k: int, dim: int = -1, keepdim: bool = False)
-
-        The `k`-th smallest element along `dim` (`k` from 1) and its int64 index (at ties
-         PyTorch's: its quickselect, followed step by step). Panics
-         unless `1 <= k <= size`; see [`Tensor::try_kthvalue`].
-
-         ```
-         let (v, i) = ferrograd::Tensor::new([4.0, 1.0, 3.0]).kthvalue(2, -1, false);
-         assert_eq!((v.item(), i.to_vec::<i64>()), (3.0, vec![2]));
-         assert!(ferrograd::Tensor::zeros(&[2]).try_kthvalue(3, -1, false).is_err());
-         ```
-        """
+    def kthvalue(self, k: Any, dim: Any = -1, keepdim: Any = False) -> return_types.kthvalue:
+        """The `k`-th smallest element along `dim` and its index."""
     def le(self, other: Any, *, out: Any = None) -> Tensor:
         """le(self: Tensor, other: Tensor)
 
@@ -1240,6 +1216,8 @@ class Tensor:
          assert!(ferrograd::Tensor::zeros(&[2]).try_logcumsumexp(1).is_err());
          ```
         """
+    def logdet(self) -> Tensor:
+        """The log of the determinant (NaN for a negative one, -inf for a singular matrix)."""
     def logical_and(self, other: Any) -> Tensor: ...
     def logical_and_(self, *args: Any, **kwargs: Any) -> Tensor:
         """In-place `logical_and` (the result copied into this tensor)."""
@@ -1384,6 +1362,10 @@ class Tensor:
         """
     def matmul(self, other: Any) -> Tensor:
         """Matrix product with NumPy's rules."""
+    def matrix_exp(self) -> Tensor:
+        """The matrix exponential."""
+    def matrix_power(self, n: Any) -> Tensor:
+        """The `n`-th power of a square matrix (negative `n`: of its inverse)."""
     def max(self, dim: Any = None, keepdim: Any = False, *, other: Any = None) -> Any:
         """`max()` (all elements), `max(dim)` (values and indices) or `max(other)` (elementwise)."""
     def max_dim(self, dim: builtins.int, keepdim: builtins.bool = ...) -> Tuple[Any, ...]:
@@ -1417,17 +1399,8 @@ class Tensor:
          assert!(ferrograd::Tensor::zeros(&[2]).try_mean_dims(&[0, 0], false).is_err());
          ```
         """
-    def median(self) -> Tensor:
-        """median(self: Tensor)
-
-        The lower median of all elements (NaN if there is one; NaN for no elements). The
-         gradient is shared equally among the elements equal to it (PyTorch's
-         `evenly_distribute_backward`; among the NaNs for a NaN median).
-
-         ```
-         assert_eq!(ferrograd::Tensor::new([4.0, 1.0, 3.0, 2.0]).median().item(), 2.0);
-         ```
-        """
+    def median(self, dim: Any = None, keepdim: Any = False) -> Any:
+        """The lower median of all elements, or along `dim` with its index (`return_types.median`)."""
     def median_dim(self, dim: builtins.int, keepdim: builtins.bool = ...) -> Tuple[Any, ...]:
         """median_dim(self: Tensor, dim: int, keepdim: bool = False)
 
@@ -1487,19 +1460,8 @@ class Tensor:
          assert_eq!(e.to_string(), "mm: mat1 and mat2 shapes cannot be multiplied (2x3 and 2x3)");
          ```
         """
-    def mode(self, dim: builtins.int = ..., keepdim: builtins.bool = ...) -> Tuple[Any, ...]:
-        """mode(self: Tensor, dim: int = -1, keepdim: bool = False)
-
-        The most frequent value along `dim` (the smallest of them at a tie of counts) and
-         the int64 index of its last occurrence. Panics on a bad or empty dim; see
-         [`Tensor::try_mode`].
-
-         ```
-         let (v, i) = ferrograd::Tensor::new([2.0, 1.0, 2.0, 1.0]).mode(-1, false);
-         assert_eq!((v.item(), i.to_vec::<i64>()), (1.0, vec![3]));
-         assert!(ferrograd::Tensor::zeros(&[0]).try_mode(-1, false).is_err());
-         ```
-        """
+    def mode(self, dim: Any = -1, keepdim: Any = False) -> return_types.mode:
+        """The most frequent value along `dim` and the index of its last occurrence."""
     def mul(self, other: Any, *, alpha: Any = None, out: Any = None) -> Tensor: ...
     def mul_(self, other: Any, *, alpha: Any = None) -> Tensor: ...
     def mul_scalar(self, other: builtins.float) -> Tensor:
@@ -1564,6 +1526,23 @@ class Tensor:
          let x = ferrograd::Tensor::new([1.0, f32::NAN, 2.0]);
          assert_eq!(x.nanmean(&[], false).item(), 1.5);
          assert!(x.try_nanmean(&[1], false).is_err());
+         ```
+        """
+    def nanmedian(self, dim: Any = None, keepdim: Any = False) -> Any:
+        """`median` of the elements that are not NaN."""
+    def nanmedian_dim(self, dim: builtins.int, keepdim: builtins.bool = ...) -> Tuple[Any, ...]:
+        """nanmedian_dim(self: Tensor, dim: int, keepdim: bool = False)
+
+        The lower median along `dim` of the values that are not NaN, and its int64 index
+         (`torch.nanmedian(x, dim)`); a slice of NaNs only gives NaN at its first index.
+         Panics on a bad or empty dim; see [`Tensor::try_nanmedian_dim`].
+
+         ```
+         let x = ferrograd::Tensor::new([[f32::NAN, 1.0, 2.0, f32::NAN], [4.0, f32::NAN, 3.0, 1.0]]);
+         let (v, i) = x.nanmedian_dim(1, false);
+         assert_eq!((v.to_vec::<f32>(), i.to_vec::<i64>()), (vec![1.0, 3.0], vec![1, 2]));
+         let e = ferrograd::Tensor::zeros(&[2, 0]).try_nanmedian_dim(1, false).unwrap_err();
+         assert_eq!(e.to_string(), "nanmedian: median(): Expected reduction dim 1 to have non-zero size.");
          ```
         """
     def nansum(self, dim: _Ints = ..., keepdim: builtins.bool = ...) -> Tensor:
@@ -1691,6 +1670,8 @@ class Tensor:
         """
     def permute(self, *dims: Any, **kwargs: Any) -> Tensor:
         """The dimensions reordered."""
+    def pinverse(self, rcond: Any = 1e-15) -> Tensor:
+        """The pseudo-inverse, singular values below `rcond` times the largest dropped."""
     def polygamma(self, n: builtins.int) -> Tensor:
         """polygamma(self: Tensor, n: int)
 
@@ -1958,6 +1939,8 @@ class Tensor:
          assert!(ferrograd::Tensor::zeros(&[3]).try_slice(0, 0, 3, 0).is_err());
          ```
         """
+    def slogdet(self) -> return_types.slogdet:
+        """The sign and log of the absolute value of the determinant (`return_types.slogdet`)."""
     def softmax(self, dim: Any = None, dtype: Any = None, *, _stacklevel: Any = 3) -> Tensor:
         """`exp(x) / sum(exp(x))` along `dim`."""
     def softmin(self, dim: builtins.int) -> Tensor:
@@ -2014,21 +1997,8 @@ class Tensor:
          assert_eq!(e.to_string(), "torch.linalg.solve: The solver failed because the input matrix is singular.");
          ```
         """
-    def sort(self, dim: builtins.int = ..., descending: builtins.bool = ..., stable: builtins.bool = ...) -> Tuple[Any, ...]:
-        """sort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False)
-
-        The elements sorted along `dim` (ascending, or `descending`), and the int64 indices
-         that sort them. The sort is always stable (equal elements keep their order; NaN
-         sorts above every number), so `stable` changes nothing. The gradient goes back to
-         each element's position. Panics on a bad dim; see [`Tensor::try_sort`].
-
-         ```
-         let (v, i) = ferrograd::Tensor::new([3.0, 1.0, 3.0, 2.0]).sort(-1, true, false);
-         assert_eq!(v.to_vec::<f32>(), vec![3.0, 3.0, 2.0, 1.0]);
-         assert_eq!(i.to_vec::<i64>(), vec![0, 2, 3, 1]);
-         assert!(ferrograd::Tensor::zeros(&[2]).try_sort(1, false, false).is_err());
-         ```
-        """
+    def sort(self, dim: Any = -1, descending: Any = False, stable: Any = False) -> return_types.sort:
+        """The elements sorted along `dim` and the indices that sort them (`return_types.sort`)."""
     def split(self, split_size_or_sections: Any, dim: Any = 0) -> Any:
         """Pieces of `split_size` (an int) or of the given sizes (a list) along `dim`."""
     def split_sizes(self, sizes: _Ints, dim: builtins.int = ...) -> Tuple[Tensor, ...]:
@@ -2065,6 +2035,18 @@ class Tensor:
         """Size-1 dimensions removed (all, or those in `dim`)."""
     def std(self, dim: Any = None, unbiased: Any = None, keepdim: Any = False, *, correction: Any = None) -> Tensor:
         """Standard deviation over `dim`, as `var`."""
+    def std_mean(self, dim: _Ints = ..., correction: builtins.float = ..., keepdim: builtins.bool = ...) -> Tuple[Any, ...]:
+        """std_mean(self: Tensor, dim: list[int] = [], correction: float = 1.0, keepdim: bool = False)
+
+        The standard deviation and the mean over `dim`, as `(std, mean)`
+         (`torch.std_mean`; `correction` as [`Tensor::var`]).
+
+         ```
+         let x = ferrograd::Tensor::new([2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]);
+         let (s, m) = x.std_mean(&[], 0.0, false);
+         assert_eq!((s.item(), m.item()), (2.0, 5.0));
+         ```
+        """
     def stride(self, dim: Any = None) -> Any:
         """The strides in elements (`x.stride()` or `x.stride(dim)`)."""
     def sub(self, other: Any, *, alpha: Any = None, out: Any = None) -> Tensor: ...
@@ -2110,6 +2092,11 @@ class Tensor:
          ```
          assert!(ferrograd::Tensor::ones(&[2, 3]).try_sum_to(&[2]).is_err());
          ```
+        """
+    def svd(self, some: Any = True, compute_uv: Any = True) -> return_types.svd:
+        """`torch.svd`: `(U, S, V)` with `A = U diag(S) V^T` (`V`, not `linalg.svd`'s `Vh`); `U`
+        and `V` reduced unless `some` is false, zero-filled `m x m` and `n x n` without
+        `compute_uv`.
         """
     def swapaxes(self, dim0: Any, dim1: Any) -> Tensor:
         """Dimensions `dim0` and `dim1` swapped (a view)."""
@@ -2184,22 +2171,8 @@ class Tensor:
          ```
         """
     def tolist(self) -> Any: ...
-    def topk(self, k: builtins.int, dim: builtins.int = ..., largest: builtins.bool = ..., sorted: builtins.bool = ...) -> Tuple[Any, ...]:
-        """topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True)
-
-        The `k` largest (or, with `largest = false`, smallest) elements along `dim`, sorted,
-         and their int64 indices; at ties the stable sort's order (PyTorch leaves it
-         unspecified). `sorted = false` returns them sorted too. Panics if `k` exceeds the
-         size; see [`Tensor::try_topk`].
-
-         ```
-         let (v, i) = ferrograd::Tensor::new([1.0, 5.0, 3.0]).topk(2, -1, true, true);
-         assert_eq!(v.to_vec::<f32>(), vec![5.0, 3.0]);
-         assert_eq!(i.to_vec::<i64>(), vec![1, 2]);
-         let e = ferrograd::Tensor::zeros(&[2]).try_topk(3, -1, true, true).unwrap_err();
-         assert_eq!(e.to_string(), "topk: selected index k out of range");
-         ```
-        """
+    def topk(self, k: Any, dim: Any = -1, largest: Any = True, sorted: Any = True) -> return_types.topk:
+        """The `k` largest (or smallest) elements along `dim` and their indices."""
     def trace(self) -> Tensor:
         """trace(self: Tensor)
 
@@ -2263,6 +2236,18 @@ class Tensor:
         """A size-1 dimension inserted at `dim`."""
     def var(self, dim: Any = None, unbiased: Any = None, keepdim: Any = False, *, correction: Any = None) -> Tensor:
         """Variance over `dim` (all when `None`), with `correction` (1: Bessel's)."""
+    def var_mean(self, dim: _Ints = ..., correction: builtins.float = ..., keepdim: builtins.bool = ...) -> Tuple[Any, ...]:
+        """var_mean(self: Tensor, dim: list[int] = [], correction: float = 1.0, keepdim: bool = False)
+
+        The variance and the mean over `dim` (a list; empty: all), as `(var, mean)`
+         (`torch.var_mean`; `correction` as [`Tensor::var`]).
+
+         ```
+         let (v, m) = ferrograd::Tensor::new([1.0, 2.0, 3.0, 4.0]).var_mean(&[], 0.0, false);
+         assert_eq!((v.item(), m.item()), (1.25, 2.5));
+         assert!(ferrograd::Tensor::zeros(&[2]).try_var_mean(&[1], 1.0, false).is_err());
+         ```
+        """
     def view(self, *shape: Any) -> Any:
         """`reshape` (ferrograd copies only when the strides require it); `view(dtype)` is not
         supported.
@@ -2409,6 +2394,8 @@ def amax(input: Any, dim: Any = (), keepdim: Any = False) -> Tensor:
     """Maximum over `dim` (all when empty)."""
 def amin(input: Any, dim: Any = (), keepdim: Any = False) -> Tensor:
     """Minimum over `dim` (all when empty)."""
+def aminmax(input: Any, *, dim: Any = None, keepdim: Any = False) -> return_types.aminmax:
+    """The minimum and maximum over `dim` (all elements when `None`): `return_types.aminmax`."""
 def any(input: Any, dim: Any = None, keepdim: Any = False) -> Tensor:
     """Whether any element (over `dim`) is non-zero."""
 def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, requires_grad: Any = False, device: Any = None, out: Any = None, layout: Any = None, pin_memory: Any = False) -> Tensor:
@@ -2543,6 +2530,8 @@ def celu(self: Tensor, alpha: builtins.float = ...) -> Tensor:
      assert_eq!(y.to_vec::<f32>(), vec![0.0, 2.0]);
      ```
     """
+def cholesky_solve(input: Any, input2: Any, upper: Any = False) -> Tensor:
+    """Solves `A X = input` given `A`'s Cholesky factor `input2`."""
 def chunk(input: Any, chunks: Any, dim: Any = 0) -> Any:
     """`chunks` pieces along `dim`."""
 def clamp(input: Any, min: Any = None, max: Any = None) -> Tensor:
@@ -2650,32 +2639,12 @@ def cosh(self: Tensor) -> Tensor:
     """
 def count_nonzero(input: Any, dim: Any = None) -> Any:
     """How many elements (over `dim`) are non-zero."""
-def cummax(self: Tensor, dim: builtins.int) -> Tuple[Any, ...]:
-    """cummax(self: Tensor, dim: int)
-
-    The running maximum along `dim` and the int64 index where it was attained (the
-     latest at ties; NaN propagates). Panics on a bad dim; see [`Tensor::try_cummax`].
-
-     ```
-     let (v, i) = ferrograd::Tensor::new([1.0, 3.0, 2.0, 3.0]).cummax(0);
-     assert_eq!(v.to_vec::<f32>(), vec![1.0, 3.0, 3.0, 3.0]);
-     assert_eq!(i.to_vec::<i64>(), vec![0, 1, 1, 3]);
-     assert!(ferrograd::Tensor::zeros(&[2]).try_cummax(1).is_err());
-     ```
-    """
-def cummin(self: Tensor, dim: builtins.int) -> Tuple[Any, ...]:
-    """cummin(self: Tensor, dim: int)
-
-    The running minimum along `dim` and its int64 indices (as [`Tensor::cummax`]).
-     Panics on a bad dim; see [`Tensor::try_cummin`].
-
-     ```
-     let (v, i) = ferrograd::Tensor::new([2.0, 1.0, 3.0, 1.0]).cummin(0);
-     assert_eq!(v.to_vec::<f32>(), vec![2.0, 1.0, 1.0, 1.0]);
-     assert_eq!(i.to_vec::<i64>(), vec![0, 1, 1, 3]);
-     assert!(ferrograd::Tensor::zeros(&[2]).try_cummin(1).is_err());
-     ```
-    """
+def cross(input: Any, other: Any, dim: Any = None) -> Tensor:
+    """The cross product along `dim` (`None`: the first dim of size 3, as `torch.cross`)."""
+def cummax(input: Any, dim: Any) -> return_types.cummax:
+    """The running maximum along `dim` and where it was attained."""
+def cummin(input: Any, dim: Any) -> return_types.cummin:
+    """The running minimum along `dim` and where it was attained."""
 def cumprod(input: Any, dim: Any, *, dtype: Any = None) -> Tensor:
     """Running product along `dim`."""
 def cumsum(input: Any, dim: Any, *, dtype: Any = None) -> Tensor:
@@ -3003,6 +2972,8 @@ def gelu_tanh(self: Tensor) -> Tensor:
      assert_eq!(ferrograd::Tensor::new([0.0]).gelu_tanh().to_vec::<f32>(), vec![0.0]);
      ```
     """
+def ger(input: Any, vec2: Any) -> Tensor:
+    """The outer product (an alias of `outer`)."""
 def get_default_dtype() -> Any:
     """Always `float32`."""
 def glu(self: Tensor, dim: builtins.int = ...) -> Tensor:
@@ -3237,19 +3208,8 @@ def kron(self: Tensor, other: _TensorOrNumber) -> Tensor:
      assert_eq!(k.to_vec::<f32>(), vec![1.0, 10.0, 2.0, 20.0, 3.0, 30.0, 4.0, 40.0]);
      ```
     """
-def kthvalue(self: Tensor, k: builtins.int, dim: builtins.int = ..., keepdim: builtins.bool = ...) -> Tuple[Any, ...]:
-    """kthvalue(self: Tensor, k: int, dim: int = -1, keepdim: bool = False)
-
-    The `k`-th smallest element along `dim` (`k` from 1) and its int64 index (at ties
-     PyTorch's: its quickselect, followed step by step). Panics
-     unless `1 <= k <= size`; see [`Tensor::try_kthvalue`].
-
-     ```
-     let (v, i) = ferrograd::Tensor::new([4.0, 1.0, 3.0]).kthvalue(2, -1, false);
-     assert_eq!((v.item(), i.to_vec::<i64>()), (3.0, vec![2]));
-     assert!(ferrograd::Tensor::zeros(&[2]).try_kthvalue(3, -1, false).is_err());
-     ```
-    """
+def kthvalue(input: Any, k: Any, dim: Any = -1, keepdim: Any = False) -> return_types.kthvalue:
+    """The `k`-th smallest element along `dim` and its index."""
 def le(input: Any, other: Any, *, out: Any = None) -> Tensor:
     """le(self: Tensor, other: Tensor)
 
@@ -3407,6 +3367,8 @@ def logcumsumexp(self: Tensor, dim: builtins.int) -> Tensor:
      assert!(ferrograd::Tensor::zeros(&[2]).try_logcumsumexp(1).is_err());
      ```
     """
+def logdet(input: Any) -> Tensor:
+    """The log of the determinant (NaN for a negative one, -inf for a singular matrix)."""
 def logical_and(input: Any, other: Any) -> Tensor: ...
 def logical_and_scalar(self: Tensor, other: builtins.float) -> Tensor:
     """logical_and_scalar(self: Tensor, other: float)
@@ -3545,6 +3507,10 @@ def masked_select(self: Tensor, mask: _TensorOrNumber) -> Tensor:
     """
 def matmul(input: Any, other: Any) -> Tensor:
     """Matrix product with NumPy's rules."""
+def matrix_exp(input: Any) -> Tensor:
+    """The matrix exponential."""
+def matrix_power(input: Any, n: Any) -> Tensor:
+    """The `n`-th power of a square matrix (negative `n`: of its inverse)."""
 def max(input: Any, dim: Any = None, keepdim: Any = False, *, other: Any = None) -> Any:
     """`max()` (all elements), `max(dim)` (values and indices) or `max(other)` (elementwise)."""
 def max_dim(self: Tensor, dim: builtins.int, keepdim: builtins.bool = ...) -> Tuple[Any, ...]:
@@ -3576,17 +3542,8 @@ def mean_dims(self: Tensor, dims: _Ints, keepdim: builtins.bool = ...) -> Tensor
      assert!(ferrograd::Tensor::zeros(&[2]).try_mean_dims(&[0, 0], false).is_err());
      ```
     """
-def median(self: Tensor) -> Tensor:
-    """median(self: Tensor)
-
-    The lower median of all elements (NaN if there is one; NaN for no elements). The
-     gradient is shared equally among the elements equal to it (PyTorch's
-     `evenly_distribute_backward`; among the NaNs for a NaN median).
-
-     ```
-     assert_eq!(ferrograd::Tensor::new([4.0, 1.0, 3.0, 2.0]).median().item(), 2.0);
-     ```
-    """
+def median(input: Any, dim: Any = None, keepdim: Any = False) -> Any:
+    """The lower median of all elements, or along `dim` with its index (`return_types.median`)."""
 def median_dim(self: Tensor, dim: builtins.int, keepdim: builtins.bool = ...) -> Tuple[Any, ...]:
     """median_dim(self: Tensor, dim: int, keepdim: bool = False)
 
@@ -3642,19 +3599,8 @@ def mm(self: Tensor, other: _TensorOrNumber) -> Tensor:
      assert_eq!(e.to_string(), "mm: mat1 and mat2 shapes cannot be multiplied (2x3 and 2x3)");
      ```
     """
-def mode(self: Tensor, dim: builtins.int = ..., keepdim: builtins.bool = ...) -> Tuple[Any, ...]:
-    """mode(self: Tensor, dim: int = -1, keepdim: bool = False)
-
-    The most frequent value along `dim` (the smallest of them at a tie of counts) and
-     the int64 index of its last occurrence. Panics on a bad or empty dim; see
-     [`Tensor::try_mode`].
-
-     ```
-     let (v, i) = ferrograd::Tensor::new([2.0, 1.0, 2.0, 1.0]).mode(-1, false);
-     assert_eq!((v.item(), i.to_vec::<i64>()), (1.0, vec![3]));
-     assert!(ferrograd::Tensor::zeros(&[0]).try_mode(-1, false).is_err());
-     ```
-    """
+def mode(input: Any, dim: Any = -1, keepdim: Any = False) -> return_types.mode:
+    """The most frequent value along `dim` and the index of its last occurrence."""
 def mul(input: Any, other: Any, *, alpha: Any = None, out: Any = None) -> Tensor: ...
 def mul_(self: Tensor, other: _TensorOrNumber) -> Tensor:
     """mul_(self: Tensor, other: Tensor)
@@ -3733,6 +3679,23 @@ def nanmean(self: Tensor, dim: _Ints = ..., keepdim: builtins.bool = ...) -> Ten
      let x = ferrograd::Tensor::new([1.0, f32::NAN, 2.0]);
      assert_eq!(x.nanmean(&[], false).item(), 1.5);
      assert!(x.try_nanmean(&[1], false).is_err());
+     ```
+    """
+def nanmedian(input: Any, dim: Any = None, keepdim: Any = False) -> Any:
+    """`median` of the elements that are not NaN."""
+def nanmedian_dim(self: Tensor, dim: builtins.int, keepdim: builtins.bool = ...) -> Tuple[Any, ...]:
+    """nanmedian_dim(self: Tensor, dim: int, keepdim: bool = False)
+
+    The lower median along `dim` of the values that are not NaN, and its int64 index
+     (`torch.nanmedian(x, dim)`); a slice of NaNs only gives NaN at its first index.
+     Panics on a bad or empty dim; see [`Tensor::try_nanmedian_dim`].
+
+     ```
+     let x = ferrograd::Tensor::new([[f32::NAN, 1.0, 2.0, f32::NAN], [4.0, f32::NAN, 3.0, 1.0]]);
+     let (v, i) = x.nanmedian_dim(1, false);
+     assert_eq!((v.to_vec::<f32>(), i.to_vec::<i64>()), (vec![1.0, 3.0], vec![1, 2]));
+     let e = ferrograd::Tensor::zeros(&[2, 0]).try_nanmedian_dim(1, false).unwrap_err();
+     assert_eq!(e.to_string(), "nanmedian: median(): Expected reduction dim 1 to have non-zero size.");
      ```
     """
 def nansum(self: Tensor, dim: _Ints = ..., keepdim: builtins.bool = ...) -> Tensor:
@@ -3855,6 +3818,8 @@ def pad(self: Tensor, pad: _Ints, value: builtins.float = ...) -> Tensor:
     """
 def permute(input: Any, *dims: Any, **kwargs: Any) -> Tensor:
     """The dimensions reordered."""
+def pinverse(input: Any, rcond: Any = 1e-15) -> Tensor:
+    """The pseudo-inverse, singular values below `rcond` times the largest dropped."""
 def polygamma(self: Tensor, n: builtins.int) -> Tensor:
     """polygamma(self: Tensor, n: int)
 
@@ -4133,6 +4098,8 @@ def slice(self: Tensor, dim: builtins.int, start: builtins.int, end: builtins.in
      assert!(ferrograd::Tensor::zeros(&[3]).try_slice(0, 0, 3, 0).is_err());
      ```
     """
+def slogdet(input: Any) -> return_types.slogdet:
+    """The sign and log of the absolute value of the determinant (`return_types.slogdet`)."""
 def softmax(input: Any, dim: Any = None, dtype: Any = None, *, _stacklevel: Any = 3) -> Tensor:
     """`exp(x) / sum(exp(x))` along `dim`."""
 def softmin(self: Tensor, dim: builtins.int) -> Tensor:
@@ -4189,21 +4156,8 @@ def solve(self: Tensor, b: _TensorOrNumber) -> Tensor:
      assert_eq!(e.to_string(), "torch.linalg.solve: The solver failed because the input matrix is singular.");
      ```
     """
-def sort(self: Tensor, dim: builtins.int = ..., descending: builtins.bool = ..., stable: builtins.bool = ...) -> Tuple[Any, ...]:
-    """sort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False)
-
-    The elements sorted along `dim` (ascending, or `descending`), and the int64 indices
-     that sort them. The sort is always stable (equal elements keep their order; NaN
-     sorts above every number), so `stable` changes nothing. The gradient goes back to
-     each element's position. Panics on a bad dim; see [`Tensor::try_sort`].
-
-     ```
-     let (v, i) = ferrograd::Tensor::new([3.0, 1.0, 3.0, 2.0]).sort(-1, true, false);
-     assert_eq!(v.to_vec::<f32>(), vec![3.0, 3.0, 2.0, 1.0]);
-     assert_eq!(i.to_vec::<i64>(), vec![0, 2, 3, 1]);
-     assert!(ferrograd::Tensor::zeros(&[2]).try_sort(1, false, false).is_err());
-     ```
-    """
+def sort(input: Any, dim: Any = -1, descending: Any = False, stable: Any = False) -> return_types.sort:
+    """The elements sorted along `dim` and the indices that sort them (`return_types.sort`)."""
 def split(tensor: Any, split_size_or_sections: Any, dim: Any = 0) -> Any:
     """Pieces of `split_size` (an int) or of the given sizes (a list) along `dim`."""
 def split_sizes(self: Tensor, sizes: _Ints, dim: builtins.int = ...) -> Tuple[Tensor, ...]:
@@ -4238,6 +4192,8 @@ def stack(tensors: Any, dim: Any = 0, *, out: Any = None) -> Tensor:
     """Stacking along a new dimension `dim`."""
 def std(input: Any, dim: Any = None, unbiased: Any = None, keepdim: Any = False, *, correction: Any = None) -> Tensor:
     """Standard deviation over `dim`, as `var`."""
+def std_mean(input: Any, dim: Any = None, unbiased: Any = None, keepdim: Any = False, *, correction: Any = None) -> Tuple[Tensor, Tensor]:
+    """`(std, mean)` over `dim`, as `std` (a plain tuple, as PyTorch's)."""
 def stride(input: Any, dim: Any = None) -> Any:
     """The strides in elements (`x.stride()` or `x.stride(dim)`)."""
 def sub(input: Any, other: Any, *, alpha: Any = None, out: Any = None) -> Tensor: ...
@@ -4296,6 +4252,11 @@ def sum_to(self: Tensor, shape: _Ints) -> Tensor:
      ```
      assert!(ferrograd::Tensor::ones(&[2, 3]).try_sum_to(&[2]).is_err());
      ```
+    """
+def svd(input: Any, some: Any = True, compute_uv: Any = True) -> return_types.svd:
+    """`torch.svd`: `(U, S, V)` with `A = U diag(S) V^T` (`V`, not `linalg.svd`'s `Vh`); `U`
+    and `V` reduced unless `some` is false, zero-filled `m x m` and `n x n` without
+    `compute_uv`.
     """
 def swapaxes(input: Any, dim0: Any, dim1: Any) -> Tensor:
     """Dimensions `dim0` and `dim1` swapped (a view)."""
@@ -4365,22 +4326,8 @@ def to_dtype(self: Tensor, dtype: _DType) -> Tensor:
      assert_eq!(x.grad().unwrap().dtype(), DType::F32);
      ```
     """
-def topk(self: Tensor, k: builtins.int, dim: builtins.int = ..., largest: builtins.bool = ..., sorted: builtins.bool = ...) -> Tuple[Any, ...]:
-    """topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True)
-
-    The `k` largest (or, with `largest = false`, smallest) elements along `dim`, sorted,
-     and their int64 indices; at ties the stable sort's order (PyTorch leaves it
-     unspecified). `sorted = false` returns them sorted too. Panics if `k` exceeds the
-     size; see [`Tensor::try_topk`].
-
-     ```
-     let (v, i) = ferrograd::Tensor::new([1.0, 5.0, 3.0]).topk(2, -1, true, true);
-     assert_eq!(v.to_vec::<f32>(), vec![5.0, 3.0]);
-     assert_eq!(i.to_vec::<i64>(), vec![1, 2]);
-     let e = ferrograd::Tensor::zeros(&[2]).try_topk(3, -1, true, true).unwrap_err();
-     assert_eq!(e.to_string(), "topk: selected index k out of range");
-     ```
-    """
+def topk(input: Any, k: Any, dim: Any = -1, largest: Any = True, sorted: Any = True) -> return_types.topk:
+    """The `k` largest (or smallest) elements along `dim` and their indices."""
 def trace(self: Tensor) -> Tensor:
     """trace(self: Tensor)
 
@@ -4462,6 +4409,8 @@ def unsqueeze(input: Any, dim: Any) -> Tensor:
     """A size-1 dimension inserted at `dim`."""
 def var(input: Any, dim: Any = None, unbiased: Any = None, keepdim: Any = False, *, correction: Any = None) -> Tensor:
     """Variance over `dim` (all when `None`), with `correction` (1: Bessel's)."""
+def var_mean(input: Any, dim: Any = None, unbiased: Any = None, keepdim: Any = False, *, correction: Any = None) -> Tuple[Tensor, Tensor]:
+    """`(var, mean)` over `dim`, as `var` (a plain tuple, as PyTorch's)."""
 def vstack(tensors: Any) -> Any:
     """Concatenation along dimension 0 of at-least-2-d tensors."""
 def where(condition: Any, input: Any = None, other: Any = None) -> Any:

@@ -10,15 +10,14 @@ registry op; it computes nothing itself. Each is installed as a `Tensor` method 
 from __future__ import annotations
 
 import builtins
-import collections
 import functools
 import numbers
 TYPE_CHECKING = False  # `typing` costs ~10 ms of import time; annotations are strings
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, Optional, Sequence
+    from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
-from . import _C
-from ._registry import OPS
+from . import _C, return_types
+from ._registry import LINALG_OPS, OPS
 
 Tensor = _C.Tensor
 _py_bool = builtins.bool
@@ -502,37 +501,6 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
     return _op("prod_dim")(x, int(dim), keepdim)
 
 
-ReturnTypes = collections.namedtuple("return_types", ["values", "indices"])
-
-
-class _MinMax(tuple):
-    """`torch.return_types.max`: `(values, indices)` with names."""
-
-    _name = "max"
-
-    def __new__(cls, values, indices):
-        return tuple.__new__(cls, (values, indices))
-
-    @property
-    def values(self):
-        return self[0]
-
-    @property
-    def indices(self):
-        return self[1]
-
-    def __repr__(self) -> str:
-        return f"torch.return_types.{self._name}(\nvalues={self[0]!r},\nindices={self[1]!r})"
-
-
-class _Max(_MinMax):
-    _name = "max"
-
-
-class _Min(_MinMax):
-    _name = "min"
-
-
 @overload("max")
 def max(input, dim=None, keepdim=False, *, other=None):
     """`max()` (all elements), `max(dim)` (values and indices) or `max(other)` (elementwise)."""
@@ -543,7 +511,7 @@ def max(input, dim=None, keepdim=False, *, other=None):
     if dim is None:
         return _op("max")(input)
     v, i = _op("max_dim")(input, int(dim), keepdim)
-    return _Max(v, i)
+    return return_types.max((v, i))
 
 
 @overload("min")
@@ -556,7 +524,65 @@ def min(input, dim=None, keepdim=False, *, other=None):
     if dim is None:
         return _op("min")(input)
     v, i = _op("min_dim")(input, int(dim), keepdim)
-    return _Min(v, i)
+    return return_types.min((v, i))
+
+
+@overload("sort")
+def sort(input, dim=-1, descending=False, stable=False) -> "return_types.sort":
+    """The elements sorted along `dim` and the indices that sort them (`return_types.sort`)."""
+    return return_types.sort(_op("sort")(input, dim, descending, stable))
+
+
+@overload("topk")
+def topk(input, k, dim=-1, largest=True, sorted=True) -> "return_types.topk":
+    """The `k` largest (or smallest) elements along `dim` and their indices."""
+    return return_types.topk(_op("topk")(input, k, dim, largest, sorted))
+
+
+@overload("kthvalue")
+def kthvalue(input, k, dim=-1, keepdim=False) -> "return_types.kthvalue":
+    """The `k`-th smallest element along `dim` and its index."""
+    return return_types.kthvalue(_op("kthvalue")(input, k, dim, keepdim))
+
+
+@overload("mode")
+def mode(input, dim=-1, keepdim=False) -> "return_types.mode":
+    """The most frequent value along `dim` and the index of its last occurrence."""
+    return return_types.mode(_op("mode")(input, dim, keepdim))
+
+
+@overload("cummax")
+def cummax(input, dim) -> "return_types.cummax":
+    """The running maximum along `dim` and where it was attained."""
+    return return_types.cummax(_op("cummax")(input, dim))
+
+
+@overload("cummin")
+def cummin(input, dim) -> "return_types.cummin":
+    """The running minimum along `dim` and where it was attained."""
+    return return_types.cummin(_op("cummin")(input, dim))
+
+
+@overload("median")
+def median(input, dim=None, keepdim=False):
+    """The lower median of all elements, or along `dim` with its index (`return_types.median`)."""
+    if dim is None:
+        return _op("median")(input)
+    return return_types.median(_op("median_dim")(input, dim, keepdim))
+
+
+@overload("nanmedian")
+def nanmedian(input, dim=None, keepdim=False):
+    """`median` of the elements that are not NaN."""
+    if dim is None:
+        return _op("nanmedian")(input)
+    return return_types.nanmedian(_op("nanmedian_dim")(input, dim, keepdim))
+
+
+@overload("aminmax")
+def aminmax(input, *, dim=None, keepdim=False) -> "return_types.aminmax":
+    """The minimum and maximum over `dim` (all elements when `None`): `return_types.aminmax`."""
+    return return_types.aminmax(_op("aminmax")(input, dim, keepdim))
 
 
 @overload("maximum")
@@ -617,6 +643,22 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if isinstance(dim, _py_bool):
         dim, unbiased = None, dim
     return _op("std")(input, _dims(dim), _correction(unbiased, correction), keepdim)
+
+
+@overload("var_mean", method=False)
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None) -> "Tuple[Tensor, Tensor]":
+    """`(var, mean)` over `dim`, as `var` (a plain tuple, as PyTorch's)."""
+    if isinstance(dim, _py_bool):
+        dim, unbiased = None, dim
+    return tuple(_op("var_mean")(input, _dims(dim), _correction(unbiased, correction), keepdim))
+
+
+@overload("std_mean", method=False)
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None) -> "Tuple[Tensor, Tensor]":
+    """`(std, mean)` over `dim`, as `std` (a plain tuple, as PyTorch's)."""
+    if isinstance(dim, _py_bool):
+        dim, unbiased = None, dim
+    return tuple(_op("std_mean")(input, _dims(dim), _correction(unbiased, correction), keepdim))
 
 
 @overload("norm")
@@ -1204,6 +1246,78 @@ def _linalg_inv(input):
 def inverse(input):
     """The matrix inverse (`torch.linalg.inv`)."""
     return _op("inv")(input)
+
+
+def _linalg(name: str):
+    return LINALG_OPS[name]
+
+
+@overload("svd")
+def svd(input, some=True, compute_uv=True) -> "return_types.svd":
+    """`torch.svd`: `(U, S, V)` with `A = U diag(S) V^T` (`V`, not `linalg.svd`'s `Vh`); `U`
+    and `V` reduced unless `some` is false, zero-filled `m x m` and `n x n` without
+    `compute_uv`."""
+    if not compute_uv:
+        s = _linalg("svdvals")(input)
+        from ._creation import zeros
+
+        *batch, m, n = input._shape
+        return return_types.svd(
+            (zeros(*batch, m, m, dtype=input.dtype), s, zeros(*batch, n, n, dtype=input.dtype))
+        )
+    u, s, vh = _linalg("svd")(input, not some)
+    return return_types.svd((u, s, vh.mT))
+
+
+@overload("slogdet")
+def slogdet(input) -> "return_types.slogdet":
+    """The sign and log of the absolute value of the determinant (`return_types.slogdet`)."""
+    return return_types.slogdet(_linalg("slogdet")(input))
+
+
+@overload("logdet")
+def logdet(input) -> Tensor:
+    """The log of the determinant (NaN for a negative one, -inf for a singular matrix)."""
+    return _linalg("logdet")(input)
+
+
+@overload("cholesky_solve")
+def cholesky_solve(input, input2, upper=False) -> Tensor:
+    """Solves `A X = input` given `A`'s Cholesky factor `input2`."""
+    return _linalg("cholesky_solve")(input, input2, upper)
+
+
+@overload("pinverse")
+def pinverse(input, rcond=1e-15) -> Tensor:
+    """The pseudo-inverse, singular values below `rcond` times the largest dropped."""
+    return _linalg("pinv")(input, None, _py_float(rcond))
+
+
+@overload("matrix_exp")
+def matrix_exp(input) -> Tensor:
+    """The matrix exponential."""
+    return _linalg("matrix_exp")(input)
+
+
+@overload("matrix_power")
+def matrix_power(input, n) -> Tensor:
+    """The `n`-th power of a square matrix (negative `n`: of its inverse)."""
+    return _linalg("matrix_power")(input, n)
+
+
+@overload("cross")
+def cross(input, other, dim=None) -> Tensor:
+    """The cross product along `dim` (`None`: the first dim of size 3, as `torch.cross`)."""
+    if dim is None:
+        shape = input._shape if len(input._shape) >= len(other._shape) else other._shape
+        dim = next((i for i, n in enumerate(shape) if n == 3), -1)
+    return _linalg("cross")(input, other, dim)
+
+
+@overload("ger")
+def ger(input, vec2) -> Tensor:
+    """The outer product (an alias of `outer`)."""
+    return _op("outer")(input, vec2)
 
 
 @overload("xlogy")

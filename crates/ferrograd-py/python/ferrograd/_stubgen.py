@@ -29,6 +29,7 @@ from . import autograd as autograd
 from . import func as func
 from . import linalg as linalg
 from . import nn as nn
+from . import return_types as return_types
 
 _Number = Union[builtins.int, builtins.float, builtins.bool]
 _TensorOrNumber = Union["Tensor", builtins.int, builtins.float, builtins.bool]
@@ -159,7 +160,7 @@ def _py_params(f: Any, method: builtins.bool) -> Optional[str]:
 #: returns one (`max(dim)` gives values and indices, `size()` a `Size`, ...).
 NOT_TENSOR = {"max", "min", "size", "stride", "nonzero", "split", "chunk", "unbind",
               "tensor_split", "where", "equal", "allclose", "sort", "topk", "kthvalue", "median",
-              "mode", "aminmax", "unique", "histc", "tolist", "item", "dim"}
+              "mode", "aminmax", "nanmedian", "unique", "histc", "tolist", "item", "dim"}
 
 
 def _ret_of(f: Any) -> str:
@@ -179,6 +180,8 @@ def _ret_of(f: Any) -> str:
         return "Any"
     text = ann if isinstance(ann, str) else getattr(ann, "__name__", "Any")
     text = text.strip("'\"")
+    if text.startswith("return_types.") or text == "Tuple[Tensor, Tensor]":
+        return text  # the stub imports `return_types`
     return {"bool": "builtins.bool", "_py_bool": "builtins.bool", "int": "builtins.int",
             "float": "builtins.float", "str": "builtins.str", "None": "None",
             "Tensor": "Tensor", "builtins.bool": "builtins.bool"}.get(text, "Any")

@@ -13,9 +13,7 @@ TYPE_CHECKING = False  # `typing` costs ~10 ms of import time; annotations are s
 if TYPE_CHECKING:
     from typing import Any, Optional, Sequence, Union
 
-import collections
-
-from . import _C
+from . import _C, return_types
 from ._registry import LINALG_OPS, OPS
 
 Tensor = _C.Tensor
@@ -23,14 +21,14 @@ Tensor = _C.Tensor
 # Every free function of the Rust `linalg` module, under its registry name and parameters.
 globals().update(LINALG_OPS)
 
-# PyTorch's named tuples for the ops with several results.
-EighResult = collections.namedtuple("EighResult", "eigenvalues eigenvectors")
-SVDResult = collections.namedtuple("SVDResult", "U S Vh")
-SlogdetResult = collections.namedtuple("SlogdetResult", "sign logabsdet")
-QRResult = collections.namedtuple("QRResult", "Q R")
-LUFactorResult = collections.namedtuple("LUFactorResult", "LU pivots")
-LUResult = collections.namedtuple("LUResult", "P L U")
-LstsqResult = collections.namedtuple("LstsqResult", "solution residuals rank singular_values")
+# PyTorch's named tuples for the ops with several results (`torch.return_types.linalg_*`).
+EighResult = return_types.linalg_eigh
+SVDResult = return_types.linalg_svd
+SlogdetResult = return_types.linalg_slogdet
+QRResult = return_types.linalg_qr
+LUFactorResult = return_types.linalg_lu_factor
+LUResult = return_types.linalg_lu
+LstsqResult = return_types.linalg_lstsq
 
 
 def _ord(ord: Any) -> str:
@@ -45,7 +43,7 @@ def _ord(ord: Any) -> str:
 
 def eigh(A: Tensor, UPLO: str = "L") -> Any:
     """Eigenvalues (ascending) and eigenvectors of symmetric matrices (`UPLO`'s triangle)."""
-    return EighResult(*LINALG_OPS["eigh"](A, UPLO))
+    return EighResult(LINALG_OPS["eigh"](A, UPLO))
 
 
 def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
@@ -55,32 +53,32 @@ def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
 
 def svd(A: Tensor, full_matrices: bool = True) -> Any:
     """`U, S, Vh` with `A = U diag(S) Vh`, `S` descending."""
-    return SVDResult(*LINALG_OPS["svd"](A, full_matrices))
+    return SVDResult(LINALG_OPS["svd"](A, full_matrices))
 
 
 def slogdet(A: Tensor) -> Any:
     """The sign and the log of the absolute value of the determinant."""
-    return SlogdetResult(*LINALG_OPS["slogdet"](A))
+    return SlogdetResult(LINALG_OPS["slogdet"](A))
 
 
 def qr(A: Tensor, mode: str = "reduced") -> Any:
     """`Q, R` with `A = Q R` (`mode` "reduced", "complete" or "r")."""
-    return QRResult(*LINALG_OPS["qr"](A, mode))
+    return QRResult(LINALG_OPS["qr"](A, mode))
 
 
 def lu_factor(A: Tensor, *, pivot: bool = True) -> Any:
     """The packed LU factorization and its (1-based, int32 in PyTorch) pivots."""
-    return LUFactorResult(*LINALG_OPS["lu_factor"](A, pivot))
+    return LUFactorResult(LINALG_OPS["lu_factor"](A, pivot))
 
 
 def lu(A: Tensor, *, pivot: bool = True) -> Any:
     """`P, L, U` with `A = P L U`."""
-    return LUResult(*LINALG_OPS["lu"](A, pivot))
+    return LUResult(LINALG_OPS["lu"](A, pivot))
 
 
 def lstsq(A: Tensor, B: Tensor, rcond: Optional[float] = None, *, driver: Optional[str] = None) -> Any:
     """The least-squares solution of `A X = B`, with residuals, rank and singular values."""
-    return LstsqResult(*LINALG_OPS["lstsq"](A, B, rcond, driver))
+    return LstsqResult(LINALG_OPS["lstsq"](A, B, rcond, driver))
 
 
 def matrix_norm(

@@ -190,6 +190,32 @@ impl Tensor {
         reduce(Extreme { op, name, max }, self, Dims::List(dims, keepdim))
     }
 
+    fn aminmax_impl(&self, dim: Option<isize>, keepdim: bool) -> Result<(Tensor, Tensor)> {
+        let dims: &[isize] = match &dim {
+            None if self.numel() == 0 => {
+                return Err(Error::invalid(
+                    "aminmax",
+                    "aminmax(): cannot compute aminmax over an empty dimension as the operation has no identity.",
+                ))
+            }
+            None => &[],
+            Some(d) => std::slice::from_ref(d),
+        };
+        if let Some(d) = dim {
+            let n = super::normalize_dim("aminmax", d, self.dim().max(1))?;
+            if self.dim() > 0 && self.shape()[n] == 0 {
+                return Err(Error::invalid(
+                    "aminmax",
+                    format!("aminmax: Expected reduction dim {n} to have non-zero size."),
+                ));
+            }
+        }
+        Ok((
+            self.extreme("aminmax", "AminBackward0", dims, keepdim, false)?,
+            self.extreme("aminmax", "AmaxBackward0", dims, keepdim, true)?,
+        ))
+    }
+
     fn cumulative(&self, dim: isize, product: bool) -> Result<Tensor> {
         let x = self.to_float();
         if x.dim() == 0 {
@@ -533,6 +559,48 @@ api! {
         /// ```
         pub fn std / try_std(&self, dim: &[isize] = &[], correction: f64 = 1.0, keepdim: bool = false) -> Tensor {
             Ok(safe_root(&self.var_impl(dim, correction, keepdim)?, 0.5))
+        }
+
+        /// The variance and the mean over `dim` (a list; empty: all), as `(var, mean)`
+        /// (`torch.var_mean`; `correction` as [`Tensor::var`]).
+        ///
+        /// ```
+        /// let (v, m) = ferrograd::Tensor::new([1.0, 2.0, 3.0, 4.0]).var_mean(&[], 0.0, false);
+        /// assert_eq!((v.item(), m.item()), (1.25, 2.5));
+        /// assert!(ferrograd::Tensor::zeros(&[2]).try_var_mean(&[1], 1.0, false).is_err());
+        /// ```
+        pub fn var_mean / try_var_mean(&self, dim: &[isize] = &[], correction: f64 = 1.0, keepdim: bool = false) -> (Tensor, Tensor) {
+            Ok((self.var_impl(dim, correction, keepdim)?, self.to_float().try_mean_dims(dim, keepdim)?))
+        }
+
+        /// The standard deviation and the mean over `dim`, as `(std, mean)`
+        /// (`torch.std_mean`; `correction` as [`Tensor::var`]).
+        ///
+        /// ```
+        /// let x = ferrograd::Tensor::new([2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]);
+        /// let (s, m) = x.std_mean(&[], 0.0, false);
+        /// assert_eq!((s.item(), m.item()), (2.0, 5.0));
+        /// ```
+        pub fn std_mean / try_std_mean(&self, dim: &[isize] = &[], correction: f64 = 1.0, keepdim: bool = false) -> (Tensor, Tensor) {
+            let (var, mean) = self.try_var_mean(dim, correction, keepdim)?;
+            Ok((safe_root(&var, 0.5), mean))
+        }
+
+        /// The minimum and the maximum over `dim` (all elements when `None`), as
+        /// `(min, max)` (`torch.aminmax`); each gradient shared equally among its ties, as
+        /// [`Tensor::amin`] and [`Tensor::amax`]. Errors on an empty reduction (there is no
+        /// identity) and a bad dim.
+        ///
+        /// ```
+        /// let x = ferrograd::Tensor::new([[1.0, 5.0], [7.0, 2.0]]);
+        /// let (lo, hi) = x.aminmax(Some(1), false);
+        /// assert_eq!((lo.to_vec::<f32>(), hi.to_vec::<f32>()), (vec![1.0, 2.0], vec![5.0, 7.0]));
+        /// let (lo, hi) = x.aminmax(None, false);
+        /// assert_eq!((lo.item(), hi.item()), (1.0, 7.0));
+        /// assert!(ferrograd::Tensor::zeros(&[0]).try_aminmax(None, false).is_err());
+        /// ```
+        pub fn aminmax / try_aminmax(&self, dim: Option<isize> = None, keepdim: bool = false) -> (Tensor, Tensor) {
+            self.aminmax_impl(dim, keepdim)
         }
 
         /// The p-norm over `dim` (a list; empty: all): `p` = 2 (Euclidean/Frobenius), 1,

@@ -240,6 +240,17 @@ fn median_index(row: &[f64]) -> usize {
     order(row, false)[(row.len() - 1) / 2]
 }
 
+/// The index of the lower median of `row`'s non-NaN values (at ties the stable order's, as
+/// PyTorch's); the first element when every one is NaN.
+fn nanmedian_index(row: &[f64]) -> usize {
+    let numbers = row.iter().filter(|v| !v.is_nan()).count();
+    if numbers == 0 {
+        return 0;
+    }
+    // The ascending order puts the NaNs last.
+    order(row, false)[(numbers - 1) / 2]
+}
+
 /// The mode's index in `row`: the smallest of the most frequent values, at its last
 /// occurrence.
 fn mode_index(row: &[f64]) -> usize {
@@ -453,7 +464,7 @@ api! {
         /// assert_eq!(ferrograd::Tensor::new([4.0, 1.0, 3.0, 2.0]).median().item(), 2.0);
         /// ```
         pub fn median(&self) -> Tensor {
-            crate::unwrap(median_all(self))
+            crate::unwrap(median_of_all(self, false))
         }
 
         /// The lower median along `dim` and its int64 index (NaN, at its first occurrence,
@@ -467,6 +478,41 @@ api! {
         /// ```
         pub fn median_dim / try_median_dim(&self, dim: isize, keepdim: bool = false) -> (Tensor, Tensor) {
             select_one("median", "MedianBackward1", self, dim, keepdim, &median_index)
+        }
+
+        /// The lower median of the elements that are not NaN (`torch.nanmedian`); NaN when
+        /// every element is NaN or there are none. The gradient is shared equally among the
+        /// elements equal to it, as [`Tensor::median`]'s.
+        ///
+        /// ```
+        /// let x = ferrograd::Tensor::new([4.0, f32::NAN, 1.0, 3.0, f32::NAN]);
+        /// assert_eq!(x.nanmedian().item(), 3.0);
+        /// assert!(ferrograd::Tensor::new([f32::NAN]).nanmedian().item().is_nan());
+        /// ```
+        pub fn nanmedian(&self) -> Tensor {
+            crate::unwrap(median_of_all(self, true))
+        }
+
+        /// The lower median along `dim` of the values that are not NaN, and its int64 index
+        /// (`torch.nanmedian(x, dim)`); a slice of NaNs only gives NaN at its first index.
+        /// Panics on a bad or empty dim; see [`Tensor::try_nanmedian_dim`].
+        ///
+        /// ```
+        /// let x = ferrograd::Tensor::new([[f32::NAN, 1.0, 2.0, f32::NAN], [4.0, f32::NAN, 3.0, 1.0]]);
+        /// let (v, i) = x.nanmedian_dim(1, false);
+        /// assert_eq!((v.to_vec::<f32>(), i.to_vec::<i64>()), (vec![1.0, 3.0], vec![1, 2]));
+        /// let e = ferrograd::Tensor::zeros(&[2, 0]).try_nanmedian_dim(1, false).unwrap_err();
+        /// assert_eq!(e.to_string(), "nanmedian: median(): Expected reduction dim 1 to have non-zero size.");
+        /// ```
+        pub fn nanmedian_dim / try_nanmedian_dim(&self, dim: isize, keepdim: bool = false) -> (Tensor, Tensor) {
+            let (xs, d) = along("nanmedian", self, dim)?;
+            if xs.dim() > 0 && xs.shape()[d] == 0 {
+                return Err(Error::invalid(
+                    "nanmedian",
+                    format!("median(): Expected reduction dim {d} to have non-zero size."),
+                ));
+            }
+            select_one("nanmedian", "NanmedianBackward1", self, dim, keepdim, &nanmedian_index)
         }
 
         /// The most frequent value along `dim` (the smallest of them at a tie of counts) and
@@ -692,9 +738,10 @@ api! {
     }
 }
 
-/// The global median, recorded as `MedianBackward0`: the gradient shared equally among the
-/// elements equal to it (the NaNs for a NaN median), as PyTorch does.
-fn median_all(x: &Tensor) -> Result<Tensor> {
+/// The global median (of the non-NaN elements with `ignore_nan`), recorded as
+/// `MedianBackward0` (`NanmedianBackward0`): the gradient shared equally among the elements
+/// equal to it (the NaNs for a NaN median), as PyTorch does.
+fn median_of_all(x: &Tensor, ignore_nan: bool) -> Result<Tensor> {
     if x.numel() == 0 {
         return Tensor::try_full_with(&[], f64::NAN, x.to_float().dtype());
     }
@@ -703,12 +750,19 @@ fn median_all(x: &Tensor) -> Result<Tensor> {
         // exact ties the gradient goes to the chosen element instead of being shared).
         let n = x.numel();
         let (v, _) = batched_pair(x, |p| {
-            p.try_reshape(&[p.shape()[0], n])?.try_median_dim(1, false)
+            let rows = p.try_reshape(&[p.shape()[0], n])?;
+            match ignore_nan {
+                true => rows.try_nanmedian_dim(1, false),
+                false => rows.try_median_dim(1, false),
+            }
         })?;
         return Ok(v);
     }
     let vals = values(x)?;
-    let v = vals[median_index(&vals)];
+    let v = match ignore_nan {
+        true => vals[nanmedian_index(&vals)],
+        false => vals[median_index(&vals)],
+    };
     let hits: Vec<bool> = vals
         .iter()
         .map(|&e| e == v || (v.is_nan() && e.is_nan()))
@@ -721,7 +775,11 @@ fn median_all(x: &Tensor) -> Result<Tensor> {
     );
     let tangent_mask = mask.clone();
     Ok(crate::autograd::record(
-        "MedianBackward0",
+        if ignore_nan {
+            "NanmedianBackward0"
+        } else {
+            "MedianBackward0"
+        },
         out,
         &[x],
         move |_, _| move |a| smallvec::smallvec![Some(&mask * &a.grad.div_scalar(count))],
