@@ -109,6 +109,9 @@ pub struct NodeOf<F: ?Sized> {
     pub(crate) next: SmallVec<[Option<Edge>; 2]>,
     pub(crate) saved: Mutex<Saved>,
     pub(crate) name: &'static str,
+    /// PyTorch's name for the composite op whose last step made this node (see
+    /// `autograd::relabel`); [`NodeOf::label`] prefers it to `name`.
+    pub(crate) alias: std::sync::OnceLock<&'static str>,
     pub(crate) inputs: SmallVec<[InputMeta; 2]>,
     pub(crate) owner: Mutex<Option<Weak<TensorImpl>>>,
     /// Where the forward ran, recorded in anomaly mode.
@@ -189,6 +192,11 @@ pub(crate) struct Tangent {
 }
 
 impl<F: ?Sized> NodeOf<F> {
+    /// The name PyTorch's graph shows for this node (`"MulBackward0"`, `"StdBackward0"`).
+    pub(crate) fn label(&self) -> &'static str {
+        self.alias.get().copied().unwrap_or(self.name)
+    }
+
     fn drain_into(&mut self, stack: &mut Vec<Arc<Node>>) {
         for edge in self.next.drain(..).flatten() {
             match edge {

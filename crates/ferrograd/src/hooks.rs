@@ -250,7 +250,7 @@ pub(crate) fn after_node(
                     "hook",
                     format!(
                         "a post-hook of {} returned {} gradients for {} inputs",
-                        node.name,
+                        node.label(),
                         new.len(),
                         grads.len()
                     ),

@@ -2717,6 +2717,17 @@ fn view_table() -> Vec<Spec> {
         .zeros(),
         spec("chunk", |x| x[0].chunk(2, -1)[0].exp(), m(), Any, 2).zeros(),
         spec(
+            "split_sizes",
+            |x| {
+                let n = x[0].shape()[0];
+                x[0].split_sizes(&[1, n - 1], 0)[0].mul_scalar(2.0)
+            },
+            m(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
             "cat",
             |x| Tensor::cat(&[&x[0], &x[0].exp(), &x[0]], 0),
             with_empty(),

@@ -908,8 +908,7 @@ Tensor.H = property(lambda self: _op("t")(self), doc="The transpose (real tensor
 
 
 def _T(self):
-    if self.dim() <= 2:
-        return _op("t")(self)
+    # PyTorch's `x.T` is a permute at every rank (`PermuteBackward0`), `x.t()` a transpose.
     return _op("permute")(self, list(range(self.dim() - 1, -1, -1)))
 
 
@@ -966,7 +965,11 @@ def tensor_split(input, indices_or_sections, dim=0):
     else:
         bounds = [0] + [builtins.min(builtins.max(int(i), 0), size) for i in indices_or_sections] + [size]
         sizes = [builtins.max(b - a, 0) for a, b in zip(bounds, bounds[1:])]
-    return _op("split_sizes")(input, sizes, dim)
+    # Slices (`SliceBackward0`, as PyTorch's), not a split node.
+    starts = [0]
+    for n in sizes[:-1]:
+        starts.append(starts[-1] + n)
+    return tuple(_op("narrow")(input, dim, a, n) for a, n in zip(starts, sizes))
 
 
 @overload("chunk")

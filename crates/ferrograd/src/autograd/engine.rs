@@ -203,7 +203,7 @@ fn route(node: &Node, k: usize, g: Tensor) -> Result<Tensor> {
     let g = match g.shape() == shape {
         true => g,
         false => g.try_sum_to(shape).map_err(|_| {
-            let e = format!("Function {} returned an invalid gradient at index {k} - got {:?} but expected shape compatible with {shape:?}", node.name, g.shape());
+            let e = format!("Function {} returned an invalid gradient at index {k} - got {:?} but expected shape compatible with {shape:?}", node.label(), g.shape());
             Error::invalid("backward", e)
         })?,
     };

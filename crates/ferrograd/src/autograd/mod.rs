@@ -11,7 +11,7 @@ mod prune;
 mod ptr_map;
 mod validate;
 
-pub(crate) use node::{record, Grads, Node};
+pub(crate) use node::{record, relabel, Grads, Node};
 
 use crate::error::Result;
 use crate::tensor::Tensor;
@@ -385,7 +385,7 @@ impl GradFn {
     /// ```
     pub fn name(&self) -> &'static str {
         match &self.0 {
-            GradFnKind::Node(n) => n.name,
+            GradFnKind::Node(n) => n.label(),
             GradFnKind::Accumulate(_) => "AccumulateGrad",
         }
     }

@@ -186,7 +186,7 @@ pub(crate) fn check_anomaly(node: &super::Node, grads: &[Option<Tensor>]) -> Res
             .map(|t| format!("\nTraceback of forward call that caused the error:\n{t}"))
             .unwrap_or_default();
         return Err(Error::Anomaly {
-            name: node.name,
+            name: node.label(),
             index,
             kind,
             trace,

@@ -87,6 +87,21 @@ where
     out
 }
 
+/// Gives the node that produced `out` PyTorch's name for the op a composite implements
+/// (`std` is a `where` over a `pow`, but PyTorch's graph shows `StdBackward0`): the name
+/// `grad_fn` reports, pictures and errors show. Only a node that the fresh `out` alone
+/// holds, made by the composite's last step, is named, and only once (the innermost
+/// composite's name stays); one an input or another tensor shares (an op that returned its
+/// input) is left as it is.
+pub(crate) fn relabel(out: Tensor, name: &'static str) -> Tensor {
+    if let Some(node) = &out.0.grad_fn {
+        if Arc::strong_count(&out.0) == 1 && Arc::strong_count(node) == 1 {
+            let _ = node.alias.set(name);
+        }
+    }
+    out
+}
+
 /// The reverse-mode half of [`record`]: the node, linked to `out`. The node is built in its
 /// `Arc` allocation, field by field (moving a finished node into the `Arc` copied it whole,
 /// its inline edge and shape vectors included).
@@ -134,6 +149,7 @@ where
     unsafe {
         use std::ptr::addr_of_mut;
         addr_of_mut!((*p).name).write(name);
+        addr_of_mut!((*p).alias).write(std::sync::OnceLock::new());
         addr_of_mut!((*p).seq).write(seq);
         addr_of_mut!((*p).next).write(SmallVec::new());
         addr_of_mut!((*p).inputs).write(SmallVec::new());
@@ -182,6 +198,7 @@ where
 fn every_field_is_written<F: ?Sized>(n: &NodeOf<F>) {
     let NodeOf {
         name: _,
+        alias: _,
         seq: _,
         next: _,
         inputs: _,
@@ -232,9 +249,9 @@ impl Node {
                     DType::Bool => "torch.BoolTensor",
                 };
                 let producer = if s.output_slot == Some(k) {
-                    Some(self.name)
+                    Some(self.label())
                 } else {
-                    t.history().map(|f| f.name)
+                    t.history().map(|f| f.label())
                 };
                 let mut tensor = format!("[{kind} {:?}]", t.shape());
                 if let Some(p) = producer {
@@ -340,7 +357,7 @@ impl Node {
                 "backward",
                 format!(
                     "function {} returned an incorrect number of gradients (expected {}, got {})",
-                    self.name,
+                    self.label(),
                     self.next.len(),
                     grads.len()
                 ),

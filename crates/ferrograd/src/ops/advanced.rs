@@ -42,7 +42,7 @@ api! {
             let (x, idx) = batched_indices("index", self, indices, None)?;
             match idx {
                 Some(lowered) => lowered,
-                None => index_rows(&x, indices),
+                None => super::named(index_rows(&x, indices), "IndexBackward0"),
             }
         }
 
@@ -103,7 +103,7 @@ api! {
         /// assert_eq!(y.to_vec::<f32>(), vec![-1.0, 1.0, -1.0, -1.0, 1.0, -1.0]);
         /// ```
         pub fn index_fill / try_index_fill(&self, dim: isize, index: &Tensor, value: f64) -> Tensor {
-            along("index_fill", self, dim, index, None, value)
+            super::named(along("index_fill", self, dim, index, None, value), "IndexFillBackward0")
         }
 
         /// `self` with the elements of `source`, in order, at the places where `mask` (bool,

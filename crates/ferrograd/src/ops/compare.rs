@@ -206,11 +206,11 @@ api! {
         /// ```
         pub fn lerp / try_lerp(&self, end: &Tensor, weight: f64) -> Tensor {
             let diff = end.try_sub(self)?;
-            if weight < 0.5 {
-                self.try_add(&diff.mul_scalar(weight))
-            } else {
-                end.try_sub(&diff.mul_scalar(1.0 - weight))
-            }
+            let out = match weight < 0.5 {
+                true => self.try_add(&diff.mul_scalar(weight)),
+                false => end.try_sub(&diff.mul_scalar(1.0 - weight)),
+            };
+            super::named(out, "LerpBackward0")
         }
 
         /// [`Tensor::lerp`] with a tensor of weights (broadcast with both ends). Shapes that do
@@ -227,7 +227,7 @@ api! {
             let diff = end.try_sub(self)?;
             let low = self.try_add(&diff.try_mul(weight)?)?;
             let high = end.try_sub(&diff.try_mul(&weight.rsub_scalar(1.0))?)?;
-            Tensor::try_where_(&weight.lt_scalar(0.5), &low, &high)
+            super::named(Tensor::try_where_(&weight.lt_scalar(0.5), &low, &high), "LerpBackward1")
         }
     }
 }

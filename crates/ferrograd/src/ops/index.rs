@@ -506,7 +506,7 @@ api! {
             let sizes: Vec<usize> = (0..size.div_ceil(split_size).max(1))
                 .map(|i| split_size.min(size - (i * split_size).min(size)))
                 .collect();
-            self.try_split_sizes(&sizes, d as isize)
+            self.pieces(&sizes, d, "SplitBackward0")
         }
 
         /// Pieces of the given sizes along `dim` (they must add up to its size), as views.
@@ -522,23 +522,7 @@ api! {
         /// ```
         pub fn split_sizes / try_split_sizes(&self, sizes: &[usize], dim: isize = 0) -> Vec<Tensor> {
             let d = normalize_dim("split", dim, self.dim().max(1))?;
-            let size = self.shape().get(d).copied().unwrap_or(0);
-            let total = sizes.iter().try_fold(0usize, |a, &s| a.checked_add(s));
-            if total != Some(size) {
-                return Err(Error::invalid(
-                    "split",
-                    format!("split sizes {sizes:?} must sum to the size of dim {d} ({size})"),
-                ));
-            }
-            let mut start = 0;
-            sizes
-                .iter()
-                .map(|&len| {
-                    let t = self.try_narrow(d as isize, start, len);
-                    start += len;
-                    t
-                })
-                .collect()
+            self.pieces(sizes, d, "SplitWithSizesBackward0")
         }
 
         /// `chunks` pieces of equal size (the last may be smaller) along `dim`, as views.
@@ -838,7 +822,7 @@ api! {
         pub fn scatter_add / try_scatter_add(&self, dim: isize, index: &Tensor, src: &Tensor) -> Tensor {
             let map = self.scatter_map("scatter_add", dim, index, Some(src))?;
             let src = src.leading_block(index.shape())?;
-            self.try_add(&put_add(&src, self.shape(), map))
+            super::named(self.try_add(&put_add(&src, self.shape(), map)), "ScatterAddBackward0")
         }
 
         /// A copy of `self` with `src[p]` written at the position `gather` would read for `p`
@@ -868,7 +852,7 @@ api! {
             let kept = self.try_masked_fill(&written, 0.0)?;
             // Each overwritten place receives exactly one src value (the last), as `put` does.
             let placed = place(&src, self.shape(), map);
-            kept.try_add(&placed)
+            super::named(kept.try_add(&placed), "ScatterBackward0")
         }
 
         /// A copy of `self` with the slices of `src` added at positions `index` along `dim`
@@ -908,7 +892,7 @@ api! {
                     s[d] = idx[p[d]];
                 }
             });
-            self.try_add(&put_add(src, self.shape(), map))
+            super::named(self.try_add(&put_add(src, self.shape(), map)), "IndexAddBackward0")
         }
 
         /// The elements where `mask` (bool, broadcast with `self`) is true, as a 1-d tensor.
@@ -1050,8 +1034,32 @@ api! {
                 .iter()
                 .map(|t| t.try_unsqueeze(d as isize))
                 .collect::<Result<_>>()?;
-            Tensor::try_cat(&parts, d as isize)
+            super::named(Tensor::try_cat(&parts, d as isize), "StackBackward0")
         }
+    }
+}
+
+impl Tensor {
+    /// The pieces of `sizes` along `d` (which must add up to its size), as views named `name`
+    /// (PyTorch's node of `split` or `split_with_sizes`).
+    fn pieces(&self, sizes: &[usize], d: usize, name: &'static str) -> Result<Vec<Tensor>> {
+        let size = self.shape().get(d).copied().unwrap_or(0);
+        let total = sizes.iter().try_fold(0usize, |a, &s| a.checked_add(s));
+        if total != Some(size) {
+            return Err(Error::invalid(
+                "split",
+                format!("split sizes {sizes:?} must sum to the size of dim {d} ({size})"),
+            ));
+        }
+        let mut start = 0;
+        sizes
+            .iter()
+            .map(|&len| {
+                let t = self.try_narrow(d as isize, start, len);
+                start += len;
+                super::named(t, name)
+            })
+            .collect()
     }
 }
 

@@ -139,7 +139,7 @@ api! {
                 ));
             }
             let col = vec.unsqueeze(1);
-            Ok(matmul_nd("mv", "MvBackward0", self, &col)?.squeeze(1))
+            Ok(crate::autograd::relabel(matmul_nd("mv", "MvBackward0", self, &col)?.squeeze(1), "MvBackward0"))
         }
 
         /// Matrix product with NumPy's rules: 1-d x 1-d is a dot product, a 1-d operand is
@@ -370,7 +370,7 @@ api! {
                     ),
                 ));
             }
-            Ok(self.try_diagonal(0, 0, 1)?.sum())
+            Ok(crate::autograd::relabel(self.try_diagonal(0, 0, 1)?.sum(), "TraceBackward0"))
         }
 
         /// The lower triangle (on and below diagonal `k`) of the last two dimensions, zeros
@@ -385,7 +385,7 @@ api! {
         /// assert!(ferrograd::Tensor::ones(&[2]).try_tril(0).is_err());
         /// ```
         pub fn tril / try_tril(&self, k: isize = 0) -> Tensor {
-            self.triangle("tril", k, |r, c, k| c - r > k)
+            super::named(self.triangle("tril", k, |r, c, k| c - r > k), "TrilBackward0")
         }
 
         /// The upper triangle (on and above diagonal `k`) of the last two dimensions.
@@ -400,7 +400,7 @@ api! {
         /// assert!(ferrograd::Tensor::ones(&[2]).try_triu(0).is_err());
         /// ```
         pub fn triu / try_triu(&self, k: isize = 0) -> Tensor {
-            self.triangle("triu", k, |r, c, k| c - r < k)
+            super::named(self.triangle("triu", k, |r, c, k| c - r < k), "TriuBackward0")
         }
 
         /// Inverse of a (batch of) square matrices (`torch.linalg.inv`). Panics on non-square or

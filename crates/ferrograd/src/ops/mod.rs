@@ -64,6 +64,11 @@ pub(crate) const REGISTRY: &[&[crate::registry::OpDef]] = &[
 
 pub(crate) use crate::layout::normalize_dim;
 
+/// A composite's result under PyTorch's node name (see [`crate::autograd::relabel`]).
+pub(crate) fn named(result: Result<Tensor>, name: &'static str) -> Result<Tensor> {
+    result.map(|t| crate::autograd::relabel(t, name))
+}
+
 /// Which dimensions a reduction over `dims` reduces (negative dims allowed; empty means all).
 pub(crate) fn reduce_mask(
     op: &'static str,

@@ -226,7 +226,7 @@ api! {
         /// assert!(nn::try_mse_loss(&Tensor::zeros(&[2]), &Tensor::zeros(&[3]), Default::default()).is_err());
         /// ```
         pub fn mse_loss / try_mse_loss(input: &Tensor, target: &Tensor, reduction: Reduction = Reduction::Mean) -> Tensor {
-            mse_loss_impl(input, target, reduction)
+            super::named(mse_loss_impl(input, target, reduction), "MseLossBackward0")
         }
 
         /// Mean absolute error (`F.l1_loss`).
@@ -249,7 +249,7 @@ api! {
         /// assert!(nn::try_smooth_l1_loss(&Tensor::zeros(&[2]), &Tensor::zeros(&[3]), Default::default(), 1.0).is_err());
         /// ```
         pub fn smooth_l1_loss / try_smooth_l1_loss(input: &Tensor, target: &Tensor, reduction: Reduction = Reduction::Mean, beta: f64 = 1.0) -> Tensor {
-            smooth_l1_loss_impl(input, target, reduction, beta)
+            super::named(smooth_l1_loss_impl(input, target, reduction, beta), "SmoothL1LossBackward0")
         }
 
         /// Huber loss (`F.huber_loss`): `0.5 d^2` where `|d| < delta`, else `delta (|d| - delta / 2)`.
@@ -261,7 +261,7 @@ api! {
         /// assert!(nn::try_huber_loss(&Tensor::zeros(&[2]), &Tensor::zeros(&[3]), Default::default(), 1.0).is_err());
         /// ```
         pub fn huber_loss / try_huber_loss(input: &Tensor, target: &Tensor, reduction: Reduction = Reduction::Mean, delta: f64 = 1.0) -> Tensor {
-            huber_loss_impl(input, target, reduction, delta)
+            super::named(huber_loss_impl(input, target, reduction, delta), "HuberLossBackward0")
         }
 
         /// Binary cross-entropy of probabilities (`F.binary_cross_entropy`), each log clamped at -100
@@ -275,7 +275,7 @@ api! {
         /// assert!(nn::try_binary_cross_entropy(&Tensor::zeros(&[2]), &Tensor::zeros(&[3]), None, Default::default()).is_err());
         /// ```
         pub fn binary_cross_entropy / try_binary_cross_entropy(input: &Tensor, target: &Tensor, weight: Option<&Tensor> = None, reduction: Reduction = Reduction::Mean) -> Tensor {
-            binary_cross_entropy_impl(input, target, weight, reduction)
+            super::named(binary_cross_entropy_impl(input, target, weight, reduction), "BinaryCrossEntropyBackward0")
         }
 
         /// Binary cross-entropy on logits (`F.binary_cross_entropy_with_logits`), computed stably, with
@@ -288,7 +288,7 @@ api! {
         /// assert!(nn::try_binary_cross_entropy_with_logits(&Tensor::zeros(&[2]), &Tensor::zeros(&[3]), None, None, Default::default()).is_err());
         /// ```
         pub fn binary_cross_entropy_with_logits / try_binary_cross_entropy_with_logits(input: &Tensor, target: &Tensor, weight: Option<&Tensor> = None, pos_weight: Option<&Tensor> = None, reduction: Reduction = Reduction::Mean) -> Tensor {
-            binary_cross_entropy_with_logits_impl(input, target, weight, pos_weight, reduction)
+            super::named(binary_cross_entropy_with_logits_impl(input, target, weight, pos_weight, reduction), "BinaryCrossEntropyWithLogitsBackward0")
         }
 
         /// `input @ weight^T + bias` (`F.linear`), `weight` is `[out, in]`.
@@ -329,7 +329,7 @@ api! {
         /// assert!(nn::try_layer_norm(&Tensor::ones(&[2, 3]), &[2], None, None, 1e-5).is_err());
         /// ```
         pub fn layer_norm / try_layer_norm(input: &Tensor, normalized_shape: &[usize], weight: Option<&Tensor> = None, bias: Option<&Tensor> = None, eps: f64 = 1e-5) -> Tensor {
-            layer_norm_impl(input, normalized_shape, weight, bias, eps)
+            super::named(layer_norm_impl(input, normalized_shape, weight, bias, eps), "NativeLayerNormBackward0")
         }
     }
 }
@@ -350,7 +350,7 @@ api! {
         /// assert!(e.to_string().contains("Target 2 is out of bounds"));
         /// ```
         pub fn nll_loss / try_nll_loss(input: &Tensor, target: &Tensor, options: ClassOptions) -> Tensor {
-            nll_loss_impl(input, target, options)
+            nll_named(input, nll_loss_impl(input, target, options))
         }
 
         /// Cross-entropy between logits and targets (`F.cross_entropy`): class-index targets (int64) or
@@ -368,7 +368,11 @@ api! {
         /// assert!(nn::try_cross_entropy(&Tensor::zeros(&[2, 3]), &Tensor::zeros(&[2, 2]), Default::default()).is_err());
         /// ```
         pub fn cross_entropy / try_cross_entropy(input: &Tensor, target: &Tensor, options: ClassOptions) -> Tensor {
-            cross_entropy_impl(input, target, options)
+            let (indices, smooth) = (target.dtype() == DType::I64, options.label_smoothing != 0.0);
+            match indices && !smooth {
+                true => nll_named(input, cross_entropy_impl(input, target, options)),
+                false => cross_entropy_impl(input, target, options),
+            }
         }
 
         /// 2-d convolution (cross-correlation, as PyTorch): `input` `[N, C, H, W]` (or `[C, H, W]`),
@@ -638,6 +642,15 @@ fn cross_entropy_impl(input: &Tensor, target: &Tensor, options: ClassOptions) ->
         },
     };
     Ok(&nll.mul_scalar(1.0 - eps) + &smooth.mul_scalar(eps / c as f64))
+}
+
+/// PyTorch's node for a class-index loss of `input` `[C]` or `[N, C]`: `NllLossBackward0`
+/// (other ranks keep the composite's last node).
+fn nll_named(input: &Tensor, loss: Result<Tensor>) -> Result<Tensor> {
+    match input.dim() {
+        0..=2 => super::named(loss, "NllLossBackward0"),
+        _ => loss,
+    }
 }
 
 fn mse_loss_impl(input: &Tensor, target: &Tensor, reduction: Reduction) -> Result<Tensor> {

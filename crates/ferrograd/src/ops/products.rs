@@ -29,7 +29,7 @@ api! {
         /// assert_eq!(e.to_string(), "linalg.cross: inputs dimension -1 must have length 3. Got 2 and 2");
         /// ```
         pub fn cross / try_cross(input: &Tensor, other: &Tensor, dim: isize = -1) -> Tensor {
-            cross_impl(input, other, dim)
+            super::named(cross_impl(input, other, dim), "LinalgCrossBackward0")
         }
 
         /// The dot product of vectors along `dim` (`torch.linalg.vecdot`): `(x * y).sum(dim)`,
@@ -128,7 +128,7 @@ api! {
         pub fn matrix_exp / try_matrix_exp(a: &Tensor) -> Tensor {
             check_square("linalg.matrix_exp", a)?;
             let out = levels::lowered(a, |p| Ok(vec![matrix_exp_impl(p)]))?;
-            Ok(out.into_iter().next().expect("one output"))
+            super::named(Ok(out.into_iter().next().expect("one output")), "LinalgMatrixExpBackward0")
         }
     }
 }
@@ -193,7 +193,7 @@ api! {
         /// assert!(e.to_string().contains("diagonal dimensions cannot be identical 1, -1"));
         /// ```
         pub fn diag_embed / try_diag_embed(&self, offset: isize = 0, dim1: isize = -2, dim2: isize = -1) -> Tensor {
-            diag_embed_impl(self, offset, dim1, dim2)
+            super::named(diag_embed_impl(self, offset, dim1, dim2), "DiagEmbedBackward0")
         }
 
         /// `beta * self + alpha * (mat1 @ mat2)` (`torch.addmm`): `mat1` is `[n, m]`, `mat2`
@@ -212,7 +212,7 @@ api! {
         /// ```
         pub fn addmm / try_addmm(&self, mat1: &Tensor, mat2: &Tensor, beta: f64 = 1.0, alpha: f64 = 1.0) -> Tensor {
             ranks("addmm", &[("mat1", mat1, 2), ("mat2", mat2, 2)])?;
-            affine("addmm", self, &mat1.try_mm(mat2)?, beta, alpha)
+            super::named(affine("addmm", self, &mat1.try_mm(mat2)?, beta, alpha), "AddmmBackward0")
         }
 
         /// `beta * self + alpha * (mat @ vec)` (`torch.addmv`): `mat` is `[n, m]`, `vec` `[m]`,

@@ -211,8 +211,8 @@ impl Tensor {
             }
         }
         Ok((
-            self.extreme("aminmax", "AminBackward0", dims, keepdim, false)?,
-            self.extreme("aminmax", "AmaxBackward0", dims, keepdim, true)?,
+            self.extreme("aminmax", "AminmaxBackward0", dims, keepdim, false)?,
+            self.extreme("aminmax", "AminmaxBackward0", dims, keepdim, true)?,
         ))
     }
 
@@ -282,7 +282,7 @@ impl Tensor {
             Ok((values, indices))
         } else {
             Ok((
-                values.try_squeeze(d as isize)?,
+                crate::autograd::relabel(values.try_squeeze(d as isize)?, name),
                 indices.try_squeeze(d as isize)?,
             ))
         }
@@ -546,7 +546,7 @@ api! {
         /// assert!(ferrograd::Tensor::zeros(&[2]).try_var(&[1], 1.0, false).is_err());
         /// ```
         pub fn var / try_var(&self, dim: &[isize] = &[], correction: f64 = 1.0, keepdim: bool = false) -> Tensor {
-            self.var_impl(dim, correction, keepdim)
+            super::named(self.var_impl(dim, correction, keepdim), "VarBackward0")
         }
 
         /// Standard deviation over `dim` with `correction`; its gradient is 0 where it is 0
@@ -558,7 +558,7 @@ api! {
         /// assert!(ferrograd::Tensor::zeros(&[2]).try_std(&[2], 1.0, false).is_err());
         /// ```
         pub fn std / try_std(&self, dim: &[isize] = &[], correction: f64 = 1.0, keepdim: bool = false) -> Tensor {
-            Ok(safe_root(&self.var_impl(dim, correction, keepdim)?, 0.5))
+            super::named(Ok(safe_root(&self.var_impl(dim, correction, keepdim)?, 0.5)), "StdBackward0")
         }
 
         /// The variance and the mean over `dim` (a list; empty: all), as `(var, mean)`
@@ -570,7 +570,8 @@ api! {
         /// assert!(ferrograd::Tensor::zeros(&[2]).try_var_mean(&[1], 1.0, false).is_err());
         /// ```
         pub fn var_mean / try_var_mean(&self, dim: &[isize] = &[], correction: f64 = 1.0, keepdim: bool = false) -> (Tensor, Tensor) {
-            Ok((self.var_impl(dim, correction, keepdim)?, self.to_float().try_mean_dims(dim, keepdim)?))
+            let (var, mean) = (self.var_impl(dim, correction, keepdim)?, self.to_float().try_mean_dims(dim, keepdim)?);
+            Ok((crate::autograd::relabel(var, "VarMeanBackward0"), crate::autograd::relabel(mean, "VarMeanBackward0")))
         }
 
         /// The standard deviation and the mean over `dim`, as `(std, mean)`
@@ -583,7 +584,8 @@ api! {
         /// ```
         pub fn std_mean / try_std_mean(&self, dim: &[isize] = &[], correction: f64 = 1.0, keepdim: bool = false) -> (Tensor, Tensor) {
             let (var, mean) = self.try_var_mean(dim, correction, keepdim)?;
-            Ok((safe_root(&var, 0.5), mean))
+            let name = "StdMeanBackward0";
+            Ok((crate::autograd::relabel(safe_root(&var, 0.5), name), crate::autograd::relabel(mean, name)))
         }
 
         /// The minimum and the maximum over `dim` (all elements when `None`), as
@@ -615,7 +617,7 @@ api! {
         /// assert!(ferrograd::Tensor::zeros(&[2]).try_norm_dims(2.0, &[1], false).is_err());
         /// ```
         pub fn norm_dims / try_norm_dims(&self, p: f64 = 2.0, dim: &[isize] = &[], keepdim: bool = false) -> Tensor {
-            self.norm_impl(p, dim, keepdim)
+            super::named(self.norm_impl(p, dim, keepdim), "LinalgVectorNormBackward0")
         }
 
         /// `log(sum(exp(x)))` over `dim` (a list; empty: all), computed stably (shifted by the
@@ -627,7 +629,7 @@ api! {
         /// assert!(ferrograd::Tensor::zeros(&[2]).try_logsumexp(&[1], false).is_err());
         /// ```
         pub fn logsumexp / try_logsumexp(&self, dim: &[isize], keepdim: bool = false) -> Tensor {
-            self.logsumexp_impl(dim, keepdim)
+            super::named(self.logsumexp_impl(dim, keepdim), "LogsumexpBackward0")
         }
 
         /// Running sum along `dim`.
@@ -657,7 +659,7 @@ api! {
         /// assert_eq!(ferrograd::Tensor::new([2.0, 0.0, 3.0]).prod().item(), 0.0);
         /// ```
         pub fn prod(&self) -> Tensor {
-            self.prod_impl()
+            crate::autograd::relabel(self.prod_impl(), "ProdBackward0")
         }
 
         /// Product along `dim`.
@@ -668,7 +670,7 @@ api! {
         /// assert!(ferrograd::Tensor::zeros(&[2]).try_prod_dim(1, false).is_err());
         /// ```
         pub fn prod_dim / try_prod_dim(&self, dim: isize, keepdim: bool = false) -> Tensor {
-            self.prod_dim_impl(dim, keepdim)
+            super::named(self.prod_dim_impl(dim, keepdim), "ProdBackward1")
         }
 
         /// Whether every element is non-zero, over `dim` (a list; empty: all), as bool.

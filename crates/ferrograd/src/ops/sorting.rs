@@ -144,12 +144,15 @@ fn select_one(
     let indices = index_tensor(&xs, d, 1, idx)?;
     let values = pick(name, &xs, d, &indices);
     if zero_d {
-        Ok((values.try_reshape(&[])?, indices.try_reshape(&[])?))
+        Ok((
+            crate::autograd::relabel(values.try_reshape(&[])?, name),
+            indices.try_reshape(&[])?,
+        ))
     } else if keepdim {
         Ok((values, indices))
     } else {
         Ok((
-            values.try_squeeze(d as isize)?,
+            crate::autograd::relabel(values.try_squeeze(d as isize)?, name),
             indices.try_squeeze(d as isize)?,
         ))
     }
@@ -368,6 +371,10 @@ impl Tensor {
             return Ok(x.deep_clone());
         }
         let n = x.shape()[d];
+        if n == 1 {
+            // A new tensor (and node), as every other size gives, not the input itself.
+            return Ok(x.deep_clone());
+        }
         let mut y = x;
         let mut s = 1;
         while s < n {
@@ -563,7 +570,7 @@ api! {
         /// assert!(ferrograd::Tensor::zeros(&[2]).try_logcumsumexp(1).is_err());
         /// ```
         pub fn logcumsumexp / try_logcumsumexp(&self, dim: isize) -> Tensor {
-            self.logcumsumexp_impl(dim)
+            super::named(self.logcumsumexp_impl(dim), "LogcumsumexpBackward0")
         }
 
         /// The sum over `dim` (empty: all) with NaN counted as 0; the gradient is 0 at NaNs.
@@ -575,7 +582,7 @@ api! {
         /// assert!(x.try_nansum(&[1], false).is_err());
         /// ```
         pub fn nansum / try_nansum(&self, dim: &[isize] = &[], keepdim: bool = false) -> Tensor {
-            self.try_masked_fill(&self.nan_mask(), 0.0)?.try_sum_dims(dim, keepdim)
+            super::named(self.try_masked_fill(&self.nan_mask(), 0.0)?.try_sum_dims(dim, keepdim), "NansumBackward0")
         }
 
         /// The mean over `dim` (empty: all) of the elements that are not NaN (NaN where all

@@ -146,7 +146,7 @@ api! {
         /// assert!(linalg::try_pinv(&Tensor::zeros(&[2]), None, None, false).is_err());
         /// ```
         pub fn pinv / try_pinv(a: &Tensor, atol: Option<f64> = None, rtol: Option<f64> = None, hermitian: bool = false) -> Tensor {
-            pinv_impl(a, atol, rtol, hermitian)
+            super::named(pinv_impl(a, atol, rtol, hermitian), "LinalgPinvBackward0")
         }
 
         /// A matrix norm over the dimensions `dim` (two of them) of `a`

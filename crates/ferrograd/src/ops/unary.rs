@@ -694,7 +694,7 @@ api! {
         /// assert_eq!(y.to_vec::<f32>(), vec![-1000.0]);
         /// ```
         pub fn logsigmoid(&self) -> Tensor {
-            self.neg().softplus().neg()
+            crate::autograd::relabel(self.neg().softplus().neg(), "LogSigmoidBackward0")
         }
 
         /// `log(1 + e^x)` (beta 1, threshold 20, as PyTorch's default softplus).
@@ -722,7 +722,7 @@ api! {
         /// assert_eq!(ferrograd::Tensor::new([0.0]).selu().to_vec::<f32>(), vec![0.0]);
         /// ```
         pub fn selu(&self) -> Tensor {
-            self.elu(SELU_ALPHA).mul_scalar(SELU_SCALE)
+            crate::autograd::relabel(self.elu(SELU_ALPHA).mul_scalar(SELU_SCALE), "EluBackward0")
         }
 
         /// Gaussian error linear unit, exact: `x * Phi(x) = x/2 (1 + erf(x / sqrt 2))`.
@@ -731,7 +731,7 @@ api! {
         /// assert_eq!(ferrograd::Tensor::new([0.0]).gelu().to_vec::<f32>(), vec![0.0]);
         /// ```
         pub fn gelu(&self) -> Tensor {
-            gelu(self)
+            crate::autograd::relabel(gelu(self), "GeluBackward0")
         }
 
         /// GELU with PyTorch's `approximate="tanh"`:
@@ -750,7 +750,7 @@ api! {
         /// assert_eq!(ferrograd::Tensor::new([0.0]).silu().to_vec::<f32>(), vec![0.0]);
         /// ```
         pub fn silu(&self) -> Tensor {
-            self * &self.sigmoid()
+            crate::autograd::relabel(self * &self.sigmoid(), "SiluBackward0")
         }
 
         /// `x * tanh(softplus(x))`.
@@ -759,7 +759,7 @@ api! {
         /// assert_eq!(ferrograd::Tensor::new([0.0]).mish().to_vec::<f32>(), vec![0.0]);
         /// ```
         pub fn mish(&self) -> Tensor {
-            self * &self.softplus().tanh()
+            crate::autograd::relabel(self * &self.softplus().tanh(), "MishBackward0")
         }
     }
 }
