@@ -48,6 +48,12 @@ impl Number {
             }
         } else if obj.is_instance_of::<PyFloat>() {
             Some(Number::Float(obj.extract()?))
+        } else if is_numpy(obj)
+            && obj.getattr("ndim").and_then(|n| n.extract::<usize>()).ok() == Some(0)
+        {
+            // A numpy scalar (`np.float32(2)`, `np.sqrt(2)`, `np.int64(3)`) is a number, as in
+            // PyTorch: its Python value.
+            Number::of(&obj.call_method0("item")?)?
         } else {
             None
         })
@@ -89,8 +95,21 @@ impl Operand {
         if let Ok(t) = obj.cast::<PyTensor>() {
             return Ok(Some(Operand::Tensor(t.borrow().t.clone())));
         }
-        Ok(Number::of(obj)?.map(Operand::Number))
+        if let Some(n) = Number::of(obj)? {
+            return Ok(Some(Operand::Number(n)));
+        }
+        if is_numpy(obj) && obj.hasattr("__array_interface__")? {
+            // A numpy array operand is read as a tensor (`torch.ones(2) + np.ones(2)`).
+            return Ok(Some(Operand::Tensor(convert::from_numpy(obj, None)?)));
+        }
+        Ok(None)
     }
+}
+
+/// Whether `obj` is a numpy object (array or scalar), by its type's module: cheap, and numpy
+/// is never imported to answer.
+fn is_numpy(obj: &Bound<'_, PyAny>) -> bool {
+    obj.get_type().module().is_ok_and(|m| m == "numpy")
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

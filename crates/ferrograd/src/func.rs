@@ -107,7 +107,12 @@ impl Func {
     /// assert_eq!(y[0].item(), 3.0);
     /// ```
     pub fn call(&self, args: &[Tensor]) -> Result<Vec<Tensor>> {
-        let detach = self.transform && outermost(args);
+        // A transform differentiates whatever the grad mode outside (`torch.func.grad` under
+        // `no_grad` still gives the gradient); the mode outside decides whether its results
+        // stay connected to the caller's graph. A `no_grad` inside `f` is still respected.
+        let outer = crate::is_grad_enabled();
+        let detach = self.transform && (outermost(args) || !outer);
+        let _enabled = self.transform.then(crate::enable_grad);
         DEPTH.with(|d| d.set(d.get() + 1));
         struct Leave;
         impl Drop for Leave {
@@ -315,7 +320,9 @@ pub fn grad_and_value_with(f: &Func, argnums: &[usize], has_aux: bool) -> Func {
 /// assert_eq!(g[0].to_vec::<f32>(), vec![2.0, 4.0]);
 /// ```
 pub fn vjp(f: &Func, primals: &[Tensor]) -> Result<(Vec<Tensor>, Func)> {
-    let detach = outermost(primals);
+    // As a transform's call: differentiates under any grad mode (see `Func::call`).
+    let detach = outermost(primals) || !crate::is_grad_enabled();
+    let _enabled = crate::enable_grad();
     let argnums: Vec<usize> = (0..primals.len()).collect();
     let (a, xs) = with_fresh(primals, &argnums)?;
     let ys = f.call(&a)?;
@@ -376,7 +383,9 @@ pub fn jvp(
             )));
         }
     }
-    let detach = outermost(primals) && !tangents.iter().any(Tensor::requires_grad);
+    let detach = (outermost(primals) && !tangents.iter().any(Tensor::requires_grad))
+        || !crate::is_grad_enabled();
+    let _enabled = crate::enable_grad();
     let argnums: Vec<usize> = (0..primals.len()).collect();
     let (a, xs) = with_fresh(primals, &argnums)?;
     let ys = f.call(&a)?;

@@ -281,3 +281,43 @@ fn per_sample_gradients_of_a_convnet_with_integer_targets() {
         close(&g[1].select(0, i), &vi.grad().unwrap(), 1e-12);
     }
 }
+
+/// `torch.func` transforms differentiate under an outer `no_grad` (PyTorch: "grad ignores
+/// an outer no_grad"); their results then carry no graph. A `no_grad` inside `f` is kept.
+#[test]
+fn transforms_differentiate_under_an_outer_no_grad() {
+    let sq = Func::scalar(|a| (&a[0] * &a[0]).sum());
+    let x = Tensor::new([1.0f32, 2.0]);
+    let w = Tensor::new([1.0f32, 2.0]).requires_grad_(true);
+    let _off = ferrograd::no_grad();
+    let g = func::grad(&sq).call(std::slice::from_ref(&x)).unwrap();
+    assert_eq!(g[0].to_vec::<f32>(), vec![2.0, 4.0]);
+    let g = func::grad(&sq).call(std::slice::from_ref(&w)).unwrap();
+    assert_eq!(g[0].to_vec::<f32>(), vec![2.0, 4.0]);
+    assert!(!g[0].requires_grad());
+    let h = func::hessian(&sq).call(std::slice::from_ref(&x)).unwrap();
+    assert_eq!(h[0].to_vec::<f32>(), vec![2.0, 0.0, 0.0, 2.0]);
+    let (_, t) = func::jvp(&sq, std::slice::from_ref(&x), &[Tensor::ones(&[2])]).unwrap();
+    assert_eq!(t[0].item(), 6.0);
+    let (y, back) = func::vjp(&sq, std::slice::from_ref(&x)).unwrap();
+    assert_eq!(y[0].item(), 5.0);
+    assert_eq!(
+        back.call(&[Tensor::scalar(1.0)]).unwrap()[0].to_vec::<f32>(),
+        vec![2.0, 4.0]
+    );
+    let j = func::jacrev(&Func::scalar(|a| a[0].exp()))
+        .call(&[Tensor::zeros(&[2])])
+        .unwrap();
+    assert_eq!(j[0].to_vec::<f32>(), vec![1.0, 0.0, 0.0, 1.0]);
+    drop(_off);
+    // A no_grad inside the function: that part is a constant.
+    let inner = Func::scalar(|a| {
+        let c = {
+            let _off = ferrograd::no_grad();
+            &a[0] * &a[0]
+        };
+        (&c * &a[0]).sum()
+    });
+    let g = func::grad(&inner).call(&[Tensor::new([3.0f32])]).unwrap();
+    assert_eq!(g[0].to_vec::<f32>(), vec![9.0]);
+}

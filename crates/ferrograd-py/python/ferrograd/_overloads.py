@@ -124,6 +124,9 @@ class Size(tuple):
 
 
 Tensor.shape = property(lambda self: Size(self._shape), doc="The sizes, as `torch.Size`.")
+# As PyTorch's: numpy's operators defer to the tensor's reflected ones (`np.sqrt(2) * x` and
+# `np.ones(2) + x` are tensors, recorded in the graph), instead of converting `x` to an array.
+Tensor.__array_priority__ = 1000
 
 
 @overload("size")
