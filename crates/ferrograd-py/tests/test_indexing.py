@@ -135,3 +135,38 @@ def test_index_errors():
     with pytest.raises(TypeError):
         iter(torch.tensor(3.0)).__next__()
     assert a.tolist() == np.arange(24).reshape(2, 3, 4).tolist()
+
+
+def test_setitem_on_a_matrix_while_recording():
+    # PyTorch 2.15 printed these values and gradients for the same statements.
+    w = torch.tensor([2.0, 3.0], requires_grad=True)
+    y = torch.zeros(2, 2)
+    y[0] = w
+    assert y.tolist() == [[2.0, 3.0], [0.0, 0.0]] and y.requires_grad
+    (y * torch.tensor([[1.0, 2.0], [3.0, 4.0]])).sum().backward()
+    assert w.grad.tolist() == [1.0, 2.0]
+    w.grad = None
+    y = torch.zeros(2, 3)
+    y[:, 1] = w
+    y[1, 2] = w[0] * 5
+    assert y.tolist() == [[0.0, 2.0, 0.0], [0.0, 3.0, 10.0]]
+    y.sum().backward()
+    assert w.grad.tolist() == [6.0, 1.0]
+    x = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    z = x * 1
+    z[0] = 0
+    z.sum().backward()
+    assert z.tolist() == [[0.0, 0.0], [3.0, 4.0]] and x.grad.tolist() == [[0.0, 0.0], [1.0, 1.0]]
+    x.grad = None
+    z = x * 2
+    z[z > 3] = 0.0
+    z.sum().backward()
+    assert z.tolist() == [[2.0, 0.0], [0.0, 0.0]] and x.grad.tolist() == [[2.0, 0.0], [0.0, 0.0]]
+    x.grad = None
+    z = x * 1
+    z[[0, 1], [1, 0]] += 1
+    (z**2).sum().backward()
+    assert z.tolist() == [[1.0, 3.0], [4.0, 4.0]] and x.grad.tolist() == [[2.0, 6.0], [8.0, 8.0]]
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        x[0] = 1.0
+    assert x.tolist() == [[1.0, 2.0], [3.0, 4.0]]

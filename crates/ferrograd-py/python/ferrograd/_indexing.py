@@ -204,7 +204,9 @@ def setitem(x: Tensor, key: Any, value: Any) -> None:
     positions = getitem(_C._arange(0.0, float(x.numel()), 1.0, _C.int64).reshape(list(x._shape)),
                         tuple(items))
     src = value.to(x.dtype).expand(*positions._shape).reshape(-1)
-    flat = OPS["reshape"](x, [x.numel()])
+    # The flat copy is a new tensor, not a view of `x`: `x` must have no views for `copy_`
+    # to write into it while the graph records (`y = zeros(2, 2); y[0] = w`).
+    flat = OPS["reshape"](OPS["deep_clone"](x), [x.numel()])
     new = OPS["scatter"](flat, 0, positions.reshape(-1), src)
     OPS["copy_"](x, OPS["reshape"](new, list(x._shape)))
 
