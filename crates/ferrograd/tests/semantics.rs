@@ -257,3 +257,26 @@ fn error_wording_follows_pytorch() {
     );
     assert_eq!(x.to_vec::<f32>(), vec![0.0; 4], "state intact");
 }
+
+/// Integer tensors stay integer through the ops PyTorch keeps them in (`-a`, `a.abs()`,
+/// `a.sign()`, the roundings, `relu`), exactly (no float round trip: 2^53 + 1 survives).
+#[test]
+fn integer_unary_ops_keep_int64_exactly() {
+    let big = (1i64 << 53) + 1;
+    let a = ferrograd::Tensor::from_vec(vec![3i64, -2, 0, big], &[4]);
+    let ints = |t: ferrograd::Tensor| {
+        assert_eq!(t.dtype(), ferrograd::DType::I64);
+        t.to_vec::<i64>()
+    };
+    assert_eq!(ints(a.neg()), vec![-3, 2, 0, -big]);
+    assert_eq!(ints(a.abs()), vec![3, 2, 0, big]);
+    assert_eq!(ints(a.sign()), vec![1, -1, 0, 1]);
+    assert_eq!(ints(a.relu()), vec![3, 0, 0, big]);
+    for t in [a.floor(), a.ceil(), a.round(), a.trunc()] {
+        assert_eq!(ints(t), vec![3, -2, 0, big]);
+    }
+    // Floats are unchanged.
+    let x = ferrograd::Tensor::new([-1.5f32, 2.5]);
+    assert_eq!(x.neg().to_vec::<f32>(), vec![1.5, -2.5]);
+    assert_eq!(x.round().to_vec::<f32>(), vec![-2.0, 2.0]);
+}

@@ -37,7 +37,9 @@
 //! - optional `, bulk Name`: a vectorised `f32` forward for large contiguous tensors
 //!   ([`crate::kernels::fastmath::Bulk`]; inputs it does not cover take the exact function);
 //! - optional `, ints(param) |a, s| ..`: an `int64` tensor with an integral scalar stays `int64`
-//!   (PyTorch's promotion; integers cannot require grad, so nothing is recorded).
+//!   (PyTorch's promotion; integers cannot require grad, so nothing is recorded);
+//! - optional `, int |a| ..`: the op on one `int64` element, for ops that keep an `int64`
+//!   tensor `int64` (`neg`, `abs`, `sign`, the roundings), exactly.
 
 // `add`, `neg`, `eq`, ... are inherent methods taking references (the `std::ops` operators,
 // in operators.rs, call them); their names are PyTorch's.
@@ -57,7 +59,8 @@ macro_rules! unary_ops {
             |$x:ident| $f:expr,
             |$s:pat_param, $g:pat_param| $df:expr
             $(, bulk $bulk:ident)?
-            $(, ints($ip:ident) |$ia:ident, $is:ident| $ie:expr)?;
+            $(, ints($ip:ident) |$ia:ident, $is:ident| $ie:expr)?
+            $(, int |$ja:ident| $je:expr)?;
     )*) => {
         $(
             #[doc = concat!("The primitive of [`Tensor::", stringify!($name), "`] (`", $node, "`).")]
@@ -96,6 +99,11 @@ macro_rules! unary_ops {
                     pub fn $name(&self $(, $p: $t $(= $d)?)*) -> Tensor {
                         $(
                             if let Some(t) = self.int_scalar_op($ip, |$ia, $is| $ie) {
+                                return t;
+                            }
+                        )?
+                        $(
+                            if let Some(t) = self.int_map(|$ja| $je) {
                                 return t;
                             }
                         )?
@@ -232,7 +240,8 @@ unary_ops! {
     /// ```
     pub fn neg(&self) -> Neg("NegBackward0", Nothing)
         |x| -x,
-        |_, g| g.neg();
+        |_, g| g.neg(),
+        int |a| a.wrapping_neg();
 
     /// `self + s` for a number `s`, keeping `self`'s dtype.
     ///
@@ -540,7 +549,8 @@ unary_ops! {
     /// ```
     pub fn abs(&self) -> Abs("AbsBackward0", Input)
         |x| x.abs(),
-        |x, g| g * &x.sign();
+        |x, g| g * &x.sign(),
+        int |a| a.wrapping_abs();
 
     /// -1, 0 or 1 by sign, and 0 at NaN (as `torch.sign`); zero gradient.
     ///
@@ -549,7 +559,8 @@ unary_ops! {
     /// ```
     pub fn sign(&self) -> Sign("SignBackward0", Input)
         |x| sign(x),
-        |x, g| zero_backward(g, x);
+        |x, g| zero_backward(g, x),
+        int |a| a.signum();
 
     /// Rounds down; zero gradient.
     ///
@@ -558,7 +569,8 @@ unary_ops! {
     /// ```
     pub fn floor(&self) -> Floor("FloorBackward0", Input)
         |x| x.floor(),
-        |x, g| zero_backward(g, x);
+        |x, g| zero_backward(g, x),
+        int |a| a;
 
     /// Rounds up; zero gradient.
     ///
@@ -567,7 +579,8 @@ unary_ops! {
     /// ```
     pub fn ceil(&self) -> Ceil("CeilBackward0", Input)
         |x| x.ceil(),
-        |x, g| zero_backward(g, x);
+        |x, g| zero_backward(g, x),
+        int |a| a;
 
     /// Rounds to nearest, ties to even (like `torch.round`); zero gradient.
     ///
@@ -576,7 +589,8 @@ unary_ops! {
     /// ```
     pub fn round(&self) -> Round("RoundBackward0", Input)
         |x| T::from_f64(x.to_f64().round_ties_even()),
-        |x, g| zero_backward(g, x);
+        |x, g| zero_backward(g, x),
+        int |a| a;
 
     /// Rounds toward zero; zero gradient.
     ///
@@ -585,7 +599,8 @@ unary_ops! {
     /// ```
     pub fn trunc(&self) -> Trunc("TruncBackward0", Input)
         |x| x.trunc(),
-        |x, g| zero_backward(g, x);
+        |x, g| zero_backward(g, x),
+        int |a| a;
 
     /// `x` clamped to `[min, max]` (either bound optional; NaN stays NaN). The gradient passes
     /// strictly inside, where `min < x < max`: it is 0 at either bound and at NaN, as in
@@ -634,7 +649,8 @@ unary_ops! {
     /// ```
     pub fn relu(&self) -> Relu("ReluBackward0", Output)
         |x| if x > T::zero() || x.is_nan() { x } else { T::zero() },
-        |y, g| slope_backward(Slope::Relu, g, y);
+        |y, g| slope_backward(Slope::Relu, g, y),
+        int |a| a.max(0);
 
     /// `x` clamped to `[min_val, max_val]`, gradient 0 outside the open interval (PyTorch's
     /// `hardtanh`; relu6 is `hardtanh(0, 6)`).
@@ -779,6 +795,19 @@ fn gelu_tanh(x: &Tensor) -> Tensor {
 impl Tensor {
     /// An int64 tensor with an integral number stays int64 (PyTorch's promotion); integers can
     /// not require grad, so nothing is recorded.
+    /// `f` on each element of an `int64` tensor, as an `int64` tensor (`None` otherwise).
+    fn int_map(&self, f: impl Fn(i64) -> i64) -> Option<Tensor> {
+        if self.dtype() != crate::DType::I64 || self.is_batched() {
+            return None;
+        }
+        let v: Vec<i64> = self.to_vec::<i64>().into_iter().map(f).collect();
+        let n = v.len();
+        Some(Tensor::from_buffer(
+            crate::storage::Buffer::I64(crate::storage::collect(n, v.into_iter())),
+            self.shape(),
+        ))
+    }
+
     fn int_scalar_op(&self, s: f64, f: impl Fn(i64, i64) -> i64) -> Option<Tensor> {
         if self.dtype() != crate::DType::I64 || s.fract() != 0.0 || s.abs() > i64::MAX as f64 {
             return None;
