@@ -369,9 +369,10 @@ api! {
         /// ```
         pub fn cross_entropy / try_cross_entropy(input: &Tensor, target: &Tensor, options: ClassOptions) -> Tensor {
             let (indices, smooth) = (target.dtype() == DType::I64, options.label_smoothing != 0.0);
+            let loss = cross_entropy_impl(input, target, options);
             match indices && !smooth {
-                true => nll_named(input, cross_entropy_impl(input, target, options)),
-                false => cross_entropy_impl(input, target, options),
+                true => nll_named(input, loss),
+                false => loss,
             }
         }
 

@@ -135,9 +135,11 @@ fn select_one(
     }
     let (vals, len) = slices(&xs, d)?;
     if len == 0 {
+        // nanmedian shares median's kernel, and its message, in PyTorch.
+        let shown = op.strip_prefix("nan").unwrap_or(op);
         return Err(Error::invalid(
             op,
-            format!("{op}(): Expected reduction dim {d} to have non-zero size."),
+            format!("{shown}(): Expected reduction dim {d} to have non-zero size."),
         ));
     }
     let idx: Vec<i64> = vals.chunks(len).map(|r| choose(r) as i64).collect();
@@ -512,13 +514,6 @@ api! {
         /// assert_eq!(e.to_string(), "nanmedian: median(): Expected reduction dim 1 to have non-zero size.");
         /// ```
         pub fn nanmedian_dim / try_nanmedian_dim(&self, dim: isize, keepdim: bool = false) -> (Tensor, Tensor) {
-            let (xs, d) = along("nanmedian", self, dim)?;
-            if xs.dim() > 0 && xs.shape()[d] == 0 {
-                return Err(Error::invalid(
-                    "nanmedian",
-                    format!("median(): Expected reduction dim {d} to have non-zero size."),
-                ));
-            }
             select_one("nanmedian", "NanmedianBackward1", self, dim, keepdim, &nanmedian_index)
         }
 

@@ -800,12 +800,17 @@ impl Tensor {
         if self.dtype() != crate::DType::I64 || self.is_batched() {
             return None;
         }
+        Some(self.ints_of(f))
+    }
+
+    /// `f` on each element of this `int64` tensor, as a new `int64` tensor of its shape.
+    fn ints_of(&self, f: impl Fn(i64) -> i64) -> Tensor {
         let v: Vec<i64> = self.to_vec::<i64>().into_iter().map(f).collect();
         let n = v.len();
-        Some(Tensor::from_buffer(
+        Tensor::from_buffer(
             crate::storage::Buffer::I64(crate::storage::collect(n, v.into_iter())),
             self.shape(),
-        ))
+        )
     }
 
     fn int_scalar_op(&self, s: f64, f: impl Fn(i64, i64) -> i64) -> Option<Tensor> {
@@ -813,12 +818,7 @@ impl Tensor {
             return None;
         }
         let s = s as i64;
-        let v: Vec<i64> = self.to_vec::<i64>().into_iter().map(|a| f(a, s)).collect();
-        let n = v.len();
-        Some(Tensor::from_buffer(
-            crate::storage::Buffer::I64(crate::storage::collect(n, v.into_iter())),
-            self.shape(),
-        ))
+        Some(self.ints_of(|a| f(a, s)))
     }
 }
 
