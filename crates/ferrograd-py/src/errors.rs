@@ -1,6 +1,8 @@
 //! Rust errors and panics as the exceptions PyTorch raises for the same mistakes.
 
-use pyo3::exceptions::{PyIndexError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{
+    PyIndexError, PyNotImplementedError, PyRuntimeError, PyTypeError, PyValueError,
+};
 use pyo3::PyErr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -11,6 +13,12 @@ pub fn to_py(e: ferrograd::Error) -> PyErr {
     let msg = e.to_string();
     match e {
         ferrograd::Error::Argument(_) => PyTypeError::new_err(msg),
+        // A kernel without the dtype: PyTorch's NotImplementedError, in its words (no op
+        // prefix: `"gcd_cpu" not implemented for 'Float'`).
+        _ if msg.contains("_cpu\" not implemented for '") => {
+            let bare = msg.split_once(": ").map_or(msg.as_str(), |(_, m)| m);
+            PyNotImplementedError::new_err(bare.to_string())
+        }
         // PyTorch's gather/scatter report a bad index as RuntimeError.
         _ if msg.starts_with("gather") || msg.starts_with("scatter") => {
             PyRuntimeError::new_err(msg)

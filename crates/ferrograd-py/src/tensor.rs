@@ -77,8 +77,11 @@ impl Number {
         }
     }
 
-    /// This number as a 0-d tensor of `dtype`.
+    /// This number as a 0-d tensor of `dtype` (an integer as `int64` exactly, beyond 2^53).
     pub fn tensor(self, dtype: DType) -> PyResult<Tensor> {
+        if let (Number::Int(i), DType::I64) = (self, dtype) {
+            return Ok(Tensor::from_vec(vec![i], &[]));
+        }
         guard(|| Tensor::try_full_with(&[], self.value(), dtype))
     }
 }
@@ -125,6 +128,8 @@ enum Arith {
     And,
     Or,
     Xor,
+    LShift,
+    RShift,
 }
 
 /// Runs `f` under [`guard`], with the GIL released when `numel` is large.
@@ -148,37 +153,22 @@ fn arith_tensor(op: Arith, a: &Tensor, b: &Tensor) -> ferrograd::Result<Tensor> 
         Arith::Div => a.try_div(b),
         Arith::Pow => a.try_pow_tensor(b),
         Arith::Rem => a.try_remainder(b),
-        Arith::FloorDiv => {
-            let q = a.try_div(b)?.floor();
-            Ok(
-                if a.dtype().is_floating_point() || b.dtype().is_floating_point() {
-                    q
-                } else {
-                    q.to_dtype(DType::I64)
-                },
-            )
-        }
+        Arith::FloorDiv => a.try_floor_divide(b),
         Arith::MatMul => a.try_matmul(b),
-        Arith::And => bitwise(a, b, |x, y| x.try_logical_and(y)),
-        Arith::Or => bitwise(a, b, |x, y| x.try_logical_or(y)),
-        Arith::Xor => bitwise(a, b, |x, y| x.try_logical_xor(y)),
+        Arith::And => a.try_bitwise_and(b),
+        Arith::Or => a.try_bitwise_or(b),
+        Arith::Xor => a.try_bitwise_xor(b),
+        Arith::LShift => a.try_bitwise_left_shift(b),
+        Arith::RShift => a.try_bitwise_right_shift(b),
     }
 }
 
-/// `&`, `|`, `^` on bool tensors (the logical op); integer bitwise ops are not supported.
-fn bitwise(
-    a: &Tensor,
-    b: &Tensor,
-    f: impl Fn(&Tensor, &Tensor) -> ferrograd::Result<Tensor>,
-) -> ferrograd::Result<Tensor> {
-    if a.dtype() != DType::Bool || b.dtype() != DType::Bool {
-        return Err(ferrograd::Error::Argument(format!(
-            "bitwise operators are only supported for bool tensors here, not {} and {}",
-            a.dtype(),
-            b.dtype()
-        )));
-    }
-    f(a, b)
+/// Whether `op` is a bitwise operator (integer and bool operands only).
+fn is_bitwise(op: Arith) -> bool {
+    matches!(
+        op,
+        Arith::And | Arith::Or | Arith::Xor | Arith::LShift | Arith::RShift
+    )
 }
 
 /// `t op n` (or `n op t` when `reflected`), with PyTorch's promotion and node names.
@@ -198,6 +188,35 @@ fn arith_number(op: Arith, t: &Tensor, n: Number, reflected: bool) -> PyResult<T
         if matches!(op, Arith::And | Arith::Or | Arith::Xor) {
             let other = n.tensor(DType::Bool)?;
             return guard(|| arith_tensor(op, t, &other));
+        }
+    }
+    if is_bitwise(op) {
+        // The number as a 0-d tensor of its own kind: `int & 1.5` is PyTorch's "not
+        // implemented" error, not a truncated 1.
+        let other = n.tensor(match n {
+            Number::Bool(_) => DType::Bool,
+            Number::Int(_) => DType::I64,
+            Number::Float(_) => DType::F32,
+        })?;
+        let (a, b) = if reflected { (&other, t) } else { (t, &other) };
+        return guard(|| arith_tensor(op, a, b));
+    }
+    if let (Number::Int(_), DType::I64) = (n, t.dtype()) {
+        if matches!(
+            op,
+            Arith::Add | Arith::Sub | Arith::Mul | Arith::Rem | Arith::FloorDiv
+        ) {
+            // Integer arithmetic with the exact integer (an `f64` scalar holds 2^53 at most).
+            let other = n.tensor(DType::I64)?;
+            let (a, b) = if reflected { (&other, t) } else { (t, &other) };
+            return guard(|| arith_tensor(op, a, b));
+        }
+    }
+    if let (Arith::Pow, false, Number::Int(e), DType::I64) = (op, reflected, n, t.dtype()) {
+        if e < 0 {
+            return Err(runtime_error(
+                "Integers to negative integer powers are not allowed.",
+            ));
         }
     }
     let dt = n.result_dtype(t.dtype());
@@ -254,16 +273,6 @@ impl PyTensor {
         reflected: bool,
     ) -> PyResult<Py<PyAny>> {
         let operand = Operand::of(other)?;
-        if matches!(op, Arith::And | Arith::Or | Arith::Xor) {
-            let other_dtype = match &operand {
-                None => return Ok(py.NotImplemented()),
-                Some(Operand::Tensor(o)) => o.dtype(),
-                Some(Operand::Number(Number::Bool(_))) => DType::Bool,
-                Some(Operand::Number(Number::Int(_))) => DType::I64,
-                Some(Operand::Number(Number::Float(_))) => DType::F32,
-            };
-            check_bitwise(op, self.t.dtype(), other_dtype)?;
-        }
         let out = match operand {
             None => return Ok(py.NotImplemented()),
             Some(Operand::Tensor(o)) => {
@@ -318,30 +327,6 @@ impl PyTensor {
             .map(|_| ())
         })
     }
-}
-
-/// `&`, `|`, `^` work on bool tensors here; anything else is PyTorch's `NotImplementedError`
-/// for a float, and not implemented (yet) for integers.
-fn check_bitwise(op: Arith, a: DType, b: DType) -> PyResult<()> {
-    if a == DType::Bool && b == DType::Bool {
-        return Ok(());
-    }
-    let name = match op {
-        Arith::And => "bitwise_and_cpu",
-        Arith::Or => "bitwise_or_cpu",
-        _ => "bitwise_xor_cpu",
-    };
-    let culprit = if a.is_floating_point() {
-        a
-    } else if b.is_floating_point() || a == DType::Bool {
-        b
-    } else {
-        a
-    };
-    Err(pyo3::exceptions::PyNotImplementedError::new_err(format!(
-        "\"{name}\" not implemented for '{}'",
-        dtype_word(culprit)
-    )))
 }
 
 fn dtype_word(d: DType) -> &'static str {
@@ -604,6 +589,18 @@ impl PyTensor {
     fn __ror__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         self.binary(py, o, Arith::Or, true)
     }
+    fn __lshift__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.binary(py, o, Arith::LShift, false)
+    }
+    fn __rlshift__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.binary(py, o, Arith::LShift, true)
+    }
+    fn __rshift__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.binary(py, o, Arith::RShift, false)
+    }
+    fn __rrshift__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.binary(py, o, Arith::RShift, true)
+    }
     fn __xor__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         self.binary(py, o, Arith::Xor, false)
     }
@@ -631,6 +628,27 @@ impl PyTensor {
     ) -> PyResult<()> {
         self.inplace(py, o, Arith::Pow)
     }
+    fn __ifloordiv__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.inplace(py, o, Arith::FloorDiv)
+    }
+    fn __imod__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.inplace(py, o, Arith::Rem)
+    }
+    fn __iand__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.inplace(py, o, Arith::And)
+    }
+    fn __ior__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.inplace(py, o, Arith::Or)
+    }
+    fn __ixor__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.inplace(py, o, Arith::Xor)
+    }
+    fn __ilshift__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.inplace(py, o, Arith::LShift)
+    }
+    fn __irshift__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.inplace(py, o, Arith::RShift)
+    }
 
     fn __neg__(&self) -> PyResult<PyTensor> {
         guard(|| Ok(self.t.neg())).map(PyTensor::new)
@@ -645,12 +663,12 @@ impl PyTensor {
     }
 
     fn __invert__(&self) -> PyResult<PyTensor> {
-        if self.t.dtype() != DType::Bool {
+        if self.t.dtype().is_floating_point() {
             return Err(type_error(
-                "~ (operator.invert) is only implemented on Boolean-type tensors here (PyTorch also takes integer tensors)",
+                "~ (operator.invert) is only implemented on integer and Boolean-type tensors",
             ));
         }
-        guard(|| Ok(self.t.logical_not())).map(PyTensor::new)
+        guard(|| self.t.try_bitwise_not()).map(PyTensor::new)
     }
 
     fn __richcmp__(
@@ -660,16 +678,23 @@ impl PyTensor {
         op: CompareOp,
     ) -> PyResult<Py<PyAny>> {
         let t = &self.t;
+        let with = |b: &Tensor| {
+            guard(|| match op {
+                CompareOp::Eq => t.try_eq(b),
+                CompareOp::Ne => t.try_ne(b),
+                CompareOp::Lt => t.try_lt(b),
+                CompareOp::Le => t.try_le(b),
+                CompareOp::Gt => t.try_gt(b),
+                CompareOp::Ge => t.try_ge(b),
+            })
+        };
         let out = match Operand::of(o)? {
             None => return Ok(py.NotImplemented()),
-            Some(Operand::Tensor(b)) => guard(|| match op {
-                CompareOp::Eq => t.try_eq(&b),
-                CompareOp::Ne => t.try_ne(&b),
-                CompareOp::Lt => t.try_lt(&b),
-                CompareOp::Le => t.try_le(&b),
-                CompareOp::Gt => t.try_gt(&b),
-                CompareOp::Ge => t.try_ge(&b),
-            })?,
+            Some(Operand::Tensor(b)) => with(&b)?,
+            // Against the exact integer (beyond 2^53 an `f64` would round it).
+            Some(Operand::Number(n @ Number::Int(_))) if t.dtype() == DType::I64 => {
+                with(&n.tensor(DType::I64)?)?
+            }
             Some(Operand::Number(n)) => {
                 let s = n.value();
                 let t = if n.result_dtype(t.dtype()) != t.dtype() {

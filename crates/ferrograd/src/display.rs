@@ -182,12 +182,19 @@ impl Formatter {
     }
 }
 
-/// Python's `str` of a bool or integer element.
+/// Python's `str` of a bool or integer element (an `int64` one carried by [`int_cell`]).
 fn plain_str(v: f64, dtype: DType) -> String {
     match dtype {
         DType::Bool => if v != 0.0 { "True" } else { "False" }.to_string(),
-        _ => format!("{}", v as i64),
+        _ => format!("{}", v.to_bits() as i64),
     }
+}
+
+/// An `int64` element as a display cell: the cells are `f64`, which holds integers exactly
+/// only up to 2^53, so an integer travels as its bits ([`plain_str`] reads them back; integer
+/// cells are never computed with).
+fn int_cell(i: i64) -> f64 {
+    f64::from_bits(i as u64)
 }
 
 /// A read-only view into row-major values with a shape, for recursive formatting.
@@ -325,7 +332,10 @@ impl fmt::Display for Tensor {
             if dtype == DType::F64 {
                 suffixes.push(format!("dtype={dtype}"));
             }
-            let values = self.values_f64();
+            let values = match dtype {
+                DType::I64 => self.to_vec::<i64>().into_iter().map(int_cell).collect(),
+                _ => self.values_f64(),
+            };
             let block = Block {
                 values: &values,
                 shape: self.shape(),

@@ -124,6 +124,24 @@ pub(crate) fn zip_float(
     wrap(out, &shape)
 }
 
+/// Elementwise `f` on two operands whose result type is `int64` (bool operands read as 0 and
+/// 1), with broadcasting: exact integer arithmetic.
+pub(crate) fn zip_int(
+    op: &'static str,
+    a: &Tensor,
+    b: &Tensor,
+    f: impl Fn(i64, i64) -> i64 + Sync,
+) -> Result<Tensor> {
+    let shape = crate::layout::broadcast(op, a.shape(), b.shape())?;
+    if a.is_batched() || b.is_batched() {
+        return batching::broadcasting([a, b], |[a, b]| zip_int(op, &a, &b, f));
+    }
+    let out = read2(a, b, |ba, bb| {
+        kernels::zip_int(ba, a.layout(), bb, b.layout(), &shape, f)
+    });
+    wrap(out, &shape)
+}
+
 /// A pending `block(a, b)` of `shape` in `dtype` (floating), when each operand is either
 /// contiguous of that shape and dtype or one value (a one-element tensor, or a scalar
 /// expanded: every stride 0); `None` otherwise (the eager kernel broadcasts).

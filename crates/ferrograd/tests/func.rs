@@ -321,3 +321,26 @@ fn transforms_differentiate_under_an_outer_no_grad() {
     let g = func::grad(&inner).call(&[Tensor::new([3.0f32])]).unwrap();
     assert_eq!(g[0].to_vec::<f32>(), vec![9.0]);
 }
+
+/// `clone()` under vmap is a copy: writing into it leaves the caller's tensor alone (it was a
+/// shared physical value, so the write went through to the input). Dtype conversions convert
+/// the batch.
+#[test]
+fn clone_and_dtype_conversions_under_vmap() {
+    let xs = Tensor::new([[1.0f32, 2.0], [3.0, 4.0]]);
+    let f = Func::scalar(|a| {
+        let y = a[0].deep_clone();
+        y.mul_scalar_(10.0);
+        y
+    });
+    let got = func::vmap(&f).call(std::slice::from_ref(&xs)).unwrap();
+    assert_eq!(got[0].to_vec::<f32>(), vec![10.0, 20.0, 30.0, 40.0]);
+    assert_eq!(xs.to_vec::<f32>(), vec![1.0, 2.0, 3.0, 4.0], "input intact");
+    let to64 = Func::scalar(|a| a[0].to_dtype(DType::F64));
+    let got = func::vmap(&to64).call(std::slice::from_ref(&xs)).unwrap();
+    assert_eq!(got[0].dtype(), DType::F64);
+    assert_eq!(got[0].to_vec::<f64>(), vec![1.0, 2.0, 3.0, 4.0]);
+    // Forward mode: the tangent converts with the primal.
+    let (_, t) = func::jvp(&to64, &[Tensor::new([1.0f32])], &[Tensor::new([0.5f32])]).unwrap();
+    assert_eq!(t[0].dtype(), DType::F64);
+}

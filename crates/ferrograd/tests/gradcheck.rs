@@ -1512,6 +1512,22 @@ fn binary_table() -> Vec<Spec> {
             3,
         )
         .fill(&[&[0.0, -0.0], &[0.7, -1.3]]),
+        spec(
+            "floor_divide",
+            |x| x[0].mul_scalar(3.0).floor_divide(&x[1]),
+            b(),
+            NonZero,
+            3,
+        )
+        .none("jumps where 3a / b is an integer, 0 included"),
+        spec(
+            "div_trunc",
+            |x| x[0].mul_scalar(3.0).div_trunc(&x[1]),
+            b(),
+            NonZero,
+            3,
+        )
+        .none("jumps where 3a / b is a non-zero integer"),
         spec("lerp", |x| x[0].lerp(&x[1], 0.3), b(), Any, 3).zeros(),
         spec("lerp high", |x| x[0].lerp(&x[1], 0.8), b(), Any, 3).zeros(),
         spec(
@@ -4865,6 +4881,14 @@ const OPS_WITHOUT_ROWS: &[(&str, &str)] = &[
     ("logical_or_scalar", "a bool result: no gradient"),
     ("logical_xor_scalar", "a bool result: no gradient"),
     ("logical_not", "a bool result: no gradient"),
+    ("bitwise_and", "integer and bool operands only: no gradient"),
+    ("bitwise_or", "integer and bool operands only: no gradient"),
+    ("bitwise_xor", "integer and bool operands only: no gradient"),
+    ("bitwise_not", "integer and bool operands only: no gradient"),
+    ("bitwise_left_shift", "integer operands only: no gradient"),
+    ("bitwise_right_shift", "integer operands only: no gradient"),
+    ("gcd", "integer operands only: no gradient"),
+    ("lcm", "integer operands only: no gradient"),
     ("all", "a bool result: no gradient"),
     ("any", "a bool result: no gradient"),
     ("argmax", "int64 indices: no gradient"),

@@ -124,8 +124,10 @@ class Tensor:
     def __itruediv__(self, other: _TensorOrNumber) -> Tensor: ...
     def __floordiv__(self, other: _TensorOrNumber) -> Tensor: ...
     def __rfloordiv__(self, other: _TensorOrNumber) -> Tensor: ...
+    def __ifloordiv__(self, other: _TensorOrNumber) -> Tensor: ...
     def __mod__(self, other: _TensorOrNumber) -> Tensor: ...
     def __rmod__(self, other: _TensorOrNumber) -> Tensor: ...
+    def __imod__(self, other: _TensorOrNumber) -> Tensor: ...
     def __pow__(self, other: _TensorOrNumber) -> Tensor: ...
     def __rpow__(self, other: _TensorOrNumber) -> Tensor: ...
     def __ipow__(self, other: _TensorOrNumber) -> Tensor: ...
@@ -133,10 +135,19 @@ class Tensor:
     def __rmatmul__(self, other: _TensorOrNumber) -> Tensor: ...
     def __and__(self, other: _TensorOrNumber) -> Tensor: ...
     def __rand__(self, other: _TensorOrNumber) -> Tensor: ...
+    def __iand__(self, other: _TensorOrNumber) -> Tensor: ...
     def __or__(self, other: _TensorOrNumber) -> Tensor: ...
     def __ror__(self, other: _TensorOrNumber) -> Tensor: ...
+    def __ior__(self, other: _TensorOrNumber) -> Tensor: ...
     def __xor__(self, other: _TensorOrNumber) -> Tensor: ...
     def __rxor__(self, other: _TensorOrNumber) -> Tensor: ...
+    def __ixor__(self, other: _TensorOrNumber) -> Tensor: ...
+    def __lshift__(self, other: _TensorOrNumber) -> Tensor: ...
+    def __rlshift__(self, other: _TensorOrNumber) -> Tensor: ...
+    def __ilshift__(self, other: _TensorOrNumber) -> Tensor: ...
+    def __rshift__(self, other: _TensorOrNumber) -> Tensor: ...
+    def __rrshift__(self, other: _TensorOrNumber) -> Tensor: ...
+    def __irshift__(self, other: _TensorOrNumber) -> Tensor: ...
     def __eq__(self, other: Any) -> Tensor: ...  # type: ignore[override]
     def __ne__(self, other: Any) -> Tensor: ...  # type: ignore[override]
     def __lt__(self, other: Any) -> Tensor: ...
@@ -399,6 +410,83 @@ class Tensor:
          assert_eq!(e.to_string(), "bincount: bincount only supports 1-d non-negative integral inputs.");
          ```
         """
+    def bitwise_and(self, other: _TensorOrNumber) -> Tensor:
+        """bitwise_and(self: Tensor, other: Tensor)
+
+        Elementwise bitwise and of integer or bool tensors, with broadcasting (`&`; logical for
+         two bools).
+
+         ```
+         use ferrograd::Tensor;
+         let a = Tensor::from_vec(vec![12i64, -1], &[2]);
+         assert_eq!(a.bitwise_and(&Tensor::from_vec(vec![10i64], &[1])).to_vec::<i64>(), vec![8, 10]);
+         let e = Tensor::new([1.0]).try_bitwise_and(&a).unwrap_err();
+         assert_eq!(e.to_string(), "bitwise_and: \\"bitwise_and_cpu\\" not implemented for 'Float'");
+         ```
+        """
+    def bitwise_left_shift(self, other: _TensorOrNumber) -> Tensor:
+        """bitwise_left_shift(self: Tensor, other: Tensor)
+
+        `self << other` elementwise (`torch.bitwise_left_shift`): a shift by a negative amount
+         or by 64 or more gives 0, as PyTorch's.
+
+         ```
+         use ferrograd::Tensor;
+         let a = Tensor::from_vec(vec![1i64, -3], &[2]);
+         assert_eq!(a.bitwise_left_shift(&Tensor::from_vec(vec![3i64, 64], &[2])).to_vec::<i64>(), vec![8, 0]);
+         assert!(Tensor::new([1.0]).try_bitwise_left_shift(&a).is_err());
+         ```
+        """
+    def bitwise_not(self) -> Tensor:
+        """bitwise_not(self: Tensor)
+
+        Elementwise bitwise not of an integer tensor (`~`; logical not for bools). A
+         floating tensor is PyTorch's "not implemented" error.
+
+         ```
+         use ferrograd::Tensor;
+         assert_eq!(Tensor::from_vec(vec![0i64, 5], &[2]).bitwise_not().to_vec::<i64>(), vec![-1, -6]);
+         assert_eq!(Tensor::new([true, false]).bitwise_not().to_vec::<bool>(), vec![false, true]);
+         assert!(Tensor::new([1.0]).try_bitwise_not().is_err());
+         ```
+        """
+    def bitwise_or(self, other: _TensorOrNumber) -> Tensor:
+        """bitwise_or(self: Tensor, other: Tensor)
+
+        Elementwise bitwise or (`|`; logical for two bools).
+
+         ```
+         use ferrograd::Tensor;
+         let a = Tensor::from_vec(vec![12i64, -16], &[2]);
+         assert_eq!(a.bitwise_or(&Tensor::from_vec(vec![3i64], &[1])).to_vec::<i64>(), vec![15, -13]);
+         assert!(Tensor::new([1.0]).try_bitwise_or(&a).is_err());
+         ```
+        """
+    def bitwise_right_shift(self, other: _TensorOrNumber) -> Tensor:
+        """bitwise_right_shift(self: Tensor, other: Tensor)
+
+        `self >> other` elementwise, arithmetic (the sign fills in; `torch.bitwise_right_shift`):
+         a negative amount or one of 64 or more gives 0 or -1, the sign, as PyTorch's.
+
+         ```
+         use ferrograd::Tensor;
+         let a = Tensor::from_vec(vec![-8i64, 5], &[2]);
+         assert_eq!(a.bitwise_right_shift(&Tensor::from_vec(vec![1i64, 64], &[2])).to_vec::<i64>(), vec![-4, 0]);
+         assert!(Tensor::new([1.0]).try_bitwise_right_shift(&a).is_err());
+         ```
+        """
+    def bitwise_xor(self, other: _TensorOrNumber) -> Tensor:
+        """bitwise_xor(self: Tensor, other: Tensor)
+
+        Elementwise bitwise exclusive or (`^`; logical for two bools).
+
+         ```
+         use ferrograd::Tensor;
+         let a = Tensor::from_vec(vec![12i64, 5], &[2]);
+         assert_eq!(a.bitwise_xor(&Tensor::from_vec(vec![10i64], &[1])).to_vec::<i64>(), vec![6, 15]);
+         assert!(Tensor::new([1.0]).try_bitwise_xor(&a).is_err());
+         ```
+        """
     def bmm(self, other: _TensorOrNumber) -> Tensor:
         """bmm(self: Tensor, other: Tensor)
 
@@ -616,6 +704,19 @@ class Tensor:
          assert_eq!(ferrograd::Tensor::new([3.0]).div_scalar(2.0).to_vec::<f32>(), vec![1.5]);
          ```
         """
+    def div_trunc(self, other: _TensorOrNumber) -> Tensor:
+        """div_trunc(self: Tensor, other: Tensor)
+
+        The quotient rounded toward zero, `trunc(self / other)` (`div(rounding_mode="trunc")`):
+         integers divide exactly, in integers (a zero divisor is `ZeroDivisionError`). Its
+         gradient is zero, as PyTorch's.
+
+         ```
+         let q = ferrograd::Tensor::new([7.0, -7.0]).div_trunc(&ferrograd::Tensor::scalar(2.0));
+         assert_eq!(q.to_vec::<f32>(), vec![3.0, -3.0]);
+         assert!(ferrograd::Tensor::ones(&[2]).try_div_trunc(&ferrograd::Tensor::ones(&[3])).is_err());
+         ```
+        """
     def divide(self, other: Any, *, rounding_mode: Any = None, out: Any = None) -> Tensor:
         """`input / other`; `rounding_mode` `"trunc"` or `"floor"` rounds the quotient."""
     def divide_(self, other: Any, *, alpha: Any = None) -> Tensor: ...
@@ -764,7 +865,7 @@ class Tensor:
         """
     def floor_(self, *args: Any, **kwargs: Any) -> Tensor:
         """In-place `floor` (the result copied into this tensor)."""
-    def floor_divide(self, other: Any) -> Any:
+    def floor_divide(self, other: Any) -> Tensor:
         """`input // other`."""
     def fmod(self, other: Any) -> Tensor:
         """C's `fmod` (sign of the dividend)."""
@@ -781,6 +882,18 @@ class Tensor:
         """
     def gather(self, dim: Any, index: Any, *, sparse_grad: Any = False) -> Tensor:
         """`out[i][j] = input[i][index[i][j]]` for `dim = 1`."""
+    def gcd(self, other: _TensorOrNumber) -> Tensor:
+        """gcd(self: Tensor, other: Tensor)
+
+        The greatest common divisor, elementwise (non-negative; `gcd(0, 0) = 0`).
+
+         ```
+         use ferrograd::Tensor;
+         let a = Tensor::from_vec(vec![-4i64, 0, 12], &[3]);
+         assert_eq!(a.gcd(&Tensor::from_vec(vec![6i64, 5, -18], &[3])).to_vec::<i64>(), vec![2, 5, 6]);
+         assert!(Tensor::new([1.0]).try_gcd(&a).is_err());
+         ```
+        """
     def ge(self, other: Any, *, out: Any = None) -> Tensor:
         """ge(self: Tensor, other: Tensor)
 
@@ -1050,6 +1163,18 @@ class Tensor:
         """
     def kthvalue(self, k: Any, dim: Any = -1, keepdim: Any = False) -> return_types.kthvalue:
         """The `k`-th smallest element along `dim` and its index."""
+    def lcm(self, other: _TensorOrNumber) -> Tensor:
+        """lcm(self: Tensor, other: Tensor)
+
+        The least common multiple, elementwise (non-negative; 0 when either is 0).
+
+         ```
+         use ferrograd::Tensor;
+         let a = Tensor::from_vec(vec![-4i64, 0, 12], &[3]);
+         assert_eq!(a.lcm(&Tensor::from_vec(vec![6i64, 5, -18], &[3])).to_vec::<i64>(), vec![12, 0, 36]);
+         assert!(Tensor::new([1.0]).try_lcm(&a).is_err());
+         ```
+        """
     def le(self, other: Any, *, out: Any = None) -> Tensor:
         """le(self: Tensor, other: Tensor)
 
@@ -2216,21 +2341,9 @@ class Tensor:
         """The slices along `dim`, as a tuple."""
     def unflatten(self, dim: Any, sizes: Any) -> Tensor:
         """Dimension `dim` split into `sizes` (one may be -1)."""
-    def unique(self, sorted: builtins.bool = ..., return_inverse: builtins.bool = ..., return_counts: builtins.bool = ...) -> Tuple[Tensor, ...]:
-        """unique(self: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False)
-
-        The sorted distinct elements, then (as PyTorch's tuple) the int64 index of each
-         input element in them if `return_inverse` (the input's shape), and each distinct
-         element's count if `return_counts`. Always sorted (`sorted = false` too, as
-         PyTorch's CPU kernel); each NaN is distinct. No gradient.
-
-         ```
-         use ferrograd::Tensor;
-         let out = Tensor::new([3, 1, 3]).unique(true, true, true);
-         assert_eq!(out[0].to_vec::<i64>(), vec![1, 3]);
-         assert_eq!(out[1].to_vec::<i64>(), vec![1, 0, 1]);
-         assert_eq!(out[2].to_vec::<i64>(), vec![1, 2]);
-         ```
+    def unique(self, sorted: Any = True, return_inverse: Any = False, return_counts: Any = False, dim: Any = None) -> Any:
+        """The distinct values (sorted); with `return_inverse` / `return_counts` a tuple that adds
+        each element's index into them and each value's count, as PyTorch's.
         """
     def unsqueeze(self, dim: Any) -> Tensor:
         """A size-1 dimension inserted at `dim`."""
@@ -2489,6 +2602,83 @@ def bincount(self: Tensor, weights: Optional[_TensorOrNumber] = ..., minlength: 
      assert_eq!(Tensor::new([1, 1, 3]).bincount(None, 0).to_vec::<i64>(), vec![0, 2, 0, 1]);
      let e = Tensor::new([-1]).try_bincount(None, 0).unwrap_err();
      assert_eq!(e.to_string(), "bincount: bincount only supports 1-d non-negative integral inputs.");
+     ```
+    """
+def bitwise_and(self: Tensor, other: _TensorOrNumber) -> Tensor:
+    """bitwise_and(self: Tensor, other: Tensor)
+
+    Elementwise bitwise and of integer or bool tensors, with broadcasting (`&`; logical for
+     two bools).
+
+     ```
+     use ferrograd::Tensor;
+     let a = Tensor::from_vec(vec![12i64, -1], &[2]);
+     assert_eq!(a.bitwise_and(&Tensor::from_vec(vec![10i64], &[1])).to_vec::<i64>(), vec![8, 10]);
+     let e = Tensor::new([1.0]).try_bitwise_and(&a).unwrap_err();
+     assert_eq!(e.to_string(), "bitwise_and: \\"bitwise_and_cpu\\" not implemented for 'Float'");
+     ```
+    """
+def bitwise_left_shift(self: Tensor, other: _TensorOrNumber) -> Tensor:
+    """bitwise_left_shift(self: Tensor, other: Tensor)
+
+    `self << other` elementwise (`torch.bitwise_left_shift`): a shift by a negative amount
+     or by 64 or more gives 0, as PyTorch's.
+
+     ```
+     use ferrograd::Tensor;
+     let a = Tensor::from_vec(vec![1i64, -3], &[2]);
+     assert_eq!(a.bitwise_left_shift(&Tensor::from_vec(vec![3i64, 64], &[2])).to_vec::<i64>(), vec![8, 0]);
+     assert!(Tensor::new([1.0]).try_bitwise_left_shift(&a).is_err());
+     ```
+    """
+def bitwise_not(self: Tensor) -> Tensor:
+    """bitwise_not(self: Tensor)
+
+    Elementwise bitwise not of an integer tensor (`~`; logical not for bools). A
+     floating tensor is PyTorch's "not implemented" error.
+
+     ```
+     use ferrograd::Tensor;
+     assert_eq!(Tensor::from_vec(vec![0i64, 5], &[2]).bitwise_not().to_vec::<i64>(), vec![-1, -6]);
+     assert_eq!(Tensor::new([true, false]).bitwise_not().to_vec::<bool>(), vec![false, true]);
+     assert!(Tensor::new([1.0]).try_bitwise_not().is_err());
+     ```
+    """
+def bitwise_or(self: Tensor, other: _TensorOrNumber) -> Tensor:
+    """bitwise_or(self: Tensor, other: Tensor)
+
+    Elementwise bitwise or (`|`; logical for two bools).
+
+     ```
+     use ferrograd::Tensor;
+     let a = Tensor::from_vec(vec![12i64, -16], &[2]);
+     assert_eq!(a.bitwise_or(&Tensor::from_vec(vec![3i64], &[1])).to_vec::<i64>(), vec![15, -13]);
+     assert!(Tensor::new([1.0]).try_bitwise_or(&a).is_err());
+     ```
+    """
+def bitwise_right_shift(self: Tensor, other: _TensorOrNumber) -> Tensor:
+    """bitwise_right_shift(self: Tensor, other: Tensor)
+
+    `self >> other` elementwise, arithmetic (the sign fills in; `torch.bitwise_right_shift`):
+     a negative amount or one of 64 or more gives 0 or -1, the sign, as PyTorch's.
+
+     ```
+     use ferrograd::Tensor;
+     let a = Tensor::from_vec(vec![-8i64, 5], &[2]);
+     assert_eq!(a.bitwise_right_shift(&Tensor::from_vec(vec![1i64, 64], &[2])).to_vec::<i64>(), vec![-4, 0]);
+     assert!(Tensor::new([1.0]).try_bitwise_right_shift(&a).is_err());
+     ```
+    """
+def bitwise_xor(self: Tensor, other: _TensorOrNumber) -> Tensor:
+    """bitwise_xor(self: Tensor, other: Tensor)
+
+    Elementwise bitwise exclusive or (`^`; logical for two bools).
+
+     ```
+     use ferrograd::Tensor;
+     let a = Tensor::from_vec(vec![12i64, 5], &[2]);
+     assert_eq!(a.bitwise_xor(&Tensor::from_vec(vec![10i64], &[1])).to_vec::<i64>(), vec![6, 15]);
+     assert!(Tensor::new([1.0]).try_bitwise_xor(&a).is_err());
      ```
     """
 def bmm(self: Tensor, other: _TensorOrNumber) -> Tensor:
@@ -2750,6 +2940,19 @@ def div_scalar(self: Tensor, other: builtins.float) -> Tensor:
      assert_eq!(ferrograd::Tensor::new([3.0]).div_scalar(2.0).to_vec::<f32>(), vec![1.5]);
      ```
     """
+def div_trunc(self: Tensor, other: _TensorOrNumber) -> Tensor:
+    """div_trunc(self: Tensor, other: Tensor)
+
+    The quotient rounded toward zero, `trunc(self / other)` (`div(rounding_mode="trunc")`):
+     integers divide exactly, in integers (a zero divisor is `ZeroDivisionError`). Its
+     gradient is zero, as PyTorch's.
+
+     ```
+     let q = ferrograd::Tensor::new([7.0, -7.0]).div_trunc(&ferrograd::Tensor::scalar(2.0));
+     assert_eq!(q.to_vec::<f32>(), vec![3.0, -3.0]);
+     assert!(ferrograd::Tensor::ones(&[2]).try_div_trunc(&ferrograd::Tensor::ones(&[3])).is_err());
+     ```
+    """
 def divide(input: Any, other: Any, *, rounding_mode: Any = None, out: Any = None) -> Tensor:
     """`input / other`; `rounding_mode` `"trunc"` or `"floor"` rounds the quotient."""
 def dot(self: Tensor, other: _TensorOrNumber) -> Tensor:
@@ -2918,7 +3121,7 @@ def floor(self: Tensor) -> Tensor:
      assert_eq!(ferrograd::Tensor::new([-1.5, 1.5]).floor().to_vec::<f32>(), vec![-2.0, 1.0]);
      ```
     """
-def floor_divide(input: Any, other: Any) -> Any:
+def floor_divide(input: Any, other: Any) -> Tensor:
     """`input // other`."""
 def fmod(input: Any, other: Any) -> Tensor:
     """C's `fmod` (sign of the dividend)."""
@@ -2939,6 +3142,18 @@ def full_like(input: Any, fill_value: Any, *, dtype: Any = None, requires_grad: 
     """`fill_value` in `input`'s shape (and dtype)."""
 def gather(input: Any, dim: Any, index: Any, *, sparse_grad: Any = False) -> Tensor:
     """`out[i][j] = input[i][index[i][j]]` for `dim = 1`."""
+def gcd(self: Tensor, other: _TensorOrNumber) -> Tensor:
+    """gcd(self: Tensor, other: Tensor)
+
+    The greatest common divisor, elementwise (non-negative; `gcd(0, 0) = 0`).
+
+     ```
+     use ferrograd::Tensor;
+     let a = Tensor::from_vec(vec![-4i64, 0, 12], &[3]);
+     assert_eq!(a.gcd(&Tensor::from_vec(vec![6i64, 5, -18], &[3])).to_vec::<i64>(), vec![2, 5, 6]);
+     assert!(Tensor::new([1.0]).try_gcd(&a).is_err());
+     ```
+    """
 def ge(input: Any, other: Any, *, out: Any = None) -> Tensor:
     """ge(self: Tensor, other: Tensor)
 
@@ -3210,6 +3425,18 @@ def kron(self: Tensor, other: _TensorOrNumber) -> Tensor:
     """
 def kthvalue(input: Any, k: Any, dim: Any = -1, keepdim: Any = False) -> return_types.kthvalue:
     """The `k`-th smallest element along `dim` and its index."""
+def lcm(self: Tensor, other: _TensorOrNumber) -> Tensor:
+    """lcm(self: Tensor, other: Tensor)
+
+    The least common multiple, elementwise (non-negative; 0 when either is 0).
+
+     ```
+     use ferrograd::Tensor;
+     let a = Tensor::from_vec(vec![-4i64, 0, 12], &[3]);
+     assert_eq!(a.lcm(&Tensor::from_vec(vec![6i64, 5, -18], &[3])).to_vec::<i64>(), vec![12, 0, 36]);
+     assert!(Tensor::new([1.0]).try_lcm(&a).is_err());
+     ```
+    """
 def le(input: Any, other: Any, *, out: Any = None) -> Tensor:
     """le(self: Tensor, other: Tensor)
 
@@ -4389,21 +4616,9 @@ def unbind(input: Any, dim: Any = 0) -> Any:
     """The slices along `dim`, as a tuple."""
 def unflatten(input: Any, dim: Any, sizes: Any) -> Tensor:
     """Dimension `dim` split into `sizes` (one may be -1)."""
-def unique(self: Tensor, sorted: builtins.bool = ..., return_inverse: builtins.bool = ..., return_counts: builtins.bool = ...) -> Tuple[Tensor, ...]:
-    """unique(self: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False)
-
-    The sorted distinct elements, then (as PyTorch's tuple) the int64 index of each
-     input element in them if `return_inverse` (the input's shape), and each distinct
-     element's count if `return_counts`. Always sorted (`sorted = false` too, as
-     PyTorch's CPU kernel); each NaN is distinct. No gradient.
-
-     ```
-     use ferrograd::Tensor;
-     let out = Tensor::new([3, 1, 3]).unique(true, true, true);
-     assert_eq!(out[0].to_vec::<i64>(), vec![1, 3]);
-     assert_eq!(out[1].to_vec::<i64>(), vec![1, 0, 1]);
-     assert_eq!(out[2].to_vec::<i64>(), vec![1, 2]);
-     ```
+def unique(input: Any, sorted: Any = True, return_inverse: Any = False, return_counts: Any = False, dim: Any = None) -> Any:
+    """The distinct values (sorted); with `return_inverse` / `return_counts` a tuple that adds
+    each element's index into them and each value's count, as PyTorch's.
     """
 def unsqueeze(input: Any, dim: Any) -> Tensor:
     """A size-1 dimension inserted at `dim`."""

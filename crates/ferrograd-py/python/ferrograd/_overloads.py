@@ -217,20 +217,17 @@ remainder = overload("remainder")(_binary("remainder", "remainder"))
 def div(input, other, *, rounding_mode=None, out=None):
     """`input / other`; `rounding_mode` `"trunc"` or `"floor"` rounds the quotient."""
     _no_out(out)
-    q = input / other if isinstance(input, Tensor) else _C.tensor(input) / other
     if rounding_mode is None:
-        return q
-    if rounding_mode == "floor":
-        q = q.floor()
-    elif rounding_mode == "trunc":
-        q = q.trunc()
-    else:
+        return input / other if isinstance(input, Tensor) else _C.tensor(input) / other
+    if rounding_mode not in ("floor", "trunc"):
         raise ValueError(
             f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'"
         )
-    a_int = not input.is_floating_point() if isinstance(input, Tensor) else isinstance(input, _py_int)
-    b_int = not other.is_floating_point() if isinstance(other, Tensor) else isinstance(other, _py_int)
-    return q.to(_C.int64) if a_int and b_int else q
+    # Integers divide exactly, in integers; a number operand is a 0-d tensor of its kind
+    # (which promotes as the number would).
+    a = input if isinstance(input, Tensor) else _C.tensor(input)
+    b = other if isinstance(other, Tensor) else _C.tensor(other)
+    return _op("floor_divide" if rounding_mode == "floor" else "div_trunc")(a, b)
 
 
 @overload("floor_divide")
@@ -528,6 +525,16 @@ def min(input, dim=None, keepdim=False, *, other=None):
         return _op("min")(input)
     v, i = _op("min_dim")(input, int(dim), keepdim)
     return return_types.min((v, i))
+
+
+@overload("unique")
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """The distinct values (sorted); with `return_inverse` / `return_counts` a tuple that adds
+    each element's index into them and each value's count, as PyTorch's."""
+    if dim is not None:
+        raise NotImplementedError("unique(): the dim argument is not supported yet")
+    out = _op("unique")(input, sorted, return_inverse, return_counts)
+    return out if return_inverse or return_counts else out[0]
 
 
 @overload("sort")

@@ -80,7 +80,10 @@ ATTRIBUTES = {
 #: Attributes that can be assigned (`x.grad = ...`).
 SETTABLE = {"data", "grad", "requires_grad"}
 
-BINARY = ["add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or", "xor"]
+BINARY = [
+    "add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or", "xor",
+    "lshift", "rshift",
+]
 COMPARE = ["eq", "ne", "lt", "le", "gt", "ge"]
 
 

@@ -219,6 +219,24 @@ pub(crate) fn zip_float(
     }
 }
 
+/// Elementwise `f` of `a` and `b` (integers or bools, read as `i64`) broadcast to `shape`
+/// (checked by the caller): an `i64` buffer.
+pub(crate) fn zip_int(
+    a: &Buffer,
+    la: &Layout,
+    b: &Buffer,
+    lb: &Layout,
+    shape: &[usize],
+    f: impl Fn(i64, i64) -> i64 + Sync,
+) -> Result<Buffer> {
+    let (a, la) = in_dtype(a, la, DType::I64)?;
+    let (b, lb) = in_dtype(b, lb, DType::I64)?;
+    match (&*a, &*b) {
+        (Buffer::I64(x), Buffer::I64(y)) => Ok(Buffer::I64(zip_slices(x, &la, y, &lb, shape, f)?)),
+        _ => unreachable!("operands were cast to i64"),
+    }
+}
+
 /// Elementwise comparison of `a` and `b` broadcast to `shape` (checked by the caller), both
 /// read in `dtype`, producing a bool buffer.
 pub(crate) fn compare(
@@ -242,11 +260,40 @@ pub(crate) fn compare(
             f(Scalar::to_f64(p), Scalar::to_f64(q))
         })?,
         (Buffer::I64(x), Buffer::I64(y)) => zip_slices(x, la, y, lb, shape, |p, q| {
-            f(Scalar::to_f64(p), Scalar::to_f64(q))
+            let (p, q) = comparable(p, q);
+            f(p, q)
         })?,
         _ => unreachable!("operands were cast to one dtype"),
     };
     Ok(Buffer::Bool(out))
+}
+
+/// Two integers as `f64`s that compare as they do: themselves up to 2^53 (where `f64` is
+/// exact), else stand-ins that keep their order, their equality and which is zero (ranks
+/// among `{p, q, 0}`, 0 at 0.0), which is all a comparison or a logical op looks at.
+fn comparable(p: i64, q: i64) -> (f64, f64) {
+    const EXACT: u64 = 1 << 53;
+    if p.unsigned_abs() <= EXACT && q.unsigned_abs() <= EXACT {
+        return (p as f64, q as f64);
+    }
+    let mut ranks = [p, q, 0];
+    ranks.sort_unstable();
+    let rank = |x: i64| {
+        let below = ranks.iter().filter(|&&r| r < x).count();
+        let zero = ranks.iter().filter(|&&r| r < 0).count();
+        // Distinct values below x, minus those below 0: duplicates counted once.
+        let distinct = |n: usize| {
+            let mut seen = 0;
+            for i in 0..n {
+                if i == 0 || ranks[i] != ranks[i - 1] {
+                    seen += 1;
+                }
+            }
+            seen as f64
+        };
+        distinct(below) - distinct(zero)
+    };
+    (rank(p), rank(q))
 }
 
 fn zip_slices<T: Copy + Send + Sync, U: Copy + Pooled>(
@@ -316,6 +363,10 @@ fn zip_slices<T: Copy + Send + Sync, U: Copy + Pooled>(
 
 /// A contiguous copy of `buf` (read through `layout`) converted to `dtype`.
 pub(crate) fn cast(buf: &Buffer, l: &Layout, dtype: DType) -> Result<Buffer> {
+    if let (Buffer::I64(v), DType::I64) = (buf, dtype) {
+        // Exactly (not through f64, which holds integers only up to 2^53).
+        return Ok(Buffer::I64(map_slice(v, l, |a| a)?));
+    }
     Ok(each_buffer!(buf, v => match dtype {
         DType::F32 => Buffer::F32(map_slice(v, l, |a| Scalar::to_f64(a) as f32)?),
         DType::F64 => Buffer::F64(map_slice(v, l, Scalar::to_f64)?),

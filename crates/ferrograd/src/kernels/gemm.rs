@@ -17,7 +17,16 @@ pub(crate) fn matmul2d(a: &Buffer, la: &Layout, b: &Buffer, lb: &Layout) -> Resu
     Ok(match (a, b) {
         (Buffer::F32(x), Buffer::F32(y)) => Buffer::F32(gemm(x, la, y, lb, m, k, n)?),
         (Buffer::F64(x), Buffer::F64(y)) => Buffer::F64(gemm(x, la, y, lb, m, k, n)?),
-        _ => unreachable!("matmul operands are cast to one floating dtype"),
+        (Buffer::I64(x), Buffer::I64(y)) => {
+            let mut c = zeros(m * n, 0i64)?;
+            let (sa, sb) = (
+                [la.strides[0], la.strides[1]],
+                [lb.strides[0], lb.strides[1]],
+            );
+            int_product(x, la.offset, sa, y, lb.offset, sb, (m, k, n), &mut c);
+            Buffer::I64(c.into())
+        }
+        _ => unreachable!("matmul operands have one dtype: floating, or int64"),
     })
 }
 
@@ -41,8 +50,40 @@ pub(crate) fn matmul_batched(
         (Buffer::F64(x), Buffer::F64(y)) => {
             Buffer::F64(gemm_batched(x, a_at, sa, y, b_at, sb, (m, k, n))?)
         }
-        _ => unreachable!("matmul operands are cast to one floating dtype"),
+        (Buffer::I64(x), Buffer::I64(y)) => {
+            let mut c = zeros(a_at.len() * m * n, 0i64)?;
+            for ((ci, &oa), &ob) in c.chunks_mut((m * n).max(1)).zip(a_at).zip(b_at) {
+                int_product(x, oa, sa, y, ob, sb, (m, k, n), ci);
+            }
+            Buffer::I64(c.into())
+        }
+        _ => unreachable!("matmul operands have one dtype: floating, or int64"),
     })
+}
+
+/// `c += a @ b` in `i64`, wrapping on overflow as PyTorch's integer products do: `a` the
+/// `m x k` matrix at `oa` with row/column strides `sa` in `x`, likewise `b`; `c` row-major
+/// `m x n`. Plain loops (integer products are small in practice; every read is checked).
+#[allow(clippy::too_many_arguments)]
+fn int_product(
+    x: &[i64],
+    oa: usize,
+    sa: [usize; 2],
+    y: &[i64],
+    ob: usize,
+    sb: [usize; 2],
+    (m, k, n): (usize, usize, usize),
+    c: &mut [i64],
+) {
+    for i in 0..m {
+        let row = &mut c[i * n..(i + 1) * n];
+        for p in 0..k {
+            let v = x[oa + i * sa[0] + p * sa[1]];
+            for (j, out) in row.iter_mut().enumerate() {
+                *out = out.wrapping_add(v.wrapping_mul(y[ob + p * sb[0] + j * sb[1]]));
+            }
+        }
+    }
 }
 
 /// Below this many multiply-adds per product, a batch runs in parallel over its products (one

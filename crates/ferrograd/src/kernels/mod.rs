@@ -37,7 +37,7 @@ pub(crate) mod spectral;
 
 pub(crate) use elementwise::{
     bulk_f32, cast, compare, copy, map_float_bulk, masked_fill, promote_types, where_select,
-    zip_float,
+    zip_float, zip_int,
 };
 pub(crate) use gemm::{matmul2d, matmul_batched};
 pub(crate) use index::{gather, index_values, put, select_scatter, take, write_buffer};

@@ -18,12 +18,44 @@ pub(crate) fn sum_dims(buf: &Buffer, layout: &Layout, reduce: &[bool]) -> Result
         Buffer::F32(v) => Buffer::F32(sum_dims_slice(v, layout, &out_shape)?.into()),
         Buffer::F64(v) => Buffer::F64(sum_dims_slice(v, layout, &out_shape)?.into()),
         _ => {
-            // PyTorch sums bools and integers as int64 (exact here below 2^53).
-            let wide = cast(buf, layout, DType::F64)?;
-            let summed = sum_dims(&wide, &Layout::contiguous(&layout.shape), reduce)?;
-            cast(&summed, &Layout::contiguous(&out_shape), DType::I64)?
+            // PyTorch sums bools and integers in int64, exactly (wrapping on overflow).
+            let Buffer::I64(v) = cast(buf, layout, DType::I64)? else {
+                unreachable!("a cast to i64 gives i64")
+            };
+            Buffer::I64(int_sum_dims(&v, &layout.shape, &out_shape)?.into())
         }
     })
+}
+
+/// The `i64` sums of contiguous `v` of `shape` into `out_shape` (`shape` with the reduced
+/// dimensions 1).
+fn int_sum_dims(v: &[i64], shape: &[usize], out_shape: &[usize]) -> Result<Vec<i64>> {
+    let mut out = zeros(numel(out_shape), 0i64)?;
+    // The stride of each dimension in the output (0 where it is reduced).
+    let mut strides = vec![0usize; shape.len()];
+    let mut step = 1;
+    for d in (0..shape.len()).rev() {
+        if out_shape[d] != 1 || shape[d] == 1 {
+            strides[d] = step;
+        }
+        step *= out_shape[d];
+    }
+    let mut index = vec![0usize; shape.len()];
+    let mut at = 0usize;
+    for &x in v {
+        out[at] = out[at].wrapping_add(x);
+        // The next multi-index, odometer style, moving `at` with it.
+        for d in (0..shape.len()).rev() {
+            index[d] += 1;
+            at += strides[d];
+            if index[d] < shape[d] {
+                break;
+            }
+            at -= strides[d] * index[d];
+            index[d] = 0;
+        }
+    }
+    Ok(out)
 }
 
 fn sum_dims_slice<T: Float + Pooled>(
@@ -158,7 +190,8 @@ pub(crate) fn rows(buf: &Buffer, l: &Layout, reduce: &[bool]) -> Result<(Vec<f64
     Ok((values, row))
 }
 
-/// Cumulative sum or (`product`) product along `dim` of a floating buffer, in its dtype
+/// Cumulative sum or (`product`) product along `dim`, in the buffer's dtype for a floating
+/// one and in `i64` (wrapping, as PyTorch's integer arithmetic) for integers and bools
 /// (contiguous, of `layout`'s shape).
 pub(crate) fn cumulative(
     buf: &Buffer,
@@ -170,6 +203,27 @@ pub(crate) fn cumulative(
     let n = numel(shape);
     let len = shape[dim];
     let inner: usize = shape[dim + 1..].iter().product();
+    if !buf.dtype().is_floating_point() {
+        let Buffer::I64(v) = cast(buf, layout, DType::I64)? else {
+            unreachable!("a cast to i64 gives i64")
+        };
+        let mut out = zeros(n, 0i64)?;
+        for outer in 0..n / (len * inner).max(1) {
+            for i in 0..inner {
+                let mut acc = i64::from(product);
+                for k in 0..len {
+                    let p = (outer * len + k) * inner + i;
+                    acc = if product {
+                        acc.wrapping_mul(v[p])
+                    } else {
+                        acc.wrapping_add(v[p])
+                    };
+                    out[p] = acc;
+                }
+            }
+        }
+        return Ok(Buffer::I64(out.into()));
+    }
     let v = collect_vec(n, layout.offsets().map(|o| buf.get_f64(o)))?;
     let mut out = zeros(n, 0.0)?;
     let dtype = buf.dtype();

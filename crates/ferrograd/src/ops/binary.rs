@@ -43,7 +43,10 @@
 //! - `|a, b| ..`: the forward on one element pair, generic over `T: Float`;
 //! - `|a, b, g, needs| [Option<Tensor>; 2]`: the gradients (at the broadcast shape; the engine
 //!   reduces them), from the kept operands (`Option<&Tensor>`, `None` if not kept) and the
-//!   incoming gradient `g`.
+//!   incoming gradient `g`;
+//! - optional `, int |a, b| ..`: the op on one `i64` pair, for ops whose integer result is an
+//!   integer (`add`, `mul`, `remainder`, ...): an `int64` result is computed in `i64`, exactly
+//!   (wrapping on overflow, as PyTorch's); without it, integers go through `f64`.
 
 // `add`, `neg`, `eq`, ... are inherent methods taking references (the `std::ops` operators,
 // in operators.rs, call them); their names are PyTorch's.
@@ -59,7 +62,8 @@ macro_rules! binary_ops {
     (@prim $op:ident, $node:literal, $opname:literal, [$($p:ident: $t:ty),*],
      |$n:pat_param| $saves:expr,
      |$a:ident, $b:ident| $f:expr,
-     |$sa:pat_param, $sb:pat_param, $g:pat_param, $nd:pat_param| $df:expr) => {
+     |$sa:pat_param, $sb:pat_param, $g:pat_param, $nd:pat_param| $df:expr
+     $(, int |$ia:ident, $ib:ident| $ie:expr)?) => {
         #[doc = concat!("The binary primitive `", $opname, "` (`", $node, "`).")]
         #[derive(Clone, Copy)]
         pub(crate) struct $op {
@@ -88,6 +92,12 @@ macro_rules! binary_ops {
                 let Self { $($p,)* } = self;
                 $df
             }
+            $(
+                const INT: bool = true;
+                fn int(self, $ia: i64, $ib: i64) -> i64 {
+                    $ie
+                }
+            )?
         }
     };
     // Internal primitives: a crate-internal function each (infallible: same-shape operands).
@@ -116,11 +126,12 @@ macro_rules! binary_ops {
             $(pre $pre:path,)?
             saves |$n:pat_param| $saves:expr,
             |$a:ident, $b:ident| $f:expr,
-            |$sa:pat_param, $sb:pat_param, $g:pat_param, $nd:pat_param| $df:expr;
+            |$sa:pat_param, $sb:pat_param, $g:pat_param, $nd:pat_param| $df:expr
+            $(, int |$ia:ident, $ib:ident| $ie:expr)?;
     )*) => {
         $(
             binary_ops!(@prim $op, $node, $opname, [], |$n| $saves, |$a, $b| $f,
-                |$sa, $sb, $g, $nd| $df);
+                |$sa, $sb, $g, $nd| $df $(, int |$ia, $ib| $ie)?);
         )*
         api! {
             $ops = impl Tensor {
@@ -155,7 +166,8 @@ binary_ops! {
     pub fn add / try_add(&self, other: &Tensor) -> Add("AddBackward0", "add")
         saves |_| [false, false],
         |a, b| a + b,
-        |_, _, g, n| [n[0].then(|| g.clone()), n[1].then(|| g.clone())];
+        |_, _, g, n| [n[0].then(|| g.clone()), n[1].then(|| g.clone())],
+        int |a, b| a.wrapping_add(b);
 
     /// Elementwise difference with broadcasting (`a - b`).
     ///
@@ -167,7 +179,8 @@ binary_ops! {
     pub fn sub / try_sub(&self, other: &Tensor) -> Sub("SubBackward0", "sub")
         saves |_| [false, false],
         |a, b| a - b,
-        |_, _, g, n| [n[0].then(|| g.clone()), n[1].then(|| g.neg())];
+        |_, _, g, n| [n[0].then(|| g.clone()), n[1].then(|| g.neg())],
+        int |a, b| a.wrapping_sub(b);
 
     /// Elementwise product with broadcasting (`a * b`).
     ///
@@ -179,7 +192,8 @@ binary_ops! {
     pub fn mul / try_mul(&self, other: &Tensor) -> Mul("MulBackward0", "mul")
         saves |n| [n[1], n[0]],
         |a, b| a * b,
-        |a, b, g, _| [b.map(|b| g * b), a.map(|a| g * a)];
+        |a, b, g, _| [b.map(|b| g * b), a.map(|a| g * a)],
+        int |a, b| a.wrapping_mul(b);
 
     /// Elementwise quotient with broadcasting (`a / b`); true division: integer (and bool)
     /// operands divide as floats, as in PyTorch.
@@ -209,7 +223,8 @@ binary_ops! {
     pub fn pow_tensor / try_pow_tensor(&self, exponent: &Tensor) -> PowTensor("PowBackward1", "pow")
         saves |_| [true, true],
         |a, b| a.powf(b),
-        |a, b, g, n| pow_backward(a.expect("saved"), b.expect("saved"), g, n);
+        |a, b, g, n| pow_backward(a.expect("saved"), b.expect("saved"), g, n),
+        int |a, b| super::unary::int_pow_signed(a, b);
 
     /// `atan2(self, other)`: the angle of the point `(other, self)`.
     ///
@@ -263,7 +278,15 @@ binary_ops! {
                 r
             }
         },
-        |a, b, g, n| remainder_backward(a, b, g, n, true);
+        |a, b, g, n| remainder_backward(a, b, g, n, true),
+        int |a, b| {
+            let r = a.wrapping_rem(b);
+            if r != 0 && ((b < 0) != (r < 0)) {
+                r + b
+            } else {
+                r
+            }
+        };
 
     /// C's `fmod`: the remainder with the sign of the dividend (`torch.fmod`). Integer
     /// operands with a zero divisor are PyTorch's `ZeroDivisionError` (floating ones give NaN).
@@ -277,7 +300,8 @@ binary_ops! {
         pre integer_divisor_nonzero,
         saves |n| [n[1], n[1]],
         |a, b| a % b,
-        |a, b, g, n| remainder_backward(a, b, g, n, false);
+        |a, b, g, n| remainder_backward(a, b, g, n, false),
+        int |a, b| a.wrapping_rem(b);
 
     /// Elementwise maximum with broadcasting (NaN propagates; at ties each side gets half the
     /// gradient, as in PyTorch).
@@ -290,7 +314,8 @@ binary_ops! {
     pub fn maximum / try_maximum(&self, other: &Tensor) -> Maximum("MaximumBackward0", "maximum")
         saves |_| [true, true],
         |a, b| extremum(a, b, true),
-        |a, b, g, n| extremum_backward(a.expect("saved"), b.expect("saved"), g, n, true);
+        |a, b, g, n| extremum_backward(a.expect("saved"), b.expect("saved"), g, n, true),
+        int |a, b| a.max(b);
 
     /// Elementwise minimum with broadcasting (NaN propagates; ties split the gradient).
     ///
@@ -302,7 +327,74 @@ binary_ops! {
     pub fn minimum / try_minimum(&self, other: &Tensor) -> Minimum("MinimumBackward0", "minimum")
         saves |_| [true, true],
         |a, b| extremum(a, b, false),
-        |a, b, g, n| extremum_backward(a.expect("saved"), b.expect("saved"), g, n, false);
+        |a, b, g, n| extremum_backward(a.expect("saved"), b.expect("saved"), g, n, false),
+        int |a, b| a.min(b);
+
+    /// The quotient rounded down, `floor(self / other)` (Python's `//`, `torch.floor_divide`,
+    /// `div(rounding_mode="floor")`): integers divide exactly, in integers, and a zero
+    /// divisor is PyTorch's `ZeroDivisionError`; floats round as PyTorch's `div_floor` does.
+    /// Its gradient is zero (a step function), as PyTorch's.
+    ///
+    /// ```
+    /// use ferrograd::{DType, Tensor};
+    /// let q = Tensor::new([7.0, -7.0]).floor_divide(&Tensor::scalar(2.0));
+    /// assert_eq!(q.to_vec::<f32>(), vec![3.0, -4.0]);
+    /// let big = Tensor::from_data(vec![100_000_001i64], DType::I64);
+    /// let q = big.floor_divide(&Tensor::from_data(vec![3i64], DType::I64));
+    /// assert_eq!(q.to_vec::<i64>(), vec![33_333_333]);
+    /// assert!(ferrograd::Tensor::ones(&[2]).try_floor_divide(&ferrograd::Tensor::ones(&[3])).is_err());
+    /// ```
+    pub fn floor_divide / try_floor_divide(&self, other: &Tensor) -> FloorDivide("DivBackward2", "div_floor")
+        pre integer_divisor_nonzero,
+        saves |_| [false, false],
+        |a, b| div_floor(a, b),
+        |_, _, g, n| [n[0].then(|| g.zeros_like()), n[1].then(|| g.zeros_like())],
+        int |a, b| {
+            let q = a.wrapping_div(b);
+            if a.wrapping_rem(b) != 0 && ((a < 0) != (b < 0)) {
+                q - 1
+            } else {
+                q
+            }
+        };
+
+    /// The quotient rounded toward zero, `trunc(self / other)` (`div(rounding_mode="trunc")`):
+    /// integers divide exactly, in integers (a zero divisor is `ZeroDivisionError`). Its
+    /// gradient is zero, as PyTorch's.
+    ///
+    /// ```
+    /// let q = ferrograd::Tensor::new([7.0, -7.0]).div_trunc(&ferrograd::Tensor::scalar(2.0));
+    /// assert_eq!(q.to_vec::<f32>(), vec![3.0, -3.0]);
+    /// assert!(ferrograd::Tensor::ones(&[2]).try_div_trunc(&ferrograd::Tensor::ones(&[3])).is_err());
+    /// ```
+    pub fn div_trunc / try_div_trunc(&self, other: &Tensor) -> DivTrunc("DivBackward2", "div_trunc")
+        pre integer_divisor_nonzero,
+        saves |_| [false, false],
+        |a, b| (a / b).trunc(),
+        |_, _, g, n| [n[0].then(|| g.zeros_like()), n[1].then(|| g.zeros_like())],
+        int |a, b| a.wrapping_div(b);
+}
+
+/// PyTorch's floating floor division: from `fmod`, so that `a == b * q + r` holds as closely
+/// as it can (plain `floor(a / b)` can be off by one when `a / b` rounds up to an integer).
+fn div_floor<T: Float>(a: T, b: T) -> T {
+    if b == T::zero() {
+        return a / b;
+    }
+    let m = a % b;
+    let mut d = (a - m) / b;
+    if m != T::zero() && ((b < T::zero()) != (m < T::zero())) {
+        d = d - T::one();
+    }
+    if d == T::zero() {
+        return (a / b).signum() * T::zero();
+    }
+    let f = d.floor();
+    if d - f > T::from_f64(0.5) {
+        f + T::one()
+    } else {
+        f
+    }
 }
 
 /// True division: with two non-floating (integer or bool) operands the first is divided as

@@ -12,6 +12,7 @@ pub use super::spectral::*;
 use super::grads;
 use crate::autograd::record;
 use crate::batching;
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::kernels;
 use crate::layout::{broadcast_shapes, Shape};
@@ -738,8 +739,11 @@ api! {
     }
 }
 
+/// Products take two operands of one floating dtype, or two `int64` ones (computed exactly in
+/// `int64`, wrapping on overflow, as PyTorch's).
 fn same_float_dtype(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
-    if a.dtype() != b.dtype() || !a.dtype().is_floating_point() {
+    let int = a.dtype() == DType::I64;
+    if a.dtype() != b.dtype() || !(a.dtype().is_floating_point() || int) {
         return Err(Error::invalid(
             op,
             format!(

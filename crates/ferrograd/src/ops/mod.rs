@@ -5,6 +5,7 @@
 
 mod advanced;
 mod binary;
+mod bitwise;
 mod compare;
 mod factor;
 pub(crate) mod index;
@@ -37,6 +38,8 @@ pub(crate) const REGISTRY: &[&[crate::registry::OpDef]] = &[
     unary::ACTIVATION_OPS,
     binary::BINARY_OPS,
     compare::COMPARE_OPS,
+    bitwise::BITWISE_OPS,
+    bitwise::BITWISE_UNARY,
     compare::WHERE_OPS,
     reduce::REDUCE_OPS,
     shape::SHAPE_OPS,
@@ -221,10 +224,21 @@ pub(crate) trait Binary: Copy + Send + Sync + 'static {
         g: &Tensor,
         needs: [bool; 2],
     ) -> [Option<Tensor>; 2];
+    /// Whether [`Binary::int`] computes an `int64` result (otherwise integers go through
+    /// `f64`).
+    const INT: bool = false;
+    /// The forward on one `i64` pair, when [`Binary::INT`].
+    fn int(self, _a: i64, _b: i64) -> i64 {
+        unreachable!("a binary op without an integer form")
+    }
 }
 
 /// Applies a binary primitive and records it.
 pub(crate) fn binary<O: Binary>(op: O, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if O::INT && raw::result_type(a, b) == crate::DType::I64 {
+        // Integers cannot require grad: nothing to record.
+        return raw::zip_int(O::OP, a, b, |x, y| op.int(x, y));
+    }
     let n = a.numel().max(b.numel());
     let lazy = lazy_block(n, || Arc::new(BinaryBlock(op)));
     let out = raw::zip_float(

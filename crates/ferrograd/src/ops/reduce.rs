@@ -430,6 +430,16 @@ impl Tensor {
         ))
     }
 
+    /// This tensor in the dtype of its sums, running sums and products: its own when floating
+    /// or `int64`, `int64` for bools (PyTorch's; integer ones are computed exactly).
+    pub(crate) fn to_exact(&self) -> Tensor {
+        if self.dtype() == crate::DType::Bool {
+            self.to_dtype(crate::DType::I64)
+        } else {
+            self.clone()
+        }
+    }
+
     /// This tensor as floating point (bool becomes `f32`).
     pub(crate) fn to_float(&self) -> Tensor {
         if self.dtype().is_floating_point() {

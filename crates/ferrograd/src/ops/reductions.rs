@@ -217,7 +217,7 @@ impl Tensor {
     }
 
     fn cumulative(&self, dim: isize, product: bool) -> Result<Tensor> {
-        let x = self.to_float();
+        let x = self.to_exact();
         if x.dim() == 0 {
             return Ok(x.deep_clone());
         }
@@ -406,7 +406,7 @@ impl Tensor {
     }
 
     fn prod_impl(&self) -> Tensor {
-        let x = self.to_float();
+        let x = self.to_exact();
         if x.numel() == 0 {
             // 1, still connected to the graph (with an empty gradient), as in PyTorch.
             return x.sum().mul_scalar(0.0).add_scalar(1.0);
@@ -415,7 +415,7 @@ impl Tensor {
     }
 
     fn prod_dim_impl(&self, dim: isize, keepdim: bool) -> Result<Tensor> {
-        let x = self.to_float();
+        let x = self.to_exact();
         if x.dim() == 0 {
             return Ok(x);
         }

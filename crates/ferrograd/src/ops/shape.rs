@@ -624,7 +624,8 @@ impl Structural for DeepClone {
         grads([Some(g.clone())])
     }
     fn jvp(&self, j: &Jvp) -> Tensor {
-        tangent(j).clone()
+        // A copy too: the clone's tangent must not alias the input's.
+        tangent(j).deep_clone()
     }
 }
 
@@ -646,6 +647,7 @@ impl Structural for ToDtype {
         grads([Some(g.to_dtype(self.from))])
     }
     fn jvp(&self, j: &Jvp) -> Tensor {
-        tangent(j).clone()
+        // The tangent (and, under vmap, the physical value) converts with the primal.
+        tangent(j).to_dtype(self.to)
     }
 }

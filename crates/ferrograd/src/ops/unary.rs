@@ -39,7 +39,8 @@
 //! - optional `, ints(param) |a, s| ..`: an `int64` tensor with an integral scalar stays `int64`
 //!   (PyTorch's promotion; integers cannot require grad, so nothing is recorded);
 //! - optional `, int |a| ..`: the op on one `int64` element, for ops that keep an `int64`
-//!   tensor `int64` (`neg`, `abs`, `sign`, the roundings), exactly.
+//!   tensor `int64` (`neg`, `abs`, `sign`, the roundings), exactly; `int if (cond) |a| ..`
+//!   when only some parameters do (`pow` by a natural number, `clamp` to integral bounds).
 
 // `add`, `neg`, `eq`, ... are inherent methods taking references (the `std::ops` operators,
 // in operators.rs, call them); their names are PyTorch's.
@@ -60,7 +61,7 @@ macro_rules! unary_ops {
             |$s:pat_param, $g:pat_param| $df:expr
             $(, bulk $bulk:ident)?
             $(, ints($ip:ident) |$ia:ident, $is:ident| $ie:expr)?
-            $(, int |$ja:ident| $je:expr)?;
+            $(, int $(if ($jc:expr))? |$ja:ident| $je:expr)?;
     )*) => {
         $(
             #[doc = concat!("The primitive of [`Tensor::", stringify!($name), "`] (`", $node, "`).")]
@@ -103,8 +104,10 @@ macro_rules! unary_ops {
                             }
                         )?
                         $(
-                            if let Some(t) = self.int_map(|$ja| $je) {
-                                return t;
+                            if true $(&& $jc)? {
+                                if let Some(t) = self.int_map(|$ja| $je) {
+                                    return t;
+                                }
                             }
                         )?
                         $crate::ops::unary($op { $($p,)* }, self)
@@ -161,6 +164,41 @@ fn pow_scalar<T: Float>(x: T, e: f64) -> T {
         -1.0 => x.recip(),
         -2.0 => (x * x).recip(),
         e => x.powf(T::from_f64(e)),
+    }
+}
+
+/// Whether `s` is an integer an `i64` holds.
+fn integral(s: f64) -> bool {
+    s.fract() == 0.0 && s.abs() <= i64::MAX as f64
+}
+
+/// `a^e` in `i64`, wrapping on overflow (PyTorch's integer `pow`).
+fn int_pow(a: i64, e: u64) -> i64 {
+    let (mut base, mut e, mut acc) = (a, e, 1i64);
+    while e > 0 {
+        if e & 1 == 1 {
+            acc = acc.wrapping_mul(base);
+        }
+        base = base.wrapping_mul(base);
+        e >>= 1;
+    }
+    acc
+}
+
+/// `base^e` in `i64` for any integer exponent: a negative one gives the integer part of
+/// `1 / base^|e|` (0 unless `base` is 1 or -1), as PyTorch's integer `pow` does.
+pub(crate) fn int_pow_signed(base: i64, e: i64) -> i64 {
+    match (e < 0, base) {
+        (false, _) => int_pow(base, e as u64),
+        (true, 1) => 1,
+        (true, -1) => {
+            if e % 2 == 0 {
+                1
+            } else {
+                -1
+            }
+        }
+        (true, _) => 0,
     }
 }
 
@@ -316,7 +354,8 @@ unary_ops! {
             g.zeros_like()
         } else {
             g * &x.pow(exponent - 1.0).mul_scalar(exponent)
-        };
+        },
+        int if (exponent >= 0.0 && exponent.fract() == 0.0) |a| int_pow(a, exponent as u64);
 
     /// `base ^ self` for a number `base` (`torch.pow(2, x)`).
     ///
@@ -325,7 +364,8 @@ unary_ops! {
     /// ```
     pub fn rpow(&self, base: f64) -> PowBase("PowBackward2", Input)
         |x| c::<T>(base).powf(x),
-        |x, g| rpow_backward(x, g, base);
+        |x, g| rpow_backward(x, g, base),
+        int if (integral(base)) |a| int_pow_signed(base as i64, a);
 
     /// Square root, elementwise.
     ///
@@ -614,7 +654,11 @@ unary_ops! {
     pub fn clamp(&self, min: Option<f64> = None, max: Option<f64> = None)
         -> Clamp("ClampBackward1", Input)
         |x| clamp_value(x, min, max),
-        |x, g| clamp_backward(g, x, min, max);
+        |x, g| clamp_backward(g, x, min, max),
+        int if (min.is_none_or(integral) && max.is_none_or(integral)) |a| {
+            let a = min.map_or(a, |lo| a.max(lo as i64));
+            max.map_or(a, |hi| a.min(hi as i64))
+        };
 
     /// `1 / (1 + e^-x)`, computed without overflow for large `|x|`.
     ///
@@ -793,8 +837,6 @@ fn gelu_tanh(x: &Tensor) -> Tensor {
 }
 
 impl Tensor {
-    /// An int64 tensor with an integral number stays int64 (PyTorch's promotion); integers can
-    /// not require grad, so nothing is recorded.
     /// `f` on each element of an `int64` tensor, as an `int64` tensor (`None` otherwise).
     fn int_map(&self, f: impl Fn(i64) -> i64) -> Option<Tensor> {
         if self.dtype() != crate::DType::I64 || self.is_batched() {
@@ -813,8 +855,10 @@ impl Tensor {
         )
     }
 
+    /// An int64 tensor with an integral number stays int64 (PyTorch's promotion); integers can
+    /// not require grad, so nothing is recorded.
     fn int_scalar_op(&self, s: f64, f: impl Fn(i64, i64) -> i64) -> Option<Tensor> {
-        if self.dtype() != crate::DType::I64 || s.fract() != 0.0 || s.abs() > i64::MAX as f64 {
+        if self.dtype() != crate::DType::I64 || self.is_batched() || !integral(s) {
             return None;
         }
         let s = s as i64;
