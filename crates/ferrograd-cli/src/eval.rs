@@ -462,6 +462,18 @@ const SIZES: &[(&str, SizeFn)] = &[
     ("broadcast_to", expand_size),
     ("repeat", repeat_size),
     ("kron", kron_size),
+    ("inner", kron_size),
+    ("cdist", kron_size),
+    ("scaled_dot_product_attention", attention_size),
+    ("repeat_interleave", repeat_interleave_size),
+    ("repeat_interleave_tensor", repeat_interleave_size),
+    ("diagflat", diagflat_size),
+    ("block_diag", block_diag_size),
+    ("cartesian_prod", cartesian_prod_size),
+    ("dstack", cat_size),
+    ("column_stack", cat_size),
+    ("cov", cov_size),
+    ("corrcoef", cov_size),
     ("diag_embed", diag_embed_size),
     ("diag", diag_size),
     ("pad", pad_size),
@@ -756,6 +768,88 @@ fn kron_size(a: &Args<'_>, name: &str) -> R<Estimate> {
         .numel()
         .saturating_mul(a.vals.get(1).map_or(1, Value::numel));
     Ok(Estimate::of(n, format!("{name}: a result of {n} elements")))
+}
+
+/// Attention's scores `q @ k^T` (the largest intermediate; the result is no larger).
+fn attention_size(a: &Args<'_>, name: &str) -> R<Estimate> {
+    let (sq, mut sk) = (shape_arg(a, 0)?, shape_arg(a, 1)?);
+    let n = sk.len();
+    if n >= 2 {
+        sk.swap(n - 1, n - 2);
+    }
+    Ok(matmul_estimate(name, &sq, &sk).0)
+}
+
+/// `repeat_interleave(x, r)`: each element `|r|` times (an int), or up to the sum of the
+/// counts' magnitudes (a tensor of counts).
+fn repeat_interleave_size(a: &Args<'_>, name: &str) -> R<Estimate> {
+    let n = a.vals[0].numel();
+    let times: u128 = match a.vals.get(1) {
+        Some(Value::Tensor(r)) => r
+            .to_vec::<f64>()
+            .iter()
+            .map(|x| {
+                if x.is_finite() {
+                    x.abs().ceil() as u128
+                } else {
+                    u128::MAX
+                }
+            })
+            .fold(0u128, u128::saturating_add),
+        _ => a.int_or(1, 1)?.unsigned_abs() as u128,
+    };
+    let total = n.saturating_mul(times);
+    Ok(Estimate::of(
+        total,
+        format!("{name}: a result of {total} elements"),
+    ))
+}
+
+/// `diagflat(x, offset)`: an `(numel + |offset|)` square.
+fn diagflat_size(a: &Args<'_>, name: &str) -> R<Estimate> {
+    let side = a.vals[0]
+        .numel()
+        .saturating_add(a.int_or(1, 0)?.unsigned_abs() as u128);
+    Ok(Estimate::of(
+        side.saturating_mul(side),
+        format!("{name}: a result of shape [{side}, {side}]"),
+    ))
+}
+
+/// `block_diag`: at most `(sum of every block's sizes)^2` elements.
+fn block_diag_size(a: &Args<'_>, name: &str) -> R<Estimate> {
+    let side = match a.vals.first() {
+        Some(Value::List(ts)) => ts.iter().fold(1u128, |acc, t| {
+            acc.saturating_add(t.shape().iter().map(|&d| d as u128).sum::<u128>())
+        }),
+        _ => 1,
+    };
+    Ok(Estimate::of(
+        side.saturating_mul(side),
+        format!("{name}: a result of at most [{side}, {side}]"),
+    ))
+}
+
+/// `cartesian_prod`: one row of `k` per combination.
+fn cartesian_prod_size(a: &Args<'_>, name: &str) -> R<Estimate> {
+    let n = match a.vals.first() {
+        Some(Value::List(ts)) => ts.iter().fold(ts.len() as u128, |acc, t| {
+            acc.saturating_mul(t.numel() as u128)
+        }),
+        _ => 1,
+    };
+    Ok(Estimate::of(n, format!("{name}: a result of {n} elements")))
+}
+
+/// `cov` and `corrcoef` of `[vars, obs]`: a `vars x vars` result beside the input.
+fn cov_size(a: &Args<'_>, name: &str) -> R<Estimate> {
+    let s = shape_arg(a, 0)?;
+    let vars = s.first().copied().unwrap_or(1) as u128;
+    let n = vars.saturating_mul(vars).max(numel(&s));
+    Ok(Estimate::of(
+        n,
+        format!("{name}: a result of shape [{vars}, {vars}]"),
+    ))
 }
 
 /// `diag_embed(x, offset)`: `[..., n]` gives `[..., n + |offset|, n + |offset|]`.

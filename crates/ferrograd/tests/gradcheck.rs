@@ -4824,6 +4824,7 @@ fn all_tables() -> Vec<Spec> {
         layers_table(),
         composite_table(),
         spectral_table(),
+        math_table(),
     ]
     .into_iter()
     .flatten()
@@ -5416,4 +5417,447 @@ fn spectral_table() -> Vec<Spec> {
 #[test]
 fn spectral_decompositions_to_second_order() {
     assert_table(spectral_table());
+}
+
+/// The rows of the everyday composites of `ops/math.rs` and `ops/losses.rs`, and the shrink
+/// activations: differences, integrals, fused multiply-adds, distances, rearrangements,
+/// covariance, attention and the remaining losses.
+fn math_table() -> Vec<Spec> {
+    use ferrograd::nn::{self, Reduction};
+    use Domain::*;
+    let u = unary_cases;
+    let b = binary_cases;
+    let one_d_or_more = || along_last(2);
+    let trapezoid_x = || {
+        vec![
+            vec![s(&[4]), s(&[4])],
+            vec![s(&[2, 3]), s(&[2, 3])],
+            vec![s(&[2, 3]), s(&[3])],
+            vec![tr(&[2, 3]), s(&[3])],
+            vec![s(&[3, 2, 2]), s(&[3, 2, 2])],
+            vec![s(&[1]), s(&[1])],
+            vec![s(&[0]), s(&[0])],
+            vec![s(&[2, 0]), s(&[0])],
+            vec![s(&[5]), s(&[5])],
+            vec![tr(&[3, 4]), tr(&[3, 4])],
+        ]
+    };
+    let triples = || {
+        vec![
+            vec![s(&[]), s(&[]), s(&[])],
+            vec![s(&[3]), s(&[3]), s(&[3])],
+            vec![s(&[2, 3]), s(&[3]), s(&[2, 1])],
+            vec![s(&[0]), s(&[0]), s(&[1])],
+            vec![s(&[3, 1]), s(&[1, 4]), s(&[])],
+            vec![tr(&[2, 3]), s(&[2, 3]), tr(&[2, 3])],
+            vec![s(&[]), s(&[2, 2]), s(&[2])],
+            vec![s(&[2, 2, 2]), s(&[2, 1]), s(&[2, 2, 2])],
+            vec![s(&[1]), s(&[4]), s(&[1])],
+            vec![s(&[5]), s(&[5]), s(&[5])],
+        ]
+    };
+    let inner_pairs = || {
+        vec![
+            vec![s(&[3]), s(&[3])],
+            vec![s(&[2, 3]), s(&[3])],
+            vec![s(&[2, 3]), s(&[4, 3])],
+            vec![s(&[]), s(&[2])],
+            vec![tr(&[2, 3]), s(&[2, 3])],
+            vec![s(&[0]), s(&[0])],
+            vec![s(&[2, 0]), s(&[3, 0])],
+            vec![s(&[1, 2, 3]), s(&[2, 3])],
+            vec![s(&[1]), s(&[1])],
+            vec![s(&[2, 2]), tr(&[3, 2])],
+        ]
+    };
+    let rows_pairs = || {
+        vec![
+            vec![s(&[2, 3]), s(&[4, 3])],
+            vec![s(&[1, 2]), s(&[1, 2])],
+            vec![s(&[2, 2, 3]), s(&[2, 4, 3])],
+            vec![s(&[2, 2, 3]), s(&[4, 3])],
+            vec![tr(&[3, 2]), s(&[2, 2])],
+            vec![s(&[0, 3]), s(&[2, 3])],
+            vec![s(&[3, 1]), s(&[2, 1])],
+            vec![s(&[2, 4]), tr(&[3, 4])],
+            vec![s(&[1, 2, 2]), s(&[3, 2, 2])],
+            vec![s(&[4, 2]), s(&[0, 2])],
+        ]
+    };
+    let observations = || {
+        [
+            s(&[2, 3]),
+            tr(&[2, 3]),
+            s(&[3]),
+            s(&[1, 4]),
+            s(&[3, 2]),
+            s(&[4, 5]),
+            tr(&[3, 3]),
+            s(&[2]),
+            s(&[5, 2]),
+            tr(&[1, 4]),
+        ]
+        .into_iter()
+        .map(|i| vec![i])
+        .collect::<Vec<_>>()
+    };
+    let weighted = || {
+        vec![
+            vec![s(&[2, 3]), s(&[3])],
+            vec![s(&[3]), s(&[3])],
+            vec![tr(&[2, 3]), s(&[3])],
+            vec![s(&[1, 3]), s(&[3])],
+            vec![s(&[4, 3]), s(&[3])],
+            vec![tr(&[3, 3]), s(&[3])],
+            vec![s(&[2, 3]), s(&[3])],
+            vec![s(&[3, 3]), s(&[3])],
+            vec![s(&[5, 3]), s(&[3])],
+            vec![tr(&[1, 3]), s(&[3])],
+        ]
+    };
+    let vectors = || {
+        vec![
+            vec![s(&[2]), s(&[3])],
+            vec![s(&[0]), s(&[2])],
+            vec![s(&[1]), s(&[1])],
+            vec![s(&[4]), s(&[2])],
+            vec![s(&[3]), s(&[0])],
+            vec![s(&[2]), s(&[2])],
+            vec![s(&[5]), s(&[1])],
+            vec![s(&[1]), s(&[4])],
+            vec![s(&[3]), s(&[3])],
+            vec![s(&[2]), s(&[5])],
+        ]
+    };
+    let blocks = || {
+        vec![
+            vec![s(&[2, 3]), s(&[2])],
+            vec![s(&[]), s(&[1, 1])],
+            vec![s(&[3]), s(&[2, 2])],
+            vec![tr(&[2, 3]), s(&[])],
+            vec![s(&[0, 2]), s(&[2, 0])],
+            vec![s(&[1, 4]), tr(&[3, 1])],
+            vec![s(&[2, 2]), s(&[3])],
+            vec![s(&[0]), s(&[2, 2])],
+            vec![s(&[4, 1]), s(&[1, 4])],
+            vec![s(&[2]), s(&[2])],
+        ]
+    };
+    let attention = || {
+        vec![
+            vec![s(&[2, 3]), s(&[4, 3]), s(&[4, 2])],
+            vec![s(&[1, 1]), s(&[1, 1]), s(&[1, 1])],
+            vec![s(&[2, 3, 2]), s(&[2, 3, 2]), s(&[2, 3, 4])],
+            vec![s(&[2, 1, 3, 2]), s(&[2, 4, 2]), s(&[4, 3])],
+            vec![tr(&[3, 2]), s(&[3, 2]), tr(&[3, 3])],
+            vec![s(&[3, 2]), s(&[3, 2]), s(&[3, 2])],
+            vec![s(&[1, 2, 4]), s(&[1, 2, 4]), s(&[1, 2, 1])],
+            vec![s(&[4, 2]), s(&[4, 2]), s(&[4, 2])],
+            vec![s(&[2, 2, 2]), s(&[2, 2]), s(&[2, 2])],
+            vec![s(&[3, 3]), tr(&[3, 3]), s(&[3, 1])],
+        ]
+    };
+    let rows_of = |n: usize| {
+        vec![
+            vec![s(&[3, n]), s(&[3, n]), s(&[3])],
+            vec![s(&[1, n]), s(&[1, n]), s(&[1])],
+            vec![s(&[n]), s(&[n]), s(&[])],
+            vec![tr(&[2, n]), s(&[2, n]), s(&[2])],
+            vec![s(&[4, n]), tr(&[4, n]), s(&[4])],
+            vec![s(&[2, n]), s(&[2, n]), s(&[1])],
+            vec![s(&[5, n]), s(&[5, n]), s(&[5])],
+            vec![s(&[0, n]), s(&[0, n]), s(&[0])],
+            vec![s(&[2, n]), s(&[2, n]), s(&[])],
+            vec![s(&[6, n]), s(&[6, n]), s(&[6])],
+        ]
+    };
+    let gaussian = || {
+        vec![
+            vec![s(&[3]), s(&[3]), s(&[3])],
+            vec![s(&[2, 3]), s(&[2, 3]), s(&[2, 3])],
+            vec![s(&[2, 3]), s(&[2, 3]), s(&[2, 1])],
+            vec![s(&[2, 3]), s(&[2, 3]), s(&[2])],
+            vec![tr(&[2, 3]), s(&[2, 3]), tr(&[2, 3])],
+            vec![s(&[1]), s(&[1]), s(&[1])],
+            vec![s(&[0]), s(&[0]), s(&[0])],
+            vec![s(&[4, 2]), s(&[4, 2]), s(&[4, 1])],
+            vec![s(&[2, 2, 2]), s(&[2, 2, 2]), s(&[2, 2])],
+            vec![s(&[5]), s(&[5]), s(&[5])],
+        ]
+    };
+    const SHRINK: &str = "kinks (hardshrink, threshold: jumps) at |x| == lambd; 0 is inside the \
+                          dead zone, where the op is constant";
+    vec![
+        spec(
+            "diff",
+            |x| x[0].diff(1, -1, None, None),
+            one_d_or_more(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "diff n=2 dim 0 prepend append",
+            |x| {
+                let first = x[0].narrow(0, 0, 1);
+                x[0].diff(2, 0, Some(&first), Some(&x[0].exp()))
+            },
+            matrices(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "trapezoid",
+            |x| x[0].trapezoid(None, 0.5, -1),
+            one_d_or_more(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "trapezoid x",
+            |x| x[0].trapezoid(Some(&x[1]), 1.0, -1),
+            trapezoid_x(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "cumulative_trapezoid",
+            |x| x[0].cumulative_trapezoid(None, 2.0, 0),
+            one_d_or_more(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "addcmul",
+            |x| x[0].addcmul(&x[1], &x[2], 0.5),
+            triples(),
+            Any,
+            3,
+        )
+        .zeros(),
+        spec(
+            "addcdiv",
+            |x| x[0].addcdiv(&x[1], &x[2], -2.0),
+            triples(),
+            NonZero,
+            3,
+        )
+        .fill(&[&ZEROS, &ZEROS, &[0.7, -1.3]]),
+        spec("deg2rad", |x| x[0].deg2rad(), u(), Any, 3).zeros(),
+        spec("rad2deg", |x| x[0].rad2deg(), u(), Any, 3).zeros(),
+        spec("dist", |x| x[0].dist(&x[1], 2.0), b(), Any, 2).fill(&[&ZEROS, &[0.5]]),
+        spec("dist p=3", |x| x[0].dist(&x[1], 3.0), b(), Any, 2).fill(&[&ZEROS, &[0.5]]),
+        spec("inner", |x| x[0].inner(&x[1]), inner_pairs(), Any, 2).zeros(),
+        spec("xlog1py", |x| x[0].xlog1py(&x[1]), b(), Positive, 3)
+            .none("at x == 0 the gradient in x is PyTorch's xlog1py(x != 0, y) = 0, not log1p(y)"),
+        spec(
+            "movedim",
+            |x| x[0].movedim(&[0, -1], &[-1, 0]),
+            matrices(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "movedim one",
+            |x| x[0].movedim(&[0], &[-1]),
+            matrices(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec("rot90", |x| x[0].rot90(1, &[0, 1]), matrices(), Any, 2).zeros(),
+        spec("rot90 2", |x| x[0].rot90(2, &[-1, 0]), matrices(), Any, 2).zeros(),
+        spec("rot90 -1", |x| x[0].rot90(-1, &[-1, 0]), matrices(), Any, 2).zeros(),
+        spec(
+            "repeat_interleave",
+            |x| x[0].repeat_interleave(2, None),
+            u(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "repeat_interleave_tensor",
+            |x| {
+                let r = Tensor::from_vec(vec![3i64], &[1]);
+                x[0].repeat_interleave_tensor(&r, Some(-1))
+            },
+            matrices(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec("atleast_1d", |x| x[0].atleast_1d().exp(), u(), Any, 2).zeros(),
+        spec("atleast_2d", |x| x[0].atleast_2d().exp(), u(), Any, 2).zeros(),
+        spec("atleast_3d", |x| x[0].atleast_3d().exp(), u(), Any, 2).zeros(),
+        spec("diagflat", |x| x[0].diagflat(1), u(), Any, 2).zeros(),
+        spec("msort", |x| x[0].msort(), matrices(), Any, 2)
+            .none("ties: not differentiable there (the gradient goes to the chosen element)"),
+        spec("cov", |x| x[0].cov(1, None, None), observations(), Any, 2).zeros(),
+        spec(
+            "cov weights",
+            |x| {
+                let n = x[1].numel();
+                let f = Tensor::from_vec((0..n as i64).map(|i| i % 3 + 1).collect(), &[n]);
+                x[0].cov(0, Some(&f), Some(&x[1].exp()))
+            },
+            weighted(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec("corrcoef", |x| x[0].corrcoef(), observations(), Any, 2)
+            .none("a row of equal values has no variance: its correlations are NaN"),
+        spec("cdist", |x| x[0].cdist(&x[1], 2.0), rows_pairs(), Any, 2).fill(&[&ZEROS, &[0.5]]),
+        spec(
+            "cdist p=1",
+            |x| x[0].cdist(&x[1], 1.0),
+            rows_pairs(),
+            NonZero,
+            2,
+        )
+        .none("kinks where a coordinate of x1 equals x2's"),
+        spec(
+            "block_diag",
+            |x| Tensor::block_diag(&[x[0].clone(), x[1].exp()]),
+            blocks(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "cartesian_prod",
+            |x| Tensor::cartesian_prod(&[&x[0], &x[1]]),
+            vectors(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "dstack",
+            |x| Tensor::dstack(&[&x[0], &x[0].sin()]),
+            u(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "column_stack",
+            |x| Tensor::column_stack(&[&x[0], &x[0].cos()]),
+            u(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec("tanhshrink", |x| x[0].tanhshrink(), u(), Any, 3).zeros(),
+        spec("hardshrink", |x| x[0].hardshrink(0.5), u(), Any, 3).none(SHRINK),
+        spec("softshrink", |x| x[0].softshrink(0.5), u(), Any, 3).none(SHRINK),
+        spec("threshold", |x| x[0].threshold(0.5, -3.0), u(), Any, 3).none(SHRINK),
+        spec(
+            "pairwise_distance",
+            |x| nn::pairwise_distance(&x[0], &x[1], 2.0, 0.5, false),
+            b(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "scaled_dot_product_attention",
+            |x| nn::scaled_dot_product_attention(&x[0], &x[1], &x[2], None, 0.0, false, None),
+            attention(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "scaled_dot_product_attention causal",
+            |x| nn::scaled_dot_product_attention(&x[0], &x[1], &x[2], None, 0.0, true, Some(0.3)),
+            attention(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "scaled_dot_product_attention float mask",
+            |x| {
+                // A fixed additive mask of the scores' shape `[L, S]`.
+                let (l, s) = (x[0].shape()[x[0].dim() - 2], x[1].shape()[x[1].dim() - 2]);
+                let mask = Tensor::arange((l * s) as f64)
+                    .reshape(&[l, s])
+                    .sin()
+                    .to_dtype(DType::F64);
+                nn::scaled_dot_product_attention(&x[0], &x[1], &x[2], Some(&mask), 0.0, false, None)
+            },
+            attention(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "soft_margin_loss",
+            |x| nn::soft_margin_loss(&x[0], &x[1].sign(), Reduction::Mean),
+            same_pairs(),
+            NonZero,
+            3,
+        )
+        // The target comes from the sign of x[1]: kept away from its jump at 0.
+        .fill(&[&ZEROS, &[0.7, -1.3]]),
+        spec(
+            "hinge_embedding_loss",
+            |x| nn::hinge_embedding_loss(&x[0], &x[1].sign(), 1.0, Reduction::Sum),
+            same_pairs(),
+            NonZero,
+            2,
+        )
+        .none("kink where input == margin"),
+        spec(
+            "poisson_nll_loss",
+            |x| nn::poisson_nll_loss(&x[0], &x[1].exp(), true, false, 1e-8, Reduction::Mean),
+            same_pairs(),
+            Any,
+            3,
+        )
+        .zeros(),
+        spec(
+            "poisson_nll_loss full rates",
+            |x| {
+                let target = x[1].abs().add_scalar(1.5);
+                nn::poisson_nll_loss(&x[0].exp(), &target, false, true, 1e-8, Reduction::Sum)
+            },
+            same_pairs(),
+            Any,
+            2,
+        )
+        // The target comes from |x[1]|: kept away from its kink at 0.
+        .fill(&[&ZEROS, &[0.7, -1.3]]),
+        spec(
+            "gaussian_nll_loss",
+            |x| {
+                let var = x[2].exp();
+                nn::gaussian_nll_loss(&x[0], &x[1], &var, true, 1e-6, Reduction::Mean)
+            },
+            gaussian(),
+            Any,
+            2,
+        )
+        .zeros(),
+        spec(
+            "cosine_embedding_loss",
+            |x| nn::cosine_embedding_loss(&x[0], &x[1], &x[2].sign(), 0.0, Reduction::Mean),
+            rows_of(3),
+            NonZero,
+            2,
+        )
+        .none("kink where the cosine of a dissimilar pair equals the margin"),
+    ]
+}
+
+#[test]
+fn everyday_composites_to_second_order() {
+    assert_table(math_table());
 }

@@ -14,6 +14,8 @@ tensor(10.)
 
 from __future__ import annotations
 
+import math as _math
+
 from . import _C
 from ._C import Tensor, dtype, float32, float64, int64, is_grad_enabled, manual_seed
 from . import _registry, _overloads, _indexing  # noqa: F401  (install methods)
@@ -24,6 +26,7 @@ from ._overloads import Device as device
 from ._overloads import Size
 
 bool = _C.bool  # noqa: A001  (torch.bool)
+pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
 float = float32  # noqa: A001
 double = float64
 long = int64
@@ -34,6 +37,7 @@ _overloads.install(globals())
 from . import autograd, nn  # noqa: E402
 from . import func  # noqa: E402
 from . import linalg  # noqa: E402
+from . import special  # noqa: E402
 from . import return_types  # noqa: E402
 from . import viz  # noqa: E402
 from ._tape import GradientTape  # noqa: E402

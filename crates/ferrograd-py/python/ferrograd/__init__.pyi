@@ -254,6 +254,30 @@ class Tensor:
          assert_eq!(y.to_vec::<f32>(), vec![6.0]);
          ```
         """
+    def addcdiv(self, tensor1: _TensorOrNumber, tensor2: _TensorOrNumber, value: builtins.float = ...) -> Tensor:
+        """addcdiv(self: Tensor, tensor1: Tensor, tensor2: Tensor, value: float = 1.0)
+
+        `self + value * tensor1 / tensor2`, all three broadcast (`torch.addcdiv`).
+
+         ```
+         use ferrograd::Tensor;
+         let y = Tensor::new([1.0]).addcdiv(&Tensor::new([3.0]), &Tensor::new([2.0]), 2.0);
+         assert_eq!(y.to_vec::<f32>(), vec![4.0]);
+         assert!(Tensor::ones(&[2]).try_addcdiv(&Tensor::ones(&[3]), &Tensor::ones(&[3]), 1.0).is_err());
+         ```
+        """
+    def addcmul(self, tensor1: _TensorOrNumber, tensor2: _TensorOrNumber, value: builtins.float = ...) -> Tensor:
+        """addcmul(self: Tensor, tensor1: Tensor, tensor2: Tensor, value: float = 1.0)
+
+        `self + value * tensor1 * tensor2`, all three broadcast (`torch.addcmul`).
+
+         ```
+         use ferrograd::Tensor;
+         let y = Tensor::new([1.0]).addcmul(&Tensor::new([2.0]), &Tensor::new([3.0]), 0.5);
+         assert_eq!(y.to_vec::<f32>(), vec![4.0]);
+         assert!(Tensor::ones(&[2]).try_addcmul(&Tensor::ones(&[3]), &Tensor::ones(&[3]), 1.0).is_err());
+         ```
+        """
     def addmm(self, mat1: _TensorOrNumber, mat2: _TensorOrNumber, beta: builtins.float = ..., alpha: builtins.float = ...) -> Tensor:
         """addmm(self: Tensor, mat1: Tensor, mat2: Tensor, beta: float = 1.0, alpha: float = 1.0)
 
@@ -382,6 +406,34 @@ class Tensor:
         """
     def atanh_(self, *args: Any, **kwargs: Any) -> Tensor:
         """In-place `atanh` (the result copied into this tensor)."""
+    def atleast_1d(self) -> Tensor:
+        """atleast_1d(self: Tensor)
+
+        This tensor with at least one dimension (a 0-d one as shape `[1]`; a view).
+
+         ```
+         assert_eq!(ferrograd::Tensor::scalar(1.0).atleast_1d().shape(), &[1]);
+         ```
+        """
+    def atleast_2d(self) -> Tensor:
+        """atleast_2d(self: Tensor)
+
+        This tensor with at least two dimensions (`[n]` as `[1, n]`; a view).
+
+         ```
+         assert_eq!(ferrograd::Tensor::new([1.0, 2.0]).atleast_2d().shape(), &[1, 2]);
+         ```
+        """
+    def atleast_3d(self) -> Tensor:
+        """atleast_3d(self: Tensor)
+
+        This tensor with at least three dimensions (`[n]` as `[1, n, 1]`, `[m, n]` as
+         `[m, n, 1]`; a view).
+
+         ```
+         assert_eq!(ferrograd::Tensor::new([1.0, 2.0]).atleast_3d().shape(), &[1, 2, 1]);
+         ```
+        """
     def backward(self, gradient: Any = None, retain_graph: Any = None, create_graph: Any = False, inputs: Any = None) -> None:
         """`backward(gradient=None, retain_graph=None, create_graph=False, inputs=None)`."""
     def baddbmm(self, batch1: _TensorOrNumber, batch2: _TensorOrNumber, beta: builtins.float = ..., alpha: builtins.float = ...) -> Tensor:
@@ -396,6 +448,8 @@ class Tensor:
          assert_eq!(y.to_vec::<f32>(), vec![4.0, 4.0]);
          ```
         """
+    def bernoulli_(self, p: Any = 0.5, *, generator: Any = None) -> Any:
+        """Fills `self` with 1 (probability `p`, a number or a tensor broadcast to `self`) or 0."""
     def bincount(self, weights: Optional[_TensorOrNumber] = ..., minlength: builtins.int = ...) -> Tensor:
         """bincount(self: Tensor, weights: Optional[Tensor] = None, minlength: int = 0)
 
@@ -505,6 +559,22 @@ class Tensor:
     def bool(self, memory_format: Any = None) -> Any: ...
     def broadcast_to(self, size: Any) -> Tensor:
         """`input` broadcast to `size`."""
+    def cauchy_(self, median: Any = 0.0, sigma: Any = 1.0, *, generator: Any = None) -> Any:
+        """Fills `self` with Cauchy samples (inverse CDF)."""
+    def cdist(self, x2: _TensorOrNumber, p: builtins.float = ...) -> Tensor:
+        """cdist(self: Tensor, x2: Tensor, p: float = 2.0)
+
+        The `p`-norm distances between the rows of `x1` (`[.., P, M]`) and of `x2`
+         (`[.., R, M]`), batch dimensions broadcast: `[.., P, R]` (`torch.cdist`). The
+         gradient at a zero distance is 0, as PyTorch's.
+
+         ```
+         use ferrograd::Tensor;
+         let a = Tensor::new([[0.0, 0.0], [3.0, 4.0]]);
+         assert_eq!(a.cdist(&a, 2.0).to_vec::<f32>(), vec![0.0, 5.0, 5.0, 0.0]);
+         assert!(a.try_cdist(&Tensor::ones(&[2, 3]), 2.0).is_err());
+         ```
+        """
     def ceil(self) -> Tensor:
         """ceil(self: Tensor)
 
@@ -575,6 +645,18 @@ class Tensor:
          assert!(Tensor::ones(&[2]).try_copysign(&Tensor::ones(&[3])).is_err());
          ```
         """
+    def corrcoef(self) -> Tensor:
+        """corrcoef(self: Tensor)
+
+        Pearson's correlation coefficients of the rows' variables (`torch.corrcoef`):
+         `cov / (std_i std_j)`, clipped to [-1, 1].
+
+         ```
+         use ferrograd::Tensor;
+         let x = Tensor::new([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]]);
+         assert_eq!(x.corrcoef().to_vec::<f32>(), vec![1.0, -1.0, -1.0, 1.0]);
+         ```
+        """
     def cos(self) -> Tensor:
         """cos(self: Tensor)
 
@@ -599,6 +681,21 @@ class Tensor:
         """In-place `cosh` (the result copied into this tensor)."""
     def count_nonzero(self, dim: Any = None) -> Any:
         """How many elements (over `dim`) are non-zero."""
+    def cov(self, correction: builtins.int = ..., fweights: Optional[_TensorOrNumber] = ..., aweights: Optional[_TensorOrNumber] = ...) -> Tensor:
+        """cov(self: Tensor, correction: int = 1, fweights: Optional[Tensor] = None, aweights: Optional[Tensor] = None)
+
+        The covariance matrix of the variables in the rows of this 1-d or 2-d tensor, the
+         observations in its columns (`torch.cov`): `correction` 1 is Bessel's, `fweights`
+         (integer frequencies) and `aweights` (observation weights) are 1-d, one per
+         observation. A 1-d input gives a 0-d variance.
+
+         ```
+         use ferrograd::Tensor;
+         let x = Tensor::new([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]]);
+         assert_eq!(x.cov(1, None, None).to_vec::<f32>(), vec![1.0, -1.0, -1.0, 1.0]);
+         assert!(Tensor::ones(&[2, 2, 2]).try_cov(1, None, None).is_err());
+         ```
+        """
     def cpu(self, memory_format: Any = None) -> Any: ...
     def cross(self, other: Any, dim: Any = None) -> Tensor:
         """The cross product along `dim` (`None`: the first dim of size 3, as `torch.cross`)."""
@@ -611,6 +708,8 @@ class Tensor:
         """Running product along `dim`."""
     def cumsum(self, dim: Any, *, dtype: Any = None) -> Tensor:
         """Running sum along `dim`."""
+    def cumulative_trapezoid(self, x: Any = None, *, dx: Any = None, dim: Any = -1) -> Tensor:
+        """The running trapezoid rule along `dim`."""
     def deep_clone(self) -> Tensor:
         """deep_clone(self: Tensor)
 
@@ -622,6 +721,15 @@ class Tensor:
          let copy = g.deep_clone();
          g.zero_();
          assert_eq!(copy.to_vec::<f32>(), vec![1.0, 2.0]);
+         ```
+        """
+    def deg2rad(self) -> Tensor:
+        """deg2rad(self: Tensor)
+
+        Degrees to radians, `x * pi / 180` (integers become `float32`).
+
+         ```
+         assert_eq!(ferrograd::Tensor::new([180.0]).deg2rad().to_vec::<f32>(), vec![std::f32::consts::PI]);
          ```
         """
     def det(self) -> Tensor:
@@ -678,8 +786,34 @@ class Tensor:
          assert!(e.to_string().contains("diagonal dimensions cannot be identical 1, -1"));
          ```
         """
+    def diagflat(self, offset: builtins.int = ...) -> Tensor:
+        """diagflat(self: Tensor, offset: int = 0)
+
+        The flattened tensor as the diagonal `offset` of a square matrix (`torch.diagflat`).
+
+         ```
+         let d = ferrograd::Tensor::new([[1.0, 2.0]]).diagflat(0);
+         assert_eq!(d.to_vec::<f32>(), vec![1.0, 0.0, 0.0, 2.0]);
+         ```
+        """
     def diagonal(self, offset: Any = 0, dim1: Any = 0, dim2: Any = 1) -> Tensor:
         """The diagonal `offset` over `dim1` and `dim2` (a view)."""
+    def diff(self, n: builtins.int = ..., dim: builtins.int = ..., prepend: Optional[_TensorOrNumber] = ..., append: Optional[_TensorOrNumber] = ...) -> Tensor:
+        """diff(self: Tensor, n: int = 1, dim: int = -1, prepend: Optional[Tensor] = None, append: Optional[Tensor] = None)
+
+        The `n`-th forward difference along `dim` (`torch.diff`): `x[1:] - x[:-1]`, `n`
+         times, after concatenating `prepend` before and `append` after the input along
+         `dim` (both with the input's number of dimensions). Bools give `x[1:] != x[:-1]`.
+
+         ```
+         use ferrograd::Tensor;
+         let x = Tensor::new([1.0, 4.0, 9.0, 16.0]);
+         assert_eq!(x.diff(1, -1, None, None).to_vec::<f32>(), vec![3.0, 5.0, 7.0]);
+         assert_eq!(x.diff(2, -1, None, None).to_vec::<f32>(), vec![2.0, 2.0]);
+         let e = Tensor::scalar(1.0).try_diff(1, -1, None, None).unwrap_err();
+         assert_eq!(e.to_string(), "diff: diff expects input to be at least one-dimensional");
+         ```
+        """
     def digamma(self) -> Tensor:
         """digamma(self: Tensor)
 
@@ -692,6 +826,18 @@ class Tensor:
          ```
         """
     def dim(self) -> builtins.int: ...
+    def dist(self, other: _TensorOrNumber, p: builtins.float = ...) -> Tensor:
+        """dist(self: Tensor, other: Tensor, p: float = 2.0)
+
+        The `p`-norm of `self - other`, broadcast (`torch.dist`); its gradient at a zero
+         distance is 0.
+
+         ```
+         use ferrograd::Tensor;
+         assert_eq!(Tensor::new([3.0, 0.0]).dist(&Tensor::new([0.0, 4.0]), 2.0).item(), 5.0);
+         assert!(Tensor::ones(&[2]).try_dist(&Tensor::ones(&[3]), 2.0).is_err());
+         ```
+        """
     def div(self, other: Any, *, rounding_mode: Any = None, out: Any = None) -> Tensor:
         """`input / other`; `rounding_mode` `"trunc"` or `"floor"` rounds the quotient."""
     def div_(self, other: Any, *, alpha: Any = None) -> Tensor: ...
@@ -842,6 +988,8 @@ class Tensor:
         """
     def expm1_(self, *args: Any, **kwargs: Any) -> Tensor:
         """In-place `expm1` (the result copied into this tensor)."""
+    def exponential_(self, lambd: Any = 1.0, *, generator: Any = None) -> Any:
+        """Fills `self` with exponential samples of rate `lambd` (inverse CDF)."""
     def fill_(self, value: Any) -> Any: ...
     def flatten(self, start_dim: Any = 0, end_dim: Any = -1) -> Tensor:
         """Dimensions `start_dim..=end_dim` merged into one."""
@@ -929,6 +1077,8 @@ class Tensor:
          assert_eq!(ferrograd::Tensor::new([0.0]).gelu_tanh().to_vec::<f32>(), vec![0.0]);
          ```
         """
+    def geometric_(self, p: Any, *, generator: Any = None) -> Any:
+        """Fills `self` with the number of Bernoulli(`p`) trials up to the first success (>= 1)."""
     def ger(self, vec2: Any) -> Tensor:
         """The outer product (an alias of `outer`)."""
     def glu(self, dim: builtins.int = ...) -> Tensor:
@@ -985,6 +1135,17 @@ class Tensor:
          ```
          let b = ferrograd::Tensor::new([1.0, 2.0]).gt_scalar(1.5);
          assert_eq!(b.to_vec::<bool>(), vec![false, true]);
+         ```
+        """
+    def hardshrink(self, lambd: builtins.float = ...) -> Tensor:
+        """hardshrink(self: Tensor, lambd: float = 0.5)
+
+        `x` where `|x| > lambd`, 0 elsewhere (`F.hardshrink`); the gradient is 0 at
+         `|x| == lambd`, as PyTorch's.
+
+         ```
+         let y = ferrograd::Tensor::new([-1.0, 0.2, 0.5, 0.7]).hardshrink(0.5);
+         assert_eq!(y.to_vec::<f32>(), vec![-1.0, 0.0, 0.0, 0.7]);
          ```
         """
     def hardsigmoid(self) -> Tensor:
@@ -1114,6 +1275,20 @@ class Tensor:
         """`input` with `values` at `input[indices]` (out of place; `indices` a tuple of tensors)."""
     def index_select(self, dim: Any, index: Any) -> Tensor:
         """The slices at `index` along `dim`."""
+    def inner(self, other: _TensorOrNumber) -> Tensor:
+        """inner(self: Tensor, other: Tensor)
+
+        The inner product over the last dimension (`torch.inner`): for 1-d tensors their
+         dot product, in general `out[i.., j..] = sum_k self[i.., k] other[j.., k]`; a 0-d
+         operand multiplies.
+
+         ```
+         use ferrograd::Tensor;
+         let a = Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
+         assert_eq!(a.inner(&Tensor::new([1.0, 1.0])).to_vec::<f32>(), vec![3.0, 7.0]);
+         assert!(a.try_inner(&Tensor::ones(&[3])).is_err());
+         ```
+        """
     def inv(self) -> Tensor:
         """inv(self: Tensor)
 
@@ -1301,6 +1476,8 @@ class Tensor:
         """In-place `log2` (the result copied into this tensor)."""
     def log_(self, *args: Any, **kwargs: Any) -> Tensor:
         """In-place `log` (the result copied into this tensor)."""
+    def log_normal_(self, mean: Any = 1.0, std: Any = 2.0, *, generator: Any = None) -> Any:
+        """Fills `self` with samples whose logarithm is normal of `mean` and `std`."""
     def log_sigmoid(self) -> Tensor:
         """`log(sigmoid(x))`, stably."""
     def log_softmax(self, dim: Any = None, dtype: Any = None, *, _stacklevel: Any = 3) -> Tensor:
@@ -1587,6 +1764,20 @@ class Tensor:
         """
     def mode(self, dim: Any = -1, keepdim: Any = False) -> return_types.mode:
         """The most frequent value along `dim` and the index of its last occurrence."""
+    def moveaxis(self, source: Any, destination: Any) -> Tensor:
+        """The dimensions `source` (an int or a sequence) moved to `destination`."""
+    def movedim(self, source: Any, destination: Any) -> Tensor:
+        """The dimensions `source` (an int or a sequence) moved to `destination`."""
+    def msort(self) -> Tensor:
+        """msort(self: Tensor)
+
+        Sorted along the first dimension (`torch.msort`): the values of `sort(0)`.
+
+         ```
+         let x = ferrograd::Tensor::new([[3.0, 1.0], [2.0, 4.0]]);
+         assert_eq!(x.msort().to_vec::<f32>(), vec![2.0, 1.0, 3.0, 4.0]);
+         ```
+        """
     def mul(self, other: Any, *, alpha: Any = None, out: Any = None) -> Tensor: ...
     def mul_(self, other: Any, *, alpha: Any = None) -> Tensor: ...
     def mul_scalar(self, other: builtins.float) -> Tensor:
@@ -1749,6 +1940,8 @@ class Tensor:
          assert!(ferrograd::Tensor::zeros(&[2]).try_norm_dims(2.0, &[1], false).is_err());
          ```
         """
+    def normal_(self, mean: Any = 0.0, std: Any = 1.0, *, generator: Any = None) -> Any:
+        """Fills `self` with normal samples of `mean` and `std`."""
     def not_equal(self, other: Any, *, out: Any = None) -> Tensor:
         """ne(self: Tensor, other: Tensor)
 
@@ -1854,6 +2047,20 @@ class Tensor:
          assert!(ferrograd::Tensor::zeros(&[2]).try_prod_dim(1, false).is_err());
          ```
         """
+    def rad2deg(self) -> Tensor:
+        """rad2deg(self: Tensor)
+
+        Radians to degrees, `x * 180 / pi` (integers become `float32`).
+
+         ```
+         assert_eq!(ferrograd::Tensor::new([std::f32::consts::PI]).rad2deg().to_vec::<f32>(), vec![180.0]);
+         ```
+        """
+    def random_(self, a: Any = None, b: Any = None, *, generator: Any = None, **kwargs: Any) -> Any:
+        """Fills `self` with integers uniform in `[a, b)`: `random_(to)` is `[0, to)`, no bound is
+        `[0, 2^mantissa]` for floats (2^24 for float32, 2^53 for float64) and `[0, 2^63)` for
+        int64.
+        """
     def ravel(self) -> Any:
         """The elements as a 1-d tensor."""
     def reciprocal(self) -> Tensor:
@@ -1896,6 +2103,24 @@ class Tensor:
         """In-place `remainder` (the result copied into this tensor)."""
     def repeat(self, *sizes: Any) -> Tensor:
         """`input` tiled `sizes[i]` times along each dimension."""
+    def repeat_interleave(self, repeats: Any = None, dim: Any = None, *, output_size: Any = None) -> Tensor:
+        """Each element repeated `repeats` times (an int, or a tensor of counts) along `dim`
+        (`None`: flattened); `repeat_interleave(counts)` repeats the indices `0..len(counts)`.
+        """
+    def repeat_interleave_tensor(self, repeats: _TensorOrNumber, dim: Optional[builtins.int] = ...) -> Tensor:
+        """repeat_interleave_tensor(self: Tensor, repeats: Tensor, dim: Optional[int] = None)
+
+        [`Tensor::repeat_interleave`] with a count per element along `dim`: `repeats` is a
+         1-d `int64` tensor of that many counts (or of one, for all).
+
+         ```
+         use ferrograd::Tensor;
+         let x = Tensor::new([1.0, 2.0, 3.0]);
+         let r = Tensor::from_vec(vec![0i64, 2, 1], &[3]);
+         assert_eq!(x.repeat_interleave_tensor(&r, Some(0)).to_vec::<f32>(), vec![2.0, 2.0, 3.0]);
+         assert!(x.try_repeat_interleave_tensor(&Tensor::from_vec(vec![1i64, 1], &[2]), Some(0)).is_err());
+         ```
+        """
     def requires_grad_(self, requires_grad: Any = True) -> Tensor: ...
     def reshape(self, *shape: Any, **kwargs: Any) -> Tensor:
         """The elements in a new shape (one entry may be -1); a view when possible."""
@@ -1904,6 +2129,19 @@ class Tensor:
     def retain_grad(self) -> None: ...
     def roll(self, shifts: Any, dims: Any = None) -> Tensor:
         """Elements shifted cyclically."""
+    def rot90(self, k: builtins.int = ..., dims: _Ints = ...) -> Tensor:
+        """rot90(self: Tensor, k: int = 1, dims: list[int] = [0, 1])
+
+        Rotation by 90 degrees `k` times in the plane of `dims` (from the first towards the
+         second; `torch.rot90`).
+
+         ```
+         use ferrograd::Tensor;
+         let x = Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
+         assert_eq!(x.rot90(1, &[0, 1]).to_vec::<f32>(), vec![2.0, 4.0, 1.0, 3.0]);
+         assert!(x.try_rot90(1, &[0, 0]).is_err());
+         ```
+        """
     def round(self) -> Tensor:
         """round(self: Tensor)
 
@@ -2091,6 +2329,17 @@ class Tensor:
          assert_eq!(y.to_vec::<f32>(), vec![2f32.ln() / 2.0]);
          ```
         """
+    def softshrink(self, lambd: builtins.float = ...) -> Tensor:
+        """softshrink(self: Tensor, lambd: float = 0.5)
+
+        `x - lambd` above `lambd`, `x + lambd` below `-lambd`, 0 between (`F.softshrink`);
+         the gradient is 0 at `|x| == lambd`, as PyTorch's.
+
+         ```
+         let y = ferrograd::Tensor::new([-1.0, 0.2, 1.5]).softshrink(0.5);
+         assert_eq!(y.to_vec::<f32>(), vec![-0.5, 0.0, 1.0]);
+         ```
+        """
     def softsign(self) -> Tensor:
         """softsign(self: Tensor)
 
@@ -2270,11 +2519,31 @@ class Tensor:
         """
     def tanh_(self, *args: Any, **kwargs: Any) -> Tensor:
         """In-place `tanh` (the result copied into this tensor)."""
+    def tanhshrink(self) -> Tensor:
+        """tanhshrink(self: Tensor)
+
+        `x - tanh(x)` (`F.tanhshrink`).
+
+         ```
+         assert_eq!(ferrograd::Tensor::new([0.0]).tanhshrink().to_vec::<f32>(), vec![0.0]);
+         ```
+        """
     def tensor_split(self, indices_or_sections: Any, dim: Any = 0) -> Any:
         """Pieces at the given indices, or `n` nearly equal pieces."""
     def tensordot(self, b: Any, dims: Any = 2) -> Tensor:
         """Contraction of `a`'s dims with `b`'s: `dims=n` the last `n` of `a` with the first `n`
         of `b`, or `dims=(dims_a, dims_b)`.
+        """
+    def threshold(self, threshold: builtins.float, value: builtins.float) -> Tensor:
+        """threshold(self: Tensor, threshold: float, value: float)
+
+        `x` where `x > threshold`, `value` elsewhere (`F.threshold`); the gradient is 0
+         where `x <= threshold`, as PyTorch's.
+
+         ```
+         let y = ferrograd::Tensor::new([-1.0, 0.5, 2.0]).threshold(0.5, -3.0);
+         assert_eq!(y.to_vec::<f32>(), vec![-3.0, -3.0, 2.0]);
+         ```
         """
     def tile(self, dims: Any) -> Any:
         """`repeat` with `dims` padded with ones on the left."""
@@ -2314,6 +2583,10 @@ class Tensor:
         """
     def transpose(self, dim0: Any, dim1: Any) -> Tensor:
         """Dimensions `dim0` and `dim1` swapped (a view)."""
+    def trapezoid(self, x: Any = None, *, dx: Any = None, dim: Any = -1) -> Tensor:
+        """The trapezoid rule along `dim`, at points `x` or spaced `dx` (default 1) apart."""
+    def trapz(self, x: Any = None, *, dx: Any = None, dim: Any = -1) -> Tensor:
+        """The trapezoid rule along `dim`, at points `x` or spaced `dx` (default 1) apart."""
     def tril(self, diagonal: Any = 0) -> Tensor:
         """The lower triangle."""
     def tril_(self, *args: Any, **kwargs: Any) -> Tensor:
@@ -2335,12 +2608,18 @@ class Tensor:
         """
     def trunc_(self, *args: Any, **kwargs: Any) -> Tensor:
         """In-place `trunc` (the result copied into this tensor)."""
+    def type(self, dtype: Any = None, non_blocking: Any = False, **kwargs: Any) -> Any:
+        """The type string (`'torch.FloatTensor'`), or a copy in `dtype` (a dtype or such a
+        string).
+        """
     def type_as(self, other: Any) -> Any:
         """`input` in `other`'s dtype."""
     def unbind(self, dim: Any = 0) -> Any:
         """The slices along `dim`, as a tuple."""
     def unflatten(self, dim: Any, sizes: Any) -> Tensor:
         """Dimension `dim` split into `sizes` (one may be -1)."""
+    def uniform_(self, a: Any = 0.0, b: Any = 1.0, *, generator: Any = None, **kwargs: Any) -> Any:
+        """Fills `self` with samples uniform in `[a, b)` (`from`/`to` as keywords too)."""
     def unique(self, sorted: Any = True, return_inverse: Any = False, return_counts: Any = False, dim: Any = None) -> Any:
         """The distinct values (sorted); with `return_inverse` / `return_counts` a tuple that adds
         each element's index into them and each value's count, as PyTorch's.
@@ -2368,6 +2647,19 @@ class Tensor:
     def view_as(self, other: Any) -> Any:
         """`input` in `other`'s shape."""
     def where(self, condition: Any, other: Any) -> Any: ...
+    def xlog1py(self, other: _TensorOrNumber) -> Tensor:
+        """xlog1py(self: Tensor, other: Tensor)
+
+        `self * log1p(other)`, and 0 where `self` is 0 (even where `log1p(other)` is
+         infinite or NaN), as `torch.special.xlog1py`.
+
+         ```
+         use ferrograd::Tensor;
+         let y = Tensor::new([0.0, 2.0]).xlog1py(&Tensor::new([-1.0, 0.0]));
+         assert_eq!(y.to_vec::<f32>(), vec![0.0, 0.0]);
+         assert!(Tensor::ones(&[2]).try_xlog1py(&Tensor::ones(&[3])).is_err());
+         ```
+        """
     def xlogy(self, other: Any) -> Tensor:
         """`input * log(other)`, 0 where `input` is 0."""
     def zero_(self) -> Any: ...
@@ -2454,6 +2746,30 @@ def addbmm(self: Tensor, batch1: _TensorOrNumber, batch2: _TensorOrNumber, beta:
      use ferrograd::Tensor;
      let y = Tensor::zeros(&[1, 1]).addbmm(&Tensor::ones(&[2, 1, 3]), &Tensor::ones(&[2, 3, 1]), 1.0, 1.0);
      assert_eq!(y.to_vec::<f32>(), vec![6.0]);
+     ```
+    """
+def addcdiv(self: Tensor, tensor1: _TensorOrNumber, tensor2: _TensorOrNumber, value: builtins.float = ...) -> Tensor:
+    """addcdiv(self: Tensor, tensor1: Tensor, tensor2: Tensor, value: float = 1.0)
+
+    `self + value * tensor1 / tensor2`, all three broadcast (`torch.addcdiv`).
+
+     ```
+     use ferrograd::Tensor;
+     let y = Tensor::new([1.0]).addcdiv(&Tensor::new([3.0]), &Tensor::new([2.0]), 2.0);
+     assert_eq!(y.to_vec::<f32>(), vec![4.0]);
+     assert!(Tensor::ones(&[2]).try_addcdiv(&Tensor::ones(&[3]), &Tensor::ones(&[3]), 1.0).is_err());
+     ```
+    """
+def addcmul(self: Tensor, tensor1: _TensorOrNumber, tensor2: _TensorOrNumber, value: builtins.float = ...) -> Tensor:
+    """addcmul(self: Tensor, tensor1: Tensor, tensor2: Tensor, value: float = 1.0)
+
+    `self + value * tensor1 * tensor2`, all three broadcast (`torch.addcmul`).
+
+     ```
+     use ferrograd::Tensor;
+     let y = Tensor::new([1.0]).addcmul(&Tensor::new([2.0]), &Tensor::new([3.0]), 0.5);
+     assert_eq!(y.to_vec::<f32>(), vec![4.0]);
+     assert!(Tensor::ones(&[2]).try_addcmul(&Tensor::ones(&[3]), &Tensor::ones(&[3]), 1.0).is_err());
      ```
     """
 def addmm(self: Tensor, mat1: _TensorOrNumber, mat2: _TensorOrNumber, beta: builtins.float = ..., alpha: builtins.float = ...) -> Tensor:
@@ -2578,6 +2894,12 @@ def atanh(self: Tensor) -> Tensor:
      assert_eq!(ferrograd::Tensor::new([0.0]).atanh().to_vec::<f32>(), vec![0.0]);
      ```
     """
+def atleast_1d(*tensors: Any) -> Tensor:
+    """`atleast_1d` of one tensor, or a tuple of them for several (or a sequence)."""
+def atleast_2d(*tensors: Any) -> Tensor:
+    """`atleast_2d` of one tensor, or a tuple of them for several (or a sequence)."""
+def atleast_3d(*tensors: Any) -> Tensor:
+    """`atleast_3d` of one tensor, or a tuple of them for several (or a sequence)."""
 def baddbmm(self: Tensor, batch1: _TensorOrNumber, batch2: _TensorOrNumber, beta: builtins.float = ..., alpha: builtins.float = ...) -> Tensor:
     """baddbmm(self: Tensor, batch1: Tensor, batch2: Tensor, beta: float = 1.0, alpha: float = 1.0)
 
@@ -2681,6 +3003,8 @@ def bitwise_xor(self: Tensor, other: _TensorOrNumber) -> Tensor:
      assert!(Tensor::new([1.0]).try_bitwise_xor(&a).is_err());
      ```
     """
+def block_diag(*tensors: Any) -> Tensor:
+    """The tensors as the diagonal blocks of one matrix."""
 def bmm(self: Tensor, other: _TensorOrNumber) -> Tensor:
     """bmm(self: Tensor, other: Tensor)
 
@@ -2699,8 +3023,12 @@ def bmm(self: Tensor, other: _TensorOrNumber) -> Tensor:
 bool: dtype
 def broadcast_to(input: Any, size: Any) -> Tensor:
     """`input` broadcast to `size`."""
+def cartesian_prod(*tensors: Any) -> Tensor:
+    """The Cartesian product of 1-d tensors, one row per combination."""
 def cat(tensors: Any, dim: Any = 0, *, out: Any = None) -> Tensor:
     """Concatenation along `dim`."""
+def cdist(x1: Any, x2: Any, p: Any = 2.0, compute_mode: Any = None) -> Tensor:
+    """The `p`-norm distances between the rows of `x1` and `x2`."""
 def ceil(self: Tensor) -> Tensor:
     """ceil(self: Tensor)
 
@@ -2766,6 +3094,8 @@ def clip(input: Any, min: Any = None, max: Any = None) -> Tensor:
     """`input` clamped to `[min, max]` (numbers or tensors)."""
 def clone(input: Any, *, memory_format: Any = None) -> Any:
     """A copy with its own storage, recorded in the graph (`CloneBackward0`)."""
+def column_stack(tensors: Any, *, out: Any = None) -> Tensor:
+    """The tensors as columns side by side."""
 def concat(tensors: Any, dim: Any = 0, *, out: Any = None) -> Tensor:
     """Concatenation along `dim`."""
 def concatenate(tensors: Any, dim: Any = 0, *, out: Any = None) -> Tensor:
@@ -2809,6 +3139,18 @@ def copysign(self: Tensor, other: _TensorOrNumber) -> Tensor:
      assert!(Tensor::ones(&[2]).try_copysign(&Tensor::ones(&[3])).is_err());
      ```
     """
+def corrcoef(self: Tensor) -> Tensor:
+    """corrcoef(self: Tensor)
+
+    Pearson's correlation coefficients of the rows' variables (`torch.corrcoef`):
+     `cov / (std_i std_j)`, clipped to [-1, 1].
+
+     ```
+     use ferrograd::Tensor;
+     let x = Tensor::new([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]]);
+     assert_eq!(x.corrcoef().to_vec::<f32>(), vec![1.0, -1.0, -1.0, 1.0]);
+     ```
+    """
 def cos(self: Tensor) -> Tensor:
     """cos(self: Tensor)
 
@@ -2829,6 +3171,21 @@ def cosh(self: Tensor) -> Tensor:
     """
 def count_nonzero(input: Any, dim: Any = None) -> Any:
     """How many elements (over `dim`) are non-zero."""
+def cov(self: Tensor, correction: builtins.int = ..., fweights: Optional[_TensorOrNumber] = ..., aweights: Optional[_TensorOrNumber] = ...) -> Tensor:
+    """cov(self: Tensor, correction: int = 1, fweights: Optional[Tensor] = None, aweights: Optional[Tensor] = None)
+
+    The covariance matrix of the variables in the rows of this 1-d or 2-d tensor, the
+     observations in its columns (`torch.cov`): `correction` 1 is Bessel's, `fweights`
+     (integer frequencies) and `aweights` (observation weights) are 1-d, one per
+     observation. A 1-d input gives a 0-d variance.
+
+     ```
+     use ferrograd::Tensor;
+     let x = Tensor::new([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]]);
+     assert_eq!(x.cov(1, None, None).to_vec::<f32>(), vec![1.0, -1.0, -1.0, 1.0]);
+     assert!(Tensor::ones(&[2, 2, 2]).try_cov(1, None, None).is_err());
+     ```
+    """
 def cross(input: Any, other: Any, dim: Any = None) -> Tensor:
     """The cross product along `dim` (`None`: the first dim of size 3, as `torch.cross`)."""
 def cummax(input: Any, dim: Any) -> return_types.cummax:
@@ -2839,6 +3196,8 @@ def cumprod(input: Any, dim: Any, *, dtype: Any = None) -> Tensor:
     """Running product along `dim`."""
 def cumsum(input: Any, dim: Any, *, dtype: Any = None) -> Tensor:
     """Running sum along `dim`."""
+def cumulative_trapezoid(y: Any, x: Any = None, *, dx: Any = None, dim: Any = -1) -> Tensor:
+    """The running trapezoid rule along `dim`."""
 def deep_clone(self: Tensor) -> Tensor:
     """deep_clone(self: Tensor)
 
@@ -2850,6 +3209,15 @@ def deep_clone(self: Tensor) -> Tensor:
      let copy = g.deep_clone();
      g.zero_();
      assert_eq!(copy.to_vec::<f32>(), vec![1.0, 2.0]);
+     ```
+    """
+def deg2rad(self: Tensor) -> Tensor:
+    """deg2rad(self: Tensor)
+
+    Degrees to radians, `x * pi / 180` (integers become `float32`).
+
+     ```
+     assert_eq!(ferrograd::Tensor::new([180.0]).deg2rad().to_vec::<f32>(), vec![std::f32::consts::PI]);
      ```
     """
 def det(self: Tensor) -> Tensor:
@@ -2900,8 +3268,34 @@ def diag_embed(self: Tensor, offset: builtins.int = ..., dim1: builtins.int = ..
      assert!(e.to_string().contains("diagonal dimensions cannot be identical 1, -1"));
      ```
     """
+def diagflat(self: Tensor, offset: builtins.int = ...) -> Tensor:
+    """diagflat(self: Tensor, offset: int = 0)
+
+    The flattened tensor as the diagonal `offset` of a square matrix (`torch.diagflat`).
+
+     ```
+     let d = ferrograd::Tensor::new([[1.0, 2.0]]).diagflat(0);
+     assert_eq!(d.to_vec::<f32>(), vec![1.0, 0.0, 0.0, 2.0]);
+     ```
+    """
 def diagonal(input: Any, offset: Any = 0, dim1: Any = 0, dim2: Any = 1) -> Tensor:
     """The diagonal `offset` over `dim1` and `dim2` (a view)."""
+def diff(self: Tensor, n: builtins.int = ..., dim: builtins.int = ..., prepend: Optional[_TensorOrNumber] = ..., append: Optional[_TensorOrNumber] = ...) -> Tensor:
+    """diff(self: Tensor, n: int = 1, dim: int = -1, prepend: Optional[Tensor] = None, append: Optional[Tensor] = None)
+
+    The `n`-th forward difference along `dim` (`torch.diff`): `x[1:] - x[:-1]`, `n`
+     times, after concatenating `prepend` before and `append` after the input along
+     `dim` (both with the input's number of dimensions). Bools give `x[1:] != x[:-1]`.
+
+     ```
+     use ferrograd::Tensor;
+     let x = Tensor::new([1.0, 4.0, 9.0, 16.0]);
+     assert_eq!(x.diff(1, -1, None, None).to_vec::<f32>(), vec![3.0, 5.0, 7.0]);
+     assert_eq!(x.diff(2, -1, None, None).to_vec::<f32>(), vec![2.0, 2.0]);
+     let e = Tensor::scalar(1.0).try_diff(1, -1, None, None).unwrap_err();
+     assert_eq!(e.to_string(), "diff: diff expects input to be at least one-dimensional");
+     ```
+    """
 def digamma(self: Tensor) -> Tensor:
     """digamma(self: Tensor)
 
@@ -2911,6 +3305,18 @@ def digamma(self: Tensor) -> Tensor:
      ```
      let y = ferrograd::Tensor::from_vec(vec![1.0f64], &[1]).digamma();
      assert!((y.to_vec::<f64>()[0] + 0.5772156649015329).abs() < 1e-15);
+     ```
+    """
+def dist(self: Tensor, other: _TensorOrNumber, p: builtins.float = ...) -> Tensor:
+    """dist(self: Tensor, other: Tensor, p: float = 2.0)
+
+    The `p`-norm of `self - other`, broadcast (`torch.dist`); its gradient at a zero
+     distance is 0.
+
+     ```
+     use ferrograd::Tensor;
+     assert_eq!(Tensor::new([3.0, 0.0]).dist(&Tensor::new([0.0, 4.0]), 2.0).item(), 5.0);
+     assert!(Tensor::ones(&[2]).try_dist(&Tensor::ones(&[3]), 2.0).is_err());
      ```
     """
 def div(input: Any, other: Any, *, rounding_mode: Any = None, out: Any = None) -> Tensor:
@@ -2972,6 +3378,8 @@ def dot(self: Tensor, other: _TensorOrNumber) -> Tensor:
      ```
     """
 double: dtype
+def dstack(tensors: Any, *, out: Any = None) -> Tensor:
+    """Concatenation along the third dimension (tensors made at least 3-d)."""
 def einsum(equation: Any, *operands: Any) -> Tensor:
     """Einstein summation (`einsum("ij,jk->ik", a, b)`)."""
 def elu(self: Tensor, alpha: builtins.float = ...) -> Tensor:
@@ -3247,6 +3655,17 @@ def gt_scalar(self: Tensor, other: builtins.float) -> Tensor:
      assert_eq!(b.to_vec::<bool>(), vec![false, true]);
      ```
     """
+def hardshrink(self: Tensor, lambd: builtins.float = ...) -> Tensor:
+    """hardshrink(self: Tensor, lambd: float = 0.5)
+
+    `x` where `|x| > lambd`, 0 elsewhere (`F.hardshrink`); the gradient is 0 at
+     `|x| == lambd`, as PyTorch's.
+
+     ```
+     let y = ferrograd::Tensor::new([-1.0, 0.2, 0.5, 0.7]).hardshrink(0.5);
+     assert_eq!(y.to_vec::<f32>(), vec![-1.0, 0.0, 0.0, 0.7]);
+     ```
+    """
 def hardsigmoid(self: Tensor) -> Tensor:
     """hardsigmoid(self: Tensor)
 
@@ -3370,6 +3789,20 @@ def index_put(input: Any, indices: Any, values: Any, accumulate: Any = False) ->
     """`input` with `values` at `input[indices]` (out of place; `indices` a tuple of tensors)."""
 def index_select(input: Any, dim: Any, index: Any) -> Tensor:
     """The slices at `index` along `dim`."""
+def inner(self: Tensor, other: _TensorOrNumber) -> Tensor:
+    """inner(self: Tensor, other: Tensor)
+
+    The inner product over the last dimension (`torch.inner`): for 1-d tensors their
+     dot product, in general `out[i.., j..] = sum_k self[i.., k] other[j.., k]`; a 0-d
+     operand multiplies.
+
+     ```
+     use ferrograd::Tensor;
+     let a = Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
+     assert_eq!(a.inner(&Tensor::new([1.0, 1.0])).to_vec::<f32>(), vec![3.0, 7.0]);
+     assert!(a.try_inner(&Tensor::ones(&[3])).is_err());
+     ```
+    """
 int64: dtype
 def inv(self: Tensor) -> Tensor:
     """inv(self: Tensor)
@@ -3828,6 +4261,20 @@ def mm(self: Tensor, other: _TensorOrNumber) -> Tensor:
     """
 def mode(input: Any, dim: Any = -1, keepdim: Any = False) -> return_types.mode:
     """The most frequent value along `dim` and the index of its last occurrence."""
+def moveaxis(input: Any, source: Any, destination: Any) -> Tensor:
+    """The dimensions `source` (an int or a sequence) moved to `destination`."""
+def movedim(input: Any, source: Any, destination: Any) -> Tensor:
+    """The dimensions `source` (an int or a sequence) moved to `destination`."""
+def msort(self: Tensor) -> Tensor:
+    """msort(self: Tensor)
+
+    Sorted along the first dimension (`torch.msort`): the values of `sort(0)`.
+
+     ```
+     let x = ferrograd::Tensor::new([[3.0, 1.0], [2.0, 4.0]]);
+     assert_eq!(x.msort().to_vec::<f32>(), vec![2.0, 1.0, 3.0, 4.0]);
+     ```
+    """
 def mul(input: Any, other: Any, *, alpha: Any = None, out: Any = None) -> Tensor: ...
 def mul_(self: Tensor, other: _TensorOrNumber) -> Tensor:
     """mul_(self: Tensor, other: Tensor)
@@ -4047,20 +4494,8 @@ def permute(input: Any, *dims: Any, **kwargs: Any) -> Tensor:
     """The dimensions reordered."""
 def pinverse(input: Any, rcond: Any = 1e-15) -> Tensor:
     """The pseudo-inverse, singular values below `rcond` times the largest dropped."""
-def polygamma(self: Tensor, n: builtins.int) -> Tensor:
-    """polygamma(self: Tensor, n: int)
-
-    `polygamma(n, x)`, the `n`-th derivative of digamma (`x.polygamma(n)` for PyTorch's
-     `torch.polygamma(n, x)`); gradient `polygamma(n + 1, x)`. Panics for negative `n`;
-     see [`Tensor::try_polygamma`].
-
-     ```
-     let y = ferrograd::Tensor::from_vec(vec![1.0f64], &[1]).polygamma(1);
-     assert!((y.to_vec::<f64>()[0] - std::f64::consts::PI.powi(2) / 6.0).abs() < 1e-14);
-     let e = ferrograd::Tensor::new([1.0]).try_polygamma(-1).unwrap_err();
-     assert_eq!(e.to_string(), "polygamma: polygamma(n, x) does not support negative n.");
-     ```
-    """
+def polygamma(n: Any, input: Any, *, out: Any = None) -> Tensor:
+    """`torch.polygamma(n, input)`: the `n`-th derivative of digamma."""
 def positive(input: Any) -> Any:
     """`+input` (the tensor itself)."""
 def pow(input: Any, exponent: Any) -> Tensor:
@@ -4100,6 +4535,15 @@ def prod_dim(self: Tensor, dim: builtins.int, keepdim: builtins.bool = ...) -> T
      let x = ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
      assert_eq!(x.prod_dim(1, false).to_vec::<f32>(), vec![2.0, 12.0]);
      assert!(ferrograd::Tensor::zeros(&[2]).try_prod_dim(1, false).is_err());
+     ```
+    """
+def rad2deg(self: Tensor) -> Tensor:
+    """rad2deg(self: Tensor)
+
+    Radians to degrees, `x * 180 / pi` (integers become `float32`).
+
+     ```
+     assert_eq!(ferrograd::Tensor::new([std::f32::consts::PI]).rad2deg().to_vec::<f32>(), vec![180.0]);
      ```
     """
 def rand(*size: Any, dtype: Any = None, requires_grad: Any = False, generator: Any = None, device: Any = None, out: Any = None, layout: Any = None, pin_memory: Any = False) -> Tensor:
@@ -4162,10 +4606,41 @@ def repeat(self: Tensor, repeats: _Ints) -> Tensor:
      assert!(ferrograd::Tensor::zeros(&[2, 2]).try_repeat(&[2]).is_err());
      ```
     """
+def repeat_interleave(input: Any, repeats: Any = None, dim: Any = None, *, output_size: Any = None) -> Tensor:
+    """Each element repeated `repeats` times (an int, or a tensor of counts) along `dim`
+    (`None`: flattened); `repeat_interleave(counts)` repeats the indices `0..len(counts)`.
+    """
+def repeat_interleave_tensor(self: Tensor, repeats: _TensorOrNumber, dim: Optional[builtins.int] = ...) -> Tensor:
+    """repeat_interleave_tensor(self: Tensor, repeats: Tensor, dim: Optional[int] = None)
+
+    [`Tensor::repeat_interleave`] with a count per element along `dim`: `repeats` is a
+     1-d `int64` tensor of that many counts (or of one, for all).
+
+     ```
+     use ferrograd::Tensor;
+     let x = Tensor::new([1.0, 2.0, 3.0]);
+     let r = Tensor::from_vec(vec![0i64, 2, 1], &[3]);
+     assert_eq!(x.repeat_interleave_tensor(&r, Some(0)).to_vec::<f32>(), vec![2.0, 2.0, 3.0]);
+     assert!(x.try_repeat_interleave_tensor(&Tensor::from_vec(vec![1i64, 1], &[2]), Some(0)).is_err());
+     ```
+    """
 def reshape(input: Any, *shape: Any, **kwargs: Any) -> Tensor:
     """The elements in a new shape (one entry may be -1); a view when possible."""
 def roll(input: Any, shifts: Any, dims: Any = None) -> Tensor:
     """Elements shifted cyclically."""
+def rot90(self: Tensor, k: builtins.int = ..., dims: _Ints = ...) -> Tensor:
+    """rot90(self: Tensor, k: int = 1, dims: list[int] = [0, 1])
+
+    Rotation by 90 degrees `k` times in the plane of `dims` (from the first towards the
+     second; `torch.rot90`).
+
+     ```
+     use ferrograd::Tensor;
+     let x = Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
+     assert_eq!(x.rot90(1, &[0, 1]).to_vec::<f32>(), vec![2.0, 4.0, 1.0, 3.0]);
+     assert!(x.try_rot90(1, &[0, 0]).is_err());
+     ```
+    """
 def round(self: Tensor) -> Tensor:
     """round(self: Tensor)
 
@@ -4175,6 +4650,8 @@ def round(self: Tensor) -> Tensor:
      assert_eq!(ferrograd::Tensor::new([0.5, 1.5, 2.5]).round().to_vec::<f32>(), vec![0.0, 2.0, 2.0]);
      ```
     """
+def row_stack(tensors: Any, *, out: Any = None) -> Any:
+    """`vstack`."""
 def rpow(self: Tensor, base: builtins.float) -> Tensor:
     """rpow(self: Tensor, base: float)
 
@@ -4350,6 +4827,17 @@ def softplus_with(self: Tensor, beta: builtins.float = ..., threshold: builtins.
      ```
      let y = ferrograd::Tensor::new([0.0]).softplus_with(2.0, 20.0);
      assert_eq!(y.to_vec::<f32>(), vec![2f32.ln() / 2.0]);
+     ```
+    """
+def softshrink(self: Tensor, lambd: builtins.float = ...) -> Tensor:
+    """softshrink(self: Tensor, lambd: float = 0.5)
+
+    `x - lambd` above `lambd`, `x + lambd` below `-lambd`, 0 between (`F.softshrink`);
+     the gradient is 0 at `|x| == lambd`, as PyTorch's.
+
+     ```
+     let y = ferrograd::Tensor::new([-1.0, 0.2, 1.5]).softshrink(0.5);
+     assert_eq!(y.to_vec::<f32>(), vec![-0.5, 0.0, 1.0]);
      ```
     """
 def softsign(self: Tensor) -> Tensor:
@@ -4528,6 +5016,15 @@ def tanh(self: Tensor) -> Tensor:
      assert_eq!(x.tanh().to_string(), "tensor(0.9640, grad_fn=<TanhBackward0>)");
      ```
     """
+def tanhshrink(self: Tensor) -> Tensor:
+    """tanhshrink(self: Tensor)
+
+    `x - tanh(x)` (`F.tanhshrink`).
+
+     ```
+     assert_eq!(ferrograd::Tensor::new([0.0]).tanhshrink().to_vec::<f32>(), vec![0.0]);
+     ```
+    """
 def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: Any = False, pin_memory: Any = False) -> Tensor:
     """A new leaf tensor holding a copy of `data` (numbers, nested lists, numpy arrays)."""
 def tensor_split(input: Any, indices_or_sections: Any, dim: Any = 0) -> Any:
@@ -4535,6 +5032,17 @@ def tensor_split(input: Any, indices_or_sections: Any, dim: Any = 0) -> Any:
 def tensordot(a: Any, b: Any, dims: Any = 2) -> Tensor:
     """Contraction of `a`'s dims with `b`'s: `dims=n` the last `n` of `a` with the first `n`
     of `b`, or `dims=(dims_a, dims_b)`.
+    """
+def threshold(self: Tensor, threshold: builtins.float, value: builtins.float) -> Tensor:
+    """threshold(self: Tensor, threshold: float, value: float)
+
+    `x` where `x > threshold`, `value` elsewhere (`F.threshold`); the gradient is 0
+     where `x <= threshold`, as PyTorch's.
+
+     ```
+     let y = ferrograd::Tensor::new([-1.0, 0.5, 2.0]).threshold(0.5, -3.0);
+     assert_eq!(y.to_vec::<f32>(), vec![-3.0, -3.0, 2.0]);
+     ```
     """
 def tile(input: Any, dims: Any) -> Any:
     """`repeat` with `dims` padded with ones on the left."""
@@ -4571,6 +5079,10 @@ def trace(self: Tensor) -> Tensor:
     """
 def transpose(input: Any, dim0: Any, dim1: Any) -> Tensor:
     """Dimensions `dim0` and `dim1` swapped (a view)."""
+def trapezoid(y: Any, x: Any = None, *, dx: Any = None, dim: Any = -1) -> Tensor:
+    """The trapezoid rule along `dim`, at points `x` or spaced `dx` (default 1) apart."""
+def trapz(y: Any, x: Any = None, *, dx: Any = None, dim: Any = -1) -> Tensor:
+    """The trapezoid rule along `dim`, at points `x` or spaced `dx` (default 1) apart."""
 def tril(input: Any, diagonal: Any = 0) -> Tensor:
     """The lower triangle."""
 def tril_indices(row: builtins.int, col: builtins.int, offset: builtins.int = ...) -> Tensor:
@@ -4665,6 +5177,19 @@ def where_cond(condition: Tensor) -> Tuple[Tensor, ...]:
      use ferrograd::Tensor;
      let i = Tensor::where_cond(&Tensor::new([false, true, true]));
      assert_eq!(i[0].to_vec::<i64>(), vec![1, 2]);
+     ```
+    """
+def xlog1py(self: Tensor, other: _TensorOrNumber) -> Tensor:
+    """xlog1py(self: Tensor, other: Tensor)
+
+    `self * log1p(other)`, and 0 where `self` is 0 (even where `log1p(other)` is
+     infinite or NaN), as `torch.special.xlog1py`.
+
+     ```
+     use ferrograd::Tensor;
+     let y = Tensor::new([0.0, 2.0]).xlog1py(&Tensor::new([-1.0, 0.0]));
+     assert_eq!(y.to_vec::<f32>(), vec![0.0, 0.0]);
+     assert!(Tensor::ones(&[2]).try_xlog1py(&Tensor::ones(&[3])).is_err());
      ```
     """
 def xlogy(input: Any, other: Any) -> Tensor:

@@ -1456,3 +1456,214 @@ def install(namespace: Dict[str, Any]) -> None:
         if base is None:
             continue
         setattr(Tensor, inplace, _inplace_from(inplace, base))
+
+
+# ------------------------------------------------------------ everyday composites (ops/math.rs)
+
+
+@overload("trapezoid", "trapz")
+def trapezoid(y, x=None, *, dx=None, dim=-1):
+    """The trapezoid rule along `dim`, at points `x` or spaced `dx` (default 1) apart."""
+    if isinstance(x, Tensor) or x is None:
+        return _op("trapezoid")(y, x, 1.0 if dx is None else float(dx), dim)
+    return _op("trapezoid")(y, None, float(x), dim)  # trapezoid(y, 0.5): a spacing
+
+
+@overload("cumulative_trapezoid")
+def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
+    """The running trapezoid rule along `dim`."""
+    if isinstance(x, Tensor) or x is None:
+        return _op("cumulative_trapezoid")(y, x, 1.0 if dx is None else float(dx), dim)
+    return _op("cumulative_trapezoid")(y, None, float(x), dim)
+
+
+@overload("movedim", "moveaxis")
+def movedim(input, source, destination):
+    """The dimensions `source` (an int or a sequence) moved to `destination`."""
+    return _op("movedim")(input, _dims(source), _dims(destination))
+
+
+@overload("repeat_interleave")
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    """Each element repeated `repeats` times (an int, or a tensor of counts) along `dim`
+    (`None`: flattened); `repeat_interleave(counts)` repeats the indices `0..len(counts)`."""
+    if repeats is None:
+        counts = input
+        return _op("repeat_interleave_tensor")(_C.tensor(list(range(counts.numel()))), counts, 0)
+    if isinstance(repeats, Tensor):
+        out = _op("repeat_interleave_tensor")(input, repeats.reshape(-1), dim)
+    else:
+        out = _op("repeat_interleave")(input, int(repeats), dim)
+    if output_size is not None and out.shape[0 if dim is None else dim] != output_size:
+        raise RuntimeError("repeat_interleave: the output size does not match output_size")
+    return out
+
+
+def _atleast(name: str):
+    def f(*tensors):
+        if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+            return tuple(_op(name)(t) for t in tensors[0])
+        if len(tensors) == 1:
+            return _op(name)(tensors[0])
+        return tuple(_op(name)(t) for t in tensors)
+
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"`{name}` of one tensor, or a tuple of them for several (or a sequence)."
+    return f
+
+
+for _n in ("atleast_1d", "atleast_2d", "atleast_3d"):
+    overload(_n, method=False)(_atleast(_n))
+
+
+@overload("block_diag", method=False)
+def block_diag(*tensors):
+    """The tensors as the diagonal blocks of one matrix."""
+    return _op("block_diag")(list(tensors))
+
+
+@overload("cartesian_prod", method=False)
+def cartesian_prod(*tensors):
+    """The Cartesian product of 1-d tensors, one row per combination."""
+    return _op("cartesian_prod")(list(tensors))
+
+
+@overload("dstack", method=False)
+def dstack(tensors, *, out=None):
+    """Concatenation along the third dimension (tensors made at least 3-d)."""
+    _no_out(out)
+    return _op("dstack")(_tensor_seq("dstack", tensors))
+
+
+@overload("column_stack", method=False)
+def column_stack(tensors, *, out=None):
+    """The tensors as columns side by side."""
+    _no_out(out)
+    return _op("column_stack")(_tensor_seq("column_stack", tensors))
+
+
+@overload("row_stack", method=False)
+def row_stack(tensors, *, out=None):
+    """`vstack`."""
+    _no_out(out)
+    return vstack(tensors)
+
+
+@overload("cdist", method=False)
+def cdist(x1, x2, p=2.0, compute_mode=None):
+    """The `p`-norm distances between the rows of `x1` and `x2`."""
+    return _op("cdist")(x1, x2, float(p))
+
+
+@overload("polygamma", method=False)
+def polygamma(n, input, *, out=None):
+    """`torch.polygamma(n, input)`: the `n`-th derivative of digamma."""
+    _no_out(out)
+    return _op("polygamma")(input, n)
+
+
+# ------------------------------------------------------------ in-place sampling (nn.init's tools)
+
+
+def _fill_sample(name: str, self, sample):
+    """Writes `sample` (f64 samples of `self`'s shape) into `self`, unrecorded: PyTorch's
+    in-place random fills are not differentiable (a leaf that requires grad is refused outside
+    `no_grad`, as for any in-place op)."""
+    if self.requires_grad and self.grad_fn is None and _C.is_grad_enabled():
+        raise RuntimeError(
+            "a leaf Variable that requires grad is being used in an in-place operation."
+        )
+    from ._grad_mode import no_grad
+
+    with no_grad():
+        self.copy_(sample.to(self.dtype))
+    return self
+
+
+def _uniform(self):
+    return _C._rand(list(self.shape), _C.float64)
+
+
+@overload("uniform_", function=False)
+def uniform_(self, a=0.0, b=1.0, *, generator=None, **kwargs):
+    """Fills `self` with samples uniform in `[a, b)` (`from`/`to` as keywords too)."""
+    a, b = kwargs.get("from", a), kwargs.get("to", b)
+    return _fill_sample("uniform_", self, _uniform(self) * (b - a) + a)
+
+
+@overload("normal_", function=False)
+def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    """Fills `self` with normal samples of `mean` and `std`."""
+    return _fill_sample("normal_", self, _C._randn(list(self.shape), _C.float64) * std + mean)
+
+
+@overload("log_normal_", function=False)
+def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+    """Fills `self` with samples whose logarithm is normal of `mean` and `std`."""
+    z = _C._randn(list(self.shape), _C.float64) * std + mean
+    return _fill_sample("log_normal_", self, z.exp())
+
+
+@overload("exponential_", function=False)
+def exponential_(self, lambd=1.0, *, generator=None):
+    """Fills `self` with exponential samples of rate `lambd` (inverse CDF)."""
+    return _fill_sample("exponential_", self, (-_uniform(self)).log1p() * (-1.0 / lambd))
+
+
+@overload("cauchy_", function=False)
+def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+    """Fills `self` with Cauchy samples (inverse CDF)."""
+    u = _uniform(self)
+    return _fill_sample("cauchy_", self, ((u - 0.5) * 3.141592653589793).tan() * sigma + median)
+
+
+@overload("geometric_", function=False)
+def geometric_(self, p, *, generator=None):
+    """Fills `self` with the number of Bernoulli(`p`) trials up to the first success (>= 1)."""
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+    u = _uniform(self)
+    k = ((-u).log1p() / _C.tensor(1.0 - p, dtype=_C.float64).log()).ceil().clamp(min=1)
+    return _fill_sample("geometric_", self, k)
+
+
+@overload("bernoulli_", function=False)
+def bernoulli_(self, p=0.5, *, generator=None):
+    """Fills `self` with 1 (probability `p`, a number or a tensor broadcast to `self`) or 0."""
+    u = _uniform(self)
+    prob = p.double() if isinstance(p, Tensor) else p
+    return _fill_sample("bernoulli_", self, (u < prob).double())
+
+
+@overload("random_", function=False)
+def random_(self, a=None, b=None, *, generator=None, **kwargs):
+    """Fills `self` with integers uniform in `[a, b)`: `random_(to)` is `[0, to)`, no bound is
+    `[0, 2^mantissa]` for floats (2^24 for float32, 2^53 for float64) and `[0, 2^63)` for
+    int64."""
+    a, b = kwargs.get("from", a), kwargs.get("to", b)
+    if b is None:
+        lo, hi = (0, a) if a is not None else (0, None)
+    else:
+        lo, hi = a, b
+    if hi is None:
+        hi = {_C.float32: 2**24 + 1, _C.float64: 2**53 + 1}.get(self.dtype, 2**63 - 1)
+    if hi <= lo:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={lo} >= to={hi}")
+    k = (_uniform(self) * (hi - lo)).floor() + lo
+    return _fill_sample("random_", self, k.clamp(max=hi - 1))
+
+
+@overload("type", function=False)
+def type_(self, dtype=None, non_blocking=False, **kwargs):
+    """The type string (`'torch.FloatTensor'`), or a copy in `dtype` (a dtype or such a
+    string)."""
+    names = {_C.float32: "torch.FloatTensor", _C.float64: "torch.DoubleTensor",
+             _C.int64: "torch.LongTensor", _C.bool: "torch.BoolTensor"}
+    if dtype is None:
+        return names[self.dtype]
+    if isinstance(dtype, str):
+        by_name = {v: k for k, v in names.items()}
+        if dtype not in by_name:
+            raise ValueError(f"invalid type: '{dtype}'")
+        dtype = by_name[dtype]
+    return self.to(dtype)

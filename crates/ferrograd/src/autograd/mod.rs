@@ -11,7 +11,7 @@ mod prune;
 mod ptr_map;
 mod validate;
 
-pub(crate) use node::{record, relabel, Grads, Node};
+pub(crate) use node::{record, relabel, relabel_over, Grads, Node};
 
 use crate::error::Result;
 use crate::tensor::Tensor;

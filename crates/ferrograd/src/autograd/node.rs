@@ -102,6 +102,20 @@ pub(crate) fn relabel(out: Tensor, name: &'static str) -> Tensor {
     out
 }
 
+/// [`relabel`] that replaces a name an inner composite gave: for composites PyTorch records
+/// as one node of their own (`dist` is a norm of a difference, but PyTorch's graph shows
+/// `DistBackward0`, not the norm's `NormBackward1`).
+pub(crate) fn relabel_over(mut out: Tensor, name: &'static str) -> Tensor {
+    if let Some(node) = Arc::get_mut(&mut out.0)
+        .and_then(|t| t.grad_fn.as_mut())
+        .and_then(Arc::get_mut)
+    {
+        node.alias = std::sync::OnceLock::from(name);
+        return out;
+    }
+    relabel(out, name)
+}
+
 /// The reverse-mode half of [`record`]: the node, linked to `out`. The node is built in its
 /// `Arc` allocation, field by field (moving a finished node into the `Arc` copied it whole,
 /// its inline edge and shape vectors included).

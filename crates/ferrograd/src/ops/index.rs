@@ -73,6 +73,11 @@ pub(crate) fn put_add(g: &Tensor, shape: &[usize], map: IndexMap) -> Tensor {
     put_into("IndexPutBackward0", g, shape, map, true)
 }
 
+/// Fallible [`put_add`]: a result that cannot be allocated is an error.
+pub(crate) fn try_put_add(g: &Tensor, shape: &[usize], map: IndexMap) -> Result<Tensor> {
+    try_put_into("IndexPutBackward0", g, shape, map, true)
+}
+
 /// Zeros of `shape` with `src[p]` written at `map(p)` (the last write wins: scatter),
 /// recorded; the backward takes every written position back.
 fn place(src: &Tensor, shape: &[usize], map: IndexMap) -> Tensor {
@@ -89,6 +94,16 @@ fn put_into(
     map: IndexMap,
     accumulate: bool,
 ) -> Tensor {
+    crate::unwrap(try_put_into(name, src, shape, map, accumulate))
+}
+
+fn try_put_into(
+    name: &'static str,
+    src: &Tensor,
+    shape: &[usize],
+    map: IndexMap,
+    accumulate: bool,
+) -> Result<Tensor> {
     let (from, to) = (src.shape_vec(), Shape::from_slice(shape));
     let put = Put {
         name,
@@ -97,7 +112,7 @@ fn put_into(
         map,
         accumulate,
     };
-    structural_ok(put, &[src])
+    structural(put, &[src])
 }
 
 /// Zeros of shape `to` with `src[p]` (`src` of shape `from`) put at `map(p)`, summed where
@@ -116,7 +131,7 @@ impl Structural for Put {
         self.name
     }
     fn forward(&self, x: &[&Tensor]) -> Result<Tensor> {
-        let zeros = Tensor::full_with(&self.to, 0.0, x[0].dtype());
+        let zeros = Tensor::try_full_with(&self.to, 0.0, x[0].dtype())?;
         raw::try_put(&zeros, x[0], |p, d| (self.map)(p, d), self.accumulate)
     }
     fn backward(&self, g: &Tensor, _: &[bool]) -> Grads {

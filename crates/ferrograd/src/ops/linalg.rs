@@ -330,7 +330,9 @@ api! {
         pub fn diag / try_diag(&self, offset: isize = 0) -> Tensor {
             match self.dim() {
                 1 => {
-                    let n = self.shape()[0] + offset.unsigned_abs();
+                    // The matrix must have a representable size (a huge offset: an error).
+                    let n = self.shape()[0].saturating_add(offset.unsigned_abs());
+                    crate::layout::check_alloc("diag", &[n, n], crate::storage::elem_size(self.dtype()))?;
                     let map: super::index::IndexMap = std::sync::Arc::new(move |p, s| {
                         let i = p[0];
                         if offset >= 0 {
@@ -341,7 +343,7 @@ api! {
                             s[1] = i;
                         }
                     });
-                    Ok(super::index::put_add(self, &[n, n], map))
+                    super::index::try_put_add(self, &[n, n], map)
                 }
                 2 => self.try_diagonal(offset, 0, 1),
                 d => Err(Error::invalid(

@@ -12,6 +12,8 @@ pub(crate) mod index;
 mod inplace;
 mod layers;
 pub mod linalg;
+mod losses;
+mod math;
 pub mod nn;
 mod operators;
 mod products;
@@ -54,6 +56,7 @@ pub(crate) const REGISTRY: &[&[crate::registry::OpDef]] = &[
     nn::NN_TENSOR_OPS,
     nn::NN_KEYWORD_OPS,
     layers::LAYERS_OPS,
+    losses::LOSSES_OPS,
     special::SPECIAL_OPS,
     special::SPECIAL_BINARY_OPS,
     special::SPECIAL_COMPOSITE_OPS,
@@ -63,6 +66,8 @@ pub(crate) const REGISTRY: &[&[crate::registry::OpDef]] = &[
     products::LINALG_PRODUCTS,
     products::PRODUCT_OPS,
     advanced::ADVANCED_OPS,
+    math::MATH_OPS,
+    math::MATH_LISTS,
 ];
 
 pub(crate) use crate::layout::normalize_dim;

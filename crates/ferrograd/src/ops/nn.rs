@@ -21,6 +21,7 @@ pub(crate) use registered::NN_KEYWORD_OPS;
 
 // The layers of issue 15 (ops/layers.rs) belong to this module's public API.
 pub use super::layers::*;
+pub use super::losses::*;
 
 /// How a loss combines its elementwise terms (`reduction=` in PyTorch).
 ///
@@ -41,7 +42,7 @@ pub enum Reduction {
     Sum,
 }
 
-fn reduce(loss: Tensor, reduction: Reduction) -> Tensor {
+pub(crate) fn reduce(loss: Tensor, reduction: Reduction) -> Tensor {
     match reduction {
         Reduction::None => loss,
         Reduction::Mean => loss.mean(),
@@ -49,7 +50,7 @@ fn reduce(loss: Tensor, reduction: Reduction) -> Tensor {
     }
 }
 
-fn same_shape(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
+pub(crate) fn same_shape(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
     if a.shape() != b.shape() {
         return Err(Error::invalid(
             op,

@@ -653,6 +653,54 @@ binary_ops! {
 
 api! {
     SPECIAL_COMPOSITE_OPS = impl Tensor {
+        /// `x - tanh(x)` (`F.tanhshrink`).
+        ///
+        /// ```
+        /// assert_eq!(ferrograd::Tensor::new([0.0]).tanhshrink().to_vec::<f32>(), vec![0.0]);
+        /// ```
+        pub fn tanhshrink(&self) -> Tensor {
+            self - &self.tanh()
+        }
+
+        /// `x` where `|x| > lambd`, 0 elsewhere (`F.hardshrink`); the gradient is 0 at
+        /// `|x| == lambd`, as PyTorch's.
+        ///
+        /// ```
+        /// let y = ferrograd::Tensor::new([-1.0, 0.2, 0.5, 0.7]).hardshrink(0.5);
+        /// assert_eq!(y.to_vec::<f32>(), vec![-1.0, 0.0, 0.0, 0.7]);
+        /// ```
+        pub fn hardshrink(&self, lambd: f64 = 0.5) -> Tensor {
+            let inside = self.abs().le_scalar(lambd);
+            crate::autograd::relabel(self.masked_fill(&inside, 0.0), "HardshrinkBackward0")
+        }
+
+        /// `x - lambd` above `lambd`, `x + lambd` below `-lambd`, 0 between (`F.softshrink`);
+        /// the gradient is 0 at `|x| == lambd`, as PyTorch's.
+        ///
+        /// ```
+        /// let y = ferrograd::Tensor::new([-1.0, 0.2, 1.5]).softshrink(0.5);
+        /// assert_eq!(y.to_vec::<f32>(), vec![-0.5, 0.0, 1.0]);
+        /// ```
+        pub fn softshrink(&self, lambd: f64 = 0.5) -> Tensor {
+            // Inside, `x * 0` (a signed zero, as PyTorch's), with a zero gradient.
+            let inside = self.abs().le_scalar(lambd);
+            let shrunk = self - &(&self.sign().detach() * lambd);
+            let y = Tensor::where_(&inside, &self.mul_scalar(0.0), &shrunk);
+            crate::autograd::relabel(y, "SoftshrinkBackward0")
+        }
+
+        /// `x` where `x > threshold`, `value` elsewhere (`F.threshold`); the gradient is 0
+        /// where `x <= threshold`, as PyTorch's.
+        ///
+        /// ```
+        /// let y = ferrograd::Tensor::new([-1.0, 0.5, 2.0]).threshold(0.5, -3.0);
+        /// assert_eq!(y.to_vec::<f32>(), vec![-3.0, -3.0, 2.0]);
+        /// ```
+        pub fn threshold(&self, threshold: f64, value: f64) -> Tensor {
+            let below = self.le_scalar(threshold);
+            crate::autograd::relabel(self.masked_fill(&below, value), "ThresholdBackward0")
+        }
+
         /// `polygamma(n, x)`, the `n`-th derivative of digamma (`x.polygamma(n)` for PyTorch's
         /// `torch.polygamma(n, x)`); gradient `polygamma(n + 1, x)`. Panics for negative `n`;
         /// see [`Tensor::try_polygamma`].
@@ -700,7 +748,7 @@ api! {
         /// assert_eq!(e.to_string(), "glu: Halving dimension must be even, but dimension 1 is size 3");
         /// ```
         pub fn glu / try_glu(&self, dim: isize = -1) -> Tensor {
-            glu(self, dim)
+            super::named(glu(self, dim), "GluBackward0")
         }
 
         /// `x` where `x > 0`, `weight * x` elsewhere; `weight` has one element or one per

@@ -136,3 +136,11 @@ __all__ = [
     "set_detect_anomaly", "is_anomaly_enabled", "no_grad", "enable_grad", "set_grad_enabled",
     "inference_mode", "Variable",
 ]
+
+
+def Variable(data: Any, requires_grad: bool = False, volatile: bool = False) -> Any:  # noqa: N802
+    """PyTorch's legacy `Variable(tensor, requires_grad=...)`: since PyTorch 0.4 variables
+    are tensors; `Variable(t)` is a new leaf sharing `t`'s data (`t` itself is untouched)."""
+    if not isinstance(data, _C.Tensor):
+        raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+    return data.detach().requires_grad_(requires_grad)
