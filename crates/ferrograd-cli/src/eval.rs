@@ -463,6 +463,8 @@ const SIZES: &[(&str, SizeFn)] = &[
     ("repeat", repeat_size),
     ("kron", kron_size),
     ("inner", kron_size),
+    ("quantile_tensor", kron_size),
+    ("nanquantile_tensor", kron_size),
     ("cdist", kron_size),
     ("scaled_dot_product_attention", attention_size),
     ("repeat_interleave", repeat_interleave_size),

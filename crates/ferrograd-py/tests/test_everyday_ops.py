@@ -1,4 +1,4 @@
-"""Everyday composites (`diff`, `trapezoid`, `cov`, `cdist`, `rot90`, `block_diag`, the shrink
+"""Everyday composites (`diff`, `trapezoid`, `cov`, `cdist`, `rot90`, `block_diag`, quantiles, the shrink
 activations, `scaled_dot_product_attention`, the remaining losses, ...): values, gradients and
 error messages against PyTorch 2.15, which printed every expected line below for the same
 expression (rounded to 4 decimals; node names are compared where ferrograd records PyTorch's)."""
@@ -190,3 +190,61 @@ def test_against_pytorch(name):
     if name in OTHER_NODE:
         g, w = g[:2], w[:2]
     assert g == w, name
+
+
+# ------------------------------------------------------------------ quantiles
+
+xq = t.tensor([[0.3, -1.2, 2.0, 0.7], [1.5, 0.1, -0.4, 0.9], [-2.0, 0.5, 1.1, -0.3]], dtype=t.float64)
+def run_q(f):
+    a = xq.clone().requires_grad_(True)
+    y = f(a)
+    y.sum().backward()
+    return [round(v, 4) for v in y.reshape(-1).tolist()], tuple(y.shape), [round(v, 4) for v in a.grad.reshape(-1).tolist()]
+QUANTILE_CASES = {
+ "q": lambda: run_q(lambda a: t.quantile(a, 0.3)),
+ "qdim": lambda: run_q(lambda a: a.quantile(0.6, dim=1, keepdim=True)),
+ "qt": lambda: run_q(lambda a: t.quantile(a, t.tensor([0.2, 0.9], dtype=t.float64), dim=0)),
+ "qlow": lambda: run_q(lambda a: t.quantile(a, 0.4, dim=1, interpolation="lower")),
+ "qhigh": lambda: run_q(lambda a: t.quantile(a, 0.4, dim=0, interpolation="higher")),
+ "qmid": lambda: run_q(lambda a: t.quantile(a, 0.4, dim=1, interpolation="midpoint")),
+ "qnear": lambda: run_q(lambda a: t.quantile(a, t.tensor([0.5, 1/6], dtype=t.float64), dim=1, interpolation="nearest")),
+ "qkeep": lambda: run_q(lambda a: t.quantile(a, 0.5, keepdim=True)),
+ "qt0": lambda: run_q(lambda a: t.quantile(a, t.tensor(0.5, dtype=t.float64), dim=1)),
+ "nan": lambda: t.quantile(t.tensor([1.0, float('nan'), 3.0]), 0.5).item(),
+ "nanq": lambda: t.nanquantile(t.tensor([[1.0, float('nan'), 3.0], [float('nan')] * 3]), 0.5, dim=1).tolist(),
+ "nanqt": lambda: t.nanquantile(t.tensor([1.0, float('nan'), 3.0, 4.0]), t.tensor([0.0, 0.5, 1.0])).tolist(),
+ "err1": lambda: t.quantile(xq, 1.5), "err2": lambda: t.quantile(t.tensor([]), 0.5),
+ "err3": lambda: t.quantile(xq, 0.5, interpolation="cubic"), "err4": lambda: t.quantile(t.tensor([1, 2]), 0.5),
+}
+
+#: PyTorch 2.15's output for each quantile case (values, shape, gradient; or the error).
+QUANTILE_EXPECTED = {
+    'q': '([-0.18], (), [0.0, 0.0, 0.0, 0.0, 0.0, 0.3, 0.0, 0.0, 0.0, 0.0, 0.0, 0.7])',
+    'qdim': '([0.62, 0.74, 0.34], (3, 1), [0.2, 0.0, 0.0, 0.8, 0.0, 0.2, 0.0, 0.8, 0.0, 0.8, 0.0, 0.2])',
+    'qt': '([-1.08, -0.68, 0.2, 0.1, 1.26, 0.42, 1.82, 0.86], (2, 4), [0.6, 0.6, 0.8, 0.6, 0.8, 0.6, 0.6, 0.8, 0.6, 0.8, 0.6, 0.6])',
+    'qlow': '([0.3, 0.1, -0.3], (3,), [1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0])',
+    'qhigh': '([0.3, 0.1, 1.1, 0.7], (4,), [1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0])',
+    'qmid': '([0.5, 0.5, 0.1], (3,), [0.5, 0.0, 0.0, 0.5, 0.0, 0.5, 0.0, 0.5, 0.0, 0.5, 0.0, 0.5])',
+    'qnear': '([0.7, 0.9, 0.5, -1.2, -0.4, -2.0], (2, 3), [0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0])',
+    'qkeep': '([0.4], (1, 1), [0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5, 0.0, 0.0])',
+    'qt0': '([0.5, 0.5, 0.1], (3,), [0.5, 0.0, 0.0, 0.5, 0.0, 0.5, 0.0, 0.5, 0.0, 0.5, 0.0, 0.5])',
+    'nan': 'nan',
+    'nanq': '[2.0, nan]',
+    'nanqt': '[1.0, 3.0, 4.0]',
+    'err1': 'ERR RuntimeError quantile() q must be in the range [0, 1] but got 1.5',
+    'err2': 'ERR RuntimeError quantile() input tensor must be non-empty',
+    'err3': 'ERR RuntimeError quantile() interpolation must be one of linear, lower, higher, midpoint or nearest, but got cubic',
+    'err4': 'ERR RuntimeError quantile() input tensor must be either float or double dtype',
+}
+
+
+@pytest.mark.parametrize("name", sorted(QUANTILE_CASES))
+def test_quantiles_against_pytorch(name):
+    want = QUANTILE_EXPECTED[name]
+    try:
+        got = repr(QUANTILE_CASES[name]())
+    except Exception as e:  # noqa: BLE001  (the error is the expected output)
+        kind, _, msg = want.partition(" ")[2].partition(" ")
+        assert want.startswith("ERR") and type(e).__name__ == kind and msg in str(e), (name, e)
+        return
+    assert got == want, name

@@ -5585,6 +5585,8 @@ fn math_table() -> Vec<Spec> {
             vec![s(&[5]), s(&[5]), s(&[5])],
         ]
     };
+    const QUANTILE_TIES: &str = "ties: not differentiable there (the gradient goes to the \
+                                 sorted position chosen)";
     const SHRINK: &str = "kinks (hardshrink, threshold: jumps) at |x| == lambd; 0 is inside the \
                           dead zone, where the op is constant";
     vec![
@@ -5698,6 +5700,52 @@ fn math_table() -> Vec<Spec> {
         spec("diagflat", |x| x[0].diagflat(1), u(), Any, 2).zeros(),
         spec("msort", |x| x[0].msort(), matrices(), Any, 2)
             .none("ties: not differentiable there (the gradient goes to the chosen element)"),
+        spec(
+            "quantile",
+            |x| x[0].quantile(0.3, None, false, "linear"),
+            nonempty(),
+            Any,
+            2,
+        )
+        .none(QUANTILE_TIES),
+        spec(
+            "quantile dim keepdim lower",
+            |x| x[0].quantile(0.6, Some(-1), true, "lower"),
+            nonempty(),
+            Any,
+            2,
+        )
+        .none(QUANTILE_TIES),
+        spec(
+            "quantile_tensor midpoint",
+            |x| {
+                let q = Tensor::new([0.2f32, 0.9]);
+                x[0].quantile_tensor(&q, Some(0), false, "midpoint")
+            },
+            nonempty(),
+            Any,
+            2,
+        )
+        .none(QUANTILE_TIES),
+        spec(
+            "nanquantile",
+            |x| x[0].nanquantile(0.5, Some(-1), false, "nearest"),
+            nonempty(),
+            Any,
+            2,
+        )
+        .none(QUANTILE_TIES),
+        spec(
+            "nanquantile_tensor",
+            |x| {
+                let q = Tensor::new([0.0f32, 0.75, 1.0]);
+                x[0].nanquantile_tensor(&q, None, true, "higher")
+            },
+            nonempty(),
+            Any,
+            2,
+        )
+        .none(QUANTILE_TIES),
         spec("cov", |x| x[0].cov(1, None, None), observations(), Any, 2).zeros(),
         spec(
             "cov weights",

@@ -1861,6 +1861,20 @@ class Tensor:
          assert_eq!(e.to_string(), "nanmedian: median(): Expected reduction dim 1 to have non-zero size.");
          ```
         """
+    def nanquantile(self, q: Any, dim: Any = None, keepdim: Any = False, *, interpolation: Any = 'linear', out: Any = None) -> Tensor:
+        """`nanquantile(input, q, dim=None, keepdim=False, *, interpolation='linear')`: `q` a number, or a tensor (or list) of them."""
+    def nanquantile_tensor(self, q: _TensorOrNumber, dim: Optional[builtins.int] = ..., keepdim: builtins.bool = ..., interpolation: builtins.str = ...) -> Tensor:
+        """nanquantile_tensor(self: Tensor, q: Tensor, dim: Optional[int] = None, keepdim: bool = False, interpolation: str = "linear")
+
+        [`Tensor::nanquantile`] at each of the values of `q` (a 0-d or 1-d tensor).
+
+         ```
+         use ferrograd::Tensor;
+         let x = Tensor::new([1.0, f32::NAN, 3.0]);
+         let q = x.nanquantile_tensor(&Tensor::new([0.0, 1.0]), None, false, "linear");
+         assert_eq!(q.to_vec::<f32>(), vec![1.0, 3.0]);
+         ```
+        """
     def nansum(self, dim: _Ints = ..., keepdim: builtins.bool = ...) -> Tensor:
         """nansum(self: Tensor, dim: list[int] = [], keepdim: bool = False)
 
@@ -2045,6 +2059,21 @@ class Tensor:
          let x = ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
          assert_eq!(x.prod_dim(1, false).to_vec::<f32>(), vec![2.0, 12.0]);
          assert!(ferrograd::Tensor::zeros(&[2]).try_prod_dim(1, false).is_err());
+         ```
+        """
+    def quantile(self, q: Any, dim: Any = None, keepdim: Any = False, *, interpolation: Any = 'linear', out: Any = None) -> Tensor:
+        """`quantile(input, q, dim=None, keepdim=False, *, interpolation='linear')`: `q` a number, or a tensor (or list) of them."""
+    def quantile_tensor(self, q: _TensorOrNumber, dim: Optional[builtins.int] = ..., keepdim: builtins.bool = ..., interpolation: builtins.str = ...) -> Tensor:
+        """quantile_tensor(self: Tensor, q: Tensor, dim: Optional[int] = None, keepdim: bool = False, interpolation: str = "linear")
+
+        [`Tensor::quantile`] at each of the values of `q` (a 0-d or 1-d tensor): a 1-d `q`
+         of `k` values prepends a dimension of size `k`.
+
+         ```
+         use ferrograd::Tensor;
+         let x = Tensor::new([1.0, 2.0, 3.0]);
+         let q = x.quantile_tensor(&Tensor::new([0.0, 0.25, 1.0]), None, false, "linear");
+         assert_eq!(q.to_vec::<f32>(), vec![1.0, 1.5, 3.0]);
          ```
         """
     def rad2deg(self) -> Tensor:
@@ -4372,6 +4401,20 @@ def nanmedian_dim(self: Tensor, dim: builtins.int, keepdim: builtins.bool = ...)
      assert_eq!(e.to_string(), "nanmedian: median(): Expected reduction dim 1 to have non-zero size.");
      ```
     """
+def nanquantile(input: Any, q: Any, dim: Any = None, keepdim: Any = False, *, interpolation: Any = 'linear', out: Any = None) -> Tensor:
+    """`nanquantile(input, q, dim=None, keepdim=False, *, interpolation='linear')`: `q` a number, or a tensor (or list) of them."""
+def nanquantile_tensor(self: Tensor, q: _TensorOrNumber, dim: Optional[builtins.int] = ..., keepdim: builtins.bool = ..., interpolation: builtins.str = ...) -> Tensor:
+    """nanquantile_tensor(self: Tensor, q: Tensor, dim: Optional[int] = None, keepdim: bool = False, interpolation: str = "linear")
+
+    [`Tensor::nanquantile`] at each of the values of `q` (a 0-d or 1-d tensor).
+
+     ```
+     use ferrograd::Tensor;
+     let x = Tensor::new([1.0, f32::NAN, 3.0]);
+     let q = x.nanquantile_tensor(&Tensor::new([0.0, 1.0]), None, false, "linear");
+     assert_eq!(q.to_vec::<f32>(), vec![1.0, 3.0]);
+     ```
+    """
 def nansum(self: Tensor, dim: _Ints = ..., keepdim: builtins.bool = ...) -> Tensor:
     """nansum(self: Tensor, dim: list[int] = [], keepdim: bool = False)
 
@@ -4535,6 +4578,21 @@ def prod_dim(self: Tensor, dim: builtins.int, keepdim: builtins.bool = ...) -> T
      let x = ferrograd::Tensor::new([[1.0, 2.0], [3.0, 4.0]]);
      assert_eq!(x.prod_dim(1, false).to_vec::<f32>(), vec![2.0, 12.0]);
      assert!(ferrograd::Tensor::zeros(&[2]).try_prod_dim(1, false).is_err());
+     ```
+    """
+def quantile(input: Any, q: Any, dim: Any = None, keepdim: Any = False, *, interpolation: Any = 'linear', out: Any = None) -> Tensor:
+    """`quantile(input, q, dim=None, keepdim=False, *, interpolation='linear')`: `q` a number, or a tensor (or list) of them."""
+def quantile_tensor(self: Tensor, q: _TensorOrNumber, dim: Optional[builtins.int] = ..., keepdim: builtins.bool = ..., interpolation: builtins.str = ...) -> Tensor:
+    """quantile_tensor(self: Tensor, q: Tensor, dim: Optional[int] = None, keepdim: bool = False, interpolation: str = "linear")
+
+    [`Tensor::quantile`] at each of the values of `q` (a 0-d or 1-d tensor): a 1-d `q`
+     of `k` values prepends a dimension of size `k`.
+
+     ```
+     use ferrograd::Tensor;
+     let x = Tensor::new([1.0, 2.0, 3.0]);
+     let q = x.quantile_tensor(&Tensor::new([0.0, 0.25, 1.0]), None, false, "linear");
+     assert_eq!(q.to_vec::<f32>(), vec![1.0, 1.5, 3.0]);
      ```
     """
 def rad2deg(self: Tensor) -> Tensor:

@@ -1667,3 +1667,22 @@ def type_(self, dtype=None, non_blocking=False, **kwargs):
             raise ValueError(f"invalid type: '{dtype}'")
         dtype = by_name[dtype]
     return self.to(dtype)
+
+
+def _quantile(name: str):
+    def f(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
+        _no_out(out)
+        if isinstance(q, Tensor):
+            return _op(name + "_tensor")(input, q, dim, keepdim, interpolation)
+        if isinstance(q, (list, tuple)):
+            return _op(name + "_tensor")(input, _C.tensor(q, dtype=input.dtype), dim, keepdim, interpolation)
+        return _op(name)(input, float(q), dim, keepdim, interpolation)
+
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = (f"`{name}(input, q, dim=None, keepdim=False, *, interpolation='linear')`: "
+                 "`q` a number, or a tensor (or list) of them.")
+    return f
+
+
+quantile = overload("quantile")(_quantile("quantile"))
+nanquantile = overload("nanquantile")(_quantile("nanquantile"))

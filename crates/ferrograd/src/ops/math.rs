@@ -1,7 +1,8 @@
 //! Everyday numeric and rearranging composites of `torch`: differences and the trapezoid rule,
 //! `addcmul`/`addcdiv`, angle conversions, distances, `inner`, `xlog1py`, covariance and
 //! correlation, and the rearrangements `movedim`, `rot90`, `repeat_interleave`, `atleast_*d`,
-//! `diagflat`, `msort`, `block_diag`, `cartesian_prod`, `dstack`, `column_stack`.
+//! `diagflat`, `msort`, `block_diag`, `cartesian_prod`, `dstack`, `column_stack`, and the
+//! quantiles (`quantile`, `nanquantile`).
 //!
 //! Every op here is a composite of differentiable ops, so every derivative order, forward mode
 //! and vmap come from the primitives' rules; ops PyTorch gives a node of its own are relabelled
@@ -445,6 +446,62 @@ api! {
             let n = d.try_norm_dims(p, &[-1], false)?;
             Ok(crate::autograd::relabel_over(n, "CdistBackward0"))
         }
+
+        /// The `q`-th quantile (`q` in [0, 1]) along `dim` (`None`: of all elements), as
+        /// `torch.quantile`: the sorted values at rank `q (n - 1)`, between neighbours by
+        /// `interpolation` (`"linear"`, `"lower"`, `"higher"`, `"midpoint"`, `"nearest"`); a
+        /// slice holding NaN gives NaN. The gradient goes to the one or two values used.
+        ///
+        /// ```
+        /// use ferrograd::Tensor;
+        /// let x = Tensor::new([1.0, 3.0, 2.0, 4.0]);
+        /// assert_eq!(x.quantile(0.5, None, false, "linear").item(), 2.5);
+        /// assert_eq!(x.quantile(0.5, None, false, "lower").item(), 2.0);
+        /// assert!(x.try_quantile(1.5, None, false, "linear").is_err());
+        /// ```
+        pub fn quantile / try_quantile(&self, q: f64, dim: Option<isize> = None, keepdim: bool = false, interpolation: &str = "linear") -> Tensor {
+            quantile_impl("quantile", self, &[q], None, dim, keepdim, interpolation, false)
+        }
+
+        /// [`Tensor::quantile`] at each of the values of `q` (a 0-d or 1-d tensor): a 1-d `q`
+        /// of `k` values prepends a dimension of size `k`.
+        ///
+        /// ```
+        /// use ferrograd::Tensor;
+        /// let x = Tensor::new([1.0, 2.0, 3.0]);
+        /// let q = x.quantile_tensor(&Tensor::new([0.0, 0.25, 1.0]), None, false, "linear");
+        /// assert_eq!(q.to_vec::<f32>(), vec![1.0, 1.5, 3.0]);
+        /// ```
+        pub fn quantile_tensor / try_quantile_tensor(&self, q: &Tensor, dim: Option<isize> = None, keepdim: bool = false, interpolation: &str = "linear") -> Tensor {
+            let (qs, shape) = quantiles_of("quantile", q)?;
+            quantile_impl("quantile", self, &qs, Some(shape), dim, keepdim, interpolation, false)
+        }
+
+        /// [`Tensor::quantile`] ignoring NaN (`torch.nanquantile`): the ranks count each
+        /// slice's non-NaN values; a slice of NaN only gives NaN.
+        ///
+        /// ```
+        /// use ferrograd::Tensor;
+        /// let x = Tensor::new([1.0, f32::NAN, 3.0]);
+        /// assert_eq!(x.nanquantile(0.5, None, false, "linear").item(), 2.0);
+        /// assert!(x.quantile(0.5, None, false, "linear").item().is_nan());
+        /// ```
+        pub fn nanquantile / try_nanquantile(&self, q: f64, dim: Option<isize> = None, keepdim: bool = false, interpolation: &str = "linear") -> Tensor {
+            quantile_impl("nanquantile", self, &[q], None, dim, keepdim, interpolation, true)
+        }
+
+        /// [`Tensor::nanquantile`] at each of the values of `q` (a 0-d or 1-d tensor).
+        ///
+        /// ```
+        /// use ferrograd::Tensor;
+        /// let x = Tensor::new([1.0, f32::NAN, 3.0]);
+        /// let q = x.nanquantile_tensor(&Tensor::new([0.0, 1.0]), None, false, "linear");
+        /// assert_eq!(q.to_vec::<f32>(), vec![1.0, 3.0]);
+        /// ```
+        pub fn nanquantile_tensor / try_nanquantile_tensor(&self, q: &Tensor, dim: Option<isize> = None, keepdim: bool = false, interpolation: &str = "linear") -> Tensor {
+            let (qs, shape) = quantiles_of("nanquantile", q)?;
+            quantile_impl("nanquantile", self, &qs, Some(shape), dim, keepdim, interpolation, true)
+        }
     }
 }
 
@@ -689,4 +746,126 @@ fn cov_impl(
     };
     let out = xm.try_matmul(&xw.t())?.try_div(&norm)?;
     Ok(if one_var { out.reshape(&[]) } else { out })
+}
+
+/// The values of a 0-d or 1-d floating `q` and its shape.
+fn quantiles_of(op: &'static str, q: &Tensor) -> Result<(Vec<f64>, Vec<usize>)> {
+    if q.dim() > 1 {
+        return Err(Error::invalid(
+            op,
+            format!(
+                "{op}() q must be a scalar or 1D tensor (got shape {:?})",
+                q.shape()
+            ),
+        ));
+    }
+    if !q.dtype().is_floating_point() {
+        return Err(Error::invalid(
+            op,
+            format!("{op}() q tensor must be of float dtype"),
+        ));
+    }
+    Ok((q.values_f64(), q.shape().to_vec()))
+}
+
+/// Quantiles `qs` of `x` along `dim` (see [`Tensor::quantile`]); `q_shape` is the shape of a
+/// tensor `q` (its dims come first in the result), `None` for a number.
+#[allow(clippy::too_many_arguments)]
+fn quantile_impl(
+    op: &'static str,
+    x: &Tensor,
+    qs: &[f64],
+    q_shape: Option<Vec<usize>>,
+    dim: Option<isize>,
+    keepdim: bool,
+    interpolation: &str,
+    ignore_nan: bool,
+) -> Result<Tensor> {
+    if !x.dtype().is_floating_point() {
+        return Err(Error::invalid(
+            op,
+            format!("{op}() input tensor must be either float or double dtype"),
+        ));
+    }
+    if x.numel() == 0 {
+        return Err(Error::invalid(
+            op,
+            format!("{op}() input tensor must be non-empty"),
+        ));
+    }
+    if let Some(q) = qs.iter().find(|q| !(0.0..=1.0).contains(*q)) {
+        let msg = match q_shape {
+            None => format!("{op}() q must be in the range [0, 1] but got {q}"),
+            Some(_) => format!("{op}() q values must be in the range [0, 1]"),
+        };
+        return Err(Error::invalid(op, msg));
+    }
+    if !["linear", "lower", "higher", "midpoint", "nearest"].contains(&interpolation) {
+        return Err(Error::invalid(
+            op,
+            format!(
+                "{op}() interpolation must be one of linear, lower, higher, midpoint or nearest, but got {interpolation}"
+            ),
+        ));
+    }
+    // The slices, along the last dim of `v`.
+    let (v, d) = match dim {
+        None => (x.reshape(&[x.numel()]), 0),
+        Some(d) => (x.clone(), normalize_dim(op, d, x.dim().max(1))?),
+    };
+    let v = if v.dim() == 0 { v.reshape(&[1]) } else { v };
+    let di = d as isize;
+    let sorted = v.sort(di, false, false).0;
+    let n = v.shape()[d];
+    let nan = v.ne(&v).try_sum_dims(&[di], true)?;
+    // Ranks count the non-NaN values (sort puts NaN last); without ignore_nan a NaN poisons.
+    let valid = if ignore_nan {
+        nan.rsub_scalar(n as f64).to_dtype(x.dtype())
+    } else {
+        nan.mul_scalar(0.0).add_scalar(n as f64).to_dtype(x.dtype())
+    };
+    let last = (valid.sub_scalar(1.0)).clamp(Some(0.0), None);
+    let mut outs = Vec::with_capacity(qs.len());
+    for &q in qs {
+        let rank = last.mul_scalar(q);
+        let (lo, hi) = (rank.floor(), rank.ceil());
+        let (lo, hi) = match interpolation {
+            "lower" => (lo.clone(), lo),
+            "higher" => (hi.clone(), hi),
+            "nearest" => {
+                let r = rank.round();
+                (r.clone(), r)
+            }
+            _ => (lo, hi),
+        };
+        let at = |i: &Tensor| sorted.try_gather(di, &i.to_dtype(DType::I64));
+        let (a, b) = (at(&lo)?, at(&hi)?);
+        let w = match interpolation {
+            "linear" => rank.try_sub(&lo)?,
+            "midpoint" => rank.mul_scalar(0.0).add_scalar(0.5),
+            _ => rank.mul_scalar(0.0),
+        };
+        let mut y = a.try_add(&b.try_sub(&a)?.try_mul(&w)?)?;
+        if !ignore_nan {
+            y = y.try_masked_fill(&nan.gt_scalar(0.0), f64::NAN)?;
+        }
+        let y = if keepdim {
+            match dim {
+                None => y.try_reshape(&vec![1; x.dim()])?,
+                Some(_) => y,
+            }
+        } else {
+            match dim {
+                None => y.try_reshape(&[])?,
+                Some(_) if x.dim() == 0 => y.try_reshape(&[])?,
+                Some(_) => y.try_squeeze(di)?,
+            }
+        };
+        outs.push(y);
+    }
+    match q_shape {
+        None => Ok(outs.pop().expect("one quantile")),
+        Some(s) if s.is_empty() => Ok(outs.pop().expect("one quantile")),
+        Some(_) => Tensor::try_stack(&outs, 0),
+    }
 }
