@@ -307,7 +307,7 @@ impl PyTensor {
                             .to_string()
                             .trim_start_matches("torch.")
                             .replace("float32", "Float"),
-                        dtype_word(t.dtype())
+                        t.dtype().scalar_type()
                     )));
                 }
                 n.tensor(t.dtype())?
@@ -326,15 +326,6 @@ impl PyTensor {
             }
             .map(|_| ())
         })
-    }
-}
-
-fn dtype_word(d: DType) -> &'static str {
-    match d {
-        DType::F32 => "Float",
-        DType::F64 => "Double",
-        DType::I64 => "Long",
-        DType::Bool => "Bool",
     }
 }
 

@@ -37,6 +37,20 @@ impl DType {
         matches!(self, DType::F32 | DType::F64)
     }
 
+    /// PyTorch's scalar type name (`Long` for int64), as its error messages write it.
+    ///
+    /// ```
+    /// assert_eq!(ferrograd::DType::I64.scalar_type(), "Long");
+    /// ```
+    pub fn scalar_type(self) -> &'static str {
+        match self {
+            DType::F32 => "Float",
+            DType::F64 => "Double",
+            DType::Bool => "Bool",
+            DType::I64 => "Long",
+        }
+    }
+
     /// The type PyTorch's promotion rules give to a binary op between `self` and `other`
     /// when both operands have the same "priority" (both dimensioned or both 0-d).
     ///

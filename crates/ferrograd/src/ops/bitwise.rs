@@ -45,12 +45,7 @@ fn integer_only(kernel: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
 }
 
 fn not_implemented(kernel: &'static str, d: DType) -> Error {
-    let word = match d {
-        DType::F32 => "Float",
-        DType::F64 => "Double",
-        DType::I64 => "Long",
-        DType::Bool => "Bool",
-    };
+    let word = d.scalar_type();
     Error::invalid(
         kernel,
         format!("\"{kernel}_cpu\" not implemented for '{word}'"),

@@ -87,7 +87,7 @@ api! {
         /// ```
         pub fn vector_norm / try_vector_norm(x: &Tensor, ord: f64 = 2.0, dim: Option<&[isize]> = None, keepdim: bool = false) -> Tensor {
             if !x.dtype().is_floating_point() {
-                return Err(Error::invalid("linalg.vector_norm", format!("Expected a floating point or complex tensor as input. Got {}", scalar_type(x.dtype()))));
+                return Err(Error::invalid("linalg.vector_norm", format!("Expected a floating point or complex tensor as input. Got {}", x.dtype().scalar_type())));
             }
             x.try_norm_dims(ord, dim.unwrap_or(&[]), keepdim)
         }
@@ -321,16 +321,6 @@ fn affine(
         0.0 => Ok(scaled),
         1.0 => scaled.try_add(input),
         _ => scaled.try_add(&input.mul_scalar(beta)),
-    }
-}
-
-/// PyTorch's scalar type name of a dtype (`Long` for int64), as its error messages write it.
-fn scalar_type(d: crate::DType) -> &'static str {
-    match d {
-        crate::DType::F32 => "Float",
-        crate::DType::F64 => "Double",
-        crate::DType::Bool => "Bool",
-        crate::DType::I64 => "Long",
     }
 }
 
